@@ -1,0 +1,173 @@
+"""One typed settings object, read from the environment and an optional `.env` file.
+
+Every variable is prefixed `BURGERNET_`; nested groups use a double underscore, for example
+`BURGERNET_ASTERISK__AMI_HOST`. `DATABASE_URL` (unprefixed) switches to PostgreSQL.
+The defaults are safe and embedded: SQLite under the instance folder and the simulated phone
+network in training mode, so nothing real is ever called by accident.
+"""
+from __future__ import annotations
+
+from datetime import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+PhoneBackend = Literal["simulator", "asterisk", "twilio"]
+
+
+class AsteriskSettings(BaseModel):
+    ami_host: str = "127.0.0.1"
+    ami_port: int = 5038
+    ami_username: str = "burgernet"
+    ami_secret: str = "burgernet"
+    ami_connections: int = 2
+    fastagi_host: str = "127.0.0.1"
+    fastagi_port: int = 4573
+    # Dial string template for participants; {number} is the E.164 number without '+'.
+    dial_template: str = "PJSIP/{number}@trunk"
+    originate_context: str = "burgernet-alert"
+    fallback_context: str = "burgernet-fallback"
+    # Directory where Asterisk reads prompts and writes recordings (as Asterisk sees it).
+    sounds_dir: str = "/var/lib/burgernet/sounds"
+    recordings_dir: str = "/var/lib/burgernet/recordings"
+
+
+class TwilioSettings(BaseModel):
+    account_sid: str = ""
+    auth_token: str = ""
+    # Base URL of Twilio's REST API; tests point this at a local server that speaks the contract.
+    api_base_url: str = "https://api.twilio.com"
+    from_number: str = ""
+    messaging_from: str = ""
+    # Public base URL that Twilio uses to reach our webhooks (signatures are computed over it).
+    public_base_url: str = "http://127.0.0.1:5000"
+    validate_signatures: bool = True
+    say_language: str = "nl-NL"
+    say_voice: str = "Polly.Lotte"
+    cps: float = 1.0
+
+
+class SmtpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 25
+    username: str = ""
+    password: str = ""
+    starttls: bool = False
+    use_ssl: bool = False
+    sender: str = "Burgernet <noreply@burgernet.invalid>"
+
+
+class TtsSettings(BaseModel):
+    engine: Literal["espeak", "piper"] = "espeak"
+    espeak_voice: str = "nl"
+    espeak_speed: int = 150
+    mbrola_voice: str = "mb-nl2"
+    piper_model: Path | None = None
+    piper_binary: str = "piper"
+
+
+class DialerSettings(BaseModel):
+    # Default trunk when no Trunk row is configured.
+    channels: int = 30
+    cps: float = 10.0
+    dial_timeout_s: int = 30
+    busy_retry_delays_s: list[int] = [120, 300, 600]
+    no_answer_retry_delays_s: list[int] = [300, 900]
+    machine_policy: Literal["leave_message", "retry"] = "leave_message"
+    hang_up_in_progress_on_stop: bool = False
+    poll_interval_s: float = 0.2
+    stale_action_hours: int = 6
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BURGERNET_",
+        env_file=".env",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    database_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("DATABASE_URL", "BURGERNET_DATABASE_URL"),
+    )
+    instance_path: Path = PROJECT_ROOT / "instance"
+    secret_key: str = ""
+    phone_backend: PhoneBackend = "simulator"
+
+    # What participants hear and see.
+    callback_number: str = "0800-0011"
+    # Deliberately different from the call-back number: anonymous calls went unanswered.
+    caller_id: str = "0343529850"
+    default_region: str = "NL"
+    timezone: str = "Europe/Amsterdam"
+
+    # Default radius (metres) per incident type; the centralist may change it per action.
+    radius_by_incident: dict[str, int] = {
+        "suspect": 1000,
+        "missing_person": 2000,
+        "missing_child": 2500,
+        "vehicle": 3000,
+        "other": 1000,
+    }
+    # Actions above either limit need a supervisor's confirmation.
+    max_radius_without_supervisor_m: int = 5000
+    max_recipients_without_supervisor: int = 5000
+
+    # No voice calls in this window (local time) unless the incident type is urgent.
+    quiet_hours_start: time | None = time(23, 0)
+    quiet_hours_end: time | None = time(7, 0)
+    urgent_incident_types: list[str] = ["missing_child", "missing_person"]
+    incident_priority: dict[str, int] = {
+        "missing_child": 100,
+        "missing_person": 80,
+        "suspect": 60,
+        "vehicle": 40,
+        "other": 20,
+    }
+
+    retention_days: int = 90
+    pdok_base_url: str = "https://api.pdok.nl/bzk/locatieserver/search/v3_1"
+    geocoder_timeout_s: float = 5.0
+
+    asterisk: AsteriskSettings = AsteriskSettings()
+    twilio: TwilioSettings = TwilioSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    tts: TtsSettings = TtsSettings()
+    dialer: DialerSettings = DialerSettings()
+
+    @property
+    def training_mode(self) -> bool:
+        """The simulated phone network is training mode: no real phone is ever called."""
+        return self.phone_backend == "simulator"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        url = self.database_url or f"sqlite:///{self.instance_path / 'burgernet.sqlite3'}"
+        # Accept the common `postgres://` and `postgresql://` spellings; we use psycopg 3.
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix):]
+        return url
+
+    @property
+    def audio_cache_dir(self) -> Path:
+        return self.instance_path / "audio"
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.instance_path / "recordings"
+
+    def ensure_instance_dirs(self) -> None:
+        for path in (self.instance_path, self.audio_cache_dir, self.recordings_dir):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The database: typed SQLAlchemy models and the engine/session set-up."""
