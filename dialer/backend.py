@@ -1,0 +1,73 @@
+"""The port between the dialer and a phone network: originate, hang up, events back.
+
+Three adapters implement it: the simulator (training mode), Asterisk (AMI) and Twilio (REST).
+The dialer core never imports an adapter; adapters never touch the database. Events flow back
+through the sink given to `start`, and `dialer.events` applies them to the delivery rows.
+"""
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+class CallEventType(str, enum.Enum):
+    DIALING = "dialing"  # the provider accepted the originate
+    RINGING = "ringing"
+    ANSWERED = "answered"  # answered by a person (or detection not used)
+    MACHINE = "machine"  # answering machine detected
+    DTMF = "dtmf"  # a digit pressed (informational; the IVR flow stores menu choices)
+    COMPLETED = "completed"  # an answered call ended normally
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    FAILED = "failed"  # could not be placed or was rejected; see hangup_cause
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    delivery_id: int
+    number: str  # E.164
+    caller_id: str
+    timeout_s: int
+    flow: str = "alert"  # the IVR flow the answered call runs
+    variables: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    delivery_id: int
+    type: CallEventType
+    provider: str
+    provider_id: str | None = None
+    at: datetime | None = None
+    hangup_cause: str | None = None
+    digits: str | None = None
+    # The provider's own identity for this event, so a repeated callback counts once.
+    event_key: str | None = None
+    detail: dict = field(default_factory=dict)
+
+
+EventSink = Callable[[CallEvent], None]
+
+
+class OriginateError(Exception):
+    """The backend could not hand the call to the network (link down, rejected request)."""
+
+
+class CallBackend(Protocol):
+    name: str
+
+    def start(self, sink: EventSink) -> None:
+        """Connect, and deliver every call event to `sink` from now on."""
+
+    def originate(self, request: CallRequest) -> str | None:
+        """Place a call without waiting for it to be answered; return the provider's id if
+        already known. Raises OriginateError when the call could not be handed over."""
+
+    def hangup(self, delivery_id: int, provider_id: str | None) -> None:
+        """Hang up a call in progress (used when an action is stopped)."""
+
+    def stop(self) -> None:
+        """Disconnect; calls in progress are left to finish."""

@@ -1,0 +1,1 @@
+"""SMS and email: one MessageSender port, with Twilio Messages and SMTP adapters."""
