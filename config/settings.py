@@ -84,6 +84,25 @@ class DialerSettings(BaseModel):
     stale_action_hours: int = 6
 
 
+class WebSettings(BaseModel):
+    """The console: sessions, log-in lock-out and the map."""
+
+    # Send the session cookie only over HTTPS (set true behind TLS in production).
+    session_cookie_secure: bool = False
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    # Map tiles for the console ({z}/{x}/{y}); empty means no tiles (the page works without).
+    map_tiles_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    map_tiles_attribution: str = "&copy; OpenStreetMap-bijdragers"
+    map_center_lat: float = 52.0116
+    map_center_lon: float = 4.3571
+    # How often the live action page gets new figures (server-sent events).
+    live_interval_s: float = 1.0
+    max_description_chars: int = 500
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BURGERNET_",
@@ -140,6 +159,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = SmtpSettings()
     tts: TtsSettings = TtsSettings()
     dialer: DialerSettings = DialerSettings()
+    web: WebSettings = WebSettings()
 
     @property
     def training_mode(self) -> bool:
