@@ -103,6 +103,22 @@ class WebSettings(BaseModel):
     max_description_chars: int = 500
 
 
+class ParticipantPortalSettings(BaseModel):
+    """Sign-up, verification codes and the participants' self-service."""
+
+    code_length: int = 6
+    code_ttl_minutes: int = 15
+    link_ttl_minutes: int = 60
+    max_code_attempts: int = 5
+    # Abuse limits: codes sent to one number or address, and requests from one IP, per hour.
+    codes_per_target_per_hour: int = 3
+    requests_per_ip_per_hour: int = 20
+    min_age: int = 16
+    # Public base URL for links in emails (the sign-up and self-service pages).
+    public_base_url: str = "http://127.0.0.1:5000"
+    session_minutes: int = 30
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BURGERNET_",
@@ -160,6 +176,7 @@ class Settings(BaseSettings):
     tts: TtsSettings = TtsSettings()
     dialer: DialerSettings = DialerSettings()
     web: WebSettings = WebSettings()
+    portal: ParticipantPortalSettings = ParticipantPortalSettings()
 
     @property
     def training_mode(self) -> bool:
