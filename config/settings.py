@@ -50,6 +50,14 @@ class TwilioSettings(BaseModel):
     say_language: str = "nl-NL"
     say_voice: str = "Polly.Lotte"
     cps: float = 1.0
+    request_timeout_s: float = 10.0
+    # Answering-machine detection (DetectMessageEnd); asynchronous: the alert starts at once.
+    machine_detection: bool = True
+    async_amd: bool = True
+    # SMS sign-up keyword in the style of the old SMS Alert service: "BURGERNET 2611AB 12".
+    sms_keyword: str = "BURGERNET"
+    # A signed request seen before within this window is a replay and refused.
+    replay_window_s: int = 86400
 
 
 class SmtpSettings(BaseModel):
