@@ -1,0 +1,252 @@
+"""The Twilio adapter of the dialer's CallBackend port: calls over Twilio's REST API.
+
+`originate` asks Twilio to place the call (`calls.create`) with three webhook URLs that carry
+the delivery id: the TwiML of the call's flow, the status callback (initiated, ringing,
+answered, completed) and, with answering-machine detection `DetectMessageEnd`, the
+asynchronous AMD result. Twilio then calls those webhooks (web/twilio_hooks.py), which turn
+them into `CallEvent`s with `call_event_from_status` / `call_event_from_amd` below and apply
+them to the delivery rows. So events do not flow through this object: `start` only keeps the
+sink for symmetry with the other adapters.
+
+The real `twilio` client is used; `settings.twilio.api_base_url` replaces Twilio's API host
+(tests point it at a local server that speaks the same contract).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlencode
+
+import phonenumbers
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from config.logging import log_event, mask_phone
+from config.settings import Settings
+from dialer.backend import CallEvent, CallEventType, CallRequest, EventSink, OriginateError
+
+log = logging.getLogger(__name__)
+
+PROVIDER = "twilio"
+TWILIO_API = "https://api.twilio.com"
+
+# Twilio error codes that mean "this number can never be called": never retry them.
+PERMANENT_ERROR_CODES = {21211, 21214, 21215, 21216, 21217, 21401, 21407, 21610, 13224, 13227}
+
+
+class WebhookPaths:
+    """The paths of our Twilio webhooks; web/twilio_hooks.py serves exactly these."""
+
+    PREFIX = "/twilio"
+    VOICE = PREFIX + "/voice/<flow>"  # TwiML of one step of a call flow
+    CALL_STATUS = PREFIX + "/call-status"
+    AMD = PREFIX + "/amd"
+    RECORDING = PREFIX + "/recording"
+    MESSAGE_STATUS = PREFIX + "/message-status"
+    INBOUND_SMS = PREFIX + "/sms"
+    INBOUND_CALL = PREFIX + "/voice-inbound"
+
+
+def webhook_url(settings: Settings, path: str, **query: object) -> str:
+    base = settings.twilio.public_base_url.rstrip("/")
+    query = {k: v for k, v in query.items() if v is not None}
+    return base + path + ("?" + urlencode(query) if query else "")
+
+
+def voice_url(settings: Settings, flow: str, **query: object) -> str:
+    return webhook_url(settings, WebhookPaths.VOICE.replace("<flow>", flow), **query)
+
+
+class RebasedHttpClient(TwilioHttpClient):
+    """Twilio's own HTTP client, sending requests for api.twilio.com to another base URL."""
+
+    def __init__(self, api_base_url: str, timeout: float = 10.0):
+        super().__init__(timeout=timeout)
+        self.api_base_url = api_base_url.rstrip("/")
+
+    def request(self, method, url, *args, **kwargs):
+        if url.startswith(TWILIO_API):
+            url = self.api_base_url + url[len(TWILIO_API):]
+        return super().request(method, url, *args, **kwargs)
+
+
+def rest_client(settings: Settings) -> Client:
+    cfg = settings.twilio
+    if not cfg.account_sid or not cfg.auth_token:
+        raise OriginateError("Twilio is not configured: account_sid and auth_token are required")
+    return Client(cfg.account_sid, cfg.auth_token,
+                  http_client=RebasedHttpClient(cfg.api_base_url, cfg.request_timeout_s))
+
+
+def to_e164(number: str, region: str) -> str:
+    """'0343529850' -> '+31343529850'; raises ValueError for something that is no number."""
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"not a phone number: {mask_phone(number)}") from exc
+    if not phonenumbers.is_possible_number(parsed):
+        raise ValueError(f"not a possible phone number: {mask_phone(number)}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+class TwilioOriginateError(OriginateError):
+    """Twilio refused the call. `permanent` means the number itself is at fault: no retry."""
+
+    def __init__(self, message: str, *, code: int | None, permanent: bool):
+        super().__init__(message)
+        self.code = code
+        self.permanent = permanent
+
+
+class TwilioCallBackend:
+    name = PROVIDER
+
+    def __init__(self, settings: Settings, client: Client | None = None):
+        self.settings = settings
+        self._client = client
+        self._sink: EventSink | None = None
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            self._client = rest_client(self.settings)
+        return self._client
+
+    @property
+    def max_cps(self) -> float:
+        """The account's calls-per-second limit; the dialer's pacing must stay under it."""
+        return self.settings.twilio.cps
+
+    def start(self, sink: EventSink) -> None:
+        self._sink = sink
+        self.client  # noqa: B018 - fail early when Twilio is not configured
+
+    def caller_id(self, request: CallRequest) -> str:
+        number = self.settings.twilio.from_number or request.caller_id or self.settings.caller_id
+        return to_e164(number, self.settings.default_region)
+
+    def create_params(self, request: CallRequest) -> dict:
+        """The `calls.create` arguments for one delivery (pure; tested on its own)."""
+        settings = self.settings
+        params = dict(
+            to=request.number,
+            from_=self.caller_id(request),
+            url=voice_url(settings, request.flow, delivery=request.delivery_id),
+            method="POST",
+            status_callback=webhook_url(settings, WebhookPaths.CALL_STATUS,
+                                        delivery=request.delivery_id),
+            status_callback_method="POST",
+            status_callback_event=["initiated", "ringing", "answered", "completed"],
+            timeout=request.timeout_s,
+        )
+        if settings.twilio.machine_detection:
+            params["machine_detection"] = "DetectMessageEnd"
+            if settings.twilio.async_amd:
+                params["async_amd"] = "true"
+                params["async_amd_status_callback"] = webhook_url(
+                    settings, WebhookPaths.AMD, delivery=request.delivery_id)
+                params["async_amd_status_callback_method"] = "POST"
+        return params
+
+    def originate(self, request: CallRequest) -> str | None:
+        try:
+            params = self.create_params(request)
+        except ValueError as exc:
+            raise TwilioOriginateError(str(exc), code=None, permanent=True) from exc
+        try:
+            call = self.client.calls.create(**params)
+        except TwilioRestException as exc:
+            permanent = exc.code in PERMANENT_ERROR_CODES
+            log_event(log, "twilio.originate.refused", logging.WARNING,
+                      delivery_id=request.delivery_id, to=mask_phone(request.number),
+                      code=exc.code, status=exc.status, permanent=permanent)
+            raise TwilioOriginateError(f"Twilio refused the call ({exc.code}): {exc.msg}",
+                                       code=exc.code, permanent=permanent) from exc
+        except OSError as exc:  # connection refused, timeout: the link, not the number
+            raise TwilioOriginateError(f"Twilio unreachable: {exc}", code=None,
+                                       permanent=False) from exc
+        log_event(log, "twilio.originate", delivery_id=request.delivery_id,
+                  to=mask_phone(request.number), call_sid=call.sid)
+        return call.sid
+
+    def redirect(self, call_sid: str, url: str) -> None:
+        """Make a call in progress fetch new TwiML (used when AMD finds a machine)."""
+        self.client.calls(call_sid).update(url=url, method="POST")
+
+    def hangup(self, delivery_id: int, provider_id: str | None) -> None:
+        if not provider_id:
+            return
+        try:
+            self.client.calls(provider_id).update(status="completed")
+        except TwilioRestException as exc:
+            # 20404: the call is already gone; anything else is worth a warning, not a crash.
+            if exc.status != 404:
+                log_event(log, "twilio.hangup.failed", logging.WARNING,
+                          delivery_id=delivery_id, call_sid=provider_id, code=exc.code)
+
+    def stop(self) -> None:
+        self._sink = None
+
+
+# --- Twilio callbacks -> the dialer's normalized events --------------------------------------
+
+_STATUS_EVENTS = {
+    "queued": None,
+    "initiated": CallEventType.DIALING,
+    "ringing": CallEventType.RINGING,
+    "in-progress": CallEventType.ANSWERED,
+    "answered": CallEventType.ANSWERED,
+    "completed": CallEventType.COMPLETED,
+    "busy": CallEventType.BUSY,
+    "no-answer": CallEventType.NO_ANSWER,
+    "failed": CallEventType.FAILED,
+    "canceled": CallEventType.FAILED,
+}
+
+MACHINE_ANSWERS = {"machine_start", "machine_end_beep", "machine_end_silence",
+                   "machine_end_other", "fax"}
+
+
+@dataclass(frozen=True)
+class UnknownCallStatus(ValueError):
+    status: str
+
+    def __str__(self) -> str:
+        return f"unknown Twilio CallStatus {self.status!r}"
+
+
+def call_event_from_status(delivery_id: int, form: dict, at: datetime) -> CallEvent | None:
+    """One Twilio status callback as the dialer's event; None for statuses without meaning
+    to the dialer (queued). The event key makes a repeated callback count once."""
+    status = form.get("CallStatus", "")
+    if status not in _STATUS_EVENTS:
+        raise UnknownCallStatus(status)
+    event_type = _STATUS_EVENTS[status]
+    if event_type is None:
+        return None
+    call_sid = form.get("CallSid")
+    cause = None
+    if event_type is CallEventType.FAILED:
+        cause = "canceled" if status == "canceled" else (
+            f"sip:{form['SipResponseCode']}" if form.get("SipResponseCode") else "failed")
+    detail = {k: form[k] for k in ("CallDuration", "SipResponseCode", "AnsweredBy") if form.get(k)}
+    return CallEvent(
+        delivery_id=delivery_id, type=event_type, provider=PROVIDER, provider_id=call_sid,
+        at=at, hangup_cause=cause, event_key=f"{PROVIDER}:{call_sid}:{status}", detail=detail,
+    )
+
+
+def call_event_from_amd(delivery_id: int, form: dict, at: datetime) -> CallEvent | None:
+    """The asynchronous AMD result: a machine is an event for the dialer; a human changes
+    nothing (the call is already answered); 'unknown' is left as it is."""
+    answered_by = form.get("AnsweredBy", "unknown")
+    call_sid = form.get("CallSid")
+    if answered_by not in MACHINE_ANSWERS:
+        return None
+    return CallEvent(
+        delivery_id=delivery_id, type=CallEventType.MACHINE, provider=PROVIDER,
+        provider_id=call_sid, at=at, event_key=f"{PROVIDER}:{call_sid}:amd",
+        detail={"AnsweredBy": answered_by},
+    )
