@@ -79,6 +79,23 @@ class TtsSettings(BaseModel):
     piper_binary: str = "piper"
 
 
+class SimulatorSettings(BaseModel):
+    """The simulated phone network (training mode). Rates are per call attempt and sum to 1."""
+
+    answer_rate: float = 0.70
+    busy_rate: float = 0.10
+    no_answer_rate: float = 0.10
+    failure_rate: float = 0.03
+    machine_rate: float = 0.07
+    ring_mean_s: float = 8.0
+    listen_mean_s: float = 30.0
+    # Concurrent channels of the simulated network's trunk.
+    channels: int = 500
+    # Simulated seconds per real second (1 = real time; 60 runs a 30-minute wave in 30 s).
+    time_scale: float = 1.0
+    seed: int = 7
+
+
 class DialerSettings(BaseModel):
     # Default trunk when no Trunk row is configured.
     channels: int = 30
@@ -90,6 +107,19 @@ class DialerSettings(BaseModel):
     hang_up_in_progress_on_stop: bool = False
     poll_interval_s: float = 0.2
     stale_action_hours: int = 6
+    # Token bucket burst, in seconds of the CPS rate (capacity = max(1, cps * burst)).
+    cps_burst_s: float = 0.2
+    # Transient failures (congestion, originate refused) are retried after these delays.
+    failed_retry_delays_s: list[int] = [60, 300]
+    machine_retry_delays_s: list[int] = [600]
+    # A call in flight without news for dial_timeout + grace (or answered for max_call_s) is
+    # reconciled: recorded as outcome unknown, never blindly redialled.
+    reconcile_grace_s: int = 60
+    max_call_s: int = 900
+    # The outcome message (afloopbericht) goes out this long after the action ends.
+    outcome_delay_s: int = 0
+    message_batch: int = 50
+    simulator: SimulatorSettings = SimulatorSettings()
 
 
 class WebSettings(BaseModel):
