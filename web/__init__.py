@@ -5,6 +5,12 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from web.home import bp as home_bp
+    from web.auth import bp as auth_bp
+    from web.console import bp as console_bp
+    from web.csrf import bp as csrf_bp
+    from web.security import bp as security_bp
 
-    app.register_blueprint(home_bp)
+    app.register_blueprint(security_bp)
+    app.register_blueprint(csrf_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(console_bp)

@@ -1,0 +1,133 @@
+
+from sqlalchemy import select
+
+from db.models import AuditEvent, Operator
+from console_testing import PASSWORD, csrf_from, login
+
+
+def audit_events(db) -> list[tuple[str, str]]:
+    with db.session() as s:
+        return [(e.event, e.actor) for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+
+
+def test_anonymous_is_redirected_to_login(client, staff):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+def test_login_page_shows_training_banner_and_security_headers(client, staff):
+    response = client.get("/login")
+    html = response.get_data(as_text=True)
+    assert "TRAININGSMODUS" in html
+    assert 'name="csrf_token"' in html
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_login_success_rotates_session_and_is_audited(client, staff, db):
+    client.get("/login")
+    before = client.get_cookie("burgernet_session")
+    response = login(client, "centralist")
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    cookie = client.get_cookie("burgernet_session")
+    assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
+    assert before is None or before.value != cookie.value
+    page = client.get("/").get_data(as_text=True)
+    assert "Centralist" in page and "Meldkamer Haaglanden" in page
+    assert ("auth.login", "centralist") in audit_events(db)
+
+
+def test_wrong_password_refused_counted_and_audited(client, staff, db):
+    response = login(client, "centralist", "wrong")
+    assert response.status_code == 401
+    assert "onjuist wachtwoord" in response.get_data(as_text=True)
+    with db.session() as s:
+        assert s.get(Operator, staff.centralist_id).failed_logins == 1
+    assert ("auth.login_failed", "centralist") in audit_events(db)
+
+
+def test_unknown_user_gets_the_same_message(client, staff):
+    response = login(client, "nobody", "x")
+    assert response.status_code == 401
+    assert "onbekende gebruikersnaam of onjuist wachtwoord" in response.get_data(as_text=True)
+
+
+def test_lockout_after_repeated_failures_then_unlock_after_time(client, staff, db, settings, clock):
+    for _ in range(settings.web.login_max_failures):
+        login(client, "centralist", "wrong")
+    response = login(client, "centralist", PASSWORD)
+    assert response.status_code == 401
+    assert "tijdelijk geblokkeerd" in response.get_data(as_text=True)
+    assert "auth.locked" in [e for e, _ in audit_events(db)]
+    clock.advance(settings.web.login_lockout_minutes * 60 + 1)
+    assert login(client, "centralist", PASSWORD).status_code == 302
+
+
+def test_logout_requires_csrf_and_is_audited(logged_in, db):
+    client, token = logged_in
+    assert client.post("/logout").status_code == 400
+    response = client.post("/logout", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert ("auth.logout", "centralist") in audit_events(db)
+    assert client.get("/").status_code == 302
+
+
+def test_idle_session_expires(logged_in, clock, settings, db):
+    client, _ = logged_in
+    clock.advance(settings.web.session_idle_minutes * 60 + 5)
+    response = client.get("/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert "auth.session_expired" in [e for e, _ in audit_events(db)]
+
+
+def test_activity_keeps_session_alive(logged_in, clock, settings):
+    client, _ = logged_in
+    for _ in range(3):
+        clock.advance(settings.web.session_idle_minutes * 60 - 10)
+        assert client.get("/").status_code == 200
+
+
+def test_deactivated_operator_loses_session(logged_in, db, staff):
+    client, _ = logged_in
+    with db.transaction() as s:
+        s.get(Operator, staff.centralist_id).active = False
+    assert client.get("/").status_code == 302
+
+
+def test_open_redirect_after_login_is_dropped(client, staff):
+    page = client.get("/login").get_data(as_text=True)
+    response = client.post("/login", data={"username": "centralist", "password": PASSWORD,
+                                           "next": "//evil.example/x", "csrf_token": csrf_from(page)})
+    assert response.headers["Location"] == "/"
+
+
+def test_login_post_without_csrf_refused(client, staff):
+    client.get("/login")
+    response = client.post("/login", data={"username": "centralist", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "beveiligingscode" in response.get_data(as_text=True)
+
+
+def test_role_navigation(client, staff):
+    login(client, "centralist")
+    html = client.get("/").get_data(as_text=True)
+    assert "Uitloggen" in html
+    assert "centralist" in html
+
+
+def test_api_token_lookup(db, staff, app):
+    from web.auth import issue_api_token, operator_for_api_token
+
+    with db.transaction() as s:
+        token = issue_api_token(s, s.get(Operator, staff.centralist_id))
+    with db.session() as s:
+        assert operator_for_api_token(s, token).id == staff.centralist_id
+        assert operator_for_api_token(s, token + "x") is None
+        assert operator_for_api_token(s, "") is None
+        stored = s.get(Operator, staff.centralist_id).api_token_hash
+        assert token not in stored

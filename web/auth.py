@@ -1,0 +1,344 @@
+"""Log-in and roles for the console.
+
+Operators log in with a username and a password (werkzeug hashes). Roles are ordered:
+centralist < supervisor < admin; `@login_required(role=Role.SUPERVISOR)` guards a view.
+
+Session hardening: the cookie is HttpOnly, SameSite=Lax and Secure when configured; the session
+is cleared and given a fresh identifier at log-in; it ends after `web.session_idle_minutes`
+without a request and after `web.session_max_hours` in any case. After
+`web.login_max_failures` failed log-ins in a row the account is locked for
+`web.login_lockout_minutes`. Every log-in, failed log-in, lock-out and log-out is audited.
+
+The JSON API does not use the session: it authenticates with a bearer token whose SHA-256 is
+stored in Operator.api_token_hash (`issue_api_token`, `operator_for_api_token`).
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from config.runtime import current_db, current_settings
+from db.audit import record_audit
+from db.models import Operator, Role
+from web.common import client_ip, current_clock
+
+bp = Blueprint("auth", __name__)
+
+ROLE_RANK: dict[Role, int] = {Role.CENTRALIST: 1, Role.SUPERVISOR: 2, Role.ADMIN: 3}
+ROLE_LABELS: dict[Role, str] = {
+    Role.CENTRALIST: "centralist",
+    Role.SUPERVISOR: "supervisor",
+    Role.ADMIN: "beheerder",
+}
+
+# Checked against when the username is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+LOGIN_FAILED = "Inloggen mislukt: onbekende gebruikersnaam of onjuist wachtwoord."
+
+
+def has_role(operator: Operator | None, role: Role) -> bool:
+    return operator is not None and ROLE_RANK[Role(operator.role)] >= ROLE_RANK[role]
+
+
+# --- the current operator -------------------------------------------------------------------
+
+
+def current_operator() -> Operator | None:
+    """The logged-in, active operator of this request, or None.
+
+    Loaded once per request in its own session and detached (expire_on_commit is off), so views
+    can read its fields; views that change it load it again in their transaction.
+    """
+    if "burgernet_operator" in g:
+        return g.burgernet_operator
+    operator = None
+    operator_id = session.get("operator_id")
+    if operator_id is not None:
+        with current_db().session() as s:
+            operator = s.get(Operator, operator_id)
+            if operator is not None:
+                _ = operator.control_room  # loaded now, readable after the session closes
+                s.expunge(operator)
+        if operator is None or not operator.active:
+            session.clear()
+            operator = None
+    g.burgernet_operator = operator
+    return operator
+
+
+def login_required(view: Callable | None = None, *, role: Role = Role.CENTRALIST):
+    """Guard a view: anonymous -> redirect to the log-in page; too low a role -> 403."""
+
+    def decorate(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            operator = current_operator()
+            if operator is None:
+                if request.method == "GET" and not _wants_json():
+                    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+                abort(401)
+            if not has_role(operator, role):
+                abort(403)
+            return fn(*args, **kwargs)
+
+        wrapper.required_role = role
+        return wrapper
+
+    return decorate(view) if view is not None else decorate
+
+
+def _wants_json() -> bool:
+    accept = request.accept_mimetypes
+    return accept.best == "application/json" or accept.best == "text/event-stream"
+
+
+# --- session hardening ----------------------------------------------------------------------
+
+
+@bp.record_once
+def _configure_session(state) -> None:
+    app = state.app
+    web = app.extensions["burgernet.settings"].web
+    app.config.update(
+        SESSION_COOKIE_NAME="burgernet_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=web.session_cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=web.session_max_hours),
+    )
+
+
+@bp.before_app_request
+def _enforce_session_timeouts():
+    if "operator_id" not in session:
+        return None
+    web = current_settings().web
+    now = current_clock().now()
+    last_seen = _parse_time(session.get("last_seen"))
+    logged_in = _parse_time(session.get("logged_in_at"))
+    idle = last_seen is None or now - last_seen > timedelta(minutes=web.session_idle_minutes)
+    too_old = logged_in is None or now - logged_in > timedelta(hours=web.session_max_hours)
+    if idle or too_old:
+        operator_id = session.get("operator_id")
+        session.clear()
+        with current_db().transaction() as s:
+            record_audit(
+                s, "auth.session_expired", actor=f"operator:{operator_id}",
+                target_type="operator", target_id=operator_id, ip=client_ip(),
+                reason="idle" if idle else "max_age",
+            )
+        if request.endpoint not in ("static", "auth.login"):
+            flash("Uw sessie is verlopen. Log opnieuw in.", "warning")
+        return None
+    # Server-sent event streams keep a page open; they must not keep an idle session alive.
+    if request.endpoint and not request.endpoint.endswith("_stream"):
+        session["last_seen"] = now.isoformat()
+    return None
+
+
+def _parse_time(value) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+# --- log in and out -------------------------------------------------------------------------
+
+
+class LoginRefused(Exception):
+    def __init__(self, user_message: str):
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
+def authenticate(s: Session, username: str, password: str, now: datetime) -> Operator:
+    """Check a username and password; count failures and lock the account after too many.
+
+    Raises LoginRefused with a Dutch message. The caller commits (failures are recorded too).
+    """
+    web = current_settings().web
+    operator = s.scalar(select(Operator).where(Operator.username == username.strip()))
+    if operator is None or not operator.active:
+        check_password_hash(_DUMMY_HASH, password)
+        record_audit(s, "auth.login_failed", actor=username.strip()[:120] or "?",
+                     ip=client_ip(), reason="unknown_user")
+        raise LoginRefused(LOGIN_FAILED)
+    if operator.locked_until is not None and operator.locked_until > now:
+        minutes = max(1, int((operator.locked_until - now).total_seconds() // 60) + 1)
+        record_audit(s, "auth.login_failed", operator=operator, target_type="operator",
+                     target_id=operator.id, ip=client_ip(), reason="locked")
+        raise LoginRefused(
+            "Dit account is tijdelijk geblokkeerd na te veel mislukte pogingen. "
+            f"Probeer het over {minutes} minuten opnieuw of neem contact op met een beheerder."
+        )
+    if not check_password_hash(operator.password_hash, password):
+        operator.failed_logins = (operator.failed_logins or 0) + 1
+        record_audit(s, "auth.login_failed", operator=operator, target_type="operator",
+                     target_id=operator.id, ip=client_ip(), reason="wrong_password",
+                     failed_logins=operator.failed_logins)
+        if operator.failed_logins >= web.login_max_failures:
+            operator.locked_until = now + timedelta(minutes=web.login_lockout_minutes)
+            operator.failed_logins = 0
+            record_audit(s, "auth.locked", operator=operator, target_type="operator",
+                         target_id=operator.id, ip=client_ip(),
+                         until=operator.locked_until.isoformat())
+        raise LoginRefused(LOGIN_FAILED)
+    operator.failed_logins = 0
+    operator.locked_until = None
+    return operator
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "GET":
+        if current_operator() is not None:
+            return redirect(url_for("console.index"))
+        return render_template("auth/login.html", next=request.args.get("next", ""))
+    username = request.form.get("username", "")
+    password = request.form.get("password", "")
+    target = _safe_next(request.form.get("next", ""))
+    now = current_clock().now()
+    error: LoginRefused | None = None
+    with current_db().transaction() as s:
+        try:
+            operator = authenticate(s, username, password, now)
+        except LoginRefused as refused:
+            error = refused
+        else:
+            operator.last_login_at = now
+            record_audit(s, "auth.login", operator=operator, target_type="operator",
+                         target_id=operator.id, ip=client_ip())
+            operator_id = operator.id
+    if error is not None:
+        return render_template("auth/login.html", next=target, error=error.user_message,
+                               username=username), 401
+    # Rotate: nothing of the anonymous session survives, and the new one gets a new identity.
+    session.clear()
+    session.permanent = True
+    session["operator_id"] = operator_id
+    session["sid"] = secrets.token_urlsafe(16)
+    session["logged_in_at"] = now.isoformat()
+    session["last_seen"] = now.isoformat()
+    g.pop("burgernet_operator", None)
+    return redirect(target or url_for("console.index"))
+
+
+@bp.post("/logout")
+def logout():
+    operator = current_operator()
+    if operator is not None:
+        with current_db().transaction() as s:
+            record_audit(s, "auth.logout", operator=operator, target_type="operator",
+                         target_id=operator.id, ip=client_ip())
+    session.clear()
+    flash("U bent uitgelogd.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def _safe_next(target: str) -> str:
+    """Only same-site relative paths; anything else (//evil, http://...) is dropped."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return ""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or "\\" in target:
+        return ""
+    return target
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_api_token(s: Session, operator: Operator) -> str:
+    """A new random API token for this operator; only its SHA-256 is stored. Shown once."""
+    token = "bn_" + secrets.token_urlsafe(32)
+    operator.api_token_hash = _token_digest(token)
+    return token
+
+
+def revoke_api_token(operator: Operator) -> None:
+    operator.api_token_hash = None
+
+
+def operator_for_api_token(s: Session, token: str) -> Operator | None:
+    """The active operator holding this token, or None. Tokens are long random strings, so an
+    unsalted SHA-256 is safe to store and look up by; the comparison is constant-time."""
+    if not token or len(token) > 200:
+        return None
+    digest = _token_digest(token)
+    operator = s.scalar(select(Operator).where(Operator.api_token_hash == digest))
+    if operator is None or not operator.active:
+        return None
+    if not hmac.compare_digest(operator.api_token_hash or "", digest):
+        return None
+    return operator
+
+
+# --- layout helpers for templates -----------------------------------------------------------
+
+# (endpoint, Dutch label, lowest role). Entries whose blueprint is not registered are skipped.
+NAVIGATION: list[tuple[str, str, Role]] = [
+    ("console.index", "Acties", Role.CENTRALIST),
+    ("console.new_action", "Nieuwe actie", Role.CENTRALIST),
+    ("evaluation.index", "Evaluatie", Role.SUPERVISOR),
+    ("admin.index", "Beheer", Role.ADMIN),
+]
+
+
+def nav_items() -> list[dict]:
+    from flask import current_app
+
+    operator = current_operator()
+    items = []
+    for endpoint, label, role in NAVIGATION:
+        if endpoint not in current_app.view_functions or not has_role(operator, role):
+            continue
+        url = url_for(endpoint)
+        items.append({"url": url, "label": label, "active": request.endpoint == endpoint})
+    return items
+
+
+def role_label(role) -> str:
+    return ROLE_LABELS.get(Role(role), str(role))
+
+
+@bp.app_context_processor
+def _layout_context() -> dict:
+    return {
+        "operator": current_operator(),
+        "settings": current_settings(),
+        "nav_items": nav_items,
+        "role_label": role_label,
+        "has_endpoint": _has_endpoint,
+    }
+
+
+def _has_endpoint(endpoint: str) -> bool:
+    from flask import current_app
+
+    return endpoint in current_app.view_functions
