@@ -1,0 +1,235 @@
+"""Walk the alert flow step by step through the engine alone (no renderer).
+
+`ALERT_WALKS` is the shared script: each walk is a list of (input, expected step) pairs. A
+renderer's test (FastAGI here, TwiML in tests/twilio) can play the same inputs and compare what
+it did with `expected_steps(...)`.
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from db.models import AuditEvent, Delivery, DeliveryEvent, Operator, Participant, ParticipantStatus
+from ivr.alert_flow import ALERT_FLOW
+from ivr.flow import (
+    AwaitMessageEndStep,
+    CallEnv,
+    Engine,
+    Flow,
+    FlowError,
+    FlowState,
+    Hangup,
+    HangupStep,
+    Input,
+    Menu,
+    MenuStep,
+    Play,
+    PlayStep,
+    Say,
+    Step,
+    TransferStep,
+    walk,
+)
+from ivr_seed import VOICE_TEXT, seed_all
+
+ENGINE = Engine(ALERT_FLOW)
+
+
+def summary(step: Step) -> tuple:
+    """What a caller experiences at a step, in renderer-neutral terms."""
+    speech = tuple(s.key or s.text for s in getattr(step, "speech", ()))
+    if isinstance(step, MenuStep):
+        return ("menu", step.node, speech, "".join(sorted(step.digits)))
+    if isinstance(step, TransferStep):
+        return ("transfer", step.node, speech, step.target)
+    if isinstance(step, AwaitMessageEndStep):
+        return ("await_message_end", step.node)
+    if isinstance(step, HangupStep):
+        return ("hangup", step.node, speech)
+    assert isinstance(step, PlayStep)
+    return ("play", step.node, speech)
+
+
+MENU = ("menu", "menu", ("alert_menu",), "1239")
+ALERT = ("play", "alert", (VOICE_TEXT,))
+
+# name -> (answered_by, [inputs], [expected step summaries, one more than inputs])
+ALERT_WALKS = {
+    "repeat_then_confirm": (
+        "human",
+        [Input.done(), Input.digit("1"), Input.done(), Input.digit("3")],
+        [ALERT, MENU, ALERT, MENU, ("hangup", "acknowledged", ("alert_acknowledged",))],
+    ),
+    "machine_leaves_message": (
+        "machine_end_beep",
+        [Input.done(), Input.done()],
+        [("await_message_end", "machine_wait"), ("play", "machine_message", (VOICE_TEXT,)),
+         ("hangup", "end", ())],
+    ),
+    "transfer_fails_then_succeeds": (
+        "human",
+        [Input.done(), Input.digit("2"), Input.transfer(False, "NOANSWER"), Input.done(),
+         Input.digit("2"), Input.transfer(True, "ANSWER")],
+        [ALERT, MENU, ("transfer", "transfer", ("transfer_connecting",), "PJSIP/centralist"),
+         ("play", "transfer_failed", ("transfer_failed",)), MENU,
+         ("transfer", "transfer", ("transfer_connecting",), "PJSIP/centralist"),
+         ("hangup", "end", ())],
+    ),
+    "opt_out_after_second_thought": (
+        "human",
+        [Input.done(), Input.digit("9"), Input.digit("2"), Input.digit("9"), Input.digit("1")],
+        [ALERT, MENU, ("menu", "opt_out_confirm", ("opt_out_confirm",), "12"), MENU,
+         ("menu", "opt_out_confirm", ("opt_out_confirm",), "12"),
+         ("hangup", "opted_out", ("opt_out_done",))],
+    ),
+    "invalid_and_silent_until_goodbye": (
+        "human",
+        [Input.done(), Input.digit("5"), Input.timeout(), Input.timeout()],
+        [ALERT, MENU, ("menu", "menu", ("invalid_choice", "alert_menu"), "1239"),
+         ("menu", "menu", ("no_input", "alert_menu"), "1239"), ("hangup", "goodbye", ("goodbye",))],
+    ),
+}
+
+
+@pytest.fixture
+def seeded(db):
+    return seed_all(db)
+
+
+@pytest.fixture
+def session(db):
+    with db.session() as s:
+        yield s
+
+
+def env_for(session, clock, settings, answered_by="human") -> CallEnv:
+    return CallEnv(session=session, clock=clock, settings=settings, provider="test",
+                   answered_by=answered_by)
+
+
+@pytest.mark.parametrize("name", sorted(ALERT_WALKS))
+def test_alert_walks(name, seeded, session, clock, settings):
+    answered_by, inputs, expected = ALERT_WALKS[name]
+    turns = walk(ENGINE, env_for(session, clock, settings, answered_by),
+                 {"delivery_id": seeded.delivery_id}, inputs)
+    assert [summary(t.step) for t in turns] == expected
+
+
+@pytest.mark.parametrize("name", sorted(ALERT_WALKS))
+def test_alert_walks_resume_from_query_string(name, seeded, db, clock, settings):
+    """The TwiML way: every turn in a fresh session, from the state carried in the URL."""
+    answered_by, inputs, expected = ALERT_WALKS[name]
+    with db.session() as s:
+        turn = ENGINE.start(env_for(s, clock, settings, answered_by), {"delivery_id": seeded.delivery_id})
+    seen = [summary(turn.step)]
+    for happened in inputs:
+        params = turn.state.to_params()
+        assert all(isinstance(v, str) and len(v) < 40 for v in params.values())
+        with db.session() as s:
+            turn = ENGINE.resume(FlowState.from_params(params), happened, env_for(s, clock, settings, answered_by))
+        seen.append(summary(turn.step))
+    assert seen == expected
+
+
+def test_choices_land_on_the_delivery_row(seeded, session, clock, settings, db):
+    walk(ENGINE, env_for(session, clock, settings), {"delivery_id": seeded.delivery_id},
+         ALERT_WALKS["repeat_then_confirm"][1])
+    with db.session() as s:
+        delivery = s.get(Delivery, seeded.delivery_id)
+        assert delivery.menu_choices == "13"
+        assert delivery.acknowledged is True
+        assert delivery.transfer_requested is False
+        assert delivery.opt_out_requested is False
+
+
+def test_transfer_request_and_results_are_stored(seeded, session, clock, settings, db):
+    walk(ENGINE, env_for(session, clock, settings), {"delivery_id": seeded.delivery_id},
+         ALERT_WALKS["transfer_fails_then_succeeds"][1])
+    with db.session() as s:
+        delivery = s.get(Delivery, seeded.delivery_id)
+        assert delivery.transfer_requested is True
+        assert delivery.menu_choices == "22"
+        events = s.scalars(select(DeliveryEvent).where(DeliveryEvent.delivery_id == delivery.id)
+                           .order_by(DeliveryEvent.id)).all()
+        assert [(e.event, e.detail["answered"], e.detail["status"]) for e in events] == [
+            ("ivr_transfer", False, "NOANSWER"), ("ivr_transfer", True, "ANSWER")]
+
+
+def test_opt_out_sets_participant_status_and_audits(seeded, session, clock, settings, db):
+    walk(ENGINE, env_for(session, clock, settings), {"delivery_id": seeded.delivery_id},
+         ALERT_WALKS["opt_out_after_second_thought"][1])
+    with db.session() as s:
+        delivery = s.get(Delivery, seeded.delivery_id)
+        assert delivery.opt_out_requested is True
+        assert delivery.menu_choices == "9291"
+        assert s.get(Participant, seeded.participant_id).status is ParticipantStatus.OPTED_OUT
+        audit = s.scalars(select(AuditEvent).where(AuditEvent.event == "participant.opted_out")).one()
+        assert (audit.target_type, audit.target_id) == ("participant", seeded.participant_id)
+        assert audit.actor == f"participant:{seeded.participant_id}"
+        assert audit.detail["delivery_id"] == seeded.delivery_id
+
+
+def test_opt_out_not_confirmed_changes_nothing(seeded, session, clock, settings, db):
+    walk(ENGINE, env_for(session, clock, settings), {"delivery_id": seeded.delivery_id},
+         [Input.done(), Input.digit("9"), Input.digit("2"), Input.digit("3")])
+    with db.session() as s:
+        assert s.get(Delivery, seeded.delivery_id).opt_out_requested is False
+        assert s.get(Participant, seeded.participant_id).status is ParticipantStatus.ACTIVE
+
+
+def test_machine_verdict_from_the_delivery_row(seeded, session, clock, settings, db):
+    with db.transaction() as s:
+        s.get(Delivery, seeded.delivery_id).answered_by = "machine"
+    turn = ENGINE.start(env_for(session, clock, settings, answered_by=None),
+                        {"delivery_id": seeded.delivery_id})
+    assert isinstance(turn.step, AwaitMessageEndStep)
+
+
+def test_transfer_falls_back_to_the_control_room(seeded, session, clock, settings, db):
+    with db.transaction() as s:
+        s.get(Operator, seeded.operator_id).transfer_target = None
+    turns = walk(ENGINE, env_for(session, clock, settings), {"delivery_id": seeded.delivery_id},
+                 [Input.done(), Input.digit("2"), Input.transfer(True, "ANSWER")])
+    assert turns[2].step.target == "PJSIP/meldkamer"
+
+
+def test_unknown_delivery_is_a_flow_error(db, session, clock, settings):
+    with pytest.raises(FlowError, match="unknown delivery"):
+        ENGINE.start(env_for(session, clock, settings, answered_by=None), {"delivery_id": 999})
+
+
+def test_wrong_input_for_a_step_is_a_flow_error(seeded, session, clock, settings):
+    env = env_for(session, clock, settings)
+    turn = ENGINE.start(env, {"delivery_id": seeded.delivery_id})
+    turn = ENGINE.resume(turn.state, Input.done(), env)  # now at the menu
+    with pytest.raises(FlowError, match="menu 'menu' got recording"):
+        ENGINE.resume(turn.state, Input.recording("/tmp/x.wav", 1.0), env)
+
+
+def test_tampered_state_is_refused():
+    with pytest.raises(FlowError, match="cannot restore"):
+        FlowState.from_params({"flow": "alert", "node": "menu", "c_delivery_id": "x12"})
+    with pytest.raises(FlowError, match="no node"):
+        ENGINE.resume(FlowState("alert", "nowhere", {}), Input.done(), None)
+    with pytest.raises(FlowError, match="belongs to flow"):
+        ENGINE.resume(FlowState("callback", "menu", {}), Input.done(), None)
+
+
+def test_flow_definitions_are_checked():
+    with pytest.raises(FlowError, match="unknown 'nowhere'"):
+        Flow.build("x", "a", [Play("a", prompts=(), next="nowhere")], {})
+    with pytest.raises(FlowError, match="unknown handler 'store'"):
+        Flow.build("x", "a", [Menu("a", prompts=(Say("k"),), choices={"1": "b"}, on_exhausted="b",
+                                   on_input="store"), Hangup("b")], {})
+    with pytest.raises(FlowError, match="defined twice"):
+        Flow.build("x", "a", [Hangup("a"), Hangup("a")], {})
+
+
+def test_every_fixed_prompt_of_the_alert_flow_has_text():
+    from ivr.flow import ivr_prompt_texts
+
+    keys = {key for _, _, steps in ALERT_WALKS.values() for s in steps
+            if len(s) > 2 and isinstance(s[2], tuple) for key in s[2]}
+    keys.discard(VOICE_TEXT)
+    texts = ivr_prompt_texts()
+    assert keys and all(texts.get(k) for k in keys)
