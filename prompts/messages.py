@@ -1,0 +1,553 @@
+"""Composition of the alert and the outcome message (afloopbericht) for every channel.
+
+Pure functions. The message is built once from the validated description as a list of
+sentences, through a *form*: the written form (web preview, e-mail) keeps digits and plates
+as typed, the spoken form (voice) turns them into words. The SMS is a compact variant with a
+deterministic shortening strategy. The offence itself is left out on purpose.
+"""
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from db.models import IncidentType, Outcome
+from prompts.errors import InvalidDescription, UnknownOutcome
+from prompts.fields import Age, parse_age, incident_type_of, validate_description
+from prompts.sms import SINGLE_GSM7, sms_length, to_gsm7
+from prompts import spoken
+
+FREE_TEXT_MAX = 300
+OUTCOME_NOTE_MAX = 200
+POLICE_INFO_NUMBER = "0900-8844"  # the police's non-emergency number
+
+
+@dataclass(frozen=True)
+class AlertMessage:
+    voice: str  # the full spoken text (already in spoken form, ready for TTS)
+    display: str  # the same message in normal written form (for the web preview)
+    sms: str  # <= 160 GSM-7 chars where possible
+    sms_segments: int
+    sms_encoding: str  # "GSM-7" or "UCS-2"
+    email_subject: str
+    email_text: str
+    email_html: str
+
+    @property
+    def sms_fits_one_segment(self) -> bool:
+        return self.sms_segments == 1
+
+
+# --- forms: written and spoken -------------------------------------------------------------
+
+
+class WrittenForm:
+    def number(self, n: int) -> str:
+        return str(n)
+
+    def age(self, age: Age, estimate: bool) -> str:
+        about = "ongeveer " if estimate else ""
+        if age.high is not None:
+            return f"{about}{age.low} tot {age.high} jaar"
+        return f"{about}{age.low} jaar"
+
+    def height(self, cm: int) -> str:
+        return spoken.height_written(cm)
+
+    def time(self, hhmm: str) -> str:
+        return f"{hhmm} uur"
+
+    def plate(self, plate: str) -> str:
+        return spoken.plate_written(plate)
+
+    def phone(self, number: str) -> str:
+        return number
+
+    def text(self, text: str) -> str:
+        return text
+
+
+class SpokenForm(WrittenForm):
+    def number(self, n: int) -> str:
+        return spoken.number_words(n)
+
+    def age(self, age: Age, estimate: bool) -> str:
+        about = "ongeveer " if estimate else ""
+        if age.high is not None:
+            return f"{about}{spoken.number_words(age.low)} tot {spoken.number_words(age.high)} jaar"
+        return f"{about}{spoken.number_words(age.low)} jaar"
+
+    def height(self, cm: int) -> str:
+        return spoken.height_spoken(cm)
+
+    def time(self, hhmm: str) -> str:
+        hours, minutes = hhmm.split(":")
+        return spoken.time_spoken(int(hours), int(minutes))
+
+    def plate(self, plate: str) -> str:
+        return spoken.plate_spoken(plate)
+
+    def phone(self, number: str) -> str:
+        return spoken.digits_spoken(number)
+
+    def text(self, text: str) -> str:
+        return spoken.to_spoken(text)
+
+
+WRITTEN, SPOKEN = WrittenForm(), SpokenForm()
+
+
+# --- the description as sentences ----------------------------------------------------------
+
+_PERSON_NOUN = {
+    IncidentType.SUSPECT: {"male": "een man", "female": "een vrouw", "unknown": "een persoon"},
+    IncidentType.MISSING_PERSON: {"male": "een vermiste man", "female": "een vermiste vrouw",
+                                  "unknown": "een vermiste persoon"},
+    IncidentType.MISSING_CHILD: {"male": "een vermiste jongen", "female": "een vermist meisje",
+                                 "unknown": "een vermist kind"},
+}
+_PRONOUN = {"male": "Hij", "female": "Zij", "unknown": "Deze persoon"}
+_BUILD = {"slim": "een slank postuur", "petite": "een tenger postuur",
+          "average": "een normaal postuur", "athletic": "een atletisch postuur",
+          "sturdy": "een fors postuur", "heavy": "een zwaar postuur"}
+_BUILD_SHORT = {"slim": "slank", "petite": "tenger", "average": "normaal postuur",
+                "athletic": "atletisch", "sturdy": "fors", "heavy": "zwaar"}
+_SKIN = {"light": "een lichte huidskleur", "tinted": "een getinte huidskleur",
+         "dark": "een donkere huidskleur"}
+_SKIN_SHORT = {"light": "licht", "tinted": "getint", "dark": "donker"}
+_TRANSPORT = {"on_foot": "te voet", "bicycle": "op een fiets", "scooter": "op een scooter",
+              "motorbike": "op een motor", "car": "in een auto",
+              "public_transport": "met het openbaar vervoer"}
+_TRANSPORT_SHORT = {"on_foot": "te voet", "bicycle": "op fiets", "scooter": "op scooter",
+                    "motorbike": "op motor", "car": "in auto", "public_transport": "met ov"}
+# (noun, grammatical gender: "de" or "het") for "een blauwe auto" / "een blauw voertuig".
+_VEHICLE = {"car": ("auto", "de"), "van": ("bestelbus", "de"), "truck": ("vrachtwagen", "de"),
+            "motorbike": ("motor", "de"), "scooter": ("scooter", "de"), "bicycle": ("fiets", "de")}
+_COLOUR = {  # (inflected, uninflected)
+    "white": ("witte", "wit"), "black": ("zwarte", "zwart"), "grey": ("grijze", "grijs"),
+    "silver": ("zilverkleurige", "zilverkleurig"), "blue": ("blauwe", "blauw"),
+    "red": ("rode", "rood"), "green": ("groene", "groen"), "yellow": ("gele", "geel"),
+    "brown": ("bruine", "bruin"), "beige": ("beige", "beige"), "orange": ("oranje", "oranje"),
+    "purple": ("paarse", "paars"),
+}
+_SEEN_SUBJECT = {
+    IncidentType.SUSPECT: "deze persoon",
+    IncidentType.MISSING_PERSON: "deze persoon",
+    IncidentType.MISSING_CHILD: "dit kind",
+    IncidentType.VEHICLE: "dit voertuig",
+    IncidentType.OTHER: "iets",
+}
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."
+
+
+def _direction(text: str) -> str:
+    return re.sub(r"^(in de )?richting( van)?\s+", "", text, flags=re.IGNORECASE)
+
+
+def _hair(pronoun: str, hair: str, form: WrittenForm) -> str:
+    words = hair.lower()
+    if words == "kaal":
+        return f"{pronoun} is kaal"
+    suffix = "" if ("haar" in words or "kaal" in words) else " haar"
+    return f"{pronoun} heeft {form.text(hair)}{suffix}"
+
+
+def _person_sentences(kind: IncidentType, d: dict, form: WrittenForm) -> list[str]:
+    gender = d.get("gender", "unknown")
+    pronoun = _PRONOUN[gender]
+    if kind is IncidentType.MISSING_CHILD and gender == "unknown":
+        pronoun = "Het kind"
+    noun = _PERSON_NOUN[kind][gender]
+    if "age" in d:
+        noun += " van " + form.age(parse_age(d["age"]), estimate=kind is IncidentType.SUSPECT)
+    if "name" in d:
+        noun = f"{form.text(d['name'])}, {noun}"
+    sentences = [f"Wilt u uitkijken naar {noun}"]
+    looks = []
+    if "height_cm" in d:
+        looks.append(f"is ongeveer {form.height(d['height_cm'])} lang")
+    if "build" in d:
+        looks.append(f"heeft {_BUILD[d['build']]}")
+    if looks:
+        sentences.append(f"{pronoun} " + " en ".join(looks))
+    if "skin_colour" in d:
+        sentences.append(f"{pronoun} heeft {_SKIN[d['skin_colour']]}")
+    if "hair" in d:
+        sentences.append(_hair(pronoun, d["hair"], form))
+    if "features" in d:
+        sentences.append(f"Opvallend: {form.text(d['features'])}")
+    if "clothing" in d:
+        sentences.append(f"{pronoun} draagt {form.text(d['clothing'])}")
+    if "items" in d:
+        sentences.append(f"{pronoun} heeft {form.text(d['items'])} bij zich")
+    if kind is IncidentType.SUSPECT:
+        if "transport" in d or "direction" in d:
+            move = f"{pronoun} is"
+            if "transport" in d:
+                move += " " + _TRANSPORT[d["transport"]]
+            move += " gevlucht"
+            if "direction" in d:
+                move += f" in de richting van {form.text(_direction(d['direction']))}"
+            sentences.append(move)
+    else:
+        if d.get("medical_urgency"):
+            sentences.append(f"{pronoun} heeft dringend medische hulp nodig")
+        if "medical_note" in d:
+            sentences.append(form.text(d["medical_note"]))
+        if "last_seen_place" in d or "last_seen_time" in d:
+            seen = f"{pronoun} is voor het laatst gezien"
+            if "last_seen_time" in d:
+                seen += f" om {form.time(d['last_seen_time'])}"
+            if "last_seen_place" in d:
+                seen += f" bij {form.text(d['last_seen_place'])}"
+            sentences.append(seen)
+        if "transport" in d:
+            sentences.append(f"{pronoun} is mogelijk {_TRANSPORT[d['transport']]} onderweg")
+    return sentences
+
+
+def _vehicle_noun(d: dict) -> str:
+    noun, article = _VEHICLE.get(d.get("vehicle_kind", ""), ("voertuig", "het"))
+    if "colour" in d:
+        inflected, plain = _COLOUR[d["colour"]]
+        noun = f"{inflected if article == 'de' else plain} {noun}"
+    return "een " + noun
+
+
+def _vehicle_sentences(d: dict, form: WrittenForm) -> list[str]:
+    noun = _vehicle_noun(d)
+    if "make" in d:
+        noun += f" van het merk {form.text(d['make'])}"
+    if "model" in d:
+        noun += f", type {form.text(d['model'])}"
+    if "plate" in d:
+        noun += f", met kenteken {form.plate(d['plate'])}"
+    sentences = [f"Wilt u uitkijken naar {noun}"]
+    if "features" in d:
+        sentences.append(f"Opvallend: {form.text(d['features'])}")
+    if "occupants" in d:
+        sentences.append(f"Inzittenden: {form.text(d['occupants'])}")
+    if "direction" in d:
+        sentences.append(f"Het voertuig reed in de richting van {form.text(_direction(d['direction']))}")
+    if "plate" in d and isinstance(form, SpokenForm):
+        sentences.append(f"Ik herhaal het kenteken: {form.plate(d['plate'])}")
+    return sentences
+
+
+def _other_sentences(d: dict, form: WrittenForm) -> list[str]:
+    sentences = [f"Wilt u uitkijken naar {form.text(d['subject'])}"]
+    if "details" in d:
+        sentences.append(form.text(d["details"]))
+    if "direction" in d:
+        sentences.append(f"Richting: {form.text(_direction(d['direction']))}")
+    return sentences
+
+
+def _description_sentences(kind: IncidentType, d: dict, form: WrittenForm) -> list[str]:
+    if kind is IncidentType.VEHICLE:
+        return _vehicle_sentences(d, form)
+    if kind is IncidentType.OTHER:
+        return _other_sentences(d, form)
+    return _person_sentences(kind, d, form)
+
+
+def _clean_free_text(free_text: str, field: str, limit: int) -> str:
+    text = spoken.clean_text(free_text or "")
+    if len(text) > limit:
+        raise InvalidDescription(
+            f"{field} has {len(text)} characters, at most {limit}",
+            f"De aanvullende tekst is te lang: maximaal {limit} tekens (nu {len(text)}).",
+            field,
+        )
+    return text
+
+
+def _check_callback_number(number: str) -> str:
+    number = number.strip()
+    if not re.fullmatch(r"\+?[\d][\d\s-]{2,18}\d", number):
+        raise InvalidDescription(
+            f"call-back number {number!r} is not a phone number",
+            "Het terugbelnummer is ongeldig.",
+            "callback_number",
+        )
+    return number
+
+
+def _alert_text(kind: IncidentType, d: dict, free: str, callback: str, area: str,
+                form: WrittenForm) -> str:
+    opening = "Hier volgt een oproep van Burgernet"
+    if area:
+        opening += f" voor de omgeving {form.text(area)}"
+    sentences = [opening, *_description_sentences(kind, d, form)]
+    if free:
+        sentences.append(form.text(free))
+    if kind in (IncidentType.SUSPECT, IncidentType.VEHICLE):
+        sentences.append("Onderneem zelf geen actie")
+    sentences.append(f"Ziet u {_SEEN_SUBJECT[kind]}, bel dan gratis {form.phone(callback)}")
+    return " ".join(_sentence(s) for s in sentences if s.strip())
+
+
+# --- SMS -----------------------------------------------------------------------------------
+
+
+def _sms_parts(kind: IncidentType, d: dict) -> tuple[str, list[tuple[int, str]]]:
+    """The head ("kijk uit naar ...") and the optional parts as (priority, text); a higher
+    priority number is dropped first when the message must be shortened."""
+    parts: list[tuple[int, str]] = []
+    if kind is IncidentType.VEHICLE:
+        head = _vehicle_noun(d)[len("een "):]
+        if "make" in d:
+            head += " " + d["make"]
+        if "model" in d:
+            head += " " + d["model"]
+        if "plate" in d:
+            head += f" {d['plate']}"
+        if "features" in d:
+            parts.append((3, d["features"]))
+        if "occupants" in d:
+            parts.append((4, f"inzittenden: {d['occupants']}"))
+        if "direction" in d:
+            parts.append((1, f"richting {_direction(d['direction'])}"))
+        return head, parts
+    if kind is IncidentType.OTHER:
+        head = d["subject"]
+        if "details" in d:
+            parts.append((2, d["details"]))
+        if "direction" in d:
+            parts.append((1, f"richting {_direction(d['direction'])}"))
+        return head, parts
+    gender = d.get("gender", "unknown")
+    head = _PERSON_NOUN[kind][gender].split(" ", 1)[1]
+    if "age" in d:
+        age = parse_age(d["age"])
+        span = f"{age.low}-{age.high}" if age.high is not None else str(age.low)
+        head += f" {'ca. ' if kind is IncidentType.SUSPECT else ''}{span} jr"
+    if "name" in d:
+        head = f"{d['name']}, {head}"
+    if "height_cm" in d:
+        parts.append((3, spoken.height_written(d["height_cm"])))
+    if "build" in d:
+        parts.append((5, _BUILD_SHORT[d["build"]]))
+    if "skin_colour" in d:
+        parts.append((5, _SKIN_SHORT[d["skin_colour"]]))
+    if "hair" in d:
+        hair = d["hair"]
+        parts.append((3, hair if ("haar" in hair.lower() or "kaal" in hair.lower()) else f"{hair} haar"))
+    if "features" in d:
+        parts.append((2, d["features"]))
+    if "clothing" in d:
+        parts.append((1, d["clothing"]))
+    if "items" in d:
+        parts.append((4, f"met {d['items']}"))
+    if d.get("medical_urgency"):
+        parts.append((1, "heeft dringend medische hulp nodig"))
+    if "medical_note" in d:
+        parts.append((4, d["medical_note"]))
+    if "last_seen_place" in d or "last_seen_time" in d:
+        seen = "laatst gezien"
+        if "last_seen_time" in d:
+            seen += f" {d['last_seen_time']}"
+        if "last_seen_place" in d:
+            seen += f" bij {d['last_seen_place']}"
+        parts.append((2, seen))
+    move = []
+    if "transport" in d:
+        move.append(_TRANSPORT_SHORT[d["transport"]])
+    if "direction" in d:
+        move.append(f"richting {_direction(d['direction'])}")
+    if move:
+        parts.append((1, " ".join(move)))
+    return head, parts
+
+
+def _sms_text(head: str, parts: list[str], free: str, tail: str) -> str:
+    body = ", ".join([head, *parts])
+    text = f"Burgernet: kijk uit naar {body}."
+    if free:
+        text += " " + _sentence(free)
+    return to_gsm7(f"{text} {tail}")
+
+
+def shorten_sms(head: str, parts: list[tuple[int, str]], free: str, tail: str,
+                limit: int = SINGLE_GSM7) -> str:
+    """Deterministic shortening: the full text if it fits one segment; else without the free
+    text; else drop optional parts, highest priority number first (the later part first on
+    a tie), until it fits. If even head and tail do not fit, the full text is sent in several
+    segments: complete information beats a mutilated message."""
+    full = _sms_text(head, [p for _, p in parts], free, tail)
+    if sms_length(full).segments == 1 and len(full) <= limit:
+        return full
+    kept = list(enumerate(parts))
+    candidate = _sms_text(head, [p for _, (_, p) in kept], "", tail)
+    drop_order = sorted(kept, key=lambda item: (-item[1][0], -item[0]))
+    for item in drop_order:
+        if sms_length(candidate).segments == 1 and len(candidate) <= limit:
+            return candidate
+        kept.remove(item)
+        candidate = _sms_text(head, [p for _, (_, p) in kept], "", tail)
+    if sms_length(candidate).segments == 1 and len(candidate) <= limit:
+        return candidate
+    return full
+
+
+# --- e-mail --------------------------------------------------------------------------------
+
+_EMAIL_FOOTER = (
+    "U ontvangt dit bericht omdat u deelnemer bent van Burgernet in dit gebied. "
+    "Het terugbelnummer van Burgernet is {callback} (gratis). Heeft u spoed, bel dan 112."
+)
+
+
+def _email_html(paragraphs: list[str]) -> str:
+    body = "\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    return (
+        '<!DOCTYPE html>\n<html lang="nl"><head><meta charset="utf-8"><title>Burgernet</title>'
+        "</head>\n<body>\n" + body + "\n</body></html>\n"
+    )
+
+
+# --- public API ----------------------------------------------------------------------------
+
+
+def compose_alert(incident_type: str, description: dict, free_text: str, callback_number: str,
+                  area: str = "") -> AlertMessage:
+    """The alert for every channel, from a structured description and optional free text.
+
+    `area` (optional) names the neighbourhood, e.g. "Delft, rond de Markt". Raises
+    InvalidDescription / UnspeakableText / UnknownIncidentType with a Dutch `user_message`.
+    """
+    kind = incident_type_of(incident_type)
+    d = validate_description(kind, description)
+    free = _clean_free_text(free_text, "free_text", FREE_TEXT_MAX)
+    area = _clean_free_text(area, "area", 80)
+    callback = _check_callback_number(callback_number)
+
+    voice = _alert_text(kind, d, free, callback, area, SPOKEN)
+    display = _alert_text(kind, d, free, callback, area, WRITTEN)
+
+    head, parts = _sms_parts(kind, d)
+    sms = shorten_sms(head, parts, free, f"Gezien? Bel gratis {callback}")
+    length = sms_length(sms)
+
+    subject_noun = _description_sentences(kind, d, WRITTEN)[0][len("Wilt u uitkijken naar "):]
+    subject = f"Burgernet-oproep: kijk uit naar {subject_noun}"
+    if len(subject) > 90:
+        subject = subject[:87].rstrip() + "..."
+    footer = _EMAIL_FOOTER.format(callback=callback)
+    return AlertMessage(
+        voice=voice,
+        display=display,
+        sms=sms,
+        sms_segments=length.segments,
+        sms_encoding=length.encoding,
+        email_subject=subject,
+        email_text=f"{display}\n\n{footer}\n",
+        email_html=_email_html([display, footer]),
+    )
+
+
+_OUTCOME_SENTENCE: dict[Outcome, dict[IncidentType | None, str]] = {
+    Outcome.ARRESTED: {
+        IncidentType.SUSPECT: "De persoon naar wie wij u vroegen uit te kijken, is aangehouden",
+        IncidentType.VEHICLE: "Naar aanleiding van de oproep over het voertuig is een verdachte "
+                              "aangehouden",
+        None: "Naar aanleiding van de oproep is een verdachte aangehouden",
+    },
+    Outcome.FOUND: {
+        IncidentType.MISSING_PERSON: "De vermiste persoon naar wie wij u vroegen uit te kijken, "
+                                     "is gevonden",
+        IncidentType.MISSING_CHILD: "Het vermiste kind naar wie wij u vroegen uit te kijken, "
+                                    "is gevonden",
+        None: "De persoon naar wie wij u vroegen uit te kijken, is gevonden",
+    },
+    Outcome.VEHICLE_FOUND: {
+        None: "Het voertuig waarnaar wij u vroegen uit te kijken, is gevonden",
+    },
+    Outcome.NO_RESULT: {
+        None: "De actie is beëindigd zonder resultaat. U hoeft niet langer uit te kijken",
+    },
+    Outcome.OTHER: {
+        None: "De actie is beëindigd. U hoeft niet langer uit te kijken",
+    },
+}
+_OUTCOME_SMS: dict[Outcome, str] = {
+    Outcome.ARRESTED: "er is een verdachte aangehouden",
+    Outcome.FOUND: "de persoon is gevonden",
+    Outcome.VEHICLE_FOUND: "het voertuig is gevonden",
+    Outcome.NO_RESULT: "de actie is beëindigd, u hoeft niet meer uit te kijken",
+    Outcome.OTHER: "de actie is beëindigd, u hoeft niet meer uit te kijken",
+}
+_OUTCOME_SUBJECT: dict[Outcome, str] = {
+    Outcome.ARRESTED: "verdachte aangehouden",
+    Outcome.FOUND: "persoon gevonden",
+    Outcome.VEHICLE_FOUND: "voertuig gevonden",
+    Outcome.NO_RESULT: "actie beëindigd",
+    Outcome.OTHER: "actie beëindigd",
+}
+_THANKS = "Hartelijk dank voor uw hulp"
+
+
+def compose_outcome(outcome: str, incident_type: str, callback_number: str,
+                    note: str = "") -> AlertMessage:
+    """The outcome message (afloopbericht) for everyone who was reached, with thanks."""
+    try:
+        result = Outcome(outcome)
+    except ValueError:
+        raise UnknownOutcome(
+            f"unknown outcome {outcome!r}; expected one of " + ", ".join(o.value for o in Outcome),
+            "Onbekende afloop van de actie.",
+        ) from None
+    kind = incident_type_of(incident_type)
+    callback = _check_callback_number(callback_number)
+    note = _clean_free_text(note, "note", OUTCOME_NOTE_MAX)
+    table = _OUTCOME_SENTENCE[result]
+    main = table.get(kind, table[None])
+    if kind is IncidentType.MISSING_CHILD and result is Outcome.FOUND:
+        sms_main = "het kind is gevonden"
+    else:
+        sms_main = _OUTCOME_SMS[result]
+
+    def text(form: WrittenForm, lead: str) -> str:
+        sentences = [lead, main]
+        if note:
+            sentences.append(form.text(note))
+        if result in (Outcome.NO_RESULT, Outcome.OTHER):
+            sentences.append(
+                f"Heeft u later nog informatie, bel dan de politie op {form.phone(POLICE_INFO_NUMBER)}"
+            )
+        sentences.append(_THANKS)
+        return " ".join(_sentence(s) for s in sentences)
+
+    voice = text(SPOKEN, "Hier volgt een bericht van Burgernet")
+    display = text(WRITTEN, "Bericht van Burgernet")
+    sms_full = to_gsm7(f"Burgernet: {sms_main}. " + (_sentence(note) + " " if note else "")
+                       + "Bedankt voor uw hulp!")
+    sms = sms_full if sms_length(sms_full).segments == 1 else to_gsm7(
+        f"Burgernet: {sms_main}. Bedankt voor uw hulp!")
+    length = sms_length(sms)
+    footer = _EMAIL_FOOTER.format(callback=callback)
+    return AlertMessage(
+        voice=voice,
+        display=display,
+        sms=sms,
+        sms_segments=length.segments,
+        sms_encoding=length.encoding,
+        email_subject=f"Burgernet: {_OUTCOME_SUBJECT[result]}",
+        email_text=f"{display}\n\n{footer}\n",
+        email_html=_email_html([display, footer]),
+    )
+
+
+def describe(incident_type: str, description: dict[str, Any]) -> str:
+    """A short written label for lists and menus, e.g. "man ca. 25 jr" or "blauwe auto 12-ABC-3"."""
+    kind = incident_type_of(incident_type)
+    head, _ = _sms_parts(kind, validate_description(kind, description))
+    return head
