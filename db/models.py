@@ -483,3 +483,17 @@ class DailyAggregate(Base):
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     reached: Mapped[int] = mapped_column(Integer, default=0)
     acknowledged: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class WebhookReceipt(Base):
+    """One signed provider webhook request, by the hash of its signature and URL: the same
+    request seen again is a replay (web/twilio_hooks.py). Rows older than the replay window
+    are deleted."""
+
+    __tablename__ = "webhook_receipt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    request_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(String(120))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
