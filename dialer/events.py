@@ -1,0 +1,189 @@
+"""Provider events -> delivery state. Idempotent: a repeated or late event changes nothing.
+
+Called from the dialer worker (simulator events), the AMI thread (Asterisk) and the Twilio
+status webhooks. Each event is matched to its delivery and attempt; an event that belongs to an
+earlier attempt, repeats an `event_key` already seen, or reports a state the row has already
+passed is ignored. A result that the retry policy retries puts the row back in the queue with
+`next_attempt_at` set: retries are rows scheduled for later, not sleeping threads.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from config.clock import Clock
+from config.logging import log_event
+from config.settings import Settings
+from db.models import (
+    Action,
+    ActionStatus,
+    Channel,
+    Delivery,
+    DeliveryEvent,
+    DeliveryKind,
+    DeliveryState,
+)
+from dialer.backend import CallEvent, CallEventType
+from dialer.retry import retry_delay_s
+from dialer.states import record_event, transition
+
+logger = logging.getLogger(__name__)
+
+S = DeliveryState
+T = CallEventType
+
+_RESULT_OF = {T.BUSY: S.BUSY, T.NO_ANSWER: S.NO_ANSWER, T.FAILED: S.FAILED}
+
+
+class UnknownDelivery(LookupError):
+    def __init__(self, delivery_id: int):
+        super().__init__(f"call event for unknown delivery {delivery_id}")
+        self.delivery_id = delivery_id
+
+
+def resolve_settings(settings: Settings | None) -> Settings:
+    """The app's settings inside a Flask context, else the process settings."""
+    if settings is not None:
+        return settings
+    from flask import has_app_context
+
+    if has_app_context():
+        from config.runtime import current_settings
+
+        return current_settings()
+    from config.settings import get_settings
+
+    return get_settings()
+
+
+def load_for_update(session: Session, delivery_id: int) -> Delivery | None:
+    query = select(Delivery).where(Delivery.id == delivery_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return session.scalars(query).one_or_none()
+
+
+def apply_call_event(session: Session, event: CallEvent, clock: Clock,
+                     settings: Settings | None = None) -> None:
+    """Apply one normalized call event to its delivery row (the caller commits)."""
+    delivery = load_for_update(session, event.delivery_id)
+    if delivery is None:
+        raise UnknownDelivery(event.delivery_id)
+    if Channel(delivery.channel) != Channel.VOICE:
+        raise ValueError(f"call event for {delivery.channel} delivery {delivery.id}")
+    reason = _ignore_reason(session, delivery, event)
+    if reason:
+        log_event(logger, "call_event.ignored", logging.DEBUG, delivery_id=delivery.id,
+                  type=event.type.value, reason=reason, state=delivery.state.value)
+        return
+    detail = {"provider": event.provider, "provider_id": event.provider_id,
+              "event_key": event.event_key, "attempt": delivery.attempts}
+    if event.provider_id and not delivery.provider_id:
+        delivery.provider_id = event.provider_id
+        delivery.provider = event.provider
+    state = S(delivery.state)
+
+    if event.type == T.DIALING:
+        if state == S.DIALING:
+            record_event(session, delivery, "provider.accepted", clock, **detail)
+    elif event.type == T.RINGING:
+        if state == S.DIALING:
+            transition(session, delivery, S.RINGING, event="call.ringing", clock=clock, **detail)
+    elif event.type == T.ANSWERED:
+        if state in (S.DIALING, S.RINGING):
+            transition(session, delivery, S.ANSWERED, event="call.answered", clock=clock,
+                       **detail)
+    elif event.type == T.MACHINE:
+        if state in (S.DIALING, S.RINGING, S.ANSWERED):
+            transition(session, delivery, S.MACHINE, event="call.machine", clock=clock, **detail)
+    elif event.type == T.DTMF:
+        record_event(session, delivery, "call.dtmf", clock, digits=event.digits, **detail)
+    elif event.type == T.COMPLETED:
+        _completed(session, delivery, state, event, clock, resolve_settings(settings), detail)
+    elif event.type in _RESULT_OF:
+        _ended_without_answer(session, delivery, state, event, clock, resolve_settings(settings),
+                              detail)
+    else:  # pragma: no cover - CallEventType is closed
+        raise ValueError(f"unknown call event type {event.type}")
+
+
+def _ignore_reason(session: Session, delivery: Delivery, event: CallEvent) -> str | None:
+    state = S(delivery.state)
+    if state in (S.QUEUED, S.HELD):
+        return "not_in_flight"
+    attempt = event.detail.get("attempt") if event.detail else None
+    if attempt is not None and int(attempt) != delivery.attempts:
+        return "earlier_attempt"
+    if event.provider_id and delivery.provider_id and event.provider_id != delivery.provider_id:
+        return "other_call"
+    if event.event_key and _seen(session, delivery.id, event.event_key):
+        return "duplicate"
+    return None
+
+
+def _seen(session: Session, delivery_id: int, event_key: str) -> bool:
+    details = session.scalars(
+        select(DeliveryEvent.detail).where(DeliveryEvent.delivery_id == delivery_id)
+    )
+    return any((d or {}).get("event_key") == event_key for d in details)
+
+
+def _completed(session, delivery, state, event, clock, settings, detail) -> None:
+    if state == S.ANSWERED:
+        delivery.hangup_cause = event.hangup_cause
+        transition(session, delivery, S.COMPLETED, event="call.completed", clock=clock, **detail)
+    elif state == S.MACHINE and delivery.finished_at is None:
+        delivery.finished_at = clock.now()
+        delivery.hangup_cause = event.hangup_cause
+        record_event(session, delivery, "call.machine_message_left", clock, **detail)
+        _maybe_retry(session, delivery, S.MACHINE, None, clock, settings)
+    elif state in (S.DIALING, S.RINGING):
+        # "Completed" without an answer is not in the table: refused, logged and raised.
+        transition(session, delivery, S.COMPLETED, event="call.completed", clock=clock, **detail)
+
+
+def _ended_without_answer(session, delivery, state, event, clock, settings, detail) -> None:
+    result = _RESULT_OF[event.type]
+    if state == S.ANSWERED:
+        # The line dropped after the participant answered: they were reached.
+        delivery.hangup_cause = event.hangup_cause
+        transition(session, delivery, S.COMPLETED, event="call.completed", clock=clock,
+                   reported=result.value, **detail)
+        return
+    if state not in (S.DIALING, S.RINGING):
+        return  # already past: a late or repeated report
+    delivery.hangup_cause = event.hangup_cause
+    transition(session, delivery, result, event=f"call.{result.value}", clock=clock,
+               hangup_cause=event.hangup_cause, **detail)
+    _maybe_retry(session, delivery, result, event.hangup_cause, clock, settings)
+
+
+def _maybe_retry(session: Session, delivery: Delivery, result: DeliveryState, cause: str | None,
+                 clock: Clock, settings: Settings) -> None:
+    if not retry_allowed(session, delivery):
+        return
+    session.flush()
+    same = session.scalar(
+        select(func.count()).select_from(DeliveryEvent).where(
+            DeliveryEvent.delivery_id == delivery.id,
+            DeliveryEvent.to_state == result.value,
+            DeliveryEvent.from_state != result.value,
+        )
+    ) or 0
+    delay = retry_delay_s(result, same - 1, cause, settings.dialer)
+    if delay is None:
+        return
+    delivery.next_attempt_at = clock.now() + timedelta(seconds=delay)
+    transition(session, delivery, S.QUEUED, event="retry.scheduled", clock=clock, delay_s=delay,
+               after=result.value)
+
+
+def retry_allowed(session: Session, delivery: Delivery) -> bool:
+    """Alerts are retried while their action runs; outcome messages always."""
+    if delivery.kind != DeliveryKind.ALERT or delivery.action_id is None:
+        return True
+    status = session.scalar(select(Action.status).where(Action.id == delivery.action_id))
+    return status == ActionStatus.RUNNING
