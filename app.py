@@ -58,6 +58,11 @@ bench_group = AppGroup("bench", help="Benchmarks; each prints one JSON line last
 cli.add_command(db_group)
 cli.add_command(bench_group)
 
+from prompts.cli import bench_tts, prompts_group  # noqa: E402
+
+cli.add_command(prompts_group)
+bench_group.add_command(bench_tts)
+
 
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1")

@@ -307,6 +307,8 @@ _RANGE = re.compile(r"\b(\d{1,6})\s*(?:-|tot)\s*(\d{1,6})\b")
 _ORDINAL = re.compile(r"\b(\d{1,4})(?:e|de|ste)\b")
 _DECIMAL = re.compile(r"\b(\d+),(\d+)\b")
 _NUMBER = re.compile(r"\b\d{1,9}\b")
+_EMERGENCY = re.compile(r"\b((?:bel(?:len)?|belt)(?: dan)?(?: direct)?(?: het)?|alarmnummer|nummer)\s+112\b",
+                        re.IGNORECASE)
 _THOUSANDS = re.compile(r"\b(\d{1,3})\.(\d{3})\b")
 
 
@@ -323,6 +325,7 @@ def to_spoken(text: str) -> str:
         lambda m: plate_spoken(m.group(0)) if looks_like_dutch_plate(m.group(0)) else m.group(0),
         text,
     )
+    text = _EMERGENCY.sub(lambda m: f"{m.group(1)} {digits_spoken('112')}", text)
     text = _HEIGHT_M.sub(lambda m: height_spoken(int(m.group(1)) * 100 + int(m.group(2))), text)
     text = _HEIGHT_CM.sub(lambda m: f"{number_words(int(m.group(1)))} centimeter", text)
     text = _TIME_COLON.sub(lambda m: time_spoken(int(m.group(1)), int(m.group(2))), text)
@@ -345,4 +348,5 @@ def _digit_count(text: str) -> int:
 
 
 def word_count(text: str) -> int:
-    return len(re.findall(r"\w+", text))
+    """Words as a reader counts them: separated by whitespace."""
+    return len(text.split())
