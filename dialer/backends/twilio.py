@@ -14,14 +14,20 @@ The real `twilio` client is used; `settings.twilio.api_base_url` replaces Twilio
 from __future__ import annotations
 
 import logging
+import os
+import re
+import time
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import urlencode
 
 import phonenumbers
+import requests
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from twilio.twiml.voice_response import VoiceResponse
 
 from config.logging import log_event, mask_phone
 from config.settings import Settings
@@ -91,6 +97,58 @@ def to_e164(number: str, region: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+WEBHOOK_FLOWS = {"alert", "callback"}
+
+
+def spoken_text_twiml(text: str, settings: Settings) -> str:
+    response = VoiceResponse()
+    attributes = {"language": settings.twilio.say_language, "voice": settings.twilio.say_voice}
+    response.say(text, **attributes)
+    response.pause(length=1)
+    response.say(text, **attributes)
+    response.hangup()
+    return str(response)
+
+
+_RECORDING_SID = re.compile(r"^RE[0-9a-fA-F]{32}$")
+
+
+def recording_path(settings: Settings, recording_sid: str) -> Path:
+    if not _RECORDING_SID.match(recording_sid or ""):
+        raise ValueError(f"not a Twilio recording sid: {recording_sid[:40]!r}")
+    return settings.recordings_dir / "twilio" / f"{recording_sid}.wav"
+
+
+def fetch_recording(settings: Settings, recording_sid: str, *, attempts: int = 3,
+                    wait_s: float = 0.5) -> Path:
+    """Download a recording as WAV from Twilio's API with the account's credentials into
+    settings.recordings_dir/twilio/ (once: a stored file is not fetched again). The URL is
+    built from the sid, never taken from the request, so a webhook cannot make us fetch
+    anything else. Raises OSError when Twilio does not have it (yet)."""
+    target = recording_path(settings, recording_sid)
+    if target.is_file() and target.stat().st_size > 0:
+        return target
+    cfg = settings.twilio
+    url = (f"{cfg.api_base_url.rstrip('/')}/2010-04-01/Accounts/{cfg.account_sid}"
+           f"/Recordings/{recording_sid}.wav")
+    for attempt in range(attempts):
+        response = requests.get(url, auth=(cfg.account_sid, cfg.auth_token),
+                                timeout=cfg.request_timeout_s)
+        if response.status_code == 200 and response.content:
+            break
+        if response.status_code != 404 or attempt == attempts - 1:
+            raise OSError(f"recording {recording_sid}: HTTP {response.status_code}")
+        time.sleep(wait_s)  # Twilio makes a recording available shortly after the call
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(f".part{os.getpid()}")
+    with open(partial, "wb") as out:
+        out.write(response.content)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(partial, target)
+    return target
+
+
 class TwilioOriginateError(OriginateError):
     """Twilio refused the call. `permanent` means the number itself is at fault: no retry."""
 
@@ -128,13 +186,21 @@ class TwilioCallBackend:
         return to_e164(number, self.settings.default_region)
 
     def create_params(self, request: CallRequest) -> dict:
-        """The `calls.create` arguments for one delivery (pure; tested on its own)."""
+        """The `calls.create` arguments for one delivery (pure; tested on its own).
+
+        The alert flow runs through our voice webhook. A call that only speaks a text given
+        in `variables["text"]` (a verification code, an outcome message) carries it as inline
+        TwiML instead, so the text never appears in a URL."""
         settings = self.settings
+        if request.flow in WEBHOOK_FLOWS or "text" not in request.variables:
+            how = dict(url=voice_url(settings, request.flow, delivery=request.delivery_id),
+                       method="POST")
+        else:
+            how = dict(twiml=spoken_text_twiml(request.variables["text"], settings))
         params = dict(
             to=request.number,
             from_=self.caller_id(request),
-            url=voice_url(settings, request.flow, delivery=request.delivery_id),
-            method="POST",
+            **how,
             status_callback=webhook_url(settings, WebhookPaths.CALL_STATUS,
                                         delivery=request.delivery_id),
             status_callback_method="POST",
