@@ -3,10 +3,11 @@
     start ─ answered by a machine ─> wait for the beep ─> the alert text ─> hang up
           └ answered by a person ──> the alert text ─> menu
     menu: 1 hear it again · 2 be put through to the control room now · 3 I will look out
-          9 stop receiving Burgernet calls (asks for confirmation: 1 yes, 2 back to the menu)
+          9 stop receiving Burgernet calls (asks for confirmation: 1 yes, any other key or
+          silence: "you stay registered", back to the menu)
 
 Context: `{"delivery_id": <Delivery.id>}`. Every digit chosen is appended to
-`Delivery.menu_choices` (e.g. "193" = repeat, opt out, then back); choice 2 sets
+`Delivery.menu_choices` (e.g. "1923" = repeat, opt out, changed mind, will look out); choice 2 sets
 `transfer_requested`, 3 `acknowledged`, a confirmed 9 `opt_out_requested` and the participant's
 status `opted_out` (audited). Each is committed at once, so a dropped call keeps it.
 """
@@ -145,29 +146,32 @@ HANDLERS = {
 
 # --- the flow ---------------------------------------------------------------------------
 
+OTHER_DIGITS = {d: "opt_out_cancelled" for d in "023456789*#"}
+
 ALERT_FLOW = Flow.build(
     "alert",
     start="start",
     nodes=[
         Branch("start", decide="answered_by", branches={"machine": "machine_wait", "human": "alert"}),
         AwaitMessageEnd("machine_wait", next="machine_message", max_s=30),
-        Play("machine_message", prompts=(SayFrom("alert_text"),), next="end"),
+        Play("machine_message", prompts=(SayFrom("alert_text"), Say("machine_callback")), next="end"),
         Play("alert", prompts=(SayFrom("alert_text"),), next="menu"),
         Menu(
             "menu",
             prompts=(Say("alert_menu"),),
-            choices={"1": "alert", "2": "transfer", "3": "acknowledged", "9": "opt_out_confirm"},
+            choices={"1": "repeat", "2": "transfer", "3": "acknowledged", "9": "opt_out_confirm"},
             on_exhausted="goodbye",
             timeout_s=6,
             retries=2,
-            invalid_prompts=(Say("invalid_choice"),),
+            invalid_prompts=(Say("invalid"),),
             timeout_prompts=(Say("no_input"),),
             on_input="record_menu_choice",
         ),
+        Play("repeat", prompts=(Say("repeat"), SayFrom("alert_text")), next="menu"),
         Transfer(
             "transfer",
             on_enter="request_transfer",
-            prompts=(Say("transfer_connecting"),),
+            prompts=(Say("transfer"),),
             target="control_room_target",
             on_answered="end",
             on_failed="transfer_failed",
@@ -175,19 +179,18 @@ ALERT_FLOW = Flow.build(
             on_result="record_transfer_result",
         ),
         Play("transfer_failed", prompts=(Say("transfer_failed"),), next="menu"),
-        Hangup("acknowledged", on_enter="acknowledge", prompts=(Say("alert_acknowledged"),)),
+        Hangup("acknowledged", on_enter="acknowledge", prompts=(Say("confirm_thanks"), Say("goodbye"))),
         Menu(
             "opt_out_confirm",
             prompts=(Say("opt_out_confirm"),),
-            choices={"1": "opted_out", "2": "menu"},
-            on_exhausted="menu",
+            choices={"1": "opted_out", **OTHER_DIGITS},
+            on_exhausted="opt_out_cancelled",
             timeout_s=6,
-            retries=1,
-            invalid_prompts=(Say("invalid_choice"),),
-            timeout_prompts=(Say("no_input"),),
+            retries=0,
             on_input="record_menu_choice",
         ),
-        Hangup("opted_out", on_enter="opt_out", prompts=(Say("opt_out_done"),)),
+        Play("opt_out_cancelled", prompts=(Say("opt_out_cancelled"),), next="menu"),
+        Hangup("opted_out", on_enter="opt_out", prompts=(Say("opted_out"), Say("goodbye"))),
         Hangup("goodbye", prompts=(Say("goodbye"),)),
         Hangup("end"),
     ],

@@ -30,8 +30,8 @@ Node kinds (what a flow author writes)
 
 Every node may name an `on_enter` effect, run when the engine enters it (for example "store
 that the participant confirmed"). Prompts are `Say(key)` (a fixed IVR prompt by key, Dutch text
-from `prompts.ivr_prompts.IVR_PROMPTS`) or `SayFrom(handler)` (text computed at run time, such
-as the action's frozen voice text). The engine resolves both into `Speech(text, key)` so that a
+from `prompts.ivr_prompts`, see `ivr.prompt_texts`) or `SayFrom(handler)` (text computed at run
+time, such as the action's frozen voice text). The engine resolves both into `Speech(text, key)` so that a
 renderer can play cached audio for the key or speak the text.
 
 Named handlers
@@ -312,7 +312,6 @@ class CallEnv:
     caller_number: str | None = None
     dialed_number: str | None = None
     answered_by: str | None = None
-    prompt_texts: Mapping[str, str] | None = None
 
 
 class FlowError(Exception):
@@ -536,22 +535,12 @@ class Engine:
 
 
 def _prompt_text(key: str, env: CallEnv) -> str:
-    texts = env.prompt_texts if env.prompt_texts is not None else ivr_prompt_texts()
-    try:
-        return texts[key]
-    except KeyError:
-        raise FlowError(f"no text for IVR prompt {key!r}") from None
-
-
-def ivr_prompt_texts() -> Mapping[str, str]:
-    """The Dutch IVR prompt texts: the prompts package's, completed by ours for missing keys."""
-    from ivr.prompt_texts import FLOW_PROMPTS
+    from ivr.prompt_texts import UnknownPromptKey, prompt_text
 
     try:
-        from prompts.ivr_prompts import IVR_PROMPTS
-    except ImportError:
-        return FLOW_PROMPTS
-    return {**FLOW_PROMPTS, **IVR_PROMPTS}
+        return prompt_text(key, env.settings)
+    except UnknownPromptKey as exc:
+        raise FlowError(str(exc)) from None
 
 
 def walk(engine: Engine, env: CallEnv, ctx: Mapping[str, Scalar], inputs: list[Input]) -> list[Turn]:

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from db.models import AuditEvent, Delivery, DeliveryEvent, Operator, Participant, ParticipantStatus
+from callback_line.flow import CALLBACK_FLOW
 from ivr.alert_flow import ALERT_FLOW
+from ivr.prompt_texts import prompt_text
 from ivr.flow import (
     AwaitMessageEndStep,
     CallEnv,
@@ -52,40 +54,41 @@ def summary(step: Step) -> tuple:
 
 MENU = ("menu", "menu", ("alert_menu",), "1239")
 ALERT = ("play", "alert", (VOICE_TEXT,))
+CONFIRM = ("menu", "opt_out_confirm", ("opt_out_confirm",), "#*0123456789")
+TRANSFER = ("transfer", "transfer", ("transfer",), "PJSIP/centralist")
 
 # name -> (answered_by, [inputs], [expected step summaries, one more than inputs])
 ALERT_WALKS = {
     "repeat_then_confirm": (
         "human",
         [Input.done(), Input.digit("1"), Input.done(), Input.digit("3")],
-        [ALERT, MENU, ALERT, MENU, ("hangup", "acknowledged", ("alert_acknowledged",))],
+        [ALERT, MENU, ("play", "repeat", ("repeat", VOICE_TEXT)), MENU,
+         ("hangup", "acknowledged", ("confirm_thanks", "goodbye"))],
     ),
     "machine_leaves_message": (
         "machine_end_beep",
         [Input.done(), Input.done()],
-        [("await_message_end", "machine_wait"), ("play", "machine_message", (VOICE_TEXT,)),
-         ("hangup", "end", ())],
+        [("await_message_end", "machine_wait"),
+         ("play", "machine_message", (VOICE_TEXT, "machine_callback")), ("hangup", "end", ())],
     ),
     "transfer_fails_then_succeeds": (
         "human",
         [Input.done(), Input.digit("2"), Input.transfer(False, "NOANSWER"), Input.done(),
          Input.digit("2"), Input.transfer(True, "ANSWER")],
-        [ALERT, MENU, ("transfer", "transfer", ("transfer_connecting",), "PJSIP/centralist"),
-         ("play", "transfer_failed", ("transfer_failed",)), MENU,
-         ("transfer", "transfer", ("transfer_connecting",), "PJSIP/centralist"),
-         ("hangup", "end", ())],
+        [ALERT, MENU, TRANSFER, ("play", "transfer_failed", ("transfer_failed",)), MENU,
+         TRANSFER, ("hangup", "end", ())],
     ),
     "opt_out_after_second_thought": (
         "human",
-        [Input.done(), Input.digit("9"), Input.digit("2"), Input.digit("9"), Input.digit("1")],
-        [ALERT, MENU, ("menu", "opt_out_confirm", ("opt_out_confirm",), "12"), MENU,
-         ("menu", "opt_out_confirm", ("opt_out_confirm",), "12"),
-         ("hangup", "opted_out", ("opt_out_done",))],
+        [Input.done(), Input.digit("9"), Input.digit("2"), Input.done(), Input.digit("9"),
+         Input.digit("1")],
+        [ALERT, MENU, CONFIRM, ("play", "opt_out_cancelled", ("opt_out_cancelled",)), MENU,
+         CONFIRM, ("hangup", "opted_out", ("opted_out", "goodbye"))],
     ),
     "invalid_and_silent_until_goodbye": (
         "human",
         [Input.done(), Input.digit("5"), Input.timeout(), Input.timeout()],
-        [ALERT, MENU, ("menu", "menu", ("invalid_choice", "alert_menu"), "1239"),
+        [ALERT, MENU, ("menu", "menu", ("invalid", "alert_menu"), "1239"),
          ("menu", "menu", ("no_input", "alert_menu"), "1239"), ("hangup", "goodbye", ("goodbye",))],
     ),
 }
@@ -171,7 +174,7 @@ def test_opt_out_sets_participant_status_and_audits(seeded, session, clock, sett
 
 def test_opt_out_not_confirmed_changes_nothing(seeded, session, clock, settings, db):
     walk(ENGINE, env_for(session, clock, settings), {"delivery_id": seeded.delivery_id},
-         [Input.done(), Input.digit("9"), Input.digit("2"), Input.digit("3")])
+         [Input.done(), Input.digit("9"), Input.timeout(), Input.done(), Input.digit("3")])
     with db.session() as s:
         assert s.get(Delivery, seeded.delivery_id).opt_out_requested is False
         assert s.get(Participant, seeded.participant_id).status is ParticipantStatus.ACTIVE
@@ -225,11 +228,14 @@ def test_flow_definitions_are_checked():
         Flow.build("x", "a", [Hangup("a"), Hangup("a")], {})
 
 
-def test_every_fixed_prompt_of_the_alert_flow_has_text():
-    from ivr.flow import ivr_prompt_texts
-
-    keys = {key for _, _, steps in ALERT_WALKS.values() for s in steps
-            if len(s) > 2 and isinstance(s[2], tuple) for key in s[2]}
-    keys.discard(VOICE_TEXT)
-    texts = ivr_prompt_texts()
-    assert keys and all(texts.get(k) for k in keys)
+@pytest.mark.parametrize("flow", [ALERT_FLOW, CALLBACK_FLOW], ids=lambda f: f.name)
+def test_every_fixed_prompt_has_text(flow, settings):
+    keys = {ref.key for node in flow.nodes.values()
+            for ref in (*getattr(node, "prompts", ()), *getattr(node, "invalid_prompts", ()),
+                        *getattr(node, "timeout_prompts", ()))
+            if isinstance(ref, Say)}
+    assert len(keys) > 5
+    for key in keys:
+        assert prompt_text(key, settings).strip(), key
+    # Placeholders are filled: the call-back number is spoken, never "{callback_number}".
+    assert "{" not in prompt_text("transfer_failed", settings)
