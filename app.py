@@ -63,6 +63,10 @@ from prompts.cli import bench_tts, prompts_group  # noqa: E402
 cli.add_command(prompts_group)
 bench_group.add_command(bench_tts)
 
+from evaluation.cli import evaluation_group  # noqa: E402
+
+cli.add_command(evaluation_group)
+
 
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1")

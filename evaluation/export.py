@@ -1,0 +1,57 @@
+"""CSV export of an evaluation report: one table per file, Dutch headers, ';' for Excel NL."""
+from __future__ import annotations
+
+import csv
+import io
+
+from evaluation.figures import Report
+
+TABLES = ("acties", "kanalen", "gemeenten", "groei")
+
+
+def _rate(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def _rows(report: Report, table: str) -> tuple[list[str], list[list]]:
+    if table == "acties":
+        header = ["actie", "soort", "afloop", "meldkamer", "gemeente", "gestart", "beëindigd",
+                  "deelnemers", "bereikt", "bevestigd", "meldingen", "eerste_melding_s", "direct_resultaat"]
+        rows = [
+            [a.id, a.incident_type, a.outcome, a.control_room, a.municipality,
+             a.started_at.isoformat(), a.ended_at.isoformat() if a.ended_at else "",
+             a.people.recipients, a.people.reached, a.people.acknowledged, a.sightings,
+             "" if a.first_sighting_s is None else f"{a.first_sighting_s:.0f}",
+             "ja" if a.direct_result else "nee"]
+            for a in report.actions
+        ]
+    elif table == "kanalen":
+        header = ["kanaal", "soort_nummer", "ontvangers", "bereikt", "bevestigd", "bereikt_aandeel",
+                  "bevestigd_aandeel"]
+        rows = [
+            [c.channel, c.phone_kind, c.counts.recipients, c.counts.reached, c.counts.acknowledged,
+             _rate(c.answer_rate), _rate(c.acknowledge_rate)]
+            for c in report.channels
+        ]
+    elif table == "gemeenten":
+        header = ["gemeente", "deelnemers", "inwoners", "per_1000_inwoners"]
+        rows = [
+            [c.municipality, c.participants, "" if c.population is None else c.population,
+             "" if c.per_thousand is None else f"{c.per_thousand:.2f}"]
+            for c in report.coverage
+        ]
+    elif table == "groei":
+        header = ["gemeente", "maand", "nieuw", "totaal"]
+        rows = [[g.municipality, g.month, g.new, g.total] for g in report.growth]
+    else:
+        raise ValueError(f"unknown table {table!r}; choose one of {', '.join(TABLES)}")
+    return header, rows
+
+
+def report_csv(report: Report, table: str) -> str:
+    header, rows = _rows(report, table)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
