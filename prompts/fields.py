@@ -186,6 +186,9 @@ def _clean_value(spec: FieldSpec, value: Any) -> Any:
         if not match:
             raise _invalid(spec, f"{value!r} is not a time HH:MM", "geef een tijd zoals 14:35")
         return f"{int(match.group(1)):02d}:{match.group(2)}"
+    if spec.kind == PLATE and not re.fullmatch(r"[A-Za-z0-9\s-]*", str(value)):
+        raise _invalid(spec, f"{value!r} is not a licence plate",
+                       "alleen letters en cijfers, zoals 12-ABC-3")
     text = clean_text(str(value))
     if spec.max_length is not None and len(text) > spec.max_length:
         raise _invalid(spec, f"{len(text)} characters, at most {spec.max_length}",

@@ -309,7 +309,17 @@ _DECIMAL = re.compile(r"\b(\d+),(\d+)\b")
 _NUMBER = re.compile(r"\b\d{1,9}\b")
 _EMERGENCY = re.compile(r"\b((?:bel(?:len)?|belt)(?: dan)?(?: direct)?(?: het)?|alarmnummer|nummer)\s+112\b",
                         re.IGNORECASE)
+_ROAD = re.compile(r"\b([ANS])(\d{1,3})\b")  # motorways and provincial roads: "de A13"
 _THOUSANDS = re.compile(r"\b(\d{1,3})\.(\d{3})\b")
+
+
+def _expand(match: re.Match, replacement: str) -> str:
+    """An abbreviation's full stop also ends the sentence when the text ends there or a
+    capital follows; keep that full stop in the expansion."""
+    if not match.group(0).endswith("."):
+        return replacement
+    rest = match.string[match.end():].lstrip()
+    return replacement + "." if not rest or rest[0].isupper() else replacement
 
 
 def to_spoken(text: str) -> str:
@@ -326,13 +336,16 @@ def to_spoken(text: str) -> str:
         text,
     )
     text = _EMERGENCY.sub(lambda m: f"{m.group(1)} {digits_spoken('112')}", text)
-    text = _HEIGHT_M.sub(lambda m: height_spoken(int(m.group(1)) * 100 + int(m.group(2))), text)
-    text = _HEIGHT_CM.sub(lambda m: f"{number_words(int(m.group(1)))} centimeter", text)
+    text = _ROAD.sub(lambda m: f"{LETTER_NAMES[m.group(1)]} {number_words(int(m.group(2)))}", text)
+    text = _HEIGHT_M.sub(
+        lambda m: _expand(m, height_spoken(int(m.group(1)) * 100 + int(m.group(2)))), text
+    )
+    text = _HEIGHT_CM.sub(lambda m: _expand(m, f"{number_words(int(m.group(1)))} centimeter"), text)
     text = _TIME_COLON.sub(lambda m: time_spoken(int(m.group(1)), int(m.group(2))), text)
     text = _TIME_DOT_UUR.sub(lambda m: time_spoken(int(m.group(1)), int(m.group(2))), text)
     for pattern, replacement in _ABBREVIATION_PATTERNS:
-        text = pattern.sub(replacement, text)
-    text = _METRES.sub(lambda m: f"{number_words(int(m.group(1)))} meter", text)
+        text = pattern.sub(lambda m, r=replacement: _expand(m, r), text)
+    text = _METRES.sub(lambda m: _expand(m, f"{number_words(int(m.group(1)))} meter"), text)
     text = _THOUSANDS.sub(lambda m: m.group(1) + m.group(2), text)
     text = _RANGE.sub(
         lambda m: f"{number_words(int(m.group(1)))} tot {number_words(int(m.group(2)))}", text
