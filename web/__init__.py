@@ -14,3 +14,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(csrf_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(console_bp)
+    from web.twilio_hooks import bp as twilio_hooks_bp
+
+    app.register_blueprint(twilio_hooks_bp)

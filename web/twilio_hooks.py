@@ -1,0 +1,392 @@
+"""Twilio's webhooks: call statuses, AMD, the call flows in TwiML, recordings, SMS.
+
+Every request must carry a valid `X-Twilio-Signature`, computed by Twilio over the public URL
+(settings.twilio.public_base_url + path + query; behind a proxy that is the URL Twilio used,
+not the one this process sees) and the POST parameters, checked with the real
+`RequestValidator`. A missing or wrong signature, or a signed request seen before (a replay),
+is answered 403 and logged. Checking can be switched off only in a testing app
+(`TESTING` and `settings.twilio.validate_signatures = False`).
+
+Paths (dialer/backends/twilio.py `WebhookPaths`):
+  /twilio/call-status?delivery=N     initiated / ringing / answered / completed / busy / ...
+  /twilio/amd?delivery=N             the asynchronous answering-machine verdict
+  /twilio/voice/<flow>               one step of a call flow (ivr/twiml.py); an inbound call
+                                     to the call-back number starts at /twilio/voice/callback
+  /twilio/recording                  a recording is ready: fetch it with authentication
+  /twilio/message-status?delivery=N  SMS delivery reports
+  /twilio/sms                        text messages to our number (STOP, sign-up keyword)
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+from pathlib import Path
+from functools import wraps
+
+from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import VoiceResponse
+
+from config.clock import Clock, SystemClock
+from config.logging import log_event, mask_phone
+from config.runtime import current_db, current_settings
+from db.models import Delivery, Sighting, WebhookReceipt
+from web.csrf import exempt_blueprint
+from dialer.backends.twilio import (
+    PROVIDER,
+    TwilioCallBackend,
+    WebhookPaths,
+    call_event_from_amd,
+    call_event_from_status,
+    fetch_recording,
+    voice_url,
+    webhook_url,
+)
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("twilio_hooks", __name__, url_prefix=WebhookPaths.PREFIX)
+exempt_blueprint(bp)  # no CSRF token: Twilio's signature authenticates every request
+
+_PURGE_EVERY = 200  # requests between deletions of expired receipts
+_receipts_seen = 0
+
+
+def _clock() -> Clock:
+    return current_app.extensions.get("burgernet.clock") or SystemClock()
+
+
+def _twiml(body: str | VoiceResponse | MessagingResponse = "") -> Response:
+    return Response(str(body) if body != "" else str(VoiceResponse()), mimetype="text/xml")
+
+
+# --- signatures -----------------------------------------------------------------------------
+
+
+def public_url() -> str:
+    """The URL Twilio requested, as Twilio saw it (signatures are computed over it)."""
+    settings = current_settings()
+    query = request.query_string.decode()
+    base = settings.twilio.public_base_url.rstrip("/")
+    if not base:  # no public base configured: trust what ProxyFix made of the request
+        return request.url
+    return base + request.path + ("?" + query if query else "")
+
+
+def _validation_enabled() -> bool:
+    settings = current_settings()
+    if settings.twilio.validate_signatures:
+        return True
+    if current_app.testing:
+        return False
+    log_event(log, "twilio.webhook.validation_forced", logging.WARNING,
+              reason="validate_signatures is off outside tests")
+    return True
+
+
+def _refuse(event: str, **fields) -> None:
+    log_event(log, event, logging.WARNING, path=request.path, ip=request.remote_addr or "",
+              **fields)
+    abort(403)
+
+
+def _note_receipt(url: str, signature: str) -> bool:
+    """Remember this signed request; False when it was seen before (a replay)."""
+    global _receipts_seen
+    settings = current_settings()
+    body = "&".join(f"{k}={v}" for k, v in sorted(request.form.items(multi=True)))
+    digest = hashlib.sha256(f"{signature}\n{url}\n{body}".encode()).hexdigest()
+    now = _clock().now()
+    db = current_db()
+    try:
+        with db.transaction() as session:
+            session.add(WebhookReceipt(provider=PROVIDER, request_hash=digest,
+                                       path=request.path[:120], received_at=now))
+    except IntegrityError:
+        return False
+    _receipts_seen += 1
+    if _receipts_seen % _PURGE_EVERY == 0:
+        cutoff = now - timedelta(seconds=settings.twilio.replay_window_s)
+        with db.transaction() as session:
+            session.execute(delete(WebhookReceipt).where(WebhookReceipt.received_at < cutoff))
+    return True
+
+
+def signed(view):
+    """Refuse (403, logged) a request that is unsigned, forged or replayed."""
+
+    @wraps(view)
+    def checked(*args, **kwargs):
+        if _validation_enabled():
+            signature = request.headers.get("X-Twilio-Signature", "")
+            if not signature:
+                _refuse("twilio.webhook.unsigned")
+            url = public_url()
+            validator = RequestValidator(current_settings().twilio.auth_token)
+            if not validator.validate(url, request.form, signature):
+                _refuse("twilio.webhook.forged", url=url)
+            if not _note_receipt(url, signature):
+                _refuse("twilio.webhook.replayed", call_sid=request.form.get("CallSid", ""),
+                        message_sid=request.form.get("MessageSid", ""))
+        return view(*args, **kwargs)
+
+    return checked
+
+
+def _delivery_id() -> int:
+    raw = request.args.get("delivery", "")
+    if not raw.isdigit():
+        abort(400, "delivery id missing")
+    return int(raw)
+
+
+def _checked_delivery(session, delivery_id: int, call_sid: str | None) -> Delivery:
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        log_event(log, "twilio.webhook.unknown_delivery", logging.WARNING, delivery_id=delivery_id)
+        abort(404)
+    if call_sid and delivery.provider_id and delivery.provider_id != call_sid:
+        # A callback of an earlier attempt of the same delivery (a retry has a new call).
+        log_event(log, "twilio.webhook.stale_call", delivery_id=delivery_id, call_sid=call_sid,
+                  current=delivery.provider_id)
+        return None
+    return delivery
+
+
+# --- calls ----------------------------------------------------------------------------------
+
+
+def _apply(event) -> None:
+    from dialer.events import apply_call_event
+
+    with current_db().transaction() as session:
+        if _checked_delivery(session, event.delivery_id, event.provider_id) is None:
+            return
+        apply_call_event(session, event, _clock())
+
+
+@bp.post("/call-status")
+@signed
+def call_status():
+    delivery_id = _delivery_id()
+    try:
+        event = call_event_from_status(delivery_id, request.form, _clock().now())
+    except ValueError as exc:
+        log_event(log, "twilio.call_status.unknown", logging.WARNING, error=str(exc))
+        abort(400)
+    if event is not None:
+        _apply(event)
+    return _twiml()
+
+
+@bp.post("/amd")
+@signed
+def amd():
+    delivery_id = _delivery_id()
+    event = call_event_from_amd(delivery_id, request.form, _clock().now())
+    if event is None:
+        return _twiml()
+    _apply(event)  # committed before Twilio is asked for anything
+    call_sid = request.form.get("CallSid", "")
+    if request.form.get("CallStatus", "in-progress") == "in-progress":
+        # The alert started for a person; a machine gets it again after its beep.
+        settings = current_settings()
+        url = voice_url(settings, "alert", delivery=delivery_id,
+                        answered_by=request.form.get("AnsweredBy"))
+        TwilioCallBackend(settings).redirect(call_sid, url)
+    return _twiml()
+
+
+def _flow(name: str):
+    """The flows Twilio may run, by the name in the URL: one definition each, shared with the
+    FastAGI renderer."""
+    if name == "alert":
+        from ivr.alert_flow import ALERT_FLOW
+
+        return ALERT_FLOW
+    if name == "callback":
+        from callback_line.flow import CALLBACK_FLOW
+
+        return CALLBACK_FLOW
+    abort(404)
+
+
+def say_attributes(settings) -> dict:
+    """<Say> attributes: Dutch, with the configured voice (the prompts package decides)."""
+    try:
+        from prompts.tts import twilio_say_attributes
+    except ImportError:
+        return {"language": settings.twilio.say_language, "voice": settings.twilio.say_voice}
+    return twilio_say_attributes(settings)
+
+
+def renderer_for(settings, flow_name: str):
+    from ivr.twiml import TwimlRenderer
+
+    def url_for(params) -> str:
+        return voice_url(settings, flow_name, **params)
+
+    return TwimlRenderer(
+        url_for=url_for,
+        recording_callback_url=webhook_url(settings, WebhookPaths.RECORDING),
+        say_attributes=say_attributes(settings),
+    )
+
+
+def _fallback_twiml() -> VoiceResponse:
+    settings = current_settings()
+    response = VoiceResponse()
+    response.say(
+        "Excuses, er is een storing. Heeft u iets gezien, bel dan gratis "
+        f"{settings.callback_number}. Bij spoed belt u 1 1 2.",
+        **say_attributes(settings),
+    )
+    response.hangup()
+    return response
+
+
+@bp.post("/voice/<flow_name>")
+@signed
+def voice(flow_name: str):
+    from ivr.flow import CallEnv, Engine, FlowError
+    from ivr.twiml import EV_RECORD, input_from_request, state_from_request
+
+    settings = current_settings()
+    flow = _flow(flow_name)
+    engine = Engine(flow)
+    form = request.form
+    query = request.args
+    call_sid = form.get("CallSid")
+    db = current_db()
+    with db.session() as session:
+        env = CallEnv(
+            session=session, clock=_clock(), settings=settings, provider=PROVIDER,
+            provider_call_id=call_sid, caller_number=form.get("From"),
+            dialed_number=form.get("To"),
+            answered_by=query.get("answered_by") or form.get("AnsweredBy"),
+        )
+        try:
+            if "ev" in query:
+                state, ev, step_no = state_from_request(query)
+                if state.flow != flow.name:
+                    abort(400)
+                path = None
+                if ev == EV_RECORD:
+                    path = _store_recording(form.get("RecordingSid", ""))
+                turn = engine.resume(state, input_from_request(ev, form, path), env)
+            else:
+                step_no = 0
+                ctx = {}
+                if "delivery" in query:
+                    ctx["delivery_id"] = _delivery_id()
+                elif flow.name == "alert":
+                    abort(400)
+                turn = engine.start(env, ctx)
+            twiml = renderer_for(settings, flow.name).render(turn, step_no)
+            session.commit()
+        except FlowError as exc:
+            session.rollback()
+            log_event(log, "twilio.voice.flow_error", logging.ERROR, flow=flow.name,
+                      call_sid=call_sid or "", error=str(exc))
+            return _twiml(_fallback_twiml())
+    log_event(log, "twilio.voice.step", flow=flow.name, node=turn.step.node,
+              step=type(turn.step).__name__, call_sid=call_sid or "")
+    return Response(twiml, mimetype="text/xml")
+
+
+# --- recordings -------------------------------------------------------------------------------
+
+
+def _store_recording(recording_sid: str) -> str | None:
+    """Fetch a recording from Twilio (authenticated) into settings.recordings_dir; None when it
+    is not available (yet): the recording status callback completes it later."""
+    settings = current_settings()
+    try:
+        return str(fetch_recording(settings, recording_sid))
+    except ValueError as exc:
+        log_event(log, "twilio.recording.refused", logging.WARNING, error=str(exc))
+        return None
+    except OSError as exc:
+        log_event(log, "twilio.recording.unavailable", logging.WARNING,
+                  recording_sid=recording_sid, error=str(exc))
+        return None
+
+
+@bp.post("/recording")
+@signed
+def recording():
+    form = request.form
+    if form.get("RecordingStatus", "completed") != "completed":
+        log_event(log, "twilio.recording.status", status=form.get("RecordingStatus"),
+                  recording_sid=form.get("RecordingSid", ""))
+        return _twiml()
+    path = _store_recording(form.get("RecordingSid", ""))
+    if path is None:
+        return Response("recording not available", status=503)
+    settings = current_settings()
+    relative = str(Path(path).resolve().relative_to(settings.recordings_dir.resolve()))
+    call_sid = form.get("CallSid")
+    with current_db().transaction() as session:
+        waiting = session.scalars(
+            select(Sighting).where(Sighting.provider == PROVIDER,
+                                   Sighting.provider_call_id == call_sid,
+                                   Sighting.recording_path.is_(None))
+        ).all()
+        for sighting in waiting:
+            sighting.recording_path = relative
+            if sighting.duration_s is None and form.get("RecordingDuration"):
+                sighting.duration_s = float(form["RecordingDuration"])
+    log_event(log, "twilio.recording.stored", call_sid=call_sid or "",
+              recording_sid=form.get("RecordingSid", ""), completed_sightings=len(waiting))
+    return _twiml()
+
+
+# --- text messages ----------------------------------------------------------------------------
+
+
+@bp.post("/message-status")
+@signed
+def message_status():
+    from messaging.status import UnknownMessageStatus, apply_message_status
+
+    delivery_id = _delivery_id()
+    form = request.form
+    status = form.get("MessageStatus") or form.get("SmsStatus", "")
+    with current_db().transaction() as session:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None:
+            abort(404)
+        try:
+            apply_message_status(session, delivery, status, _clock(),
+                                 message_sid=form.get("MessageSid"),
+                                 error_code=form.get("ErrorCode"))
+        except UnknownMessageStatus as exc:
+            log_event(log, "twilio.sms.unknown_status", logging.WARNING, error=str(exc))
+            abort(400)
+    return _twiml()
+
+
+@bp.post("/sms")
+@signed
+def inbound_sms():
+    from messaging.inbound_sms import handle_inbound_sms
+
+    form = request.form
+    sender = form.get("From", "")
+    if not sender:
+        abort(400)
+    with current_db().transaction() as session:
+        reply = handle_inbound_sms(session, sender, form.get("Body", ""), _clock(),
+                                   current_settings(), current_app.config["SECRET_KEY"])
+    log_event(log, "twilio.sms.inbound", sender=mask_phone(sender), replied=reply is not None)
+    response = MessagingResponse()
+    if reply:
+        response.message(reply)
+    return Response(str(response), mimetype="text/xml")
+
+
+__all__ = ["bp", "public_url", "signed", "webhook_url"]
