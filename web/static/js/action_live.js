@@ -1,0 +1,193 @@
+/* Live action page: map with the circle, counts by state and channel, sightings inbox.
+ * Updates arrive as server-sent events; if the stream breaks the page polls the JSON. */
+(function () {
+  "use strict";
+  var root = document.getElementById("live");
+  if (!root) { return; }
+  var $ = function (id) { return document.getElementById(id); };
+  var STATES = [
+    ["queued", "in wachtrij"], ["held", "wacht (nachtrust)"], ["dialing", "wordt gekozen"],
+    ["ringing", "gaat over"], ["answered", "opgenomen"], ["completed", "afgerond"],
+    ["machine", "voicemail"], ["busy", "in gesprek"], ["no_answer", "geen antwoord"],
+    ["failed", "mislukt"], ["sent", "verzonden"], ["delivered", "afgeleverd"],
+    ["cancelled", "geannuleerd"], ["opted_out", "afgemeld"]
+  ];
+  var CHANNELS = ["voice", "sms", "email"];
+
+  // --- map -------------------------------------------------------------------------------
+  var lat = parseFloat(root.dataset.lat), lon = parseFloat(root.dataset.lon), radius = parseFloat(root.dataset.radius);
+  if (window.L) {
+    var map = L.map("map", { attributionControl: !!root.dataset.tiles }).setView([lat, lon], 13);
+    if (root.dataset.tiles) {
+      L.tileLayer(root.dataset.tiles, { maxZoom: 19, attribution: root.dataset.attribution }).addTo(map);
+    } else { $("map").classList.add("map-blank"); }
+    L.control.scale({ imperial: false }).addTo(map);
+    L.marker([lat, lon], { keyboard: false }).addTo(map);
+    var circle = L.circle([lat, lon], { radius: radius, color: "#a8261d", weight: 2, fillColor: "#a8261d", fillOpacity: 0.08 }).addTo(map);
+    map.fitBounds(circle.getBounds(), { padding: [20, 20] });
+  }
+
+  function formatDuration(s) {
+    if (s === null || s === undefined) { return "—"; }
+    s = Math.round(s);
+    if (s < 60) { return s + " s"; }
+    var m = Math.floor(s / 60), r = s % 60;
+    if (m < 60) { return m + " min " + (r < 10 ? "0" : "") + r + " s"; }
+    return Math.floor(m / 60) + " u " + (m % 60) + " min";
+  }
+
+  function formatTime(iso) {
+    var d = new Date(iso);
+    return isNaN(d) ? iso : d.toLocaleTimeString("nl-NL", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  }
+
+  // --- figures -----------------------------------------------------------------------------
+  function renderProgress(snap) {
+    var p = snap.progress, f = snap.figures;
+    $("f-recipients").textContent = p.total;
+    $("f-reached").textContent = p.reached;
+    $("f-acknowledged").textContent = p.acknowledged;
+    $("f-cpm").textContent = p.calls_per_minute;
+    $("f-eta").textContent = snap.status === "running" ? formatDuration(p.estimated_seconds_left) : "—";
+    $("f-sightings").textContent = f.sightings;
+    if (f.first_sighting_s !== null && f.first_sighting_s !== undefined) {
+      $("first-sighting").textContent = "Eerste melding na " + formatDuration(f.first_sighting_s) + ".";
+    }
+    var body = document.querySelector("#state-table tbody");
+    var rows = [];
+    STATES.forEach(function (pair) {
+      var total = p.by_state[pair[0]] || 0;
+      if (!total) { return; }
+      var tr = document.createElement("tr");
+      tr.dataset.state = pair[0];
+      var th = document.createElement("td");
+      th.textContent = pair[1];
+      tr.appendChild(th);
+      CHANNELS.forEach(function (c) {
+        var td = document.createElement("td");
+        td.className = "num";
+        td.textContent = (p.by_channel[c] && p.by_channel[c][pair[0]]) || 0;
+        tr.appendChild(td);
+      });
+      var tt = document.createElement("td");
+      tt.className = "num";
+      tt.textContent = total;
+      tr.appendChild(tt);
+      rows.push(tr);
+    });
+    body.replaceChildren.apply(body, rows);
+    var badge = $("status-badge");
+    var label = { running: "loopt", ended: "beëindigd", draft: "concept" }[snap.status] || snap.status;
+    if (badge.textContent !== label) {
+      badge.textContent = label;
+      badge.className = "badge badge-" + snap.status;
+      if (snap.status === "ended" && root.dataset.status === "running") { window.location.reload(); }
+    }
+  }
+
+  // --- sightings ---------------------------------------------------------------------------
+  var shown = {};
+  var template = $("sighting-template");
+
+  function renderSightings(list) {
+    var container = $("sightings");
+    var open = 0;
+    list.forEach(function (s) { if (!s.handled) { open += 1; } });
+    $("sightings-open").textContent = list.length ? "(" + open + " open van " + list.length + ")" : "";
+    $("no-sightings").classList.toggle("hidden", list.length > 0);
+    // newest first; existing cards are updated in place so a playing recording keeps playing
+    for (var i = list.length - 1; i >= 0; i--) {
+      var s = list[i];
+      var card = shown[s.id];
+      if (!card) {
+        card = template.content.firstElementChild.cloneNode(true);
+        card.dataset.sightingId = s.id;
+        card.querySelector(".s-time").textContent = formatTime(s.received_at);
+        card.querySelector(".s-caller").textContent = "Beller: " + s.caller;
+        card.querySelector(".s-participant").textContent = s.participant_id ? "deelnemer" + (s.participant_name ? " (" + s.participant_name + ")" : "") : "geen deelnemer";
+        card.querySelector(".s-distance").textContent = (s.distance_m !== null && s.distance_m !== undefined) ? "afstand " + Math.round(s.distance_m) + " m" : "afstand onbekend";
+        card.querySelector(".s-transfer").textContent = s.transferred ? "doorverbonden" : (s.transfer_result ? "doorverbinden: " + s.transfer_result : "");
+        var audio = card.querySelector(".s-audio");
+        if (s.audio_url) { audio.src = s.audio_url; } else { audio.remove(); card.querySelector(".s-noaudio").classList.remove("hidden"); }
+        card.querySelector(".s-handle").action = s.handle_url;
+        container.insertBefore(card, container.firstChild);
+        shown[s.id] = card;
+      }
+      card.classList.toggle("handled", !!s.handled);
+      card.querySelector(".s-note").textContent = s.handled ? "Afgehandeld" + (s.handled_by ? " door " + s.handled_by : "") + (s.note ? ": " + s.note : "") : "";
+      card.querySelector(".s-handle").classList.toggle("hidden", !!s.handled);
+    }
+  }
+
+  function render(snap) {
+    renderProgress(snap);
+    renderSightings(snap.sightings);
+  }
+
+  // --- transport ---------------------------------------------------------------------------
+  function setLive(ok, text) {
+    $("live-dot").classList.toggle("stale", !ok);
+    $("live-state").textContent = text;
+  }
+
+  var pollTimer = null;
+  function poll() {
+    fetch(root.dataset.progressUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { if (r.status === 401 || r.redirected) { window.location.reload(); } return r.json(); })
+      .then(function (snap) { render(snap); setLive(true, "bijgewerkt " + new Date().toLocaleTimeString("nl-NL")); })
+      .catch(function () { setLive(false, "geen verbinding"); });
+  }
+
+  if (window.EventSource) {
+    var source = new EventSource(root.dataset.eventsUrl);
+    source.addEventListener("progress", function (e) {
+      render(JSON.parse(e.data));
+      setLive(true, "live · " + new Date().toLocaleTimeString("nl-NL"));
+    });
+    source.onerror = function () {
+      setLive(false, "verbinding herstellen…");
+      if (root.dataset.status !== "running") { source.close(); poll(); }
+    };
+  } else {
+    poll();
+    pollTimer = setInterval(poll, 3000);
+  }
+
+  // --- ending: preview the outcome message ----------------------------------------------------
+  var endForm = $("end-form");
+  if (endForm) {
+    var csrf = document.querySelector('meta[name="csrf-token"]').content;
+    var t = null;
+    var update = function () {
+      clearTimeout(t);
+      t = setTimeout(function () {
+        fetch(endForm.dataset.previewUrl, {
+          method: "POST", body: new URLSearchParams(new FormData(endForm)), credentials: "same-origin",
+          headers: { "X-CSRF-Token": csrf, "Accept": "application/json" }
+        }).then(function (r) { return r.json(); }).then(function (data) {
+          var box = $("outcome-preview"), err = $("outcome-error");
+          if (data.ok) {
+            box.textContent = data.display_text;
+            box.classList.remove("hidden");
+            err.classList.add("hidden");
+          } else {
+            box.classList.add("hidden");
+            var msgs = Object.values(data.errors || {}).filter(function (m) { return m; });
+            err.textContent = endForm.elements.outcome.value ? msgs.join(" ") : "";
+            err.classList.toggle("hidden", !err.textContent);
+          }
+        });
+      }, 300);
+    };
+    endForm.addEventListener("change", update);
+    endForm.addEventListener("input", update);
+    endForm.addEventListener("submit", function (e) {
+      var choice = endForm.elements.outcome;
+      if (!choice.value) { return; }
+      var label = choice.options[choice.selectedIndex].text;
+      if (!window.confirm("Actie beëindigen met afloop \u201c" + label + "\u201d? Wat nog in de wachtrij staat wordt geannuleerd en iedereen die is bereikt krijgt het afloopbericht.")) {
+        e.preventDefault();
+      }
+    });
+  }
+})();
