@@ -1,0 +1,667 @@
+"""The Asterisk adapter of the CallBackend port: calls placed and followed over AMI (pyst2).
+
+How a call is followed, without ever relying on the order of events:
+- Every call attempt gets our own id, `bn-<delivery id>-<random>`. It is the Originate's
+  ActionID *and* the originated channel's Uniqueid (Originate `ChannelId`), so every event of
+  that channel names the delivery it belongs to, even after a restart of the platform.
+- One AMI connection receives events (call, user, dtmf, agi); `ami_connections` further
+  connections, with events off, send the Originates. pyst2's `send_action` waits for each
+  response, so one connection sustains a few dozen originates a second; several share the load.
+- Events map onto CallEvents: Newstate Ringing -> RINGING; the dialplan's AMD UserEvent ->
+  ANSWERED (person) or MACHINE; DTMFEnd -> DTMF; Hangup / a failed OriginateResponse ->
+  COMPLETED, BUSY, NO_ANSWER or FAILED with the Q.850 cause. Each call gets one terminal event;
+  every event carries an `event_key`, so a duplicate is recognisable downstream too.
+- When a link drops, it is reconnected with backoff. After the event link comes back, the calls
+  in flight are reconciled: those still up are listed by CoreShowChannels; for those that ended
+  while we were deaf, the dialplan's hangup handler left `<cause>|<answered>|<amd>` in AstDB
+  (family burgernet-calls), which we read and delete. Nothing is lost, nothing counted twice.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import secrets
+import socket
+import string
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from asterisk.manager import Manager, ManagerException, ManagerSocketException
+
+from config.clock import Clock, SystemClock
+from config.logging import log_event
+from config.settings import AsteriskSettings
+from dialer.backend import (
+    CallEvent,
+    CallEventType,
+    CallRequest,
+    EventSink,
+    OriginateError,
+)
+
+logger = logging.getLogger(__name__)
+
+PROVIDER = "asterisk"
+CALL_ID_PREFIX = "bn-"
+DB_FAMILY = "burgernet-calls"
+HANGUP_HANDLER = "burgernet-hangup,s,1"
+EVENT_CLASSES = "call,user,dtmf,agi"
+
+# Q.850 causes Asterisk reports on Hangup.
+CAUSE_BUSY = {17}
+CAUSE_NO_ANSWER = {18, 19, 31}  # no user responding, no answer, or our dial timeout (normal, unspecified)
+CAUSE_NAMES = {
+    0: "unknown", 1: "unallocated_number", 3: "no_route", 16: "normal_clearing", 17: "user_busy",
+    18: "no_user_response", 19: "no_answer", 21: "call_rejected", 27: "destination_out_of_order",
+    28: "invalid_number_format", 31: "normal_unspecified", 34: "congestion",
+    38: "network_out_of_order", 41: "temporary_failure", 42: "switch_congestion",
+    127: "interworking",
+}
+# OriginateResponse Reason codes (AST_CONTROL_*) of a call that never got answered.
+ORIGINATE_REASON_EVENT = {
+    3: (CallEventType.NO_ANSWER, "no_answer"),
+    5: (CallEventType.BUSY, "user_busy"),
+    8: (CallEventType.FAILED, "congestion"),
+}
+
+
+class AmiError(RuntimeError):
+    """The AMI refused an action or could not be reached."""
+
+
+def call_id_for(delivery_id: int) -> str:
+    # Letters only after the delivery id, so log masking never mistakes it for a phone number.
+    token = "".join(secrets.choice(string.ascii_lowercase) for _ in range(10))
+    return f"{CALL_ID_PREFIX}{delivery_id}-{token}"
+
+
+def delivery_id_from(call_id: str) -> int | None:
+    """`bn-42-a1b2c3d4e5` -> 42; None for channels that are not ours."""
+    if not call_id.startswith(CALL_ID_PREFIX):
+        return None
+    head = call_id[len(CALL_ID_PREFIX):].split("-", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def cause_name(cause: int | None) -> str:
+    if cause is None:
+        return "unknown"
+    return CAUSE_NAMES.get(cause, f"cause_{cause}")
+
+
+def unanswered_outcome(cause: int | None) -> CallEventType:
+    """What an unanswered call that ended with this Q.850 cause means for the delivery."""
+    if cause in CAUSE_BUSY:
+        return CallEventType.BUSY
+    if cause in CAUSE_NO_ANSWER or cause == 16:
+        # 16 before answer: the phone stopped ringing without answering (dial timeout).
+        return CallEventType.NO_ANSWER
+    return CallEventType.FAILED
+
+
+def parse_hangup_record(value: str) -> tuple[int | None, bool, str]:
+    """The hangup handler's AstDB value `<cause>|<answered|unanswered>|<amd status>`."""
+    parts = (value.split("|") + ["", "", ""])[:3]
+    cause = int(parts[0]) if parts[0].strip().isdigit() else None
+    return cause, parts[1] == "answered", parts[2].strip()
+
+
+@dataclass
+class CallInFlight:
+    call_id: str
+    delivery_id: int
+    originated_at: float  # monotonic
+    channel: str | None = None
+    ringing: bool = False
+    answered: bool = False
+    person_or_machine_sent: bool = False
+    dtmf_count: int = 0
+    confirmed: bool = True  # False while we do not know whether the Originate reached Asterisk
+    failed_reason: int | None = None  # OriginateResponse Failure, waiting for the Hangup
+    failed_deadline: float | None = None
+    detail: dict = field(default_factory=dict)
+
+
+class BufferedManager(Manager):
+    """pyst2's Manager reads its socket unbuffered, one recv() per byte: too slow for a wave's
+    event stream. Same connect(), with a buffered socket file."""
+
+    def connect(self, host, port=5038):
+        if self._connected.is_set():
+            raise ManagerException("Already connected to manager")
+        try:
+            raw = socket.create_connection((host, int(port)), timeout=10)
+            raw.settimeout(None)
+            self._sock = raw.makefile(mode="rwb", buffering=65536)
+            raw.close()  # the file keeps the socket open
+        except OSError as exc:
+            raise ManagerSocketException(exc.errno, exc.strerror) from exc
+        self._connected.set()
+        self._running.set()
+        self.message_thread.start()
+        self.event_dispatch_thread.start()
+        return self._response_queue.get()
+
+
+# The events the platform needs; everything else stays in Asterisk.
+EVENT_FILTER = (
+    "Event: (OriginateResponse|Newstate|Hangup|UserEvent|DTMFEnd|AGIExecStart|AGIExecEnd"
+    "|CoreShowChannel|CoreShowChannelsComplete|DBGetResponse|DBGetComplete)"
+)
+
+
+class AmiLink:
+    """One pyst2 Manager connection; replaced by a fresh one on reconnect (pyst2 cannot reuse)."""
+
+    def __init__(self, settings: AsteriskSettings, name: str, events: str, on_event=None):
+        self.settings = settings
+        self.name = name
+        self.events = events
+        self.on_event = on_event
+        self.manager: Manager | None = None
+        self.lock = threading.Lock()  # pyst2's send_action is not safe for concurrent callers
+        self.sent = 0
+
+    def connect(self) -> None:
+        manager = BufferedManager()
+        try:
+            manager.connect(self.settings.ami_host, self.settings.ami_port)
+            response = manager.send_action({
+                "Action": "Login",
+                "Username": self.settings.ami_username,
+                "Secret": self.settings.ami_secret,
+                "Events": self.events,
+            })
+            if response.get_header("Response") == "Success" and self.events != "off":
+                manager.send_action({"Action": "Filter", "Operation": "Add",
+                                     "Filter": EVENT_FILTER})
+        except ManagerException as exc:
+            _close_quietly(manager)
+            raise AmiError(f"AMI {self.settings.ami_host}:{self.settings.ami_port}: {exc}") from exc
+        if response.get_header("Response") != "Success":
+            _close_quietly(manager)
+            raise AmiError(f"AMI login refused: {response.get_header('Message')}")
+        if self.on_event is not None:
+            manager.register_event("*", self.on_event)
+        self.manager = manager
+
+    @property
+    def connected(self) -> bool:
+        return self.manager is not None and self.manager.connected()
+
+    def send(self, action: dict) -> object:
+        manager = self.manager
+        if manager is None or not manager.connected():
+            raise AmiError(f"AMI link {self.name} is down")
+        with self.lock:
+            self.sent += 1
+            return manager.send_action(dict(action))
+
+    def close(self) -> None:
+        manager, self.manager = self.manager, None
+        if manager is not None:
+            _close_quietly(manager)
+
+
+def _close_quietly(manager: Manager) -> None:
+    try:
+        if manager.connected():
+            manager.close()
+        else:
+            manager._running.clear()  # pyst2 has no public way to stop a dead link's threads
+            manager._message_queue.put(None)
+    except (ManagerException, OSError):
+        pass
+
+
+class AsteriskBackend:
+    """CallBackend over AMI. See the module docstring for how calls are correlated."""
+
+    name = PROVIDER
+
+    def __init__(
+        self,
+        settings: AsteriskSettings,
+        *,
+        caller_id: str,
+        clock: Clock | None = None,
+        reconnect_delays_s: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 5.0),
+        unknown_call_grace_s: float = 5.0,
+        adopt_foreign_calls: bool = False,
+        hangup_wait_s: float = 2.0,
+    ):
+        if settings.ami_connections < 1:
+            raise ValueError("asterisk.ami_connections must be at least 1")
+        self.settings = settings
+        self.caller_id = caller_id
+        self.clock = clock or SystemClock()
+        self.reconnect_delays_s = reconnect_delays_s
+        self.unknown_call_grace_s = unknown_call_grace_s
+        # Follow `bn-` calls this process did not place (after a restart of the platform)?
+        # Off by default: several platform processes may share one PBX.
+        self.adopt_foreign_calls = adopt_foreign_calls
+        self.hangup_wait_s = hangup_wait_s
+        self._purge_due = False
+        self._sink: EventSink | None = None
+        self._lock = threading.RLock()
+        self._calls: dict[str, CallInFlight] = {}
+        self._finished: OrderedDict[str, None] = OrderedDict()
+        self._event_link = AmiLink(settings, "events", EVENT_CLASSES, self._on_ami_event)
+        self._originate_links = [
+            AmiLink(settings, f"originate-{i}", "off") for i in range(settings.ami_connections)
+        ]
+        self._round_robin = itertools.count()
+        self._collectors: dict[str, queue.Queue] = {}
+        self._stopping = threading.Event()
+        self._supervisor: threading.Thread | None = None
+        self.reconnects = 0
+        self.reconciled = 0
+
+    # ---- the port --------------------------------------------------------------------------
+
+    def start(self, sink: EventSink) -> None:
+        self._sink = sink
+        for link in [self._event_link, *self._originate_links]:
+            link.connect()
+        self._stopping.clear()
+        self._supervisor = threading.Thread(
+            target=self._supervise, name="asterisk-ami-supervisor", daemon=True
+        )
+        self._supervisor.start()
+        log_event(logger, "asterisk.started", links=len(self._originate_links))
+
+    def originate(self, request: CallRequest) -> str | None:
+        if self._sink is None:
+            raise OriginateError("Asterisk backend not started")
+        call_id = call_id_for(request.delivery_id)
+        variables = {
+            "BURGERNET_DELIVERY_ID": str(request.delivery_id),
+            "BURGERNET_FLOW": request.flow,
+            "CHANNEL(hangup_handler_push)": HANGUP_HANDLER,
+            **request.variables,
+        }
+        number = request.number.lstrip("+")
+        action = {
+            "Action": "Originate",
+            "ActionID": call_id,
+            "ChannelId": call_id,
+            "Channel": self.settings.dial_template.format(number=number),
+            "Context": self.settings.originate_context,
+            "Exten": "s",
+            "Priority": "1",
+            "Timeout": str(int(request.timeout_s * 1000)),
+            "CallerID": f'"Burgernet" <{request.caller_id or self.caller_id}>',
+            "Async": "true",
+            "Variable": [f"{k}={v}" for k, v in variables.items()],
+        }
+        call = CallInFlight(call_id, request.delivery_id, self.clock.monotonic())
+        with self._lock:
+            self._calls[call_id] = call  # before sending: its events may beat the response
+        link = self._pick_link()
+        if link is None:
+            self._forget(call_id)
+            raise OriginateError("geen AMI-verbinding met Asterisk (link down)")
+        try:
+            response = link.send(action)
+        except ManagerSocketException as exc:
+            if exc.args and exc.args[0] == 0:
+                # The request went out but the link died before the answer: Asterisk may have
+                # placed the call. Keep it; reconciliation after the reconnect decides.
+                call.confirmed = False
+                log_event(logger, "asterisk.originate_unconfirmed", call_id=call_id)
+                return call_id
+            self._forget(call_id)
+            raise OriginateError(f"AMI link {link.name} failed while sending: {exc}") from exc
+        except (AmiError, ManagerException) as exc:
+            self._forget(call_id)
+            raise OriginateError(str(exc)) from exc
+        if response.get_header("Response") != "Success":
+            self._forget(call_id)
+            raise OriginateError(f"Asterisk weigerde de oproep: {response.get_header('Message')}")
+        return call_id
+
+    def hangup(self, delivery_id: int, provider_id: str | None) -> None:
+        with self._lock:
+            call = self._calls.get(provider_id or "")
+            channel = call.channel if call else None
+        if channel is None:
+            log_event(logger, "asterisk.hangup_unknown_call", delivery_id=delivery_id,
+                      call_id=provider_id)
+            return
+        try:
+            self._event_link.send({"Action": "Hangup", "Channel": channel, "Cause": "16"})
+        except (AmiError, ManagerException) as exc:
+            log_event(logger, "asterisk.hangup_failed", level=logging.WARNING,
+                      delivery_id=delivery_id, error=str(exc))
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._supervisor is not None:
+            self._supervisor.join(timeout=5)
+        for link in [self._event_link, *self._originate_links]:
+            link.close()
+        log_event(logger, "asterisk.stopped")
+
+    # ---- introspection (benchmark, tests) --------------------------------------------------
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._calls)
+
+    def originates_per_link(self) -> dict[str, int]:
+        return {link.name: link.sent for link in self._originate_links}
+
+    # ---- links -----------------------------------------------------------------------------
+
+    def _pick_link(self) -> AmiLink | None:
+        links = self._originate_links
+        start = next(self._round_robin)
+        for i in range(len(links)):
+            link = links[(start + i) % len(links)]
+            if link.connected:
+                return link
+        return None
+
+    def _supervise(self) -> None:
+        attempts: dict[str, int] = {}
+        next_try: dict[str, float] = {}
+        recheck_at: float | None = None
+        while not self._stopping.wait(0.1):
+            now = time.monotonic()
+            for link in [self._event_link, *self._originate_links]:
+                if link.connected:
+                    attempts.pop(link.name, None)
+                    continue
+                if now < next_try.get(link.name, 0.0):
+                    continue
+                n = attempts.get(link.name, 0)
+                attempts[link.name] = n + 1
+                next_try[link.name] = now + self.reconnect_delays_s[
+                    min(n, len(self.reconnect_delays_s) - 1)]
+                link.close()
+                try:
+                    link.connect()
+                except AmiError as exc:
+                    log_event(logger, "asterisk.reconnect_failed", level=logging.WARNING,
+                              link=link.name, attempt=n + 1, error=str(exc))
+                    continue
+                self.reconnects += 1
+                log_event(logger, "asterisk.reconnected", link=link.name, attempt=n + 1)
+                if link is self._event_link:
+                    recheck_at = self._reconcile_safely()
+            if recheck_at is not None and now >= recheck_at and self._event_link.connected:
+                recheck_at = self._reconcile_safely()
+            self._settle_failed_originates(now)
+            self._purge_hangup_records_when_idle()
+
+    def _settle_failed_originates(self, now: float) -> None:
+        with self._lock:
+            due = [c for c in self._calls.values()
+                   if c.failed_deadline is not None and c.failed_deadline <= now]
+        for call in due:
+            reason = call.failed_reason or 0
+            kind, why = ORIGINATE_REASON_EVENT.get(
+                reason, (CallEventType.FAILED, f"originate_reason_{reason}"))
+            self._emit_terminal(call, kind, why, None, source="originate_response")
+
+    def _purge_hangup_records_when_idle(self) -> None:
+        """The hangup handler writes one AstDB record per call; they are only needed while a
+        call may still need reconciling, so they are cleared whenever nothing is in flight."""
+        with self._lock:
+            if not self._purge_due or self._calls:
+                return
+            self._purge_due = False
+        try:
+            self._event_link.send({"Action": "DBDelTree", "Family": DB_FAMILY})
+        except (AmiError, ManagerException) as exc:
+            log_event(logger, "asterisk.purge_failed", level=logging.WARNING, error=str(exc))
+
+    def _reconcile_safely(self) -> float | None:
+        try:
+            return self.reconcile()
+        except (AmiError, ManagerException) as exc:
+            log_event(logger, "asterisk.reconcile_failed", level=logging.WARNING, error=str(exc))
+            return time.monotonic() + 1.0
+
+    # ---- reconciliation --------------------------------------------------------------------
+
+    def reconcile(self) -> float | None:
+        """Settle calls whose events may have been missed. Returns when to look again (calls
+        too young to judge), or None."""
+        channels = self._list_action(
+            {"Action": "CoreShowChannels"}, "CoreShowChannel", "CoreShowChannelsComplete"
+        )
+        up = {ev.get_header("Uniqueid", ev.get_header("UniqueID")): ev for ev in channels}
+        with self._lock:
+            calls = list(self._calls.values())
+        recheck = False
+        for call in calls:
+            present = up.get(call.call_id)
+            if present is not None:
+                call.confirmed = True
+                call.channel = present.get_header("Channel") or call.channel
+                state = present.get_header("ChannelStateDesc", "")
+                if state == "Up":
+                    call.answered = True
+                elif state == "Ringing":
+                    self._ringing(call)
+                continue
+            record = self._db_get(call.call_id)
+            if record is not None:
+                cause, answered, amd = parse_hangup_record(record)
+                if answered:
+                    call.answered = True
+                    if amd:
+                        self._amd_result(call, amd, "reconciled")
+                self._finish(call, cause, source="reconciled")
+                self._db_del(call.call_id)
+                self.reconciled += 1
+            elif self.clock.monotonic() - call.originated_at < self.unknown_call_grace_s:
+                recheck = True  # the Originate may still be on its way to a channel
+            else:
+                self._emit_terminal(call, CallEventType.FAILED, "originate_lost", None,
+                                    source="reconciled")
+                self.reconciled += 1
+        log_event(logger, "asterisk.reconciled", calls=len(calls), up=len(up))
+        return time.monotonic() + 1.0 if recheck else None
+
+    def _list_action(self, action: dict, item_event: str, complete_event: str) -> list:
+        action_id = f"bn-list-{secrets.token_hex(6)}"
+        inbox: queue.Queue = queue.Queue()
+        with self._lock:
+            self._collectors[action_id] = inbox
+        try:
+            response = self._event_link.send({**action, "ActionID": action_id})
+            if response.get_header("Response") == "Error":
+                raise AmiError(f"{action['Action']}: {response.get_header('Message')}")
+            items = []
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    ev = inbox.get(timeout=max(0.1, deadline - time.monotonic()))
+                except queue.Empty as exc:
+                    raise AmiError(f"{action['Action']}: no {complete_event} in 10 s") from exc
+                if ev.name == complete_event:
+                    return items
+                if ev.name == item_event:
+                    items.append(ev)
+        finally:
+            with self._lock:
+                self._collectors.pop(action_id, None)
+
+    def _db_get(self, call_id: str) -> str | None:
+        action_id = f"bn-db-{secrets.token_hex(6)}"
+        inbox: queue.Queue = queue.Queue()
+        with self._lock:
+            self._collectors[action_id] = inbox
+        try:
+            response = self._event_link.send(
+                {"Action": "DBGet", "Family": DB_FAMILY, "Key": call_id, "ActionID": action_id}
+            )
+            if response.get_header("Response") != "Success":
+                return None
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                try:
+                    ev = inbox.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                if ev.name == "DBGetResponse":
+                    return ev.get_header("Val", "")
+                if ev.name == "DBGetComplete":
+                    return None
+            raise AmiError(f"DBGet {call_id}: no answer in 5 s")
+        finally:
+            with self._lock:
+                self._collectors.pop(action_id, None)
+
+    def _db_del(self, call_id: str) -> None:
+        self._event_link.send({"Action": "DBDel", "Family": DB_FAMILY, "Key": call_id})
+
+    # ---- events ----------------------------------------------------------------------------
+
+    def _on_ami_event(self, event, manager) -> None:
+        try:
+            self._handle(event)
+        except Exception:  # noqa: BLE001 - an error here must not kill pyst2's dispatch thread
+            logger.exception("asterisk.event_handler_failed event=%s", event.name)
+
+    def _handle(self, event) -> None:
+        action_id = event.get_header("ActionID")
+        if action_id:
+            with self._lock:
+                inbox = self._collectors.get(action_id)
+            if inbox is not None:
+                inbox.put(event)
+                return
+        name = event.name
+        if name == "OriginateResponse":
+            call = self._call(action_id or "")
+            if call is None:
+                return
+            if event.get_header("Response") == "Success":
+                call.confirmed = True
+                call.channel = event.get_header("Channel") or call.channel
+                return
+            # The channel's Hangup, which usually follows, has the precise cause (a busy phone
+            # gives Reason 0 here but cause 17 there); the reason is the answer only when no
+            # Hangup comes, as when the channel could not even be created.
+            reason = int(event.get_header("Reason", "0") or 0)
+            with self._lock:
+                call.failed_reason = reason
+                call.failed_deadline = time.monotonic() + self.hangup_wait_s
+            return
+        uniqueid = event.get_header("Uniqueid") or ""
+        call = self._call(uniqueid)
+        if call is None:
+            return
+        if event.get_header("Channel"):
+            call.channel = event.get_header("Channel")
+        if name == "Newstate":
+            state = event.get_header("ChannelStateDesc", "")
+            if state == "Ringing":
+                self._ringing(call)
+            elif state == "Up":
+                call.answered = True
+        elif name == "UserEvent":
+            kind = event.get_header("UserEvent", "")
+            if kind == "BurgernetAMD":
+                call.answered = True
+                self._amd_result(call, event.get_header("Status", ""), event.get_header("Cause", ""))
+            elif kind == "BurgernetFallback":
+                call.detail["fallback"] = True
+                log_event(logger, "asterisk.fallback", level=logging.WARNING,
+                          delivery_id=call.delivery_id, call_id=call.call_id)
+        elif name == "DTMFEnd":
+            if event.get_header("Direction") == "Received":
+                digit = event.get_header("Digit", "")
+                with self._lock:
+                    call.dtmf_count += 1
+                    n = call.dtmf_count
+                self._emit(call, CallEventType.DTMF, digits=digit, key_suffix=str(n))
+        elif name in ("AGIExecStart", "AGIExecEnd"):
+            call.detail["agi"] = event.get_header("Command", "")
+        elif name == "Hangup":
+            cause = event.get_header("Cause")
+            self._finish(call, int(cause) if cause and cause.isdigit() else None, source="hangup")
+
+    def _call(self, call_id: str) -> CallInFlight | None:
+        if not call_id.startswith(CALL_ID_PREFIX):
+            return None
+        with self._lock:
+            call = self._calls.get(call_id)
+            if call is None and self.adopt_foreign_calls and call_id not in self._finished:
+                # A call of ours this process did not place (e.g. before a restart).
+                delivery_id = delivery_id_from(call_id)
+                if delivery_id is None:
+                    return None
+                call = CallInFlight(call_id, delivery_id, self.clock.monotonic())
+                self._calls[call_id] = call
+            return call
+
+    def _ringing(self, call: CallInFlight) -> None:
+        with self._lock:
+            if call.ringing or call.answered:
+                return
+            call.ringing = True
+        self._emit(call, CallEventType.RINGING)
+
+    def _amd_result(self, call: CallInFlight, status: str, cause: str) -> None:
+        with self._lock:
+            if call.person_or_machine_sent:
+                return
+            call.person_or_machine_sent = True
+        kind = CallEventType.MACHINE if status.upper() == "MACHINE" else CallEventType.ANSWERED
+        self._emit(call, kind, detail={"amd_status": status, "amd_cause": cause})
+
+    def _finish(self, call: CallInFlight, cause: int | None, source: str) -> None:
+        if call.answered:
+            # A person or machine answered; if detection never reported, it was a person to us.
+            self._amd_result(call, "", "no_detection")
+            self._emit_terminal(call, CallEventType.COMPLETED, cause_name(cause), cause, source)
+        else:
+            kind = unanswered_outcome(cause)
+            self._emit_terminal(call, kind, cause_name(cause), cause, source)
+
+    def _emit_terminal(self, call: CallInFlight, kind: CallEventType, why: str,
+                       cause: int | None, source: str) -> None:
+        with self._lock:
+            if call.call_id in self._finished:
+                return
+            self._calls.pop(call.call_id, None)
+            self._finished[call.call_id] = None
+            self._purge_due = True
+            while len(self._finished) > 50_000:
+                self._finished.popitem(last=False)
+        self._emit(call, kind, hangup_cause=why,
+                   detail={"q850": cause, "source": source, **call.detail})
+
+    def _emit(self, call: CallInFlight, kind: CallEventType, *, digits: str | None = None,
+              hangup_cause: str | None = None, detail: dict | None = None,
+              key_suffix: str = "") -> None:
+        event = CallEvent(
+            delivery_id=call.delivery_id,
+            type=kind,
+            provider=PROVIDER,
+            provider_id=call.call_id,
+            at=self.clock.now(),
+            hangup_cause=hangup_cause,
+            digits=digits,
+            event_key=f"{call.call_id}:{kind.value}{':' + key_suffix if key_suffix else ''}",
+            detail=detail or {},
+        )
+        sink = self._sink
+        if sink is None:
+            return
+        try:
+            sink(event)
+        except Exception:  # noqa: BLE001 - logged loudly; the AMI thread must survive
+            logger.exception("asterisk.sink_failed delivery_id=%s type=%s",
+                             call.delivery_id, kind.value)
+
+    def _forget(self, call_id: str) -> None:
+        with self._lock:
+            self._calls.pop(call_id, None)

@@ -1,0 +1,153 @@
+"""The Asterisk testbed and its sipp phones, driven from Python (end-to-end tests, benchmark).
+
+`scripts/asterisk-testbed` builds and runs Asterisk itself; this module only calls it, and runs
+sipp instances that play participant phones, the centralist's phone and callers to the
+call-back number. Scenarios are templates under tests/e2e/asterisk/scenarios/ with `@name@`
+placeholders.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from config.settings import PROJECT_ROOT
+
+TESTBED_SCRIPT = PROJECT_ROOT / "scripts" / "asterisk-testbed"
+SCENARIOS_DIR = PROJECT_ROOT / "tests" / "e2e" / "asterisk" / "scenarios"
+SIPP_SHARE = Path("/usr/share/sip-tester")
+PHONES_PORT = 5070  # the trunk's contact in config/asterisk/pjsip.conf
+CENTRALIST_PORT = 5080  # the centralist endpoint's contact
+ASTERISK_SIP = "127.0.0.1:5060"
+
+
+class TestbedError(RuntimeError):
+    """The testbed could not be built, started or used."""
+
+
+def testbed_running() -> bool:
+    result = subprocess.run([str(TESTBED_SCRIPT), "status"], capture_output=True, text=True)
+    return result.returncode == 0
+
+
+def start_testbed(timeout_s: float = 600) -> float:
+    """Start the testbed (building the chroot the first time); returns the seconds it took."""
+    started = time.monotonic()
+    try:
+        result = subprocess.run(
+            [str(TESTBED_SCRIPT), "start"], capture_output=True, text=True, timeout=timeout_s
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise TestbedError(f"asterisk-testbed start took longer than {timeout_s:.0f} s") from exc
+    if result.returncode != 0:
+        raise TestbedError(f"asterisk-testbed start failed: {result.stderr.strip()[-2000:]}")
+    return time.monotonic() - started
+
+
+def stop_testbed() -> None:
+    subprocess.run([str(TESTBED_SCRIPT), "stop"], capture_output=True, text=True, timeout=60)
+
+
+def asterisk_cli(command: str) -> str:
+    result = subprocess.run(
+        [str(TESTBED_SCRIPT), "cli", command], capture_output=True, text=True, timeout=30
+    )
+    if result.returncode != 0:
+        raise TestbedError(f"asterisk CLI {command!r} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def render_scenario(name: str, directory: Path, **params: object) -> Path:
+    """Fill a scenario template's @placeholders@ and write it into `directory`."""
+    text = (SCENARIOS_DIR / name).read_text()
+    values = {"scenarios": str(SCENARIOS_DIR), "sipp_share": str(SIPP_SHARE), **params}
+    for key, value in values.items():
+        text = text.replace(f"@{key}@", str(value))
+    leftover = sorted(set(re.findall(r"@[a-z_]+@", text)))
+    if leftover:
+        raise TestbedError(f"scenario {name}: placeholders without a value: {leftover}")
+    path = directory / name
+    path.write_text(text)
+    return path
+
+
+class Sipp:
+    """One sipp process, stopped on exit; its logs stay in `workdir` for a failing test."""
+
+    def __init__(self, args: list[str], workdir: Path, label: str):
+        if shutil.which("sipp") is None:
+            raise TestbedError("sipp missing: run scripts/setup --test (package sip-tester)")
+        self.workdir = workdir
+        self.label = label
+        self.args = ["sipp", *args, "-nostdin", "-trace_err",
+                     "-error_file", str(workdir / f"{label}.errors.log")]
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Sipp:
+        self.output = open(self.workdir / f"{self.label}.out", "w")
+        self.process = subprocess.Popen(
+            self.args, cwd=self.workdir, stdout=self.output, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        time.sleep(0.3)
+        if self.process.poll() is not None:
+            raise TestbedError(f"sipp {self.label} exited at once: {self.log_tail()}")
+        return self
+
+    def wait(self, timeout_s: float) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout=timeout_s)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+        if getattr(self, "output", None):
+            self.output.close()
+
+    def log_tail(self, chars: int = 2000) -> str:
+        parts = []
+        for suffix in (".out", ".errors.log"):
+            path = self.workdir / f"{self.label}{suffix}"
+            if path.exists():
+                parts.append(path.read_text(errors="replace")[-chars:])
+        return "\n".join(parts)
+
+    def __enter__(self) -> Sipp:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def phone_farm(workdir: Path, *, port: int = PHONES_PORT, media_port: int = 6000,
+               dtmf_delay_ms: int = 4000, hangup_after_ms: int = 120_000,
+               label: str = "phones") -> Sipp:
+    """The participant phones (see phones.xml for the number plan)."""
+    scenario = render_scenario(
+        "phones.xml", workdir, dtmf_delay_ms=dtmf_delay_ms, hangup_after_ms=hangup_after_ms
+    )
+    return Sipp(
+        ["-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
+         "-mp", str(media_port), "-max_socket", "2000", "-t", "u1"],
+        workdir, label,
+    )
+
+
+def centralist_phone(workdir: Path, *, hangup_after_ms: int = 60_000) -> Sipp:
+    """The centralist's phone: answers a transfer and listens (phones.xml, default behaviour)."""
+    return phone_farm(workdir, port=CENTRALIST_PORT, media_port=6100,
+                      hangup_after_ms=hangup_after_ms, label="centralist")
+
+
+def scratch_dir(prefix: str = "burgernet-sipp-") -> Path:
+    return Path(tempfile.mkdtemp(prefix=prefix))
