@@ -67,6 +67,10 @@ from evaluation.cli import evaluation_group  # noqa: E402
 
 cli.add_command(evaluation_group)
 
+from participants.bench import bench_select  # noqa: E402
+
+bench_group.add_command(bench_select)
+
 
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1")

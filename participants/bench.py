@@ -1,0 +1,381 @@
+"""Benchmark of circle selection at national scale: `burgernet bench select`.
+
+It generates a synthetic population clustered like Dutch cities (each city a Gaussian blob
+sized by its population, plus a wider regional spread around it), bulk-inserts it (executemany
+on SQLite, COPY on PostgreSQL), then times `select_recipients` for a 2 km circle in the centre
+of Delft against `scan_recipients`, the same selection reading every address (no index).
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import click
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from db.database import Database
+from db.models import Participant
+from participants.selection import count_by_channel, scan_recipients, select_recipients
+
+DELFT_CENTRE = (52.0116, 4.3571)
+# Wednesday 25 November 2026, 14:00 in Delft: work addresses count, nobody is asleep.
+BENCH_MOMENT = datetime(2026, 11, 25, 13, 0, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class City:
+    name: str
+    lat: float
+    lon: float
+    population: int
+    sigma_km: float
+    area_code: str
+
+
+# Name, centre, inhabitants (rounded), spread of the built-up area, area code.
+CITIES = [
+    City("Amsterdam", 52.3728, 4.8936, 930_000, 4.5, "20"),
+    City("Rotterdam", 51.9225, 4.4792, 660_000, 4.5, "10"),
+    City("Den Haag", 52.0786, 4.2887, 560_000, 3.5, "70"),
+    City("Utrecht", 52.0907, 5.1214, 370_000, 3.5, "30"),
+    City("Eindhoven", 51.4416, 5.4697, 240_000, 3.0, "40"),
+    City("Groningen", 53.2194, 6.5665, 235_000, 2.5, "50"),
+    City("Tilburg", 51.5555, 5.0913, 225_000, 2.5, "13"),
+    City("Almere", 52.3508, 5.2647, 220_000, 3.0, "36"),
+    City("Breda", 51.5719, 4.7683, 185_000, 2.5, "76"),
+    City("Nijmegen", 51.8126, 5.8372, 180_000, 2.5, "24"),
+    City("Apeldoorn", 52.2112, 5.9699, 165_000, 2.5, "55"),
+    City("Arnhem", 51.9851, 5.8987, 165_000, 2.5, "26"),
+    City("Haarlem", 52.3874, 4.6462, 165_000, 2.0, "23"),
+    City("Enschede", 52.2215, 6.8937, 160_000, 2.5, "53"),
+    City("Amersfoort", 52.1561, 5.3878, 160_000, 2.5, "33"),
+    City("Zaanstad", 52.4559, 4.8286, 160_000, 2.5, "75"),
+    City("'s-Hertogenbosch", 51.6978, 5.3037, 160_000, 2.5, "73"),
+    City("Zwolle", 52.5168, 6.0830, 130_000, 2.0, "38"),
+    City("Leiden", 52.1601, 4.4970, 125_000, 1.8, "71"),
+    City("Zoetermeer", 52.0575, 4.4931, 125_000, 2.0, "79"),
+    City("Leeuwarden", 53.2012, 5.7999, 125_000, 2.0, "58"),
+    City("Maastricht", 50.8514, 5.6910, 120_000, 2.0, "43"),
+    City("Dordrecht", 51.8133, 4.6901, 120_000, 2.0, "78"),
+    City("Ede", 52.0405, 5.6649, 118_000, 3.0, "318"),
+    City("Westland", 51.9900, 4.2200, 110_000, 4.0, "174"),
+    City("Alkmaar", 52.6324, 4.7534, 110_000, 2.0, "72"),
+    City("Emmen", 52.7858, 6.8976, 107_000, 3.0, "591"),
+    City("Delft", 52.0116, 4.3571, 105_000, 3.5, "15"),
+    City("Deventer", 52.2550, 6.1639, 100_000, 2.0, "570"),
+    City("Venlo", 51.3704, 6.1724, 100_000, 2.5, "77"),
+    City("Helmond", 51.4793, 5.6570, 92_000, 2.0, "492"),
+    City("Oss", 51.7650, 5.5180, 92_000, 2.5, "412"),
+    City("Amstelveen", 52.3114, 4.8701, 92_000, 1.8, "20"),
+    City("Purmerend", 52.5050, 4.9597, 92_000, 1.8, "299"),
+    City("Hilversum", 52.2292, 5.1669, 90_000, 2.0, "35"),
+    City("Heerlen", 50.8882, 5.9795, 87_000, 2.0, "45"),
+    City("Schiedam", 51.9192, 4.3989, 80_000, 1.5, "10"),
+    City("Lelystad", 52.5185, 5.4714, 80_000, 2.5, "320"),
+    City("Roosendaal", 51.5308, 4.4653, 77_000, 2.0, "165"),
+    City("Gouda", 52.0115, 4.7104, 75_000, 1.5, "182"),
+    City("Vlaardingen", 51.9125, 4.3419, 74_000, 1.5, "10"),
+    City("Spijkenisse", 51.8450, 4.3290, 73_000, 1.5, "181"),
+    City("Assen", 52.9925, 6.5649, 69_000, 2.0, "592"),
+    City("Rijswijk", 52.0363, 4.3250, 55_000, 1.2, "70"),
+    City("Middelburg", 51.4988, 3.6109, 49_000, 1.5, "118"),
+]
+URBAN_SHARE = 0.75  # the rest lives in the villages and suburbs around each city
+REGIONAL_SIGMA_KM = 15.0
+KM_PER_DEG_LAT = 111.195
+
+PARTICIPANT_COLUMNS = (
+    "id", "external_ref", "name", "birth_year", "email", "email_verified", "channels",
+    "status", "paused_until", "source", "consent_at", "created_at", "updated_at",
+)
+ADDRESS_COLUMNS = (
+    "id", "participant_id", "kind", "postcode", "house_number", "house_number_addition",
+    "street", "municipality", "lat", "lon", "geocode_status", "geocode_error",
+    "window_days", "window_start_min", "window_end_min", "created_at", "updated_at",
+)
+PHONE_COLUMNS = (
+    "id", "participant_id", "e164", "kind", "verified", "verified_at", "created_at", "updated_at",
+)
+CHANNEL_CHOICES = [
+    (json.dumps(["voice"]), 45),
+    (json.dumps(["sms"]), 25),
+    (json.dumps(["voice", "sms"]), 10),
+    (json.dumps(["voice", "email"]), 10),
+    (json.dumps(["sms", "email"]), 5),
+    (json.dumps(["email"]), 5),
+]
+
+
+@dataclass
+class Batch:
+    participants: list[tuple]
+    addresses: list[tuple]
+    phones: list[tuple]
+
+
+def _jitter(rng: random.Random, lat: float, lon: float, sigma_km: float) -> tuple[float, float]:
+    d_lat = rng.gauss(0.0, sigma_km) / KM_PER_DEG_LAT
+    d_lon = rng.gauss(0.0, sigma_km) / (KM_PER_DEG_LAT * math.cos(math.radians(lat)))
+    return lat + d_lat, lon + d_lon
+
+
+def generate_population(n: int, seed: int = 2008, batch_size: int = 50_000) -> Iterator[Batch]:
+    """Deterministic rows for `n` participants, in batches, ids from 1."""
+    rng = random.Random(seed)
+    weights = [c.population for c in CITIES]
+    channel_values = [c for c, _ in CHANNEL_CHOICES]
+    channel_weights = [w for _, w in CHANNEL_CHOICES]
+    stamp = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    paused_until = stamp + timedelta(days=3650)
+    address_id = phone_id = 0
+    batch = Batch([], [], [])
+    previous_home: tuple | None = None
+    for pid in range(1, n + 1):
+        household = previous_home is not None and rng.random() < 0.12
+        if household:
+            city, lat, lon, postcode, number, landline = previous_home
+        else:
+            city = rng.choices(CITIES, weights)[0]
+            sigma = city.sigma_km if rng.random() < URBAN_SHARE else REGIONAL_SIGMA_KM
+            lat, lon = _jitter(rng, city.lat, city.lon, sigma)
+            postcode = f"{1000 + rng.randrange(9000)}{chr(65 + rng.randrange(26))}{chr(65 + rng.randrange(26))}"
+            number = 1 + rng.randrange(300)
+            landline = f"+31{city.area_code}{pid % 10 ** (9 - len(city.area_code)):0{9 - len(city.area_code)}d}"
+        roll = rng.random()
+        status = "opted_out" if roll < 0.02 else "paused" if roll < 0.04 else "active"
+        channels = rng.choices(channel_values, channel_weights)[0]
+        has_email = "email" in channels or rng.random() < 0.3
+        batch.participants.append((
+            pid, f"bench-{pid}", f"Deelnemer {pid}", 1940 + rng.randrange(68),
+            f"deelnemer{pid}@bench.invalid" if has_email else None, rng.random() < 0.9,
+            channels, status, paused_until if status == "paused" and rng.random() < 0.5 else None,
+            "bench", stamp, stamp, stamp,
+        ))
+        address_id += 1
+        batch.addresses.append((
+            address_id, pid, "home", postcode, number, "", None, city.name, lat, lon, "ok",
+            None, None, None, None, stamp, stamp,
+        ))
+        if rng.random() < 0.15:
+            address_id += 1
+            wlat, wlon = _jitter(rng, lat, lon, 6.0)
+            batch.addresses.append((
+                address_id, pid, "work", postcode, number, "", None, city.name, wlat, wlon, "ok",
+                None, 0b0011111, 8 * 60, 18 * 60, stamp, stamp,
+            ))
+        kinds = rng.random()
+        if household or kinds < 0.6:  # landline (a household shares one)
+            phone_id += 1
+            batch.phones.append(
+                (phone_id, pid, landline, "landline", rng.random() < 0.95, None, stamp, stamp)
+            )
+        if kinds >= 0.3:
+            phone_id += 1
+            batch.phones.append(
+                (phone_id, pid, f"+316{pid:08d}", "mobile", rng.random() < 0.95, None, stamp, stamp)
+            )
+        previous_home = (city, lat, lon, postcode, number, landline)
+        if len(batch.participants) >= batch_size:
+            yield batch
+            batch = Batch([], [], [])
+    if batch.participants:
+        yield batch
+
+
+# --- bulk loading ----------------------------------------------------------------------------
+
+
+def _sqlite_value(value):
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+def load_sqlite(db: Database, batches: Iterator[Batch], progress) -> None:
+    raw = db.engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        # A scratch database: durability is not needed while loading.
+        cur.execute("PRAGMA synchronous=OFF")
+        cur.execute("PRAGMA cache_size=-400000")
+        for batch in batches:
+            for table, columns, rows in (
+                ("participant", PARTICIPANT_COLUMNS, batch.participants),
+                ("address", ADDRESS_COLUMNS, batch.addresses),
+                ("phone_number", PHONE_COLUMNS, batch.phones),
+            ):
+                marks = ", ".join("?" * len(columns))
+                cur.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                    ([_sqlite_value(v) for v in row] for row in rows),
+                )
+            raw.commit()
+            progress(len(batch.participants))
+        cur.execute("ANALYZE")
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def _naive_utc(value):
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def load_postgresql(db: Database, batches: Iterator[Batch], progress) -> None:
+    raw = db.engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        for batch in batches:
+            for table, columns, rows in (
+                ("participant", PARTICIPANT_COLUMNS, batch.participants),
+                ("address", ADDRESS_COLUMNS, batch.addresses),
+                ("phone_number", PHONE_COLUMNS, batch.phones),
+            ):
+                with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row([_naive_utc(v) for v in row])
+            raw.commit()
+            progress(len(batch.participants))
+        for table in ("participant", "address", "phone_number"):
+            cur.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT coalesce(max(id), 1) FROM {table}))"
+            )
+        raw.commit()
+        raw.driver_connection.autocommit = True
+        cur.execute("VACUUM ANALYZE participant, address, phone_number")
+    finally:
+        raw.close()
+
+
+# --- timing ----------------------------------------------------------------------------------
+
+
+def _timed(fn, runs: int) -> tuple[list[float], object]:
+    times, result = [], None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = fn()
+        times.append((time.perf_counter() - start) * 1000.0)
+    return times, result
+
+
+def run_selection_benchmark(
+    db: Database, radius_m: float, runs: int, scan_runs: int
+) -> dict:
+    lat, lon = DELFT_CENTRE
+    with db.session() as session:
+        select_recipients(session, lat, lon, radius_m, BENCH_MOMENT)  # warm the cache
+        times, recipients = _timed(
+            lambda: select_recipients(session, lat, lon, radius_m, BENCH_MOMENT), runs
+        )
+        scan_times, scanned = _timed(
+            lambda: scan_recipients(session, lat, lon, radius_m, BENCH_MOMENT), scan_runs
+        )
+        participants = session.scalar(select(func.count()).select_from(Participant))
+    if scanned != recipients:
+        raise click.ClickException("index selection and full scan disagree: a bug, not a result")
+    median, scan_median = statistics.median(times), statistics.median(scan_times)
+    return {
+        "participants_in_circle": len({r.participant_id for r in recipients}),
+        "participants": participants,
+        "selected": len(recipients),
+        "by_channel": count_by_channel(recipients),
+        "radius_m": radius_m,
+        "runs": runs,
+        "median_ms": round(median, 2),
+        "min_ms": round(min(times), 2),
+        "scan_runs": scan_runs,
+        "scan_median_ms": round(scan_median, 1),
+        "speedup": round(scan_median / median, 1),
+    }
+
+
+def _prepare_postgres_database(url: str) -> bool:
+    """Create the scratch database if it does not exist; True when it was created."""
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}
+            )
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+            return not exists
+    finally:
+        admin.dispose()
+
+
+def _drop_postgres_database(url: str) -> None:
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@click.command("select")
+@click.option("--participants", "count", default=3_000_000, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--database-url",
+    default="",
+    help="Scratch database (default: a temporary SQLite file). A PostgreSQL database is "
+    "created if missing and dropped afterwards unless --keep is given.",
+)
+@click.option("--radius", "radius_m", default=2000.0, show_default=True, type=click.FloatRange(1, 50_000))
+@click.option("--runs", default=9, show_default=True, type=click.IntRange(1, 100))
+@click.option("--scan-runs", default=3, show_default=True, type=click.IntRange(1, 20))
+@click.option("--keep", is_flag=True, help="Keep the generated database (reused if it matches).")
+@click.option("--seed", default=2008, show_default=True, type=int)
+def bench_select(count, database_url, radius_m, runs, scan_runs, keep, seed) -> None:
+    """Time selection of a circle in the centre of Delft at national scale."""
+    from tqdm import tqdm
+
+    workdir = None
+    if not database_url:
+        workdir = tempfile.TemporaryDirectory(prefix="burgernet-bench-")
+        database_url = f"sqlite:///{Path(workdir.name) / 'bench.sqlite3'}"
+    created = False
+    if database_url.startswith("postgresql"):
+        created = _prepare_postgres_database(database_url)
+    db = Database(database_url)
+    try:
+        db.upgrade()
+        present = db.count(Participant)
+        generate_s = 0.0
+        if present != count:
+            if present:
+                raise click.ClickException(
+                    f"{database_url} holds {present} participants, not {count}: give an empty database"
+                )
+            started = time.perf_counter()
+            with tqdm(total=count, unit="participants", desc="generating", file=click.get_text_stream("stderr")) as bar:
+                loader = load_sqlite if db.is_sqlite else load_postgresql
+                loader(db, generate_population(count, seed), bar.update)
+            generate_s = time.perf_counter() - started
+        result = run_selection_benchmark(db, radius_m, runs, scan_runs)
+        result["generate_s"] = round(generate_s, 1)
+        result["database"] = db.engine.dialect.name
+        ordered = {k: result[k] for k in ("participants", "selected", "median_ms", "scan_median_ms", "speedup", "database")}
+        ordered.update(result)
+        click.echo(json.dumps(ordered))
+    finally:
+        db.dispose()
+        if workdir is not None:
+            workdir.cleanup()
+        elif created and not keep:
+            _drop_postgres_database(database_url)
