@@ -175,7 +175,6 @@ def _load_cached(key: str, paths: dict[str, Path]) -> RenderedPrompt | None:
 
 @contextmanager
 def _key_lock(lock_path: Path):
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -190,6 +189,7 @@ def _render_cached(cache_dir: Path, key: str, text: str, produce, meta_extra: di
     cached = _load_cached(key, paths)
     if cached:
         return cached
+    paths["meta"].parent.mkdir(parents=True, exist_ok=True)
     with _key_lock(paths["lock"]):
         cached = _load_cached(key, paths)  # another process may have finished meanwhile
         if cached:
