@@ -14,6 +14,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(csrf_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(console_bp)
+    from web.api import bp as api_bp
+
+    app.register_blueprint(api_bp)
     from web.twilio_hooks import bp as twilio_hooks_bp
 
     app.register_blueprint(twilio_hooks_bp)

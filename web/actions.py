@@ -25,6 +25,7 @@ from db.models import (
     Delivery,
     DeliveryKind,
     DeliveryState,
+    IncidentType,
     Operator,
     Role,
     Sighting,
@@ -43,6 +44,10 @@ class ConsoleError(Exception):
     def __init__(self, message: str, user_message: str):
         super().__init__(message)
         self.user_message = user_message
+
+
+class SupervisorRequired(ConsoleError):
+    """An action above the configured size needs a supervisor who has not confirmed it."""
 
 
 @dataclass(frozen=True)
@@ -156,8 +161,8 @@ def preview(s: Session, request: ActionRequest, control_room_id: int, at: dateti
     message = compose(request, settings, callback_number=callback_number_for(room, settings))
     recipients = select_recipients(s, request.lat, request.lon, request.radius_m, at,
                                    channels=request.channels)
-    counts = {channel: 0 for channel in request.channels}
-    counts.update(count_by_channel(recipients))
+    by_channel = count_by_channel(recipients)
+    counts = {channel: by_channel.get(channel, 0) for channel in request.channels}
     channels, cps = trunk_limits(s, control_room_id, settings)
     # Voice calls set the pace; text messages and emails go out alongside them.
     eta = estimate_wave_seconds(counts.get(Channel.VOICE.value, 0), channels, cps,
@@ -200,7 +205,7 @@ def save_draft(s: Session, request: ActionRequest, operator: Operator, settings:
         action = Action(control_room_id=operator.control_room_id, created_by_id=operator.id,
                         status=ActionStatus.DRAFT)
         s.add(action)
-    action.incident_type = request.incident_type
+    action.incident_type = IncidentType(request.incident_type)
     action.description = dict(request.description)
     action.free_text = request.free_text
     action.lat, action.lon = request.lat, request.lon
@@ -250,10 +255,10 @@ def check_supervisor(s: Session, operator: Operator, supervisor: Operator | None
     if has_role(operator, Role.SUPERVISOR):
         return operator
     if supervisor is None:
-        raise ConsoleError("supervisor confirmation required",
+        raise SupervisorRequired("supervisor confirmation required",
                            "Deze actie is groter dan de grens: een supervisor moet bevestigen.")
     if not has_role(supervisor, Role.SUPERVISOR) or supervisor.control_room_id != operator.control_room_id:
-        raise ConsoleError("confirming operator is not a supervisor of this control room",
+        raise SupervisorRequired("confirming operator is not a supervisor of this control room",
                            "Alleen een supervisor van deze meldkamer kan deze actie bevestigen.")
     return supervisor
 

@@ -1,0 +1,265 @@
+"""JSON API for the control-room system: start, read and end actions (docs/api.md).
+
+Authentication is a bearer token per operator (`Authorization: Bearer bn_...`), never the
+session cookie, so the blueprint is exempt from CSRF. Validation is the form's: the same
+web.actions functions, the same Dutch messages. Starting takes two calls, like the console:
+create (the answer states the numbers) and start with the number confirmed.
+"""
+from __future__ import annotations
+
+import functools
+
+from flask import Blueprint, g, jsonify, request
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from config.logging import mask_phone
+from config.runtime import current_db, current_settings
+from db.audit import record_audit
+from db.models import Action, ActionStatus, Operator
+from web import actions as svc
+from web.action_form import NORMS, OUTCOME_LABELS, InvalidActionRequest, clean_text
+from web.auth import operator_for_api_token
+from web.common import client_ip, current_clock
+from web.csrf import exempt_blueprint
+
+bp = exempt_blueprint(Blueprint("api", __name__, url_prefix="/api/v1"))
+
+
+class ApiError(HTTPException):
+    def __init__(self, code: int, message: str, errors: dict | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.errors = errors or {}
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError):
+    body = {"error": error.message, "status": error.code}
+    if error.errors:
+        body["errors"] = error.errors
+    response = jsonify(body)
+    response.status_code = error.code
+    if error.code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="burgernet"'
+    return response
+
+
+def token_required(view):
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "API-token ontbreekt (Authorization: Bearer ...).")
+        with current_db().session() as s:
+            operator = operator_for_api_token(s, token.strip())
+            if operator is not None:
+                s.expunge(operator)
+        if operator is None:
+            with current_db().transaction() as s:
+                record_audit(s, "api.auth_failed", actor="api", ip=client_ip())
+            raise ApiError(401, "Ongeldig API-token.")
+        g.api_operator = operator
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "Verwacht een JSON-object in de body (Content-Type: application/json).")
+    return body
+
+
+def values_from_json(body: dict) -> tuple[dict, dict]:
+    """Map the API's JSON onto the flattened values the shared validation takes."""
+    settings = current_settings()
+    incident_type = body.get("incident_type")
+    location = body.get("location") or {}
+    if not isinstance(location, dict):
+        raise ApiError(422, "location moet een object zijn.", {"location": "Ongeldige locatie."})
+    description = body.get("description") or {}
+    if not isinstance(description, dict):
+        raise ApiError(422, "description moet een object zijn.", {"description": "Ongeldig signalement."})
+    norms = body.get("norms") or {}
+    if not isinstance(norms, dict):
+        raise ApiError(422, "norms moet een object zijn.", {"norms": "Ongeldige normen."})
+    channels = body.get("channels")
+    values = {
+        "incident_type": incident_type if isinstance(incident_type, str) else "",
+        "free_text": body.get("free_text", ""),
+        "lat": location.get("lat"),
+        "lon": location.get("lon"),
+        "location_label": location.get("label", ""),
+        "radius_m": body.get("radius_m") or settings.radius_by_incident.get(str(incident_type), ""),
+        "channels": channels if isinstance(channels, list) else ["voice", "sms", "email"],
+        "norms": {name: norms.get(name) is True for name in NORMS},
+    }
+    if (values["lat"] is None or values["lon"] is None) and location.get("postcode"):
+        from web.console import geocode_address
+
+        point = geocode_address(str(location.get("postcode", "")), str(location.get("house_number", "")),
+                                str(location.get("addition", "")))
+        values["lat"], values["lon"] = point["lat"], point["lon"]
+        values["location_label"] = values["location_label"] or point["label"]
+    return values, {str(k): ("on" if v is True else v) for k, v in description.items() if v not in (None, "", False)}
+
+
+def _validated(body: dict):
+    settings = current_settings()
+    try:
+        values, description = values_from_json(body)
+        return svc.validate(values, description, settings)
+    except InvalidActionRequest as invalid:
+        raise ApiError(422, "De actie is niet geldig.", invalid.errors) from invalid
+
+
+def action_json(s, action: Action, *, detail: bool = False) -> dict:
+    figures = svc.figures(s, action)
+    data = {
+        "id": action.id,
+        "status": action.status.value,
+        "incident_type": action.incident_type.value,
+        "description": action.description,
+        "free_text": action.free_text,
+        "location": {"lat": action.lat, "lon": action.lon, "label": action.location_label},
+        "radius_m": action.radius_m,
+        "channels": action.channels,
+        "training": action.training,
+        "created_at": action.created_at.isoformat() if action.created_at else None,
+        "started_at": action.started_at.isoformat() if action.started_at else None,
+        "ended_at": action.ended_at.isoformat() if action.ended_at else None,
+        "outcome": action.outcome.value if action.outcome else None,
+        "outcome_note": action.outcome_note,
+        "figures": {
+            "recipients": figures.recipients, "reached": figures.reached,
+            "acknowledged": figures.acknowledged, "sightings": figures.sightings,
+            "first_sighting_s": figures.first_sighting_s,
+        },
+    }
+    if detail and action.status != ActionStatus.DRAFT:
+        from callback_line.inbox import list_sightings
+        from dialer.service import action_progress
+
+        progress = action_progress(s, action.id, current_clock(), current_settings())
+        data["progress"] = {
+            "by_state": progress.by_state, "by_channel": progress.by_channel,
+            "reached": progress.reached, "acknowledged": progress.acknowledged,
+            "calls_per_minute": progress.calls_per_minute,
+            "estimated_seconds_left": progress.estimated_seconds_left,
+        }
+        data["voice_text"] = action.voice_text
+        data["sms_text"] = action.sms_text
+        data["sightings"] = [
+            {"id": item.id, "received_at": item.received_at.isoformat(),
+             "caller": mask_phone(item.caller_number) or "anoniem",
+             "participant": item.participant_id is not None, "distance_m": item.distance_m,
+             "duration_s": item.duration_s, "handled": item.handled, "note": item.note}
+            for item in list_sightings(s, action.id)
+        ]
+    return data
+
+
+def _own_action(s, action_id: int) -> Action:
+    try:
+        return svc.action_for(s, action_id, g.api_operator)
+    except svc.ConsoleError as error:
+        raise ApiError(404, error.user_message) from error
+
+
+@bp.post("/preview")
+@token_required
+def api_preview():
+    validated = _validated(_json_body())
+    with current_db().session() as s:
+        result = svc.preview(s, validated, g.api_operator.control_room_id, current_clock().now(),
+                             current_settings())
+    return jsonify(result.as_json())
+
+
+@bp.post("/actions")
+@token_required
+def api_create():
+    validated = _validated(_json_body())
+    settings = current_settings()
+    with current_db().transaction() as s:
+        action = svc.save_draft(s, validated, g.api_operator, settings, ip=client_ip())
+        result = svc.preview(s, validated, action.control_room_id, current_clock().now(), settings)
+        body = {"action": action_json(s, action), "preview": result.as_json()}
+    return jsonify(body), 201
+
+
+@bp.post("/actions/<int:action_id>/start")
+@token_required
+def api_start(action_id: int):
+    from dialer.service import ActionError
+
+    body = _json_body()
+    expected = body.get("expected_total")
+    if not isinstance(expected, int) or isinstance(expected, bool):
+        raise ApiError(422, "expected_total (het bevestigde aantal ontvangers) ontbreekt.",
+                       {"expected_total": "Geef het aantal uit het voorbeeld mee."})
+    with current_db().session() as s:
+        action = _own_action(s, action_id)
+        try:
+            svc.start(s, action, g.api_operator, current_clock(), current_settings(),
+                      expected_total=expected, ip=client_ip())
+        except svc.SupervisorRequired as error:
+            s.rollback()
+            raise ApiError(403, error.user_message + " Laat een supervisor de actie in de console "
+                           "bevestigen, of gebruik het token van een supervisor.") from error
+        except (svc.ConsoleError, ActionError) as error:
+            s.rollback()
+            raise ApiError(409, error.user_message) from error
+        except InvalidActionRequest as invalid:
+            s.rollback()
+            raise ApiError(422, "De actie is niet geldig.", invalid.errors) from invalid
+        return jsonify({"action": action_json(s, s.get(Action, action_id), detail=True)})
+
+
+@bp.get("/actions")
+@token_required
+def api_list():
+    status = request.args.get("status")
+    with current_db().session() as s:
+        query = select(Action).where(Action.control_room_id == g.api_operator.control_room_id)
+        if status:
+            if status not in {st.value for st in ActionStatus}:
+                raise ApiError(400, "Onbekende status; kies draft, running of ended.")
+            query = query.where(Action.status == ActionStatus(status))
+        rows = s.scalars(query.order_by(Action.id.desc()).limit(200)).all()
+        return jsonify({"actions": [action_json(s, a) for a in rows]})
+
+
+@bp.get("/actions/<int:action_id>")
+@token_required
+def api_read(action_id: int):
+    with current_db().session() as s:
+        return jsonify({"action": action_json(s, _own_action(s, action_id), detail=True)})
+
+
+@bp.post("/actions/<int:action_id>/end")
+@token_required
+def api_end(action_id: int):
+    from dialer.service import ActionError, end_action
+
+    body = _json_body()
+    outcome = body.get("outcome")
+    errors: dict[str, str] = {}
+    if outcome not in OUTCOME_LABELS:
+        errors["outcome"] = "Kies de afloop: " + ", ".join(OUTCOME_LABELS) + "."
+    note = clean_text(body.get("note", ""), label="Toelichting", max_chars=300, errors=errors, key="note")
+    if errors:
+        raise ApiError(422, "Het beëindigen is niet geldig.", errors)
+    with current_db().session() as s:
+        action = _own_action(s, action_id)
+        try:
+            end_action(s, action, s.get(Operator, g.api_operator.id), outcome, note,
+                       current_clock(), current_settings())
+        except ActionError as error:
+            s.rollback()
+            raise ApiError(409, error.user_message) from error
+        return jsonify({"action": action_json(s, s.get(Action, action_id), detail=True)})
