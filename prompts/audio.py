@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -211,6 +212,14 @@ def _render_cached(cache_dir: Path, key: str, text: str, produce, meta_extra: di
                   render_ms=round((time.perf_counter() - started) * 1000, 1), **meta_extra)
     return RenderedPrompt(key=key, text=text, wav_8k=paths["wav_8k"], sln=paths["sln"],
                           ulaw=paths["ulaw"], web=paths["web"], duration_s=round(duration, 3))
+
+
+def find_cached(key: str, settings) -> RenderedPrompt | None:
+    """A rendered prompt by its key (e.g. for a web route serving `/audio/<key>`); None when
+    the key is malformed or not (yet) rendered. Never reads outside the cache."""
+    if not re.fullmatch(r"[0-9a-f]{64}", key or ""):
+        return None
+    return _load_cached(key, _paths(Path(settings.audio_cache_dir), key))
 
 
 def render(text: str, settings, engine: TtsEngine | None = None) -> RenderedPrompt:
