@@ -122,22 +122,45 @@ def geocode_into(values: dict, form: MultiDict) -> None:
 
 
 def geocode_address(postcode: str, number: str, addition: str = "") -> dict:
-    """Geocode a postcode + house number; InvalidActionRequest with a Dutch message if not."""
-    from participants.geocoding import GeocodingError, geocoder_from_settings
+    """Geocode a postcode + house number: the local gazetteer first, then PDOK.
 
-    errors: dict[str, str] = {}
-    postcode_text = clean_text(postcode, label="Postcode", max_chars=10, errors=errors, key="location")
-    addition_text = clean_text(addition, label="Toevoeging", max_chars=10, errors=errors, key="location")
-    if errors:
-        raise InvalidActionRequest(errors)
-    if not number.isdigit() or not 0 < int(number) < 100000:
-        raise InvalidActionRequest({"location": "Vul een geldig huisnummer in."})
+    Raises InvalidActionRequest with a Dutch message (key "location") when it cannot."""
+    from participants.addresses import (
+        InvalidAddress,
+        normalise_addition,
+        normalise_postcode,
+        parse_house_number,
+    )
+    from participants.geocoding import (
+        AddressQuery,
+        GazetteerGeocoder,
+        GeocoderChain,
+        GeocoderUnavailable,
+        GeocodingError,
+        PdokGeocoder,
+    )
+
+    settings = current_settings()
     try:
-        result = geocoder_from_settings(current_settings(), current_db()).geocode(
-            postcode_text, int(number), addition_text)
-    except GeocodingError as error:
-        raise InvalidActionRequest({"location": user_message(error)}) from error
-    label = result.label or f"{postcode_text.upper()} {number}{addition_text}"
+        query = AddressQuery(normalise_postcode(postcode), parse_house_number(number),
+                             normalise_addition(addition))
+    except InvalidAddress as invalid:
+        raise InvalidActionRequest({"location": invalid.user_message}) from invalid
+    label = f"{query.postcode} {query.house_number}{query.house_number_addition}"
+    with current_db().session() as s:
+        chain = GeocoderChain([GazetteerGeocoder(s)] + (
+            [PdokGeocoder(settings.pdok_base_url, settings.geocoder_timeout_s)]
+            if settings.pdok_base_url else []))
+        try:
+            result = chain.geocode(query)
+        except GeocoderUnavailable as error:
+            raise InvalidActionRequest({"location": "De adreszoeker is niet bereikbaar. "
+                                        "Klik de locatie op de kaart aan."}) from error
+        except GeocodingError as error:
+            raise InvalidActionRequest({"location": f"Adres {label} niet gevonden. Controleer "
+                                        "postcode en huisnummer, of klik op de kaart."}) from error
+    if result.street:
+        label = f"{result.street} {query.house_number}{query.house_number_addition}, {result.city or query.postcode}"
     return {"lat": round(result.lat, 6), "lon": round(result.lon, 6), "label": label}
 
 

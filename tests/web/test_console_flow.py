@@ -213,3 +213,26 @@ def test_other_control_room_cannot_see_the_action(console, db, staff):
     login(other, "rotterdam")
     assert other.get(f"/actions/{action_id}").status_code == 404
     assert other.get(f"/actions/{action_id}/progress.json").status_code == 404
+
+
+def test_address_search_uses_the_gazetteer(console, db, settings):
+    from db.models import GazetteerAddress
+
+    settings.pdok_base_url = ""
+    client, token = console
+    with db.transaction() as s:
+        s.add(GazetteerAddress(postcode="2611GN", house_number=1, street="Markt", city="Delft",
+                               municipality="Delft", lat=52.0116, lon=4.3586))
+    found = post(client, "/geocode", token, {"postcode": "2611 gn", "house_number": "1"}).get_json()
+    assert found == {"ok": True, "lat": 52.0116, "lon": 4.3586, "label": "Markt 1, Delft"}
+    missing = post(client, "/geocode", token, {"postcode": "2611GN", "house_number": "99"}).get_json()
+    assert missing["ok"] is False and "niet gevonden" in missing["error"]
+    invalid = post(client, "/geocode", token, {"postcode": "ABCD", "house_number": "1"}).get_json()
+    assert invalid["ok"] is False
+    # the form geocodes on submit when no point was clicked
+    form = {**SUSPECT, "lat": "", "lon": "", "postcode": "2611GN", "house_number": "1"}
+    response = post(client, "/actions/new", token, form)
+    assert response.status_code == 302
+    with db.session() as s:
+        action = s.scalars(select(Action)).one()
+        assert (action.lat, action.lon, action.location_label) == (52.0116, 4.3586, "Markt 1, Delft")
