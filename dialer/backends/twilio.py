@@ -55,14 +55,14 @@ class WebhookPaths:
     INBOUND_CALL = PREFIX + "/voice-inbound"
 
 
-def webhook_url(settings: Settings, path: str, **query: object) -> str:
+def webhook_url(settings: Settings, path: str, /, **query: object) -> str:
     base = settings.twilio.public_base_url.rstrip("/")
     query = {k: v for k, v in query.items() if v is not None}
     return base + path + ("?" + urlencode(query) if query else "")
 
 
-def voice_url(settings: Settings, flow: str, **query: object) -> str:
-    return webhook_url(settings, WebhookPaths.VOICE.replace("<flow>", flow), **query)
+def voice_url(settings: Settings, flow_name: str, /, **query: object) -> str:
+    return webhook_url(settings, WebhookPaths.VOICE.replace("<flow>", flow_name), **query)
 
 
 class RebasedHttpClient(TwilioHttpClient):

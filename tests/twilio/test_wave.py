@@ -1,0 +1,217 @@
+"""A whole wave through the Twilio backend and the fake Twilio: statuses, DTMF via <Gather>,
+answering machines, a transfer; then a participant phones the call-back line, records a
+sighting and is put through."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from conftest import CENTRALIST, OUR_NUMBER, VOICE_TEXT, seed_wave
+from db.models import Delivery, DeliveryEvent, DeliveryState, Sighting
+from dialer.backend import CallRequest
+from dialer.backends.twilio import TwilioCallBackend
+from dialer.states import transition
+from fake_twilio import silence_wav
+from ivr.prompt_texts import prompt_text
+
+ACK, BUSY, SILENT, MACHINE, TRANSFER = (f"+3161234560{i}" for i in range(1, 6))
+
+
+@pytest.fixture
+def said(twilio_settings):
+    """What the fake hears for a fixed IVR prompt (the texts belong to the prompts package)."""
+    return lambda key: "say:" + prompt_text(key, twilio_settings)
+
+
+def place_calls(db, backend, clock, settings) -> dict[str, str]:
+    """What the dialer does for each queued row: claim it (queued -> dialing), originate,
+    keep the provider's id. Returns number -> CallSid."""
+    placed = {}
+    with db.transaction() as s:
+        queued = s.scalars(select(Delivery).where(Delivery.state == DeliveryState.QUEUED)
+                           .order_by(Delivery.rank)).all()
+        for delivery in queued:
+            transition(s, delivery, DeliveryState.DIALING, event="dialer.claimed", clock=clock)
+            delivery.attempts += 1
+            delivery.provider = backend.name
+        requests_ = [CallRequest(d.id, d.target, settings.caller_id, 30) for d in queued]
+    for request in requests_:
+        sid = backend.originate(request)
+        with db.transaction() as s:
+            s.get(Delivery, request.delivery_id).provider_id = sid
+        placed[request.number] = sid
+    return placed
+
+
+def delivery(db, delivery_id) -> Delivery:
+    with db.session() as s:
+        return s.get(Delivery, delivery_id)
+
+
+def events_of(db, delivery_id) -> list[str]:
+    with db.session() as s:
+        return [e.event for e in s.scalars(select(DeliveryEvent).where(
+            DeliveryEvent.delivery_id == delivery_id).order_by(DeliveryEvent.id))]
+
+
+@pytest.fixture
+def wave(db, live_app):
+    return seed_wave(db, [ACK, BUSY, SILENT, MACHINE, TRANSFER])
+
+
+def test_a_whole_wave(db, clock, twilio_settings, live_app, fake_twilio, wave, said):
+    backend = TwilioCallBackend(twilio_settings)
+    backend.start(lambda event: None)
+    sids = place_calls(db, backend, clock, twilio_settings)
+    assert len(fake_twilio.calls) == 5
+
+    # Every phone rings; statuses land as ringing.
+    for sid in sids.values():
+        fake_twilio.ring(sid)
+    assert {delivery(db, d).state for d in wave.deliveries.values()} == {DeliveryState.RINGING}
+
+    # A person answers, hears the alert, presses 1 (again), then 3 (will look out).
+    ack = sids[ACK]
+    fake_twilio.answer(ack, answered_by="human")
+    assert fake_twilio.waiting_for(ack) == "Gather"
+    assert delivery(db, wave.deliveries[ACK]).state is DeliveryState.ANSWERED
+    fake_twilio.press(ack, "1")
+    fake_twilio.press(ack, "3")
+    call = fake_twilio.call(ack)
+    assert call.ended
+    assert call.heard.count("say:" + VOICE_TEXT) == 2
+    assert said("confirm_thanks") in call.heard
+    row = delivery(db, wave.deliveries[ACK])
+    assert (row.state, row.acknowledged, row.menu_choices) == (DeliveryState.COMPLETED, True, "13")
+    assert row.provider_id == ack and row.answered_by == "human"
+
+    # Busy and no answer: results stored, and a retry is scheduled while the action runs.
+    fake_twilio.finish_unanswered(sids[BUSY], "busy")
+    fake_twilio.finish_unanswered(sids[SILENT], "no-answer")
+    for number, result in [(BUSY, "call.busy"), (SILENT, "call.no_answer")]:
+        row = delivery(db, wave.deliveries[number])
+        assert row.state is DeliveryState.QUEUED and row.next_attempt_at is not None
+        assert result in events_of(db, row.id) and "retry.scheduled" in events_of(db, row.id)
+
+    # An answering machine: the alert starts at once (asynchronous AMD); when detection says
+    # "machine" after the beep, the call is redirected and the message is left in full.
+    machine = sids[MACHINE]
+    fake_twilio.answer(machine, answered_by="machine_end_beep")
+    call = fake_twilio.call(machine)
+    assert call.ended
+    assert call.heard.count("say:" + VOICE_TEXT) == 2  # started for a person, then in full
+    assert call.heard.index(said("alert_menu")) < len(call.heard) - 2
+    row = delivery(db, wave.deliveries[MACHINE])
+    assert row.state is DeliveryState.MACHINE and row.answered_by == "machine"
+    assert "call.machine_message_left" in events_of(db, row.id)
+
+    # Press 2: put through to the centralist who started the action.
+    transfer = sids[TRANSFER]
+    fake_twilio.answer(transfer)
+    fake_twilio.press(transfer, "2")
+    assert fake_twilio.call(transfer).dialed == [CENTRALIST]
+    fake_twilio.dial_result(transfer, "completed")
+    row = delivery(db, wave.deliveries[TRANSFER])
+    assert row.transfer_requested and row.state is DeliveryState.COMPLETED
+    with db.session() as s:
+        ivr_transfer = s.scalars(select(DeliveryEvent).where(
+            DeliveryEvent.delivery_id == row.id, DeliveryEvent.event == "ivr_transfer")).one()
+        assert ivr_transfer.detail == {"answered": True, "status": "completed"}
+
+    # The retries go out again as new calls and their callbacks land on the same rows.
+    retry = place_calls(db, backend, clock, twilio_settings)
+    assert set(retry) == {BUSY, SILENT}
+    fake_twilio.ring(retry[BUSY])
+    fake_twilio.answer(retry[BUSY])
+    fake_twilio.press(retry[BUSY], "3")
+    row = delivery(db, wave.deliveries[BUSY])
+    assert (row.state, row.attempts, row.provider_id) == (DeliveryState.COMPLETED, 2, retry[BUSY])
+
+    # A late callback of the first (busy) call changes nothing on the retried row.
+    fake_twilio.calls[sids[BUSY]].ended = False
+    fake_twilio.finish_unanswered(sids[BUSY], "busy")
+    assert delivery(db, wave.deliveries[BUSY]).state is DeliveryState.COMPLETED
+
+
+def test_gather_timeouts_run_the_menu_retries_then_goodbye(db, clock, twilio_settings, live_app,
+                                                          fake_twilio, wave, said):
+    sid = place_calls(db, TwilioCallBackend(twilio_settings), clock, twilio_settings)[ACK]
+    fake_twilio.answer(sid)
+    for _ in range(3):
+        fake_twilio.gather_timeout(sid)
+    call = fake_twilio.call(sid)
+    assert call.ended
+    assert said("no_input") in call.heard
+    assert call.heard[-1] == said("goodbye")
+
+
+def test_the_callback_line_records_a_sighting_and_puts_the_caller_through(
+        db, clock, twilio_settings, live_app, fake_twilio, wave, said):
+    audio = silence_wav(2.0)
+    call = fake_twilio.incoming_call(ACK, OUR_NUMBER, live_app.url("/twilio/voice/callback"))
+    assert fake_twilio.waiting_for(call.sid) == "Record"
+    assert said("callback_welcome") in call.heard and said("callback_record") in call.heard
+    recording_sid = fake_twilio.speak(call.sid, audio, duration_s=2)
+
+    # Stored (file on disk, row committed) before the thank-you was rendered.
+    assert said("callback_thanks") in call.heard
+    with db.session() as s:
+        sighting = s.scalars(select(Sighting)).one()
+        assert (sighting.action_id, sighting.participant_id) == (wave.action_id, wave.participants[ACK])
+        assert sighting.delivery_id == wave.deliveries[ACK]
+        assert sighting.provider == "twilio" and sighting.provider_call_id == call.sid
+        assert sighting.caller_number == ACK
+        stored = twilio_settings.recordings_dir / sighting.recording_path
+        assert stored.read_bytes() == audio
+        assert sighting.duration_s == pytest.approx(2.0, abs=0.1)
+    fetches = [r for r in fake_twilio.requests if r[0] == "GET"]
+    assert fetches and fetches[0][1].endswith(f"/Recordings/{recording_sid}.wav")
+
+    # Put through to the centralist of the action; nobody answers: the fallback says so.
+    assert fake_twilio.call(call.sid).dialed == [CENTRALIST]
+    fake_twilio.dial_result(call.sid, "no-answer")
+    assert fake_twilio.call(call.sid).ended
+    assert fake_twilio.call(call.sid).heard[-1] == said("callback_transfer_failed")
+    with db.session() as s:
+        sighting = s.scalars(select(Sighting)).one()
+        assert (sighting.transferred, sighting.transfer_result) == (False, "no-answer")
+
+
+def test_a_recording_not_yet_available_completes_from_the_recording_callback(
+        db, clock, twilio_settings, live_app, fake_twilio, wave):
+    call = fake_twilio.incoming_call(ACK, OUR_NUMBER, live_app.url("/twilio/voice/callback"))
+    fake_twilio.speak(call.sid, silence_wav(1.0), duration_s=1, recording_available=False)
+    with db.session() as s:
+        sighting = s.scalars(select(Sighting)).one()
+        assert sighting.recording_path is not None
+        path = twilio_settings.recordings_dir / sighting.recording_path
+        assert Path(path).stat().st_size > 1000
+
+
+def test_a_caller_of_the_callback_line_is_put_through_when_nobody_was_alerted(
+        db, clock, twilio_settings, live_app, fake_twilio):
+    seed_wave(db, [ACK])
+    stranger = "+31687654321"
+    call = fake_twilio.incoming_call(stranger, OUR_NUMBER, live_app.url("/twilio/voice/callback"))
+    assert fake_twilio.waiting_for(call.sid) == "Record"  # one running action in this room
+    fake_twilio.speak(call.sid, silence_wav(1.0), duration_s=1)
+    fake_twilio.dial_result(call.sid, "completed")
+    with db.session() as s:
+        sighting = s.scalars(select(Sighting)).one()
+        assert sighting.participant_id is None and sighting.caller_number == stranger
+        assert sighting.transferred is True
+
+
+def test_a_broken_flow_state_gets_a_spoken_fallback_not_dead_air(live_app, fake_twilio, db):
+    url = live_app.url("/twilio/voice/alert?delivery=999")
+    response = fake_twilio.post_webhook(url, {"CallSid": "CA" + "c" * 32, "From": OUR_NUMBER,
+                                              "To": ACK, "CallStatus": "in-progress"})
+    assert "storing" in response.text and "<Hangup" in response.text
+
+
+def test_an_unknown_flow_is_not_found(live_app, fake_twilio):
+    response = fake_twilio.post_webhook(live_app.url("/twilio/voice/nonsense"), {"CallSid": "x"},
+                                        expect_ok=False)
+    assert response.status_code == 404
