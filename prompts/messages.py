@@ -540,7 +540,8 @@ def compose_outcome(outcome: str, incident_type: str, callback_number: str,
         sms=sms,
         sms_segments=length.segments,
         sms_encoding=length.encoding,
-        email_subject=f"Burgernet: {_OUTCOME_SUBJECT[result]}",
+        email_subject="Burgernet: " + ("kind gevonden" if sms_main == "het kind is gevonden"
+                                       else _OUTCOME_SUBJECT[result]),
         email_text=f"{display}\n\n{footer}\n",
         email_html=_email_html([display, footer]),
     )

@@ -310,6 +310,8 @@ _NUMBER = re.compile(r"\b\d{1,9}\b")
 _EMERGENCY = re.compile(r"\b((?:bel(?:len)?|belt)(?: dan)?(?: direct)?(?: het)?|alarmnummer|nummer)\s+112\b",
                         re.IGNORECASE)
 _ROAD = re.compile(r"\b([ANS])(\d{1,3})\b")  # motorways and provincial roads: "de A13"
+_POSTCODE = re.compile(r"\b([1-9]\d{3})\s?([A-Z]{2})\b")
+_HOUSE_LETTER = re.compile(r"\b(\d{1,5})([a-zA-Z])\b")
 _THOUSANDS = re.compile(r"\b(\d{1,3})\.(\d{3})\b")
 
 
@@ -336,6 +338,8 @@ def to_spoken(text: str) -> str:
         text,
     )
     text = _EMERGENCY.sub(lambda m: f"{m.group(1)} {digits_spoken('112')}", text)
+    text = _POSTCODE.sub(lambda m: f"{digits_spoken(m.group(1))}, "
+                         + " ".join(LETTER_NAMES[c] for c in m.group(2)), text)
     text = _ROAD.sub(lambda m: f"{LETTER_NAMES[m.group(1)]} {number_words(int(m.group(2)))}", text)
     text = _HEIGHT_M.sub(
         lambda m: _expand(m, height_spoken(int(m.group(1)) * 100 + int(m.group(2)))), text
@@ -351,6 +355,9 @@ def to_spoken(text: str) -> str:
         lambda m: f"{number_words(int(m.group(1)))} tot {number_words(int(m.group(2)))}", text
     )
     text = _ORDINAL.sub(lambda m: ordinal_words(int(m.group(1))), text)
+    text = _HOUSE_LETTER.sub(
+        lambda m: f"{number_words(int(m.group(1)))} {LETTER_NAMES[m.group(2).upper()]}", text
+    )
     text = _DECIMAL.sub(lambda m: decimal_words(m.group(0)), text)
     text = _NUMBER.sub(lambda m: number_words(int(m.group(0))), text)
     return re.sub(r"\s+", " ", text).strip()

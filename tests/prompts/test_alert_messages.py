@@ -317,6 +317,11 @@ def test_outcome_note_is_cleaned_spoken_and_checked():
         compose_outcome("found", "missing_person", CALLBACK, note="Zie www.politie.nl")
 
 
+def test_found_child_outcome_subject():
+    assert compose_outcome("found", "missing_child", CALLBACK).email_subject == "Burgernet: kind gevonden"
+    assert compose_outcome("found", "missing_person", CALLBACK).email_subject == "Burgernet: persoon gevonden"
+
+
 def test_unknown_outcome():
     with pytest.raises(UnknownOutcome) as caught:
         compose_outcome("escaped", "suspect", CALLBACK)

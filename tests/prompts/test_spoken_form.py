@@ -96,6 +96,8 @@ def test_heights_and_phone_numbers():
     ("Hij is 1.80 m. Hij rent.", "Hij is één meter tachtig. Hij rent."),
     ("Hij is 1.80 m. lang", "Hij is één meter tachtig lang"),
     ("Nog 200 m.", "Nog tweehonderd meter."),
+    ("Kanaalweg 12a, 2611 AB Delft", "Kanaalweg twaalf aa, twee zes één één, aa bee Delft"),
+    ("Huisnummer 3 en 3e verdieping", "Huisnummer drie en derde verdieping"),
 ])
 def test_to_spoken(written, spoken):
     assert to_spoken(written) == spoken
