@@ -71,6 +71,10 @@ from participants.bench import bench_select  # noqa: E402
 
 bench_group.add_command(bench_select)
 
+from ivr.cli import ivr_group  # noqa: E402
+
+cli.add_command(ivr_group)
+
 from web.cli import api_token_group  # noqa: E402
 
 cli.add_command(api_token_group)

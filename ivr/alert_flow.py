@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from sqlalchemy import func, update
+
 from db.audit import record_audit
 from db.models import Action, Delivery, DeliveryEvent, Participant, ParticipantStatus
 from ivr.flow import (
@@ -73,8 +75,16 @@ def alert_text(env: CallEnv, ctx: Mapping) -> str:
 
 
 def record_menu_choice(env: CallEnv, ctx: Mapping, happened: Input) -> None:
+    """Append the digit in one UPDATE (no lost update when two requests race); the first
+    60 digits of a call are kept."""
     delivery = _delivery(env, ctx)
-    delivery.menu_choices = ((delivery.menu_choices or "") + happened.digits)[-MENU_CHOICES_MAX:]
+    env.session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery.id,
+               func.length(func.coalesce(Delivery.menu_choices, "")) + len(happened.digits) <= MENU_CHOICES_MAX)
+        .values(menu_choices=func.coalesce(Delivery.menu_choices, "") + happened.digits)
+        .execution_options(synchronize_session="fetch")
+    )
     env.session.commit()
 
 

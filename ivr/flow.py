@@ -421,13 +421,19 @@ class Engine:
             return self._goto(state, node.on_answered if happened.answered else node.on_failed, env)
         raise FlowError(f"flow {self.flow.name}: node {node.id!r} takes no input")
 
-    def hangup(self, state: FlowState, env: CallEnv, recording: Input | None = None) -> None:
-        """The caller hung up during the step of `state.node`. A recording in progress is
-        still stored (a sighting is never lost); nothing else happens."""
+    def hangup(self, state: FlowState, env: CallEnv, last: Input | None = None) -> None:
+        """The caller hung up during the step of `state.node`; `last` is what that step still
+        produced. A recording in progress is stored (a sighting is never lost) and a transfer's
+        result is recorded; nothing else happens."""
         node = self._node(state)
-        if isinstance(node, Record) and recording is not None:
-            self._expect(node, recording, InputKind.RECORDING)
-            self._effect(node.on_recording, state, env, recording)
+        if last is None:
+            return
+        if isinstance(node, Record):
+            self._expect(node, last, InputKind.RECORDING)
+            self._effect(node.on_recording, state, env, last)
+        elif isinstance(node, Transfer) and node.on_result:
+            self._expect(node, last, InputKind.TRANSFER)
+            self._effect(node.on_result, state, env, last)
 
     def speech(self, refs: tuple[PromptRef, ...], state: FlowState, env: CallEnv) -> tuple[Speech, ...]:
         out: list[Speech] = []

@@ -1,0 +1,40 @@
+"""`burgernet ivr serve`: the FastAGI server for Asterisk (alert and call-back flows)."""
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+from flask.cli import AppGroup
+
+from config.clock import SystemClock
+from config.logging import configure_logging
+from config.runtime import current_db, current_settings
+
+ivr_group = AppGroup("ivr", help="The IVR: FastAGI server for Asterisk.")
+
+
+@ivr_group.command("serve")
+@click.option("--host", default=None, help="Listen address (default: settings asterisk.fastagi_host).")
+@click.option("--port", default=None, type=int, help="Port (default: settings asterisk.fastagi_port).")
+def serve(host: str | None, port: int | None) -> None:
+    """Answer Asterisk's AGI(agi://host:port/alert) and .../callback until stopped."""
+    from ivr.fastagi import build_server
+
+    configure_logging()
+    settings = current_settings()
+    settings.ensure_instance_dirs()
+    server = build_server(settings, current_db(), SystemClock(), host, port)
+    bound_host, bound_port = server.server_address[:2]
+
+    def stop(_signum, _frame):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    click.echo(f"FastAGI listening on {bound_host}:{bound_port} (scripts: alert, callback)")
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+        click.echo(f"FastAGI stopped; calls: {server.outcomes}")

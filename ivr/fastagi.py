@@ -1,0 +1,200 @@
+"""The FastAGI server: Asterisk hands each answered call to it over TCP; it runs the flow.
+
+Run it with `burgernet ivr serve` (host/port from settings `asterisk.fastagi_host/port`).
+
+What the dialplan must do (config/asterisk/extensions.conf does all of it)
+---------------------------------------------------------------------------
+- Alert calls (originated by the dialer with the channel variable `BURGERNET_DELIVERY_ID`):
+  optionally `AMD()` and `Set(BURGERNET_AMD=${AMDSTATUS})` (MACHINE -> the machine path:
+  `WaitForSilence` for the beep, then the message), then `AGI(agi://<host>:<port>/alert)`.
+- The call-back number: `Answer()`, then `AGI(agi://<host>:<port>/callback)`. The caller is
+  identified by `agi_callerid`, the control room by the dialed number (`agi_dnid`, else
+  `agi_extension`, else the channel variable `BURGERNET_DIALED`).
+- A subroutine `[burgernet-transfer]` with `s,1` that dials `${BURGERNET_TRANSFER_TARGET}` with
+  timeout `${BURGERNET_TRANSFER_TIMEOUT}` and `Return()`s; the server reads `DIALSTATUS`.
+- A context `settings.asterisk.fallback_context` (default `burgernet-fallback`) with `s,1`
+  that apologises and hangs up: on any error the server sets `BURGERNET_IVR_ERROR=1` and sends
+  the channel there (SET CONTEXT / EXTENSION s / PRIORITY 1) instead of leaving dead air.
+  The dialplan should also go there when `${AGISTATUS}` is FAILURE (server unreachable).
+- Prompts and recordings: Asterisk must see `asterisk.sounds_dir` and `asterisk.recordings_dir`
+  at the same paths as the platform (same machine, or a shared/bind-mounted directory).
+  Recordings are moved from there into the platform's store (`settings.recordings_dir`).
+
+Each connection gets its own thread, its own database session and its own pyst2 `AGI`; a
+hangup is a normal end (a recording in progress is still stored).
+"""
+from __future__ import annotations
+
+import io
+import logging
+import socket
+import socketserver
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from asterisk.agi import AGIException, AGIHangup
+
+from config.logging import log_event
+from ivr.agi_renderer import AgiRenderer, CallerHungUp, ChannelAGI
+from ivr.asterisk_audio import AsteriskSounds
+from ivr.flow import CallEnv, Engine, Flow, FlowError, Scalar
+
+logger = logging.getLogger(__name__)
+
+
+class UnknownScript(FlowError):
+    pass
+
+
+@dataclass(frozen=True)
+class CallStart:
+    """How a script starts its flow from the AGI channel: the flow and its first context."""
+
+    flow: Flow
+    context: Callable[[ChannelAGI], Mapping[str, Scalar]]
+    answered_by: Callable[[ChannelAGI], str | None] = lambda agi: None
+
+
+def _alert_context(agi: ChannelAGI) -> dict[str, Scalar]:
+    raw = (agi.get_variable("BURGERNET_DELIVERY_ID") or "").strip()
+    if not raw.isdigit():
+        raise FlowError(f"alert call without a valid BURGERNET_DELIVERY_ID ({raw!r})")
+    return {"delivery_id": int(raw)}
+
+
+def _amd_status(agi: ChannelAGI) -> str | None:
+    return (agi.get_variable("BURGERNET_AMD") or "").strip() or None
+
+
+def default_scripts() -> dict[str, CallStart]:
+    from callback_line.flow import CALLBACK_FLOW
+    from ivr.alert_flow import ALERT_FLOW
+
+    return {
+        "alert": CallStart(ALERT_FLOW, _alert_context, _amd_status),
+        "callback": CallStart(CALLBACK_FLOW, lambda agi: {}),
+    }
+
+
+def script_name(env: Mapping[str, str]) -> str:
+    """'alert' from agi_network_script 'alert', '/alert' or 'alert?x=1'."""
+    return env.get("agi_network_script", "").strip("/").split("?", 1)[0]
+
+
+class CallRunner:
+    """Runs one call on one AGI channel: the engine's loop with the AGI renderer."""
+
+    def __init__(self, settings, db, clock, scripts: Mapping[str, CallStart], sounds: AsteriskSounds):
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.scripts = scripts
+        self.sounds = sounds
+
+    def run(self, agi: ChannelAGI) -> str:
+        """Returns how the call ended: completed, hangup or fallback."""
+        name = script_name(agi.env)
+        unique_id = agi.env.get("agi_uniqueid", "")
+        with self.db.session() as session:
+            state = None
+            try:
+                start = self.scripts.get(name)
+                if start is None:
+                    raise UnknownScript(f"no AGI script {name!r}; known: {', '.join(sorted(self.scripts))}")
+                engine = Engine(start.flow)
+                env = CallEnv(
+                    session=session, clock=self.clock, settings=self.settings, provider="asterisk",
+                    provider_call_id=unique_id or None, caller_number=agi.env.get("agi_callerid"),
+                    dialed_number=_dialed(agi), answered_by=start.answered_by(agi),
+                )
+                renderer = AgiRenderer(agi, self.sounds, self.settings)
+                turn = engine.start(env, start.context(agi))
+                state = turn.state
+                log_event(logger, "fastagi.call", script=name, uniqueid=unique_id, node=state.node)
+                while True:
+                    try:
+                        happened = renderer.execute(turn.step)
+                    except CallerHungUp as hung_up:
+                        engine.hangup(turn.state, env, hung_up.last)
+                        session.commit()
+                        log_event(logger, "fastagi.hangup", script=name, uniqueid=unique_id, node=turn.state.node)
+                        return "hangup"
+                    if turn.step.final:
+                        session.commit()
+                        log_event(logger, "fastagi.completed", script=name, uniqueid=unique_id, node=turn.state.node)
+                        return "completed"
+                    turn = engine.resume(turn.state, happened, env)
+                    state = turn.state
+            except AGIHangup:  # hung up before the flow began (reading channel variables)
+                session.rollback()
+                log_event(logger, "fastagi.hangup", script=name, uniqueid=unique_id, node="")
+                return "hangup"
+            except Exception as exc:  # any failure: never dead air
+                session.rollback()
+                log_event(logger, "fastagi.error", level=logging.ERROR, script=name, uniqueid=unique_id,
+                          node=state.node if state else "", error=f"{type(exc).__name__}: {exc}")
+                logger.debug("fastagi error detail", exc_info=True)
+                self.send_to_fallback(agi)
+                return "fallback"
+
+    def send_to_fallback(self, agi: ChannelAGI) -> None:
+        try:
+            agi.set_variable("BURGERNET_IVR_ERROR", "1")
+            agi.set_context(self.settings.asterisk.fallback_context)
+            agi.set_extension("s")
+            agi.set_priority(1)
+        except (AGIException, OSError) as exc:
+            # The channel is gone (or Asterisk closed the link): nobody is left to hear it.
+            log_event(logger, "fastagi.fallback_failed", level=logging.WARNING, error=str(exc))
+
+
+def _dialed(agi: ChannelAGI) -> str | None:
+    for key in ("agi_dnid", "agi_extension"):
+        value = agi.env.get(key, "")
+        if value and value not in ("s", "unknown"):
+            return value
+    return None
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    server: FastAgiServer
+
+    def handle(self) -> None:
+        sock: socket.socket = self.request
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        rfile = io.TextIOWrapper(self.rfile, encoding="utf-8", errors="replace", newline="\n")
+        wfile = io.TextIOWrapper(self.wfile, encoding="utf-8", write_through=True)
+        try:
+            agi = ChannelAGI(rfile, wfile)
+        except (AGIException, OSError, ValueError) as exc:
+            log_event(logger, "fastagi.bad_connection", level=logging.WARNING, error=str(exc))
+            return
+        outcome = self.server.runner.run(agi)
+        self.server.note(outcome)
+
+
+class FastAgiServer(socketserver.ThreadingTCPServer):
+    """One thread per call. `serve_forever()` until `shutdown()`."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], runner: CallRunner):
+        self.runner = runner
+        self.outcomes: dict[str, int] = {}
+        self._lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def note(self, outcome: str) -> None:
+        with self._lock:
+            self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+
+def build_server(settings, db, clock, host: str | None = None, port: int | None = None,
+                 scripts: Mapping[str, CallStart] | None = None) -> FastAgiServer:
+    runner = CallRunner(settings, db, clock, scripts or default_scripts(), AsteriskSounds(settings))
+    address = (host or settings.asterisk.fastagi_host,
+               settings.asterisk.fastagi_port if port is None else port)
+    return FastAgiServer(address, runner)

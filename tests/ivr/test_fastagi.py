@@ -1,0 +1,203 @@
+"""The FastAGI server over a real TCP socket, with the test playing Asterisk's side."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from db.models import Action, Delivery, Participant, ParticipantStatus, Sighting
+from fake_asterisk import FakeChannel
+from ivr.fastagi import build_server
+from ivr_seed import seed_all
+
+
+@pytest.fixture(scope="session")
+def shared_instance(tmp_path_factory) -> Path:
+    """One instance folder for the audio cache, so each prompt is spoken by espeak once."""
+    return tmp_path_factory.mktemp("instance")
+
+
+@pytest.fixture
+def agi_settings(settings, shared_instance, tmp_path):
+    pbx = tmp_path / "pbx"
+    asterisk = settings.asterisk.model_copy(update={
+        "sounds_dir": str(pbx / "sounds"), "recordings_dir": str(pbx / "recordings")})
+    configured = settings.model_copy(update={
+        "instance_path": shared_instance, "asterisk": asterisk})
+    configured.ensure_instance_dirs()
+    (pbx / "recordings").mkdir(parents=True)
+    return configured
+
+
+@pytest.fixture
+def server(agi_settings, db, clock):
+    srv = build_server(agi_settings, db, clock, "127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+    thread.join(5)
+
+
+@pytest.fixture
+def seeded(db):
+    return seed_all(db)
+
+
+def channel(server, script, **kwargs) -> FakeChannel:
+    host, port = server.server_address[:2]
+    return FakeChannel(host, port, script, **kwargs)
+
+
+def wait_for_outcomes(server, total: int) -> dict:
+    for _ in range(200):
+        if sum(server.outcomes.values()) >= total:
+            break
+        threading.Event().wait(0.02)
+    return dict(server.outcomes)
+
+
+def test_alert_call_repeat_then_confirm(server, seeded, db, agi_settings):
+    call = channel(server, "alert", variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id),
+                                               "BURGERNET_AMD": "HUMAN"}, presses=["1", "3"])
+    commands = call.run()
+    assert wait_for_outcomes(server, 1) == {"completed": 1}
+    assert commands[-1] == "HANGUP"
+    assert call.sent('STREAM FILE') and len(call.sent("WAIT FOR DIGIT 6000")) == 2
+    # alert, menu, repeat + alert, menu, thanks + goodbye
+    played = call.played()
+    assert len(played) == 7 and played[0] == played[3] and played[1] == played[4]
+    sounds = Path(agi_settings.asterisk.sounds_dir)
+    for name in played:
+        assert Path(name).parent == sounds / "burgernet-cache"
+        assert Path(name + ".sln").stat().st_size > 1000
+    menu = [c for c in commands if c.startswith("STREAM FILE") and '"1239"' in c]
+    assert len(menu) == 2
+    with db.session() as s:
+        delivery = s.get(Delivery, seeded.delivery_id)
+        assert (delivery.menu_choices, delivery.acknowledged) == ("13", True)
+
+
+def test_alert_to_answering_machine_waits_for_the_beep(server, seeded, db):
+    call = channel(server, "alert", variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id),
+                                               "BURGERNET_AMD": "MACHINE"})
+    commands = call.run()
+    assert commands[0].startswith("GET VARIABLE")
+    assert call.sent("EXEC WaitForSilence") == ["EXEC WaitForSilence 1500,1,30"]
+    assert len(call.played()) == 2 and commands[-1] == "HANGUP"
+    assert not call.sent("WAIT FOR DIGIT")
+
+
+def test_alert_key_during_the_menu_prompt_opts_out(server, seeded, db):
+    call = channel(server, "alert", variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)},
+                   barge_in=["9", "1"])
+    call.run()
+    assert wait_for_outcomes(server, 1) == {"completed": 1}
+    assert not call.sent("WAIT FOR DIGIT")
+    with db.session() as s:
+        assert s.get(Delivery, seeded.delivery_id).opt_out_requested is True
+        assert s.get(Participant, seeded.participant_id).status is ParticipantStatus.OPTED_OUT
+
+
+def test_callback_records_before_thanks_then_transfers(server, seeded, db, agi_settings):
+    seen_at_thanks = []
+
+    def check(command):
+        # The first prompt after RECORD FILE is the thank-you: the row must be there already.
+        if command.startswith("STREAM FILE") and call.sent("RECORD FILE") and not seen_at_thanks:
+            with db.session() as s:
+                rows = s.scalars(select(Sighting)).all()
+                seen_at_thanks.append([(r.action_id, r.recording_path) for r in rows])
+
+    call = channel(server, "callback", callerid="0612345678", on_command=check)
+    commands = call.run()
+    assert wait_for_outcomes(server, 1) == {"completed": 1}
+    [record] = call.sent("RECORD FILE")
+    assert record.endswith('wav "#" 120000 0 BEEP s=4')
+    assert seen_at_thanks and seen_at_thanks[0][0][0] == seeded.action_id and seen_at_thanks[0][0][1]
+    assert call.sent('SET VARIABLE "BURGERNET_TRANSFER_TARGET" "PJSIP/centralist"')
+    assert call.sent("EXEC Gosub burgernet-transfer,s,1")
+    assert commands[-2:] == ["GET VARIABLE DIALSTATUS", "HANGUP"]
+    with db.session() as s:
+        [sighting] = s.scalars(select(Sighting)).all()
+        assert (sighting.participant_id, sighting.delivery_id) == (seeded.participant_id, seeded.delivery_id)
+        assert sighting.provider == "asterisk" and sighting.provider_call_id == "1764338400.42"
+        assert (sighting.transferred, sighting.transfer_result) == (True, "ANSWER")
+        assert sighting.duration_s == pytest.approx(2.0)
+        stored = agi_settings.recordings_dir / sighting.recording_path
+        assert stored.stat().st_size > 30000
+    assert list(Path(agi_settings.asterisk.recordings_dir).iterdir()) == []
+
+
+def test_callback_hangup_while_recording_keeps_the_sighting(server, seeded, db, agi_settings):
+    call = channel(server, "callback", callerid="+31612345678", hang_up_at="RECORD FILE",
+                   record_seconds=1.0)
+    call.run()
+    assert wait_for_outcomes(server, 1) == {"hangup": 1}
+    assert not call.sent("SET CONTEXT")
+    with db.session() as s:
+        [sighting] = s.scalars(select(Sighting)).all()
+        assert sighting.action_id == seeded.action_id and sighting.duration_s == pytest.approx(1.0)
+        assert (agi_settings.recordings_dir / sighting.recording_path).is_file()
+
+
+def test_callback_transfer_unanswered_falls_back_to_a_message(server, seeded, db):
+    call = channel(server, "callback", callerid="0612345678", dial_status="NOANSWER")
+    commands = call.run()
+    assert wait_for_outcomes(server, 1) == {"completed": 1}
+    assert commands[-3:-1] == ["GET VARIABLE DIALSTATUS", commands[-2]] and commands[-1] == "HANGUP"
+    assert commands[-2].startswith("STREAM FILE")  # "the control room is unreachable, report saved"
+    with db.session() as s:
+        [sighting] = s.scalars(select(Sighting)).all()
+        assert (sighting.transferred, sighting.transfer_result) == (False, "NOANSWER")
+
+
+def test_caller_hangs_up_after_the_conversation_with_the_centralist(server, seeded, db):
+    call = channel(server, "callback", callerid="0612345678", hang_up_at="EXEC Gosub")
+    call.run()
+    assert wait_for_outcomes(server, 1) == {"hangup": 1}
+    with db.session() as s:
+        [sighting] = s.scalars(select(Sighting)).all()
+        assert (sighting.transferred, sighting.transfer_result) == (True, "ANSWER")
+
+
+FALLBACK = ['SET VARIABLE "BURGERNET_IVR_ERROR" "1"', "SET CONTEXT burgernet-fallback",
+            "SET EXTENSION s", "set priority 1"]
+
+
+@pytest.mark.parametrize("case", ["no_delivery_variable", "unknown_script", "no_voice_text"])
+def test_forced_error_sends_the_channel_to_the_fallback(case, server, seeded, db):
+    variables = {"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)}
+    script = "alert"
+    if case == "no_delivery_variable":
+        variables = {}
+    elif case == "unknown_script":
+        script = "nope"
+    else:
+        with db.transaction() as s:
+            s.get(Action, seeded.action_id).voice_text = None
+    call = channel(server, script, variables=variables)
+    commands = call.run()
+    assert wait_for_outcomes(server, 1) == {"fallback": 1}
+    assert commands[-4:] == FALLBACK
+    assert not call.played()
+
+
+def test_concurrent_calls_each_get_their_own_session(server, seeded, db):
+    calls = [channel(server, "alert", uniqueid=f"1.{n}",
+                     variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)}, presses=["1", "3"])
+             for n in range(4)]
+    calls += [channel(server, "callback", uniqueid=f"2.{n}", callerid="0152158000") for n in range(4)]
+    threads = [threading.Thread(target=c.run) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert wait_for_outcomes(server, 8) == {"completed": 8}
+    with db.session() as s:
+        assert len(s.scalars(select(Sighting)).all()) == 4
+        # Four calls on one delivery interleave, but no digit is lost.
+        assert sorted(s.get(Delivery, seeded.delivery_id).menu_choices) == sorted("13" * 4)
