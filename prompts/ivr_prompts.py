@@ -75,6 +75,17 @@ IVR_PROMPTS: dict[str, str] = {
         "Het doorverbinden is helaas niet gelukt. Uw melding is vastgelegd en wordt direct "
         "doorgegeven aan de meldkamer. Heeft u spoed, bel dan 112."
     ),
+    "callback_one_action": "U belt over de volgende actie.",
+    "callback_offer_control_room": (
+        "Wilt u toch de meldkamer spreken, druk dan op 1. Anders kunt u ophangen."
+    ),
+    "callback_saved_bye": (
+        "Uw melding wordt zo snel mogelijk bekeken. Heeft u spoed, bel dan 112. Tot ziens."
+    ),
+    "callback_room_unreachable": (
+        "De meldkamer is op dit moment niet bereikbaar. Heeft u spoed, bel dan 112. Tot ziens."
+    ),
+    "callback_goodbye": "Bedankt voor uw telefoontje. Tot ziens.",
     "callback_no_action": (
         "Er is op dit moment geen actie actief. Heeft u spoed, bel dan 112."
     ),

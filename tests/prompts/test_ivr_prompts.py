@@ -24,7 +24,9 @@ ALERT_CALL_KEYS = {"alert_menu", "repeat", "confirm_thanks", "transfer", "transf
                    "opt_out_confirm", "opted_out", "invalid", "goodbye"}
 CALLBACK_LINE_KEYS = {"callback_welcome", "callback_choose_action", "callback_record",
                       "callback_thanks", "callback_no_action", "callback_transfer",
-                      "callback_transfer_failed", "callback_action_option"}
+                      "callback_transfer_failed", "callback_action_option", "callback_one_action",
+                      "callback_offer_control_room", "callback_saved_bye",
+                      "callback_room_unreachable", "callback_goodbye"}
 
 
 @pytest.fixture
