@@ -131,3 +131,13 @@ def test_api_token_lookup(db, staff, app):
         assert operator_for_api_token(s, "") is None
         stored = s.get(Operator, staff.centralist_id).api_token_hash
         assert token not in stored
+
+
+def test_audit_log_is_for_supervisors_only(client, staff):
+    login(client, "centralist")
+    assert client.get("/audit").status_code == 403
+    assert "Logboek" not in client.get("/").get_data(as_text=True)
+    other = client.application.test_client()
+    login(other, "supervisor")
+    html = other.get("/audit").get_data(as_text=True)
+    assert "Logboek" in html and "ingelogd" in html
