@@ -34,7 +34,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from config.clock import Clock, SystemClock
 from config.logging import log_event, mask_phone
 from config.runtime import current_db, current_settings
-from db.models import Delivery, Sighting, WebhookReceipt
+from db.models import Delivery, DeliveryKind, Sighting, WebhookReceipt
 from web.csrf import exempt_blueprint
 from dialer.backends.twilio import (
     PROVIDER,
@@ -183,6 +183,10 @@ def call_status():
     return _twiml()
 
 
+# Which voice webhook restarts a delivery's message for an answering machine.
+_MESSAGE_FLOW = {DeliveryKind.ALERT: "alert", DeliveryKind.OUTCOME: "outcome"}
+
+
 @bp.post("/amd")
 @signed
 def amd():
@@ -192,10 +196,13 @@ def amd():
         return _twiml()
     _apply(event)  # committed before Twilio is asked for anything
     call_sid = request.form.get("CallSid", "")
-    if request.form.get("CallStatus", "in-progress") == "in-progress":
-        # The alert started for a person; a machine gets it again after its beep.
+    with current_db().session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        flow_name = _MESSAGE_FLOW.get(delivery.kind) if delivery is not None else None
+    if flow_name and request.form.get("CallStatus", "in-progress") == "in-progress":
+        # The message started for a person; a machine gets it again, whole, after its beep.
         settings = current_settings()
-        url = voice_url(settings, "alert", delivery=delivery_id,
+        url = voice_url(settings, flow_name, delivery=delivery_id,
                         answered_by=request.form.get("AnsweredBy"))
         TwilioCallBackend(settings).redirect(call_sid, url)
     return _twiml()
@@ -249,9 +256,34 @@ def _fallback_twiml() -> VoiceResponse:
     return response
 
 
+def _outcome_twiml(delivery_id: int) -> str:
+    """The outcome message (afloopbericht) as a call: spoken twice, then hang up. It is a
+    message, not a flow: nothing to choose."""
+    from prompts.messages import compose_outcome
+
+    settings = current_settings()
+    with current_db().session() as session:
+        delivery = session.get(Delivery, delivery_id)
+        action = delivery.action if delivery is not None else None
+        if action is None or action.outcome is None:
+            log_event(log, "twilio.outcome.unknown", logging.WARNING, delivery_id=delivery_id)
+            return str(_fallback_twiml())
+        number = action.control_room.callback_number or settings.callback_number
+        text = compose_outcome(action.outcome.value, action.incident_type.value, number,
+                               action.outcome_note or "").voice
+    response = VoiceResponse()
+    response.say(text, **say_attributes(settings))
+    response.pause(length=1)
+    response.say(text, **say_attributes(settings))
+    response.hangup()
+    return str(response)
+
+
 @bp.post("/voice/<flow_name>")
 @signed
 def voice(flow_name: str):
+    if flow_name == "outcome":
+        return Response(_outcome_twiml(_delivery_id()), mimetype="text/xml")
     from ivr.flow import CallEnv, Engine, FlowError
     from ivr.twiml import EV_RECORD, input_from_request, state_from_request
 
