@@ -46,6 +46,10 @@ def _compound(n: int) -> str:
         hundreds, rest = divmod(n, 100)
         head = "" if hundreds == 1 else _compound(hundreds)
         return f"{head}honderd" + (_compound(rest) if rest else "")
+    if 1100 <= n < 2000 and n % 1000 >= 100:
+        # Dutch says "negentienhonderdtweeënvijftig" and "vijftienhonderd", not "duizend ...".
+        hundreds, rest = divmod(n, 100)
+        return f"{_compound(hundreds)}honderd" + (_compound(rest) if rest else "")
     if n < 1_000_000:
         thousands, rest = divmod(n, 1000)
         head = "" if thousands == 1 else _compound(thousands)

@@ -22,6 +22,7 @@ from prompts.spoken import (
     (21, "eenentwintig"), (22, "tweeëntwintig"), (23, "drieëntwintig"), (25, "vijfentwintig"),
     (80, "tachtig"), (99, "negenennegentig"), (100, "honderd"), (101, "honderdeen"),
     (180, "honderdtachtig"), (250, "tweehonderdvijftig"), (1000, "duizend"),
+    (1052, "duizend tweeënvijftig"), (1500, "vijftienhonderd"), (1952, "negentienhonderdtweeënvijftig"),
     (2026, "tweeduizend zesentwintig"), (1_000_000, "één miljoen"),
 ])
 def test_numbers_as_dutch_words(number, words):
