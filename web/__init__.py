@@ -20,3 +20,15 @@ def register_blueprints(app: Flask) -> None:
     from web.twilio_hooks import bp as twilio_hooks_bp
 
     app.register_blueprint(twilio_hooks_bp)
+    from web.signup import bp as signup_bp
+
+    app.register_blueprint(signup_bp)
+    from web.selfservice import bp as selfservice_bp
+
+    app.register_blueprint(selfservice_bp)
+    from web.admin import bp as admin_bp
+
+    app.register_blueprint(admin_bp)
+    from web.evaluation import bp as evaluation_bp
+
+    app.register_blueprint(evaluation_bp)

@@ -1,0 +1,125 @@
+"""The pilot's evaluation for supervisors: figures, charts (vendored Chart.js) and CSV export."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, abort, render_template, request
+from sqlalchemy import select
+
+from config.runtime import current_db, current_settings
+from db.models import ControlRoom, Role
+from evaluation.export import TABLES, report_csv
+from evaluation.figures import EvaluationError, Report, Scope, build_report, municipality_names
+from web.auth import login_required
+from web.common import current_clock
+
+bp = Blueprint("evaluation", __name__, url_prefix="/evaluatie")
+
+TYPE_LABELS = {
+    "suspect": "verdachte", "missing_person": "vermiste persoon", "missing_child": "vermist kind",
+    "vehicle": "voertuig", "other": "overig",
+}
+OUTCOME_LABELS = {
+    "arrested": "aanhouding", "found": "gevonden", "vehicle_found": "voertuig gevonden",
+    "no_result": "geen resultaat", "other": "anders", "running": "loopt nog", "draft": "concept",
+}
+CHANNEL_LABELS = {"voice": "oproep", "sms": "sms", "email": "e-mail"}
+KIND_LABELS = {"landline": "vast", "mobile": "mobiel", "": ""}
+
+
+def _day(raw: str | None, default: date) -> date:
+    if not raw:
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        abort(400, "Vul datums in als jjjj-mm-dd.")
+
+
+def scope_from_request() -> tuple[Scope, dict]:
+    """The period (local dates, both inclusive) and filters from the query string."""
+    tz = ZoneInfo(current_settings().timezone)
+    today = current_clock().now().astimezone(tz).date()
+    first = _day(request.args.get("van"), today.replace(day=1))
+    last = _day(request.args.get("tot"), today)
+    room_raw = request.args.get("meldkamer", "")
+    room_id = int(room_raw) if room_raw.isdigit() else None
+    municipality = request.args.get("gemeente", "")[:120] or None
+    training = request.args.get("training") == "1"
+    try:
+        scope = Scope(
+            start=datetime.combine(first, time(0), tz),
+            end=datetime.combine(last + timedelta(days=1), time(0), tz),
+            control_room_id=room_id, municipality=municipality, include_training=training,
+        )
+    except EvaluationError:
+        abort(400, "De einddatum moet op of na de begindatum liggen.")
+    form = {"van": first.isoformat(), "tot": last.isoformat(), "meldkamer": room_id,
+            "gemeente": municipality or "", "training": training}
+    return scope, form
+
+
+def chart_data(report: Report) -> dict:
+    """What the charts draw, as plain lists (labels already Dutch)."""
+    types = sorted({t for t, _ in report.by_type_outcome})
+    outcomes = sorted({o for _, o in report.by_type_outcome})
+    growth_months = sorted({g.month for g in report.growth})
+    growth_names = sorted({g.municipality for g in report.growth})
+    growth_total = {(g.municipality, g.month): g.total for g in report.growth}
+    return {
+        "typeOutcome": {
+            "labels": [TYPE_LABELS.get(t, t) for t in types],
+            "series": [
+                {"label": OUTCOME_LABELS.get(o, o),
+                 "data": [report.by_type_outcome.get((t, o), 0) for t in types]}
+                for o in outcomes
+            ],
+        },
+        "answerRates": {
+            "labels": [f"{CHANNEL_LABELS.get(c.channel, c.channel)} {KIND_LABELS.get(c.phone_kind, c.phone_kind)}".strip()
+                       for c in report.channels],
+            "reached": [round(100 * (c.answer_rate or 0), 1) for c in report.channels],
+            "acknowledged": [round(100 * (c.acknowledge_rate or 0), 1) for c in report.channels],
+        },
+        "growth": {
+            "labels": growth_months,
+            "series": [{"label": n, "data": [growth_total.get((n, m), 0) for m in growth_months]}
+                       for n in growth_names],
+        },
+        "coverage": {
+            "labels": [c.municipality for c in report.coverage if c.population],
+            "data": [round(c.per_thousand, 2) for c in report.coverage if c.population],
+        },
+    }
+
+
+@bp.get("/")
+@login_required(role=Role.SUPERVISOR)
+def index():
+    scope, form = scope_from_request()
+    with current_db().session() as s:
+        report = build_report(s, scope)
+        rooms = s.execute(select(ControlRoom.id, ControlRoom.name).order_by(ControlRoom.name)).all()
+        municipalities = municipality_names(s)
+    query = {k: v for k, v in request.args.items() if k in ("van", "tot", "meldkamer", "gemeente", "training")}
+    return render_template(
+        "evaluation/index.html", report=report, form=form, rooms=rooms, municipalities=municipalities,
+        charts=json.dumps(chart_data(report)).replace("<", "\\u003c"), tables=TABLES, query=query,
+        type_labels=TYPE_LABELS, outcome_labels=OUTCOME_LABELS, channel_labels=CHANNEL_LABELS,
+        kind_labels=KIND_LABELS,
+    )
+
+
+@bp.get("/export/<table>.csv")
+@login_required(role=Role.SUPERVISOR)
+def export(table: str):
+    if table not in TABLES:
+        abort(404, "Deze tabel bestaat niet.")
+    scope, form = scope_from_request()
+    with current_db().session() as s:
+        body = report_csv(build_report(s, scope), table)
+    name = f"burgernet-{table}-{form['van']}-{form['tot']}.csv"
+    return Response("\ufeff" + body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
