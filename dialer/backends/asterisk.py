@@ -47,7 +47,8 @@ logger = logging.getLogger(__name__)
 PROVIDER = "asterisk"
 CALL_ID_PREFIX = "bn-"
 DB_FAMILY = "burgernet-calls"
-HANGUP_HANDLER = "burgernet-hangup,s,1"
+# Commas escaped: AMI splits a Variable header on unescaped commas.
+HANGUP_HANDLER = r"burgernet-hangup\,s\,1"
 EVENT_CLASSES = "call,user,dtmf,agi"
 
 # Q.850 causes Asterisk reports on Hangup.
@@ -120,6 +121,7 @@ class CallInFlight:
     person_or_machine_sent: bool = False
     dtmf_count: int = 0
     confirmed: bool = True  # False while we do not know whether the Originate reached Asterisk
+    attempt: int | None = None
     failed_reason: int | None = None  # OriginateResponse Failure, waiting for the Hangup
     failed_deadline: float | None = None
     detail: dict = field(default_factory=dict)
@@ -280,8 +282,11 @@ class AsteriskBackend:
         variables = {
             "BURGERNET_DELIVERY_ID": str(request.delivery_id),
             "BURGERNET_FLOW": request.flow,
+            # Overrides the dialplan's global, so the settings decide where the IVR runs.
+            "BURGERNET_FASTAGI": f"{self.settings.fastagi_host}:{self.settings.fastagi_port}",
             "CHANNEL(hangup_handler_push)": HANGUP_HANDLER,
-            **request.variables,
+            # The dialer's extras (attempt, action_id) as BURGERNET_ATTEMPT, BURGERNET_ACTION_ID.
+            **{f"BURGERNET_{key.upper()}": value for key, value in request.variables.items()},
         }
         number = request.number.lstrip("+")
         action = {
@@ -298,6 +303,9 @@ class AsteriskBackend:
             "Variable": [f"{k}={v}" for k, v in variables.items()],
         }
         call = CallInFlight(call_id, request.delivery_id, self.clock.monotonic())
+        attempt = request.variables.get("attempt")
+        if attempt and attempt.isdigit():
+            call.attempt = int(attempt)  # lets the dialer drop a late event of an earlier attempt
         with self._lock:
             self._calls[call_id] = call  # before sending: its events may beat the response
         link = self._pick_link()
@@ -374,13 +382,18 @@ class AsteriskBackend:
             for link in [self._event_link, *self._originate_links]:
                 if link.connected:
                     attempts.pop(link.name, None)
+                    next_try.pop(link.name, None)
                     continue
-                if now < next_try.get(link.name, 0.0):
+                if link.name not in next_try:  # just noticed: wait the first delay
+                    log_event(logger, "asterisk.link_down", level=logging.WARNING, link=link.name)
+                    next_try[link.name] = now + self.reconnect_delays_s[0]
+                    continue
+                if now < next_try[link.name]:
                     continue
                 n = attempts.get(link.name, 0)
                 attempts[link.name] = n + 1
                 next_try[link.name] = now + self.reconnect_delays_s[
-                    min(n, len(self.reconnect_delays_s) - 1)]
+                    min(n + 1, len(self.reconnect_delays_s) - 1)]
                 link.close()
                 try:
                     link.connect()
@@ -389,6 +402,8 @@ class AsteriskBackend:
                               link=link.name, attempt=n + 1, error=str(exc))
                     continue
                 self.reconnects += 1
+                next_try.pop(link.name, None)
+                attempts.pop(link.name, None)
                 log_event(logger, "asterisk.reconnected", link=link.name, attempt=n + 1)
                 if link is self._event_link:
                     recheck_at = self._reconcile_safely()
@@ -651,7 +666,7 @@ class AsteriskBackend:
             hangup_cause=hangup_cause,
             digits=digits,
             event_key=f"{call.call_id}:{kind.value}{':' + key_suffix if key_suffix else ''}",
-            detail=detail or {},
+            detail={**(detail or {}), **({"attempt": call.attempt} if call.attempt else {})},
         )
         sink = self._sink
         if sink is None:

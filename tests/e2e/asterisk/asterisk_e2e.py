@@ -1,0 +1,66 @@
+"""Helpers of the Asterisk end-to-end tests (imported by name: tests are not a package)."""
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+
+from dialer.backend import CallEvent, CallEventType
+from dialer.backends import testbed
+
+# Nothing listens here: calls that reach the IVR fail over to the dialplan's fallback.
+NO_FASTAGI_PORT = 4599
+
+
+class EventLog:
+    """A thread-safe CallEvent sink with waiting helpers."""
+
+    def __init__(self):
+        self.events: list[CallEvent] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, event: CallEvent) -> None:
+        with self._cond:
+            self.events.append(event)
+            self._cond.notify_all()
+
+    def for_delivery(self, delivery_id: int) -> list[CallEvent]:
+        with self._cond:
+            return [e for e in self.events if e.delivery_id == delivery_id]
+
+    def types(self, delivery_id: int) -> list[CallEventType]:
+        return [e.type for e in self.for_delivery(delivery_id)]
+
+    def terminal(self) -> dict[int, list[CallEvent]]:
+        out: dict[int, list[CallEvent]] = defaultdict(list)
+        with self._cond:
+            for e in self.events:
+                if e.type in TERMINAL:
+                    out[e.delivery_id].append(e)
+        return out
+
+    def wait_terminal(self, delivery_ids, timeout_s: float) -> dict[int, list[CallEvent]]:
+        deadline = time.monotonic() + timeout_s
+        wanted = set(delivery_ids)
+        with self._cond:
+            while True:
+                done = {e.delivery_id for e in self.events if e.type in TERMINAL}
+                if wanted <= done or time.monotonic() >= deadline:
+                    break
+                self._cond.wait(timeout=0.5)
+        return self.terminal()
+
+
+TERMINAL = {CallEventType.COMPLETED, CallEventType.BUSY, CallEventType.NO_ANSWER,
+            CallEventType.FAILED}
+
+
+def wait_until_no_channels(timeout_s: float = 30) -> None:
+    """Tests start from an idle PBX so one test's calls never end in the next."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if "0 active channels" in testbed.asterisk_cli("core show channels"):
+            return
+        time.sleep(0.5)
+    testbed.asterisk_cli("channel request hangup all")
+    time.sleep(1)

@@ -1,0 +1,122 @@
+"""The AMI backend against the real testbed: each phone behaviour lands as the right event, one
+terminal event per call, and a dropped AMI link loses nothing."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from dialer.backend import CallEventType as T
+from dialer.backend import CallRequest, OriginateError
+from dialer.backends import testbed
+from dialer.backends.asterisk import AsteriskBackend
+
+from asterisk_e2e import wait_until_no_channels
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asterisk,
+              pytest.mark.filterwarnings("ignore::DeprecationWarning:asterisk.manager")]
+
+CALLER_ID = "0343529850"
+
+# delivery id -> (number, expected terminal, expected person/machine, expected digit)
+BEHAVIOURS = {
+    1: ("+31690000001", T.COMPLETED, T.ANSWERED, None),
+    2: ("+31691100002", T.COMPLETED, T.ANSWERED, "1"),
+    3: ("+31691200003", T.COMPLETED, T.ANSWERED, "2"),
+    4: ("+31691300004", T.COMPLETED, T.ANSWERED, "3"),
+    5: ("+31691900005", T.COMPLETED, T.ANSWERED, "9"),
+    6: ("+31692000006", T.NO_ANSWER, None, None),
+    7: ("+31693000007", T.BUSY, None, None),
+    8: ("+31694000008", T.COMPLETED, T.MACHINE, None),
+}
+
+
+@pytest.fixture
+def backend(phones, ami_settings, event_log):
+    wait_until_no_channels()
+    b = AsteriskBackend(ami_settings, caller_id=CALLER_ID, reconnect_delays_s=(0.2,))
+    b.start(event_log)
+    yield b
+    b.stop()
+
+
+def test_every_phone_behaviour_becomes_the_right_events(backend, event_log):
+    for delivery_id, (number, *_rest) in BEHAVIOURS.items():
+        provider_id = backend.originate(CallRequest(delivery_id, number, CALLER_ID, timeout_s=4,
+                                                    variables={"attempt": "1"}))
+        assert provider_id.startswith(f"bn-{delivery_id}-")
+
+    terminal = event_log.wait_terminal(BEHAVIOURS, timeout_s=60)
+
+    for delivery_id, (number, end, answered_as, digit) in BEHAVIOURS.items():
+        types = event_log.types(delivery_id)
+        assert [e.type for e in terminal[delivery_id]] == [end], (number, types)
+        if answered_as is None:
+            assert T.ANSWERED not in types and T.MACHINE not in types, (number, types)
+        else:
+            assert types.count(answered_as) == 1, (number, types)
+            other = T.MACHINE if answered_as == T.ANSWERED else T.ANSWERED
+            assert other not in types, (number, types)
+        digits = [e.digits for e in event_log.for_delivery(delivery_id) if e.type == T.DTMF]
+        assert digits == ([digit] if digit else []), (number, types)
+        events = event_log.for_delivery(delivery_id)
+        assert all(e.provider == "asterisk" and e.provider_id == events[0].provider_id
+                   for e in events)
+        assert all(e.detail.get("attempt") == 1 for e in events)
+        assert len({e.event_key for e in events}) == len(events)
+
+    assert terminal[7][0].hangup_cause == "user_busy"
+    assert terminal[7][0].detail["q850"] == 17
+    assert terminal[6][0].detail["q850"] == 19
+    assert T.RINGING in event_log.types(6)
+    # With no FastAGI server the answered calls went to the dialplan's fallback, not dead air.
+    assert terminal[1][0].detail.get("fallback") is True
+    assert backend.in_flight() == 0
+
+
+def _manager_sessions() -> list[str]:
+    out = testbed.asterisk_cli("manager show connected")
+    # Rows: username, address, start, elapsed, file descriptor, ...
+    return re.findall(r"^\s*burgernet\s+\S+\s+\d+\s+\d+\s+(\d+)", out, re.MULTILINE)
+
+
+def test_dropped_ami_links_are_reconnected_and_nothing_is_lost(phones, ami_settings,
+                                                               event_log):
+    wait_until_no_channels()
+    # Stay deaf for 3 s after the drop, so calls end while nobody listens.
+    backend = AsteriskBackend(ami_settings, caller_id=CALLER_ID, reconnect_delays_s=(3.0,))
+    backend.start(event_log)
+    try:
+        plan = {}
+        numbers = ["+3169000{:04d}", "+3169110{:04d}", "+3169200{:04d}", "+3169300{:04d}",
+                   "+3169400{:04d}"]
+        for i in range(20):
+            delivery_id = 100 + i
+            plan[delivery_id] = numbers[i % len(numbers)].format(i)
+            backend.originate(CallRequest(delivery_id, plan[delivery_id], CALLER_ID,
+                                          timeout_s=3))
+        time.sleep(1.0)
+        sessions = _manager_sessions()
+        assert len(sessions) == 1 + ami_settings.ami_connections
+        for fd in sessions:
+            testbed.asterisk_cli(f"manager kick session {fd}")
+        time.sleep(0.5)
+        with pytest.raises(OriginateError):
+            backend.originate(CallRequest(999, "+31690000999", CALLER_ID, timeout_s=3))
+
+        terminal = event_log.wait_terminal(plan, timeout_s=60)
+
+        assert set(terminal) >= set(plan)
+        assert all(len(terminal[d]) == 1 for d in plan), {d: terminal[d] for d in plan}
+        sources = {terminal[d][0].detail.get("source") for d in plan}
+        assert "reconciled" in sources, sources  # some calls ended while we were deaf
+        expected = {0: T.COMPLETED, 1: T.COMPLETED, 2: T.NO_ANSWER, 3: T.BUSY, 4: T.COMPLETED}
+        for i, delivery_id in enumerate(plan):
+            assert terminal[delivery_id][0].type == expected[i % 5], (
+                plan[delivery_id], event_log.types(delivery_id))
+        assert backend.reconnects >= 1 + ami_settings.ami_connections
+        assert 999 not in terminal
+        assert backend.in_flight() == 0
+    finally:
+        backend.stop()
