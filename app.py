@@ -75,6 +75,11 @@ from ivr.cli import ivr_group  # noqa: E402
 
 cli.add_command(ivr_group)
 
+from participants.cli import demo_group, participants_group  # noqa: E402
+
+cli.add_command(participants_group)
+cli.add_command(demo_group)
+
 from web.cli import api_token_group  # noqa: E402
 
 cli.add_command(api_token_group)
