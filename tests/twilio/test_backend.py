@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from conftest import ACCOUNT_SID, OUR_NUMBER
+from twilio_seed import ACCOUNT_SID, OUR_NUMBER
 from dialer.backend import CallEventType, CallRequest, OriginateError
 from dialer.backends.twilio import (
     TwilioCallBackend,

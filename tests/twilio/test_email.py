@@ -9,7 +9,7 @@ from email import policy
 
 import pytest
 
-from conftest import Inbox, free_port
+from twilio_seed import Inbox, free_port
 from config.settings import SmtpSettings
 from messaging.port import OutgoingMessage, SendError
 from messaging.smtp_email import SmtpEmailSender, build_email

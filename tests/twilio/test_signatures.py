@@ -7,7 +7,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from conftest import OUR_NUMBER, seed_wave
+from twilio_seed import OUR_NUMBER, seed_wave
 from db.models import Delivery, DeliveryEvent, DeliveryState
 from dialer.states import transition
 

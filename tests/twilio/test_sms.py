@@ -6,7 +6,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from conftest import ACCOUNT_SID, OUR_NUMBER, participant_with_number, seed_wave
+from twilio_seed import ACCOUNT_SID, OUR_NUMBER, participant_with_number, seed_wave
 from db.models import (
     AuditEvent,
     Channel,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from conftest import CENTRALIST, OUR_NUMBER, VOICE_TEXT, seed_wave
+from twilio_seed import CENTRALIST, OUR_NUMBER, VOICE_TEXT, seed_wave
 from db.models import Delivery, DeliveryEvent, DeliveryState, Sighting
 from dialer.backend import CallRequest
 from dialer.backends.twilio import TwilioCallBackend
