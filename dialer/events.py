@@ -139,7 +139,7 @@ def _completed(session, delivery, state, event, clock, settings, detail) -> None
         delivery.finished_at = clock.now()
         delivery.hangup_cause = event.hangup_cause
         record_event(session, delivery, "call.machine_message_left", clock, **detail)
-        _maybe_retry(session, delivery, S.MACHINE, None, clock, settings)
+        schedule_retry(session, delivery, S.MACHINE, None, clock, settings)
     elif state in (S.DIALING, S.RINGING):
         # "Completed" without an answer is not in the table: refused, logged and raised.
         transition(session, delivery, S.COMPLETED, event="call.completed", clock=clock, **detail)
@@ -158,13 +158,14 @@ def _ended_without_answer(session, delivery, state, event, clock, settings, deta
     delivery.hangup_cause = event.hangup_cause
     transition(session, delivery, result, event=f"call.{result.value}", clock=clock,
                hangup_cause=event.hangup_cause, **detail)
-    _maybe_retry(session, delivery, result, event.hangup_cause, clock, settings)
+    schedule_retry(session, delivery, result, event.hangup_cause, clock, settings)
 
 
-def _maybe_retry(session: Session, delivery: Delivery, result: DeliveryState, cause: str | None,
-                 clock: Clock, settings: Settings) -> None:
+def schedule_retry(session: Session, delivery: Delivery, result: DeliveryState,
+                   cause: str | None, clock: Clock, settings: Settings) -> bool:
+    """Put a delivery that just ended with `result` back in the queue if the policy retries it."""
     if not retry_allowed(session, delivery):
-        return
+        return False
     session.flush()
     same = session.scalar(
         select(func.count()).select_from(DeliveryEvent).where(
@@ -175,10 +176,11 @@ def _maybe_retry(session: Session, delivery: Delivery, result: DeliveryState, ca
     ) or 0
     delay = retry_delay_s(result, same - 1, cause, settings.dialer)
     if delay is None:
-        return
+        return False
     delivery.next_attempt_at = clock.now() + timedelta(seconds=delay)
     transition(session, delivery, S.QUEUED, event="retry.scheduled", clock=clock, delay_s=delay,
                after=result.value)
+    return True
 
 
 def retry_allowed(session: Session, delivery: Delivery) -> bool:

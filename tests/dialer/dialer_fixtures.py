@@ -17,7 +17,7 @@ def make_action(session, room, *, incident=IncidentType.SUSPECT, status=ActionSt
                 priority=60, urgent=False, clock=None) -> Action:
     action = Action(control_room_id=room.id, incident_type=incident, lat=52.0116, lon=4.3571,
                     radius_m=1000, status=status, priority=priority, urgent=urgent,
-                    description={}, channels=[], voice_text="Hier volgt een oproep van Burgernet.",
+                    description={"clothing": "rode jas", "height_cm": 180}, channels=[], voice_text="Hier volgt een oproep van Burgernet.",
                     sms_text="Burgernet: kijk uit.",
                     started_at=clock.now() if clock else None)
     session.add(action)

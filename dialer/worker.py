@@ -1,0 +1,481 @@
+"""The dialer worker: claims queued deliveries, paces them onto its trunk, applies call events.
+
+One `tick()` does, in order:
+1. apply the call events the backend reported since the last tick (one transaction);
+2. reconcile calls that went silent (a dead worker's, or a lost event): recorded as outcome
+   unknown, never blindly redialled;
+3. hold voice calls that fall in quiet hours, release held rows whose window ended;
+4. hang up calls of ended actions, if the setting asks for it;
+5. claim as many due voice rows as free channels, the CPS token bucket and prefix caps allow,
+   fairly across running actions by priority, and originate them;
+6. send due SMS and email rows through the message senders.
+
+All state is in the database: a row is claimed (queued -> dialing, attempts + 1, claimed_by)
+and committed BEFORE the call is handed to the network, so a crash can never make the same
+attempt twice. On PostgreSQL claims use `FOR UPDATE SKIP LOCKED`, so several workers (one per
+trunk or PBX) share a wave without overlap; on SQLite one worker runs.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import socket
+import threading
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from config.clock import Clock
+from config.logging import log_event
+from config.settings import Settings
+from db.database import Database
+from db.models import (
+    Action,
+    ActionStatus,
+    Channel,
+    Delivery,
+    DeliveryKind,
+    DeliveryState,
+    Trunk,
+)
+from dialer.backend import CallBackend, CallEvent, CallEventType, CallRequest, OriginateError
+from dialer.events import UnknownDelivery, apply_call_event, schedule_retry
+from dialer.messages import MessageComposer
+from dialer.pacing import Candidate, TokenBucket, choose_calls, fair_order, prefix_load
+from dialer.quiet_hours import held_until, quiet_window
+from dialer.retry import OUTCOME_UNKNOWN
+from dialer.states import IN_FLIGHT, IllegalTransition, record_event, transition, transition_many
+from messaging.port import MessageSender, SendError
+
+logger = logging.getLogger(__name__)
+
+S = DeliveryState
+RECONCILE_EVERY_S = 5.0
+PERMANENT_SEND_CAUSE = "INVALID_NUMBER"  # never retried (dialer.retry.PERMANENT_CAUSES)
+
+
+@dataclass
+class TickReport:
+    events: int = 0
+    reconciled: int = 0
+    held: int = 0
+    released: int = 0
+    hung_up: int = 0
+    placed: int = 0
+    sent: int = 0
+
+    @property
+    def busy(self) -> bool:
+        return any((self.events, self.reconciled, self.held, self.released, self.hung_up,
+                    self.placed, self.sent))
+
+
+@dataclass(frozen=True)
+class TrunkLimits:
+    id: int
+    name: str
+    max_channels: int
+    cps: float
+    prefix_caps: dict
+
+
+def ensure_trunk(db: Database, name: str, backend: str, settings: Settings) -> TrunkLimits:
+    """The trunk this worker dials on; created with the settings' limits if it does not exist."""
+    with db.session() as session:
+        trunk = session.scalars(select(Trunk).where(Trunk.name == name)).one_or_none()
+        if trunk is None:
+            trunk = Trunk(name=name, backend=backend, max_channels=settings.dialer.channels,
+                          cps=settings.dialer.cps, prefix_caps={})
+            session.add(trunk)
+            session.commit()
+        if trunk.max_channels <= 0 or trunk.cps <= 0:
+            raise ValueError(f"trunk {name!r} needs max_channels > 0 and cps > 0")
+        return TrunkLimits(trunk.id, trunk.name, trunk.max_channels, trunk.cps,
+                           dict(trunk.prefix_caps or {}))
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class DialerWorker:
+    def __init__(self, db: Database, backend: CallBackend, clock: Clock, settings: Settings, *,
+                 senders: Mapping[str, MessageSender] | None = None, trunk_name: str | None = None,
+                 worker_id: str | None = None, simulate_ivr: bool | None = None):
+        self.db = db
+        self.backend = backend
+        self.clock = clock
+        self.settings = settings
+        self.senders = dict(senders or {})
+        self.worker_id = worker_id or default_worker_id()
+        self.trunk = ensure_trunk(db, trunk_name or backend.name, backend.name, settings)
+        self.bucket = TokenBucket.for_cps(self.trunk.cps, settings.dialer.cps_burst_s,
+                                          clock.monotonic())
+        self.composer = MessageComposer(settings.callback_number)
+        self.simulate_ivr = (backend.name == "simulator") if simulate_ivr is None else simulate_ivr
+        self.wake = threading.Event()
+        self._events: queue.SimpleQueue[CallEvent] = queue.SimpleQueue()
+        self._next_reconcile = clock.monotonic()
+        self._hung_up: set[int] = set()
+        self._ivr_digits: dict[int, list[str]] = {}
+        self._lock = threading.Lock()  # one tick at a time, whoever calls it
+        self.started = False
+
+    # --- life cycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if not self.started:
+            self.backend.start(self.submit)
+            self.started = True
+            log_event(logger, "dialer.started", worker=self.worker_id, trunk=self.trunk.name,
+                      channels=self.trunk.max_channels, cps=self.trunk.cps,
+                      backend=self.backend.name)
+
+    def stop(self) -> None:
+        if self.started:
+            self.backend.stop()
+            self.started = False
+            log_event(logger, "dialer.stopped", worker=self.worker_id)
+
+    def submit(self, event: CallEvent) -> None:
+        """The backend's event sink: thread-safe, applied on the next tick."""
+        self._events.put(event)
+        self.wake.set()
+
+    def run(self, stop: threading.Event) -> None:
+        """Tick until `stop` is set (the plain loop; `dialer.scheduler` drives it in production)."""
+        self.start()
+        try:
+            while not stop.is_set():
+                self.tick()
+                self.wake.wait(self.settings.dialer.poll_interval_s)
+                self.wake.clear()
+        finally:
+            self.stop()
+
+    # --- one pass ---------------------------------------------------------------------------
+
+    def tick(self) -> TickReport:
+        with self._lock:
+            report = TickReport()
+            report.events = self.apply_events()
+            if self.clock.monotonic() >= self._next_reconcile:
+                report.reconciled = self.reconcile()
+                self._next_reconcile = self.clock.monotonic() + RECONCILE_EVERY_S
+            report.held, report.released = self.apply_quiet_hours()
+            report.hung_up = self.hang_up_ended_actions()
+            report.placed = self.place_calls()
+            report.sent = self.send_messages()
+            return report
+
+    # --- 1. events --------------------------------------------------------------------------
+
+    def apply_events(self) -> int:
+        batch: list[CallEvent] = []
+        while True:
+            try:
+                batch.append(self._events.get_nowait())
+            except queue.Empty:
+                break
+        if not batch:
+            return 0
+        try:
+            with self.db.session() as session:
+                for event in batch:
+                    self._apply_one(session, event)
+                session.commit()
+        except (IllegalTransition, UnknownDelivery, ValueError):
+            # One bad event must not cost the others: apply them one transaction each.
+            for event in batch:
+                with self.db.session() as session:
+                    try:
+                        self._apply_one(session, event)
+                        session.commit()
+                    except (IllegalTransition, UnknownDelivery, ValueError) as exc:
+                        session.rollback()
+                        log_event(logger, "call_event.refused", logging.WARNING,
+                                  delivery_id=event.delivery_id, type=event.type.value,
+                                  error=str(exc))
+        if self.simulate_ivr:
+            self._walk_simulated_calls(batch)
+        return len(batch)
+
+    def _apply_one(self, session: Session, event: CallEvent) -> None:
+        apply_call_event(session, event, self.clock, self.settings)
+
+    def _walk_simulated_calls(self, batch: list[CallEvent]) -> None:
+        """Answered simulated calls run the real alert flow with the participant's digits."""
+        from dialer.simulated_ivr import walk_alert_flow
+
+        finished: list[tuple[int, list[str]]] = []
+        for event in batch:
+            if (event.detail or {}).get("ivr") != "simulated":
+                continue
+            if event.type == CallEventType.ANSWERED:
+                self._ivr_digits[event.delivery_id] = []
+            elif event.type == CallEventType.DTMF and event.delivery_id in self._ivr_digits:
+                self._ivr_digits[event.delivery_id].extend(event.digits or "")
+            elif event.type in (CallEventType.COMPLETED, CallEventType.FAILED):
+                digits = self._ivr_digits.pop(event.delivery_id, None)
+                if digits is not None:
+                    finished.append((event.delivery_id, digits))
+        for delivery_id, digits in finished:
+            with self.db.session() as session:
+                delivery = session.get(Delivery, delivery_id)
+                if delivery is None or delivery.kind != DeliveryKind.ALERT:
+                    continue
+                try:
+                    walk_alert_flow(session, delivery_id, digits, "human", self.clock,
+                                    self.settings)
+                    session.commit()
+                except Exception as exc:  # the flow's own error: log it, the call is over
+                    session.rollback()
+                    log_event(logger, "simulator.ivr_failed", logging.ERROR,
+                              delivery_id=delivery_id, error=repr(exc))
+
+    # --- 2. reconcile -----------------------------------------------------------------------
+
+    def reconcile(self) -> int:
+        """Calls without news for too long end as 'outcome unknown' (never redialled)."""
+        now = self.clock.now()
+        dial_deadline = now - timedelta(seconds=self.settings.dialer.dial_timeout_s
+                                        + self.settings.dialer.reconcile_grace_s)
+        call_deadline = now - timedelta(seconds=self.settings.dialer.max_call_s
+                                        + self.settings.dialer.reconcile_grace_s)
+        message_deadline = now - timedelta(seconds=self.settings.dialer.reconcile_grace_s)
+        stale = or_(
+            and_(Delivery.state.in_([S.DIALING, S.RINGING]),
+                 Delivery.last_attempt_at < dial_deadline),
+            and_(Delivery.state == S.ANSWERED, Delivery.answered_at < call_deadline),
+            and_(Delivery.state == S.MACHINE, Delivery.finished_at.is_(None),
+                 Delivery.answered_at < call_deadline),
+            and_(Delivery.state == S.QUEUED, Delivery.claimed_by.is_not(None),
+                 Delivery.channel != Channel.VOICE, Delivery.last_attempt_at < message_deadline),
+        )
+        count = 0
+        with self.db.session() as session:
+            query = select(Delivery).where(stale).limit(500)
+            if self.db.is_postgresql:
+                query = query.with_for_update(skip_locked=True)
+            for delivery in session.scalars(query):
+                self._reconcile_one(session, delivery, now)
+                count += 1
+            session.commit()
+        if count:
+            log_event(logger, "dialer.reconciled", logging.WARNING, worker=self.worker_id,
+                      deliveries=count)
+        return count
+
+    def _reconcile_one(self, session: Session, delivery: Delivery, now: datetime) -> None:
+        detail = {"previous_claim": delivery.claimed_by, "worker": self.worker_id}
+        state = S(delivery.state)
+        delivery.hangup_cause = OUTCOME_UNKNOWN
+        if state == S.ANSWERED:
+            transition(session, delivery, S.COMPLETED, event="dialer.reconciled",
+                       clock=self.clock, **detail)
+        elif state == S.MACHINE:
+            delivery.finished_at = now
+            delivery.claimed_by = None
+            record_event(session, delivery, "dialer.reconciled", self.clock, **detail)
+        else:
+            transition(session, delivery, S.FAILED, event="dialer.reconciled", clock=self.clock,
+                       **detail)
+
+    # --- 3. quiet hours ---------------------------------------------------------------------
+
+    def apply_quiet_hours(self) -> tuple[int, int]:
+        now = self.clock.now()
+        held = released = 0
+        with self.db.session() as session:
+            due = or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
+            action_ids = session.scalars(select(Delivery.action_id).distinct().where(
+                Delivery.state == S.QUEUED, Delivery.channel == Channel.VOICE, due,
+                Delivery.action_id.is_not(None))).all()
+            for action in session.scalars(select(Action).where(Action.id.in_(action_ids))):
+                until = held_until(quiet_window(action.control_room, self.settings),
+                                   action.urgent, now)
+                if until is None:
+                    continue
+                ids = session.scalars(select(Delivery.id).where(
+                    Delivery.action_id == action.id, Delivery.state == S.QUEUED,
+                    Delivery.channel == Channel.VOICE, due)).all()
+                held += transition_many(session, ids, Channel.VOICE, S.QUEUED, S.HELD,
+                                        event="quiet_hours.held", clock=self.clock,
+                                        values={"next_attempt_at": until},
+                                        until=until.isoformat())
+            ready = session.execute(select(Delivery.id, Delivery.channel).where(
+                Delivery.state == S.HELD, Delivery.next_attempt_at <= now)).all()
+            by_channel: dict[Channel, list[int]] = {}
+            for delivery_id, channel in ready:
+                by_channel.setdefault(Channel(channel), []).append(delivery_id)
+            for channel, ids in by_channel.items():
+                released += transition_many(session, ids, channel, S.HELD, S.QUEUED,
+                                            event="quiet_hours.released", clock=self.clock)
+            session.commit()
+        return held, released
+
+    # --- 4. stop ----------------------------------------------------------------------------
+
+    def hang_up_ended_actions(self) -> int:
+        if not self.settings.dialer.hang_up_in_progress_on_stop:
+            return 0
+        to_hang_up: list[tuple[int, str | None]] = []
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(Delivery).join(Action, Action.id == Delivery.action_id).where(
+                    Delivery.trunk_id == self.trunk.id, Delivery.state.in_(IN_FLIGHT),
+                    Delivery.kind == DeliveryKind.ALERT, Action.status == ActionStatus.ENDED)
+            ).all()
+            for delivery in rows:
+                if delivery.id in self._hung_up:
+                    continue
+                if delivery.state in (S.DIALING, S.RINGING):
+                    transition(session, delivery, S.CANCELLED, event="action.ended.hangup",
+                               clock=self.clock, worker=self.worker_id)
+                to_hang_up.append((delivery.id, delivery.provider_id))
+            session.commit()
+        for delivery_id, provider_id in to_hang_up:
+            self._hung_up.add(delivery_id)
+            self.backend.hangup(delivery_id, provider_id)
+        return len(to_hang_up)
+
+    # --- 5. calls ---------------------------------------------------------------------------
+
+    def in_flight(self, session: Session) -> int:
+        return session.scalar(select(func.count()).select_from(Delivery).where(
+            Delivery.trunk_id == self.trunk.id,
+            or_(Delivery.state.in_(IN_FLIGHT),
+                and_(Delivery.state == S.MACHINE, Delivery.finished_at.is_(None))))) or 0
+
+    def _claimable(self, channels: list[Channel], now: datetime):
+        return select(Delivery).outerjoin(Action, Action.id == Delivery.action_id).where(
+            Delivery.state == S.QUEUED,
+            Delivery.channel.in_(channels),
+            Delivery.target.is_not(None),
+            Delivery.claimed_by.is_(None),
+            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+            or_(Action.status == ActionStatus.RUNNING, Delivery.kind != DeliveryKind.ALERT),
+        )
+
+    def place_calls(self) -> int:
+        mono = self.clock.monotonic()
+        now = self.clock.now()
+        with self.db.session() as session:
+            free = self.trunk.max_channels - self.in_flight(session)
+            tokens = self.bucket.available(mono)
+            budget = min(free, tokens)
+            if budget <= 0:
+                return 0
+            caps = self.trunk.prefix_caps
+            query = (self._claimable([Channel.VOICE], now)
+                     .order_by(Delivery.priority.desc(), Delivery.rank, Delivery.id)
+                     .limit(budget * (4 if caps else 1)))
+            if self.db.is_postgresql:
+                query = query.with_for_update(skip_locked=True, of=Delivery)
+            candidates = [Candidate(d.id, d.action_id, d.priority, d.rank, d.target)
+                          for d in session.scalars(query)]
+            if not candidates:
+                return 0
+            load = {}
+            if caps:
+                targets = session.scalars(select(Delivery.target).where(
+                    Delivery.trunk_id == self.trunk.id, Delivery.state.in_(IN_FLIGHT))).all()
+                load = prefix_load(targets, caps)
+            chosen = choose_calls(fair_order(candidates), free_channels=free, tokens=tokens,
+                                  prefix_caps=caps, prefix_in_flight=load)
+            ids = [c.delivery_id for c in chosen]
+            transition_many(session, ids, Channel.VOICE, S.QUEUED, S.DIALING,
+                            event="dialer.claimed", clock=self.clock,
+                            values={"claimed_by": self.worker_id, "trunk_id": self.trunk.id,
+                                    "attempts": Delivery.attempts + 1, "last_attempt_at": now,
+                                    "provider": self.backend.name, "provider_id": None,
+                                    "next_attempt_at": None},
+                            worker=self.worker_id, trunk=self.trunk.name)
+            claimed = session.execute(
+                select(Delivery.id, Delivery.attempts, Delivery.target, Delivery.kind,
+                       Delivery.action_id)
+                .where(Delivery.id.in_(ids), Delivery.claimed_by == self.worker_id,
+                       Delivery.state == S.DIALING)).all()
+            session.commit()
+        self.bucket.take(len(claimed), mono)
+        order = {delivery_id: i for i, delivery_id in enumerate(ids)}
+        provider_ids: dict[int, str] = {}
+        for row in sorted(claimed, key=lambda r: order[r.id]):
+            request = CallRequest(
+                delivery_id=row.id, number=row.target, caller_id=self.settings.caller_id,
+                timeout_s=self.settings.dialer.dial_timeout_s,
+                flow="outcome" if row.kind == DeliveryKind.OUTCOME else "alert",
+                variables={"attempt": str(row.attempts), "action_id": str(row.action_id or "")},
+            )
+            try:
+                provider_id = self.backend.originate(request)
+            except OriginateError as exc:
+                log_event(logger, "dialer.originate_failed", logging.WARNING,
+                          delivery_id=row.id, error=str(exc))
+                self.submit(CallEvent(delivery_id=row.id, type=CallEventType.FAILED,
+                                      provider=self.backend.name, at=self.clock.now(),
+                                      hangup_cause="ORIGINATE_ERROR",
+                                      detail={"attempt": row.attempts, "error": str(exc)}))
+                continue
+            if provider_id:
+                provider_ids[row.id] = provider_id
+        if provider_ids:
+            with self.db.session() as session:
+                for delivery_id, provider_id in provider_ids.items():
+                    session.execute(update(Delivery).where(
+                        Delivery.id == delivery_id, Delivery.provider_id.is_(None))
+                        .values(provider_id=provider_id))
+                session.commit()
+        return len(claimed)
+
+    # --- 6. messages ------------------------------------------------------------------------
+
+    def send_messages(self) -> int:
+        channels = [Channel(c) for c in self.senders]
+        if not channels:
+            return 0
+        now = self.clock.now()
+        with self.db.session() as session:
+            query = (self._claimable(channels, now)
+                     .order_by(Delivery.priority.desc(), Delivery.rank, Delivery.id)
+                     .limit(self.settings.dialer.message_batch))
+            if self.db.is_postgresql:
+                query = query.with_for_update(skip_locked=True, of=Delivery)
+            ids = [d.id for d in session.scalars(query)]
+            if not ids:
+                return 0
+            session.execute(update(Delivery).where(Delivery.id.in_(ids)).values(
+                claimed_by=self.worker_id, last_attempt_at=now, attempts=Delivery.attempts + 1))
+            session.commit()
+        results = []
+        with self.db.session() as session:
+            for delivery in session.scalars(select(Delivery).where(Delivery.id.in_(ids))):
+                action = session.get(Action, delivery.action_id)
+                try:
+                    message = self.composer.message(delivery, action)
+                    results.append((delivery.id, self.senders[delivery.channel.value].send(message)))
+                except SendError as exc:
+                    results.append((delivery.id, exc))
+                except ValueError as exc:  # the message cannot be composed: never retried
+                    results.append((delivery.id, SendError(str(exc), permanent=True)))
+        with self.db.session() as session:
+            for delivery_id, result in results:
+                delivery = session.get(Delivery, delivery_id)
+                if isinstance(result, SendError):
+                    cause = PERMANENT_SEND_CAUSE if result.permanent else "SEND_ERROR"
+                    delivery.hangup_cause = cause
+                    transition(session, delivery, S.FAILED, event="message.failed",
+                               clock=self.clock, error=str(result)[:200])
+                    schedule_retry(session, delivery, S.FAILED, cause, self.clock, self.settings)
+                else:
+                    delivery.provider = result.provider
+                    delivery.provider_id = result.provider_id
+                    transition(session, delivery, S.SENT, event="message.sent", clock=self.clock,
+                               provider=result.provider, provider_id=result.provider_id)
+            session.commit()
+        return len(results)
