@@ -32,6 +32,7 @@ class FakeChannel:
     # None = listen to the end.
     barge_in: list[str | None] = field(default_factory=list)
     dial_status: str = "ANSWER"
+    dial_statuses: list[str] = field(default_factory=list)  # per transfer, before dial_status
     record_seconds: float = 2.0
     hang_up_at: str | None = None  # first word(s) of the command at which the caller hangs up
     commands: list[str] = field(default_factory=list)
@@ -107,7 +108,7 @@ class FakeChannel:
             return "200 result=1\n"
         if words[0].upper() == "EXEC":
             if words[1].lower() == "gosub":
-                self.variables["DIALSTATUS"] = self.dial_status
+                self.variables["DIALSTATUS"] = self.dial_statuses.pop(0) if self.dial_statuses else self.dial_status
             return "200 result=0\n"
         if verb in ("SET CONTEXT", "SET EXTENSION", "SET PRIORITY"):
             return "200 result=0\n"

@@ -1,18 +1,17 @@
 """Walk the alert flow step by step through the engine alone (no renderer).
 
-`ALERT_WALKS` is the shared script: each walk is a list of (input, expected step) pairs. A
-renderer's test (FastAGI here, TwiML in tests/twilio) can play the same inputs and compare what
-it did with `expected_steps(...)`.
+The walks themselves (inputs and the expected steps) are in `alert_walks.py`, shared with the
+renderers' tests (tests/ivr/test_renderer_walks.py for FastAGI; the TwiML side can use them too).
 """
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
-from db.models import AuditEvent, Delivery, DeliveryEvent, Operator, Participant, ParticipantStatus
+from alert_walks import ALERT_WALKS, summary
 from callback_line.flow import CALLBACK_FLOW
+from db.models import AuditEvent, Delivery, DeliveryEvent, Operator, Participant, ParticipantStatus
 from ivr.alert_flow import ALERT_FLOW
-from ivr.prompt_texts import prompt_text
 from ivr.flow import (
     AwaitMessageEndStep,
     CallEnv,
@@ -21,77 +20,16 @@ from ivr.flow import (
     FlowError,
     FlowState,
     Hangup,
-    HangupStep,
     Input,
     Menu,
-    MenuStep,
     Play,
-    PlayStep,
     Say,
-    Step,
-    TransferStep,
     walk,
 )
-from ivr_seed import VOICE_TEXT, seed_all
+from ivr.prompt_texts import prompt_text
+from ivr_seed import seed_all
 
 ENGINE = Engine(ALERT_FLOW)
-
-
-def summary(step: Step) -> tuple:
-    """What a caller experiences at a step, in renderer-neutral terms."""
-    speech = tuple(s.key or s.text for s in getattr(step, "speech", ()))
-    if isinstance(step, MenuStep):
-        return ("menu", step.node, speech, "".join(sorted(step.digits)))
-    if isinstance(step, TransferStep):
-        return ("transfer", step.node, speech, step.target)
-    if isinstance(step, AwaitMessageEndStep):
-        return ("await_message_end", step.node)
-    if isinstance(step, HangupStep):
-        return ("hangup", step.node, speech)
-    assert isinstance(step, PlayStep)
-    return ("play", step.node, speech)
-
-
-MENU = ("menu", "menu", ("alert_menu",), "1239")
-ALERT = ("play", "alert", (VOICE_TEXT,))
-CONFIRM = ("menu", "opt_out_confirm", ("opt_out_confirm",), "#*0123456789")
-TRANSFER = ("transfer", "transfer", ("transfer",), "PJSIP/centralist")
-
-# name -> (answered_by, [inputs], [expected step summaries, one more than inputs])
-ALERT_WALKS = {
-    "repeat_then_confirm": (
-        "human",
-        [Input.done(), Input.digit("1"), Input.done(), Input.digit("3")],
-        [ALERT, MENU, ("play", "repeat", ("repeat", VOICE_TEXT)), MENU,
-         ("hangup", "acknowledged", ("confirm_thanks", "goodbye"))],
-    ),
-    "machine_leaves_message": (
-        "machine_end_beep",
-        [Input.done(), Input.done()],
-        [("await_message_end", "machine_wait"),
-         ("play", "machine_message", (VOICE_TEXT, "machine_callback")), ("hangup", "end", ())],
-    ),
-    "transfer_fails_then_succeeds": (
-        "human",
-        [Input.done(), Input.digit("2"), Input.transfer(False, "NOANSWER"), Input.done(),
-         Input.digit("2"), Input.transfer(True, "ANSWER")],
-        [ALERT, MENU, TRANSFER, ("play", "transfer_failed", ("transfer_failed",)), MENU,
-         TRANSFER, ("hangup", "end", ())],
-    ),
-    "opt_out_after_second_thought": (
-        "human",
-        [Input.done(), Input.digit("9"), Input.digit("2"), Input.done(), Input.digit("9"),
-         Input.digit("1")],
-        [ALERT, MENU, CONFIRM, ("play", "opt_out_cancelled", ("opt_out_cancelled",)), MENU,
-         CONFIRM, ("hangup", "opted_out", ("opted_out", "goodbye"))],
-    ),
-    "invalid_and_silent_until_goodbye": (
-        "human",
-        [Input.done(), Input.digit("5"), Input.timeout(), Input.timeout()],
-        [ALERT, MENU, ("menu", "menu", ("invalid", "alert_menu"), "1239"),
-         ("menu", "menu", ("no_input", "alert_menu"), "1239"), ("hangup", "goodbye", ("goodbye",))],
-    ),
-}
 
 
 @pytest.fixture
