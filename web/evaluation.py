@@ -47,7 +47,9 @@ def scope_from_request() -> tuple[Scope, dict]:
     room_raw = request.args.get("meldkamer", "")
     room_id = int(room_raw) if room_raw.isdigit() else None
     municipality = request.args.get("gemeente", "")[:120] or None
-    training = request.args.get("training") == "1"
+    # In training mode every action is a training action: count them unless the form says not.
+    submitted = "van" in request.args
+    training = request.args.get("training") == "1" if submitted else current_settings().training_mode
     try:
         scope = Scope(
             start=datetime.combine(first, time(0), tz),
