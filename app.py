@@ -84,6 +84,10 @@ from web.cli import api_token_group  # noqa: E402
 
 cli.add_command(api_token_group)
 
+from dialer.backends.asterisk_bench import bench_asterisk  # noqa: E402
+
+bench_group.add_command(bench_asterisk)
+
 
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1")

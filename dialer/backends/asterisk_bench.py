@@ -1,0 +1,191 @@
+"""`burgernet bench asterisk`: a wave through the real testbed Asterisk to sipp phones.
+
+The whole telephony side runs for real: the dialer worker paces and claims rows in a fresh
+database, the AMI backend originates them, Asterisk calls sipp phones that answer and listen
+to the whole message, the FastAGI server plays the alert flow, and every event lands on its
+delivery row. Prints one JSON line last.
+
+    calls, answered, lost       rows; lost = not answered, or no final state by the end
+    max_concurrent              most calls up at once (originated, not yet hung up)
+    achieved_cps, configured_cps  originates per second over the wave's originate phase
+    wall_s                      first originate to the last call's final state
+    avg_call_s                  originate to hangup, mean
+    bound_s                     the fastest the trunk allows: max((calls-1)/cps + avg_call_s,
+                                calls * avg_call_s / channels)
+    efficiency                  bound_s / wall_s
+"""
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from config.runtime import current_settings
+from db.database import Database
+from db.models import DeliveryState
+from dialer.backends import testbed
+from dialer.backends.asterisk_stack import (
+    DEFAULT_VOICE_TEXT,
+    AsteriskStack,
+    delivery_states,
+    free_port,
+    prerender_prompts,
+    seed_alert_wave,
+)
+
+S = DeliveryState
+FINAL = {S.COMPLETED, S.BUSY, S.NO_ANSWER, S.FAILED, S.MACHINE, S.CANCELLED, S.OPTED_OUT}
+ANSWERED = {S.ANSWERED, S.COMPLETED, S.MACHINE, S.OPTED_OUT}
+
+
+def bench_settings(settings, *, channels: int, cps: float, connections: int, share: Path,
+                   instance: Path):
+    """The app's settings, pointed at the testbed and a scratch instance folder."""
+    asterisk = settings.asterisk.model_copy(update={
+        "fastagi_host": "127.0.0.1", "fastagi_port": free_port(),
+        "ami_connections": connections,
+        "dial_template": "PJSIP/{number}@trunk",
+        "sounds_dir": str(share / "sounds"), "recordings_dir": str(share / "recordings"),
+    })
+    dialer = settings.dialer.model_copy(update={"channels": channels, "cps": cps,
+                                                "dial_timeout_s": 20, "poll_interval_s": 0.05})
+    bench = settings.model_copy(update={
+        "asterisk": asterisk, "dialer": dialer, "phone_backend": "asterisk",
+        "instance_path": instance, "quiet_hours_start": None, "quiet_hours_end": None,
+    })
+    bench.ensure_instance_dirs()
+    return bench
+
+
+def run_wave(settings, db: Database, *, calls: int, cps: float, channels: int,
+             timeout_s: float, workdir: Path) -> dict:
+    numbers = [f"+316900{i:05d}" for i in range(calls)]  # 3169 0...: answer and listen
+    wave = seed_alert_wave(db, numbers, voice_text=DEFAULT_VOICE_TEXT)
+    prerender_prompts(settings, [DEFAULT_VOICE_TEXT])
+    max_concurrent = 0
+    with testbed.phone_farm(workdir, hangup_after_ms=600_000):
+        with AsteriskStack(settings, db) as stack:
+            started = time.monotonic()
+            deadline = started + timeout_s
+            states: dict = {}
+            next_poll = 0.0
+            while time.monotonic() < deadline:
+                max_concurrent = max(max_concurrent, stack.backend.in_flight())
+                if time.monotonic() >= next_poll:
+                    states = delivery_states(db, wave.action_id)
+                    if all(state in FINAL for state in states.values()):
+                        break
+                    next_poll = time.monotonic() + 0.5
+                time.sleep(0.02)
+            finished = time.monotonic()
+            durations = stack.originates.times
+            reconnects = stack.backend.reconnects
+    states = delivery_states(db, wave.action_id)
+    answered = sum(1 for s in states.values() if s in ANSWERED)
+    completed = sum(1 for s in states.values() if s == S.COMPLETED)
+    lost = calls - completed
+    originated = sorted(durations)
+    first = originated[0] if originated else started
+    span = (originated[-1] - first) if len(originated) > 1 else 0.0
+    achieved_cps = (len(originated) - 1) / span if span > 0 else 0.0
+    wall_s = finished - first
+    avg_call_s = _mean_call_seconds(db, wave.action_id)
+    bound_s = max((calls - 1) / cps + avg_call_s, calls * avg_call_s / channels)
+    return {
+        "calls": calls,
+        "answered": answered,
+        "lost": lost,
+        "max_concurrent": max_concurrent,
+        "channels": channels,
+        "achieved_cps": round(achieved_cps, 2),
+        "configured_cps": cps,
+        "wall_s": round(wall_s, 2),
+        "avg_call_s": round(avg_call_s, 2),
+        "bound_s": round(bound_s, 2),
+        "efficiency": round(bound_s / wall_s, 3) if wall_s > 0 else 0.0,
+        "states": {state.value: sum(1 for s in states.values() if s == state)
+                   for state in sorted(set(states.values()), key=lambda x: x.value)},
+        "ami_connections": settings.asterisk.ami_connections,
+        "ami_reconnects": reconnects,
+        "database": db.engine.dialect.name,
+    }
+
+
+def _mean_call_seconds(db: Database, action_id: int) -> float:
+    """Mean time from claiming a row to the call's final state, from the delivery log."""
+    from sqlalchemy import select
+
+    from db.models import Delivery, DeliveryEvent
+
+    with db.session() as s:
+        rows = s.execute(
+            select(DeliveryEvent.delivery_id, DeliveryEvent.event, DeliveryEvent.at)
+            .join(Delivery, Delivery.id == DeliveryEvent.delivery_id)
+            .where(Delivery.action_id == action_id)
+        ).all()
+    claimed: dict[int, object] = {}
+    ended: dict[int, object] = {}
+    for delivery_id, event, at in rows:
+        if event == "dialer.claimed":
+            claimed.setdefault(delivery_id, at)
+        elif event in ("call.completed", "call.busy", "call.no_answer", "call.failed"):
+            ended[delivery_id] = at
+    spans = [(ended[d] - claimed[d]).total_seconds() for d in ended if d in claimed]
+    return sum(spans) / len(spans) if spans else 0.0
+
+
+@click.command("asterisk")
+@click.option("--calls", default=500, show_default=True, type=click.IntRange(1, 5000))
+@click.option("--cps", default=50.0, show_default=True, type=click.FloatRange(0.1, 200))
+@click.option("--channels", default=300, show_default=True, type=click.IntRange(1, 2000),
+              help="The trunk's concurrent-call limit.")
+@click.option("--connections", default=None, type=click.IntRange(1, 16),
+              help="AMI originate connections (default: settings asterisk.ami_connections).")
+@click.option("--database-url", default="",
+              help="Database for the wave's rows (default: a fresh SQLite file).")
+@click.option("--timeout", "timeout_s", default=900.0, show_default=True)
+@with_appcontext
+def bench_asterisk(calls, cps, channels, connections, database_url, timeout_s) -> None:
+    """A wave through the real testbed Asterisk (started if needed) to sipp phones."""
+    logging.basicConfig(level=logging.WARNING)
+    settings = current_settings()
+    started_testbed = False
+    if not testbed.testbed_running():
+        seconds = testbed.start_testbed()
+        started_testbed = True
+        click.echo(f"asterisk testbed started in {seconds:.1f} s", err=True)
+    workdir = Path(tempfile.mkdtemp(prefix="burgernet-bench-asterisk-"))
+    share = Path(_testbed_share())
+    bench = bench_settings(settings, channels=channels, cps=cps,
+                           connections=connections or settings.asterisk.ami_connections,
+                           share=share, instance=workdir / "instance")
+    url = database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    db = Database(url, **_pool_for(url, channels))
+    try:
+        db.upgrade()
+        result = run_wave(bench, db, calls=calls, cps=cps, channels=channels,
+                          timeout_s=timeout_s, workdir=workdir)
+    finally:
+        db.dispose()
+        if started_testbed:
+            testbed.stop_testbed()
+    click.echo(f"logs and database in {workdir}", err=True)
+    click.echo(json.dumps(result))
+
+
+def _testbed_share() -> str:
+    import os
+
+    return os.environ.get("BURGERNET_TESTBED_SHARE", "/var/lib/burgernet")
+
+
+def _pool_for(url: str, channels: int) -> dict:
+    """Each call in the IVR holds a database session: size the pool for the trunk."""
+    if url.startswith("sqlite"):
+        return {"pool_size": min(channels, 200) + 10, "max_overflow": 50}
+    return {"pool_size": 20, "max_overflow": 60}

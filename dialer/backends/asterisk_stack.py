@@ -1,0 +1,230 @@
+"""The platform's telephony side for one process, on a real Asterisk: the FastAGI server (IVR),
+the AMI backend and the dialer worker, each in its own thread.
+
+Used by `burgernet bench asterisk` and the end-to-end tests; production runs the same three
+parts (`burgernet ivr serve` and the dialer worker with the asterisk backend).
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+from config.clock import Clock, SystemClock
+from config.logging import log_event
+from config.settings import Settings
+from db.database import Database
+from db.models import (
+    Action,
+    ActionStatus,
+    Address,
+    AddressKind,
+    Channel,
+    ControlRoom,
+    Delivery,
+    DeliveryKind,
+    DeliveryState,
+    GeocodeStatus,
+    IncidentType,
+    Operator,
+    Participant,
+    PhoneKind,
+    PhoneNumber,
+    Role,
+)
+from dialer.backend import CallBackend, CallRequest, EventSink
+from dialer.backends.asterisk import AsteriskBackend
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_VOICE_TEXT = (
+    "Hier volgt een oproep van Burgernet. Wilt u uitkijken naar een man van ongeveer "
+    "dertig jaar met een rode jas. Ziet u deze persoon, bel dan gratis 0800-0011."
+)
+
+
+@dataclass
+class SeededWave:
+    room_id: int
+    operator_id: int
+    action_id: int
+    deliveries: dict[str, int]  # number -> delivery id
+    participants: dict[str, int]  # number -> participant id
+
+
+def seed_alert_wave(db: Database, numbers: list[str], *, voice_text: str = DEFAULT_VOICE_TEXT,
+                    transfer_target: str = "PJSIP/centralist",
+                    callback_number: str = "08000011", clock: Clock | None = None) -> SeededWave:
+    """A running action with one queued voice alert per number, each for its own participant."""
+    clock = clock or SystemClock()
+    with db.transaction() as s:
+        room = ControlRoom(name=f"Meldkamer testbed {time.time_ns()}", region="Haaglanden",
+                           transfer_target=transfer_target, callback_number=callback_number)
+        s.add(room)
+        s.flush()
+        operator = Operator(username=f"centralist-{time.time_ns()}", display_name="C. Entralist",
+                            password_hash="!", role=Role.CENTRALIST, control_room_id=room.id,
+                            transfer_target=transfer_target)
+        s.add(operator)
+        s.flush()
+        action = Action(control_room_id=room.id, incident_type=IncidentType.SUSPECT,
+                        voice_text=voice_text, sms_text="Burgernet: kijk uit naar een man, rode jas.",
+                        location_label="Markt, Delft", lat=52.0116, lon=4.3571, radius_m=1000,
+                        channels=[Channel.VOICE.value], status=ActionStatus.RUNNING,
+                        started_by_id=operator.id, started_at=clock.now(),
+                        description={"clothing": "rode jas"})
+        s.add(action)
+        s.flush()
+        deliveries, participants = {}, {}
+        for rank, number in enumerate(numbers):
+            participant = Participant(name=f"Deelnemer {rank}", birth_year=1980,
+                                      channels=[Channel.VOICE.value])
+            participant.addresses.append(Address(
+                kind=AddressKind.HOME, postcode="2611AB", house_number=rank + 1,
+                lat=52.0126, lon=4.3571, geocode_status=GeocodeStatus.OK))
+            participant.phones.append(PhoneNumber(e164=number, kind=PhoneKind.MOBILE,
+                                                  verified=True))
+            s.add(participant)
+            s.flush()
+            delivery = Delivery(action_id=action.id, participant_id=participant.id,
+                                kind=DeliveryKind.ALERT, channel=Channel.VOICE, target=number,
+                                phone_kind=PhoneKind.MOBILE, rank=rank, distance_m=100.0,
+                                priority=action.priority, state=DeliveryState.QUEUED)
+            s.add(delivery)
+            s.flush()
+            deliveries[number] = delivery.id
+            participants[number] = participant.id
+        return SeededWave(room.id, operator.id, action.id, deliveries, participants)
+
+
+def prerender_prompts(settings: Settings, texts: list[str]) -> None:
+    """Render the fixed IVR prompts and the given texts once, before calls ask for them."""
+    from ivr.asterisk_audio import AsteriskSounds
+    from ivr.flow import Speech
+    from prompts.ivr_prompts import static_prompt_keys
+
+    sounds = AsteriskSounds(settings)
+    for key in static_prompt_keys():
+        sounds.sound_name(Speech(text="", key=key))
+    for text in texts:
+        sounds.sound_name(Speech(text=text))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class OriginateLog:
+    """Originate timestamps (monotonic), for the benchmark's CPS figures."""
+
+    times: list[float] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def note(self, at: float) -> None:
+        with self.lock:
+            self.times.append(at)
+
+
+class TimedBackend:
+    """A CallBackend that notes when each originate was handed over, then delegates."""
+
+    def __init__(self, inner: CallBackend, log: OriginateLog):
+        self.inner = inner
+        self.log = log
+        self.name = inner.name
+
+    def start(self, sink: EventSink) -> None:
+        self.inner.start(sink)
+
+    def originate(self, request: CallRequest) -> str | None:
+        provider_id = self.inner.originate(request)
+        self.log.note(time.monotonic())
+        return provider_id
+
+    def hangup(self, delivery_id: int, provider_id: str | None) -> None:
+        self.inner.hangup(delivery_id, provider_id)
+
+    def stop(self) -> None:
+        self.inner.stop()
+
+
+class AsteriskStack:
+    """FastAGI server + AMI backend + dialer worker for one database, started and stopped
+    together. `settings.asterisk.fastagi_port` must be free (see `free_port`)."""
+
+    def __init__(self, settings: Settings, db: Database, clock: Clock | None = None,
+                 trunk_name: str = "asterisk", with_ivr: bool = True):
+        self.settings = settings
+        self.db = db
+        self.clock = clock or SystemClock()
+        self.trunk_name = trunk_name
+        self.with_ivr = with_ivr
+        self.originates = OriginateLog()
+        self.backend = AsteriskBackend(settings.asterisk, caller_id=settings.caller_id,
+                                       clock=self.clock)
+        self.server = None
+        self.worker = None
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+
+    def start(self) -> AsteriskStack:
+        from dialer.worker import DialerWorker
+
+        if self.with_ivr:
+            from ivr.fastagi import build_server
+
+            self.server = build_server(self.settings, self.db, self.clock)
+            self._spawn("fastagi", self.server.serve_forever)
+        self.worker = DialerWorker(self.db, TimedBackend(self.backend, self.originates),
+                                   self.clock, self.settings, trunk_name=self.trunk_name,
+                                   simulate_ivr=False)
+        self.worker.start()  # connects the backend now, so a dead AMI fails here, loudly
+        self._spawn("dialer", self._run_worker)
+        log_event(logger, "asterisk_stack.started", fastagi=self.settings.asterisk.fastagi_port)
+        return self
+
+    def _run_worker(self) -> None:
+        worker = self.worker
+        while not self._stop.is_set():
+            try:
+                worker.tick()
+            except Exception:  # noqa: BLE001 - logged; the next tick tries again
+                logger.exception("asterisk_stack.tick_failed")
+            worker.wake.wait(self.settings.dialer.poll_interval_s)
+            worker.wake.clear()
+
+    def _spawn(self, name: str, target) -> None:
+        thread = threading.Thread(target=target, name=f"stack-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.worker is not None:
+            self.worker.wake.set()
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        if self.worker is not None:
+            self.worker.stop()
+
+    def __enter__(self) -> AsteriskStack:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def delivery_states(db: Database, action_id: int) -> dict[int, DeliveryState]:
+    from sqlalchemy import select
+
+    with db.session() as s:
+        rows = s.execute(select(Delivery.id, Delivery.state).where(Delivery.action_id == action_id))
+        return {row.id: DeliveryState(row.state) for row in rows}
