@@ -123,12 +123,14 @@ def parse_action_request(
     field_specs: Sequence,
     *,
     max_description_chars: int,
+    require_norms: bool = True,
 ) -> ActionRequest:
     """Validate a flattened submission.
 
     values: incident_type, free_text, lat, lon, location_label, radius_m, channels (list),
     norms (mapping name -> bool). description_values: the signalement fields by name;
     field_specs: prompts.messages.description_fields(incident_type) (name, label, max_length).
+    require_norms=False is for the preview only: the norms gate the start, not the figures.
     """
     errors: dict[str, str] = {}
     incident_type = str(values.get("incident_type") or "")
@@ -178,7 +180,7 @@ def parse_action_request(
 
     norms_given = values.get("norms") or {}
     norms = {name: bool(norms_given.get(name)) for name in NORMS}
-    if incident_type in INCIDENT_LABELS:
+    if require_norms and incident_type in INCIDENT_LABELS:
         missing = [name for name in norms_required(incident_type) if not norms[name]]
         if missing:
             errors["norms"] = "Een actie mag alleen als aan de Burgernet-normen is voldaan: " + " ".join(

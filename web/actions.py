@@ -98,7 +98,8 @@ def field_specs(incident_type: str) -> list:
         return []
 
 
-def validate(values: Mapping, description: Mapping, settings: Settings) -> ActionRequest:
+def validate(values: Mapping, description: Mapping, settings: Settings, *,
+             require_norms: bool = True) -> ActionRequest:
     """The form's and the API's one validation: field checks, then the message composer's.
 
     All problems are reported at once: when a field check fails, the description is still
@@ -108,6 +109,7 @@ def validate(values: Mapping, description: Mapping, settings: Settings) -> Actio
         request = parse_action_request(
             values, description, field_specs(incident_type),
             max_description_chars=settings.web.max_description_chars,
+            require_norms=require_norms,
         )
     except InvalidActionRequest as invalid:
         errors = dict(invalid.errors)

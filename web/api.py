@@ -108,11 +108,11 @@ def values_from_json(body: dict) -> tuple[dict, dict]:
     return values, {str(k): ("on" if v is True else v) for k, v in description.items() if v not in (None, "", False)}
 
 
-def _validated(body: dict):
+def _validated(body: dict, *, require_norms: bool = True):
     settings = current_settings()
     try:
         values, description = values_from_json(body)
-        return svc.validate(values, description, settings)
+        return svc.validate(values, description, settings, require_norms=require_norms)
     except InvalidActionRequest as invalid:
         raise ApiError(422, "De actie is niet geldig.", invalid.errors) from invalid
 
@@ -173,7 +173,7 @@ def _own_action(s, action_id: int) -> Action:
 @bp.post("/preview")
 @token_required
 def api_preview():
-    validated = _validated(_json_body())
+    validated = _validated(_json_body(), require_norms=False)
     with current_db().session() as s:
         result = svc.preview(s, validated, g.api_operator.control_room_id, current_clock().now(),
                              current_settings())

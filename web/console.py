@@ -249,7 +249,7 @@ def preview():
     values, description = form_values(request.form)
     try:
         geocode_into(values, request.form)
-        validated = svc.validate(values, description, settings)
+        validated = svc.validate(values, description, settings, require_norms=False)
         with current_db().session() as s:
             result = svc.preview(s, validated, operator.control_room_id, current_clock().now(), settings)
     except InvalidActionRequest as invalid:
