@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from config.logging import log_event
 from config.runtime import current_db, current_settings
 from db.models import (
-    Address, AddressKind, Channel, GazetteerAddress, GeocodeStatus, Municipality, Participant,
+    Address, AddressKind, GeocodeStatus, Municipality, Participant,
     PhoneKind, PhoneNumber,
 )
 from participants import selfservice as ss
@@ -171,24 +171,16 @@ def parse_phone(raw: str) -> tuple[str, PhoneKind]:
 
 
 def geocode_address(s: Session, address: Address) -> None:
-    """Coordinates from the local gazetteer (postcode + house number, addition if known).
-    An address not found stays pending and is reported, never dropped."""
-    rows = s.scalars(
-        select(GazetteerAddress).where(
-            GazetteerAddress.postcode == address.postcode,
-            GazetteerAddress.house_number == address.house_number,
-        )
-    ).all()
-    match = next((r for r in rows if r.house_number_addition == address.house_number_addition), None)
-    match = match or next((r for r in rows if r.house_number_addition == ""), None) or (rows[0] if rows else None)
-    if match is None:
-        address.geocode_status = GeocodeStatus.PENDING
-        address.geocode_error = "not in the local gazetteer"
-        return
-    address.lat, address.lon = match.lat, match.lon
-    address.street, address.municipality = match.street, match.municipality
-    address.geocode_status = GeocodeStatus.OK
-    address.geocode_error = None
+    """Coordinates from the participants core: the local gazetteer first, then PDOK when a
+    base URL is configured. An address not found is kept, marked failed, and reported."""
+    from participants.geocoding import GazetteerGeocoder, GeocoderChain, PdokGeocoder
+    from participants.geocoding import geocode_address as geocode_with
+
+    settings = current_settings()
+    geocoders = [GazetteerGeocoder(s)]
+    if settings.pdok_base_url:
+        geocoders.append(PdokGeocoder(settings.pdok_base_url, settings.geocoder_timeout_s))
+    geocode_with(address, GeocoderChain(geocoders))
 
 
 # --- form parsing -------------------------------------------------------------------------
