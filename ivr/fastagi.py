@@ -20,8 +20,10 @@ What the dialplan must do (config/asterisk/extensions.conf does all of it)
   at the same paths as the platform (same machine, or a shared/bind-mounted directory).
   Recordings are moved from there into the platform's store (`settings.recordings_dir`).
 
-Each connection gets its own thread, its own database session and its own pyst2 `AGI`; a
-hangup is a normal end (a recording in progress is still stored).
+Each connection gets its own thread, its own database session and its own pyst2 `AGI`; the
+session gives its connection back to the pool while the channel plays, records or dials, so
+hundreds of concurrent calls need only a few connections. A hangup is a normal end (a
+recording in progress is still stored).
 """
 from __future__ import annotations
 
@@ -113,6 +115,9 @@ class CallRunner:
                 state = turn.state
                 log_event(logger, "fastagi.call", script=name, uniqueid=unique_id, node=state.node)
                 while True:
+                    # Between turns the call holds no database connection: a prompt or a
+                    # transfer may take minutes, and hundreds of calls share a small pool.
+                    session.commit()
                     try:
                         happened = renderer.execute(turn.step)
                     except CallerHungUp as hung_up:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shlex
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ class FakeChannel:
     dial_status: str = "ANSWER"
     dial_statuses: list[str] = field(default_factory=list)  # per transfer, before dial_status
     record_seconds: float = 2.0
+    prompt_seconds: float = 0.0  # how long each STREAM FILE takes, as a real prompt would
     hang_up_at: str | None = None  # first word(s) of the command at which the caller hangs up
     commands: list[str] = field(default_factory=list)
     hung_up: bool = False
@@ -89,6 +91,7 @@ class FakeChannel:
                 self.variables["DIALSTATUS"] = self.dial_status
             return prefix + "200 result=-1 endpos=0\n"
         if verb == "STREAM FILE":
+            time.sleep(self.prompt_seconds)
             escape = words[3] if len(words) > 3 else ""
             if escape and self.barge_in:
                 key = self.barge_in.pop(0)

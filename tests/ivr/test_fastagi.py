@@ -171,3 +171,28 @@ def test_concurrent_calls_each_get_their_own_session(server, seeded, db):
         assert len(s.scalars(select(Sighting)).all()) == 4
         # Four calls on one delivery interleave, but no digit is lost.
         assert sorted(s.get(Delivery, seeded.delivery_id).menu_choices) == sorted("13" * 4)
+
+
+def test_calls_hold_no_database_connection_while_audio_plays(seeded, database_url, agi_settings, clock):
+    """Six calls with prompts of 0.3 s each share ONE pooled connection (1 s checkout limit):
+    only possible when a call gives the connection back while its channel plays."""
+    from db.database import Database
+    from ivr.fastagi import build_server
+
+    tiny = Database(database_url, pool_size=1, max_overflow=0, pool_timeout=1)
+    srv = build_server(agi_settings, tiny, clock, "127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        calls = [channel(srv, "alert", uniqueid=f"3.{n}", prompt_seconds=0.3, presses=["3"],
+                         variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)}) for n in range(6)]
+        threads = [threading.Thread(target=c.run) for c in calls]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert wait_for_outcomes(srv, 6) == {"completed": 6}
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        tiny.dispose()

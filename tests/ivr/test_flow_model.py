@@ -1,7 +1,7 @@
 """Walk the alert flow step by step through the engine alone (no renderer).
 
 The walks themselves (inputs and the expected steps) are in `alert_walks.py`, shared with the
-renderers' tests (tests/ivr/test_renderer_walks.py for FastAGI; the TwiML side can use them too).
+renderers' tests (tests/ivr/test_fastagi_walks.py for FastAGI; the TwiML side can use them too).
 """
 from __future__ import annotations
 
