@@ -7,7 +7,9 @@ What goes:
 - sighting recordings (the files) and the caller's number and identity on sightings older
   than the cut-off; the sighting row itself stays as a count with its time;
 - verification codes that expired more than a day ago, and the per-IP request log used for
-  rate limits once it is older than a day.
+  rate limits once it is older than a day;
+- abandoned sign-ups: participants who signed up on the web more than 30 days ago and never
+  confirmed a single phone number or email address (nobody can be alerted through them).
 What stays: actions, their aggregates, sighting counts and times, the audit trail.
 """
 from __future__ import annotations
@@ -29,6 +31,8 @@ from db.models import (
     AuditEvent,
     Delivery,
     DeliveryEvent,
+    Participant,
+    PhoneNumber,
     Sighting,
     VerificationCode,
 )
@@ -38,6 +42,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 500
 SHORT_LIVED = timedelta(days=1)  # expired codes and the per-IP request log
+ABANDONED_SIGNUP = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class PurgeReport:
     recordings_missing: int
     verification_codes_deleted: int
     request_log_deleted: int
+    abandoned_signups_deleted: int
 
 
 def purge(session: Session, clock: Clock, settings: Settings) -> PurgeReport:
@@ -104,6 +110,7 @@ def purge(session: Session, clock: Clock, settings: Settings) -> PurgeReport:
     requests = session.execute(
         delete(AuditEvent).where(AuditEvent.event == "portal.request", AuditEvent.at < now - SHORT_LIVED)
     ).rowcount or 0
+    abandoned = _delete_abandoned_signups(session, clock, now - ABANDONED_SIGNUP)
     session.flush()
 
     report = PurgeReport(
@@ -116,9 +123,27 @@ def purge(session: Session, clock: Clock, settings: Settings) -> PurgeReport:
         recordings_missing=recordings_missing,
         verification_codes_deleted=codes,
         request_log_deleted=requests,
+        abandoned_signups_deleted=abandoned,
     )
     log_event(log, "retention.purged", **{k: str(v) for k, v in report.__dict__.items()})
     return report
+
+
+def _delete_abandoned_signups(session: Session, clock: Clock, before: datetime) -> int:
+    from participants.selfservice import delete_account
+
+    verified_phone = select(PhoneNumber.participant_id).where(PhoneNumber.verified.is_(True))
+    stale = session.scalars(
+        select(Participant).where(
+            Participant.source == "signup",
+            Participant.created_at < before,
+            Participant.email_verified.is_(False),
+            Participant.id.not_in(verified_phone),
+        )
+    ).all()
+    for participant in stale:
+        delete_account(session, clock, participant)
+    return len(stale)
 
 
 def _delete_deliveries(session: Session, condition) -> tuple[int, int]:

@@ -99,3 +99,19 @@ def test_retention_must_be_positive(db, clock, settings):
     settings.retention_days = 0
     with db.transaction() as s, pytest.raises(ValueError):
         purge(s, clock, settings)
+
+
+def test_abandoned_sign_ups_are_removed_after_thirty_days(db, clock, settings):
+    with db.transaction() as s:
+        old = clock.now() - timedelta(days=31)
+        s.add(Participant(name="Nooit bevestigd", birth_year=1980, source="signup", created_at=old,
+                          phones=[PhoneNumber(e164="+31644444444", kind=PhoneKind.MOBILE)]))
+        s.add(Participant(name="Wel bevestigd", birth_year=1980, source="signup", created_at=old,
+                          phones=[PhoneNumber(e164="+31655555555", kind=PhoneKind.MOBILE, verified=True)]))
+        s.add(Participant(name="Recent", birth_year=1980, source="signup", created_at=clock.now(),
+                          phones=[PhoneNumber(e164="+31666666666", kind=PhoneKind.MOBILE)]))
+        s.add(Participant(name="Geimporteerd", birth_year=1980, source="import", created_at=old))
+    with db.transaction() as s:
+        assert purge(s, clock, settings).abandoned_signups_deleted == 1
+    with db.session() as s:
+        assert sorted(p.name for p in s.scalars(select(Participant))) == ["Geimporteerd", "Recent", "Wel bevestigd"]
