@@ -216,6 +216,19 @@ def change_details():
     return _change(act)
 
 
+@bp.post("/mijn/email/link")
+@participant_required
+def resend_email_link():
+    def act(s, me):
+        if not me.email or me.email_verified:
+            raise ss.PortalError("Er is geen e-mailadres om te bevestigen.", "email")
+        verifier(s).check_ip_budget(client_ip())
+        ss.send_email_link(verifier(s), me)
+        return "Er is een nieuwe bevestigingslink naar uw e-mailadres gestuurd."
+
+    return _change(act)
+
+
 @bp.post("/mijn/telefoon")
 @participant_required
 def add_phone():

@@ -281,3 +281,21 @@ def test_evaluation_page_and_recruitment_page(portal, client, db, clock):
     recruitment = client.get("/aanmelden/gemeente/Delft").get_data(as_text=True)
     assert "Doe mee met Burgernet in Delft" in recruitment and "/aanmelden?gemeente=Delft" in recruitment
     assert client.get("/aanmelden/gemeente/Nergenshuizen").status_code == 404
+
+
+def test_changed_email_is_confirmed_by_a_new_link(portal, client, db):
+    verified_participant(portal, client, db)
+    log_in(portal, client)
+    t = token(client, "/mijn/overzicht")
+    client.post("/mijn/gegevens", data={"csrf_token": t, "name": "Jan Jansen", "email": "nieuw@example.nl",
+                                       "channels": ["sms", "email"]})
+    page = client.get("/mijn/overzicht").get_data(as_text=True)
+    assert "nog niet bevestigd" in page and "bevestigingslink" in page
+    client.post("/mijn/email/link", data={"csrf_token": t})
+    links = [m.text for m in outbox(portal) if m.target == "nieuw@example.nl"]
+    assert len(links) == 2  # sent on the change, and again on request
+    assert client.get(links[0].split("127.0.0.1:5000")[1]).status_code == 400  # replaced by the newer link
+    assert client.get(links[1].split("127.0.0.1:5000")[1]).status_code == 200
+    with db.session() as s:
+        p = s.scalar(select(Participant))
+        assert (p.email, p.email_verified) == ("nieuw@example.nl", True)
