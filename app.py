@@ -88,6 +88,11 @@ from dialer.backends.asterisk_bench import bench_asterisk  # noqa: E402
 
 bench_group.add_command(bench_asterisk)
 
+from dialer.cli import action_group, dialer_group  # noqa: E402
+
+cli.add_command(dialer_group)
+cli.add_command(action_group)
+
 
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1")
@@ -99,6 +104,9 @@ def serve(host: str, port: int) -> None:
     current_db().upgrade()
     if settings.training_mode:
         click.echo("TRAININGSMODUS: gesimuleerd telefoonnetwerk, er wordt niemand echt gebeld.")
+        from dialer.cli import start_background_dialer
+
+        start_background_dialer(current_db(), settings)
     from flask import current_app
 
     current_app.run(host=host, port=port, threaded=True, use_reloader=False)

@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 T = CallEventType
 INVALID_PREFIXES = ("+3199", "+31800")  # not issued to subscribers (simulated)
+BOUNCING_DOMAIN = "bounce.invalid"  # simulated mailboxes that do not exist
 SETUP_S = 1.0  # from originate to ringing or busy
 # What an answering participant presses after hearing the message ("" = nothing).
 DTMF_CHOICES = (("3", 0.55), ("", 0.25), ("1", 0.10), ("2", 0.07), ("9", 0.03))
@@ -280,7 +281,7 @@ class SimulatedNetwork:
 class SimulatedSender:
     """The simulated SMS or email provider (`MessageSender`): accepts every message, remembers it.
 
-    Addresses ending in `.invalid` and numbers in `INVALID_PREFIXES` are refused permanently.
+    Addresses at `BOUNCING_DOMAIN` and numbers in `INVALID_PREFIXES` are refused permanently.
     """
 
     def __init__(self, channel: str):
@@ -292,7 +293,7 @@ class SimulatedSender:
         self._lock = threading.Lock()
 
     def send(self, message: OutgoingMessage) -> SendResult:
-        if message.to.endswith(".invalid") or message.to.startswith(INVALID_PREFIXES):
+        if message.to.endswith("@" + BOUNCING_DOMAIN) or message.to.startswith(INVALID_PREFIXES):
             raise SendError(f"simulated {self.channel}: no such recipient", permanent=True)
         with self._lock:
             self.sent.append(message)
