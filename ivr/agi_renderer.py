@@ -178,9 +178,10 @@ class AgiRenderer:
         self.agi.set_variable("BURGERNET_TRANSFER_TIMEOUT", str(step.timeout_s))
         try:
             self.agi.execute("EXEC", "Gosub", TRANSFER_SUBROUTINE)
-        except AGIHangup:
-            # After a bridged conversation the caller's side usually ends the call; the
-            # channel still answers GET VARIABLE, so the result is not lost.
+        except (AGIHangup, AGIAppError):
+            # Dial returns -1 when a bridged conversation ends (or the caller hung up while it
+            # rang): the call is over. The channel still answers GET VARIABLE, so the result
+            # is recorded all the same.
             raise CallerHungUp(self._transfer_result()) from None
         return self._transfer_result()
 

@@ -35,6 +35,7 @@ class FakeChannel:
     dial_status: str = "ANSWER"
     dial_statuses: list[str] = field(default_factory=list)  # per transfer, before dial_status
     record_seconds: float = 2.0
+    hangup_line: bool = True  # Asterisk's "HANGUP" notice before the result (AGISIGHUP=yes)
     prompt_seconds: float = 0.0  # how long each STREAM FILE takes, as a real prompt would
     hang_up_at: str | None = None  # first word(s) of the command at which the caller hangs up
     commands: list[str] = field(default_factory=list)
@@ -89,6 +90,8 @@ class FakeChannel:
                 self._write_recording(words[2], words[3])
             if words[0].upper() == "EXEC" and words[1].lower() == "gosub":
                 self.variables["DIALSTATUS"] = self.dial_status
+                if not self.hangup_line:  # Dial returned -1 after the bridge; no HANGUP line
+                    return "200 result=-1\n"
             return prefix + "200 result=-1 endpos=0\n"
         if verb == "STREAM FILE":
             time.sleep(self.prompt_seconds)

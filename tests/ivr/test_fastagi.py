@@ -125,8 +125,10 @@ def test_callback_transfer_unanswered_falls_back_to_a_message(server, seeded, db
         assert (sighting.transferred, sighting.transfer_result) == (False, "NOANSWER")
 
 
-def test_caller_hangs_up_after_the_conversation_with_the_centralist(server, seeded, db):
-    call = channel(server, "callback", callerid="0612345678", hang_up_at="EXEC Gosub")
+@pytest.mark.parametrize("hangup_line", [True, False], ids=["sighup", "dial_minus_one"])
+def test_caller_hangs_up_after_the_conversation_with_the_centralist(hangup_line, server, seeded, db):
+    call = channel(server, "callback", callerid="0612345678", hang_up_at="EXEC Gosub",
+                   hangup_line=hangup_line)
     call.run()
     assert wait_for_outcomes(server, 1) == {"hangup": 1}
     with db.session() as s:
