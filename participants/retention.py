@@ -8,8 +8,9 @@ What goes:
   than the cut-off; the sighting row itself stays as a count with its time;
 - verification codes that expired more than a day ago, and the per-IP request log used for
   rate limits once it is older than a day;
-- abandoned sign-ups: participants who signed up on the web more than 30 days ago and never
-  confirmed a single phone number or email address (nobody can be alerted through them).
+- abandoned sign-ups: participants who signed up on the web or by SMS more than 30 days ago
+  and never confirmed a single phone number or email address (nobody can be alerted through
+  them).
 What stays: actions, their aggregates, sighting counts and times, the audit trail.
 """
 from __future__ import annotations
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 BATCH = 500
 SHORT_LIVED = timedelta(days=1)  # expired codes and the per-IP request log
 ABANDONED_SIGNUP = timedelta(days=30)
+SELF_SIGNUP_SOURCES = ("signup", "sms")  # the web form, the SMS keyword (messaging.inbound_sms)
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ def _delete_abandoned_signups(session: Session, clock: Clock, before: datetime) 
     verified_phone = select(PhoneNumber.participant_id).where(PhoneNumber.verified.is_(True))
     stale = session.scalars(
         select(Participant).where(
-            Participant.source == "signup",
+            Participant.source.in_(SELF_SIGNUP_SOURCES),
             Participant.created_at < before,
             Participant.email_verified.is_(False),
             Participant.id.not_in(verified_phone),

@@ -313,7 +313,11 @@ class PortCourier:
 
     def __init__(self, *, sms=None, email=None, call_backend=None, caller_id: str = "",
                  public_base_url: str = "", link_path: str = "/aanmelden/bevestig/{token}",
-                 login_link_path: str = "/mijn/link/{token}", call_timeout_s: int = 30):
+                 login_link_path: str = "/mijn/link/{token}", call_timeout_s: int = 30,
+                 clock: Clock | None = None):
+        from config.clock import SystemClock
+
+        self.clock = clock or SystemClock()
         self.sms = sms
         self.email = email
         self.call_backend = call_backend
@@ -369,6 +373,7 @@ class PortCourier:
             # Placed right here, not by the dialer's queue: the dialer never sees the code.
             state=DeliveryState.DIALING,
             attempts=1,
+            last_attempt_at=self.clock.now(),
             provider=getattr(self.call_backend, "name", None),
         )
         session.add(delivery)

@@ -132,6 +132,7 @@ def portal_courier() -> PortCourier:
         caller_id=settings.caller_id,
         public_base_url=settings.portal.public_base_url,
         call_timeout_s=settings.dialer.dial_timeout_s,
+        clock=current_clock(),
     )
     if settings.training_mode:
         from dialer.simulator import SimulatedSender

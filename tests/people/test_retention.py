@@ -111,7 +111,9 @@ def test_abandoned_sign_ups_are_removed_after_thirty_days(db, clock, settings):
         s.add(Participant(name="Recent", birth_year=1980, source="signup", created_at=clock.now(),
                           phones=[PhoneNumber(e164="+31666666666", kind=PhoneKind.MOBILE)]))
         s.add(Participant(name="Geimporteerd", birth_year=1980, source="import", created_at=old))
+        s.add(Participant(name="Per sms", birth_year=1980, source="sms", created_at=old,
+                          phones=[PhoneNumber(e164="+31677777777", kind=PhoneKind.MOBILE)]))
     with db.transaction() as s:
-        assert purge(s, clock, settings).abandoned_signups_deleted == 1
+        assert purge(s, clock, settings).abandoned_signups_deleted == 2
     with db.session() as s:
         assert sorted(p.name for p in s.scalars(select(Participant))) == ["Geimporteerd", "Recent", "Wel bevestigd"]

@@ -117,3 +117,49 @@ def test_a_code_for_one_number_does_not_verify_another(db, verifier_for):
         assert verifier_for(s).check(p.id, Purpose.PHONE, "+31152345678", issued.secret) is CheckResult.EXPIRED
         phones = {x.e164: x.verified for x in s.scalars(select(PhoneNumber))}
         assert phones == {"+31612345678": False, "+31152345678": False}
+
+
+class RecordingBackend:
+    name = "recorder"
+
+    def __init__(self):
+        self.requests = []
+
+    def originate(self, request):
+        self.requests.append(request)
+        return f"REC-{request.delivery_id}"
+
+
+class RecordingSender:
+    def __init__(self, channel):
+        self.channel = channel
+        self.sent = []
+
+    def send(self, message):
+        self.sent.append(message)
+
+
+def test_port_courier_speaks_the_code_in_a_call_and_texts_it(db, clock, policy):
+    from db.models import Delivery, DeliveryKind, DeliveryState
+    from participants.verification import PortCourier, VerificationService
+
+    backend, sms, email = RecordingBackend(), RecordingSender("sms"), RecordingSender("email")
+    courier = PortCourier(sms=sms, email=email, call_backend=backend, caller_id="0343529850",
+                          public_base_url="https://burgernet.example/", clock=clock)
+    with db.transaction() as s:
+        p = make_participant(s)
+        p.phones.append(PhoneNumber(e164="+31152345678", kind=PhoneKind.LANDLINE))
+        s.flush()
+        v = VerificationService(s, clock, policy, "k" * 32, courier)
+        voice = v.issue(p, Purpose.PHONE, "+31152345678", Method.VOICE)
+        text = v.issue(p, Purpose.PHONE, "+31612345678", Method.SMS)
+        link = v.issue(p, Purpose.EMAIL, "a@example.nl", Method.EMAIL)
+        request = backend.requests[0]
+        assert (request.flow, request.number, request.caller_id) == ("verification", "+31152345678", "0343529850")
+        assert " ".join(voice.secret) in request.variables["text"]
+        delivery = s.get(Delivery, request.delivery_id)
+        assert (delivery.kind, delivery.state, delivery.action_id) == (DeliveryKind.VERIFICATION, DeliveryState.DIALING, None)
+        assert delivery.provider_id == f"REC-{delivery.id}" and delivery.last_attempt_at == clock.now()
+        assert text.secret in sms.sent[0].text and sms.sent[0].to == "+31612345678"
+        assert email.sent[0].subject.startswith("Bevestig")
+        assert f"https://burgernet.example/aanmelden/bevestig/{link.secret}" in email.sent[0].text
