@@ -72,6 +72,7 @@ def seed_wave(db, numbers: list[str], *, channel: Channel = Channel.VOICE,
         s.add(operator)
         s.flush()
         action = Action(control_room_id=room.id, incident_type=IncidentType.SUSPECT,
+                        description={"gender": "male", "clothing": "rode jas"},
                         voice_text=VOICE_TEXT, sms_text="Burgernet: kijk uit naar een man met rode jas.",
                         location_label="Markt, Delft", lat=52.0116, lon=4.3571, radius_m=1000,
                         channels=[channel.value], status=ActionStatus.RUNNING,
