@@ -58,6 +58,9 @@ class TwilioSettings(BaseModel):
     sms_keyword: str = "BURGERNET"
     # A signed request seen before within this window is a replay and refused.
     replay_window_s: int = 86400
+    # <Play> the platform's rendered prompts (the Asterisk voice, an administrator's recorded
+    # prompts) instead of Twilio's <Say>.
+    play_rendered_audio: bool = False
 
 
 class SmtpSettings(BaseModel):
