@@ -7,11 +7,12 @@ delivery row. Prints one JSON line last.
 
     calls, answered, lost       rows; lost = not answered, or no final state by the end
     max_concurrent              most calls up at once (originated, not yet hung up)
-    achieved_cps, configured_cps  originates per second over the wave's originate phase
+    achieved_cps, configured_cps  originates per second while channels were free (the first
+                                min(calls, channels) calls); overall_originate_rate over all
     wall_s                      first originate to the last call's final state
-    avg_call_s                  originate to hangup, mean
-    bound_s                     the fastest the trunk allows: max((calls-1)/cps + avg_call_s,
-                                calls * avg_call_s / channels)
+    avg_call_s                  claim to final state, mean
+    bound_s                     the fastest an ideal dialer could finish on this trunk:
+                                `ideal_wave_seconds(calls, cps, channels, avg_call_s)`
     efficiency                  bound_s / wall_s
 """
 from __future__ import annotations
@@ -39,6 +40,29 @@ from dialer.backends.asterisk_stack import (
 )
 
 S = DeliveryState
+
+
+def ideal_wave_seconds(calls: int, cps: float, channels: int, call_s: float) -> float:
+    """When an ideal dialer finishes `calls` calls of `call_s` seconds each on a trunk of
+    `channels` channels and `cps` calls a second: call i starts at i/cps, or when the call
+    `channels` places before it hangs up, whichever is later."""
+    if calls <= 0:
+        return 0.0
+    starts: list[float] = []
+    for i in range(calls):
+        start = i / cps
+        if i >= channels:
+            start = max(start, starts[i - channels] + call_s)
+        starts.append(start)
+    return starts[-1] + call_s
+
+
+def pace(times: list[float], count: int) -> float:
+    """Originates per second over the first `count` of the sorted times."""
+    head = sorted(times)[:count]
+    if len(head) < 2 or head[-1] <= head[0]:
+        return 0.0
+    return (len(head) - 1) / (head[-1] - head[0])
 FINAL = {S.COMPLETED, S.BUSY, S.NO_ANSWER, S.FAILED, S.MACHINE, S.CANCELLED, S.OPTED_OUT}
 ANSWERED = {S.ANSWERED, S.COMPLETED, S.MACHINE, S.OPTED_OUT}
 
@@ -83,7 +107,7 @@ def run_wave(settings, db: Database, *, calls: int, cps: float, channels: int,
                     next_poll = time.monotonic() + 0.5
                 time.sleep(0.02)
             finished = time.monotonic()
-            durations = stack.originates.times
+            durations = list(stack.originates.times)
             reconnects = stack.backend.reconnects
     states = delivery_states(db, wave.action_id)
     answered = sum(1 for s in states.values() if s in ANSWERED)
@@ -91,19 +115,18 @@ def run_wave(settings, db: Database, *, calls: int, cps: float, channels: int,
     lost = calls - completed
     originated = sorted(durations)
     first = originated[0] if originated else started
-    span = (originated[-1] - first) if len(originated) > 1 else 0.0
-    achieved_cps = (len(originated) - 1) / span if span > 0 else 0.0
     wall_s = finished - first
     avg_call_s = _mean_call_seconds(db, wave.action_id)
-    bound_s = max((calls - 1) / cps + avg_call_s, calls * avg_call_s / channels)
+    bound_s = ideal_wave_seconds(calls, cps, channels, avg_call_s)
     return {
         "calls": calls,
         "answered": answered,
         "lost": lost,
         "max_concurrent": max_concurrent,
         "channels": channels,
-        "achieved_cps": round(achieved_cps, 2),
+        "achieved_cps": round(pace(originated, min(calls, channels)), 2),
         "configured_cps": cps,
+        "overall_originate_rate": round(pace(originated, len(originated)), 2),
         "wall_s": round(wall_s, 2),
         "avg_call_s": round(avg_call_s, 2),
         "bound_s": round(bound_s, 2),

@@ -1,0 +1,43 @@
+"""The AMI backend's pure parts: call ids, Q.850 causes, the hangup handler's record."""
+import re
+
+from dialer.backend import CallEventType as T
+from dialer.backends.asterisk import (
+    call_id_for,
+    cause_name,
+    delivery_id_from,
+    parse_hangup_record,
+    unanswered_outcome,
+)
+from config.logging import mask_phones_in
+
+
+def test_call_id_names_its_delivery_and_is_unique():
+    ids = {call_id_for(42) for _ in range(100)}
+    assert len(ids) == 100
+    for call_id in ids:
+        assert re.fullmatch(r"bn-42-[a-z]{10}", call_id)
+        assert delivery_id_from(call_id) == 42
+        assert mask_phones_in(call_id) == call_id  # never mistaken for a phone number
+
+
+def test_foreign_channels_are_not_ours():
+    assert delivery_id_from("1795836707.42") is None
+    assert delivery_id_from("bn-x-abc") is None
+
+
+def test_unanswered_causes():
+    assert unanswered_outcome(17) == T.BUSY
+    assert unanswered_outcome(19) == T.NO_ANSWER
+    assert unanswered_outcome(18) == T.NO_ANSWER
+    assert unanswered_outcome(34) == T.FAILED
+    assert unanswered_outcome(None) == T.FAILED
+    assert cause_name(17) == "user_busy"
+    assert cause_name(99) == "cause_99"
+    assert cause_name(None) == "unknown"
+
+
+def test_hangup_record():
+    assert parse_hangup_record("16|answered|HUMAN") == (16, True, "HUMAN")
+    assert parse_hangup_record("17|unanswered|") == (17, False, "")
+    assert parse_hangup_record("") == (None, False, "")
