@@ -24,7 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 from functools import wraps
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, current_app, request, send_file
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
@@ -231,17 +231,55 @@ def say_attributes(settings) -> dict:
     return twilio_say_attributes(settings)
 
 
+def rendered_audio_url(settings, speech) -> str | None:
+    """The URL of the platform's rendering of `speech` for <Play>: a fixed prompt by its key
+    (an administrator's recording when there is one), anything else by its text. None when it
+    cannot be rendered: the renderer then falls back to <Say>."""
+    from prompts.audio import render
+    from prompts.errors import PromptError
+    from prompts.ivr_prompts import IVR_PROMPTS, ivr_prompt_audio
+
+    try:
+        if speech.key and speech.key in IVR_PROMPTS:
+            rendered = ivr_prompt_audio(speech.key, settings)
+        else:
+            rendered = render(speech.text, settings)
+    except (PromptError, OSError) as exc:
+        log_event(log, "twilio.audio.unrendered", logging.WARNING, key=speech.key or "",
+                  error=str(exc))
+        return None
+    return webhook_url(settings, f"{WebhookPaths.PREFIX}/audio/{rendered.key}.wav")
+
+
 def renderer_for(settings, flow_name: str):
     from ivr.twiml import TwimlRenderer
 
     def url_for(params) -> str:
         return voice_url(settings, flow_name, **params)
 
+    audio_url = None
+    if settings.twilio.play_rendered_audio:
+        def audio_url(speech):
+            return rendered_audio_url(settings, speech)
+
     return TwimlRenderer(
         url_for=url_for,
         recording_callback_url=webhook_url(settings, WebhookPaths.RECORDING),
         say_attributes=say_attributes(settings),
+        audio_url=audio_url,
     )
+
+
+@bp.get("/audio/<key>.wav")
+def rendered_audio(key: str):
+    """Rendered prompt audio for Twilio's <Play>. Only files of the audio cache, by their
+    sha256 key: nothing to guess, nothing else to reach."""
+    from prompts.audio import find_cached
+
+    rendered = find_cached(key, current_settings())
+    if rendered is None or not rendered.web.is_file():
+        abort(404)
+    return send_file(rendered.web, mimetype="audio/wav", conditional=True, max_age=3600)
 
 
 def _fallback_twiml() -> VoiceResponse:

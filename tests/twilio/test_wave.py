@@ -215,3 +215,23 @@ def test_an_unknown_flow_is_not_found(live_app, fake_twilio):
     response = fake_twilio.post_webhook(live_app.url("/twilio/voice/nonsense"), {"CallSid": "x"},
                                         expect_ok=False)
     assert response.status_code == 404
+
+
+def test_rendered_prompts_are_played_instead_of_said(db, clock, twilio_settings, live_app,
+                                                     fake_twilio, wave):
+    """With play_rendered_audio, Twilio plays the platform's own rendering (the same voice as
+    on Asterisk, or an administrator's recorded prompt) fetched from our audio route."""
+    import requests as http
+
+    twilio_settings.twilio.play_rendered_audio = True
+    sid = place_calls(db, TwilioCallBackend(twilio_settings), clock, twilio_settings)[ACK]
+    fake_twilio.answer(sid)
+    heard = fake_twilio.call(sid).heard
+    assert heard and all(h.startswith("play:") for h in heard)
+    assert heard[0] != heard[1]  # the alert text, then the menu prompt
+    for item in heard[:2]:
+        audio = http.get(item[len("play:"):], timeout=10)
+        assert audio.status_code == 200 and audio.headers["Content-Type"] == "audio/wav"
+        assert audio.content[:4] == b"RIFF" and len(audio.content) > 8000
+    assert http.get(live_app.url("/twilio/audio/" + "0" * 64 + ".wav"), timeout=10).status_code == 404
+    assert http.get(live_app.url("/twilio/audio/..%2F..%2Fetc%2Fpasswd.wav"), timeout=10).status_code == 404
