@@ -330,6 +330,8 @@ def confirm_action(action_id: int):
             flash(invalid.user_message, "error")
             return redirect(url_for("console.edit_action", action_id=action_id))
         return render_template("console/confirm.html", action=action, preview=result,
+                               channel_plural={"voice": "spraakoproepen", "sms": "sms",
+                                               "email": "e-mails"},
                                labels=_labels(), eta=_duration(result.eta_s),
                                is_supervisor=operator.role in (Role.SUPERVISOR, Role.ADMIN))
 
@@ -395,6 +397,7 @@ def action_page(action_id: int):
                                           action.supervisor_confirmed_by_id) if i])))}
         return render_template(
             "console/action.html", action=action, snapshot=snapshot, labels=_labels(),
+            display_text=_display_text(action, settings),
             figures=svc.figures(s, action), people=people, web=settings.web,
             outcomes=OUTCOME_LABELS, duration=_duration,
         )
@@ -622,6 +625,29 @@ def _action_or_404(s, action_id: int | None, operator: Operator) -> Action:
         return svc.action_for(s, action_id or 0, operator)
     except svc.ConsoleError as error:
         abort(404, description=error.user_message)
+
+
+def _display_text(action: Action, settings) -> str:
+    """The alert as written (the frozen voice text is in spoken form: "nul acht nul nul")."""
+    from prompts.errors import PromptError
+    from prompts.messages import compose_alert
+
+    try:
+        return compose_alert(action.incident_type.value, dict(action.description or {}),
+                             action.free_text or "",
+                             svc.callback_number_for(action.control_room, settings)).display
+    except PromptError:
+        return action.voice_text or ""
+
+
+@bp.app_template_filter("localtime")
+def localtime(moment: datetime | None, fmt: str = "%d-%m-%Y %H:%M:%S") -> str:
+    """A stored UTC time in the control room's local time (settings.timezone)."""
+    from zoneinfo import ZoneInfo
+
+    if moment is None:
+        return "—"
+    return moment.astimezone(ZoneInfo(current_settings().timezone)).strftime(fmt)
 
 
 def _duration(seconds: float | None) -> str:

@@ -13,6 +13,9 @@
     ["cancelled", "geannuleerd"], ["opted_out", "afgemeld"]
   ];
   var CHANNELS = ["voice", "sms", "email"];
+  var TRANSFER_RESULTS = { NOANSWER: "geen gehoor", BUSY: "in gesprek", CONGESTION: "lijn bezet",
+    CHANUNAVAIL: "niet bereikbaar", FAILED: "mislukt", "no-answer": "geen gehoor", busy: "in gesprek",
+    failed: "mislukt" };
 
   // --- map -------------------------------------------------------------------------------
   var lat = parseFloat(root.dataset.lat), lon = parseFloat(root.dataset.lon), radius = parseFloat(root.dataset.radius);
@@ -106,7 +109,8 @@
         card.querySelector(".s-caller").textContent = "Beller: " + s.caller;
         card.querySelector(".s-participant").textContent = s.participant_id ? "deelnemer" + (s.participant_name ? " (" + s.participant_name + ")" : "") : "geen deelnemer";
         card.querySelector(".s-distance").textContent = (s.distance_m !== null && s.distance_m !== undefined) ? "afstand " + Math.round(s.distance_m) + " m" : "afstand onbekend";
-        card.querySelector(".s-transfer").textContent = s.transferred ? "doorverbonden" : (s.transfer_result ? "doorverbinden: " + s.transfer_result : "");
+        card.querySelector(".s-transfer").textContent = s.transferred ? "doorverbonden met de meldkamer" :
+          (s.transfer_result ? "niet doorverbonden (" + (TRANSFER_RESULTS[s.transfer_result] || s.transfer_result.toLowerCase()) + ")" : "");
         var audio = card.querySelector(".s-audio");
         if (s.audio_url) { audio.src = s.audio_url; } else { audio.remove(); card.querySelector(".s-noaudio").classList.remove("hidden"); }
         card.querySelector(".s-handle").action = s.handle_url;
