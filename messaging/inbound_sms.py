@@ -191,10 +191,20 @@ def sign_up_by_sms(session: Session, e164: str, command: SignUp, clock: Clock,
     from participants.verification import Method, Purpose, RateLimited
 
     existing = _participants_with_number(session, e164)
-    verified = any(p.e164 == e164 and p.verified for person in existing for p in person.phones)
-    if verified:
+    verified = [person for person in existing
+                if any(p.e164 == e164 and p.verified for p in person.phones)]
+    if any(person.status is not ParticipantStatus.OPTED_OUT for person in verified):
         return ("Dit nummer is al aangemeld bij Burgernet. Wijzigen of afmelden kan via de "
                 "website; stuur STOP om geen berichten meer te ontvangen.")
+    if verified:
+        # Opted out earlier: coming back needs the code, like a new sign-up.
+        try:
+            issued = _verification(session, clock, settings, secret_key).issue(
+                verified[-1], Purpose.PHONE, e164, Method.SMS)
+        except RateLimited:
+            return "U heeft te vaak een code aangevraagd. Probeer het over een uur opnieuw."
+        return (f"U was afgemeld bij Burgernet. Wilt u weer meedoen? Stuur JA {issued.secret} "
+                "naar dit nummer.")
     now = clock.now()
     participant = next((p for p in existing if p.source == "sms"), None)
     if participant is None:
@@ -230,13 +240,19 @@ def confirm_code(session: Session, e164: str, command: ConfirmCode, clock: Clock
     from participants.verification import CheckResult, Purpose
 
     pending = [p for p in _participants_with_number(session, e164)
-               if any(ph.e164 == e164 and not ph.verified for ph in p.phones)]
+               if p.status is ParticipantStatus.OPTED_OUT
+               or any(ph.e164 == e164 and not ph.verified for ph in p.phones)]
     if not pending:
         return "Er is geen aanmelding die op bevestiging wacht voor dit nummer."
+    participant = pending[-1]
     service = _verification(session, clock, settings, secret_key)
-    result = service.check(pending[-1].id, Purpose.PHONE, e164, command.code)
+    result = service.check(participant.id, Purpose.PHONE, e164, command.code)
     if result is CheckResult.VERIFIED:
-        log_event(log, "sms.verified", participant_id=pending[-1].id)
+        if participant.status is ParticipantStatus.OPTED_OUT:
+            participant.status = ParticipantStatus.ACTIVE
+            record_audit(session, "participant.opted_in", actor=f"participant:{participant.id}",
+                         target_type="participant", target_id=participant.id, via="sms")
+        log_event(log, "sms.verified", participant_id=participant.id)
         return ("Uw aanmelding bij Burgernet is bevestigd. U ontvangt voortaan een sms bij een "
                 "actie in uw buurt. Stuur STOP om u af te melden.")
     if result is CheckResult.WRONG:

@@ -236,3 +236,16 @@ def test_a_confirmation_without_a_pending_sign_up(db, fake_twilio, live_app):
         participant_with_number(s, NUMBER)
     replies = fake_twilio.incoming_sms(NUMBER, OUR_NUMBER, "JA 123456", sms_url(live_app))
     assert "geen aanmelding" in replies[0]
+
+
+def test_an_opted_out_participant_can_come_back_with_a_code(db, fake_twilio, live_app, sms_wave):
+    fake_twilio.incoming_sms(NUMBER, OUR_NUMBER, "STOP", sms_url(live_app))
+    reply = fake_twilio.incoming_sms(NUMBER, OUR_NUMBER, "BURGERNET 2611AB 1 1980", sms_url(live_app))[0]
+    assert "afgemeld" in reply
+    with db.session() as s:
+        assert s.get(Participant, sms_wave.participants[NUMBER]).status is ParticipantStatus.OPTED_OUT
+    code = re.search(r"JA (\d{6})", reply).group(1)
+    assert "bevestigd" in fake_twilio.incoming_sms(NUMBER, OUR_NUMBER, f"JA {code}", sms_url(live_app))[0]
+    with db.session() as s:
+        assert s.get(Participant, sms_wave.participants[NUMBER]).status is ParticipantStatus.ACTIVE
+        assert s.scalars(select(AuditEvent).where(AuditEvent.event == "participant.opted_in")).one()
