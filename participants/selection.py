@@ -4,9 +4,11 @@ This module is the contract the rest of the platform codes against (`Recipient`,
 `select_recipients`, `count_by_channel`).
 
 How a selection runs:
-1. Candidates come from the spatial index (`participants.spatial_index`): on SQLite the
-   R*Tree `address_rtree`, on PostgreSQL a bounding box on the B-tree index (lat, lon).
-   Opted-out and paused participants and unverified phone numbers are left out in SQL.
+1. Candidates come from the spatial index (`participants.spatial_index`): on SQLite range
+   scans of the clustered grid table `selection_grid`, on PostgreSQL a bounding box on the
+   B-tree index (lat, lon) joined to the participant and its phones. One row per address,
+   with the participant's verified phone numbers aggregated; opted-out and paused
+   participants, unverified numbers and unverified email addresses are left out in SQL.
 2. `recipients_from_rows` (pure, no I/O) computes the exact great-circle distance (haversine),
    drops what lies outside the circle or outside its address's weekly time window, expands each
    participant's channel choice into contact points, and keeps one delivery per (channel, target).
@@ -39,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Channel, PhoneKind
 from db.types import UTCDateTime
-from participants.spatial_index import RTREE_TABLE
+from participants.spatial_index import CELLS_PER_DEGREE, GRID_TABLE
 
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG)
 LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
@@ -153,9 +155,10 @@ def _parse_channels(channels: Iterable[str] | None) -> frozenset[Channel]:
     return frozenset(parsed)
 
 
-# Candidate row, as read from the database:
+# Candidate row, as read from the database (one per address):
 # (address_id, participant_id, lat, lon, window_days, window_start_min, window_end_min,
-#  participant_channels, email, email_verified, phone_e164, phone_kind)
+#  participant_channels, verified_email_or_None, verified_phones)
+# where verified_phones is "e164 kind,e164 kind" (or None) and channels a JSON list.
 CandidateRow = Sequence
 
 
@@ -181,29 +184,30 @@ def recipients_from_rows(
     phi0 = radians(lat)
     cos_phi0 = cos(phi0)
     two_r = 2 * EARTH_RADIUS_M
-    voice_rank, sms_rank, email_rank = 0, 1, 2
-    mobile = PhoneKind.MOBILE.value
+
+    # A participant's targets are the same from every address: the nearest open one counts.
+    nearest: dict[int, tuple] = {}
+    for aid, pid, alat, alon, wdays, wstart, wend, chans, email, phones in rows:
+        phi = radians(alat)
+        h = sin((phi - phi0) / 2) ** 2 + cos_phi0 * cos(phi) * sin(radians(alon - lon) / 2) ** 2
+        dist = two_r * asin(min(1.0, sqrt(h)))
+        if dist > radius_m:
+            continue
+        if wdays is not None or wstart is not None or wend is not None:
+            key = (wdays, wstart, wend)
+            is_open = windows.get(key)
+            if is_open is None:
+                is_open = windows[key] = window_open(wdays, wstart, wend, local)
+            if not is_open:
+                continue
+        current = nearest.get(pid)
+        if current is None or (dist, aid) < (current[0], current[1]):
+            nearest[pid] = (dist, aid, chans, email, phones)
 
     # (channel rank, target key) -> best (distance, participant, address, rank, target, kind)
     best: dict[tuple[int, str], tuple] = {}
-    distances: dict[int, float] = {}
-
-    for aid, pid, alat, alon, wdays, wstart, wend, chans, email, email_ok, e164, kind in rows:
-        dist = distances.get(aid)
-        if dist is None:
-            phi = radians(alat)
-            h = sin((phi - phi0) / 2) ** 2 + cos_phi0 * cos(phi) * sin(radians(alon - lon) / 2) ** 2
-            dist = two_r * asin(min(1.0, sqrt(h)))
-            if dist > radius_m:
-                continue
-            if wdays is not None or wstart is not None or wend is not None:
-                key = (wdays, wstart, wend)
-                is_open = windows.get(key)
-                if is_open is None:
-                    is_open = windows[key] = window_open(wdays, wstart, wend, local)
-                if not is_open:
-                    continue
-            distances[aid] = dist  # only addresses that count, so a full scan stays small
+    mobile = PhoneKind.MOBILE.value
+    for pid, (dist, aid, chans, email, phones) in nearest.items():
         choice_key = chans if isinstance(chans, str) else tuple(chans or ())
         chosen = choices.get(choice_key)
         if chosen is None:
@@ -214,13 +218,15 @@ def recipients_from_rows(
                 "email" in names and want_email,
             )
         voice, sms, mail = chosen
-        if e164 is not None:
-            if voice:
-                _keep(best, (voice_rank, e164), (dist, pid, aid, voice_rank, e164, kind))
-            if sms and kind == mobile:
-                _keep(best, (sms_rank, e164), (dist, pid, aid, sms_rank, e164, kind))
-        if mail and email and email_ok:
-            _keep(best, (email_rank, email.lower()), (dist, pid, aid, email_rank, email, None))
+        if phones and (voice or sms):
+            for item in phones.split(","):
+                e164, kind = item.split(" ")
+                if voice:
+                    _keep(best, (0, e164), (dist, pid, aid, 0, e164, kind))
+                if sms and kind == mobile:
+                    _keep(best, (1, e164), (dist, pid, aid, 1, e164, kind))
+        if mail and email:
+            _keep(best, (2, email.lower()), (dist, pid, aid, 2, email, None))
 
     ordered = sorted(best.values())
     channel_of = (Channel.VOICE, Channel.SMS, Channel.EMAIL)
@@ -246,59 +252,66 @@ def count_by_channel(recipients: Iterable[Recipient]) -> dict[str, int]:
 
 # --- reading candidates --------------------------------------------------------------------
 
-_COLUMNS = """
-    a.id, a.participant_id, a.lat, a.lon, a.window_days, a.window_start_min, a.window_end_min,
-    p.channels, p.email, p.email_verified, ph.e164, ph.kind"""
-
 _REACHABLE = """
-    p.status IN ('active', 'paused')
-    AND (p.paused_until <= :at OR (p.paused_until IS NULL AND p.status = 'active'))"""
-
-_PHONES = "LEFT JOIN phone_number AS ph ON ph.participant_id = a.participant_id AND ph.verified"
+    {p}status IN ('active', 'paused')
+    AND ({p}paused_until <= :at OR ({p}paused_until IS NULL AND {p}status = 'active'))"""
 
 
-def _lon_condition(box: BoundingBox, low: str, high: str) -> str:
+def _lon_condition(box: BoundingBox, column: str, west: str = ":west", east: str = ":east") -> str:
     if box.crosses_antimeridian:
-        return f"({high} >= :west OR {low} <= :east)"
-    return f"{high} >= :west AND {low} <= :east"
+        return f"({column} >= {west} OR {column} <= {east})"
+    return f"{column} BETWEEN {west} AND {east}"
+
+
+def _cell(degrees: float, offset: float) -> int:
+    """The grid cell of a coordinate, exactly as the SQL of the grid computes it."""
+    return int((degrees + offset) * CELLS_PER_DEGREE)
+
+
+def _grid_query(box: BoundingBox):
+    """SQLite: range scans over the grid cells the box touches, then the exact box."""
+    lat_cells = ", ".join(str(c) for c in range(_cell(box.south, 90.0), _cell(box.north, 90.0) + 1))
+    west_cell, east_cell = _cell(box.west, 180.0), _cell(box.east, 180.0)
+    sql = f"""
+        SELECT address_id, participant_id, lat, lon, window_days, window_start_min,
+               window_end_min, channels, email, phones
+        FROM {GRID_TABLE}
+        WHERE lat_cell IN ({lat_cells})
+          AND {_lon_condition(box, "lon_cell", str(west_cell), str(east_cell))}
+          AND lat BETWEEN :south AND :north
+          AND {_lon_condition(box, "lon")}
+          AND {_REACHABLE.format(p="")}"""
+    return text(sql).bindparams(bindparam("at", type_=UTCDateTime()))
+
+
+def _join_query(dialect: str, box: BoundingBox | None):
+    """The base tables joined; with a box through ix_address_lat_lon, without it a full scan."""
+    aggregate = "group_concat" if dialect == "sqlite" else "string_agg"
+    where = (
+        f"a.lat BETWEEN :south AND :north AND {_lon_condition(box, 'a.lon')}"
+        if box is not None
+        else "a.lat IS NOT NULL AND a.lon IS NOT NULL"
+    )
+    sql = f"""
+        SELECT a.id, a.participant_id, a.lat, a.lon, a.window_days, a.window_start_min,
+               a.window_end_min, p.channels,
+               CASE WHEN p.email_verified THEN p.email END,
+               (SELECT {aggregate}(ph.e164 || ' ' || ph.kind, ',')
+                  FROM phone_number AS ph
+                 WHERE ph.participant_id = a.participant_id AND ph.verified)
+        FROM address AS a
+        JOIN participant AS p ON p.id = a.participant_id
+        WHERE {where}
+          AND {_REACHABLE.format(p="p.")}"""
+    return text(sql).bindparams(bindparam("at", type_=UTCDateTime()))
 
 
 def _candidate_query(dialect: str, box: BoundingBox):
-    if dialect == "sqlite":
-        # CROSS JOIN fixes the join order: the R*Tree drives, every other table by key.
-        sql = f"""
-            SELECT {_COLUMNS}
-            FROM {RTREE_TABLE} AS r
-            CROSS JOIN address AS a ON a.id = r.id
-            CROSS JOIN participant AS p ON p.id = a.participant_id
-            {_PHONES}
-            WHERE r.max_lat >= :south AND r.min_lat <= :north
-              AND {_lon_condition(box, 'r.min_lon', 'r.max_lon')}
-              AND {_REACHABLE}"""
-    else:
-        sql = f"""
-            SELECT {_COLUMNS}
-            FROM address AS a
-            JOIN participant AS p ON p.id = a.participant_id
-            {_PHONES}
-            WHERE a.lat BETWEEN :south AND :north
-              AND {_lon_condition(box, 'a.lon', 'a.lon')}
-              AND {_REACHABLE}"""
-    return text(sql).bindparams(bindparam("at", type_=UTCDateTime()))
-
-
-def _scan_query():
-    sql = f"""
-        SELECT {_COLUMNS}
-        FROM address AS a
-        JOIN participant AS p ON p.id = a.participant_id
-        {_PHONES}
-        WHERE a.lat IS NOT NULL AND a.lon IS NOT NULL AND {_REACHABLE}"""
-    return text(sql).bindparams(bindparam("at", type_=UTCDateTime()))
+    return _grid_query(box) if dialect == "sqlite" else _join_query(dialect, box)
 
 
 def candidate_rows(session: Session, lat: float, lon: float, radius_m: float, at: datetime) -> list:
-    """Rows for every address whose index entry falls in the circle's bounding box."""
+    """One row per address inside the circle's bounding box, read through the spatial index."""
     box = bounding_box(lat, lon, radius_m)
     query = _candidate_query(session.get_bind().dialect.name, box)
     params = {"south": box.south, "north": box.north, "west": box.west, "east": box.east, "at": at}
@@ -329,7 +342,6 @@ def scan_recipients(
 ) -> list[Recipient]:
     """The same selection by a full scan of every geocoded address: the benchmark's baseline."""
     _check_request(lat, lon, radius_m, at)
-    query = _scan_query().execution_options(yield_per=50_000)
+    query = _join_query(session.get_bind().dialect.name, None).execution_options(yield_per=50_000)
     rows = session.execute(query, {"at": at})  # streamed: the whole table never sits in memory
     return recipients_from_rows(rows, lat, lon, radius_m, at, channels)
-

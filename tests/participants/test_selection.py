@@ -412,20 +412,54 @@ def test_selection_uses_the_spatial_index(db):
                       for k in query.compile(conn).positiontup),
             ).all()
             details = [row[-1] for row in plan]
-            # The R*Tree drives with all four box constraints (D1B0D3B2); the rest by key.
-            assert details[0].startswith("SCAN r VIRTUAL TABLE INDEX 2:"), details
-            assert all(d.startswith("SEARCH") for d in details[1:]), details
+            # Range scans on the grid's clustered key; no other table is read.
+            assert len(details) == 1 and details[0].startswith("SEARCH selection_grid USING PRIMARY KEY (lat_cell=? AND lon_cell>? AND lon_cell<?)"), details
         else:
             conn.exec_driver_sql("SET enable_seqscan = off")
             plan = conn.execute(text("EXPLAIN " + str(query)), params).scalars().all()
             assert any("ix_address_lat_lon" in line for line in plan), plan
 
 
-def test_rtree_and_its_triggers_exist_at_head(db):
-    """A later batch rebuild of `address` on SQLite would drop the triggers; this catches it."""
-    from participants.spatial_index import sqlite_rtree_ready
+def test_grid_and_its_triggers_exist_at_head(db):
+    """A later batch rebuild of a table on SQLite would drop the triggers; this catches it."""
+    from participants.spatial_index import sqlite_grid_ready
 
     if not db.is_sqlite:
-        pytest.skip("the R*Tree is SQLite's index")
+        pytest.skip("the grid is SQLite's index")
     with db.engine.connect() as conn:
-        assert sqlite_rtree_ready(conn)
+        assert sqlite_grid_ready(conn)
+
+
+def test_index_stays_in_sync_with_every_kind_of_change(db):
+    """Changes to participants, phones and addresses after insert reach the selection."""
+    rng = random.Random(7)
+    with db.transaction() as session:
+        random_population(session, rng, n=150)
+    with db.transaction() as session:
+        people = session.scalars(select(Participant).order_by(Participant.id)).all()
+        for p in people[:150:3]:
+            p.status = rng.choice(list(ParticipantStatus))
+            p.channels = rng.choice([["voice"], ["sms"], ["email"], ["voice", "sms", "email"]])
+            p.email_verified = not p.email_verified
+            if rng.random() < 0.3:
+                p.email = f"nieuw{p.id}@example.org"
+        for p in people[1:150:4]:
+            for phone in p.phones:
+                phone.verified = not phone.verified
+            if p.phones and rng.random() < 0.5:
+                p.phones.remove(p.phones[0])
+            p.phones.append(PhoneNumber(e164=f"+3161{p.id:07d}", kind=PhoneKind.MOBILE, verified=True))
+        for p in people[2:150:5]:
+            for address in p.addresses:
+                address.lat, address.lon = offset(*DELFT, rng.uniform(-1500, 1500), rng.uniform(-1500, 1500))
+        for p in people[3:150:7]:
+            session.delete(p)
+        session.execute(text("UPDATE participant SET status = 'opted_out' WHERE id % 11 = 0"))
+    with db.session() as session:
+        for radius in (500, 1500, 3000):
+            got = select_recipients(session, *DELFT, radius, WEDNESDAY_AFTERNOON)
+            want = reference_selection(session, *DELFT, radius, WEDNESDAY_AFTERNOON)
+            assert [(r.participant_id, r.address_id, r.channel, r.target) for r in got] == [
+                (w.participant_id, w.address_id, w.channel, w.target) for w in want
+            ]
+        assert len(got) > 50
