@@ -66,6 +66,8 @@ class Preview:
     eta_s: float
     needs_supervisor: bool
     limits: dict[str, int] = field(default_factory=dict)
+    # Quiet hours: voice calls of a non-urgent action wait until this moment (UTC), or None.
+    voice_held_until: datetime | None = None
 
     def as_json(self) -> dict:
         return {
@@ -80,6 +82,7 @@ class Preview:
             "eta_s": round(self.eta_s, 1),
             "needs_supervisor": self.needs_supervisor,
             "limits": self.limits,
+            "voice_held_until": self.voice_held_until.isoformat() if self.voice_held_until else None,
             "radius_m": self.request.radius_m,
             "lat": self.request.lat,
             "lon": self.request.lon,
@@ -157,6 +160,7 @@ def preview(s: Session, request: ActionRequest, control_room_id: int, at: dateti
         estimate_wave_seconds,
         trunk_limits,
     )
+    from dialer.quiet_hours import held_until, quiet_window
     from participants.selection import count_by_channel, select_recipients
 
     room = s.get(ControlRoom, control_room_id)
@@ -190,6 +194,9 @@ def preview(s: Session, request: ActionRequest, control_room_id: int, at: dateti
         ),
         limits={"radius_m": settings.max_radius_without_supervisor_m,
                 "recipients": settings.max_recipients_without_supervisor},
+        voice_held_until=(held_until(quiet_window(room, settings),
+                                     request.incident_type in settings.urgent_incident_types, at)
+                          if Channel.VOICE.value in request.channels else None),
     )
 
 

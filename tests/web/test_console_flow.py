@@ -236,3 +236,19 @@ def test_address_search_uses_the_gazetteer(console, db, settings):
     with db.session() as s:
         action = s.scalars(select(Action)).one()
         assert (action.lat, action.lon, action.location_label) == (52.0116, 4.3586, "Markt 1, Delft")
+
+
+def test_preview_and_confirmation_announce_quiet_hours(console, clock, settings):
+    from datetime import datetime, time, timezone
+
+    client, token = console
+    settings.quiet_hours_start, settings.quiet_hours_end = time(23, 0), time(7, 0)
+    clock._now = datetime(2026, 11, 28, 1, 30, tzinfo=timezone.utc)  # 02:30 in Amsterdam
+    preview = post(client, "/actions/preview", token, SUSPECT).get_json()
+    assert preview["voice_held_until"] == "2026-11-28T06:00:00+00:00"
+    urgent = {**SUSPECT, "incident_type": "missing_child", "d__missing_child__age": "6",
+              "d__missing_child__clothing": "een gele regenjas", "norm_family_consent": "on"}
+    assert post(client, "/actions/preview", token, urgent).get_json()["voice_held_until"] is None
+    response = post(client, "/actions/new", token, SUSPECT)
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Nachtrust" in html and "07:00" in html

@@ -198,6 +198,12 @@
       $("pv-sms-count").textContent = "(" + data.sms.chars + " tekens, " + data.sms.segments +
         (data.sms.segments === 1 ? " sms-deel, " : " sms-delen, ") + data.sms.encoding + ")";
       $("pv-supervisor").classList.toggle("hidden", !data.needs_supervisor);
+      var quiet = $("pv-quiet");
+      if (data.voice_held_until) {
+        var until = new Date(data.voice_held_until).toLocaleTimeString("nl-NL", { hour: "2-digit", minute: "2-digit" });
+        quiet.textContent = "Nachtrust: spraakoproepen worden uitgesteld tot " + until + "; sms en e-mail gaan nu.";
+      }
+      quiet.classList.toggle("hidden", !data.voice_held_until);
     }).catch(function () {
       $("pv-errors").textContent = "Het voorbeeld kon niet worden bijgewerkt (verbinding?).";
       $("pv-errors").classList.remove("hidden");

@@ -150,7 +150,8 @@
     });
     source.onerror = function () {
       setLive(false, "verbinding herstellen…");
-      if (root.dataset.status !== "running") { source.close(); poll(); }
+      // closed for good (session expired, action ended): one poll shows why, or reloads to log in
+      if (source.readyState === EventSource.CLOSED || root.dataset.status !== "running") { source.close(); poll(); }
     };
   } else {
     poll();
