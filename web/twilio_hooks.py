@@ -317,12 +317,31 @@ def _outcome_twiml(delivery_id: int) -> str:
     return str(response)
 
 
+def _log_digits(session, delivery_id, call_sid, digits: str, step_no: int) -> None:
+    """A key pressed on an alert call, in the delivery's event log (as the Asterisk backend
+    reports DTMF); the flow itself stores the menu choice."""
+    from dialer.backend import CallEvent, CallEventType
+    from dialer.events import apply_call_event
+
+    if not isinstance(delivery_id, int):
+        return
+    try:
+        apply_call_event(session, CallEvent(
+            delivery_id=delivery_id, type=CallEventType.DTMF, provider=PROVIDER,
+            provider_id=call_sid, at=_clock().now(), digits=digits,
+            event_key=f"{PROVIDER}:{call_sid}:dtmf:{step_no}",
+        ), _clock())
+    except (LookupError, ValueError) as exc:  # the flow reports a bad delivery itself
+        log_event(log, "twilio.dtmf.unlogged", logging.WARNING, delivery_id=delivery_id,
+                  error=str(exc))
+
+
 @bp.post("/voice/<flow_name>")
 @signed
 def voice(flow_name: str):
     if flow_name == "outcome":
         return Response(_outcome_twiml(_delivery_id()), mimetype="text/xml")
-    from ivr.flow import CallEnv, Engine, FlowError
+    from ivr.flow import CallEnv, Engine, FlowError, InputKind
     from ivr.twiml import EV_RECORD, input_from_request, state_from_request
 
     settings = current_settings()
@@ -347,7 +366,11 @@ def voice(flow_name: str):
                 path = None
                 if ev == EV_RECORD:
                     path = _store_recording(form.get("RecordingSid", ""))
-                turn = engine.resume(state, input_from_request(ev, form, path), env)
+                happened = input_from_request(ev, form, path)
+                if flow.name == "alert" and happened.kind is InputKind.DIGITS:
+                    _log_digits(session, state.ctx.get("delivery_id"), call_sid,
+                                happened.digits, step_no)
+                turn = engine.resume(state, happened, env)
             else:
                 step_no = 0
                 ctx = {}

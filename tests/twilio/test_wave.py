@@ -86,6 +86,10 @@ def test_a_whole_wave(db, clock, twilio_settings, live_app, fake_twilio, wave, s
     row = delivery(db, wave.deliveries[ACK])
     assert (row.state, row.acknowledged, row.menu_choices) == (DeliveryState.COMPLETED, True, "13")
     assert row.provider_id == ack and row.answered_by == "human"
+    with db.session() as s:
+        digits = [e.detail["digits"] for e in s.scalars(select(DeliveryEvent).where(
+            DeliveryEvent.delivery_id == row.id, DeliveryEvent.event == "call.dtmf"))]
+        assert digits == ["1", "3"]
 
     # Busy and no answer: results stored, and a retry is scheduled while the action runs.
     fake_twilio.finish_unanswered(sids[BUSY], "busy")
