@@ -154,7 +154,8 @@ def parse_action_request(
                            errors=errors, key="free_text")
     location_label = clean_text(values.get("location_label"), label="Locatie",
                                 max_chars=MAX_LABEL, errors=errors, key="location")
-    if not description and not free_text and "incident_type" not in errors:
+    text_refused = any(key.startswith("d_") or key == "free_text" for key in errors)
+    if not description and not free_text and "incident_type" not in errors and not text_refused:
         errors.setdefault("description", "Vul een signalement in: zonder beschrijving kan niemand uitkijken.")
 
     lat, lon = parse_float(values.get("lat")), parse_float(values.get("lon"))
