@@ -52,8 +52,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint("twilio_hooks", __name__, url_prefix=WebhookPaths.PREFIX)
 exempt_blueprint(bp)  # no CSRF token: Twilio's signature authenticates every request
 
-_PURGE_EVERY = 200  # requests between deletions of expired receipts
-_receipts_seen = 0
+# Expired receipts are deleted when a request's hash starts with this (about 1 in 256).
+_PURGE_PREFIX = "00"
 
 
 def _clock() -> Clock:
@@ -96,7 +96,6 @@ def _refuse(event: str, **fields) -> None:
 
 def _note_receipt(url: str, signature: str) -> bool:
     """Remember this signed request; False when it was seen before (a replay)."""
-    global _receipts_seen
     settings = current_settings()
     body = "&".join(f"{k}={v}" for k, v in sorted(request.form.items(multi=True)))
     digest = hashlib.sha256(f"{signature}\n{url}\n{body}".encode()).hexdigest()
@@ -108,12 +107,17 @@ def _note_receipt(url: str, signature: str) -> bool:
                                        path=request.path[:120], received_at=now))
     except IntegrityError:
         return False
-    _receipts_seen += 1
-    if _receipts_seen % _PURGE_EVERY == 0:
-        cutoff = now - timedelta(seconds=settings.twilio.replay_window_s)
+    if digest.startswith(_PURGE_PREFIX):
         with db.transaction() as session:
-            session.execute(delete(WebhookReceipt).where(WebhookReceipt.received_at < cutoff))
+            purge_receipts(session, now, settings.twilio.replay_window_s)
     return True
+
+
+def purge_receipts(session, now, window_s: int) -> int:
+    """Forget signed requests older than the replay window; returns how many."""
+    cutoff = now - timedelta(seconds=window_s)
+    result = session.execute(delete(WebhookReceipt).where(WebhookReceipt.received_at < cutoff))
+    return result.rowcount or 0
 
 
 def signed(view):

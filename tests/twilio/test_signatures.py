@@ -119,3 +119,21 @@ def test_validation_can_be_switched_off_in_a_testing_app_only(live_app, fake_twi
     assert "twilio.webhook.validation_forced" in caplog.text
     live_app.app.testing = True
     assert requests.post(url, data=status_params(fake_twilio), timeout=10).status_code == 200
+
+
+def test_receipts_older_than_the_replay_window_are_forgotten(db, clock):
+    from datetime import timedelta
+
+    from db.models import WebhookReceipt
+    from web.twilio_hooks import purge_receipts
+
+    now = clock.now()
+    with db.transaction() as s:
+        s.add_all([WebhookReceipt(provider="twilio", request_hash="a" * 64, path="/x",
+                                  received_at=now - timedelta(days=2)),
+                   WebhookReceipt(provider="twilio", request_hash="b" * 64, path="/x",
+                                  received_at=now - timedelta(hours=1))])
+    with db.transaction() as s:
+        assert purge_receipts(s, now, 86400) == 1
+    with db.session() as s:
+        assert [r.request_hash for r in s.scalars(select(WebhookReceipt))] == ["b" * 64]
