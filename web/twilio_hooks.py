@@ -15,14 +15,21 @@ Paths (dialer/backends/twilio.py `WebhookPaths`):
   /twilio/recording                  a recording is ready: fetch it with authentication
   /twilio/message-status?delivery=N  SMS delivery reports
   /twilio/sms                        text messages to our number (STOP, sign-up keyword)
+  /twilio/audio/<key>.wav            rendered prompts for <Play> (twilio.play_rendered_audio)
+
+Setting up a Twilio number: Voice "A call comes in" -> POST
+{public_base_url}/twilio/voice/callback (the call-back line); Messaging "A message comes in"
+-> POST {public_base_url}/twilio/sms. Outgoing calls and messages name their own callbacks.
+Settings: BURGERNET_TWILIO__ACCOUNT_SID, __AUTH_TOKEN, __FROM_NUMBER (caller id, E.164 or
+national), __MESSAGING_FROM (number or Messaging Service SID), __PUBLIC_BASE_URL, __CPS.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
 from datetime import timedelta
-from pathlib import Path
 from functools import wraps
+from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, request, send_file
 from sqlalchemy import delete, select
@@ -35,7 +42,6 @@ from config.clock import Clock, SystemClock
 from config.logging import log_event, mask_phone
 from config.runtime import current_db, current_settings
 from db.models import Delivery, DeliveryKind, Sighting, WebhookReceipt
-from web.csrf import exempt_blueprint
 from dialer.backends.twilio import (
     PROVIDER,
     TwilioCallBackend,
@@ -46,6 +52,7 @@ from dialer.backends.twilio import (
     voice_url,
     webhook_url,
 )
+from web.csrf import exempt_blueprint
 
 log = logging.getLogger(__name__)
 
@@ -144,11 +151,11 @@ def signed(view):
 def _delivery_id() -> int:
     raw = request.args.get("delivery", "")
     if not raw.isdigit():
-        abort(400, "delivery id missing")
+        abort(400)
     return int(raw)
 
 
-def _checked_delivery(session, delivery_id: int, call_sid: str | None) -> Delivery:
+def _checked_delivery(session, delivery_id: int, call_sid: str | None) -> Delivery | None:
     delivery = session.get(Delivery, delivery_id)
     if delivery is None:
         log_event(log, "twilio.webhook.unknown_delivery", logging.WARNING, delivery_id=delivery_id)
