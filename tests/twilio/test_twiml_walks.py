@@ -5,7 +5,7 @@ Twilio over HTTP: digits as <Gather> callbacks, silence as an empty <Gather> res
 results as <Dial> callbacks, and the end of a prompt as the <Redirect> Twilio follows by
 itself. Every TwiML document the platform answered is read back into a step summary and
 compared with the reference, prompt text for prompt text. The FastAGI renderer is held to the
-same reference (tests/ivr/test_renderer_walks.py): one flow, two renderers, the same steps.
+same reference (tests/ivr/test_fastagi_walks.py): one flow, two renderers, the same steps.
 """
 from __future__ import annotations
 
