@@ -287,20 +287,26 @@ def _grid_query(box: BoundingBox):
 def _join_query(dialect: str, box: BoundingBox | None):
     """The base tables joined; with a box through ix_address_lat_lon, without it a full scan."""
     aggregate = "group_concat" if dialect == "sqlite" else "string_agg"
-    where = (
-        f"a.lat BETWEEN :south AND :north AND {_lon_condition(box, 'a.lon')}"
-        if box is not None
-        else "a.lat IS NOT NULL AND a.lon IS NOT NULL"
-    )
+    if box is not None:  # a few thousand addresses: fetch each one's phones by index
+        phones = f"""(SELECT {aggregate}(ph.e164 || ' ' || ph.kind, ',')
+                        FROM phone_number AS ph
+                       WHERE ph.participant_id = a.participant_id AND ph.verified)"""
+        phone_join = ""
+        where = f"a.lat BETWEEN :south AND :north AND {_lon_condition(box, 'a.lon')}"
+    else:  # every address: aggregate all phones once and join
+        phones = "ph.phones"
+        phone_join = f"""LEFT JOIN (SELECT participant_id, {aggregate}(e164 || ' ' || kind, ',') AS phones
+                              FROM phone_number WHERE verified GROUP BY participant_id) AS ph
+                         ON ph.participant_id = a.participant_id"""
+        where = "a.lat IS NOT NULL AND a.lon IS NOT NULL"
     sql = f"""
         SELECT a.id, a.participant_id, a.lat, a.lon, a.window_days, a.window_start_min,
                a.window_end_min, p.channels,
                CASE WHEN p.email_verified THEN p.email END,
-               (SELECT {aggregate}(ph.e164 || ' ' || ph.kind, ',')
-                  FROM phone_number AS ph
-                 WHERE ph.participant_id = a.participant_id AND ph.verified)
+               {phones}
         FROM address AS a
         JOIN participant AS p ON p.id = a.participant_id
+        {phone_join}
         WHERE {where}
           AND {_REACHABLE.format(p="p.")}"""
     return text(sql).bindparams(bindparam("at", type_=UTCDateTime()))
