@@ -29,7 +29,6 @@ import hashlib
 import logging
 from datetime import timedelta
 from functools import wraps
-from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, request, send_file
 from sqlalchemy import delete, select
@@ -423,29 +422,39 @@ def _store_recording(recording_sid: str) -> str | None:
 @bp.post("/recording")
 @signed
 def recording():
+    """Twilio has the recording ready. Normally the <Record> action request already fetched
+    it and the sighting holds it; when Twilio did not have it then, it is fetched now and
+    filed with the sighting, like an Asterisk recording."""
+    from callback_line.recordings import store_recording
+
     form = request.form
+    call_sid = form.get("CallSid")
+    recording_sid = form.get("RecordingSid", "")
     if form.get("RecordingStatus", "completed") != "completed":
         log_event(log, "twilio.recording.status", status=form.get("RecordingStatus"),
-                  recording_sid=form.get("RecordingSid", ""))
+                  recording_sid=recording_sid)
         return _twiml()
-    path = _store_recording(form.get("RecordingSid", ""))
-    if path is None:
-        return Response("recording not available", status=503)
     settings = current_settings()
-    relative = str(Path(path).resolve().relative_to(settings.recordings_dir.resolve()))
-    call_sid = form.get("CallSid")
     with current_db().transaction() as session:
-        waiting = session.scalars(
+        sightings = session.scalars(
             select(Sighting).where(Sighting.provider == PROVIDER,
-                                   Sighting.provider_call_id == call_sid,
-                                   Sighting.recording_path.is_(None))
+                                   Sighting.provider_call_id == call_sid)
         ).all()
+        waiting = [s for s in sightings if s.recording_path is None]
+        if sightings and not waiting:
+            return _twiml()  # already filed with its sighting
+        path = _store_recording(recording_sid)
+        if path is None:
+            return Response("recording not available", status=503)
         for sighting in waiting:
-            sighting.recording_path = relative
-            if sighting.duration_s is None and form.get("RecordingDuration"):
+            stored = store_recording(path, settings.recordings_dir, _clock().now())
+            sighting.recording_path = stored.relative_path
+            if stored.duration_s is not None:
+                sighting.duration_s = stored.duration_s
+            elif form.get("RecordingDuration"):
                 sighting.duration_s = float(form["RecordingDuration"])
     log_event(log, "twilio.recording.stored", call_sid=call_sid or "",
-              recording_sid=form.get("RecordingSid", ""), completed_sightings=len(waiting))
+              recording_sid=recording_sid, completed_sightings=len(waiting))
     return _twiml()
 
 

@@ -114,15 +114,17 @@ _RECORDING_SID = re.compile(r"^RE[0-9a-fA-F]{32}$")
 
 
 def recording_path(settings: Settings, recording_sid: str) -> Path:
+    """Where a fetched recording waits until the call-back flow files it with its sighting
+    (callback_line.recordings.store_recording moves it under settings.recordings_dir)."""
     if not _RECORDING_SID.match(recording_sid or ""):
         raise ValueError(f"not a Twilio recording sid: {recording_sid[:40]!r}")
-    return settings.recordings_dir / "twilio" / f"{recording_sid}.wav"
+    return settings.instance_path / "incoming-recordings" / f"{recording_sid}.wav"
 
 
 def fetch_recording(settings: Settings, recording_sid: str, *, attempts: int = 3,
                     wait_s: float = 0.5) -> Path:
-    """Download a recording as WAV from Twilio's API with the account's credentials into
-    settings.recordings_dir/twilio/ (once: a stored file is not fetched again). The URL is
+    """Download a recording as WAV from Twilio's API with the account's credentials (once: a
+    file already fetched is not fetched again). The URL is
     built from the sid, never taken from the request, so a webhook cannot make us fetch
     anything else. Raises OSError when Twilio does not have it (yet)."""
     target = recording_path(settings, recording_sid)

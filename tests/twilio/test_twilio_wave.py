@@ -169,9 +169,11 @@ def test_the_callback_line_records_a_sighting_and_puts_the_caller_through(
         assert sighting.caller_number == ACK
         stored = twilio_settings.recordings_dir / sighting.recording_path
         assert stored.read_bytes() == audio
+        assert sighting.recording_path.startswith("2026/11/28/")  # filed like an Asterisk one
         assert sighting.duration_s == pytest.approx(2.0, abs=0.1)
+    assert not any((twilio_settings.instance_path / "incoming-recordings").iterdir())
     fetches = [r for r in fake_twilio.requests if r[0] == "GET"]
-    assert fetches and fetches[0][1].endswith(f"/Recordings/{recording_sid}.wav")
+    assert len(fetches) == 1 and fetches[0][1].endswith(f"/Recordings/{recording_sid}.wav")
 
     # Put through to the centralist of the action; nobody answers: the fallback says so.
     assert fake_twilio.call(call.sid).dialed == [CENTRALIST]
@@ -192,6 +194,8 @@ def test_a_recording_not_yet_available_completes_from_the_recording_callback(
         assert sighting.recording_path is not None
         path = twilio_settings.recordings_dir / sighting.recording_path
         assert Path(path).stat().st_size > 1000
+        assert sighting.recording_path.startswith("2026/11/28/")
+        assert sighting.duration_s == pytest.approx(1.0, abs=0.1)
 
 
 def test_a_caller_of_the_callback_line_is_put_through_when_nobody_was_alerted(
