@@ -37,6 +37,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from db.models import Channel, PhoneKind
@@ -321,7 +322,14 @@ def candidate_rows(session: Session, lat: float, lon: float, radius_m: float, at
     box = bounding_box(lat, lon, radius_m)
     query = _candidate_query(session.get_bind().dialect.name, box)
     params = {"south": box.south, "north": box.north, "west": box.west, "east": box.east, "at": at}
-    return session.execute(query, params).all()
+    try:
+        return session.execute(query, params).all()
+    except OperationalError as exc:
+        if GRID_TABLE in str(exc.orig):
+            raise SelectionError(
+                f"the selection index {GRID_TABLE} is missing: run `burgernet db upgrade`"
+            ) from exc
+        raise
 
 
 def select_recipients(
