@@ -84,6 +84,10 @@ from web.cli import api_token_group  # noqa: E402
 
 cli.add_command(api_token_group)
 
+from dialer.backends.twilio_bench import bench_twilio  # noqa: E402
+
+bench_group.add_command(bench_twilio)
+
 from dialer.backends.asterisk_bench import bench_asterisk  # noqa: E402
 
 bench_group.add_command(bench_asterisk)
