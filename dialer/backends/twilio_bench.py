@@ -11,6 +11,7 @@ second, latency percentiles, and how many calls did not end completed and acknow
 from __future__ import annotations
 
 import json
+import logging
 import statistics
 import tempfile
 import threading
@@ -132,6 +133,7 @@ def run_bench(calls: int, concurrency: int, database_url: str) -> dict:
         db.upgrade()
         rows = _seed(db, calls)
         app = create_app(settings)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request: too many
         server = make_server("127.0.0.1", 0, app, threaded=True)
         settings.twilio.public_base_url = f"http://127.0.0.1:{server.server_port}"
         thread = threading.Thread(target=server.serve_forever, daemon=True)
