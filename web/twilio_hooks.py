@@ -34,6 +34,7 @@ from flask import Blueprint, Response, abort, current_app, request, send_file
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
+from werkzeug.exceptions import HTTPException
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -100,8 +101,8 @@ def _refuse(event: str, **fields) -> None:
     abort(403)
 
 
-def _note_receipt(url: str, signature: str) -> bool:
-    """Remember this signed request; False when it was seen before (a replay)."""
+def _note_receipt(url: str, signature: str) -> str | None:
+    """Remember this signed request by a digest; None when it was seen before (a replay)."""
     settings = current_settings()
     body = "&".join(f"{k}={v}" for k, v in sorted(request.form.items(multi=True)))
     digest = hashlib.sha256(f"{signature}\n{url}\n{body}".encode()).hexdigest()
@@ -112,11 +113,17 @@ def _note_receipt(url: str, signature: str) -> bool:
             session.add(WebhookReceipt(provider=PROVIDER, request_hash=digest,
                                        path=request.path[:120], received_at=now))
     except IntegrityError:
-        return False
+        return None
     if digest.startswith(_PURGE_PREFIX):
         with db.transaction() as session:
             purge_receipts(session, now, settings.twilio.replay_window_s)
-    return True
+    return digest
+
+
+def _forget_receipt(digest: str) -> None:
+    """The request was not handled: Twilio's retry of it must not count as a replay."""
+    with current_db().transaction() as session:
+        session.execute(delete(WebhookReceipt).where(WebhookReceipt.request_hash == digest))
 
 
 def purge_receipts(session, now, window_s: int) -> int:
@@ -131,18 +138,31 @@ def signed(view):
 
     @wraps(view)
     def checked(*args, **kwargs):
-        if _validation_enabled():
-            signature = request.headers.get("X-Twilio-Signature", "")
-            if not signature:
-                _refuse("twilio.webhook.unsigned")
-            url = public_url()
-            validator = RequestValidator(current_settings().twilio.auth_token)
-            if not validator.validate(url, request.form, signature):
-                _refuse("twilio.webhook.forged", url=url)
-            if not _note_receipt(url, signature):
-                _refuse("twilio.webhook.replayed", call_sid=request.form.get("CallSid", ""),
-                        message_sid=request.form.get("MessageSid", ""))
-        return view(*args, **kwargs)
+        if not _validation_enabled():
+            return view(*args, **kwargs)
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not signature:
+            _refuse("twilio.webhook.unsigned")
+        url = public_url()
+        validator = RequestValidator(current_settings().twilio.auth_token)
+        if not validator.validate(url, request.form, signature):
+            _refuse("twilio.webhook.forged", url=url)
+        digest = _note_receipt(url, signature)
+        if digest is None:
+            _refuse("twilio.webhook.replayed", call_sid=request.form.get("CallSid", ""),
+                    message_sid=request.form.get("MessageSid", ""))
+        try:
+            response = current_app.make_response(view(*args, **kwargs))
+        except HTTPException as exc:
+            if (exc.code or 500) >= 500:
+                _forget_receipt(digest)
+            raise
+        except Exception:
+            _forget_receipt(digest)
+            raise
+        if response.status_code >= 500:
+            _forget_receipt(digest)
+        return response
 
     return checked
 

@@ -137,3 +137,27 @@ def test_receipts_older_than_the_replay_window_are_forgotten(db, clock):
         assert purge_receipts(s, now, 86400) == 1
     with db.session() as s:
         assert [r.request_hash for r in s.scalars(select(WebhookReceipt))] == ["b" * 64]
+
+
+def test_a_request_that_failed_here_may_be_retried(live_app, fake_twilio, dialing, db, monkeypatch):
+    """A signed request we could not handle (an error on our side) is not remembered: Twilio's
+    retry of the very same request is applied, not refused as a replay."""
+    import dialer.events
+
+    real = dialer.events.apply_call_event
+    calls = []
+
+    def fails_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("database went away")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dialer.events, "apply_call_event", fails_once)
+    url = live_app.url(f"/twilio/call-status?delivery={dialing}")
+    params = status_params(fake_twilio)
+    assert fake_twilio.post_webhook(url, params, expect_ok=False).status_code == 500
+    assert fake_twilio.post_webhook(url, params).status_code == 200
+    with db.session() as s:
+        assert s.get(Delivery, dialing).state is DeliveryState.RINGING
+    assert fake_twilio.post_webhook(url, params, expect_ok=False).status_code == 403
