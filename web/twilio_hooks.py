@@ -416,6 +416,12 @@ def voice(flow_name: str):
             log_event(log, "twilio.voice.flow_error", logging.ERROR, flow=flow.name,
                       call_sid=call_sid or "", error=str(exc))
             return _twiml(_fallback_twiml())
+        except HTTPException:
+            raise
+        except Exception:  # noqa: BLE001 - logged with its traceback; the caller hears a fallback
+            session.rollback()
+            log.exception("twilio.voice.failed flow=%s call_sid=%s", flow.name, call_sid or "")
+            return _twiml(_fallback_twiml())
     log_event(log, "twilio.voice.step", flow=flow.name, node=turn.step.node,
               step=type(turn.step).__name__, call_sid=call_sid or "")
     return Response(twiml, mimetype="text/xml")

@@ -243,3 +243,19 @@ def test_rendered_prompts_are_played_instead_of_said(db, clock, twilio_settings,
         assert audio.content[:4] == b"RIFF" and len(audio.content) > 8000
     assert http.get(live_app.url("/twilio/audio/" + "0" * 64 + ".wav"), timeout=10).status_code == 404
     assert http.get(live_app.url("/twilio/audio/..%2F..%2Fetc%2Fpasswd.wav"), timeout=10).status_code == 404
+
+
+def test_an_unexpected_failure_in_a_flow_gets_the_spoken_fallback(db, clock, twilio_settings,
+                                                                  live_app, fake_twilio, wave,
+                                                                  monkeypatch, caplog):
+    import ivr.alert_flow
+
+    def broken(env, ctx):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setitem(ivr.alert_flow.ALERT_FLOW.handlers, "alert_text", broken)
+    sid = place_calls(db, TwilioCallBackend(twilio_settings), clock, twilio_settings)[ACK]
+    fake_twilio.answer(sid)
+    call = fake_twilio.call(sid)
+    assert call.ended and "storing" in call.heard[-1]
+    assert "twilio.voice.failed" in caplog.text and "the database went away" in caplog.text
