@@ -17,7 +17,6 @@ import logging
 import os
 import re
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
@@ -277,12 +276,10 @@ MACHINE_ANSWERS = {"machine_start", "machine_end_beep", "machine_end_silence",
                    "machine_end_other", "fax"}
 
 
-@dataclass(frozen=True)
 class UnknownCallStatus(ValueError):
-    status: str
-
-    def __str__(self) -> str:
-        return f"unknown Twilio CallStatus {self.status!r}"
+    def __init__(self, status: str):
+        super().__init__(f"unknown Twilio CallStatus {status!r}")
+        self.status = status
 
 
 def call_event_from_status(delivery_id: int, form: dict, at: datetime) -> CallEvent | None:
