@@ -92,10 +92,12 @@ from dialer.backends.asterisk_bench import bench_asterisk  # noqa: E402
 
 bench_group.add_command(bench_asterisk)
 
+from dialer.bench import bench_dialer  # noqa: E402
 from dialer.cli import action_group, dialer_group  # noqa: E402
 
 cli.add_command(dialer_group)
 cli.add_command(action_group)
+bench_group.add_command(bench_dialer)
 
 
 @cli.command("serve")

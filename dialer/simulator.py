@@ -40,7 +40,8 @@ logger = logging.getLogger(__name__)
 T = CallEventType
 INVALID_PREFIXES = ("+3199", "+31800")  # not issued to subscribers (simulated)
 BOUNCING_DOMAIN = "bounce.invalid"  # simulated mailboxes that do not exist
-SETUP_S = 1.0  # from originate to ringing or busy
+SETUP_S = 1.0
+MENU_TIMEOUT_S = 6.0  # the alert menu's wait for a digit (shorter in very fast profiles)  # from originate to ringing or busy
 # What an answering participant presses after hearing the message ("" = nothing).
 DTMF_CHOICES = (("3", 0.55), ("", 0.25), ("1", 0.10), ("2", 0.07), ("9", 0.03))
 
@@ -130,7 +131,7 @@ def script_call(delivery_id: int, attempt: int, number: str, timeout_s: int,
             at += 2.0
         at += 4.0  # the closing prompt, or the transfer being set up
     else:
-        at += 6.0 * 3  # the menu times out three times, then goodbye
+        at += 3 * min(MENU_TIMEOUT_S, profile.listen_mean_s)  # three menu timeouts, goodbye
     events.append(ScriptedEvent(at, T.COMPLETED, "NORMAL_CLEARING"))
     return CallScript(outcome, tuple(events))
 

@@ -346,11 +346,15 @@ class DialerWorker:
 
     # --- 5. calls ---------------------------------------------------------------------------
 
+    def _holds_channel(self):
+        """Rows occupying a channel of this trunk (a machine until its message is left)."""
+        return and_(Delivery.trunk_id == self.trunk.id,
+                    or_(Delivery.state.in_(IN_FLIGHT),
+                        and_(Delivery.state == S.MACHINE, Delivery.finished_at.is_(None))))
+
     def in_flight(self, session: Session) -> int:
         return session.scalar(select(func.count()).select_from(Delivery).where(
-            Delivery.trunk_id == self.trunk.id,
-            or_(Delivery.state.in_(IN_FLIGHT),
-                and_(Delivery.state == S.MACHINE, Delivery.finished_at.is_(None))))) or 0
+            self._holds_channel())) or 0
 
     def _claimable(self, channels: list[Channel], now: datetime):
         return select(Delivery).outerjoin(Action, Action.id == Delivery.action_id).where(
@@ -372,8 +376,10 @@ class DialerWorker:
             if budget <= 0:
                 return 0
             caps = self.trunk.prefix_caps
+            # Due retries first (their chain is the wave's tail), then nearest first.
             query = (self._claimable([Channel.VOICE], now)
-                     .order_by(Delivery.priority.desc(), Delivery.rank, Delivery.id)
+                     .order_by(Delivery.priority.desc(), Delivery.next_attempt_at.is_(None),
+                               Delivery.rank, Delivery.id)
                      .limit(budget * (4 if caps else 1)))
             if self.db.is_postgresql:
                 query = query.with_for_update(skip_locked=True, of=Delivery)
@@ -384,7 +390,7 @@ class DialerWorker:
             load = {}
             if caps:
                 targets = session.scalars(select(Delivery.target).where(
-                    Delivery.trunk_id == self.trunk.id, Delivery.state.in_(IN_FLIGHT))).all()
+                    self._holds_channel())).all()
                 load = prefix_load(targets, caps)
             chosen = choose_calls(fair_order(candidates), free_channels=free, tokens=tokens,
                                   prefix_caps=caps, prefix_in_flight=load)

@@ -56,8 +56,10 @@ class SeededWave:
 
 def seed_alert_wave(db: Database, numbers: list[str], *, voice_text: str = DEFAULT_VOICE_TEXT,
                     transfer_target: str = "PJSIP/centralist",
-                    callback_number: str = "08000011", clock: Clock | None = None) -> SeededWave:
-    """A running action with one queued voice alert per number, each for its own participant."""
+                    callback_number: str = "08000011", clock: Clock | None = None,
+                    state: DeliveryState = DeliveryState.QUEUED) -> SeededWave:
+    """A running action with one voice alert per number (queued, unless `state` says the wave
+    already ran), each for its own participant."""
     clock = clock or SystemClock()
     with db.transaction() as s:
         room = ControlRoom(name=f"Meldkamer testbed {time.time_ns()}", region="Haaglanden",
@@ -91,7 +93,7 @@ def seed_alert_wave(db: Database, numbers: list[str], *, voice_text: str = DEFAU
             delivery = Delivery(action_id=action.id, participant_id=participant.id,
                                 kind=DeliveryKind.ALERT, channel=Channel.VOICE, target=number,
                                 phone_kind=PhoneKind.MOBILE, rank=rank, distance_m=100.0,
-                                priority=action.priority, state=DeliveryState.QUEUED)
+                                priority=action.priority, state=state)
             s.add(delivery)
             s.flush()
             deliveries[number] = delivery.id

@@ -131,23 +131,48 @@ class Sipp:
 
 def phone_farm(workdir: Path, *, port: int = PHONES_PORT, media_port: int = 6000,
                dtmf_delay_ms: int = 4000, hangup_after_ms: int = 120_000,
-               label: str = "phones") -> Sipp:
+               label: str = "phones", trace_messages: bool = False) -> Sipp:
     """The participant phones (see phones.xml for the number plan)."""
     scenario = render_scenario(
         "phones.xml", workdir, dtmf_delay_ms=dtmf_delay_ms, hangup_after_ms=hangup_after_ms
     )
+    extra = ["-trace_msg", "-message_file", str(workdir / f"{label}.messages.log")] \
+        if trace_messages else []
     return Sipp(
         ["-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
-         "-mp", str(media_port), "-max_socket", "2000", "-t", "u1"],
+         "-mp", str(media_port), "-max_socket", "2000", "-t", "u1", *extra],
         workdir, label,
     )
 
 
 def centralist_phone(workdir: Path, *, hangup_after_ms: int = 60_000) -> Sipp:
-    """The centralist's phone: answers a transfer and listens (phones.xml, default behaviour)."""
+    """The centralist's phone: answers a transfer and listens (phones.xml, default behaviour).
+    Its SIP messages are kept in `centralist.messages.log`."""
     return phone_farm(workdir, port=CENTRALIST_PORT, media_port=6100,
-                      hangup_after_ms=hangup_after_ms, label="centralist")
+                      hangup_after_ms=hangup_after_ms, label="centralist", trace_messages=True)
+
+
+def callback_caller(workdir: Path, *, caller: str, dialed: str = "08000011", digit: str = "1",
+                    digit_at_ms: int = 8000, speak_after_ms: int = 6000,
+                    stay_ms: int = 20_000, port: int = 5090) -> Sipp:
+    """One call to the call-back number that presses `digit`, speaks and hangs up (sipp -m 1)."""
+    scenario = render_scenario(
+        "callback_caller.xml", workdir, caller=caller, dialed=dialed,
+        dtmf_pcap=str(SIPP_SHARE / f"dtmf_2833_{digit}.pcap"), digit_at_ms=digit_at_ms,
+        speak_after_ms=speak_after_ms, stay_ms=stay_ms,
+    )
+    return Sipp(
+        ["-sf", str(scenario), ASTERISK_SIP, "-m", "1", "-i", "127.0.0.1", "-p", str(port),
+         "-mi", "127.0.0.1", "-mp", "6200", "-t", "u1"],
+        workdir, "caller",
+    )
 
 
 def scratch_dir(prefix: str = "burgernet-sipp-") -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def point_inbound_calls_at(fastagi_address: str) -> None:
+    """Calls to the call-back number use the dialplan global BURGERNET_FASTAGI (outgoing calls
+    carry their own); point it at this FastAGI server until the testbed restarts."""
+    asterisk_cli(f"dialplan set global BURGERNET_FASTAGI {fastagi_address}")

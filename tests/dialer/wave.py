@@ -14,6 +14,7 @@ OPEN = [DeliveryState.QUEUED, DeliveryState.HELD, *IN_FLIGHT]
 
 def simulated_worker(db, clock, settings, *, profile: SimulatorSettings | None = None,
                      trunk_name: str = "sim", simulate_ivr: bool = False, **kwargs):
+    quick_retries(settings)
     network = SimulatedNetwork(clock, profile or settings.dialer.simulator, threaded=False,
                                **kwargs)
     senders = {"sms": SimulatedSender("sms"), "email": SimulatedSender("email")}
@@ -28,9 +29,11 @@ def run_until_done(worker, network, clock, db, *, step_s: float = 0.2, limit_s: 
     """Tick, advance simulated time, deliver due events; stop when nothing is left open."""
     start = clock.monotonic()
     while clock.monotonic() - start < limit_s:
-        worker.tick()
+        report = worker.tick()
         clock.advance(step_s)
         network.pump(clock.now())
+        if network.active_calls == 0 and not report.busy and until is None:
+            skip_idle_polls(db, clock, step_s)
         if until is not None:
             if until():
                 return clock.monotonic() - start
@@ -41,7 +44,69 @@ def run_until_done(worker, network, clock, db, *, step_s: float = 0.2, limit_s: 
     raise AssertionError("wave did not finish in time")
 
 
+def skip_idle_polls(db, clock, step_s: float) -> None:
+    """Nothing in flight: jump over the polls that would find nothing due."""
+    with db.session() as s:
+        next_due = s.scalar(select(func.min(Delivery.next_attempt_at)).where(
+            Delivery.state.in_([DeliveryState.QUEUED, DeliveryState.HELD])))
+    if next_due is not None and next_due > clock.now():
+        clock.advance(int((next_due - clock.now()).total_seconds() / step_s) * step_s)
+
+
+def quick_retries(settings) -> None:
+    """Retry delays of seconds, so a whole wave with retries runs in little simulated time."""
+    settings.dialer.busy_retry_delays_s = [10, 20]
+    settings.dialer.no_answer_retry_delays_s = [15]
+    settings.dialer.failed_retry_delays_s = [5]
+
+
 def _all_final(db) -> bool:
     with db.session() as s:
         return not s.scalar(select(func.count()).select_from(Delivery).where(
             Delivery.state.in_(OPEN)))
+
+
+def dialer_log(db):
+    """(at, event id, delivery id, target, +1/-1) for every call start and end, in order."""
+    from db.models import DeliveryEvent
+
+    ends_from = {"dialing", "ringing", "answered"}
+    ends_to = {"completed", "busy", "no_answer", "failed", "cancelled", "opted_out"}
+    with db.session() as s:
+        rows = s.execute(
+            select(DeliveryEvent.at, DeliveryEvent.id, DeliveryEvent.delivery_id,
+                   Delivery.target, DeliveryEvent.event, DeliveryEvent.from_state,
+                   DeliveryEvent.to_state, Delivery.channel)
+            .join(Delivery, Delivery.id == DeliveryEvent.delivery_id)
+            .order_by(DeliveryEvent.at, DeliveryEvent.id)).all()
+    log = []
+    for at, event_id, delivery_id, target, event, from_state, to_state, channel in rows:
+        if channel.value != "voice":
+            continue
+        if event == "dialer.claimed":
+            log.append((at, event_id, delivery_id, target, +1))
+        elif ((from_state in ends_from and to_state in ends_to)
+              or event == "call.machine_message_left"
+              or (event == "dialer.reconciled" and from_state == "machine")):
+            log.append((at, event_id, delivery_id, target, -1))
+    return log
+
+
+def peak_concurrency(log, prefix: str = "") -> int:
+    current = peak = 0
+    for _at, _id, _delivery, target, step in log:
+        if target.startswith(prefix):
+            current += step
+            peak = max(peak, current)
+    return peak
+
+
+def max_calls_in_window(log, window_s: float) -> int:
+    starts = [at for at, _id, _d, _t, step in log if step > 0]
+    best = 0
+    j = 0
+    for i, at in enumerate(starts):
+        while (at - starts[j]).total_seconds() >= window_s:
+            j += 1
+        best = max(best, i - j + 1)
+    return best

@@ -1,0 +1,306 @@
+"""`burgernet bench dialer`: a full wave on the simulated network, in stepped simulated time.
+
+A synthetic population (one verified phone per participant, voice) is placed inside a circle
+in a fresh SQLite database. The action is started through the service layer (selection, frozen
+texts, planning) and the real worker runs the wave on the simulator with a `FakeClock`
+advanced in steps of the poll interval, so the figures are in simulated time and do not depend
+on the speed of the machine. Retries are on (the settings' delays unless overridden).
+
+Figures (one JSON line last):
+- wall_s: simulated time from the start until the last call of the wave ended;
+- bound_s: the lower bound the channel and CPS limits allow for the same calls: the largest
+  of (attempts / cps), (sum of call durations / channels) and the longest single chain of one
+  delivery's attempts and retry delays; efficiency = bound_s / wall_s;
+- first_call_ms: real milliseconds from the start of `start_action` (selection and planning
+  included) until the first call was handed to the network;
+- batch_efficiency: a naive dialer, in this process, on the same calls (the network draws
+  each attempt's fate from (seed, delivery, attempt)): it places `channels` calls at the CPS
+  rate, waits for all of them to end, then places the next batch.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import click
+from sqlalchemy import func, insert, select
+
+from config.clock import FakeClock
+from config.settings import Settings, get_settings
+from db.database import Database
+from db.models import (
+    Action,
+    ActionStatus,
+    Address,
+    AddressKind,
+    Channel,
+    ControlRoom,
+    Delivery,
+    DeliveryEvent,
+    DeliveryState,
+    GeocodeStatus,
+    IncidentType,
+    Participant,
+    ParticipantStatus,
+    PhoneKind,
+    PhoneNumber,
+    Trunk,
+)
+from dialer.backend import CallRequest
+from dialer.retry import retry_delay_s
+from dialer.service import start_action
+from dialer.simulator import SimulatedNetwork, script_call
+from dialer.states import IN_FLIGHT, REACHED
+from dialer.worker import DialerWorker
+
+CENTRE = (52.0116, 4.3571)  # Delft
+RADIUS_M = 3000
+S = DeliveryState
+_RESULT_OF_OUTCOME = {"busy": S.BUSY, "no_answer": S.NO_ANSWER, "failed": S.FAILED,
+                      "invalid": S.FAILED, "machine": S.MACHINE}
+
+
+@dataclass
+class Attempt:
+    delivery_id: int
+    attempt: int
+    duration_s: float
+    retry_delay_s: float | None  # delay before the next attempt, None if final
+
+
+def seed_population(db: Database, count: int, seed: int) -> None:
+    """`count` participants at random points inside the circle, each with one verified phone."""
+    rng = random.Random(seed)
+    lat0, lon0 = CENTRE
+    participants, addresses, phones = [], [], []
+    for i in range(1, count + 1):
+        distance = RADIUS_M * math.sqrt(rng.random())
+        bearing = rng.uniform(0, 2 * math.pi)
+        lat = lat0 + distance * math.cos(bearing) / 111_320
+        lon = lon0 + distance * math.sin(bearing) / (111_320 * math.cos(math.radians(lat0)))
+        mobile = rng.random() < 0.6
+        participants.append({"id": i, "name": f"Deelnemer {i}", "birth_year": 1950 + i % 50,
+                             "channels": ["voice"], "status": ParticipantStatus.ACTIVE,
+                             "source": "import"})
+        addresses.append({"participant_id": i, "kind": AddressKind.HOME,
+                          "postcode": f"{2600 + i % 100:04d}AB", "house_number": i,
+                          "lat": lat, "lon": lon, "geocode_status": GeocodeStatus.OK})
+        phones.append({"participant_id": i,
+                       "e164": (f"+316{i:08d}" if mobile else f"+3115{i:07d}"),
+                       "kind": PhoneKind.MOBILE if mobile else PhoneKind.LANDLINE,
+                       "verified": True})
+    with db.transaction() as session:
+        session.execute(insert(Participant), participants)
+        session.execute(insert(Address), addresses)
+        session.execute(insert(PhoneNumber), phones)
+
+
+class TimedBackend:
+    """Passes calls to the network and notes when the first one went out (real time)."""
+
+    def __init__(self, network: SimulatedNetwork):
+        self.network = network
+        self.name = network.name
+        self.first_call_at: float | None = None
+
+    def start(self, sink) -> None:
+        self.network.start(sink)
+
+    def originate(self, request: CallRequest) -> str | None:
+        provider_id = self.network.originate(request)
+        if self.first_call_at is None:
+            self.first_call_at = time.perf_counter()
+        return provider_id
+
+    def hangup(self, delivery_id, provider_id) -> None:
+        self.network.hangup(delivery_id, provider_id)
+
+    def stop(self) -> None:
+        self.network.stop()
+
+
+def lower_bound(attempts: list[Attempt], channels: int, cps: float) -> dict[str, float]:
+    chains: dict[int, float] = {}
+    for a in attempts:
+        chains[a.delivery_id] = chains.get(a.delivery_id, 0.0) + a.duration_s + (a.retry_delay_s or 0)
+    by_cps = len(attempts) / cps
+    by_channels = sum(a.duration_s for a in attempts) / channels
+    by_chain = max(chains.values(), default=0.0)
+    return {"bound_s": max(by_cps, by_channels, by_chain), "bound_cps_s": by_cps,
+            "bound_channels_s": by_channels, "bound_chain_s": by_chain}
+
+
+def attempts_of(delivery_ids: list[int], numbers: dict[int, str], settings: Settings) -> list[Attempt]:
+    """Every attempt the retry policy makes for these deliveries on the simulated network."""
+    out: list[Attempt] = []
+    profile = settings.dialer.simulator
+    for delivery_id in delivery_ids:
+        seen: dict[S, int] = {}
+        attempt = 1
+        while True:
+            script = script_call(delivery_id, attempt, numbers[delivery_id],
+                                 settings.dialer.dial_timeout_s, profile)
+            result = _RESULT_OF_OUTCOME.get(script.outcome)
+            cause = script.events[-1].hangup_cause
+            delay = None
+            if result is not None:
+                delay = retry_delay_s(result, seen.get(result, 0), cause, settings.dialer)
+                seen[result] = seen.get(result, 0) + 1
+            out.append(Attempt(delivery_id, attempt, script.duration_s, delay))
+            if delay is None:
+                break
+            attempt += 1
+    return out
+
+
+def naive_batch_wave(attempts: list[Attempt], channels: int, cps: float) -> float:
+    """Simulated time a batch dialer needs: `channels` calls, wait for all, next batch."""
+    by_delivery: dict[int, list[Attempt]] = {}
+    for a in attempts:
+        by_delivery.setdefault(a.delivery_id, []).append(a)
+    due = sorted((0.0, delivery_id, 0) for delivery_id in by_delivery)  # (due, delivery, index)
+    t = 0.0
+    while due:
+        ready = [item for item in due if item[0] <= t]
+        if not ready:
+            t = min(item[0] for item in due)
+            continue
+        batch = sorted(ready)[:channels]
+        chosen = set(batch)
+        due = [item for item in due if item not in chosen]
+        end = t
+        for k, (_due, delivery_id, index) in enumerate(batch):
+            start = t + k / cps
+            attempt = by_delivery[delivery_id][index]
+            finish = start + attempt.duration_s
+            end = max(end, finish)
+            if attempt.retry_delay_s is not None:
+                due.append((finish + attempt.retry_delay_s, delivery_id, index + 1))
+        t = end
+    return t
+
+
+def run_bench(participants: int, channels: int, cps: float, seed: int,
+              database_url: str | None, settings: Settings) -> dict:
+    tmp = None
+    if not database_url:
+        tmp = tempfile.TemporaryDirectory(prefix="bench-dialer-")
+        database_url = f"sqlite:///{Path(tmp.name) / 'bench.sqlite3'}"
+    settings = settings.model_copy(update={
+        "quiet_hours_start": None, "quiet_hours_end": None, "database_url": database_url,
+        "dialer": settings.dialer.model_copy(update={
+            "channels": channels, "cps": cps,
+            "simulator": settings.dialer.simulator.model_copy(update={
+                "seed": seed, "channels": channels}),
+        }),
+    })
+    db = Database(database_url)
+    try:
+        db.upgrade()
+        seed_population(db, participants, seed)
+        clock = FakeClock()
+        with db.transaction() as session:
+            room = ControlRoom(name="Bench", region="Haaglanden", transfer_target="+31701234567")
+            session.add(room)
+            session.add(Trunk(name="bench", backend="simulator", max_channels=channels, cps=cps,
+                              prefix_caps={}))
+        network = SimulatedNetwork(clock, settings.dialer.simulator, threaded=False)
+        backend = TimedBackend(network)
+        worker = DialerWorker(db, backend, clock, settings, trunk_name="bench",
+                              worker_id="bench", simulate_ivr=False)
+        worker.start()
+        start_mono = clock.monotonic()
+        with db.session() as session:
+            room = session.scalars(select(ControlRoom)).one()
+            action = Action(control_room_id=room.id, incident_type=IncidentType.SUSPECT,
+                            description={"clothing": "rode jas", "height_cm": 180},
+                            lat=CENTRE[0], lon=CENTRE[1], radius_m=RADIUS_M + 100,
+                            status=ActionStatus.DRAFT, channels=["voice"])
+            session.add(action)
+            session.flush()
+            started = time.perf_counter()
+            start_action(session, action, None, clock, settings)
+            action_id = action.id
+        worker.tick()
+        if backend.first_call_at is None:
+            raise click.ClickException("the wave placed no call on its first tick")
+        first_call_ms = (backend.first_call_at - started) * 1000
+        step = settings.dialer.poll_interval_s
+        real0 = time.perf_counter()
+        while True:
+            clock.advance(step)
+            network.pump(clock.now())
+            report = worker.tick()
+            if network.active_calls == 0 and not report.busy:
+                with db.session() as session:
+                    open_count = session.scalar(select(func.count()).select_from(Delivery).where(
+                        Delivery.state.in_([S.QUEUED, S.HELD, *IN_FLIGHT]))) or 0
+                    next_due = session.scalar(select(func.min(Delivery.next_attempt_at)).where(
+                        Delivery.state.in_([S.QUEUED, S.HELD])))
+                if not open_count:
+                    break
+                if next_due is not None and next_due > clock.now():
+                    # Nothing in flight: skip the idle polls up to the next due retry.
+                    idle = (next_due - clock.now()).total_seconds()
+                    clock.advance(math.floor(idle / step) * step)
+        real_s = time.perf_counter() - real0
+        with db.session() as session:
+            last = session.scalar(select(func.max(DeliveryEvent.at)).where(
+                DeliveryEvent.to_state.in_([S.COMPLETED.value, S.BUSY.value, S.NO_ANSWER.value,
+                                            S.FAILED.value]) | (DeliveryEvent.event ==
+                                                                "call.machine_message_left")))
+            rows = session.execute(select(Delivery.id, Delivery.target, Delivery.state,
+                                          Delivery.attempts)
+                                   .where(Delivery.action_id == action_id)).all()
+        wall_s = (last - clock_start(clock, start_mono)).total_seconds()
+        numbers = {row.id: row.target for row in rows}
+        attempts = attempts_of(sorted(numbers), numbers, settings)
+        made = sum(row.attempts for row in rows)
+        bound = lower_bound(attempts, channels, cps)
+        naive_s = naive_batch_wave(attempts, channels, cps)
+        return {
+            "participants": participants,
+            "deliveries": len(rows),
+            "reached": sum(1 for row in rows if S(row.state) in REACHED),
+            "attempts": made,
+            "attempts_expected": len(attempts),
+            "channels": channels,
+            "cps": cps,
+            "peak_channels": network.peak_channels,
+            "congested": network.congested,
+            "wall_s": round(wall_s, 1),
+            **{k: round(v, 1) for k, v in bound.items()},
+            "efficiency": round(bound["bound_s"] / wall_s, 4),
+            "first_call_ms": round(first_call_ms, 1),
+            "batch_wall_s": round(naive_s, 1),
+            "batch_efficiency": round(bound["bound_s"] / naive_s, 4),
+            "real_s": round(real_s, 1),
+        }
+    finally:
+        db.dispose()
+        if tmp is not None:
+            tmp.cleanup()
+
+
+def clock_start(clock: FakeClock, start_mono: float):
+    return clock.now() - timedelta(seconds=clock.monotonic() - start_mono)
+
+
+@click.command("dialer")
+@click.option("--participants", type=click.IntRange(1, 200_000), default=10_000)
+@click.option("--channels", type=click.IntRange(1, 10_000), default=500)
+@click.option("--cps", type=click.FloatRange(0.1, 10_000), default=100.0)
+@click.option("--seed", type=int, default=7)
+@click.option("--database-url", default=None, help="Default: a temporary SQLite file.")
+def bench_dialer(participants, channels, cps, seed, database_url) -> None:
+    """A full wave on the simulated network; prints one JSON line last."""
+    logging.getLogger("dialer").setLevel(logging.WARNING)
+    result = run_bench(participants, channels, cps, seed, database_url, get_settings())
+    click.echo(json.dumps(result))

@@ -1,0 +1,162 @@
+"""Call events move rows through the state machine, idempotently, and schedule retries."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from db.models import ActionStatus, Delivery, DeliveryEvent, DeliveryState
+from dialer.backend import CallEvent, CallEventType
+from dialer.events import UnknownDelivery, apply_call_event
+from dialer.states import IllegalTransition, transition
+from dialer_fixtures import make_action, make_deliveries
+
+S = DeliveryState
+T = CallEventType
+
+
+def dialing(s, row, clock, attempt=1):
+    row.attempts = attempt
+    transition(s, row, S.DIALING, event="dialer.claimed", clock=clock)
+    s.commit()
+
+
+def ev(row, kind, *, attempt=None, key=None, cause=None, provider_id="P1", digits=None):
+    return CallEvent(delivery_id=row.id, type=kind, provider="simulator",
+                     provider_id=provider_id, hangup_cause=cause, event_key=key, digits=digits,
+                     detail={"attempt": attempt if attempt is not None else row.attempts})
+
+
+def apply(s, event, clock, settings):
+    apply_call_event(s, event, clock, settings)
+    s.commit()
+
+
+def test_answered_call_runs_to_completed(db, room, clock, settings):
+    with db.session() as s:
+        (row,) = make_deliveries(s, make_action(s, room), 1)
+        dialing(s, row, clock)
+        for kind in (T.DIALING, T.RINGING, T.ANSWERED):
+            apply(s, ev(row, kind), clock, settings)
+        apply(s, ev(row, T.DTMF, digits="3"), clock, settings)
+        apply(s, ev(row, T.COMPLETED, cause="NORMAL_CLEARING"), clock, settings)
+        assert row.state == S.COMPLETED and row.provider_id == "P1"
+        assert row.answered_by == "human" and row.finished_at == clock.now()
+        events = [(e.event, e.to_state) for e in s.scalars(
+            select(DeliveryEvent).where(DeliveryEvent.delivery_id == row.id)
+            .order_by(DeliveryEvent.id))]
+        assert events == [("dialer.claimed", "dialing"), ("provider.accepted", "dialing"),
+                          ("call.ringing", "ringing"), ("call.answered", "answered"),
+                          ("call.dtmf", "answered"), ("call.completed", "completed")]
+
+
+def test_repeated_late_and_foreign_events_change_nothing(db, room, clock, settings):
+    with db.session() as s:
+        (row,) = make_deliveries(s, make_action(s, room), 1)
+        dialing(s, row, clock)
+        apply(s, ev(row, T.RINGING, key="k1"), clock, settings)
+        apply(s, ev(row, T.ANSWERED, key="k2"), clock, settings)
+        count = len(s.scalars(select(DeliveryEvent)).all())
+        apply(s, ev(row, T.ANSWERED, key="k2"), clock, settings)  # a repeated callback
+        apply(s, ev(row, T.RINGING, key="k3"), clock, settings)  # late: already answered
+        apply(s, ev(row, T.BUSY, attempt=0, key="k4"), clock, settings)  # an earlier attempt
+        apply(s, ev(row, T.NO_ANSWER, provider_id="OTHER", key="k5"), clock, settings)
+        assert row.state == S.ANSWERED
+        assert len(s.scalars(select(DeliveryEvent)).all()) == count
+
+
+def test_unknown_delivery_and_illegal_event_are_refused(db, room, clock, settings):
+    with db.session() as s:
+        (row,) = make_deliveries(s, make_action(s, room), 1)
+        dialing(s, row, clock)
+        with pytest.raises(UnknownDelivery):
+            apply_call_event(s, CallEvent(delivery_id=999999, type=T.RINGING,
+                                          provider="simulator"), clock, settings)
+        with pytest.raises(IllegalTransition):  # "completed" without ever answering
+            apply_call_event(s, ev(row, T.COMPLETED), clock, settings)
+        s.rollback()
+        assert s.get(Delivery, row.id).state == S.DIALING
+
+
+def run_attempt(s, row, kind, clock, settings, cause=None):
+    """Claim the row for its next attempt and end it with `kind`."""
+    dialing(s, row, clock, attempt=row.attempts + 1)
+    apply(s, ev(row, kind, cause=cause, provider_id=None), clock, settings)
+
+
+def test_busy_is_retried_after_each_configured_delay_then_final(db, room, clock, settings):
+    delays = settings.dialer.busy_retry_delays_s
+    with db.session() as s:
+        (row,) = make_deliveries(s, make_action(s, room), 1)
+        for delay in delays:
+            run_attempt(s, row, T.BUSY, clock, settings, cause="USER_BUSY")
+            assert row.state == S.QUEUED and row.result == "busy"
+            assert row.next_attempt_at == clock.now() + timedelta(seconds=delay)
+            clock.advance(delay)
+        run_attempt(s, row, T.BUSY, clock, settings, cause="USER_BUSY")
+        assert row.state == S.BUSY and row.attempts == len(delays) + 1
+
+
+def test_no_answer_schedule_is_counted_apart_from_busy(db, room, clock, settings):
+    with db.session() as s:
+        (row,) = make_deliveries(s, make_action(s, room), 1)
+        run_attempt(s, row, T.BUSY, clock, settings)
+        assert row.next_attempt_at - clock.now() == timedelta(
+            seconds=settings.dialer.busy_retry_delays_s[0])
+        for delay in settings.dialer.no_answer_retry_delays_s:
+            run_attempt(s, row, T.NO_ANSWER, clock, settings)
+            assert row.state == S.QUEUED
+            assert row.next_attempt_at - clock.now() == timedelta(seconds=delay)
+        run_attempt(s, row, T.NO_ANSWER, clock, settings)
+        assert row.state == S.NO_ANSWER
+
+
+@pytest.mark.parametrize("cause", ["UNALLOCATED_NUMBER", "1", "INVALID_NUMBER_FORMAT"])
+def test_invalid_numbers_are_never_retried(db, room, clock, settings, cause):
+    with db.session() as s:
+        (row,) = make_deliveries(s, make_action(s, room), 1)
+        run_attempt(s, row, T.FAILED, clock, settings, cause=cause)
+        assert row.state == S.FAILED and row.hangup_cause == cause
+
+
+def test_transient_failure_is_retried(db, room, clock, settings):
+    with db.session() as s:
+        (row,) = make_deliveries(s, make_action(s, room), 1)
+        run_attempt(s, row, T.FAILED, clock, settings, cause="CONGESTION")
+        assert row.state == S.QUEUED
+        assert row.next_attempt_at - clock.now() == timedelta(
+            seconds=settings.dialer.failed_retry_delays_s[0])
+
+
+def test_machine_policy_leave_message_is_final(db, room, clock, settings):
+    with db.session() as s:
+        (row,) = make_deliveries(s, make_action(s, room), 1)
+        dialing(s, row, clock, attempt=1)
+        apply(s, ev(row, T.MACHINE), clock, settings)
+        assert row.state == S.MACHINE and row.finished_at is None  # the message is playing
+        apply(s, ev(row, T.COMPLETED), clock, settings)
+        assert row.state == S.MACHINE and row.finished_at == clock.now()
+
+
+def test_machine_policy_retry(db, room, clock, settings):
+    settings.dialer.machine_policy = "retry"
+    with db.session() as s:
+        (row,) = make_deliveries(s, make_action(s, room), 1)
+        dialing(s, row, clock, attempt=1)
+        apply(s, ev(row, T.MACHINE), clock, settings)
+        apply(s, ev(row, T.COMPLETED), clock, settings)
+        assert row.state == S.QUEUED
+        assert row.next_attempt_at - clock.now() == timedelta(
+            seconds=settings.dialer.machine_retry_delays_s[0])
+
+
+def test_no_retry_once_the_action_ended(db, room, clock, settings):
+    with db.session() as s:
+        action = make_action(s, room)
+        (row,) = make_deliveries(s, action, 1)
+        dialing(s, row, clock)
+        action.status = ActionStatus.ENDED
+        s.commit()
+        apply(s, ev(row, T.BUSY), clock, settings)
+        assert row.state == S.BUSY
