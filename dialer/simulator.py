@@ -104,7 +104,7 @@ def script_call(delivery_id: int, attempt: int, number: str, timeout_s: int,
     if outcome == "no_answer":
         return CallScript(outcome, (dialing, ringing,
                                     ScriptedEvent(SETUP_S + timeout_s, T.NO_ANSWER, "NO_ANSWER")))
-    ring = min(rng.expovariate(1.0 / profile.ring_mean_s) + 1.0, timeout_s - 1.0)
+    ring = min(rng.expovariate(1.0 / profile.ring_mean_s) + 1.0, timeout_s - SETUP_S - 1.0)
     answered_at = SETUP_S + max(ring, 0.5)
     if outcome == "machine":
         message = profile.listen_mean_s + 3.0  # greeting and beep, then the message
