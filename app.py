@@ -114,5 +114,7 @@ def serve(host: str, port: int) -> None:
 
         start_background_dialer(current_db(), settings)
     from flask import current_app
+    from werkzeug.serving import run_simple
 
-    current_app.run(host=host, port=port, threaded=True, use_reloader=False)
+    # Flask ignores app.run() inside its own CLI, so serve the app with werkzeug directly.
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
