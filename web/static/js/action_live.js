@@ -56,6 +56,12 @@
     if (f.first_sighting_s !== null && f.first_sighting_s !== undefined) {
       $("first-sighting").textContent = "Eerste melding na " + formatDuration(f.first_sighting_s) + ".";
     }
+    var outcome = p.outcome_by_state || {}, planned = 0, done = 0;
+    Object.keys(outcome).forEach(function (k) {
+      planned += outcome[k];
+      if (["completed", "machine", "sent", "delivered"].indexOf(k) >= 0) { done += outcome[k]; }
+    });
+    $("outcome-messages").textContent = planned ? "Afloopbericht: " + done + " van " + planned + " verstuurd of afgeleverd." : "";
     var body = document.querySelector("#state-table tbody");
     var rows = [];
     STATES.forEach(function (pair) {
