@@ -203,3 +203,55 @@ def test_malicious_description_is_inert_and_refused(page, live_app):
     assert page.input_value('input[name="d__suspect__clothing"]') == script  # shown back as text
     assert "/actions/new" in page.url
     screenshot(page, "09-malicious-input-refused")
+
+
+def test_oversized_action_needs_a_supervisor_on_the_spot(page, live_app):
+    live_app.settings.max_radius_without_supervisor_m = 1000
+    login(page, live_app, "centralist")
+    page.goto(live_app.url("/actions/new"))
+    page.check('input[name="incident_type"][value="vehicle"]')
+    assert page.input_value('input[name="radius_m"]') == "3000"
+    page.select_option('select[name="d__vehicle__colour"]', "red")
+    page.fill('input[name="d__vehicle__plate"]', "12-ABC-3")
+    page.fill('input[name="lat"]', "52.0116")
+    page.fill('input[name="lon"]', "4.3571")
+    page.dispatch_event('input[name="lon"]', "change")
+    page.locator("#pv-supervisor:not(.hidden)").wait_for()
+    page.check('input[name="norm_urgent_recent"]')
+    page.check('input[name="norm_clear_description"]')
+    page.click("#submit-action")
+    page.wait_for_url(re.compile(r".*/confirm$"))
+    assert "Supervisor vereist" in page.inner_text("main")
+    # A wrong supervisor password: refused, nothing starts.
+    page.fill('input[name="supervisor_username"]', "supervisor")
+    page.fill('input[name="supervisor_password"]', "wrong")
+    page.click("#start-button")
+    page.wait_for_url(re.compile(r".*/confirm$"))
+    assert "Bevestiging door supervisor mislukt" in page.inner_text(".flashes")
+    # "Wijzigen": back to the form with the draft's values, smaller radius, no supervisor needed.
+    page.click("text=Wijzigen")
+    page.wait_for_url(re.compile(r".*/edit$"))
+    assert page.input_value('input[name="d__vehicle__plate"]') == "12-ABC-3"
+    page.fill('input[name="radius_m"]', "800")
+    page.check('input[name="norm_urgent_recent"]')
+    page.check('input[name="norm_clear_description"]')
+    page.click("#submit-action")
+    page.wait_for_url(re.compile(r".*/confirm$"))
+    assert "Supervisor vereist" not in page.inner_text("main")
+    page.click("text=Wijzigen")
+    page.fill('input[name="radius_m"]', "3000")
+    page.check('input[name="norm_urgent_recent"]')
+    page.check('input[name="norm_clear_description"]')
+    page.click("#submit-action")
+    page.wait_for_url(re.compile(r".*/confirm$"))
+    page.fill('input[name="supervisor_username"]', "supervisor")
+    page.fill('input[name="supervisor_password"]', "burgernet-demo")
+    screenshot(page, "10-supervisor-confirmation")
+    page.click("#start-button")
+    page.wait_for_url(re.compile(r".*/actions/\d+$"))
+    assert "Supervisor Jansen (supervisor)" in page.inner_text("main")
+    page.click("text=Uitloggen")
+    login(page, live_app, "supervisor")
+    page.goto(live_app.url("/audit"))
+    log = page.inner_text("#audit-table")
+    assert "bevestigd door supervisor" in log and "actie gewijzigd" in log and "inloggen mislukt" in log
