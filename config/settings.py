@@ -134,6 +134,8 @@ class WebSettings(BaseModel):
     session_max_hours: int = 12
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
+    # Failed log-ins from one address (any usernames) within the lock-out window before refusing.
+    login_max_failures_per_ip: int = 20
     # Map tiles for the console ({z}/{x}/{y}); empty means no tiles (the page works without).
     map_tiles_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     map_tiles_attribution: str = "&copy; OpenStreetMap-bijdragers"

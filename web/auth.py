@@ -33,13 +33,13 @@ from flask import (
     session,
     url_for,
 )
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from config.runtime import current_db, current_settings
 from db.audit import record_audit
-from db.models import Operator, Role
+from db.models import AuditEvent, Operator, Role
 from web.common import client_ip, current_clock
 
 bp = Blueprint("auth", __name__)
@@ -167,6 +167,11 @@ def _parse_time(value) -> datetime | None:
 # --- log in and out -------------------------------------------------------------------------
 
 
+def _audit(s: Session, now: datetime, event: str, **fields) -> None:
+    """An audit row stamped with the app's clock (the per-address limit counts by it)."""
+    record_audit(s, event, **fields).at = now
+
+
 class LoginRefused(Exception):
     def __init__(self, user_message: str):
         super().__init__(user_message)
@@ -179,31 +184,39 @@ def authenticate(s: Session, username: str, password: str, now: datetime) -> Ope
     Raises LoginRefused with a Dutch message. The caller commits (failures are recorded too).
     """
     web = current_settings().web
+    ip = client_ip()
+    since = now - timedelta(minutes=web.login_lockout_minutes)
+    if ip and (s.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.event == "auth.login_failed", AuditEvent.ip == ip,
+            AuditEvent.at >= since)) or 0) >= web.login_max_failures_per_ip:
+        _audit(s, now, "auth.login_refused", actor=username.strip()[:120] or "?", ip=ip,
+               reason="too_many_from_address")
+        raise LoginRefused("Te veel mislukte inlogpogingen vanaf dit adres. "
+                           f"Probeer het over {web.login_lockout_minutes} minuten opnieuw.")
     operator = s.scalar(select(Operator).where(Operator.username == username.strip()))
     if operator is None or not operator.active:
         check_password_hash(_DUMMY_HASH, password)
-        record_audit(s, "auth.login_failed", actor=username.strip()[:120] or "?",
-                     ip=client_ip(), reason="unknown_user")
+        _audit(s, now, "auth.login_failed", actor=username.strip()[:120] or "?",
+               ip=ip, reason="unknown_user")
         raise LoginRefused(LOGIN_FAILED)
     if operator.locked_until is not None and operator.locked_until > now:
         minutes = max(1, int((operator.locked_until - now).total_seconds() // 60) + 1)
-        record_audit(s, "auth.login_failed", operator=operator, target_type="operator",
-                     target_id=operator.id, ip=client_ip(), reason="locked")
+        _audit(s, now, "auth.login_failed", operator=operator, target_type="operator",
+               target_id=operator.id, ip=ip, reason="locked")
         raise LoginRefused(
             "Dit account is tijdelijk geblokkeerd na te veel mislukte pogingen. "
             f"Probeer het over {minutes} minuten opnieuw of neem contact op met een beheerder."
         )
     if not check_password_hash(operator.password_hash, password):
         operator.failed_logins = (operator.failed_logins or 0) + 1
-        record_audit(s, "auth.login_failed", operator=operator, target_type="operator",
-                     target_id=operator.id, ip=client_ip(), reason="wrong_password",
-                     failed_logins=operator.failed_logins)
+        _audit(s, now, "auth.login_failed", operator=operator, target_type="operator",
+               target_id=operator.id, ip=ip, reason="wrong_password",
+               failed_logins=operator.failed_logins)
         if operator.failed_logins >= web.login_max_failures:
             operator.locked_until = now + timedelta(minutes=web.login_lockout_minutes)
             operator.failed_logins = 0
-            record_audit(s, "auth.locked", operator=operator, target_type="operator",
-                         target_id=operator.id, ip=client_ip(),
-                         until=operator.locked_until.isoformat())
+            _audit(s, now, "auth.locked", operator=operator, target_type="operator",
+                   target_id=operator.id, ip=ip, until=operator.locked_until.isoformat())
         raise LoginRefused(LOGIN_FAILED)
     operator.failed_logins = 0
     operator.locked_until = None
@@ -228,8 +241,8 @@ def login():
             error = refused
         else:
             operator.last_login_at = now
-            record_audit(s, "auth.login", operator=operator, target_type="operator",
-                         target_id=operator.id, ip=client_ip())
+            _audit(s, now, "auth.login", operator=operator, target_type="operator",
+                   target_id=operator.id, ip=client_ip())
             operator_id = operator.id
     if error is not None:
         return render_template("auth/login.html", next=target, error=error.user_message,

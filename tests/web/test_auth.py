@@ -141,3 +141,16 @@ def test_audit_log_is_for_supervisors_only(client, staff):
     login(other, "supervisor")
     html = other.get("/audit").get_data(as_text=True)
     assert "Logboek" in html and "ingelogd" in html
+
+
+def test_many_failures_from_one_address_refused_for_any_username(client, staff, settings, clock, db):
+    settings.web.login_max_failures_per_ip = 6
+    for i in range(6):
+        login(client, f"guess{i}", "x")
+    response = login(client, "centralist", PASSWORD)
+    assert response.status_code == 401
+    assert "vanaf dit adres" in response.get_data(as_text=True)
+    with db.session() as s:
+        assert s.get(Operator, staff.centralist_id).failed_logins == 0  # the account is not blamed
+    clock.advance(settings.web.login_lockout_minutes * 60 + 1)
+    assert login(client, "centralist", PASSWORD).status_code == 302
