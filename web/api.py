@@ -117,8 +117,8 @@ def _validated(body: dict, *, require_norms: bool = True):
         raise ApiError(422, "De actie is niet geldig.", invalid.errors) from invalid
 
 
-def action_json(s, action: Action, *, detail: bool = False) -> dict:
-    figures = svc.figures(s, action)
+def action_json(s, action: Action, *, detail: bool = False, figures=None) -> dict:
+    figures = figures or svc.figures(s, action)
     data = {
         "id": action.id,
         "status": action.status.value,
@@ -231,7 +231,8 @@ def api_list():
                 raise ApiError(400, "Onbekende status; kies draft, running of ended.")
             query = query.where(Action.status == ActionStatus(status))
         rows = s.scalars(query.order_by(Action.id.desc()).limit(200)).all()
-        return jsonify({"actions": [action_json(s, a) for a in rows]})
+        by_action = svc.figures_for(s, list(rows))
+        return jsonify({"actions": [action_json(s, a, figures=by_action[a.id]) for a in rows]})
 
 
 @bp.get("/actions/<int:action_id>")

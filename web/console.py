@@ -62,7 +62,8 @@ def index():
             .order_by(Action.created_at.desc(), Action.id.desc())
             .limit(200)
         ).all()
-        listed = [(a, svc.figures(s, a)) for a in rows]
+        by_action = svc.figures_for(s, list(rows))
+        listed = [(a, by_action[a.id]) for a in rows]
         participants = s.scalar(select(func.count()).select_from(Participant)) or 0
     order = {ActionStatus.RUNNING: 0, ActionStatus.DRAFT: 1, ActionStatus.ENDED: 2}
     listed.sort(key=lambda pair: order[pair[0].status])
