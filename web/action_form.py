@@ -133,25 +133,8 @@ def parse_action_request(
     require_norms=False is for the preview only: the norms gate the start, not the figures.
     """
     errors: dict[str, str] = {}
-    incident_type = str(values.get("incident_type") or "")
-    if incident_type not in INCIDENT_LABELS:
-        errors["incident_type"] = "Kies het soort incident."
-
-    description: dict[str, str] = {}
-    known = {spec.name: spec for spec in field_specs}
-    for name in description_values:
-        if name not in known:
-            errors[f"d_{name}"] = f"Onbekend signalementveld: {str(name)[:40]}."
-    for name, spec in known.items():
-        label = getattr(spec, "label", name)
-        limit = min(getattr(spec, "max_length", None) or max_description_chars, max_description_chars)
-        text = clean_text(description_values.get(name), label=label, max_chars=limit,
-                          errors=errors, key=f"d_{name}")
-        if text:
-            description[name] = text
-
-    free_text = clean_text(values.get("free_text"), label="Vrije tekst", max_chars=MAX_FREE_TEXT,
-                           errors=errors, key="free_text")
+    incident_type, description, free_text = _checked_message_fields(
+        values, description_values, field_specs, max_description_chars, errors)
     location_label = clean_text(values.get("location_label"), label="Locatie",
                                 max_chars=MAX_LABEL, errors=errors, key="location")
     text_refused = any(key.startswith("d_") or key == "free_text" for key in errors)
@@ -201,6 +184,41 @@ def parse_action_request(
         channels=channels,
         norms=norms,
     )
+
+
+def _checked_message_fields(values: Mapping[str, object], description_values: Mapping[str, object],
+                            field_specs: Sequence, max_description_chars: int,
+                            errors: dict[str, str]) -> tuple[str, dict[str, str], str]:
+    incident_type = str(values.get("incident_type") or "")
+    if incident_type not in INCIDENT_LABELS:
+        errors["incident_type"] = "Kies het soort incident."
+    description: dict[str, str] = {}
+    known = {spec.name: spec for spec in field_specs}
+    for name in description_values:
+        if name not in known:
+            errors[f"d_{name}"] = f"Onbekend signalementveld: {str(name)[:40]}."
+    for name, spec in known.items():
+        label = getattr(spec, "label", name)
+        limit = min(getattr(spec, "max_length", None) or max_description_chars, max_description_chars)
+        text = clean_text(description_values.get(name), label=label, max_chars=limit,
+                          errors=errors, key=f"d_{name}")
+        if text:
+            description[name] = text
+    free_text = clean_text(values.get("free_text"), label="Vrije tekst", max_chars=MAX_FREE_TEXT,
+                           errors=errors, key="free_text")
+    return incident_type, description, free_text
+
+
+def check_message_fields(values: Mapping[str, object], description_values: Mapping[str, object],
+                         field_specs: Sequence, *, max_description_chars: int) -> tuple[str, dict[str, str], str]:
+    """Only the message part of a submission (type, description, free text), e.g. for the audio
+    preview; raises InvalidActionRequest like parse_action_request."""
+    errors: dict[str, str] = {}
+    checked = _checked_message_fields(values, description_values, field_specs,
+                                      max_description_chars, errors)
+    if errors:
+        raise InvalidActionRequest(errors)
+    return checked
 
 
 def needs_supervisor(radius_m: int, recipients: int, *, max_radius_m: int, max_recipients: int) -> bool:

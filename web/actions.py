@@ -120,7 +120,7 @@ def validate(values: Mapping, description: Mapping, settings: Settings, *,
                           for k in errors)
         if not text_errors:
             try:
-                _compose_raw(incident_type, description, str(values.get("free_text") or ""),
+                compose_text(incident_type, description, str(values.get("free_text") or ""),
                              settings.callback_number)
             except InvalidActionRequest as more:
                 errors.update(more.errors)
@@ -131,11 +131,11 @@ def validate(values: Mapping, description: Mapping, settings: Settings, *,
 
 def compose(request: ActionRequest, settings: Settings, *, callback_number: str):
     """The alert message for this request; prompts' domain errors become field errors."""
-    return _compose_raw(request.incident_type, request.description, request.free_text,
+    return compose_text(request.incident_type, request.description, request.free_text,
                         callback_number)
 
 
-def _compose_raw(incident_type: str, description: Mapping, free_text: str, callback_number: str):
+def compose_text(incident_type: str, description: Mapping, free_text: str, callback_number: str):
     from prompts.errors import PromptError
     from prompts.messages import compose_alert
 

@@ -39,6 +39,7 @@ from web.action_form import (
     NORMS,
     OUTCOME_LABELS,
     InvalidActionRequest,
+    check_message_fields,
     clean_text,
 )
 from web.auth import authenticate, current_operator, LoginRefused, login_required
@@ -269,15 +270,10 @@ def preview_audio():
     settings = current_settings()
     values, description = form_values(request.form)
     try:
-        validated = svc.parse_action_request(
-            {**values, "lat": values.get("lat") or settings.web.map_center_lat,
-             "lon": values.get("lon") or settings.web.map_center_lon,
-             "radius_m": values.get("radius_m") or 1000,
-             "norms": {name: True for name in NORMS}},
-            description, svc.field_specs(values["incident_type"]),
-            max_description_chars=settings.web.max_description_chars,
-        )
-        message = svc.compose(validated, settings, callback_number=settings.callback_number)
+        incident_type, checked, free_text = check_message_fields(
+            values, description, svc.field_specs(values["incident_type"]),
+            max_description_chars=settings.web.max_description_chars)
+        message = svc.compose_text(incident_type, checked, free_text, settings.callback_number)
         rendered = render(message.voice, settings)
     except InvalidActionRequest as invalid:
         return jsonify({"ok": False, "errors": invalid.errors}), 200

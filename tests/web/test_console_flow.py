@@ -252,3 +252,19 @@ def test_preview_and_confirmation_announce_quiet_hours(console, clock, settings)
     response = post(client, "/actions/new", token, SUSPECT)
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Nachtrust" in html and "07:00" in html
+
+
+def test_audio_preview_renders_and_is_served_to_operators_only(console, app):
+    client, token = console
+    result = post(client, "/actions/preview/audio", token, SUSPECT).get_json()
+    assert result["ok"], result
+    assert result["duration_s"] > 3
+    audio = client.get(result["url"])
+    assert audio.status_code == 200 and audio.mimetype == "audio/wav"
+    assert audio.data[:4] == b"RIFF"
+    refused = post(client, "/actions/preview/audio", token,
+                   {**SUSPECT, "d__suspect__clothing": "<b>jas</b>"}).get_json()
+    assert refused["ok"] is False and "d_clothing" in refused["errors"]
+    anonymous = app.test_client()
+    assert anonymous.get(result["url"]).status_code == 302
+    assert client.get("/audio/prompt/..%2Fsecret").status_code == 404
