@@ -87,4 +87,6 @@ def machine_greeting() -> list[int]:
 if __name__ == "__main__":
     write_rtp_pcap(HERE / "person_hello.pcap", person_hello())
     write_rtp_pcap(HERE / "machine_greeting.pcap", machine_greeting())
-    print("written:", HERE / "person_hello.pcap", HERE / "machine_greeting.pcap")
+    # A caller who stopped talking: lets Asterisk's silence detection end a recording.
+    write_rtp_pcap(HERE / "silence_10s.pcap", silence(10.0))
+    print("written: person_hello.pcap, machine_greeting.pcap, silence_10s.pcap in", HERE)

@@ -1,0 +1,237 @@
+"""The whole telephony side on the real testbed: dialer worker + AMI backend + FastAGI IVR, with
+sipp phones, centralist and caller. Each test runs on SQLite and on PostgreSQL."""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from asterisk_e2e import wait_until_no_channels
+from config.clock import SystemClock
+from db.database import Database
+from db.models import (
+    Delivery,
+    DeliveryEvent,
+    DeliveryKind,
+    DeliveryState,
+    Participant,
+    ParticipantStatus,
+    PhoneKind,
+    Sighting,
+)
+from dialer.backend import CallRequest
+from dialer.backends import testbed
+from dialer.backends.asterisk_bench import bench_settings
+from dialer.backends.asterisk_stack import (
+    DEFAULT_VOICE_TEXT,
+    AsteriskStack,
+    delivery_states,
+    prerender_prompts,
+    seed_alert_wave,
+)
+from ivr.asterisk_audio import AsteriskSounds
+from ivr.flow import Speech
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asterisk,
+              pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+
+S = DeliveryState
+SHARE = Path("/var/lib/burgernet")
+FINAL = {S.COMPLETED, S.BUSY, S.NO_ANSWER, S.FAILED, S.MACHINE}
+
+
+@pytest.fixture
+def stack_settings(settings, tmp_path, asterisk_testbed):
+    wait_until_no_channels()
+    base = bench_settings(settings, channels=30, cps=20, connections=2, share=SHARE,
+                          instance=tmp_path / "instance")
+    dialer = base.dialer.model_copy(update={
+        "dial_timeout_s": 4, "busy_retry_delays_s": [2], "no_answer_retry_delays_s": [],
+    })
+    return base.model_copy(update={"dialer": dialer})
+
+
+@pytest.fixture
+def stack_db(database_url):
+    db = Database(database_url, pool_size=40, max_overflow=10)
+    yield db
+    db.dispose()
+
+
+def prompt_seconds(settings, *, key: str | None = None, text: str = "") -> float:
+    return AsteriskSounds(settings).rendered(Speech(text=text, key=key)).duration_s
+
+
+def test_wave_lands_every_answer_digit_busy_no_answer_and_machine_on_its_row(
+        stack_settings, stack_db, tmp_path):
+    plan: dict[str, str] = {}
+    for i in range(16):
+        plan[f"+3169000{i:04d}"] = "listen"
+    for digit, count in (("1", 8), ("2", 6), ("3", 8), ("9", 6)):
+        for i in range(count):
+            plan[f"+31691{digit}0{i:04d}"] = f"press{digit}"
+    for i in range(5):
+        plan[f"+3169200{i:04d}"] = "no_answer"
+    for i in range(4):
+        plan[f"+3169300{i:04d}"] = "busy"
+    for i in range(3):
+        plan[f"+3169400{i:04d}"] = "machine"
+    assert len(plan) >= 50
+    wave = seed_alert_wave(stack_db, list(plan), voice_text=DEFAULT_VOICE_TEXT)
+    prerender_prompts(stack_settings, [DEFAULT_VOICE_TEXT])
+    # Digits count from the menu on: AMD (about 1.4 s), the alert, then into the menu prompt.
+    alert_s = prompt_seconds(stack_settings, text=DEFAULT_VOICE_TEXT)
+    dtmf_delay_ms = int(1400 + alert_s * 1000 + 1500)
+
+    with testbed.phone_farm(tmp_path, dtmf_delay_ms=dtmf_delay_ms,
+                            hangup_after_ms=dtmf_delay_ms + 25_000) as phones, \
+            testbed.centralist_phone(tmp_path, hangup_after_ms=5_000), \
+            AsteriskStack(stack_settings, stack_db) as stack:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            states = delivery_states(stack_db, wave.action_id)
+            if all(state in FINAL for state in states.values()):
+                break
+            time.sleep(1)
+        max_in_flight = stack.backend.in_flight()
+
+    states = delivery_states(stack_db, wave.action_id)
+    assert all(state in FINAL for state in states.values()), (states, phones.log_tail())
+    assert max_in_flight == 0
+    with stack_db.session() as s:
+        rows = {d.target: d for d in s.scalars(
+            select(Delivery).where(Delivery.action_id == wave.action_id))}
+        events = {}
+        for event in s.scalars(select(DeliveryEvent).order_by(DeliveryEvent.id)):
+            events.setdefault(event.delivery_id, []).append(event.event)
+        participants = {p.id: p for p in s.scalars(select(Participant))}
+    wrong = []
+    for number, behaviour in plan.items():
+        row = rows[number]
+        assert row.provider == "asterisk" and row.provider_id.startswith(f"bn-{row.id}-")
+        expected = {
+            "listen": (S.COMPLETED, ""),
+            "press1": (S.COMPLETED, "1"), "press2": (S.COMPLETED, "2"),
+            "press3": (S.COMPLETED, "3"), "press9": (S.COMPLETED, "9"),
+            "no_answer": (S.NO_ANSWER, ""), "busy": (S.BUSY, ""), "machine": (S.MACHINE, ""),
+        }[behaviour]
+        got = (S(row.state), row.menu_choices[:1])
+        if got != expected:
+            wrong.append((number, behaviour, got, events.get(row.id)))
+    assert not wrong, wrong
+
+    for number, behaviour in plan.items():
+        row = rows[number]
+        if behaviour == "press2":
+            assert row.transfer_requested
+        if behaviour == "press3":
+            assert row.acknowledged
+        if behaviour == "press9":  # no confirmation pressed: still registered
+            assert participants[row.participant_id].status == ParticipantStatus.ACTIVE
+        if behaviour == "busy":  # busy, retried once after 2 s, busy again: final
+            assert row.attempts == 2, events[row.id]
+            assert events[row.id].count("retry.scheduled") == 1
+            assert row.hangup_cause == "user_busy"
+        if behaviour == "no_answer":
+            assert row.attempts == 1 and row.hangup_cause == "no_answer"
+        if behaviour == "machine":
+            assert row.finished_at is not None and row.answered_at is not None
+        if behaviour in ("listen", "press1", "press3"):
+            assert not row.transfer_requested
+    # Choice 2 put participants through: the centralist's phone was rung.
+    messages = (tmp_path / "centralist.messages.log").read_text(errors="replace")
+    assert "INVITE sip:centralist@" in messages
+
+
+def test_call_back_number_records_the_sighting_and_puts_the_caller_through(
+        stack_settings, stack_db, tmp_path):
+    caller = "+31612345678"
+    clock = SystemClock()
+    older = seed_alert_wave(stack_db, [caller], state=S.COMPLETED,
+                            clock=_Shifted(clock, -600))
+    participant_id = older.participants[caller]
+    newer = seed_alert_wave(stack_db, ["+31600000001"], state=S.COMPLETED)
+    with stack_db.transaction() as s:  # the caller was alerted for both running actions
+        s.add(Delivery(action_id=newer.action_id, participant_id=participant_id,
+                       kind=DeliveryKind.ALERT, channel="voice", target=caller,
+                       phone_kind=PhoneKind.MOBILE, rank=1, state=S.COMPLETED))
+    prerender_prompts(stack_settings, [])
+    welcome_s = prompt_seconds(stack_settings, key="callback_welcome")
+    record_s = prompt_seconds(stack_settings, key="callback_record")
+    after_s = (prompt_seconds(stack_settings, key="callback_thanks")
+               + prompt_seconds(stack_settings, key="callback_transfer"))
+
+    with testbed.centralist_phone(tmp_path, hangup_after_ms=60_000), \
+            AsteriskStack(stack_settings, stack_db) as stack:
+        asterisk = stack_settings.asterisk
+        testbed.point_inbound_calls_at(f"{asterisk.fastagi_host}:{asterisk.fastagi_port}")
+        # Newest first: digit 2 chooses the older action.
+        call = testbed.callback_caller(
+            tmp_path, caller=caller.lstrip("+"), digit="2",
+            digit_at_ms=int(welcome_s * 1000) + 2500,
+            speak_after_ms=int(record_s * 1000) + 1500,
+            stay_ms=int(4000 + after_s * 1000 + 6000))
+        with call:
+            exit_code = call.wait(timeout_s=120)
+        assert exit_code == 0, call.log_tail()
+        outcomes = dict(stack.server.outcomes)
+
+    with stack_db.session() as s:
+        sightings = s.scalars(select(Sighting)).all()
+    assert len(sightings) == 1, outcomes
+    sighting = sightings[0]
+    assert sighting.action_id == older.action_id
+    assert sighting.participant_id == participant_id
+    assert sighting.caller_number == caller
+    audio = stack_settings.recordings_dir / sighting.recording_path
+    assert audio.exists() and audio.stat().st_size > 8000, sighting.recording_path
+    assert sighting.duration_s and sighting.duration_s > 1
+    assert sighting.transferred, sighting.transfer_result
+    messages = (tmp_path / "centralist.messages.log").read_text(errors="replace")
+    assert "INVITE sip:centralist@" in messages
+
+
+def test_an_ivr_error_sends_the_call_to_the_fallback_not_dead_air(stack_settings, stack_db,
+                                                                   tmp_path):
+    # An alert row without its action: the alert flow cannot run.
+    with stack_db.transaction() as s:
+        row = Delivery(action_id=None, kind=DeliveryKind.ALERT, channel="voice",
+                       target="+31690000777", phone_kind=PhoneKind.MOBILE, rank=0,
+                       state=S.DIALING, attempts=1)
+        s.add(row)
+        s.flush()
+        delivery_id = row.id
+    with testbed.phone_farm(tmp_path, hangup_after_ms=30_000), \
+            AsteriskStack(stack_settings, stack_db) as stack:
+        stack.backend.originate(CallRequest(delivery_id, "+31690000777", "0343529850",
+                                            timeout_s=5, variables={"attempt": "1"}))
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            if delivery_states_by_id(stack_db, delivery_id) == S.COMPLETED:
+                break
+            time.sleep(0.5)
+        outcomes = dict(stack.server.outcomes)
+    assert outcomes.get("fallback") == 1, outcomes
+    assert delivery_states_by_id(stack_db, delivery_id) == S.COMPLETED
+
+
+def delivery_states_by_id(db, delivery_id: int) -> S:
+    with db.session() as s:
+        return S(s.get(Delivery, delivery_id).state)
+
+
+class _Shifted:
+    """A clock some seconds off, to make one action older than another."""
+
+    def __init__(self, clock, seconds: float):
+        self.clock = clock
+        self.seconds = seconds
+
+    def now(self):
+        return self.clock.now() + timedelta(seconds=self.seconds)
+
+    def monotonic(self):
+        return self.clock.monotonic()
