@@ -136,6 +136,9 @@ class WebSettings(BaseModel):
     login_lockout_minutes: int = 15
     # Failed log-ins from one address (any usernames) within the lock-out window before refusing.
     login_max_failures_per_ip: int = 20
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted
+    # (werkzeug ProxyFix); 0 = none. Behind a proxy, set it, or every client shares one address.
+    trusted_proxies: int = 0
     # Map tiles for the console ({z}/{x}/{y}); empty means no tiles (the page works without).
     map_tiles_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     map_tiles_attribution: str = "&copy; OpenStreetMap-bijdragers"

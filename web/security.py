@@ -53,6 +53,17 @@ def content_security_policy(tiles_url: str) -> str:
     )
 
 
+@bp.record_once
+def _trust_proxies(state) -> None:
+    """Behind `web.trusted_proxies` reverse proxies, take the client address, scheme and host
+    from their X-Forwarded-* headers (log-in limits per address, secure cookies, webhook URLs)."""
+    hops = state.app.extensions["burgernet.settings"].web.trusted_proxies
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        state.app.wsgi_app = ProxyFix(state.app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
 @bp.after_app_request
 def _security_headers(response: Response) -> Response:
     settings = current_app.extensions["burgernet.settings"]

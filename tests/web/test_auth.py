@@ -154,3 +154,19 @@ def test_many_failures_from_one_address_refused_for_any_username(client, staff, 
         assert s.get(Operator, staff.centralist_id).failed_logins == 0  # the account is not blamed
     clock.advance(settings.web.login_lockout_minutes * 60 + 1)
     assert login(client, "centralist", PASSWORD).status_code == 302
+
+
+def test_trusted_proxy_gives_the_client_address(settings, staff, db):
+    from app import create_app
+
+    settings.web.trusted_proxies = 1
+    proxied = create_app(settings)
+    client = proxied.test_client()
+    headers = {"X-Forwarded-For": "198.51.100.7"}
+    page = client.get("/login", headers=headers).get_data(as_text=True)
+    client.post("/login", headers=headers, data={"username": "centralist", "password": "x",
+                                                  "csrf_token": csrf_from(page)})
+    with db.session() as s:
+        ips = set(s.scalars(select(AuditEvent.ip).where(AuditEvent.event == "auth.login_failed")))
+    assert ips == {"198.51.100.7"}
+    proxied.extensions["burgernet.db"].dispose()
