@@ -29,6 +29,15 @@ CHANNEL_LABELS = {"voice": "oproep", "sms": "sms", "email": "e-mail"}
 KIND_LABELS = {"landline": "vast", "mobile": "mobiel", "": ""}
 
 
+@bp.app_template_filter("nl_number")
+def nl_number(value, decimals: int = 0) -> str:
+    """1234.5 -> '1.234,5': Dutch thousands and decimal separators; None -> '—'."""
+    if value is None:
+        return "—"
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
 def _day(raw: str | None, default: date) -> date:
     if not raw:
         return default
