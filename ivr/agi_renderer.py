@@ -10,10 +10,15 @@ what happened as an `Input`.
                         BEEP s=<silence>                               -> recording
     TransferStep        prompts, SET VARIABLE BURGERNET_TRANSFER_TARGET <dial string>,
                         SET VARIABLE BURGERNET_TRANSFER_TIMEOUT <s>,
-                        EXEC Gosub burgernet-transfer,s,1; GET VARIABLE DIALSTATUS
+                        GOSUB burgernet-transfer s 1; GET VARIABLE DIALSTATUS
                                                                        -> transfer (ANSWER = answered)
     AwaitMessageEndStep EXEC WaitForSilence 1500,1,<max s>              -> done
     HangupStep          prompts, HANGUP
+
+The transfer uses AGI's own GOSUB command, which runs the subroutine before it answers;
+`EXEC Gosub` would only move the channel's dialplan position and return at once (checked
+against Asterisk 22: DIALSTATUS stayed empty). A result of -1 from any command is checked
+with CHANNEL STATUS: a dead channel is a hangup (a normal end), a live one an error (fallback).
 
 A transfer target with a '/' is an Asterisk dial string already (PJSIP/centralist); a phone
 number is dialled through `settings.asterisk.dial_template`.
@@ -38,7 +43,7 @@ from ivr.flow import (
     TransferStep,
 )
 
-TRANSFER_SUBROUTINE = "burgernet-transfer,s,1"
+TRANSFER_SUBROUTINE = ("burgernet-transfer", "s", "1")
 MESSAGE_END_SILENCE_MS = 1500
 
 
@@ -72,9 +77,20 @@ class ChannelAGI(AGI):
         try:
             return super().get_result()
         except AGIAppError:
-            if self._got_sighup:
+            # result=-1 means "error or hangup"; Asterisk's HANGUP notice may come only after
+            # the result, so ask the channel.
+            if self._got_sighup or not self._channel_alive():
                 raise AGISIGHUPHangup("channel hung up") from None
             raise
+
+    def _channel_alive(self) -> bool:
+        """CHANNEL STATUS is refused (511) on a dead channel; a HANGUP notice may arrive first."""
+        try:
+            self.send_command("CHANNEL STATUS")
+            line = self.stdin.readline()
+        except (AGIHangup, OSError):
+            return False
+        return not self._got_sighup and line.startswith("200") and "result=-1" not in line
 
     @property
     def hung_up(self) -> bool:
@@ -83,7 +99,8 @@ class ChannelAGI(AGI):
 
 class _HangupAwareReader:
     """Reads Asterisk's lines; a "HANGUP" line (sent when the channel hangs up, between
-    results) is noted and skipped; the end of the stream after the headers is a hangup."""
+    results) is noted and skipped, as is the interim "100 Trying" of GOSUB; the end of the
+    stream after the headers is a hangup."""
 
     def __init__(self, rfile, on_hangup):
         self.rfile = rfile
@@ -101,6 +118,8 @@ class _HangupAwareReader:
             if line.strip() == "HANGUP":
                 self.on_hangup()
                 continue
+            if self.eof_is_hangup and line.startswith("100 "):
+                continue  # "100 result=0 Trying...": GOSUB is running; its result follows
             return line
 
 
@@ -177,11 +196,10 @@ class AgiRenderer:
         self.agi.set_variable("BURGERNET_TRANSFER_TARGET", self.dial_string(step.target))
         self.agi.set_variable("BURGERNET_TRANSFER_TIMEOUT", str(step.timeout_s))
         try:
-            self.agi.execute("EXEC", "Gosub", TRANSFER_SUBROUTINE)
-        except (AGIHangup, AGIAppError):
-            # Dial returns -1 when a bridged conversation ends (or the caller hung up while it
-            # rang): the call is over. The channel still answers GET VARIABLE, so the result
-            # is recorded all the same.
+            self.agi.execute("GOSUB", *TRANSFER_SUBROUTINE)
+        except AGIHangup:
+            # The caller's channel ends with the bridged conversation (or the caller hung up
+            # while it rang). It still answers GET VARIABLE, so the result is recorded.
             raise CallerHungUp(self._transfer_result()) from None
         return self._transfer_result()
 

@@ -11,7 +11,8 @@ What the dialplan must do (config/asterisk/extensions.conf does all of it)
   identified by `agi_callerid`, the control room by the dialed number (`agi_dnid`, else
   `agi_extension`, else the channel variable `BURGERNET_DIALED`).
 - A subroutine `[burgernet-transfer]` with `s,1` that dials `${BURGERNET_TRANSFER_TARGET}` with
-  timeout `${BURGERNET_TRANSFER_TIMEOUT}` and `Return()`s; the server reads `DIALSTATUS`.
+  timeout `${BURGERNET_TRANSFER_TIMEOUT}` and `Return()`s; the server runs it with the AGI
+  command `GOSUB burgernet-transfer s 1` and then reads `DIALSTATUS`.
 - A context `settings.asterisk.fallback_context` (default `burgernet-fallback`) with `s,1`
   that apologises and hangs up: on any error the server sets `BURGERNET_IVR_ERROR=1` and sends
   the channel there (SET CONTEXT / EXTENSION s / PRIORITY 1) instead of leaving dead air.

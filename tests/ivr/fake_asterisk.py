@@ -35,6 +35,7 @@ class FakeChannel:
     dial_status: str = "ANSWER"
     dial_statuses: list[str] = field(default_factory=list)  # per transfer, before dial_status
     record_seconds: float = 2.0
+    fail_at: str | None = None  # a command that fails with result=-1 on a live channel
     hangup_line: bool = True  # Asterisk's "HANGUP" notice before the result (AGISIGHUP=yes)
     prompt_seconds: float = 0.0  # how long each STREAM FILE takes, as a real prompt would
     hang_up_at: str | None = None  # first word(s) of the command at which the caller hangs up
@@ -85,14 +86,17 @@ class FakeChannel:
             return "511 Command Not Permitted on a dead channel or intercept routine\n"
         if self.hang_up_at and command.upper().startswith(self.hang_up_at.upper()):
             self.hung_up = True
-            prefix = "HANGUP\n"
+            prefix = "HANGUP\n" if self.hangup_line else ""
             if verb == "RECORD FILE":
                 self._write_recording(words[2], words[3])
-            if words[0].upper() == "EXEC" and words[1].lower() == "gosub":
+            if words[0].upper() == "GOSUB":
                 self.variables["DIALSTATUS"] = self.dial_status
-                if not self.hangup_line:  # Dial returned -1 after the bridge; no HANGUP line
-                    return "200 result=-1\n"
+                if not self.hangup_line:  # Dial ended the channel; the notice comes later
+                    return "100 result=0 Trying...\n200 result=-1 Gosub complete\n"
             return prefix + "200 result=-1 endpos=0\n"
+        if self.fail_at and command.upper().startswith(self.fail_at.upper()):
+            self.fail_at = None
+            return "200 result=-1 endpos=0\n"  # e.g. a sound file Asterisk cannot find
         if verb == "STREAM FILE":
             time.sleep(self.prompt_seconds)
             escape = words[3] if len(words) > 3 else ""
@@ -112,10 +116,13 @@ class FakeChannel:
         if verb == "SET VARIABLE":
             self.variables[words[2]] = words[3]
             return "200 result=1\n"
+        if words[0].upper() == "GOSUB":  # runs the subroutine (Dial) before it answers
+            self.variables["DIALSTATUS"] = self.dial_statuses.pop(0) if self.dial_statuses else self.dial_status
+            return "100 result=0 Trying...\n200 result=0 Gosub complete\n"
         if words[0].upper() == "EXEC":
-            if words[1].lower() == "gosub":
-                self.variables["DIALSTATUS"] = self.dial_statuses.pop(0) if self.dial_statuses else self.dial_status
             return "200 result=0\n"
+        if verb == "CHANNEL STATUS":
+            return "200 result=6\n"
         if verb in ("SET CONTEXT", "SET EXTENSION", "SET PRIORITY"):
             return "200 result=0\n"
         if words[0].upper() == "HANGUP":

@@ -89,7 +89,7 @@ def test_callback_records_before_thanks_then_transfers(server, seeded, db, agi_s
     assert record.endswith('wav "#" 120000 0 BEEP s=4')
     assert seen_at_thanks and seen_at_thanks[0][0][0] == seeded.action_id and seen_at_thanks[0][0][1]
     assert call.sent('SET VARIABLE "BURGERNET_TRANSFER_TARGET" "PJSIP/centralist"')
-    assert call.sent("EXEC Gosub burgernet-transfer,s,1")
+    assert call.sent("GOSUB burgernet-transfer s 1")
     assert commands[-2:] == ["GET VARIABLE DIALSTATUS", "HANGUP"]
     with db.session() as s:
         [sighting] = s.scalars(select(Sighting)).all()
@@ -125,15 +125,31 @@ def test_callback_transfer_unanswered_falls_back_to_a_message(server, seeded, db
         assert (sighting.transferred, sighting.transfer_result) == (False, "NOANSWER")
 
 
-@pytest.mark.parametrize("hangup_line", [True, False], ids=["sighup", "dial_minus_one"])
+@pytest.mark.parametrize("hangup_line", [True, False], ids=["notice_first", "notice_later"])
 def test_caller_hangs_up_after_the_conversation_with_the_centralist(hangup_line, server, seeded, db):
-    call = channel(server, "callback", callerid="0612345678", hang_up_at="EXEC Gosub",
+    call = channel(server, "callback", callerid="0612345678", hang_up_at="GOSUB",
                    hangup_line=hangup_line)
     call.run()
     assert wait_for_outcomes(server, 1) == {"hangup": 1}
     with db.session() as s:
         [sighting] = s.scalars(select(Sighting)).all()
         assert (sighting.transferred, sighting.transfer_result) == (True, "ANSWER")
+
+
+def test_minus_one_on_a_live_channel_is_an_error_and_falls_back(server, seeded):
+    call = channel(server, "alert", variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)},
+                   fail_at="STREAM FILE")
+    commands = call.run()
+    assert wait_for_outcomes(server, 1) == {"fallback": 1}
+    assert commands[-5:] == ["CHANNEL STATUS", *FALLBACK]
+
+
+def test_minus_one_on_a_dead_channel_is_a_hangup(server, seeded):
+    call = channel(server, "alert", variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)},
+                   hang_up_at="STREAM FILE", hangup_line=False)
+    commands = call.run()
+    assert wait_for_outcomes(server, 1) == {"hangup": 1}
+    assert commands[-1] == "CHANNEL STATUS"
 
 
 FALLBACK = ['SET VARIABLE "BURGERNET_IVR_ERROR" "1"', "SET CONTEXT burgernet-fallback",

@@ -24,7 +24,7 @@ def agi_commands(summary: tuple) -> list[str]:
     if kind == "menu":
         return prompts + ["WAIT FOR"]
     if kind == "transfer":
-        return prompts + ["SET VARIABLE", "SET VARIABLE", "EXEC Gosub", "GET VARIABLE"]
+        return prompts + ["SET VARIABLE", "SET VARIABLE", "GOSUB", "GET VARIABLE"]
     if kind == "await_message_end":
         return ["EXEC WaitForSilence"]
     assert kind == "hangup"
@@ -35,8 +35,8 @@ def command_kind(command: str) -> str:
     words = shlex.split(command)
     if words[0].upper() == "EXEC":
         return f"EXEC {words[1]}"
-    if words[0].upper() == "HANGUP":
-        return "HANGUP"
+    if words[0].upper() in ("HANGUP", "GOSUB"):
+        return words[0].upper()
     return " ".join(words[:2]).upper()
 
 
