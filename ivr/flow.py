@@ -56,6 +56,11 @@ The loop a renderer runs::
         happened = execute(turn.step)           # wire format: AGI commands or TwiML
         turn = engine.resume(turn.state, happened, env)
     execute(turn.step)                          # the Hangup
+
+When the caller hangs up during a step, the renderer calls `engine.hangup(state, env, last)`
+with what the step still produced (a partial recording, a transfer's status), and stops.
+Handlers may raise; a renderer then sends the call to its safe fallback (FastAGI: the
+fallback dialplan context), never to dead air.
 """
 from __future__ import annotations
 
@@ -224,7 +229,6 @@ class InputKind(str, enum.Enum):
     TIMEOUT = "timeout"  # no digit before the menu's timeout
     RECORDING = "recording"
     TRANSFER = "transfer"
-    HANGUP = "hangup"  # the caller hung up (only `Engine.hangup` takes it)
 
 
 @dataclass(frozen=True)
