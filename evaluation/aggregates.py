@@ -8,10 +8,9 @@ anonymises the deliveries; from then on the figures of that action come from the
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from db.models import Action, ActionStatus, DailyAggregate, Delivery, DeliveryKind, DeliveryState
@@ -42,40 +41,50 @@ class Counts:
 ActionCounts = dict[tuple[str, str], Counts]
 
 
-def is_reached(delivery: Delivery) -> bool:
-    state = DeliveryState(delivery.state)
-    if state is DeliveryState.COMPLETED and delivery.answered_by == "machine":
-        return False
-    return state in REACHED_STATES
+def reached_sql():
+    """SQL: 1 when a delivery reached a person (the one definition of "reached")."""
+    human_completed = and_(
+        Delivery.state == DeliveryState.COMPLETED,
+        or_(Delivery.answered_by.is_(None), Delivery.answered_by != "machine"),
+    )
+    other_reached = Delivery.state.in_([s for s in REACHED_STATES if s is not DeliveryState.COMPLETED])
+    return case((or_(human_completed, other_reached), 1), else_=0)
 
 
-def count_deliveries(deliveries: list[Delivery]) -> ActionCounts:
-    """Count one action's alert deliveries (pure: no database access)."""
-    per_kind: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    people: dict[object, list[bool]] = {}
-    for d in deliveries:
-        if DeliveryKind(d.kind) is not DeliveryKind.ALERT:
-            continue
-        channel = d.channel.value if hasattr(d.channel, "value") else str(d.channel)
-        kind = d.phone_kind.value if hasattr(d.phone_kind, "value") else (d.phone_kind or "")
-        reached = is_reached(d)
-        row = per_kind[(channel, kind)]
-        row[0] += 1
-        row[1] += reached
-        row[2] += bool(d.acknowledged)
+def live_counts(session: Session, action_ids: list[int]) -> dict[int, ActionCounts]:
+    """Count the alert deliveries of actions in the database (two grouped queries per chunk)."""
+    result: dict[int, ActionCounts] = {a: {} for a in action_ids}
+    reached = reached_sql()
+    acknowledged = case((Delivery.acknowledged.is_(True), 1), else_=0)
+    for chunk in _chunks(action_ids):
+        alert = and_(Delivery.action_id.in_(chunk), Delivery.kind == DeliveryKind.ALERT)
+        for action_id, channel, kind, n, r, a in session.execute(
+            select(Delivery.action_id, Delivery.channel, Delivery.phone_kind, func.count(),
+                   func.sum(reached), func.sum(acknowledged))
+            .where(alert)
+            .group_by(Delivery.action_id, Delivery.channel, Delivery.phone_kind)
+        ):
+            key = (_value(channel), _value(kind) if kind is not None else "")
+            result[action_id][key] = Counts(n, int(r or 0), int(a or 0))
         # An anonymised delivery (participant deleted) still counts as one person.
-        person = d.participant_id if d.participant_id is not None else ("anon", d.id)
-        seen = people.setdefault(person, [False, False])
-        seen[0] = seen[0] or reached
-        seen[1] = seen[1] or bool(d.acknowledged)
-    counts: ActionCounts = {key: Counts(*row) for key, row in per_kind.items()}
-    if people:
-        counts[(ALL_CHANNELS, "")] = Counts(
-            recipients=len(people),
-            reached=sum(1 for r, _ in people.values() if r),
-            acknowledged=sum(1 for _, a in people.values() if a),
+        person = func.coalesce(Delivery.participant_id, -Delivery.id)
+        per_person = (
+            select(Delivery.action_id.label("action_id"), person.label("person"),
+                   func.max(reached).label("r"), func.max(acknowledged).label("a"))
+            .where(alert)
+            .group_by(Delivery.action_id, person)
+            .subquery()
         )
-    return counts
+        for action_id, n, r, a in session.execute(
+            select(per_person.c.action_id, func.count(), func.sum(per_person.c.r), func.sum(per_person.c.a))
+            .group_by(per_person.c.action_id)
+        ):
+            result[action_id][(ALL_CHANNELS, "")] = Counts(n, int(r or 0), int(a or 0))
+    return result
+
+
+def _value(member) -> str:
+    return member.value if hasattr(member, "value") else str(member)
 
 
 def frozen_counts(session: Session, action_ids: list[int]) -> dict[int, ActionCounts]:
@@ -93,17 +102,7 @@ def frozen_counts(session: Session, action_ids: list[int]) -> dict[int, ActionCo
 def action_counts(session: Session, action_ids: list[int]) -> dict[int, ActionCounts]:
     """Figures per action: the frozen aggregate when there is one, else a live count."""
     result = frozen_counts(session, action_ids)
-    live = [a for a in action_ids if a not in result]
-    by_action: dict[int, list[Delivery]] = defaultdict(list)
-    for chunk in _chunks(live):
-        for d in session.scalars(
-            select(Delivery).where(
-                Delivery.action_id.in_(chunk), Delivery.kind == DeliveryKind.ALERT
-            )
-        ):
-            by_action[d.action_id].append(d)
-    for action_id in live:
-        result[action_id] = count_deliveries(by_action.get(action_id, []))
+    result.update(live_counts(session, [a for a in action_ids if a not in result]))
     return result
 
 
@@ -116,8 +115,7 @@ def freeze_action(session: Session, action: Action) -> bool:
     )
     if exists is not None:
         return False
-    deliveries = list(session.scalars(select(Delivery).where(Delivery.action_id == action.id)))
-    counts = count_deliveries(deliveries)
+    counts = live_counts(session, [action.id])[action.id]
     if not counts:
         counts = {(ALL_CHANNELS, ""): Counts()}  # marks the action as frozen with nobody reached
     for (channel, kind), c in counts.items():
