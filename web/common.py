@@ -1,4 +1,4 @@
-"""Small helpers every console blueprint shares: the clock, the client address, Dutch errors."""
+"""Small helpers every web blueprint shares: the clock and the client address."""
 from __future__ import annotations
 
 from flask import current_app, request
@@ -18,10 +18,3 @@ def client_ip() -> str | None:
     """The caller's address as werkzeug sees it (ProxyFix, when configured, corrects it)."""
     return (request.remote_addr or "")[:45] or None
 
-
-def user_message(error: Exception) -> str:
-    """The Dutch text for a domain error: its `user_message` if it has one."""
-    text = getattr(error, "user_message", None)
-    if text:
-        return str(text)
-    return "Er ging iets mis bij het verwerken van uw verzoek. Probeer het opnieuw."

@@ -43,7 +43,7 @@ from web.action_form import (
     clean_text,
 )
 from web.auth import authenticate, current_operator, LoginRefused, login_required
-from web.common import client_ip, current_clock, user_message
+from web.common import client_ip, current_clock
 
 bp = Blueprint("console", __name__)
 
