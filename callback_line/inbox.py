@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -82,3 +83,15 @@ def mark_handled(session: Session, sighting_id: int, operator: Operator, clock: 
     record_audit(session, "sighting.handled", operator=operator, target_type="sighting",
                  target_id=sighting.id, action_id=sighting.action_id)
     return sighting
+
+
+def recording_file(recordings_dir: Path, recording_path: str | None) -> Path:
+    """The audio file of a sighting, for the console to play; only inside `recordings_dir`
+    (a stored path never leads elsewhere). Raises SightingNotFound when there is none."""
+    if not recording_path:
+        raise SightingNotFound("this sighting has no recording")
+    root = recordings_dir.resolve()
+    path = (root / recording_path).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise SightingNotFound(f"recording {recording_path!r} not found")
+    return path

@@ -5,7 +5,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from callback_line.inbox import SightingNotFound, count_unhandled, list_sightings, mark_handled
+from callback_line.inbox import (
+    SightingNotFound,
+    count_unhandled,
+    list_sightings,
+    mark_handled,
+    recording_file,
+)
 from db.models import AuditEvent, Operator, Role, Sighting
 from ivr_seed import STARTED, seed_all, seed_room
 
@@ -61,3 +67,14 @@ def test_other_control_room_cannot_handle(seeded, db, clock):
             mark_handled(s, sighting_id, stranger, clock)
         with pytest.raises(SightingNotFound):
             mark_handled(s, 99999, stranger, clock)
+
+
+def test_recording_file_stays_inside_the_store(tmp_path):
+    store = tmp_path / "recordings"
+    (store / "2026").mkdir(parents=True)
+    (store / "2026" / "a.wav").write_bytes(b"RIFF")
+    (tmp_path / "secret.txt").write_text("x")
+    assert recording_file(store, "2026/a.wav") == (store / "2026" / "a.wav").resolve()
+    for bad in ("../secret.txt", "/etc/passwd", "2026/missing.wav", None, ""):
+        with pytest.raises(SightingNotFound):
+            recording_file(store, bad)
