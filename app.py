@@ -63,9 +63,11 @@ from prompts.cli import bench_tts, prompts_group  # noqa: E402
 cli.add_command(prompts_group)
 bench_group.add_command(bench_tts)
 
+from evaluation.bench import bench_evaluation  # noqa: E402
 from evaluation.cli import evaluation_group  # noqa: E402
 
 cli.add_command(evaluation_group)
+bench_group.add_command(bench_evaluation)
 
 from participants.bench import bench_select  # noqa: E402
 
