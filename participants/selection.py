@@ -30,7 +30,6 @@ Rules, in one place:
 from __future__ import annotations
 
 import gc
-import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -44,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Channel, PhoneKind
 from db.types import UTCDateTime
-from participants.spatial_index import CELLS_PER_DEGREE, GRID_TABLE
+from participants.spatial_index import CELLS_PER_DEGREE, GRID_TABLE, contact_columns
 
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG)
 LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
@@ -160,8 +159,9 @@ def _parse_channels(channels: Iterable[str] | None) -> frozenset[Channel]:
 
 # Candidate row, as read from the database (one per address):
 # (address_id, participant_id, lat, lon, window_days, window_start_min, window_end_min,
-#  participant_channels, verified_email_or_None, verified_phones)
-# where verified_phones is "e164 kind,e164 kind" (or None) and channels a JSON list.
+#  voice_landlines, voice_mobiles, sms_mobiles, email)
+# where the last four are the participant's verified contact points for the channels they
+# chose, comma-separated, or None.
 CandidateRow = Sequence
 
 
@@ -181,16 +181,19 @@ def recipients_from_rows(
     want_email = Channel.EMAIL in wanted
     local = at.astimezone(LOCAL_TZ)
     windows: dict[tuple, bool] = {}
-    choices: dict[object, tuple[bool, bool, bool]] = {}
 
     sin, cos, asin, sqrt, radians = math.sin, math.cos, math.asin, math.sqrt, math.radians
     phi0 = radians(lat)
     cos_phi0 = cos(phi0)
     two_r = 2 * EARTH_RADIUS_M
 
-    # A participant's targets are the same from every address: the nearest open one counts.
-    nearest: dict[int, tuple] = {}
-    for aid, pid, alat, alon, wdays, wstart, wend, chans, email, phones in rows:
+    # Per channel: target -> best (distance, participant, address, rank, target, kind).
+    # A participant reached from two addresses offers the same targets twice: the nearest wins.
+    voice_best: dict[str, tuple] = {}
+    sms_best: dict[str, tuple] = {}
+    email_best: dict[str, tuple] = {}
+    landline, mobile = PhoneKind.LANDLINE.value, PhoneKind.MOBILE.value
+    for aid, pid, alat, alon, wdays, wstart, wend, landlines, mobiles, sms_mobiles, email in rows:
         phi = radians(alat)
         h = sin((phi - phi0) / 2) ** 2 + cos_phi0 * cos(phi) * sin(radians(alon - lon) / 2) ** 2
         dist = two_r * asin(min(1.0, sqrt(h)))
@@ -203,38 +206,19 @@ def recipients_from_rows(
                 is_open = windows[key] = window_open(wdays, wstart, wend, local)
             if not is_open:
                 continue
-        current = nearest.get(pid)
-        if current is None or (dist, aid) < (current[0], current[1]):
-            nearest[pid] = (dist, aid, chans, email, phones)
-
-    # Per channel: target -> best (distance, participant, address, rank, target, kind).
-    voice_best: dict[str, tuple] = {}
-    sms_best: dict[str, tuple] = {}
-    email_best: dict[str, tuple] = {}
-    mobile = PhoneKind.MOBILE.value
-    for pid, (dist, aid, chans, email, phones) in nearest.items():
-        choice_key = chans if isinstance(chans, str) else tuple(chans or ())
-        chosen = choices.get(choice_key)
-        if chosen is None:
-            names = json.loads(chans) if isinstance(chans, str) else choice_key
-            chosen = choices[choice_key] = (
-                "voice" in names and want_voice,
-                "sms" in names and want_sms,
-                "email" in names and want_email,
-            )
-        voice, sms, mail = chosen
-        if phones and (voice or sms):
-            for item in phones.split(","):
-                e164, kind = item.split(" ")
-                if voice:
-                    current = voice_best.get(e164)
-                    if current is None or (dist, pid, aid) < current[:3]:
-                        voice_best[e164] = (dist, pid, aid, 0, e164, kind)
-                if sms and kind == mobile:
-                    current = sms_best.get(e164)
-                    if current is None or (dist, pid, aid) < current[:3]:
-                        sms_best[e164] = (dist, pid, aid, 1, e164, kind)
-        if mail and email:
+        if want_voice:
+            for numbers, kind in ((landlines, landline), (mobiles, mobile)):
+                if numbers:
+                    for e164 in numbers.split(","):
+                        current = voice_best.get(e164)
+                        if current is None or (dist, pid, aid) < current[:3]:
+                            voice_best[e164] = (dist, pid, aid, 0, e164, kind)
+        if want_sms and sms_mobiles:
+            for e164 in sms_mobiles.split(","):
+                current = sms_best.get(e164)
+                if current is None or (dist, pid, aid) < current[:3]:
+                    sms_best[e164] = (dist, pid, aid, 1, e164, mobile)
+        if want_email and email:
             key = email.lower()
             current = email_best.get(key)
             if current is None or (dist, pid, aid) < current[:3]:
@@ -325,7 +309,7 @@ def _grid_query(box: BoundingBox, circle: bool = False):
     west_cell, east_cell = _cell(box.west, 180.0), _cell(box.east, 180.0)
     sql = f"""
         SELECT address_id, participant_id, lat, lon, window_days, window_start_min,
-               window_end_min, channels, email, phones
+               window_end_min, voice_landlines, voice_mobiles, sms_mobiles, email
         FROM {GRID_TABLE}
         WHERE lat_cell IN ({lat_cells})
           AND {_lon_condition(box, "lon_cell", str(west_cell), str(east_cell))}
@@ -339,28 +323,29 @@ def _grid_query(box: BoundingBox, circle: bool = False):
 def _join_query(dialect: str, box: BoundingBox | None, circle: bool = False):
     """The base tables joined; with a box through ix_address_lat_lon, without it a full scan."""
     aggregate = "group_concat" if dialect == "sqlite" else "string_agg"
-    if box is not None:  # a few thousand addresses: fetch each one's phones by index
-        phones = f"""(SELECT {aggregate}(ph.e164 || ' ' || ph.kind, ',')
-                        FROM phone_number AS ph
-                       WHERE ph.participant_id = a.participant_id AND ph.verified)"""
-        phone_join = ""
+    if box is not None:  # PostgreSQL, a few thousand addresses: each one's phones by index
+        phones = """LEFT JOIN LATERAL (
+                SELECT string_agg(e164, ',') FILTER (WHERE kind = 'landline') AS landlines,
+                       string_agg(e164, ',') FILTER (WHERE kind = 'mobile') AS mobiles
+                  FROM phone_number
+                 WHERE participant_id = a.participant_id AND verified) AS ph ON true"""
         where = f"a.lat BETWEEN :south AND :north AND {_lon_condition(box, 'a.lon')}"
         if circle:
             where += " AND " + _circle_condition("a.")
     else:  # every address: aggregate all phones once and join
-        phones = "ph.phones"
-        phone_join = f"""LEFT JOIN (SELECT participant_id, {aggregate}(e164 || ' ' || kind, ',') AS phones
-                              FROM phone_number WHERE verified GROUP BY participant_id) AS ph
-                         ON ph.participant_id = a.participant_id"""
+        phones = f"""LEFT JOIN (
+                SELECT participant_id,
+                       {aggregate}(CASE WHEN kind = 'landline' THEN e164 END, ',') AS landlines,
+                       {aggregate}(CASE WHEN kind = 'mobile' THEN e164 END, ',') AS mobiles
+                  FROM phone_number WHERE verified GROUP BY participant_id) AS ph
+                ON ph.participant_id = a.participant_id"""
         where = "a.lat IS NOT NULL AND a.lon IS NOT NULL"
     sql = f"""
         SELECT a.id, a.participant_id, a.lat, a.lon, a.window_days, a.window_start_min,
-               a.window_end_min, p.channels,
-               CASE WHEN p.email_verified THEN p.email END,
-               {phones}
+               a.window_end_min, {contact_columns(dialect, "ph")}
         FROM address AS a
         JOIN participant AS p ON p.id = a.participant_id
-        {phone_join}
+        {phones}
         WHERE {where}
           AND {_REACHABLE.format(p="p.")}"""
     return text(sql).bindparams(bindparam("at", type_=UTCDateTime()))

@@ -3,9 +3,9 @@
 SQLite: `selection_grid`, a WITHOUT ROWID table clustered on a grid of 0.005 x 0.005 degree
 cells (about 550 x 340 m in the Netherlands). It holds one row per geocoded address with
 everything selection needs: exact coordinates, the weekly window, and a copy of the
-participant's reachability (status, paused_until, channels, verified email, verified phone
-numbers). A circle is answered by a few range scans over neighbouring cells, reading
-consecutive pages, with no lookup into the participant or phone tables. Triggers on `address`,
+participant's reachability (status, paused_until) and its contact points per chosen channel
+(verified numbers and email only). A circle is answered by a few range scans over neighbouring
+cells, reading consecutive pages, with no lookup into the participant or phone tables. Triggers on `address`,
 `participant` and `phone_number` keep it in sync; the view `selection_grid_source` defines a
 row, so the triggers and a rebuild share one definition.
 
@@ -48,9 +48,12 @@ CREATE TABLE IF NOT EXISTS {GRID_TABLE} (
     window_end_min INTEGER,
     status TEXT NOT NULL,
     paused_until TEXT,
-    channels TEXT NOT NULL,
-    email TEXT,            -- only when verified
-    phones TEXT,           -- verified numbers: "e164 kind,e164 kind"
+    -- The participant's contact points per channel of their choice, verified ones only,
+    -- as comma-separated lists (NULL when none): ready to use, nothing to look up.
+    voice_landlines TEXT,
+    voice_mobiles TEXT,
+    sms_mobiles TEXT,
+    email TEXT,
     PRIMARY KEY (lat_cell, lon_cell, address_id)
 ) WITHOUT ROWID"""
 
@@ -58,6 +61,35 @@ _INDEXES = [
     f"CREATE UNIQUE INDEX IF NOT EXISTS {GRID_TABLE}_address ON {GRID_TABLE} (address_id)",
     f"CREATE INDEX IF NOT EXISTS {GRID_TABLE}_participant ON {GRID_TABLE} (participant_id)",
 ]
+
+
+def contact_columns(dialect: str, phones: str | None = None) -> str:
+    """SQL for (voice_landlines, voice_mobiles, sms_mobiles, email) of participant `p`.
+
+    `phones` names a relation with columns `landlines` and `mobiles` (verified numbers of
+    `p`, comma-separated); without it, correlated subqueries read `phone_number`.
+    Shared by the grid's view (SQLite) and the join queries of participants.selection.
+    """
+    if dialect == "sqlite":
+        chosen = "instr(p.channels, '\"{}\"') > 0"
+        aggregate = "group_concat(ph.e164, ',')"
+    else:
+        chosen = "strpos(p.channels::text, '\"{}\"') > 0"
+        aggregate = "string_agg(ph.e164, ',')"
+    if phones is None:
+        numbers = (
+            f"(SELECT {aggregate} FROM phone_number AS ph "
+            "WHERE ph.participant_id = p.id AND ph.verified AND ph.kind = '{}')"
+        )
+        landlines, mobiles = numbers.format("landline"), numbers.format("mobile")
+    else:
+        landlines, mobiles = f"{phones}.landlines", f"{phones}.mobiles"
+    return f"""
+       CASE WHEN {chosen.format("voice")} THEN {landlines} END AS voice_landlines,
+       CASE WHEN {chosen.format("voice")} THEN {mobiles} END AS voice_mobiles,
+       CASE WHEN {chosen.format("sms")} THEN {mobiles} END AS sms_mobiles,
+       CASE WHEN p.email_verified AND {chosen.format("email")} THEN p.email END AS email"""
+
 
 _VIEW = f"""
 CREATE VIEW IF NOT EXISTS {GRID_VIEW} AS
@@ -72,11 +104,7 @@ SELECT CAST((a.lat + 90.0) * {CELLS_PER_DEGREE} AS INTEGER) AS lat_cell,
        a.window_end_min AS window_end_min,
        p.status AS status,
        p.paused_until AS paused_until,
-       p.channels AS channels,
-       CASE WHEN p.email_verified THEN p.email END AS email,
-       (SELECT group_concat(ph.e164 || ' ' || ph.kind, ',')
-          FROM phone_number AS ph
-         WHERE ph.participant_id = a.participant_id AND ph.verified) AS phones
+       {contact_columns("sqlite")}
 FROM address AS a
 JOIN participant AS p ON p.id = a.participant_id
 WHERE a.lat IS NOT NULL AND a.lon IS NOT NULL"""
@@ -162,6 +190,7 @@ def drop_sqlite_grid_triggers(conn: Connection) -> None:
 
 
 def drop_sqlite_grid(conn: Connection) -> None:
+    """Drop the grid, its view and triggers (any version: the names never changed)."""
     drop_sqlite_grid_triggers(conn)
     conn.execute(text(f"DROP VIEW IF EXISTS {GRID_VIEW}"))
     conn.execute(text(f"DROP TABLE IF EXISTS {GRID_TABLE}"))
