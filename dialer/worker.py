@@ -41,6 +41,8 @@ from db.models import (
     Delivery,
     DeliveryKind,
     DeliveryState,
+    Participant,
+    ParticipantStatus,
     Trunk,
 )
 from dialer.backend import CallBackend, CallEvent, CallEventType, CallRequest, OriginateError
@@ -68,11 +70,12 @@ class TickReport:
     hung_up: int = 0
     placed: int = 0
     sent: int = 0
+    opted_out: int = 0
 
     @property
     def busy(self) -> bool:
         return any((self.events, self.reconciled, self.held, self.released, self.hung_up,
-                    self.placed, self.sent))
+                    self.placed, self.sent, self.opted_out))
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,7 @@ class DialerWorker:
             report.events = self.apply_events()
             if self.clock.monotonic() >= self._next_reconcile:
                 report.reconciled = self.reconcile()
+                report.opted_out = self.drop_opted_out()
                 self._next_reconcile = self.clock.monotonic() + RECONCILE_EVERY_S
             report.held, report.released = self.apply_quiet_hours()
             report.hung_up = self.hang_up_ended_actions()
@@ -285,6 +289,24 @@ class DialerWorker:
         else:
             transition(session, delivery, S.FAILED, event="dialer.reconciled", clock=self.clock,
                        **detail)
+
+    def drop_opted_out(self) -> int:
+        """Participants who opted out after the wave was planned are not contacted."""
+        moved = 0
+        with self.db.session() as session:
+            rows = session.execute(
+                select(Delivery.id, Delivery.channel, Delivery.state)
+                .join(Participant, Participant.id == Delivery.participant_id)
+                .where(Delivery.state.in_([S.QUEUED, S.HELD]), Delivery.claimed_by.is_(None),
+                       Participant.status == ParticipantStatus.OPTED_OUT)).all()
+            groups: dict[tuple[Channel, S], list[int]] = {}
+            for delivery_id, channel, state in rows:
+                groups.setdefault((Channel(channel), S(state)), []).append(delivery_id)
+            for (channel, state), ids in groups.items():
+                moved += transition_many(session, ids, channel, state, S.OPTED_OUT,
+                                         event="participant.opted_out", clock=self.clock)
+            session.commit()
+        return moved
 
     # --- 3. quiet hours ---------------------------------------------------------------------
 

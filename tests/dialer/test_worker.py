@@ -1,0 +1,124 @@
+"""Worker details: reconciling silent calls, opt-outs after planning, a refused originate,
+and the simulated participant walking the real alert flow."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from config.settings import SimulatorSettings
+from db.models import (
+    Channel,
+    Delivery,
+    DeliveryState,
+    Participant,
+    ParticipantStatus,
+)
+from dialer.backend import OriginateError
+from dialer.retry import OUTCOME_UNKNOWN
+from dialer.states import transition
+from dialer_fixtures import make_action, make_deliveries
+from wave import run_until_done, simulated_worker
+
+S = DeliveryState
+
+
+def test_silent_calls_are_reconciled_never_redialled(db, room, clock, settings):
+    worker, network = simulated_worker(db, clock, settings)
+    with db.session() as s:
+        action = make_action(s, room)
+        dialing, ringing, answered, fresh = make_deliveries(s, action, 4)
+        (message,) = make_deliveries(s, action, 1, channel=Channel.SMS, prefix="+3161")
+        for row in (dialing, ringing, answered, fresh):
+            row.attempts, row.last_attempt_at, row.claimed_by = 1, clock.now(), "dead-worker"
+            transition(s, row, S.DIALING, event="dialer.claimed", clock=clock)
+        transition(s, ringing, S.RINGING, event="call.ringing", clock=clock)
+        transition(s, answered, S.ANSWERED, event="call.answered", clock=clock)
+        message.claimed_by, message.last_attempt_at, message.attempts = "dead-worker", clock.now(), 1
+        s.commit()
+        ids = [r.id for r in (dialing, ringing, answered, fresh, message)]
+    clock.advance(settings.dialer.max_call_s + settings.dialer.reconcile_grace_s + 1)
+    with db.session() as s:  # a call that only just started is left alone
+        row = s.get(Delivery, ids[3])
+        row.last_attempt_at = clock.now()
+        s.commit()
+    assert worker.reconcile() == 4
+    with db.session() as s:
+        rows = [s.get(Delivery, i) for i in ids]
+    assert [r.state for r in rows] == [S.FAILED, S.FAILED, S.COMPLETED, S.DIALING, S.FAILED]
+    assert all(r.hangup_cause == OUTCOME_UNKNOWN for r in rows if r.state != S.DIALING)
+    assert all(r.attempts == 1 for r in rows)
+    worker.tick()
+    assert network.originated == 0  # nothing redialled
+
+
+def test_participants_who_opted_out_since_planning_are_not_called(db, room, clock, settings):
+    with db.session() as s:
+        person = Participant(name="A", birth_year=1980, channels=["voice"],
+                             status=ParticipantStatus.ACTIVE)
+        s.add(person)
+        s.flush()
+        action = make_action(s, room)
+        rows = make_deliveries(s, action, 3)
+        rows[0].participant_id = person.id
+        person.status = ParticipantStatus.OPTED_OUT
+        s.commit()
+        opted_out_id = rows[0].id
+    worker, network = simulated_worker(db, clock, settings)
+    report = worker.tick()
+    assert report.opted_out == 1
+    with db.session() as s:
+        assert s.get(Delivery, opted_out_id).state == S.OPTED_OUT
+        assert s.get(Delivery, opted_out_id).attempts == 0
+
+
+class RefusingNetwork:
+    name = "simulator"
+
+    def start(self, sink):
+        pass
+
+    def originate(self, request):
+        raise OriginateError("trunk down")
+
+    def hangup(self, delivery_id, provider_id):
+        pass
+
+    def stop(self):
+        pass
+
+
+def test_a_refused_originate_is_retried_later(db, room, clock, settings):
+    from dialer.worker import DialerWorker
+
+    with db.session() as s:
+        (row,) = make_deliveries(s, make_action(s, room), 1)
+        s.commit()
+        row_id = row.id
+    worker = DialerWorker(db, RefusingNetwork(), clock, settings, worker_id="w")
+    worker.start()
+    assert worker.tick().placed == 1
+    worker.tick()  # applies the failure
+    with db.session() as s:
+        row = s.get(Delivery, row_id)
+        assert row.state == S.QUEUED and row.result == "failed"
+        assert row.hangup_cause == "ORIGINATE_ERROR"
+        assert row.next_attempt_at == clock.now() + timedelta(
+            seconds=settings.dialer.failed_retry_delays_s[0])
+
+
+def test_simulated_participants_leave_their_menu_choices_like_the_ivr(db, room, clock, settings):
+    with db.session() as s:
+        make_deliveries(s, make_action(s, room), 60)
+        s.commit()
+    profile = SimulatorSettings(answer_rate=1, busy_rate=0, no_answer_rate=0, failure_rate=0,
+                                machine_rate=0, ring_mean_s=2, listen_mean_s=5, seed=11)
+    worker, network = simulated_worker(db, clock, settings, profile=profile, simulate_ivr=True)
+    run_until_done(worker, network, clock, db)
+    with db.session() as s:
+        rows = s.scalars(select(Delivery)).all()
+    by_choice = {r.menu_choices for r in rows}
+    assert "3" in by_choice and "" in by_choice
+    assert all(r.acknowledged == r.menu_choices.endswith("3") for r in rows)
+    assert all(r.transfer_requested == ("2" in r.menu_choices) for r in rows)
+    assert all(r.opt_out_requested == r.menu_choices.startswith("91") for r in rows)
