@@ -540,12 +540,14 @@ def handle_sighting(sighting_id: int):
         if sighting is None:
             abort(404)
         action = _action_or_404(s, sighting.action_id, operator)
+        wants_json = request.accept_mimetypes.best == "application/json"
         if errors:
-            flash(errors["note"], "error")
+            if not wants_json:
+                flash(errors["note"], "error")
         else:  # audited by the inbox
             mark_handled(s, sighting_id, s.get(Operator, operator.id), current_clock(), note)
         action_id = action.id
-    if request.accept_mimetypes.best == "application/json":
+    if wants_json:
         return jsonify({"ok": not errors, "errors": errors})
     return redirect(url_for("console.action_page", action_id=action_id) + "#meldingen")
 

@@ -268,3 +268,22 @@ def test_audio_preview_renders_and_is_served_to_operators_only(console, app):
     anonymous = app.test_client()
     assert anonymous.get(result["url"]).status_code == 302
     assert client.get("/audio/prompt/..%2Fsecret").status_code == 404
+
+
+def test_mark_handled_from_the_live_page_answers_json(console, db, staff, clock):
+    client, token = console
+    action_id = start_action(client, token)
+    with db.transaction() as s:
+        s.add(Sighting(action_id=action_id, control_room_id=staff.control_room_id,
+                       caller_number=None, received_at=clock.now()))
+    [sighting] = client.get(f"/actions/{action_id}/progress.json").get_json()["sightings"]
+    assert sighting["caller"] == "anoniem" and sighting["audio_url"] is None
+    headers = {"Accept": "application/json"}
+    bad = client.post(sighting["handle_url"], headers=headers,
+                      data={"note": "<script>", "csrf_token": token}).get_json()
+    assert bad["ok"] is False and "niet-toegestane" in bad["errors"]["note"]
+    good = client.post(sighting["handle_url"], headers=headers,
+                       data={"note": "loos alarm", "csrf_token": token}).get_json()
+    assert good == {"ok": True, "errors": {}}
+    [after] = client.get(f"/actions/{action_id}/progress.json").get_json()["sightings"]
+    assert after["handled"] and after["note"] == "loos alarm" and after["handled_by"] == "Centralist"

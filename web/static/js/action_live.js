@@ -119,7 +119,9 @@
           (s.transfer_result ? "niet doorverbonden (" + (TRANSFER_RESULTS[s.transfer_result] || s.transfer_result.toLowerCase()) + ")" : "");
         var audio = card.querySelector(".s-audio");
         if (s.audio_url) { audio.src = s.audio_url; } else { audio.remove(); card.querySelector(".s-noaudio").classList.remove("hidden"); }
-        card.querySelector(".s-handle").action = s.handle_url;
+        var handleForm = card.querySelector(".s-handle");
+        handleForm.action = s.handle_url;
+        handleForm.addEventListener("submit", handleSighting);
         container.insertBefore(card, container.firstChild);
         shown[s.id] = card;
       }
@@ -127,6 +129,25 @@
       card.querySelector(".s-note").textContent = s.handled ? "Afgehandeld" + (s.handled_by ? " door " + s.handled_by : "") + (s.note ? ": " + s.note : "") : "";
       card.querySelector(".s-handle").classList.toggle("hidden", !!s.handled);
     }
+  }
+
+  // Marking handled without leaving the page, so a recording that is playing keeps playing.
+  function handleSighting(e) {
+    e.preventDefault();
+    var form = e.target;
+    var button = form.querySelector("button");
+    button.disabled = true;
+    fetch(form.action, {
+      method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin",
+      headers: { "Accept": "application/json" }
+    }).then(function (r) {
+      if (r.status === 401) { window.location.reload(); }
+      return r.json();
+    }).then(function (data) {
+      button.disabled = false;
+      if (!data.ok) { window.alert(Object.values(data.errors).join(" ")); return; }
+      poll();
+    }).catch(function () { button.disabled = false; form.submit(); });
   }
 
   function render(snap) {
