@@ -62,6 +62,7 @@ class BackgroundDialer:
     def __init__(self, db: Database, settings: Settings, *, trunk_name: str | None = None,
                  worker_id: str | None = None, call_log: Path | None = None,
                  durable_jobs: bool = True):
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per tick otherwise
         self.lock = SqliteDialerLock(db) if db.is_sqlite else None
         if self.lock:
             self.lock.acquire()
@@ -101,7 +102,6 @@ def start_background_dialer(db: Database, settings: Settings) -> BackgroundDiale
 def run_dialer(trunk_name, worker_id, call_log, no_jobs) -> None:
     """Run the dialer worker until SIGTERM or Ctrl-C."""
     configure_logging()
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     settings = current_settings()
     db = current_db()
     dialer = BackgroundDialer(db, settings, trunk_name=trunk_name, worker_id=worker_id,
