@@ -54,18 +54,19 @@ EVENT_CLASSES = "call,user,dtmf,agi"
 # Q.850 causes Asterisk reports on Hangup.
 CAUSE_BUSY = {17}
 CAUSE_NO_ANSWER = {18, 19, 31}  # no user responding, no answer, or our dial timeout (normal, unspecified)
+# Asterisk's names for them (ast_cause2str), which the retry policy also knows.
 CAUSE_NAMES = {
-    0: "unknown", 1: "unallocated_number", 3: "no_route", 16: "normal_clearing", 17: "user_busy",
-    18: "no_user_response", 19: "no_answer", 21: "call_rejected", 27: "destination_out_of_order",
-    28: "invalid_number_format", 31: "normal_unspecified", 34: "congestion",
-    38: "network_out_of_order", 41: "temporary_failure", 42: "switch_congestion",
-    127: "interworking",
+    0: "UNKNOWN", 1: "UNALLOCATED", 3: "NO_ROUTE_DESTINATION", 16: "NORMAL_CLEARING",
+    17: "USER_BUSY", 18: "NO_USER_RESPONSE", 19: "NO_ANSWER", 21: "CALL_REJECTED",
+    27: "DESTINATION_OUT_OF_ORDER", 28: "INVALID_NUMBER_FORMAT", 31: "NORMAL_UNSPECIFIED",
+    34: "NORMAL_CIRCUIT_CONGESTION", 38: "NETWORK_OUT_OF_ORDER", 41: "NORMAL_TEMPORARY_FAILURE",
+    42: "SWITCH_CONGESTION", 127: "INTERWORKING",
 }
 # OriginateResponse Reason codes (AST_CONTROL_*) of a call that never got answered.
 ORIGINATE_REASON_EVENT = {
-    3: (CallEventType.NO_ANSWER, "no_answer"),
-    5: (CallEventType.BUSY, "user_busy"),
-    8: (CallEventType.FAILED, "congestion"),
+    3: (CallEventType.NO_ANSWER, "NO_ANSWER"),
+    5: (CallEventType.BUSY, "USER_BUSY"),
+    8: (CallEventType.FAILED, "NORMAL_CIRCUIT_CONGESTION"),
 }
 
 
@@ -89,8 +90,8 @@ def delivery_id_from(call_id: str) -> int | None:
 
 def cause_name(cause: int | None) -> str:
     if cause is None:
-        return "unknown"
-    return CAUSE_NAMES.get(cause, f"cause_{cause}")
+        return "UNKNOWN"
+    return CAUSE_NAMES.get(cause, f"CAUSE_{cause}")
 
 
 def unanswered_outcome(cause: int | None) -> CallEventType:
@@ -419,7 +420,7 @@ class AsteriskBackend:
         for call in due:
             reason = call.failed_reason or 0
             kind, why = ORIGINATE_REASON_EVENT.get(
-                reason, (CallEventType.FAILED, f"originate_reason_{reason}"))
+                reason, (CallEventType.FAILED, f"ORIGINATE_REASON_{reason}"))
             self._emit_terminal(call, kind, why, None, source="originate_response")
 
     def _purge_hangup_records_when_idle(self) -> None:
@@ -477,7 +478,7 @@ class AsteriskBackend:
             elif self.clock.monotonic() - call.originated_at < self.unknown_call_grace_s:
                 recheck = True  # the Originate may still be on its way to a channel
             else:
-                self._emit_terminal(call, CallEventType.FAILED, "originate_lost", None,
+                self._emit_terminal(call, CallEventType.FAILED, "ORIGINATE_LOST", None,
                                     source="reconciled")
                 self.reconciled += 1
         log_event(logger, "asterisk.reconciled", calls=len(calls), up=len(up))

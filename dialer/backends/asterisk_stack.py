@@ -160,7 +160,8 @@ class AsteriskStack:
     together. `settings.asterisk.fastagi_port` must be free (see `free_port`)."""
 
     def __init__(self, settings: Settings, db: Database, clock: Clock | None = None,
-                 trunk_name: str = "asterisk", with_ivr: bool = True):
+                 trunk_name: str = "asterisk", with_ivr: bool = True,
+                 backend_options: dict | None = None):
         self.settings = settings
         self.db = db
         self.clock = clock or SystemClock()
@@ -168,7 +169,7 @@ class AsteriskStack:
         self.with_ivr = with_ivr
         self.originates = OriginateLog()
         self.backend = AsteriskBackend(settings.asterisk, caller_id=settings.caller_id,
-                                       clock=self.clock)
+                                       clock=self.clock, **(backend_options or {}))
         self.server = None
         self.worker = None
         self._threads: list[threading.Thread] = []

@@ -32,9 +32,9 @@ def test_unanswered_causes():
     assert unanswered_outcome(18) == T.NO_ANSWER
     assert unanswered_outcome(34) == T.FAILED
     assert unanswered_outcome(None) == T.FAILED
-    assert cause_name(17) == "user_busy"
-    assert cause_name(99) == "cause_99"
-    assert cause_name(None) == "unknown"
+    assert cause_name(17) == "USER_BUSY"
+    assert cause_name(99) == "CAUSE_99"
+    assert cause_name(None) == "UNKNOWN"
 
 
 def test_hangup_record():

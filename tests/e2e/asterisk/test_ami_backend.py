@@ -66,7 +66,7 @@ def test_every_phone_behaviour_becomes_the_right_events(backend, event_log):
         assert all(e.detail.get("attempt") == 1 for e in events)
         assert len({e.event_key for e in events}) == len(events)
 
-    assert terminal[7][0].hangup_cause == "user_busy"
+    assert terminal[7][0].hangup_cause == "USER_BUSY"
     assert terminal[7][0].detail["q850"] == 17
     assert terminal[6][0].detail["q850"] == 19
     assert T.RINGING in event_log.types(6)

@@ -2,6 +2,7 @@
 sipp phones, centralist and caller. Each test runs on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -134,9 +135,9 @@ def test_wave_lands_every_answer_digit_busy_no_answer_and_machine_on_its_row(
         if behaviour == "busy":  # busy, retried once after 2 s, busy again: final
             assert row.attempts == 2, events[row.id]
             assert events[row.id].count("retry.scheduled") == 1
-            assert row.hangup_cause == "user_busy"
+            assert row.hangup_cause == "USER_BUSY"
         if behaviour == "no_answer":
-            assert row.attempts == 1 and row.hangup_cause == "no_answer"
+            assert row.attempts == 1 and row.hangup_cause == "NO_ANSWER"
         if behaviour == "machine":
             assert row.finished_at is not None and row.answered_at is not None
         if behaviour in ("listen", "press1", "press3"):
@@ -216,6 +217,59 @@ def test_an_ivr_error_sends_the_call_to_the_fallback_not_dead_air(stack_settings
         outcomes = dict(stack.server.outcomes)
     assert outcomes.get("fallback") == 1, outcomes
     assert delivery_states_by_id(stack_db, delivery_id) == S.COMPLETED
+
+
+def test_ami_links_dropped_mid_wave_lose_and_double_count_nothing(stack_settings, stack_db,
+                                                                  tmp_path):
+    plan = {}
+    for i in range(6):  # interleaved, so each kind is in flight when the links drop
+        plan[f"+3169200{i:04d}"] = S.NO_ANSWER
+        plan[f"+3169300{i:04d}"] = S.BUSY
+        plan[f"+3169000{i:04d}"] = S.COMPLETED
+    wave = seed_alert_wave(stack_db, list(plan), voice_text=DEFAULT_VOICE_TEXT)
+    prerender_prompts(stack_settings, [DEFAULT_VOICE_TEXT])
+    dialer = stack_settings.dialer.model_copy(update={"cps": 5, "failed_retry_delays_s": [2, 2, 2]})
+    settings = stack_settings.model_copy(update={"dialer": dialer})
+    others = set(manager_sessions())
+    # Deaf for 3 s after the drop: calls end, and originates fail, while the links are down.
+    with testbed.phone_farm(tmp_path, hangup_after_ms=8_000), \
+            AsteriskStack(settings, stack_db,
+                          backend_options={"reconnect_delays_s": (3.0, 1.0)}) as stack:
+        time.sleep(2.0)
+        ours = set(manager_sessions()) - others
+        assert len(ours) == 1 + settings.asterisk.ami_connections
+        for fd in ours:
+            testbed.asterisk_cli(f"manager kick session {fd}")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            states = delivery_states(stack_db, wave.action_id)
+            if all(state in FINAL for state in states.values()):
+                break
+            time.sleep(1)
+        reconnects, reconciled = stack.backend.reconnects, stack.backend.reconciled
+
+    assert reconnects >= 1 + settings.asterisk.ami_connections
+    assert reconciled >= 1  # some calls ended while nobody listened, and were settled
+    with stack_db.session() as s:
+        rows = {d.target: d for d in s.scalars(
+            select(Delivery).where(Delivery.action_id == wave.action_id))}
+        log: dict[int, list[str]] = {}
+        for event in s.scalars(select(DeliveryEvent).order_by(DeliveryEvent.id)):
+            log.setdefault(event.delivery_id, []).append(event.event)
+    for number, expected in plan.items():
+        row = rows[number]
+        events = log[row.id]
+        assert S(row.state) == expected, (number, events)
+        assert "dialer.reconciled" not in events, (number, events)  # no outcome unknown
+        ends = [e for e in events if e in ("call.completed", "call.busy", "call.no_answer")]
+        # One end per call placed: nothing lost, nothing counted twice.
+        assert len(ends) == events.count("dialer.claimed") - events.count("call.failed"), (
+            number, events)
+
+
+def manager_sessions() -> list[str]:
+    out = testbed.asterisk_cli("manager show connected")
+    return re.findall(r"^\s*burgernet\s+\S+\s+\d+\s+\d+\s+(\d+)", out, re.MULTILINE)
 
 
 def delivery_states_by_id(db, delivery_id: int) -> S:
