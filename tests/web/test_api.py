@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from db.models import Action, ActionStatus, AuditEvent, Operator
-from population import MARKT, add_participants
+from console_population import MARKT, add_participants
 from web.auth import issue_api_token
 
 BODY = {

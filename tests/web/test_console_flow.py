@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from console_testing import csrf_from, login
 from db.models import Action, ActionStatus, AuditEvent, Delivery, DeliveryState, Sighting
-from population import MARKT, add_participants
+from console_population import MARKT, add_participants
 
 SUSPECT = {
     "incident_type": "suspect",
