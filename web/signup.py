@@ -100,56 +100,61 @@ class TrainingCourier(PortCourier):
         self.outbox.add(target, method.value, text)
 
 
-def _training_call_backend(settings):
-    """The simulated phone network for verification calls in training mode; its events are
-    applied to the verification delivery rows like any call's."""
-    from dialer.events import apply_call_event
-    from dialer.simulator import SimulatedNetwork
+class PortalCallBackend:
+    """The phone backend of this process for verification calls, built and started on the
+    first call (dialer.wiring picks the adapter: simulator, Asterisk or Twilio). Its events
+    are applied to the verification delivery rows like any call's."""
 
-    db = current_db()
-    clock = current_clock()
+    def __init__(self, settings, db, clock):
+        self.name = settings.phone_backend
+        self._settings, self._db, self._clock = settings, db, clock
+        self._backend = None
+        self._lock = threading.Lock()
 
-    def sink(event):
+    def _sink(self, event) -> None:
+        from dialer.events import apply_call_event
+
         try:
-            with db.transaction() as s:
-                apply_call_event(s, event, clock, settings)
-        except Exception as exc:  # keep the network running; the row keeps its last state
+            with self._db.transaction() as s:
+                apply_call_event(s, event, self._clock, self._settings)
+        except Exception as exc:  # keep the backend running; the row keeps its last state
             log_event(log, "portal.call_event_failed", logging.WARNING, error=repr(exc))
 
-    network = SimulatedNetwork(clock, settings.dialer.simulator, threaded=True)
-    network.start(sink)
-    return network
+    def originate(self, request):
+        from dialer.backend import OriginateError
+        from dialer.wiring import build_backend
+
+        with self._lock:
+            if self._backend is None:
+                backend = build_backend(self._settings, self._clock)
+                try:
+                    backend.start(self._sink)
+                except Exception as exc:
+                    raise OriginateError(f"{self.name} backend could not start: {exc}") from exc
+                self._backend = backend
+        return self._backend.originate(request)
 
 
 def portal_courier() -> PortCourier:
-    """One courier per app: tests may put their own in app.extensions["burgernet.portal_courier"]."""
+    """One courier per app: tests may put their own in app.extensions["burgernet.portal_courier"];
+    a process that already runs a phone backend may share it as "burgernet.call_backend"."""
+    from dialer.wiring import build_senders
+
     ext = current_app.extensions
     courier = ext.get("burgernet.portal_courier")
     if courier is not None:
         return courier
     settings = current_settings()
+    senders = build_senders(settings)
+    backend = ext.get("burgernet.call_backend") or PortalCallBackend(settings, current_db(), current_clock())
     common = dict(
+        sms=senders["sms"], email=senders["email"], call_backend=backend,
         caller_id=settings.caller_id,
         public_base_url=settings.portal.public_base_url,
         call_timeout_s=settings.dialer.dial_timeout_s,
         clock=current_clock(),
     )
-    if settings.training_mode:
-        from dialer.simulator import SimulatedSender
-
-        backend = ext.get("burgernet.call_backend") or _training_call_backend(settings)
-        courier = TrainingCourier(
-            TrainingOutbox(), sms=SimulatedSender("sms"), email=SimulatedSender("email"),
-            call_backend=backend, **common,
-        )
-    else:
-        from messaging.senders import senders_from_settings
-
-        senders = senders_from_settings(settings)
-        courier = PortCourier(
-            sms=senders["sms"], email=senders["email"],
-            call_backend=ext.get("burgernet.call_backend"), **common,
-        )
+    courier = TrainingCourier(TrainingOutbox(), **common) if settings.training_mode else PortCourier(**common)
     ext["burgernet.portal_courier"] = courier
     return courier
 

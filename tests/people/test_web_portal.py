@@ -299,3 +299,34 @@ def test_changed_email_is_confirmed_by_a_new_link(portal, client, db):
     with db.session() as s:
         p = s.scalar(select(Participant))
         assert (p.email, p.email_verified) == ("nieuw@example.nl", True)
+
+
+def test_a_verification_call_runs_on_the_configured_backend_and_its_events_land(portal, db, clock, settings):
+    import time
+
+    from db.models import Delivery, DeliveryEvent, DeliveryState, PhoneKind
+    from participants.verification import Method, PortCourier, Purpose, VerificationService
+    from web.signup import PortalCallBackend
+
+    backend = PortalCallBackend(settings, db, clock)
+    courier = PortCourier(call_backend=backend, caller_id=settings.caller_id, clock=clock)
+    with db.transaction() as s:
+        p = Participant(name="Vast", birth_year=1950, channels=["voice"],
+                        phones=[PhoneNumber(e164="+31152345678", kind=PhoneKind.LANDLINE)])
+        s.add(p)
+        s.flush()
+        VerificationService(s, clock, settings.portal, "k" * 32, courier).issue(
+            p, Purpose.PHONE, "+31152345678", Method.VOICE)
+    with db.session() as s:
+        delivery_id = s.scalar(select(Delivery.id))
+    clock.advance(120)  # the simulated network's time
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with db.session() as s:
+            if s.get(Delivery, delivery_id).state is not DeliveryState.DIALING:
+                break
+        time.sleep(0.05)
+    with db.session() as s:
+        assert s.get(Delivery, delivery_id).state is not DeliveryState.DIALING
+        assert s.scalar(select(DeliveryEvent).where(DeliveryEvent.delivery_id == delivery_id)) is not None
+    backend._backend.stop()
