@@ -73,9 +73,11 @@ from participants.bench import bench_select  # noqa: E402
 
 bench_group.add_command(bench_select)
 
+from ivr.bench import bench_fastagi  # noqa: E402
 from ivr.cli import ivr_group  # noqa: E402
 
 cli.add_command(ivr_group)
+bench_group.add_command(bench_fastagi)
 
 from participants.cli import demo_group, participants_group  # noqa: E402
 
@@ -90,9 +92,10 @@ from dialer.backends.twilio_bench import bench_twilio  # noqa: E402
 
 bench_group.add_command(bench_twilio)
 
-from dialer.backends.asterisk_bench import bench_asterisk  # noqa: E402
+from dialer.backends.asterisk_bench import bench_asterisk, bench_asterisk_originate  # noqa: E402
 
 bench_group.add_command(bench_asterisk)
+bench_group.add_command(bench_asterisk_originate)
 
 from dialer.bench import bench_dialer  # noqa: E402
 from dialer.cli import action_group, dialer_group  # noqa: E402

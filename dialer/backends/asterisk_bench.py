@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -212,3 +213,79 @@ def _pool_for(url: str, channels: int) -> dict:
     if url.startswith("sqlite"):
         return {"pool_size": min(channels, 200) + 10, "max_overflow": 50}
     return {"pool_size": 20, "max_overflow": 60}
+
+
+def measure_originate_rate(settings, *, links: int, calls: int, workdir: Path,
+                           timeout_s: float = 60) -> dict:
+    """Originates per second through `links` AMI connections, one sending thread each, to
+    phones that answer busy (so the PBX is not the limit). Every call must end busy."""
+    from dialer.backend import CallEventType, CallRequest
+    from dialer.backends.asterisk import AsteriskBackend
+
+    ended: list = []
+    lock = threading.Lock()
+
+    def sink(event) -> None:
+        if event.type in (CallEventType.BUSY, CallEventType.FAILED, CallEventType.NO_ANSWER,
+                          CallEventType.COMPLETED):
+            with lock:
+                ended.append(event.type)
+
+    asterisk = settings.asterisk.model_copy(update={"ami_connections": links})
+    backend = AsteriskBackend(asterisk, caller_id=settings.caller_id)
+    per_link = max(1, calls // links)
+    errors: list[str] = []
+
+    def send(link: int) -> None:
+        for i in range(per_link):
+            delivery_id = link * 1_000_000 + i + 1
+            try:
+                backend.originate(CallRequest(delivery_id, f"+31693{link:02d}{i:05d}",
+                                              settings.caller_id, timeout_s=5))
+            except Exception as exc:  # noqa: BLE001 - counted and reported
+                errors.append(str(exc))
+
+    with testbed.phone_farm(workdir, label="busy-phones"):
+        backend.start(sink)
+        try:
+            started = time.monotonic()
+            threads = [threading.Thread(target=send, args=(n,)) for n in range(links)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            sent_s = time.monotonic() - started
+            total = per_link * links
+            deadline = time.monotonic() + timeout_s
+            while len(ended) < total and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            backend.stop()
+    return {
+        "links": links, "originates": total, "send_s": round(sent_s, 3),
+        "originates_per_s": round(total / sent_s, 1) if sent_s > 0 else 0.0,
+        "per_link_per_s": round(total / sent_s / links, 1) if sent_s > 0 else 0.0,
+        "ended": len(ended), "busy": sum(1 for t in ended if t == CallEventType.BUSY),
+        "errors": len(errors),
+    }
+
+
+@click.command("asterisk-originate")
+@click.option("--links", default=1, show_default=True, type=click.IntRange(1, 16))
+@click.option("--calls", default=400, show_default=True, type=click.IntRange(1, 10000))
+@with_appcontext
+def bench_asterisk_originate(links, calls) -> None:
+    """How many Originates a second AMI connections take (to busy phones on the testbed)."""
+    logging.basicConfig(level=logging.WARNING)
+    started_testbed = False
+    if not testbed.testbed_running():
+        testbed.start_testbed()
+        started_testbed = True
+    try:
+        workdir = Path(tempfile.mkdtemp(prefix="burgernet-bench-originate-"))
+        result = measure_originate_rate(current_settings(), links=links, calls=calls,
+                                        workdir=workdir)
+    finally:
+        if started_testbed:
+            testbed.stop_testbed()
+    click.echo(json.dumps(result))
