@@ -7,7 +7,7 @@ import re
 import pytest
 
 from callback_caller import phone_in_sighting, spoken_wav
-from conftest import login, screenshot
+from browser_support import login, screenshot
 from seed_console import WITNESS_NUMBER
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
