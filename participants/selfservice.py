@@ -36,7 +36,7 @@ from db.models import (
     VerificationCode,
 )
 from evaluation.aggregates import freeze_actions
-from participants.verification import Method, Purpose, RateLimited, VerificationService
+from participants.verification import CheckResult, Method, Purpose, RateLimited, VerificationService
 
 log = logging.getLogger(__name__)
 
@@ -300,9 +300,8 @@ def request_login(
 
 
 def complete_login(verifier: VerificationService, session: Session, target: str, code: str) -> int | None:
-    """Check a log-in code typed for `target`. Returns the participant id, or None."""
-    from participants.verification import CheckResult
-
+    """Check a log-in code typed for `target`. Returns the participant id, or None.
+    A number shared by several participants (a family's landline) logs in the newest one."""
     owner_id = session.scalar(
         select(VerificationCode.participant_id)
         .where(
