@@ -505,23 +505,23 @@ def _json_default(value):
 @login_required
 def sighting_audio(sighting_id: int):
     """The recorded sighting, for the <audio> element of the inbox (own control room only)."""
+    from callback_line.inbox import SightingNotFound, recording_file
+
     operator = current_operator()
     settings = current_settings()
     with current_db().session() as s:
         sighting = s.get(Sighting, sighting_id)
-        if sighting is None or not sighting.recording_path:
+        if sighting is None:
             abort(404)
         room_id = sighting.control_room_id
         if room_id is None and sighting.action_id is not None:
             room_id = s.get(Action, sighting.action_id).control_room_id
         if room_id != operator.control_room_id:
             abort(404)
-        path = Path(sighting.recording_path)
-    if not path.is_absolute():
-        path = settings.recordings_dir / path
-    path = path.resolve()
-    if not path.is_relative_to(settings.recordings_dir.resolve()) or not path.is_file():
-        abort(404)
+        try:
+            path = recording_file(settings.recordings_dir, sighting.recording_path)
+        except SightingNotFound:
+            abort(404)
     mime = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg"}.get(path.suffix, "audio/wav")
     return send_file(path, mimetype=mime, conditional=True)
 

@@ -287,3 +287,13 @@ def test_mark_handled_from_the_live_page_answers_json(console, db, staff, clock)
     assert good == {"ok": True, "errors": {}}
     [after] = client.get(f"/actions/{action_id}/progress.json").get_json()["sightings"]
     assert after["handled"] and after["note"] == "loos alarm" and after["handled_by"] == "Centralist"
+
+
+def test_sighting_audio_never_leaves_the_recordings_store(console, db, staff, clock, settings):
+    client, token = console
+    action_id = start_action(client, token)
+    with db.transaction() as s:
+        s.add(Sighting(action_id=action_id, control_room_id=staff.control_room_id,
+                       recording_path="../../etc/passwd", received_at=clock.now()))
+    [sighting] = client.get(f"/actions/{action_id}/progress.json").get_json()["sightings"]
+    assert client.get(sighting["audio_url"]).status_code == 404
