@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from conftest import login, screenshot
+from browser_support import login, screenshot
 from db.models import Address, AuditEvent, Municipality, Participant, ParticipantStatus, PhoneNumber, Trunk
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
