@@ -312,7 +312,7 @@ class AsteriskBackend:
         link = self._pick_link()
         if link is None:
             self._forget(call_id)
-            raise OriginateError("geen AMI-verbinding met Asterisk (link down)")
+            raise OriginateError("no AMI link to Asterisk is up")
         try:
             response = link.send(action)
         except ManagerSocketException as exc:
@@ -329,7 +329,7 @@ class AsteriskBackend:
             raise OriginateError(str(exc)) from exc
         if response.get_header("Response") != "Success":
             self._forget(call_id)
-            raise OriginateError(f"Asterisk weigerde de oproep: {response.get_header('Message')}")
+            raise OriginateError(f"Asterisk refused the Originate: {response.get_header('Message')}")
         return call_id
 
     def hangup(self, delivery_id: int, provider_id: str | None) -> None:
@@ -462,6 +462,12 @@ class AsteriskBackend:
                 state = present.get_header("ChannelStateDesc", "")
                 if state == "Up":
                     call.answered = True
+                    if not call.person_or_machine_sent:
+                        # The AMD UserEvent may have come while we were deaf; the dialplan
+                        # also keeps the result in a channel variable.
+                        amd = self._channel_variable(call.channel, "BURGERNET_AMD")
+                        if amd:
+                            self._amd_result(call, amd, "reconciled")
                 elif state == "Ringing":
                     self._ringing(call)
                 continue
@@ -533,6 +539,15 @@ class AsteriskBackend:
         finally:
             with self._lock:
                 self._collectors.pop(action_id, None)
+
+    def _channel_variable(self, channel: str | None, name: str) -> str | None:
+        if not channel:
+            return None
+        response = self._event_link.send({"Action": "Getvar", "Channel": channel,
+                                          "Variable": name})
+        if response.get_header("Response") != "Success":
+            return None
+        return (response.get_header("Value") or "").strip() or None
 
     def _db_del(self, call_id: str) -> None:
         self._event_link.send({"Action": "DBDel", "Family": DB_FAMILY, "Key": call_id})
