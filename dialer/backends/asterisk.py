@@ -26,7 +26,7 @@ import socket
 import string
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from asterisk.manager import Manager, ManagerException, ManagerSocketException
@@ -50,6 +50,7 @@ DB_FAMILY = "burgernet-calls"
 # Commas escaped: AMI splits a Variable header on unescaped commas.
 HANGUP_HANDLER = r"burgernet-hangup\,s\,1"
 EVENT_CLASSES = "call,user,dtmf,agi"
+PURGE_AFTER_S = 10.0  # a hangup record is deleted this long after its call ended
 
 # Q.850 causes Asterisk reports on Hangup.
 CAUSE_BUSY = {17}
@@ -247,7 +248,7 @@ class AsteriskBackend:
         # Off by default: several platform processes may share one PBX.
         self.adopt_foreign_calls = adopt_foreign_calls
         self.hangup_wait_s = hangup_wait_s
-        self._purge_due = False
+        self._to_purge: deque[tuple[float, str]] = deque()  # (when, call id) of ended calls
         self._sink: EventSink | None = None
         self._lock = threading.RLock()
         self._calls: dict[str, CallInFlight] = {}
@@ -350,6 +351,8 @@ class AsteriskBackend:
         self._stopping.set()
         if self._supervisor is not None:
             self._supervisor.join(timeout=5)
+        if self._event_link.connected:  # best effort: the hangup records of ended calls
+            self._purge_hangup_records(float("inf"), batch=len(self._to_purge))
         for link in [self._event_link, *self._originate_links]:
             link.close()
         log_event(logger, "asterisk.stopped")
@@ -411,7 +414,7 @@ class AsteriskBackend:
             if recheck_at is not None and now >= recheck_at and self._event_link.connected:
                 recheck_at = self._reconcile_safely()
             self._settle_failed_originates(now)
-            self._purge_hangup_records_when_idle()
+            self._purge_hangup_records(now)
 
     def _settle_failed_originates(self, now: float) -> None:
         with self._lock:
@@ -423,17 +426,22 @@ class AsteriskBackend:
                 reason, (CallEventType.FAILED, f"ORIGINATE_REASON_{reason}"))
             self._emit_terminal(call, kind, why, None, source="originate_response")
 
-    def _purge_hangup_records_when_idle(self) -> None:
-        """The hangup handler writes one AstDB record per call; they are only needed while a
-        call may still need reconciling, so they are cleared whenever nothing is in flight."""
+    def _purge_hangup_records(self, now: float, batch: int = 100) -> None:
+        """The hangup handler writes one AstDB record per call; it is only needed while the
+        call may still need reconciling. Records of calls that ended a while ago (the handler
+        may write just after the Hangup event) are deleted, ours only: other platform processes
+        may share the PBX."""
+        due: list[str] = []
         with self._lock:
-            if not self._purge_due or self._calls:
+            while self._to_purge and len(due) < batch and self._to_purge[0][0] <= now:
+                due.append(self._to_purge.popleft()[1])
+        for call_id in due:
+            try:
+                self._db_del(call_id)
+            except (AmiError, ManagerException):
+                with self._lock:  # link down: try again later
+                    self._to_purge.append((now + PURGE_AFTER_S, call_id))
                 return
-            self._purge_due = False
-        try:
-            self._event_link.send({"Action": "DBDelTree", "Family": DB_FAMILY})
-        except (AmiError, ManagerException) as exc:
-            log_event(logger, "asterisk.purge_failed", level=logging.WARNING, error=str(exc))
 
     def _reconcile_safely(self) -> float | None:
         try:
@@ -664,7 +672,7 @@ class AsteriskBackend:
                 return
             self._calls.pop(call.call_id, None)
             self._finished[call.call_id] = None
-            self._purge_due = True
+            self._to_purge.append((time.monotonic() + PURGE_AFTER_S, call.call_id))
             while len(self._finished) > 50_000:
                 self._finished.popitem(last=False)
         self._emit(call, kind, hangup_cause=why,
