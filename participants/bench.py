@@ -26,9 +26,15 @@ from db.database import Database
 from db.models import Participant
 from participants.selection import count_by_channel, scan_recipients, select_recipients
 from participants.spatial_index import (
+    GRID_TABLE,
     create_sqlite_grid_triggers,
     drop_sqlite_grid_triggers,
     rebuild_sqlite_grid,
+)
+from participants.spatial_index_pg import (
+    create_pg_grid_triggers,
+    drop_pg_grid_triggers,
+    rebuild_pg_grid,
 )
 
 DELFT_CENTRE = (52.0116, 4.3571)
@@ -257,20 +263,22 @@ def _naive_utc(value):
 
 
 def load_postgresql(db: Database, batches: Iterator[Batch], progress) -> None:
-    """COPY with the secondary indexes set aside, then rebuilt."""
+    """COPY with the secondary indexes and the grid triggers set aside, then rebuilt."""
     raw = db.engine.raw_connection()
     try:
         cur = raw.cursor()
         cur.execute(
-            "SELECT i.indexname, i.indexdef FROM pg_indexes AS i "
+            "SELECT i.tablename, i.indexname, i.indexdef FROM pg_indexes AS i "
             "WHERE i.schemaname = current_schema() AND i.tablename = ANY(%s) "
             "AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conname = i.indexname)",
-            (list(_BULK_TABLES),),
+            ([*_BULK_TABLES, GRID_TABLE],),
         )
         indexes = cur.fetchall()
-        for name, _ in indexes:
+        for _, name, _ in indexes:
             cur.execute(f'DROP INDEX "{name}"')
         raw.commit()
+        with db.engine.begin() as conn:
+            drop_pg_grid_triggers(conn)
         for batch in batches:
             for table, columns, rows in (
                 ("participant", PARTICIPANT_COLUMNS, batch.participants),
@@ -282,21 +290,27 @@ def load_postgresql(db: Database, batches: Iterator[Batch], progress) -> None:
                         copy.write_row([_naive_utc(v) for v in row])
             raw.commit()
             progress(len(batch.participants))
-        for _, definition in indexes:
-            cur.execute(definition)
+        for table, _, definition in indexes:
+            if table != GRID_TABLE:
+                cur.execute(definition)
         for table in _BULK_TABLES:
             cur.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT coalesce(max(id), 1) FROM {table}))"
             )
+        cur.execute("ANALYZE participant, address, phone_number")
         raw.commit()
-        raw.driver_connection.autocommit = True
-        try:
-            cur.execute("VACUUM ANALYZE participant, address, phone_number")
-        finally:
-            raw.driver_connection.autocommit = False  # the connection goes back to the pool
     finally:
         raw.close()
+    with db.engine.begin() as conn:
+        rebuild_pg_grid(conn)
+        for table, _, definition in indexes:
+            if table == GRID_TABLE:
+                conn.exec_driver_sql(definition)
+        create_pg_grid_triggers(conn)
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # The visibility map lets the covering index answer without visiting the table.
+        conn.exec_driver_sql(f"VACUUM ANALYZE {GRID_TABLE}")
 
 
 # --- timing ----------------------------------------------------------------------------------

@@ -4,11 +4,11 @@ This module is the contract the rest of the platform codes against (`Recipient`,
 `select_recipients`, `count_by_channel`).
 
 How a selection runs:
-1. Candidates come from the spatial index (`participants.spatial_index`): on SQLite range
-   scans of the clustered grid table `selection_grid`, on PostgreSQL a bounding box on the
-   B-tree index (lat, lon) joined to the participant and its phones. One row per address,
-   with the participant's verified phone numbers aggregated; opted-out and paused
-   participants, unverified numbers and unverified email addresses are left out in SQL.
+1. Candidates come from the spatial index `selection_grid` (participants.spatial_index and
+   spatial_index_pg): range scans over the grid cells around the circle, clustered on SQLite
+   (WITHOUT ROWID) and index-only through a covering index on PostgreSQL. One row per
+   address, carrying the participant's verified contact points per chosen channel;
+   opted-out and paused participants are left out in SQL.
 2. `recipients_from_rows` (pure, no I/O) computes the exact great-circle distance (haversine),
    drops what lies outside the circle or outside its address's weekly time window, expands each
    participant's channel choice into contact points, and keeps one delivery per (channel, target).
@@ -38,7 +38,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from db.models import Channel, PhoneKind
@@ -304,7 +304,7 @@ def _cell(degrees: float, offset: float) -> int:
 
 
 def _grid_query(box: BoundingBox, circle: bool = False):
-    """SQLite: range scans over the grid cells the box touches, then the exact box."""
+    """Range scans over the grid cells the box touches, then the exact box (both databases)."""
     lat_cells = ", ".join(str(c) for c in range(_cell(box.south, 90.0), _cell(box.north, 90.0) + 1))
     west_cell, east_cell = _cell(box.west, 180.0), _cell(box.east, 180.0)
     sql = f"""
@@ -320,39 +320,27 @@ def _grid_query(box: BoundingBox, circle: bool = False):
     return text(sql).bindparams(bindparam("at", type_=UTCDateTime()))
 
 
-def _join_query(dialect: str, box: BoundingBox | None, circle: bool = False):
-    """The base tables joined; with a box through ix_address_lat_lon, without it a full scan."""
+def _scan_query(dialect: str):
+    """Every geocoded address joined to its participant and phones: the full-scan baseline."""
     aggregate = "group_concat" if dialect == "sqlite" else "string_agg"
-    if box is not None:  # PostgreSQL, a few thousand addresses: each one's phones by index
-        phones = """LEFT JOIN LATERAL (
-                SELECT string_agg(e164, ',') FILTER (WHERE kind = 'landline') AS landlines,
-                       string_agg(e164, ',') FILTER (WHERE kind = 'mobile') AS mobiles
-                  FROM phone_number
-                 WHERE participant_id = a.participant_id AND verified) AS ph ON true"""
-        where = f"a.lat BETWEEN :south AND :north AND {_lon_condition(box, 'a.lon')}"
-        if circle:
-            where += " AND " + _circle_condition("a.")
-    else:  # every address: aggregate all phones once and join
-        phones = f"""LEFT JOIN (
-                SELECT participant_id,
-                       {aggregate}(CASE WHEN kind = 'landline' THEN e164 END, ',') AS landlines,
-                       {aggregate}(CASE WHEN kind = 'mobile' THEN e164 END, ',') AS mobiles
-                  FROM phone_number WHERE verified GROUP BY participant_id) AS ph
-                ON ph.participant_id = a.participant_id"""
-        where = "a.lat IS NOT NULL AND a.lon IS NOT NULL"
     sql = f"""
         SELECT a.id, a.participant_id, a.lat, a.lon, a.window_days, a.window_start_min,
                a.window_end_min, {contact_columns(dialect, "ph")}
         FROM address AS a
         JOIN participant AS p ON p.id = a.participant_id
-        {phones}
-        WHERE {where}
+        LEFT JOIN (
+            SELECT participant_id,
+                   {aggregate}(CASE WHEN kind = 'landline' THEN e164 END, ',') AS landlines,
+                   {aggregate}(CASE WHEN kind = 'mobile' THEN e164 END, ',') AS mobiles
+              FROM phone_number WHERE verified GROUP BY participant_id) AS ph
+            ON ph.participant_id = a.participant_id
+        WHERE a.lat IS NOT NULL AND a.lon IS NOT NULL
           AND {_REACHABLE.format(p="p.")}"""
     return text(sql).bindparams(bindparam("at", type_=UTCDateTime()))
 
 
 def _candidate_query(dialect: str, box: BoundingBox, circle: bool = False):
-    return _grid_query(box, circle) if dialect == "sqlite" else _join_query(dialect, box, circle)
+    return _grid_query(box, circle)
 
 
 def candidate_rows(session: Session, lat: float, lon: float, radius_m: float, at: datetime) -> list:
@@ -364,7 +352,7 @@ def candidate_rows(session: Session, lat: float, lon: float, radius_m: float, at
     params.update(prefilter or {})
     try:
         return session.execute(query, params).all()
-    except OperationalError as exc:
+    except (OperationalError, ProgrammingError) as exc:
         if GRID_TABLE in str(exc.orig):
             raise SelectionError(
                 f"the selection index {GRID_TABLE} is missing: run `burgernet db upgrade`"
@@ -416,6 +404,6 @@ def scan_recipients(
 ) -> list[Recipient]:
     """The same selection by a full scan of every geocoded address: the benchmark's baseline."""
     _check_request(lat, lon, radius_m, at)
-    query = _join_query(session.get_bind().dialect.name, None).execution_options(yield_per=50_000)
+    query = _scan_query(session.get_bind().dialect.name).execution_options(yield_per=50_000)
     rows = session.execute(query, {"at": at})  # streamed: the whole table never sits in memory
     return recipients_from_rows(rows, lat, lon, radius_m, at, channels)
