@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import socket
 import threading
 import uuid
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -122,7 +122,8 @@ class DialerWorker:
         self.composer = MessageComposer(settings.callback_number)
         self.simulate_ivr = (backend.name == "simulator") if simulate_ivr is None else simulate_ivr
         self.wake = threading.Event()
-        self._events: queue.SimpleQueue[CallEvent] = queue.SimpleQueue()
+        self._events: deque[CallEvent] = deque()
+        self._events_lock = threading.Lock()
         self._next_reconcile = clock.monotonic()
         self._hung_up: set[int] = set()
         self._ivr_digits: dict[int, list[str]] = {}
@@ -147,8 +148,13 @@ class DialerWorker:
 
     def submit(self, event: CallEvent) -> None:
         """The backend's event sink: thread-safe, applied on the next tick."""
-        self._events.put(event)
+        with self._events_lock:
+            self._events.append(event)
         self.wake.set()
+
+    @property
+    def pending_events(self) -> int:
+        return len(self._events)
 
     def run(self, stop: threading.Event) -> None:
         """Tick until `stop` is set (the plain loop; `dialer.scheduler` drives it in production)."""
@@ -180,12 +186,9 @@ class DialerWorker:
     # --- 1. events --------------------------------------------------------------------------
 
     def apply_events(self) -> int:
-        batch: list[CallEvent] = []
-        while True:
-            try:
-                batch.append(self._events.get_nowait())
-            except queue.Empty:
-                break
+        with self._events_lock:
+            batch = list(self._events)
+            self._events.clear()
         if not batch:
             return 0
         try:
@@ -205,6 +208,12 @@ class DialerWorker:
                         log_event(logger, "call_event.refused", logging.WARNING,
                                   delivery_id=event.delivery_id, type=event.type.value,
                                   error=str(exc))
+        except Exception:
+            # The database failed (locked, connection lost): keep the events, in order, for
+            # the next tick, and let the scheduler log the error.
+            with self._events_lock:
+                self._events.extendleft(reversed(batch))
+            raise
         if self.simulate_ivr:
             self._walk_simulated_calls(batch)
         return len(batch)

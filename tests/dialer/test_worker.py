@@ -122,3 +122,36 @@ def test_simulated_participants_leave_their_menu_choices_like_the_ivr(db, room, 
     assert all(r.acknowledged == r.menu_choices.endswith("3") for r in rows)
     assert all(r.transfer_requested == ("2" in r.menu_choices) for r in rows)
     assert all(r.opt_out_requested == r.menu_choices.startswith("91") for r in rows)
+
+
+def test_events_survive_a_database_failure(db, room, clock, settings, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from dialer.backend import CallEvent, CallEventType
+
+    worker, network = simulated_worker(db, clock, settings)
+    with db.session() as s:
+        (row,) = make_deliveries(s, make_action(s, room), 1)
+        s.commit()
+    assert worker.tick().placed == 1
+    clock.advance(60)
+    network.pump(clock.now())
+    waiting = worker.pending_events
+    assert waiting >= 2
+
+    def locked(session, event):
+        raise OperationalError("UPDATE delivery", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(worker, "_apply_one", locked)
+    try:
+        worker.apply_events()
+    except OperationalError:
+        pass
+    else:
+        raise AssertionError("the failure must reach the scheduler's log")
+    assert worker.pending_events == waiting
+    monkeypatch.undo()
+    worker.submit(CallEvent(delivery_id=row.id, type=CallEventType.DTMF, provider="simulator"))
+    assert worker.apply_events() == waiting + 1
+    with db.session() as s:
+        assert s.get(Delivery, row.id).state not in (S.QUEUED, S.DIALING)

@@ -37,7 +37,7 @@ def run_until_done(worker, network, clock, db, *, step_s: float = 0.2, limit_s: 
         if until is not None:
             if until():
                 return clock.monotonic() - start
-        elif network.active_calls == 0 and worker._events.empty() and _all_final(db):
+        elif network.active_calls == 0 and worker.pending_events == 0 and _all_final(db):
             worker.tick()
             if _all_final(db):
                 return clock.monotonic() - start
