@@ -43,7 +43,6 @@ from db.models import (
     ActionStatus,
     Address,
     AddressKind,
-    Channel,
     ControlRoom,
     Delivery,
     DeliveryEvent,

@@ -22,7 +22,6 @@ from db.models import (
     Action,
     ActionStatus,
     Channel,
-    ControlRoom,
     Delivery,
     DeliveryEvent,
     DeliveryKind,

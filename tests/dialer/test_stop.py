@@ -2,8 +2,6 @@
 the outcome message goes to everyone reached; stale actions end by themselves."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import func, select
 
