@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 from ivr.flow import Speech
@@ -22,11 +23,20 @@ CACHE_FOLDER = "burgernet-cache"
 
 
 class AsteriskSounds:
-    """Speech -> the file name (without extension) for AGI STREAM FILE."""
+    """Speech -> the file name (without extension) for AGI STREAM FILE.
+
+    Names are remembered (up to `MEMORY` of them): a wave plays the same few prompts to
+    hundreds of calls, and normalising and hashing a text for the cache on every play costs
+    more than everything else a turn does. A remembered file that disappeared (cache cleared)
+    is rendered again. An administrator's replacement recording is picked up on restart."""
+
+    MEMORY = 1024
 
     def __init__(self, settings):
         self.settings = settings
         self.sounds_dir = Path(settings.asterisk.sounds_dir)
+        self._names: dict[tuple[str | None, str], str] = {}
+        self._lock = threading.Lock()
 
     def rendered(self, speech: Speech) -> RenderedPrompt:
         if speech.key and is_package_prompt(speech.key):
@@ -34,7 +44,17 @@ class AsteriskSounds:
         return render(speech.text, self.settings)
 
     def sound_name(self, speech: Speech) -> str:
-        return publish(self.rendered(speech).sln, self.sounds_dir)
+        memo = (speech.key, speech.text)
+        with self._lock:
+            name = self._names.get(memo)
+        if name is not None and os.path.exists(name + ".sln"):
+            return name
+        name = publish(self.rendered(speech).sln, self.sounds_dir)
+        with self._lock:
+            if len(self._names) >= self.MEMORY:
+                self._names.clear()
+            self._names[memo] = name
+        return name
 
 
 def publish(audio: Path, sounds_dir: Path) -> str:

@@ -176,7 +176,11 @@ class _Handler(socketserver.StreamRequestHandler):
         except (AGIException, OSError, ValueError) as exc:
             log_event(logger, "fastagi.bad_connection", level=logging.WARNING, error=str(exc))
             return
-        outcome = self.server.runner.run(agi)
+        self.server.call_started()
+        try:
+            outcome = self.server.runner.run(agi)
+        finally:
+            self.server.call_ended()
         self.server.note(outcome)
 
 
@@ -190,12 +194,23 @@ class FastAgiServer(socketserver.ThreadingTCPServer):
     def __init__(self, address: tuple[str, int], runner: CallRunner):
         self.runner = runner
         self.outcomes: dict[str, int] = {}
+        self.active_calls = 0
+        self.max_active_calls = 0
         self._lock = threading.Lock()
         super().__init__(address, _Handler)
 
     def note(self, outcome: str) -> None:
         with self._lock:
             self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+    def call_started(self) -> None:
+        with self._lock:
+            self.active_calls += 1
+            self.max_active_calls = max(self.max_active_calls, self.active_calls)
+
+    def call_ended(self) -> None:
+        with self._lock:
+            self.active_calls -= 1
 
 
 def build_server(settings, db, clock, host: str | None = None, port: int | None = None,

@@ -6,6 +6,8 @@ that it does not define are here, in `FLOW_PROMPTS`; its texts win for any key b
 """
 from __future__ import annotations
 
+import threading
+
 from prompts.ivr_prompts import IVR_PROMPTS, ivr_prompt_text
 from prompts.spoken import to_spoken
 
@@ -33,12 +35,23 @@ def is_package_prompt(key: str) -> bool:
     return key in IVR_PROMPTS
 
 
+_TEXTS: dict[tuple[str, str], str] = {}
+_TEXTS_LOCK = threading.Lock()
+
+
 def prompt_text(key: str, settings) -> str:
     """The spoken Dutch text of a fixed prompt (numbers as words, as the prompts package
-    speaks them)."""
-    if key in IVR_PROMPTS:
-        return ivr_prompt_text(key, settings)
-    try:
-        return to_spoken(FLOW_PROMPTS[key])
-    except KeyError:
-        raise UnknownPromptKey(f"no text for IVR prompt {key!r}") from None
+    speaks them). Remembered per key and call-back number, the only setting a fixed prompt
+    uses: every turn of every call asks for these texts."""
+    memo = (key, settings.callback_number)
+    text = _TEXTS.get(memo)
+    if text is None:
+        if key in IVR_PROMPTS:
+            text = ivr_prompt_text(key, settings)
+        elif key in FLOW_PROMPTS:
+            text = to_spoken(FLOW_PROMPTS[key])
+        else:
+            raise UnknownPromptKey(f"no text for IVR prompt {key!r}")
+        with _TEXTS_LOCK:
+            _TEXTS[memo] = text
+    return text
