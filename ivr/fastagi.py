@@ -9,7 +9,7 @@ What the dialplan must do (config/asterisk/extensions.conf does all of it)
   `WaitForSilence` for the beep, then the message), then `AGI(agi://<host>:<port>/alert)`.
 - The call-back number: `Answer()`, then `AGI(agi://<host>:<port>/callback)`. The caller is
   identified by `agi_callerid`, the control room by the dialed number (`agi_dnid`, else
-  `agi_extension`, else the channel variable `BURGERNET_DIALED`).
+  `agi_extension` when it is not `s`); with one control room configured, any number is it.
 - A subroutine `[burgernet-transfer]` with `s,1` that dials `${BURGERNET_TRANSFER_TARGET}` with
   timeout `${BURGERNET_TRANSFER_TIMEOUT}` and `Return()`s; the server runs it with the AGI
   command `GOSUB burgernet-transfer s 1` and then reads `DIALSTATUS`.
