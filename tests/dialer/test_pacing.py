@@ -8,7 +8,7 @@ from config.settings import SimulatorSettings
 from db.models import Delivery, DeliveryState, IncidentType, Trunk
 from dialer.pacing import Candidate, TokenBucket, choose_calls, fair_order, prefix_for
 from dialer_fixtures import make_action, make_deliveries
-from wave import (
+from stepped_wave import (
     dialer_log,
     max_calls_in_window,
     peak_concurrency,

@@ -12,7 +12,7 @@ from db.models import Channel, ControlRoom, Delivery, DeliveryState, IncidentTyp
 from dialer.quiet_hours import QuietWindow, held_until, parse_hhmm, quiet_window
 from dialer.service import action_progress
 from dialer_fixtures import make_action, make_deliveries
-from wave import simulated_worker
+from stepped_wave import simulated_worker
 
 S = DeliveryState
 AMS = ZoneInfo("Europe/Amsterdam")

@@ -18,7 +18,7 @@ from db.models import (
 from dialer.jobs import end_stale_actions, send_due_outcome_messages
 from dialer.service import ActionError, end_action
 from dialer_fixtures import make_action, make_deliveries
-from wave import dialer_log, run_until_done, simulated_worker
+from stepped_wave import dialer_log, run_until_done, simulated_worker
 
 S = DeliveryState
 

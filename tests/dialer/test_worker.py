@@ -18,7 +18,7 @@ from dialer.backend import OriginateError
 from dialer.retry import OUTCOME_UNKNOWN
 from dialer.states import transition
 from dialer_fixtures import make_action, make_deliveries
-from wave import run_until_done, simulated_worker
+from stepped_wave import run_until_done, simulated_worker
 
 S = DeliveryState
 
