@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import statistics
 import tempfile
@@ -316,13 +317,15 @@ def load_postgresql(db: Database, batches: Iterator[Batch], progress) -> None:
 # --- timing ----------------------------------------------------------------------------------
 
 
-def _timed(fn, runs: int) -> tuple[list[float], object]:
-    times, result = [], None
+def _timed(fn, runs: int) -> tuple[list[float], list[float], object]:
+    """Wall-clock and CPU milliseconds of this process, per run (the machine may be shared)."""
+    times, cpu_times, result = [], [], None
     for _ in range(runs):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         result = fn()
         times.append((time.perf_counter() - start) * 1000.0)
-    return times, result
+        cpu_times.append((time.process_time() - cpu_start) * 1000.0)
+    return times, cpu_times, result
 
 
 def run_selection_benchmark(
@@ -331,10 +334,11 @@ def run_selection_benchmark(
     lat, lon = DELFT_CENTRE
     with db.session() as session:
         select_recipients(session, lat, lon, radius_m, BENCH_MOMENT)  # warm the cache
-        times, recipients = _timed(
+        load_before = os.getloadavg()[0]
+        times, cpu_times, recipients = _timed(
             lambda: select_recipients(session, lat, lon, radius_m, BENCH_MOMENT), runs
         )
-        scan_times, scanned = _timed(
+        scan_times, _, scanned = _timed(
             lambda: scan_recipients(session, lat, lon, radius_m, BENCH_MOMENT), scan_runs
         )
         participants = session.scalar(select(func.count()).select_from(Participant))
@@ -350,6 +354,8 @@ def run_selection_benchmark(
         "runs": runs,
         "median_ms": round(median, 2),
         "min_ms": round(min(times), 2),
+        "median_cpu_ms": round(statistics.median(cpu_times), 2),  # this process only
+        "load_average_1m": round(load_before, 2),
         "scan_runs": scan_runs,
         "scan_median_ms": round(scan_median, 1),
         "speedup": round(scan_median / median, 1),
