@@ -20,7 +20,8 @@ PERMANENT_CAUSES = frozenset({
 
 # Set by the dialer itself: the call may have reached the phone, so it is never redialled.
 OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
-NOT_RETRIED_CAUSES = PERMANENT_CAUSES | {OUTCOME_UNKNOWN}
+MESSAGE_INVALID = "MESSAGE_INVALID"  # the text could not be composed
+NOT_RETRIED_CAUSES = PERMANENT_CAUSES | {OUTCOME_UNKNOWN, MESSAGE_INVALID}
 
 
 def is_permanent_cause(cause: str | None) -> bool:

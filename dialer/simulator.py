@@ -25,6 +25,7 @@ import logging
 import random
 import threading
 import time as _time
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -166,6 +167,7 @@ class SimulatedNetwork:
         self._thread: threading.Thread | None = None
         self._log_file = None
         self.originated = 0
+        self.recent_requests: deque[CallRequest] = deque(maxlen=1000)
         self.peak_channels = 0
         self.congested = 0
 
@@ -194,6 +196,7 @@ class SimulatedNetwork:
                                      "was already placed")
             self._placed.add(provider_id)
             self.originated += 1
+            self.recent_requests.append(request)
             self._write_log(request, attempt, now)
             self._calls[provider_id] = _Call(request.delivery_id, attempt, provider_id)
             if len(self._calls) > self.profile.channels:

@@ -50,7 +50,7 @@ from dialer.events import UnknownDelivery, apply_call_event, schedule_retry
 from dialer.messages import MessageComposer
 from dialer.pacing import Candidate, TokenBucket, choose_calls, fair_order, prefix_load
 from dialer.quiet_hours import held_until, quiet_window
-from dialer.retry import OUTCOME_UNKNOWN
+from dialer.retry import MESSAGE_INVALID, OUTCOME_UNKNOWN
 from dialer.states import IN_FLIGHT, IllegalTransition, record_event, transition, transition_many
 from messaging.port import MessageSender, SendError
 
@@ -443,11 +443,21 @@ class DialerWorker:
         order = {delivery_id: i for i, delivery_id in enumerate(ids)}
         provider_ids: dict[int, str] = {}
         for row in sorted(claimed, key=lambda r: order[r.id]):
+            variables = {"attempt": str(row.attempts), "action_id": str(row.action_id or "")}
+            if row.kind == DeliveryKind.OUTCOME:
+                try:
+                    variables["text"] = self._outcome_text(row.action_id)
+                except ValueError as exc:  # prompts refused the text: never retried
+                    self.submit(CallEvent(delivery_id=row.id, type=CallEventType.FAILED,
+                                          provider=self.backend.name, at=self.clock.now(),
+                                          hangup_cause=MESSAGE_INVALID,
+                                          detail={"attempt": row.attempts, "error": str(exc)}))
+                    continue
             request = CallRequest(
                 delivery_id=row.id, number=row.target, caller_id=self.settings.caller_id,
                 timeout_s=self.settings.dialer.dial_timeout_s,
                 flow="outcome" if row.kind == DeliveryKind.OUTCOME else "alert",
-                variables={"attempt": str(row.attempts), "action_id": str(row.action_id or "")},
+                variables=variables,
             )
             try:
                 provider_id = self.backend.originate(request)
@@ -469,6 +479,11 @@ class DialerWorker:
                         .values(provider_id=provider_id))
                 session.commit()
         return len(claimed)
+
+    def _outcome_text(self, action_id: int) -> str:
+        """The spoken outcome message (afloopbericht), given to the backend as the call's text."""
+        with self.db.session() as session:
+            return self.composer.outcome_voice_text(session.get(Action, action_id))
 
     # --- 6. messages ------------------------------------------------------------------------
 

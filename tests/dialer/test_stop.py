@@ -127,6 +127,8 @@ def test_outcome_message_goes_to_everyone_reached_after_the_delay(db, room, cloc
     done = states(db, DeliveryKind.OUTCOME)
     assert done.get(S.SENT, 0) == 3
     assert sum(done.values()) == len(reached)
+    outcome_calls = [r for r in network.recent_requests if r.flow == "outcome"]
+    assert outcome_calls and all("Burgernet" in r.variables["text"] for r in outcome_calls)
     sms = [m for m in worker.senders["sms"].sent if m.text and "Burgernet" in m.text]
     assert len(worker.senders["sms"].sent) == 6 and sms
 
