@@ -47,8 +47,7 @@ logger = logging.getLogger(__name__)
 PROVIDER = "asterisk"
 CALL_ID_PREFIX = "bn-"
 DB_FAMILY = "burgernet-calls"
-# Commas escaped: AMI splits a Variable header on unescaped commas.
-HANGUP_HANDLER = r"burgernet-hangup\,s\,1"
+HANGUP_HANDLER = "burgernet-hangup,s,1"  # commas escaped by ami_variable()
 EVENT_CLASSES = "call,user,dtmf,agi"
 PURGE_AFTER_S = 10.0  # a hangup record is deleted this long after its call ended
 
@@ -73,6 +72,13 @@ ORIGINATE_REASON_EVENT = {
 
 class AmiError(RuntimeError):
     """The AMI refused an action or could not be reached."""
+
+
+def ami_variable(name: str, value: object) -> str:
+    """One `Variable:` header value of an Originate. AMI splits the header on commas and ends
+    it at a line break, so commas are escaped and line breaks become spaces."""
+    text = " ".join(str(value).splitlines())
+    return f"{name}={text.replace(',', chr(92) + ',')}"
 
 
 def call_id_for(delivery_id: int) -> str:
@@ -302,7 +308,7 @@ class AsteriskBackend:
             "Timeout": str(int(request.timeout_s * 1000)),
             "CallerID": f'"Burgernet" <{request.caller_id or self.caller_id}>',
             "Async": "true",
-            "Variable": [f"{k}={v}" for k, v in variables.items()],
+            "Variable": [ami_variable(k, v) for k, v in variables.items()],
         }
         call = CallInFlight(call_id, request.delivery_id, self.clock.monotonic())
         attempt = request.variables.get("attempt")

@@ -3,6 +3,7 @@ import re
 
 from dialer.backend import CallEventType as T
 from dialer.backends.asterisk import (
+    ami_variable,
     call_id_for,
     cause_name,
     delivery_id_from,
@@ -41,3 +42,12 @@ def test_hangup_record():
     assert parse_hangup_record("16|answered|HUMAN") == (16, True, "HUMAN")
     assert parse_hangup_record("17|unanswered|") == (17, False, "")
     assert parse_hangup_record("") == (None, False, "")
+
+
+def test_originate_variables_survive_commas_and_line_breaks():
+    assert ami_variable("CHANNEL(hangup_handler_push)", "burgernet-hangup,s,1") == (
+        "CHANNEL(hangup_handler_push)=burgernet-hangup\\,s\\,1")
+    text = "De persoon is gevonden,\ndank voor uw hulp."
+    assert ami_variable("BURGERNET_TEXT", text) == (
+        "BURGERNET_TEXT=De persoon is gevonden\\, dank voor uw hulp.")
+    assert ami_variable("BURGERNET_ATTEMPT", 2) == "BURGERNET_ATTEMPT=2"
