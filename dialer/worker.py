@@ -1,14 +1,15 @@
 """The dialer worker: claims queued deliveries, paces them onto its trunk, applies call events.
 
 One `tick()` does, in order:
-1. apply the call events the backend reported since the last tick (one transaction);
-2. reconcile calls that went silent (a dead worker's, or a lost event): recorded as outcome
-   unknown, never blindly redialled;
-3. hold voice calls that fall in quiet hours, release held rows whose window ended;
-4. hang up calls of ended actions, if the setting asks for it;
-5. claim as many due voice rows as free channels, the CPS token bucket and prefix caps allow,
+1. apply the call events the backend reported since the last tick (one transaction), and
+   every few seconds drop rows of participants who opted out since the wave was planned;
+2. hold voice calls that fall in quiet hours, release held rows whose window ended;
+3. hang up calls of ended actions, if the setting asks for it;
+4. claim as many due voice rows as free channels, the CPS token bucket and prefix caps allow,
    fairly across running actions by priority, and originate them;
-6. send due SMS and email rows through the message senders.
+5. send due SMS and email rows through the message senders;
+6. every few seconds: reconcile calls that went silent (a dead worker's, or a lost event) as
+   outcome unknown, never blindly redialled.
 
 All state is in the database: a row is claimed (queued -> dialing, attempts + 1, claimed_by)
 and committed BEFORE the call is handed to the network, so a crash can never make the same
@@ -172,15 +173,18 @@ class DialerWorker:
     def tick(self) -> TickReport:
         with self._lock:
             report = TickReport()
+            sweep = self.clock.monotonic() >= self._next_reconcile
             report.events = self.apply_events()
-            if self.clock.monotonic() >= self._next_reconcile:
-                report.reconciled = self.reconcile()
+            if sweep:
                 report.opted_out = self.drop_opted_out()
-                self._next_reconcile = self.clock.monotonic() + RECONCILE_EVERY_S
             report.held, report.released = self.apply_quiet_hours()
             report.hung_up = self.hang_up_ended_actions()
             report.placed = self.place_calls()
             report.sent = self.send_messages()
+            if sweep:
+                # After placing: a fresh wave's first calls do not wait for the sweep.
+                report.reconciled = self.reconcile()
+                self._next_reconcile = self.clock.monotonic() + RECONCILE_EVERY_S
             return report
 
     # --- 1. events --------------------------------------------------------------------------
@@ -251,7 +255,7 @@ class DialerWorker:
                     log_event(logger, "simulator.ivr_failed", logging.ERROR,
                               delivery_id=delivery_id, error=repr(exc))
 
-    # --- 2. reconcile -----------------------------------------------------------------------
+    # --- 6. reconcile -----------------------------------------------------------------------
 
     def reconcile(self) -> int:
         """Calls without news for too long end as 'outcome unknown' (never redialled)."""
@@ -317,7 +321,7 @@ class DialerWorker:
             session.commit()
         return moved
 
-    # --- 3. quiet hours ---------------------------------------------------------------------
+    # --- 2. quiet hours ---------------------------------------------------------------------
 
     def apply_quiet_hours(self) -> tuple[int, int]:
         now = self.clock.now()
@@ -350,7 +354,7 @@ class DialerWorker:
             session.commit()
         return held, released
 
-    # --- 4. stop ----------------------------------------------------------------------------
+    # --- 3. stop ----------------------------------------------------------------------------
 
     def hang_up_ended_actions(self) -> int:
         if not self.settings.dialer.hang_up_in_progress_on_stop:
@@ -375,7 +379,7 @@ class DialerWorker:
             self.backend.hangup(delivery_id, provider_id)
         return len(to_hang_up)
 
-    # --- 5. calls ---------------------------------------------------------------------------
+    # --- 4. calls ---------------------------------------------------------------------------
 
     def _holds_channel(self):
         """Rows occupying a channel of this trunk (a machine until its message is left)."""
@@ -485,7 +489,7 @@ class DialerWorker:
         with self.db.session() as session:
             return self.composer.outcome_voice_text(session.get(Action, action_id))
 
-    # --- 6. messages ------------------------------------------------------------------------
+    # --- 5. messages ------------------------------------------------------------------------
 
     def send_messages(self) -> int:
         channels = [Channel(c) for c in self.senders]
