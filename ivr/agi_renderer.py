@@ -19,6 +19,8 @@ The transfer uses AGI's own GOSUB command, which runs the subroutine before it a
 `EXEC Gosub` would only move the channel's dialplan position and return at once (checked
 against Asterisk 22: DIALSTATUS stayed empty). A result of -1 from any command is checked
 with CHANNEL STATUS: a dead channel is a hangup (a normal end), a live one an error (fallback).
+A "511 Command Not Permitted on a dead channel" answer (the caller hung up between two
+commands, say while a menu's prompt ended) is a hangup too.
 
 A transfer target with a '/' is an Asterisk dial string already (PJSIP/centralist); a phone
 number is dialled through `settings.asterisk.dial_template`.
@@ -28,7 +30,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from asterisk.agi import AGI, AGIAppError, AGIHangup, AGISIGHUPHangup
+from asterisk.agi import AGI, AGIAppError, AGIHangup, AGISIGHUPHangup, AGIUnknownError
 
 from ivr.asterisk_audio import AsteriskSounds
 from ivr.flow import (
@@ -45,6 +47,7 @@ from ivr.flow import (
 
 TRANSFER_SUBROUTINE = ("burgernet-transfer", "s", "1")
 MESSAGE_END_SILENCE_MS = 1500
+DEAD_CHANNEL_CODE = 511  # Asterisk refuses a command on a channel that hung up
 
 
 class CallerHungUp(Exception):
@@ -76,6 +79,12 @@ class ChannelAGI(AGI):
     def get_result(self, stdin=None):
         try:
             return super().get_result()
+        except AGIUnknownError as exc:
+            # "511 Command Not Permitted on a dead channel": the caller hung up between two
+            # commands (a menu's prompt or digit wait had just ended). A normal end.
+            if self._got_sighup or (exc.args and exc.args[0] == DEAD_CHANNEL_CODE):
+                raise AGISIGHUPHangup("channel hung up") from None
+            raise
         except AGIAppError:
             # result=-1 means "error or hangup"; Asterisk's HANGUP notice may come only after
             # the result, so ask the channel.

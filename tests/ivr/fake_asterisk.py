@@ -39,8 +39,12 @@ class FakeChannel:
     hangup_line: bool = True  # Asterisk's "HANGUP" notice before the result (AGISIGHUP=yes)
     prompt_seconds: float = 0.0  # how long each STREAM FILE takes, as a real prompt would
     hang_up_at: str | None = None  # first word(s) of the command at which the caller hangs up
+    # The caller hangs up right after this command answered normally (a menu's WAIT FOR DIGIT
+    # timing out as the caller hangs up): the next command gets the HANGUP notice and 511.
+    hang_up_after: str | None = None
     commands: list[str] = field(default_factory=list)
     hung_up: bool = False
+    _notice_due: bool = False
     # Called with each command before it is answered (to look at the database mid-call).
     on_command: Callable[[str], None] | None = None
 
@@ -75,15 +79,22 @@ class FakeChannel:
                 self.commands.append(command)
                 if self.on_command:
                     self.on_command(command)
-                sock.sendall(self.reply(command).encode())
+                reply = self.reply(command)
+                if (self.hang_up_after and not self.hung_up
+                        and command.upper().startswith(self.hang_up_after.upper())):
+                    self.hung_up = True
+                    self._notice_due = self.hangup_line
+                sock.sendall(reply.encode())
 
     def reply(self, command: str) -> str:
         words = shlex.split(command)
         verb = " ".join(words[:2]).upper()
         if self.hung_up:
+            notice = "HANGUP\n" if self._notice_due else ""
+            self._notice_due = False
             if verb == "GET VARIABLE":
-                return self._variable(words[2])
-            return "511 Command Not Permitted on a dead channel or intercept routine\n"
+                return notice + self._variable(words[2])
+            return notice + "511 Command Not Permitted on a dead channel or intercept routine\n"
         if self.hang_up_at and command.upper().startswith(self.hang_up_at.upper()):
             self.hung_up = True
             prefix = "HANGUP\n" if self.hangup_line else ""

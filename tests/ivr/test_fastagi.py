@@ -214,3 +214,49 @@ def test_calls_hold_no_database_connection_while_audio_plays(seeded, database_ur
         srv.shutdown()
         srv.server_close()
         tiny.dispose()
+
+
+@pytest.mark.parametrize("hangup_line", [True, False], ids=["notice", "no_notice"])
+@pytest.mark.parametrize("how", ["during_digit_wait", "right_after_digit_wait", "during_menu_prompt",
+                                 "right_after_menu_prompt"])
+def test_hangup_during_a_menu_is_a_normal_end(how, hangup_line, server, seeded, db, caplog):
+    """A caller who hangs up in the menu ends the call: no error logged, no fallback tried,
+    whether Asterisk reports it on the running command (result -1) or refuses the next one
+    (511 on a dead channel)."""
+    where = {"during_digit_wait": {"hang_up_at": "WAIT FOR DIGIT"},
+             "right_after_digit_wait": {"hang_up_after": "WAIT FOR DIGIT"},
+             "during_menu_prompt": {"hang_up_at": 'STREAM FILE', "barge_in": []},
+             "right_after_menu_prompt": {"hang_up_after": 'STREAM FILE'}}[how]
+    call = channel(server, "alert", variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)},
+                   hangup_line=hangup_line, **where)
+    if how == "during_menu_prompt":  # the alert plays; the caller hangs up in the menu prompt
+        call.hang_up_at = None
+        call.on_command = lambda c: setattr(call, "hang_up_at", "STREAM FILE") if '"1239"' in c else None
+    with caplog.at_level("INFO", logger="ivr.fastagi"):
+        commands = call.run()
+        assert wait_for_outcomes(server, 1) == {"hangup": 1}
+    assert any('"1239"' in c for c in commands)  # the menu was reached
+    assert not call.sent("SET CONTEXT") and not call.sent("HANGUP")
+    assert [r.levelname for r in caplog.records if r.levelname in ("ERROR", "WARNING")] == []
+    assert any("fastagi.hangup" in r.getMessage() and "node=menu" in r.getMessage()
+               for r in caplog.records)
+    with db.session() as s:
+        assert s.get(Delivery, seeded.delivery_id).menu_choices == ""
+
+
+def test_hangup_in_the_call_back_action_menu_is_a_normal_end(server, seeded, db, caplog):
+    from datetime import timedelta
+
+    from db.models import Operator
+    from ivr_seed import STARTED, seed_action
+
+    with db.transaction() as s:
+        room = s.get(Operator, seeded.operator_id).control_room
+        seed_action(s, room, None, label="Station, Delft", started=STARTED + timedelta(minutes=5))
+    call = channel(server, "callback", callerid="0152158000", hang_up_after="WAIT FOR DIGIT")
+    with caplog.at_level("INFO", logger="ivr.fastagi"):
+        call.run()
+        assert wait_for_outcomes(server, 1) == {"hangup": 1}
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    with db.session() as s:
+        assert s.scalars(select(Sighting)).all() == []
