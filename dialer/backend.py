@@ -58,6 +58,8 @@ class OriginateError(Exception):
 
 class CallBackend(Protocol):
     name: str
+    # An adapter whose provider imposes its own calls-per-second limit (a Twilio account)
+    # also exposes it as `max_cps`; the dialer then paces under the lower of the two.
 
     def start(self, sink: EventSink) -> None:
         """Connect, and deliver every call event to `sink` from now on."""

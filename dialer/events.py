@@ -184,7 +184,13 @@ def schedule_retry(session: Session, delivery: Delivery, result: DeliveryState,
 
 
 def retry_allowed(session: Session, delivery: Delivery) -> bool:
-    """Alerts are retried while their action runs; outcome messages always."""
+    """Alerts are retried while their action runs; outcome messages always.
+
+    A verification call is never retried: it carries a code that expires, and the participant
+    asks for a new one instead (a redial would also run the alert flow without the code).
+    """
+    if delivery.kind == DeliveryKind.VERIFICATION:
+        return False
     if delivery.kind != DeliveryKind.ALERT or delivery.action_id is None:
         return True
     status = session.scalar(select(Action.status).where(Action.id == delivery.action_id))

@@ -88,13 +88,20 @@ class TrunkLimits:
     prefix_caps: dict
 
 
-def ensure_trunk(db: Database, name: str, backend: str, settings: Settings) -> TrunkLimits:
-    """The trunk this worker dials on; created with the settings' limits if it does not exist."""
+def ensure_trunk(db: Database, name: str, backend: CallBackend, settings: Settings) -> TrunkLimits:
+    """The trunk this worker dials on; created with the settings' limits if it does not exist.
+
+    A provider with its own calls-per-second limit (a Twilio account's CPS) caps the setting.
+    """
     with db.session() as session:
         trunk = session.scalars(select(Trunk).where(Trunk.name == name)).one_or_none()
         if trunk is None:
-            trunk = Trunk(name=name, backend=backend, max_channels=settings.dialer.channels,
-                          cps=settings.dialer.cps, prefix_caps={})
+            cps = settings.dialer.cps
+            provider_cps = getattr(backend, "max_cps", None)
+            if provider_cps:
+                cps = min(cps, provider_cps)
+            trunk = Trunk(name=name, backend=backend.name, max_channels=settings.dialer.channels,
+                          cps=cps, prefix_caps={})
             session.add(trunk)
             session.commit()
         if trunk.max_channels <= 0 or trunk.cps <= 0:
@@ -117,7 +124,7 @@ class DialerWorker:
         self.settings = settings
         self.senders = dict(senders or {})
         self.worker_id = worker_id or default_worker_id()
-        self.trunk = ensure_trunk(db, trunk_name or backend.name, backend.name, settings)
+        self.trunk = ensure_trunk(db, trunk_name or backend.name, backend, settings)
         self.bucket = TokenBucket.for_cps(self.trunk.cps, settings.dialer.cps_burst_s,
                                           clock.monotonic())
         self.composer = MessageComposer(settings.callback_number)

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from db.models import ActionStatus, Delivery, DeliveryEvent, DeliveryState
+from db.models import ActionStatus, Delivery, DeliveryEvent, DeliveryKind, DeliveryState
 from dialer.backend import CallEvent, CallEventType
 from dialer.events import UnknownDelivery, apply_call_event
 from dialer.states import IllegalTransition, transition
@@ -160,3 +160,14 @@ def test_no_retry_once_the_action_ended(db, room, clock, settings):
         s.commit()
         apply(s, ev(row, T.BUSY), clock, settings)
         assert row.state == S.BUSY
+
+
+@pytest.mark.parametrize("kind,cause", [(T.BUSY, "USER_BUSY"), (T.NO_ANSWER, None)])
+def test_a_verification_call_is_never_retried(db, room, clock, settings, kind, cause):
+    """Its code expires, and a redial would run without it: the participant asks again."""
+    with db.session() as s:
+        (row,) = make_deliveries(s, make_action(s, room), 1, kind=DeliveryKind.VERIFICATION)
+        row.action_id = None
+        s.commit()
+        run_attempt(s, row, kind, clock, settings, cause=cause)
+        assert row.state in (S.BUSY, S.NO_ANSWER) and row.next_attempt_at is None

@@ -155,3 +155,18 @@ def test_events_survive_a_database_failure(db, room, clock, settings, monkeypatc
     assert worker.apply_events() == waiting + 1
     with db.session() as s:
         assert s.get(Delivery, row.id).state not in (S.QUEUED, S.DIALING)
+
+
+def test_a_new_trunk_paces_under_the_providers_own_cps(db, settings):
+    """A Twilio account allows fewer calls per second than the dialer setting: the lower wins."""
+    from dialer.worker import ensure_trunk
+
+    class CappedProvider:
+        name = "capped-provider"
+        max_cps = 1.0
+
+    class PlainProvider:
+        name = "plain-provider"
+
+    assert ensure_trunk(db, "capped", CappedProvider(), settings).cps == 1.0
+    assert ensure_trunk(db, "plain", PlainProvider(), settings).cps == settings.dialer.cps
