@@ -11,6 +11,18 @@ from config.logging import configure_logging
 from config.runtime import current_db, current_settings
 from config.settings import PROJECT_ROOT, Settings, get_settings
 from db.database import Database
+from dialer.backends.asterisk_bench import bench_asterisk, bench_asterisk_originate
+from dialer.backends.twilio_bench import bench_twilio
+from dialer.bench import bench_dialer
+from dialer.cli import action_group, dialer_group
+from evaluation.bench import bench_evaluation
+from evaluation.cli import evaluation_group
+from ivr.bench import bench_fastagi
+from ivr.cli import ivr_group
+from participants.bench import bench_select
+from participants.cli import demo_group, participants_group
+from prompts.cli import bench_tts, prompts_group
+from web.cli import api_token_group
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -55,54 +67,13 @@ def db_upgrade() -> None:
 
 bench_group = AppGroup("bench", help="Benchmarks; each prints one JSON line last.")
 
-cli.add_command(db_group)
-cli.add_command(bench_group)
-
-from prompts.cli import bench_tts, prompts_group  # noqa: E402
-
-cli.add_command(prompts_group)
-bench_group.add_command(bench_tts)
-
-from evaluation.bench import bench_evaluation  # noqa: E402
-from evaluation.cli import evaluation_group  # noqa: E402
-
-cli.add_command(evaluation_group)
-bench_group.add_command(bench_evaluation)
-
-from participants.bench import bench_select  # noqa: E402
-
-bench_group.add_command(bench_select)
-
-from ivr.bench import bench_fastagi  # noqa: E402
-from ivr.cli import ivr_group  # noqa: E402
-
-cli.add_command(ivr_group)
-bench_group.add_command(bench_fastagi)
-
-from participants.cli import demo_group, participants_group  # noqa: E402
-
-cli.add_command(participants_group)
-cli.add_command(demo_group)
-
-from web.cli import api_token_group  # noqa: E402
-
-cli.add_command(api_token_group)
-
-from dialer.backends.twilio_bench import bench_twilio  # noqa: E402
-
-bench_group.add_command(bench_twilio)
-
-from dialer.backends.asterisk_bench import bench_asterisk, bench_asterisk_originate  # noqa: E402
-
-bench_group.add_command(bench_asterisk)
-bench_group.add_command(bench_asterisk_originate)
-
-from dialer.bench import bench_dialer  # noqa: E402
-from dialer.cli import action_group, dialer_group  # noqa: E402
-
-cli.add_command(dialer_group)
-cli.add_command(action_group)
-bench_group.add_command(bench_dialer)
+# Every capability brings its own command group; the benchmarks gather under `bench`.
+for group in (db_group, bench_group, participants_group, demo_group, prompts_group, dialer_group,
+              action_group, ivr_group, evaluation_group, api_token_group):
+    cli.add_command(group)
+for benchmark in (bench_select, bench_tts, bench_dialer, bench_asterisk, bench_asterisk_originate,
+                  bench_fastagi, bench_twilio, bench_evaluation):
+    bench_group.add_command(benchmark)
 
 
 @cli.command("serve")
