@@ -2,18 +2,30 @@
 
     welcome (identify the caller by number: participant or not, both welcome)
       ├ no running action ─> "no action active, in an emergency call 112"
-      │                      └ control room known: "press 1 for the control room" ─> transfer
-      ├ one running action ─> name it ─────────────────┐
-      └ several ─> "press 1 for ..., 2 for ..." ───────┤ (no choice: recorded without action)
-                                                       v
-      record the sighting after the beep ─> file on disk + Sighting row committed
-      ─> "thank you, your report is saved" ─> transfer to the centralist who started the
-      action (Operator.transfer_target, else ControlRoom.transfer_target)
-      └ nobody answers / transfer fails ─> "control room unreachable, your report is saved"
+      │                      ├ control room known: "press 1 for the control room" ─> transfer ─┐
+      │                      └ else goodbye                                                    │
+      ├ one running action ─> name it ───────────────┐                                          │
+      └ several ─> "press 1 for ..., 2 for ..." ─────┤ (no choice: the control room's line)     │
+                                                     v                                          │
+      "you are being put through; press 1 to record your sighting instead" (a few seconds)    │
+        ├ 1 ─> record after the beep ─────────────────────────────────────────────┐            │
+        └ no key ─> transfer to the centralist who started the action             │            │
+                    (Operator.transfer_target, else ControlRoom.transfer_target)   │  <─────────┘
+             ├ answered ─> the conversation; Sighting row stored (transferred,    │
+             │             no recording) and the call ends                        │
+             └ no answer / failed / nobody to reach ─> "the control room cannot   │
+                 be reached, record after the beep" ─> record ────────────────────┤
+                                                                                  v
+      file on disk + Sighting row committed ─> "thank you, your report is saved" ─> hang up
+
+A recording is never lost: the audio is filed and the row committed before the thank-you,
+also when the caller hangs up while recording. Every call-back that reaches the centralist
+or leaves a recording is one Sighting row, so the inbox and the figures see all of them.
 
 Which actions: the running actions this number (or a participant registered with it) was
 alerted for, else every running action of the control room whose call-back number was dialed.
-Context keys: participant_id, room_id, action_id, delivery_id, sighting_id.
+Context keys: participant_id, room_id, action_id, delivery_id, sighting_id, and
+transfer_result (the status of a transfer that did not connect, kept for the Sighting row).
 """
 from __future__ import annotations
 
@@ -117,7 +129,7 @@ def action_choice_list(env: CallEnv, ctx: Mapping) -> list[Speech]:
 
 
 def action_choices(env: CallEnv, ctx: Mapping) -> dict[str, str]:
-    return {str(n): "record" for n in range(1, len(_candidates(env, ctx)) + 1)}
+    return {str(n): "can_transfer" for n in range(1, len(_candidates(env, ctx)) + 1)}
 
 
 def choose_action(env: CallEnv, ctx: Mapping, happened: Input) -> dict:
@@ -130,8 +142,35 @@ def choose_action(env: CallEnv, ctx: Mapping, happened: Input) -> dict:
 
 def store_sighting(env: CallEnv, ctx: Mapping, happened: Input) -> dict:
     """Keep the audio and commit the Sighting row. Runs before the thank-you, and also when
-    the caller hangs up while recording. A provider that reports the same call twice gets the
-    first row back."""
+    the caller hangs up while recording."""
+    relative_path, duration = None, happened.duration_s
+    if happened.recording_path:
+        try:
+            stored = store_recording(happened.recording_path, env.settings.recordings_dir, env.clock.now())
+        except RecordingError as exc:
+            log_event(logger, "callback.recording_missing", level=logging.ERROR, error=str(exc))
+        else:
+            relative_path = stored.relative_path
+            duration = stored.duration_s if stored.duration_s is not None else duration
+    failed_transfer = ctx.get("transfer_result")
+    return _store(env, ctx, recording_path=relative_path, duration_s=duration, transferred=False,
+                  transfer_result=str(failed_transfer) if failed_transfer else None)
+
+
+def store_transfer_result(env: CallEnv, ctx: Mapping, happened: Input) -> dict:
+    """A transfer that connected is a call-back too: one Sighting row without a recording
+    (the centralist heard it). One that did not connect is remembered for the recording's row."""
+    status = (happened.status or ("answered" if happened.answered else "failed"))[:40]
+    if happened.answered:
+        return _store(env, ctx, recording_path=None, duration_s=None, transferred=True,
+                      transfer_result=status)
+    return {"transfer_result": status}
+
+
+def _store(env: CallEnv, ctx: Mapping, *, recording_path: str | None, duration_s: float | None,
+           transferred: bool, transfer_result: str | None) -> dict:
+    """Commit one Sighting row for this call. A provider that reports the same call twice
+    gets the first row back."""
     session = env.session
     if env.provider_call_id:
         existing = session.scalars(
@@ -140,16 +179,6 @@ def store_sighting(env: CallEnv, ctx: Mapping, happened: Input) -> dict:
         ).first()
         if existing is not None:
             return {"sighting_id": existing.id}
-    now = env.clock.now()
-    relative_path, duration = None, happened.duration_s
-    if happened.recording_path:
-        try:
-            stored = store_recording(happened.recording_path, env.settings.recordings_dir, now)
-        except RecordingError as exc:
-            log_event(logger, "callback.recording_missing", level=logging.ERROR, error=str(exc))
-        else:
-            relative_path = stored.relative_path
-            duration = stored.duration_s if stored.duration_s is not None else duration
     action = session.get(Action, ctx["action_id"]) if "action_id" in ctx else None
     participant_id = ctx.get("participant_id")
     distance = None
@@ -163,16 +192,19 @@ def store_sighting(env: CallEnv, ctx: Mapping, happened: Input) -> dict:
         participant_id=participant_id,
         delivery_id=ctx.get("delivery_id"),
         distance_m=distance,
-        recording_path=relative_path,
-        duration_s=duration,
+        recording_path=recording_path,
+        duration_s=duration_s,
+        transferred=transferred,
+        transfer_result=transfer_result,
         provider=env.provider or None,
         provider_call_id=env.provider_call_id,
-        received_at=now,
+        received_at=env.clock.now(),
     )
     session.add(sighting)
     session.commit()
     log_event(logger, "callback.sighting_stored", sighting_id=sighting.id, action_id=sighting.action_id,
-              recording=relative_path or "none", duration_s=duration)
+              recording=recording_path or "none", duration_s=duration_s, transferred=transferred,
+              transfer_result=transfer_result or "")
     return {"sighting_id": sighting.id}
 
 
@@ -210,15 +242,6 @@ def room_known(env: CallEnv, ctx: Mapping) -> str:
     return "yes" if "room_id" in ctx and _target(env, ctx) else "no"
 
 
-def store_transfer_result(env: CallEnv, ctx: Mapping, happened: Input) -> None:
-    sighting = env.session.get(Sighting, ctx.get("sighting_id"))
-    if sighting is None:
-        return
-    sighting.transferred = happened.answered
-    sighting.transfer_result = (happened.status or ("answered" if happened.answered else "failed"))[:40]
-    env.session.commit()
-
-
 HANDLERS = {
     "identify": identify,
     "action_count": action_count,
@@ -242,28 +265,36 @@ CALLBACK_FLOW = Flow.build(
         Branch("route", decide="action_count",
                branches={"none": "no_action", "one": "one_action", "several": "choose_action"}),
         Play("one_action", on_enter="take_only_action",
-             prompts=(Say("callback_one_action"), SayFrom("action_name")), next="record"),
+             prompts=(Say("callback_one_action"), SayFrom("action_name")), next="can_transfer"),
         Menu(
             "choose_action",
             prompts=(Say("callback_choose_action"), SayFrom("action_choice_list")),
             choices={},
             choices_from="action_choices",
             on_input="choose_action",
-            on_exhausted="record",
+            on_exhausted="can_transfer",
             timeout_s=6,
             retries=2,
             invalid_prompts=(Say("invalid"),),
             timeout_prompts=(Say("no_input"),),
         ),
+        Branch("can_transfer", decide="transfer_possible",
+               branches={"yes": "transfer_or_record", "no": "record_unreachable"}),
+        Menu(
+            "transfer_or_record",
+            prompts=(Say("callback_transfer_or_record"),),
+            choices={"1": "record"},
+            on_exhausted="transfer",
+            timeout_s=4,
+            retries=0,
+        ),
+        Transfer("transfer", prompts=(), target="action_target", on_answered="end",
+                 on_failed="record_unreachable", timeout_s=30, on_result="store_transfer_result"),
         Record("record", prompts=(Say("callback_record"),), on_recording="store_sighting",
                next="thanks", max_s=120, beep=True, silence_s=4),
-        Play("thanks", prompts=(Say("callback_thanks"),), next="can_transfer"),
-        Branch("can_transfer", decide="transfer_possible", branches={"yes": "transfer", "no": "saved_bye"}),
-        Transfer("transfer", prompts=(Say("callback_transfer"),), target="action_target",
-                 on_answered="end", on_failed="transfer_failed", timeout_s=30,
-                 on_result="store_transfer_result"),
-        Hangup("transfer_failed", prompts=(Say("callback_transfer_failed"),)),
-        Hangup("saved_bye", prompts=(Say("callback_saved_bye"),)),
+        Record("record_unreachable", prompts=(Say("callback_unreachable_record"),),
+               on_recording="store_sighting", next="thanks", max_s=120, beep=True, silence_s=4),
+        Hangup("thanks", prompts=(Say("callback_thanks"), Say("callback_saved_bye"))),
         Branch("no_action", decide="room_known", branches={"yes": "offer_room", "no": "no_action_bye"}),
         Menu(
             "offer_room",
@@ -274,8 +305,8 @@ CALLBACK_FLOW = Flow.build(
             retries=0,
         ),
         Transfer("room_transfer", prompts=(Say("callback_transfer"),), target="action_target",
-                 on_answered="end", on_failed="room_unreachable", timeout_s=30),
-        Hangup("room_unreachable", prompts=(Say("callback_room_unreachable"),)),
+                 on_answered="end", on_failed="record_unreachable", timeout_s=30,
+                 on_result="store_transfer_result"),
         Hangup("no_action_bye", prompts=(Say("callback_no_action"), Say("callback_goodbye"))),
         Hangup("goodbye", prompts=(Say("callback_goodbye"),)),
         Hangup("end"),

@@ -4,7 +4,7 @@ A scratch database (temporary SQLite, or a temporary PostgreSQL database created
 `--postgres-admin-url` and dropped afterwards) gets one running action, one alert delivery per
 alert call and no participant for the call-back callers. Simulated Asterisk channels
 (`ivr.agi_peer`) then run the alert flow (press 3: "I will look out") and the call-back flow
-(record a sighting, transfer answered) concurrently, prompts taking `--prompt-ms` each.
+(press 1 to record a sighting instead of being put through) concurrently, prompts taking `--prompt-ms` each.
 Calls arrive at `--cps` (as the dialer paces answered calls), at most `--concurrency` at once.
 Every call must end completed with its effect in the database (an acknowledged delivery, a
 sighting row with its audio file); anything else counts as lost. The server's reply gap (from
@@ -136,8 +136,9 @@ def bench_fastagi(calls: int, concurrency: int, callback_share: float, prompt_ms
                                           "BURGERNET_AMD": "HUMAN"})
 
             def callback_peer(n: int) -> AgiPeer:
+                # Presses 1 at the offer to be put through: records a sighting.
                 return AgiPeer(host, port, "callback", f"c.{n}", callerid="0152158000",
-                               prompt_s=prompt_ms / 1000)
+                               keys=["1"], prompt_s=prompt_ms / 1000)
 
             # Warm-up (not measured): every prompt rendered and published once.
             alert_peer(0, delivery_ids[0]).run()

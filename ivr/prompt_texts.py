@@ -23,6 +23,13 @@ FLOW_PROMPTS: dict[str, str] = {
         "De meldkamer is op dit moment niet bereikbaar. Heeft u spoed, bel dan 112. Tot ziens."
     ),
     "callback_goodbye": "Bedankt voor uw telefoontje. Tot ziens.",
+    "callback_transfer_or_record": (
+        "U wordt nu doorverbonden met de meldkamer. "
+        "Wilt u liever uw waarneming inspreken, druk dan 1."
+    ),
+    "callback_unreachable_record": (
+        "De meldkamer is nu niet bereikbaar. Spreek na de piep uw waarneming in."
+    ),
 }
 
 

@@ -72,7 +72,7 @@ def test_alert_key_during_the_menu_prompt_opts_out(server, seeded, db):
         assert s.get(Participant, seeded.participant_id).status is ParticipantStatus.OPTED_OUT
 
 
-def test_callback_records_before_thanks_then_transfers(server, seeded, db, agi_settings):
+def test_callback_caller_presses_1_and_records_before_the_thanks(server, seeded, db, agi_settings):
     seen_at_thanks = []
 
     def check(command):
@@ -82,29 +82,45 @@ def test_callback_records_before_thanks_then_transfers(server, seeded, db, agi_s
                 rows = s.scalars(select(Sighting)).all()
                 seen_at_thanks.append([(r.action_id, r.recording_path) for r in rows])
 
-    call = channel(server, "callback", callerid="0612345678", on_command=check)
+    call = channel(server, "callback", callerid="0612345678", presses=["1"], on_command=check)
     commands = call.run()
     assert wait_for_outcomes(server, 1) == {"completed": 1}
+    assert call.sent('STREAM FILE') and [c for c in commands if '"1"' in c]  # the offer to record
     [record] = call.sent("RECORD FILE")
     assert record.endswith('wav "#" 120000 0 BEEP s=4')
     assert seen_at_thanks and seen_at_thanks[0][0][0] == seeded.action_id and seen_at_thanks[0][0][1]
-    assert call.sent('SET VARIABLE "BURGERNET_TRANSFER_TARGET" "PJSIP/centralist"')
-    assert call.sent("GOSUB burgernet-transfer s 1")
-    assert commands[-2:] == ["GET VARIABLE DIALSTATUS", "HANGUP"]
+    assert not call.sent("GOSUB")
+    assert commands[-1] == "HANGUP"
     with db.session() as s:
         [sighting] = s.scalars(select(Sighting)).all()
         assert (sighting.participant_id, sighting.delivery_id) == (seeded.participant_id, seeded.delivery_id)
         assert sighting.provider == "asterisk" and sighting.provider_call_id == "1764338400.42"
-        assert (sighting.transferred, sighting.transfer_result) == (True, "ANSWER")
+        assert (sighting.transferred, sighting.transfer_result) == (False, None)
         assert sighting.duration_s == pytest.approx(2.0)
         stored = agi_settings.recordings_dir / sighting.recording_path
         assert stored.stat().st_size > 30000
     assert list(Path(agi_settings.asterisk.recordings_dir).iterdir()) == []
 
 
+def test_callback_caller_who_waits_is_put_through(server, seeded, db):
+    call = channel(server, "callback", callerid="0612345678", presses=[""])
+    commands = call.run()
+    assert wait_for_outcomes(server, 1) == {"completed": 1}
+    assert call.sent("WAIT FOR DIGIT 4000")
+    assert call.sent('SET VARIABLE "BURGERNET_TRANSFER_TARGET" "PJSIP/centralist"')
+    assert call.sent("GOSUB burgernet-transfer s 1")
+    assert commands[-2:] == ["GET VARIABLE DIALSTATUS", "HANGUP"]
+    assert not call.sent("RECORD FILE")
+    with db.session() as s:
+        [sighting] = s.scalars(select(Sighting)).all()
+        assert (sighting.action_id, sighting.participant_id) == (seeded.action_id, seeded.participant_id)
+        assert (sighting.transferred, sighting.transfer_result) == (True, "ANSWER")
+        assert sighting.recording_path is None
+
+
 def test_callback_hangup_while_recording_keeps_the_sighting(server, seeded, db, agi_settings):
-    call = channel(server, "callback", callerid="+31612345678", hang_up_at="RECORD FILE",
-                   record_seconds=1.0)
+    call = channel(server, "callback", callerid="+31612345678", presses=["1"],
+                   hang_up_at="RECORD FILE", record_seconds=1.0)
     call.run()
     assert wait_for_outcomes(server, 1) == {"hangup": 1}
     assert not call.sent("SET CONTEXT")
@@ -114,15 +130,17 @@ def test_callback_hangup_while_recording_keeps_the_sighting(server, seeded, db, 
         assert (agi_settings.recordings_dir / sighting.recording_path).is_file()
 
 
-def test_callback_transfer_unanswered_falls_back_to_a_message(server, seeded, db):
+def test_callback_transfer_unanswered_records_the_sighting(server, seeded, db, agi_settings):
     call = channel(server, "callback", callerid="0612345678", dial_status="NOANSWER")
     commands = call.run()
     assert wait_for_outcomes(server, 1) == {"completed": 1}
-    assert commands[-3:-1] == ["GET VARIABLE DIALSTATUS", commands[-2]] and commands[-1] == "HANGUP"
-    assert commands[-2].startswith("STREAM FILE")  # "the control room is unreachable, report saved"
+    after = commands[commands.index("GET VARIABLE DIALSTATUS") + 1:]
+    # "unreachable, speak after the beep", the recording, "thank you", hang up
+    assert [c.split()[0] for c in after] == ["STREAM", "RECORD", "STREAM", "STREAM", "HANGUP"]
     with db.session() as s:
         [sighting] = s.scalars(select(Sighting)).all()
         assert (sighting.transferred, sighting.transfer_result) == (False, "NOANSWER")
+        assert (agi_settings.recordings_dir / sighting.recording_path).stat().st_size > 30000
 
 
 @pytest.mark.parametrize("hangup_line", [True, False], ids=["notice_first", "notice_later"])
@@ -134,6 +152,7 @@ def test_caller_hangs_up_after_the_conversation_with_the_centralist(hangup_line,
     with db.session() as s:
         [sighting] = s.scalars(select(Sighting)).all()
         assert (sighting.transferred, sighting.transfer_result) == (True, "ANSWER")
+        assert sighting.recording_path is None
 
 
 def test_minus_one_on_a_live_channel_is_an_error_and_falls_back(server, seeded):
@@ -178,7 +197,8 @@ def test_concurrent_calls_each_get_their_own_session(server, seeded, db):
     calls = [channel(server, "alert", uniqueid=f"1.{n}",
                      variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)}, presses=["1", "3"])
              for n in range(4)]
-    calls += [channel(server, "callback", uniqueid=f"2.{n}", callerid="0152158000") for n in range(4)]
+    calls += [channel(server, "callback", uniqueid=f"2.{n}", callerid="0152158000",
+                      presses=["1" if n % 2 else ""]) for n in range(4)]
     threads = [threading.Thread(target=c.run) for c in calls]
     for t in threads:
         t.start()
@@ -186,7 +206,10 @@ def test_concurrent_calls_each_get_their_own_session(server, seeded, db):
         t.join(60)
     assert wait_for_outcomes(server, 8) == {"completed": 8}
     with db.session() as s:
-        assert len(s.scalars(select(Sighting)).all()) == 4
+        stored = s.scalars(select(Sighting)).all()
+        # Two callers recorded, two were put through: every call-back is a row.
+        assert sorted((x.transferred, x.recording_path is not None) for x in stored) == [
+            (False, True), (False, True), (True, False), (True, False)]
         # Four calls on one delivery interleave, but no digit is lost.
         assert sorted(s.get(Delivery, seeded.delivery_id).menu_choices) == sorted("13" * 4)
 

@@ -151,16 +151,25 @@ def test_gather_timeouts_run_the_menu_retries_then_goodbye(db, clock, twilio_set
     assert call.heard[-1] == said("goodbye")
 
 
-def test_the_callback_line_records_a_sighting_and_puts_the_caller_through(
+def test_the_callback_line_puts_the_caller_through_and_records_when_nobody_answers(
         db, clock, twilio_settings, live_app, fake_twilio, wave, said):
     audio = silence_wav(2.0)
     call = fake_twilio.incoming_call(ACK, OUR_NUMBER, live_app.url("/twilio/voice/callback"))
+    # "U wordt nu doorverbonden ... liever inspreken, druk dan 1": the caller waits.
+    assert fake_twilio.waiting_for(call.sid) == "Gather"
+    assert said("callback_welcome") in call.heard and said("callback_transfer_or_record") in call.heard
+    fake_twilio.gather_timeout(call.sid)
+
+    # Put through to the centralist of the action; nobody answers: record instead.
+    assert fake_twilio.call(call.sid).dialed == [CENTRALIST]
+    fake_twilio.dial_result(call.sid, "no-answer")
     assert fake_twilio.waiting_for(call.sid) == "Record"
-    assert said("callback_welcome") in call.heard and said("callback_record") in call.heard
+    assert fake_twilio.call(call.sid).heard[-1] == said("callback_unreachable_record")
     recording_sid = fake_twilio.speak(call.sid, audio, duration_s=2)
 
     # Stored (file on disk, row committed) before the thank-you was rendered.
-    assert said("callback_thanks") in call.heard
+    assert fake_twilio.call(call.sid).ended
+    assert fake_twilio.call(call.sid).heard[-2:] == [said("callback_thanks"), said("callback_saved_bye")]
     with db.session() as s:
         sighting = s.scalars(select(Sighting)).one()
         assert (sighting.action_id, sighting.participant_id) == (wave.action_id, wave.participants[ACK])
@@ -171,23 +180,28 @@ def test_the_callback_line_records_a_sighting_and_puts_the_caller_through(
         assert stored.read_bytes() == audio
         assert sighting.recording_path.startswith("2026/11/28/")  # filed like an Asterisk one
         assert sighting.duration_s == pytest.approx(2.0, abs=0.1)
+        assert (sighting.transferred, sighting.transfer_result) == (False, "no-answer")
     assert not any((twilio_settings.instance_path / "incoming-recordings").iterdir())
     fetches = [r for r in fake_twilio.requests if r[0] == "GET"]
     assert len(fetches) == 1 and fetches[0][1].endswith(f"/Recordings/{recording_sid}.wav")
 
-    # Put through to the centralist of the action; nobody answers: the fallback says so.
-    assert fake_twilio.call(call.sid).dialed == [CENTRALIST]
-    fake_twilio.dial_result(call.sid, "no-answer")
-    assert fake_twilio.call(call.sid).ended
-    assert fake_twilio.call(call.sid).heard[-1] == said("callback_transfer_failed")
+
+def test_a_callback_caller_who_presses_1_records_without_being_put_through(
+        db, clock, twilio_settings, live_app, fake_twilio, wave, said):
+    call = fake_twilio.incoming_call(ACK, OUR_NUMBER, live_app.url("/twilio/voice/callback"))
+    fake_twilio.press(call.sid, "1")
+    assert fake_twilio.call(call.sid).heard[-1] == said("callback_record")
+    fake_twilio.speak(call.sid, silence_wav(1.0), duration_s=1)
+    assert fake_twilio.call(call.sid).ended and fake_twilio.call(call.sid).dialed == []
     with db.session() as s:
         sighting = s.scalars(select(Sighting)).one()
-        assert (sighting.transferred, sighting.transfer_result) == (False, "no-answer")
+        assert sighting.recording_path and sighting.transferred is False
 
 
 def test_a_recording_not_yet_available_completes_from_the_recording_callback(
         db, clock, twilio_settings, live_app, fake_twilio, wave):
     call = fake_twilio.incoming_call(ACK, OUR_NUMBER, live_app.url("/twilio/voice/callback"))
+    fake_twilio.press(call.sid, "1")
     fake_twilio.speak(call.sid, silence_wav(1.0), duration_s=1, recording_available=False)
     with db.session() as s:
         sighting = s.scalars(select(Sighting)).one()
@@ -203,13 +217,14 @@ def test_a_caller_of_the_callback_line_is_put_through_when_nobody_was_alerted(
     seed_wave(db, [ACK])
     stranger = "+31687654321"
     call = fake_twilio.incoming_call(stranger, OUR_NUMBER, live_app.url("/twilio/voice/callback"))
-    assert fake_twilio.waiting_for(call.sid) == "Record"  # one running action in this room
-    fake_twilio.speak(call.sid, silence_wav(1.0), duration_s=1)
+    assert fake_twilio.waiting_for(call.sid) == "Gather"  # one running action in this room
+    fake_twilio.gather_timeout(call.sid)
     fake_twilio.dial_result(call.sid, "completed")
+    assert fake_twilio.call(call.sid).ended
     with db.session() as s:
         sighting = s.scalars(select(Sighting)).one()
         assert sighting.participant_id is None and sighting.caller_number == stranger
-        assert sighting.transferred is True
+        assert (sighting.transferred, sighting.recording_path) == (True, None)
 
 
 def test_a_broken_flow_state_gets_a_spoken_fallback_not_dead_air(live_app, fake_twilio, db):

@@ -78,18 +78,18 @@ def second_action(db, room_id: int, delivery_target: str) -> int:
 
 # name -> (caller, several actions?, inputs)
 SCRIPTS = {
-    "one_action_recorded_and_put_through": (
+    "one_action_press_1_and_record": (
+        CALLER, False, [Input.done(), Input.done(), Input.digit("1"), "record"]),
+    "one_action_put_through": (
+        CALLER, False, [Input.done(), Input.done(), Input.timeout(), Input.transfer(True, "completed")]),
+    "one_action_centralist_unreachable_then_record": (
         CALLER, False,
-        [Input.done(), Input.done(), "record", Input.done(), Input.transfer(True, "completed")]),
-    "one_action_centralist_unreachable": (
-        CALLER, False,
-        [Input.done(), Input.done(), "record", Input.done(), Input.transfer(False, "no-answer")]),
-    "several_actions_choose_the_second": (
+        [Input.done(), Input.done(), Input.timeout(), Input.transfer(False, "no-answer"), "record"]),
+    "several_actions_choose_the_second_and_record": (
+        CALLER, True, [Input.done(), Input.digit("2"), Input.digit("1"), "record"]),
+    "several_actions_no_choice_put_through": (
         CALLER, True,
-        [Input.done(), Input.digit("2"), "record", Input.done(), Input.transfer(True, "completed")]),
-    "several_actions_no_choice": (
-        CALLER, True,
-        [Input.done(), Input.timeout(), Input.timeout(), Input.timeout(), "record", Input.done(),
+        [Input.done(), Input.timeout(), Input.timeout(), Input.timeout(), Input.timeout(),
          Input.transfer(True, "completed")]),
 }
 
@@ -131,11 +131,15 @@ def test_callback_flow_same_steps_on_the_engine_and_on_twilio(
     assert fake_twilio.call(call.sid).ended
     seen = [twiml_or_record(url, document) for url, document in fake_twilio.call(call.sid).documents]
     assert seen == expected
-    assert any(s[0] == "transfer" and s[3] in (CENTRALIST, CONTROL_ROOM) for s in seen)
+    transferred = any(isinstance(i, Input) and i.kind is InputKind.TRANSFER for i in script)
+    assert transferred == any(s[0] == "transfer" and s[3] in (CENTRALIST, CONTROL_ROOM) for s in seen)
 
     with db.session() as s:
         sightings = {x.provider: x for x in s.scalars(select(Sighting))}
         assert set(sightings) == {"engine", "twilio"}
         assert sightings["engine"].action_id == sightings["twilio"].action_id
         assert sightings["engine"].transferred == sightings["twilio"].transferred
-        assert all(x.recording_path for x in sightings.values())
+        recorded = "record" in script
+        assert all(bool(x.recording_path) == recorded for x in sightings.values())
+        put_through = any(isinstance(i, Input) and i.answered for i in script)
+        assert all(x.transferred == put_through for x in sightings.values())
