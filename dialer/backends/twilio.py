@@ -96,7 +96,9 @@ def to_e164(number: str, region: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-WEBHOOK_FLOWS = {"alert", "callback"}
+# Flows whose words the platform can look up again from the delivery: they run through our
+# voice webhook. A verification code is stored only as a hash, so it travels as inline TwiML.
+WEBHOOK_FLOWS = {"alert", "callback", "outcome"}
 
 
 def spoken_text_twiml(text: str, settings: Settings) -> str:
