@@ -563,12 +563,7 @@ def outcome_preview(action_id: int):
 
     operator = current_operator()
     settings = current_settings()
-    errors: dict[str, str] = {}
-    note = clean_text(request.form.get("note", ""), label="Toelichting", max_chars=300,
-                      errors=errors, key="note")
-    outcome = request.form.get("outcome", "")
-    if outcome not in OUTCOME_LABELS:
-        errors["outcome"] = "Kies de afloop van de actie."
+    outcome, note, errors = _outcome_form()
     if errors:
         return jsonify({"ok": False, "errors": errors})
     with current_db().session() as s:
@@ -590,12 +585,7 @@ def end_action(action_id: int):
 
     operator = current_operator()
     settings = current_settings()
-    errors: dict[str, str] = {}
-    note = clean_text(request.form.get("note", ""), label="Toelichting", max_chars=300,
-                      errors=errors, key="note")
-    outcome = request.form.get("outcome", "")
-    if outcome not in OUTCOME_LABELS:
-        errors["outcome"] = "Kies de afloop van de actie."
+    outcome, note, errors = _outcome_form()
     if errors:
         for message in errors.values():
             flash(message, "error")
@@ -617,6 +607,17 @@ def end_action(action_id: int):
 
 
 # --- helpers --------------------------------------------------------------------------------
+
+
+def _outcome_form() -> tuple[str, str, dict[str, str]]:
+    """The outcome and note of the end-of-action form, with Dutch errors by field."""
+    errors: dict[str, str] = {}
+    note = clean_text(request.form.get("note", ""), label="Toelichting", max_chars=300,
+                      errors=errors, key="note")
+    outcome = request.form.get("outcome", "")
+    if outcome not in OUTCOME_LABELS:
+        errors["outcome"] = "Kies de afloop van de actie."
+    return outcome, note, errors
 
 
 def _action_or_404(s, action_id: int | None, operator: Operator) -> Action:
