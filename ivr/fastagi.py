@@ -7,6 +7,10 @@ What the dialplan must do (config/asterisk/extensions.conf does all of it)
 - Alert calls (originated by the dialer with the channel variable `BURGERNET_DELIVERY_ID`):
   optionally `AMD()` and `Set(BURGERNET_AMD=${AMDSTATUS})` (MACHINE -> the machine path:
   `WaitForSilence` for the beep, then the message), then `AGI(agi://<host>:<port>/alert)`.
+- Outcome calls (afloopbericht) and verification calls are originated like alert calls, with
+  `BURGERNET_FLOW` set to `outcome` or `verification`: the same context runs
+  `AGI(agi://<host>:<port>/${BURGERNET_FLOW})`. A verification call carries its code in
+  `BURGERNET_CODE` (digits, optionally separated by spaces).
 - The call-back number: `Answer()`, then `AGI(agi://<host>:<port>/callback)`. The caller is
   identified by `agi_callerid`, the control room by the dialed number (`agi_dnid`, else
   `agi_extension` when it is not `s`); with one control room configured, any number is it.
@@ -70,12 +74,24 @@ def _amd_status(agi: ChannelAGI) -> str | None:
     return (agi.get_variable("BURGERNET_AMD") or "").strip() or None
 
 
+def _verification_context(agi: ChannelAGI) -> dict[str, Scalar]:
+    from ivr.verification_flow import code_digits
+
+    context = _alert_context(agi)
+    context["code"] = code_digits(agi.get_variable("BURGERNET_CODE"))
+    return context
+
+
 def default_scripts() -> dict[str, CallStart]:
     from callback_line.flow import CALLBACK_FLOW
     from ivr.alert_flow import ALERT_FLOW
+    from ivr.outcome_flow import OUTCOME_FLOW
+    from ivr.verification_flow import VERIFICATION_FLOW
 
     return {
         "alert": CallStart(ALERT_FLOW, _alert_context, _amd_status),
+        "outcome": CallStart(OUTCOME_FLOW, _alert_context, _amd_status),
+        "verification": CallStart(VERIFICATION_FLOW, _verification_context, _amd_status),
         "callback": CallStart(CALLBACK_FLOW, lambda agi: {}),
     }
 

@@ -30,6 +30,12 @@ FLOW_PROMPTS: dict[str, str] = {
     "callback_unreachable_record": (
         "De meldkamer is nu niet bereikbaar. Spreek na de piep uw waarneming in."
     ),
+    # --- the outcome call (afloopbericht) ---
+    "outcome_repeat_offer": "Druk op 1 om dit bericht nog een keer te horen.",
+    # --- the verification call (the code's digits are spoken between these) ---
+    "verification_intro": "Dit is Burgernet. Uw verificatiecode is:",
+    "verification_repeat": "Ik herhaal:",
+    "verification_end": "Niet aangevraagd? Dan kunt u ophangen. Tot ziens.",
 }
 
 

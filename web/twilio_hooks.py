@@ -249,6 +249,11 @@ def _flow(name: str):
         from callback_line.flow import CALLBACK_FLOW
 
         return CALLBACK_FLOW
+    if name == "outcome":
+        from ivr.outcome_flow import OUTCOME_FLOW
+
+        return OUTCOME_FLOW
+    # No "verification": its code would travel in the webhook URLs (spoken inline instead).
     abort(404)
 
 
@@ -324,29 +329,6 @@ def _fallback_twiml() -> VoiceResponse:
     return response
 
 
-def _outcome_twiml(delivery_id: int) -> str:
-    """The outcome message (afloopbericht) as a call: spoken twice, then hang up. It is a
-    message, not a flow: nothing to choose."""
-    from prompts.messages import compose_outcome
-
-    settings = current_settings()
-    with current_db().session() as session:
-        delivery = session.get(Delivery, delivery_id)
-        action = delivery.action if delivery is not None else None
-        if action is None or action.outcome is None:
-            log_event(log, "twilio.outcome.unknown", logging.WARNING, delivery_id=delivery_id)
-            return str(_fallback_twiml())
-        number = action.control_room.callback_number or settings.callback_number
-        text = compose_outcome(action.outcome.value, action.incident_type.value, number,
-                               action.outcome_note or "").voice
-    response = VoiceResponse()
-    response.say(text, **say_attributes(settings))
-    response.pause(length=1)
-    response.say(text, **say_attributes(settings))
-    response.hangup()
-    return str(response)
-
-
 def _log_digits(session, delivery_id, call_sid, digits: str, step_no: int) -> None:
     """A key pressed on an alert call, in the delivery's event log (as the Asterisk backend
     reports DTMF); the flow itself stores the menu choice."""
@@ -369,8 +351,6 @@ def _log_digits(session, delivery_id, call_sid, digits: str, step_no: int) -> No
 @bp.post("/voice/<flow_name>")
 @signed
 def voice(flow_name: str):
-    if flow_name == "outcome":
-        return Response(_outcome_twiml(_delivery_id()), mimetype="text/xml")
     from ivr.flow import CallEnv, Engine, FlowError, InputKind
     from ivr.twiml import EV_RECORD, input_from_request, state_from_request
 
@@ -397,7 +377,7 @@ def voice(flow_name: str):
                 if ev == EV_RECORD:
                     path = _store_recording(form.get("RecordingSid", ""))
                 happened = input_from_request(ev, form, path)
-                if flow.name == "alert" and happened.kind is InputKind.DIGITS:
+                if flow.name in ("alert", "outcome") and happened.kind is InputKind.DIGITS:
                     _log_digits(session, state.ctx.get("delivery_id"), call_sid,
                                 happened.digits, step_no)
                 turn = engine.resume(state, happened, env)
@@ -406,7 +386,7 @@ def voice(flow_name: str):
                 ctx = {}
                 if "delivery" in query:
                     ctx["delivery_id"] = _delivery_id()
-                elif flow.name == "alert":
+                elif flow.name in ("alert", "outcome"):
                     abort(400)
                 turn = engine.start(env, ctx)
             twiml = renderer_for(settings, flow.name).render(turn, step_no)
