@@ -64,3 +64,16 @@ def wait_until_no_channels(timeout_s: float = 30) -> None:
         time.sleep(0.5)
     testbed.asterisk_cli("channel request hangup all")
     time.sleep(1)
+
+
+def waiting_caller(workdir, *, caller: str, dialed: str = "08000011", speak_after_ms: int,
+                   stay_ms: int, port: int = 5090) -> testbed.Sipp:
+    """One call to the call-back number that presses no key (it waits to be put through),
+    speaks after `speak_after_ms` and stays until the IVR hangs up (sipp -m 1)."""
+    scenario = testbed.render_scenario(
+        "callback_waiting_caller.xml", workdir, caller=caller, dialed=dialed,
+        speak_after_ms=speak_after_ms, stay_ms=stay_ms)
+    return testbed.Sipp(
+        ["-sf", str(scenario), testbed.ASTERISK_SIP, "-m", "1", "-i", "127.0.0.1", "-p", str(port),
+         "-mi", "127.0.0.1", "-mp", "6200", "-t", "u1"],
+        workdir, "caller")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from asterisk_e2e import wait_until_no_channels
+from asterisk_e2e import waiting_caller, wait_until_no_channels
 from config.clock import SystemClock
 from db.database import Database
 from db.models import (
@@ -147,52 +147,143 @@ def test_wave_lands_every_answer_digit_busy_no_answer_and_machine_on_its_row(
     assert "INVITE sip:centralist@" in messages
 
 
-def test_call_back_number_records_the_sighting_and_puts_the_caller_through(
-        stack_settings, stack_db, tmp_path):
-    caller = "+31612345678"
+def callback_seconds(settings, db, action_id: int) -> dict[str, float]:
+    """How long each prompt of the call-back flow plays on the testbed (rendering them now,
+    so the call finds them cached)."""
+    from callback_line.flow import action_name
+    from ivr.flow import CallEnv
+    from ivr.prompt_texts import is_package_prompt, prompt_text
+
+    def spoken(key: str) -> float:
+        if is_package_prompt(key):
+            return prompt_seconds(settings, key=key)
+        return prompt_seconds(settings, text=prompt_text(key, settings))
+
+    with db.session() as s:
+        name = action_name(CallEnv(session=s, clock=SystemClock(), settings=settings),
+                           {"action_id": action_id})
+    seconds = {key: spoken(key) for key in (
+        "callback_welcome", "callback_one_action", "callback_transfer_or_record",
+        "callback_record", "callback_unreachable_record", "callback_thanks", "callback_saved_bye")}
+    # Until the offer "doorverbonden ... druk dan 1" starts.
+    seconds["until_offer"] = (seconds["callback_welcome"] + seconds["callback_one_action"]
+                              + prompt_seconds(settings, text=name))
+    return seconds
+
+
+def seed_callback_caller(db, caller: str, *, transfer_target: str = "PJSIP/centralist"):
+    """The caller was alerted for one running action; another action runs that they were not
+    alerted for (so the flow must pick theirs, not the newest)."""
     clock = SystemClock()
-    older = seed_alert_wave(stack_db, [caller], state=S.COMPLETED,
-                            clock=_Shifted(clock, -600))
-    participant_id = older.participants[caller]
-    newer = seed_alert_wave(stack_db, ["+31600000001"], state=S.COMPLETED)
-    with stack_db.transaction() as s:  # the caller was alerted for both running actions
-        s.add(Delivery(action_id=newer.action_id, participant_id=participant_id,
-                       kind=DeliveryKind.ALERT, channel="voice", target=caller,
-                       phone_kind=PhoneKind.MOBILE, rank=1, state=S.COMPLETED))
+    theirs = seed_alert_wave(db, [caller], state=S.COMPLETED, clock=_Shifted(clock, -600),
+                             transfer_target=transfer_target)
+    seed_alert_wave(db, ["+31600000001"], state=S.COMPLETED)
+    return theirs
+
+
+def only_sighting(db, outcomes) -> Sighting:
+    with db.session() as s:
+        sightings = s.scalars(select(Sighting)).all()
+    assert len(sightings) == 1, (outcomes, sightings)
+    return sightings[0]
+
+
+def assert_recorded(settings, sighting: Sighting) -> None:
+    assert sighting.recording_path, sighting
+    audio = settings.recordings_dir / sighting.recording_path
+    assert audio.exists() and audio.stat().st_size > 8000, sighting.recording_path
+    assert sighting.duration_s and sighting.duration_s > 1
+
+
+def test_call_back_caller_who_presses_1_records_the_sighting(stack_settings, stack_db, tmp_path):
+    caller = "+31612345678"
+    wave = seed_callback_caller(stack_db, caller)
     prerender_prompts(stack_settings, [])
-    welcome_s = prompt_seconds(stack_settings, key="callback_welcome")
-    record_s = prompt_seconds(stack_settings, key="callback_record")
-    after_s = (prompt_seconds(stack_settings, key="callback_thanks")
-               + prompt_seconds(stack_settings, key="callback_transfer"))
+    t = callback_seconds(stack_settings, stack_db, wave.action_id)
 
     with testbed.centralist_phone(tmp_path, hangup_after_ms=60_000), \
             AsteriskStack(stack_settings, stack_db) as stack:
         asterisk = stack_settings.asterisk
         testbed.point_inbound_calls_at(f"{asterisk.fastagi_host}:{asterisk.fastagi_port}")
-        # Newest first: digit 2 chooses the older action.
+        # 1 pressed halfway through the offer's prompt + its 4 s wait.
+        press_s = t["until_offer"] + (t["callback_transfer_or_record"] + 4) / 2 + 0.5
         call = testbed.callback_caller(
-            tmp_path, caller=caller.lstrip("+"), digit="2",
-            digit_at_ms=int(welcome_s * 1000) + 2500,
-            speak_after_ms=int(record_s * 1000) + 1500,
-            stay_ms=int(4000 + after_s * 1000 + 6000))
+            tmp_path, caller=caller.lstrip("+"), digit="1", digit_at_ms=int(press_s * 1000),
+            speak_after_ms=int(t["callback_record"] * 1000) + 1500,
+            stay_ms=int((4 + t["callback_thanks"] + t["callback_saved_bye"] + 10) * 1000))
         with call:
             exit_code = call.wait(timeout_s=120)
         assert exit_code == 0, call.log_tail()
         outcomes = dict(stack.server.outcomes)
 
-    with stack_db.session() as s:
-        sightings = s.scalars(select(Sighting)).all()
-    assert len(sightings) == 1, outcomes
-    sighting = sightings[0]
-    assert sighting.action_id == older.action_id
-    assert sighting.participant_id == participant_id
+    assert outcomes == {"completed": 1}, outcomes
+    sighting = only_sighting(stack_db, outcomes)
+    assert sighting.action_id == wave.action_id
+    assert sighting.participant_id == wave.participants[caller]
     assert sighting.caller_number == caller
-    audio = stack_settings.recordings_dir / sighting.recording_path
-    assert audio.exists() and audio.stat().st_size > 8000, sighting.recording_path
-    assert sighting.duration_s and sighting.duration_s > 1
-    assert sighting.transferred, sighting.transfer_result
+    assert_recorded(stack_settings, sighting)
+    assert (sighting.transferred, sighting.transfer_result) == (False, None)
+    messages = (tmp_path / "centralist.messages.log").read_text(errors="replace")
+    assert "INVITE sip:centralist@" not in messages
+
+
+def test_call_back_caller_who_waits_is_put_through_to_the_centralist(stack_settings, stack_db,
+                                                                     tmp_path):
+    caller = "+31612345678"
+    wave = seed_callback_caller(stack_db, caller)
+    prerender_prompts(stack_settings, [])
+    t = callback_seconds(stack_settings, stack_db, wave.action_id)
+    put_through_s = t["until_offer"] + t["callback_transfer_or_record"] + 4
+
+    # The centralist answers, listens to the caller and hangs up; the IVR then ends the call.
+    with testbed.centralist_phone(tmp_path, hangup_after_ms=14_000), \
+            AsteriskStack(stack_settings, stack_db) as stack:
+        asterisk = stack_settings.asterisk
+        testbed.point_inbound_calls_at(f"{asterisk.fastagi_host}:{asterisk.fastagi_port}")
+        call = waiting_caller(tmp_path, caller=caller.lstrip("+"),
+                              speak_after_ms=int((put_through_s + 1.5) * 1000), stay_ms=30_000)
+        with call:
+            exit_code = call.wait(timeout_s=120)
+        assert exit_code == 0, call.log_tail()
+        outcomes = dict(stack.server.outcomes)
+
+    sighting = only_sighting(stack_db, outcomes)
+    assert sighting.action_id == wave.action_id
+    assert sighting.participant_id == wave.participants[caller]
+    assert (sighting.transferred, sighting.transfer_result) == (True, "ANSWER")
+    assert sighting.recording_path is None
     messages = (tmp_path / "centralist.messages.log").read_text(errors="replace")
     assert "INVITE sip:centralist@" in messages
+
+
+def test_call_back_centralist_not_answering_leads_to_a_recording(stack_settings, stack_db,
+                                                                 tmp_path):
+    caller = "+31612345678"
+    # The centralist's line is busy (a phone-farm number that answers 486).
+    wave = seed_callback_caller(stack_db, caller, transfer_target="+31693000001")
+    prerender_prompts(stack_settings, [])
+    t = callback_seconds(stack_settings, stack_db, wave.action_id)
+    put_through_s = t["until_offer"] + t["callback_transfer_or_record"] + 4
+
+    with testbed.phone_farm(tmp_path, hangup_after_ms=30_000), \
+            AsteriskStack(stack_settings, stack_db) as stack:
+        asterisk = stack_settings.asterisk
+        testbed.point_inbound_calls_at(f"{asterisk.fastagi_host}:{asterisk.fastagi_port}")
+        call = waiting_caller(
+            tmp_path, caller=caller.lstrip("+"),
+            speak_after_ms=int((put_through_s + 1 + t["callback_unreachable_record"] + 2) * 1000),
+            stay_ms=int((4 + t["callback_thanks"] + t["callback_saved_bye"] + 10) * 1000))
+        with call:
+            exit_code = call.wait(timeout_s=120)
+        assert exit_code == 0, call.log_tail()
+        outcomes = dict(stack.server.outcomes)
+
+    assert outcomes == {"completed": 1}, outcomes
+    sighting = only_sighting(stack_db, outcomes)
+    assert sighting.action_id == wave.action_id
+    assert sighting.participant_id == wave.participants[caller]
+    assert (sighting.transferred, sighting.transfer_result) == (False, "BUSY")
+    assert_recorded(stack_settings, sighting)
 
 
 def test_an_ivr_error_sends_the_call_to_the_fallback_not_dead_air(stack_settings, stack_db,
