@@ -18,7 +18,8 @@ ivr_group = AppGroup("ivr", help="The IVR: FastAGI server for Asterisk.")
 @click.option("--host", default=None, help="Listen address (default: settings asterisk.fastagi_host).")
 @click.option("--port", default=None, type=int, help="Port (default: settings asterisk.fastagi_port).")
 def serve(host: str | None, port: int | None) -> None:
-    """Answer Asterisk's AGI(agi://host:port/alert) and .../callback until stopped."""
+    """Answer Asterisk's AGI(agi://host:port/<script>) for alert, outcome, verification and
+    callback calls until stopped."""
     from ivr.fastagi import build_server
 
     configure_logging()
