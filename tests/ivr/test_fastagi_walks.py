@@ -1,16 +1,32 @@
-"""The alert flow's reference walks (alert_walks.py) through the FastAGI renderer: the same
-inputs, played by a scripted Asterisk over TCP, must give the same steps as the engine alone,
-prompt for prompt (each expected prompt's sound file is the one Asterisk is told to play)."""
+"""The alert flow's reference walks (alert_walks.py) and the call-back flow's walks through the
+FastAGI renderer: the same inputs, played by a scripted Asterisk over TCP, must give the same
+steps as the engine alone, prompt for prompt (each expected prompt's sound file is the one
+Asterisk is told to play)."""
 from __future__ import annotations
 
 import shlex
 
 import pytest
+from sqlalchemy import select
 
 from alert_walks import ALERT_WALKS
+from audio_files import write_wav
+from callback_line.flow import CALLBACK_FLOW
+from db.models import Sighting
 from fake_asterisk import FakeChannel
 from ivr.asterisk_audio import AsteriskSounds
-from ivr.flow import InputKind, Speech
+from ivr.flow import (
+    CallEnv,
+    Engine,
+    HangupStep,
+    Input,
+    InputKind,
+    MenuStep,
+    RecordStep,
+    Speech,
+    TransferStep,
+    walk,
+)
 from ivr.prompt_texts import prompt_text
 from ivr_seed import VOICE_TEXT, seed_all
 
@@ -60,3 +76,57 @@ def test_fastagi_does_the_engine_walk(name, server, db, agi_settings):
         for s in expected if len(s) > 2 and isinstance(s[2], tuple) for item in s[2]
     ]
     assert call.played() == expected_sounds
+
+
+# --- the call-back flow -------------------------------------------------------------------
+
+# name -> inputs ("record" = the caller speaks into the recording)
+CALLBACK_WALKS = {
+    "press_1_and_record": [Input.done(), Input.done(), Input.digit("1"), "record"],
+    "wait_and_be_put_through": [Input.done(), Input.done(), Input.timeout(), Input.transfer(True, "ANSWER")],
+    "centralist_unreachable_then_record": [
+        Input.done(), Input.done(), Input.timeout(), Input.transfer(False, "NOANSWER"), "record"],
+}
+
+
+def step_commands(step) -> list[str]:
+    prompts = ["STREAM FILE"] * len(getattr(step, "speech", ()))
+    if isinstance(step, MenuStep):
+        return prompts + ["WAIT FOR"]
+    if isinstance(step, RecordStep):
+        return prompts + ["RECORD FILE"]
+    if isinstance(step, TransferStep):
+        return prompts + ["SET VARIABLE", "SET VARIABLE", "GOSUB", "GET VARIABLE"]
+    if isinstance(step, HangupStep):
+        return prompts + ["HANGUP"]
+    return prompts
+
+
+@pytest.mark.parametrize("name", sorted(CALLBACK_WALKS))
+def test_fastagi_does_the_engine_walk_of_the_call_back_flow(name, server, db, agi_settings, clock,
+                                                             tmp_path):
+    seed_all(db)
+    script = CALLBACK_WALKS[name]
+    inputs = [Input.recording(str(write_wav(tmp_path / f"{n}.wav")), None) if item == "record" else item
+              for n, item in enumerate(script)]
+    with db.session() as session:
+        env = CallEnv(session=session, clock=clock, settings=agi_settings, provider="engine",
+                      caller_number="0612345678", dialed_number="08000011")
+        steps = [t.step for t in walk(Engine(CALLBACK_FLOW), env, {}, inputs)]
+
+    call = FakeChannel(
+        *server.server_address[:2], "callback",
+        presses=[i.digits for i in inputs if i.kind in (InputKind.DIGITS, InputKind.TIMEOUT)],
+        dial_statuses=[i.status for i in inputs if i.kind is InputKind.TRANSFER],
+    )
+    commands = call.run()
+    assert [command_kind(c) for c in commands] == [c for s in steps for c in step_commands(s)]
+    sounds = AsteriskSounds(agi_settings)
+    assert call.played() == [sounds.sound_name(sp) for s in steps for sp in getattr(s, "speech", ())]
+    with db.session() as s:
+        by_provider = {x.provider: x for x in s.scalars(select(Sighting))}
+    assert set(by_provider) == {"engine", "asterisk"}
+    engine_row, agi_row = by_provider["engine"], by_provider["asterisk"]
+    assert (agi_row.action_id, agi_row.transferred, agi_row.transfer_result) == (
+        engine_row.action_id, engine_row.transferred, engine_row.transfer_result)
+    assert bool(agi_row.recording_path) == bool(engine_row.recording_path) == ("record" in script)
