@@ -34,10 +34,12 @@ def seeded(db):
 def test_newest_first_with_participant_names(seeded, db):
     with db.session() as s:
         items = list_sightings(s, seeded.action_id)
+        # Inside the block: a closed session used again opens a transaction nobody closes,
+        # and its lock on `sighting` stalls the next test's TRUNCATE on PostgreSQL.
+        assert list_sightings(s, seeded.action_id + 1) == []
     assert [i.caller_number for i in items] == ["+31152158000", "+31612345678"]
     assert [i.participant_name for i in items] == [None, "Anna Jansen"]
     assert items[1].recording_path == "2026/11/28/a.wav" and items[1].duration_s == 12.5
-    assert list_sightings(s, seeded.action_id + 1) == []
 
 
 def test_mark_handled_is_audited_and_filters(seeded, db, clock):
