@@ -89,6 +89,19 @@ IVR_PROMPTS: dict[str, str] = {
     "callback_no_action": (
         "Er is op dit moment geen actie actief. Heeft u spoed, bel dan 112."
     ),
+    "callback_transfer_or_record": (
+        "U wordt nu doorverbonden met de meldkamer. "
+        "Wilt u liever uw waarneming inspreken, druk dan 1."
+    ),
+    "callback_unreachable_record": (
+        "De meldkamer is nu niet bereikbaar. Spreek na de piep uw waarneming in."
+    ),
+    # --- the outcome call (afloopbericht) ---
+    "outcome_repeat_offer": "Druk op 1 om dit bericht nog een keer te horen.",
+    # --- the verification call (the code's digits are spoken between these) ---
+    "verification_intro": "Dit is Burgernet. Uw verificatiecode is:",
+    "verification_repeat": "Ik herhaal:",
+    "verification_end": "Niet aangevraagd? Dan kunt u ophangen. Tot ziens.",
     # --- registration ---
     "verification_code": (
         "Dit is Burgernet. Uw verificatiecode is {code}. Ik herhaal: {code}."
