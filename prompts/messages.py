@@ -49,8 +49,8 @@ class WrittenForm:
     def age(self, age: Age, estimate: bool) -> str:
         about = "ongeveer " if estimate else ""
         if age.high is not None:
-            return f"{about}{age.low} tot {age.high} jaar"
-        return f"{about}{age.low} jaar"
+            return f"{about}{self.number(age.low)} tot {self.number(age.high)} jaar"
+        return f"{about}{self.number(age.low)} jaar"
 
     def height(self, cm: int) -> str:
         return spoken.height_written(cm)
@@ -71,12 +71,6 @@ class WrittenForm:
 class SpokenForm(WrittenForm):
     def number(self, n: int) -> str:
         return spoken.number_words(n)
-
-    def age(self, age: Age, estimate: bool) -> str:
-        about = "ongeveer " if estimate else ""
-        if age.high is not None:
-            return f"{about}{spoken.number_words(age.low)} tot {spoken.number_words(age.high)} jaar"
-        return f"{about}{spoken.number_words(age.low)} jaar"
 
     def height(self, cm: int) -> str:
         return spoken.height_spoken(cm)
