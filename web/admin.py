@@ -255,6 +255,21 @@ def rooms():
     return render_template("admin/rooms.html", rooms=rows)
 
 
+def _save_named(s, model, row_id: int | None, fields: dict, clash_message: str):
+    """Create (row_id None) or update a row whose name is unique; refuse a name in use."""
+    clash = s.scalar(select(model.id).where(model.name == fields["name"]))
+    if clash is not None and clash != row_id:
+        raise AdminError(clash_message)
+    row = model() if row_id is None else s.get(model, row_id)
+    if row is None:
+        abort(404)
+    for key, value in fields.items():
+        setattr(row, key, value)
+    s.add(row)
+    s.flush()
+    return row
+
+
 @bp.post("/meldkamers", defaults={"room_id": None})
 @bp.post("/meldkamers/<int:room_id>")
 @login_required(role=Role.ADMIN)
@@ -262,16 +277,8 @@ def save_room(room_id: int | None):
     try:
         fields = _room_fields(request.form)
         with current_db().transaction() as s:
-            clash = s.scalar(select(ControlRoom.id).where(ControlRoom.name == fields["name"]))
-            if clash is not None and clash != room_id:
-                raise AdminError("Er is al een meldkamer met deze naam.")
-            room = ControlRoom() if room_id is None else s.get(ControlRoom, room_id)
-            if room is None:
-                abort(404)
-            for key, value in fields.items():
-                setattr(room, key, value)
-            s.add(room)
-            s.flush()
+            room = _save_named(s, ControlRoom, room_id, fields,
+                               "Er is al een meldkamer met deze naam.")
             _audit(s, "admin.control_room_saved", target_type="control_room", target_id=room.id,
                    created=room_id is None)
     except AdminError as exc:
@@ -331,16 +338,7 @@ def save_trunk(trunk_id: int | None):
     try:
         with current_db().transaction() as s:
             fields = _trunk_fields(s, request.form)
-            clash = s.scalar(select(Trunk.id).where(Trunk.name == fields["name"]))
-            if clash is not None and clash != trunk_id:
-                raise AdminError("Er is al een trunk met deze naam.")
-            trunk = Trunk() if trunk_id is None else s.get(Trunk, trunk_id)
-            if trunk is None:
-                abort(404)
-            for key, value in fields.items():
-                setattr(trunk, key, value)
-            s.add(trunk)
-            s.flush()
+            trunk = _save_named(s, Trunk, trunk_id, fields, "Er is al een trunk met deze naam.")
             _audit(s, "admin.trunk_saved", target_type="trunk", target_id=trunk.id,
                    max_channels=trunk.max_channels, cps=trunk.cps)
     except AdminError as exc:
