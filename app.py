@@ -1,31 +1,32 @@
-"""The Flask app factory and the `burgernet` command group. Only wiring lives here."""
+"""The Flask app factory and the `burgernet` command group. Only wiring lives here.
+
+Commands get the settings and database from click's context (`db.runtime`); only `serve`
+builds the web app. The benchmarks under `burgernet bench` are loaded when that group is used,
+so neither the web app nor the product commands load `bench/`.
+"""
 from __future__ import annotations
 
+import importlib
 import secrets
 
 import click
 from flask import Flask
-from flask.cli import AppGroup, FlaskGroup
 
+from actions.cli import action_group
 from config.logging import configure_logging
-from config.runtime import current_db, current_settings
 from config.settings import PROJECT_ROOT, Settings, get_settings
 from db.database import Database
-from dialer.backends.asterisk_bench import bench_asterisk, bench_asterisk_originate
-from dialer.backends.twilio_bench import bench_twilio
-from dialer.bench import bench_dialer
-from dialer.cli import action_group, dialer_group
-from evaluation.bench import bench_evaluation
+from db.runtime import Runtime, current_db, current_settings
+from dialer.cli import dialer_group, start_background_dialer
 from evaluation.cli import evaluation_group
-from ivr.bench import bench_fastagi
 from ivr.cli import ivr_group
-from participants.bench import bench_select
 from participants.cli import demo_group, participants_group
-from prompts.cli import bench_tts, prompts_group
+from prompts.cli import prompts_group
+from web import register_blueprints
 from web.cli import api_token_group
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
     settings = settings or get_settings()
     settings.ensure_instance_dirs()
     app = Flask(
@@ -36,10 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.config["SECRET_KEY"] = settings.secret_key or _instance_secret(settings)
     app.extensions["burgernet.settings"] = settings
-    app.extensions["burgernet.db"] = Database(settings.sqlalchemy_url)
-
-    from web import register_blueprints
-
+    app.extensions["burgernet.db"] = database or Database(settings.sqlalchemy_url)
     register_blueprints(app)
     return app
 
@@ -53,9 +51,13 @@ def _instance_secret(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-cli = FlaskGroup(create_app=create_app, help="Burgernet call platform.")
+@click.group(help="Burgernet call platform.")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    ctx.ensure_object(Runtime)
 
-db_group = AppGroup("db", help="Database schema.")
+
+db_group = click.Group("db", help="Database schema.")
 
 
 @db_group.command("upgrade")
@@ -65,15 +67,42 @@ def db_upgrade() -> None:
     click.echo(f"database at newest schema: {current_db().engine.url.render_as_string()}")
 
 
-bench_group = AppGroup("bench", help="Benchmarks; each prints one JSON line last.")
+class BenchGroup(click.Group):
+    """`burgernet bench NAME`: each benchmark module is imported only when it is asked for."""
 
-# Every capability brings its own command group; the benchmarks gather under `bench`.
+    BENCHMARKS = {
+        "select": ("bench.select", "bench_select", "selection inside a circle vs B-tree and full scan"),
+        "tts": ("bench.tts", "bench_tts", "text-to-speech of a 60-word alert, uncached and cached"),
+        "dialer": ("bench.dialer", "bench_dialer", "a simulated wave: pacing efficiency"),
+        "asterisk": ("bench.asterisk", "bench_asterisk", "a wave through the real Asterisk testbed"),
+        "asterisk-originate": ("bench.asterisk", "bench_asterisk_originate",
+                               "AMI originates per second"),
+        "fastagi": ("bench.fastagi", "bench_fastagi", "concurrent calls through the FastAGI server"),
+        "twilio": ("bench.twilio", "bench_twilio", "signed Twilio webhooks per second"),
+        "evaluation": ("bench.evaluation", "bench_evaluation", "the evaluation report"),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self.BENCHMARKS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.BENCHMARKS:
+            return None
+        module, attribute, _ = self.BENCHMARKS[name]
+        return getattr(importlib.import_module(module), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, summary) for name, (_, _, summary) in sorted(self.BENCHMARKS.items())]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+bench_group = BenchGroup("bench", help="Benchmarks; each prints one JSON line last.")
+
+# Every capability brings its own command group.
 for group in (db_group, bench_group, participants_group, demo_group, prompts_group, dialer_group,
               action_group, ivr_group, evaluation_group, api_token_group):
     cli.add_command(group)
-for benchmark in (bench_select, bench_tts, bench_dialer, bench_asterisk, bench_asterisk_originate,
-                  bench_fastagi, bench_twilio, bench_evaluation):
-    bench_group.add_command(benchmark)
 
 
 @cli.command("serve")
@@ -81,16 +110,12 @@ for benchmark in (bench_select, bench_tts, bench_dialer, bench_asterisk, bench_a
 @click.option("--port", default=5000, type=int)
 def serve(host: str, port: int) -> None:
     """Migrate, then run the web app (training mode on the simulated phone network)."""
+    from werkzeug.serving import run_simple
+
     configure_logging()
     settings = current_settings()
     current_db().upgrade()
     if settings.training_mode:
         click.echo("TRAININGSMODUS: gesimuleerd telefoonnetwerk, er wordt niemand echt gebeld.")
-        from dialer.cli import start_background_dialer
-
         start_background_dialer(current_db(), settings)
-    from flask import current_app
-    from werkzeug.serving import run_simple
-
-    # Flask ignores app.run() inside its own CLI, so serve the app with werkzeug directly.
-    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+    run_simple(host, port, create_app(settings, current_db()), threaded=True, use_reloader=False)

@@ -1,8 +1,8 @@
 from logging.config import fileConfig
 
-from alembic import context
 from sqlalchemy import pool
 
+from alembic import context
 from config.settings import get_settings
 from db.database import make_engine
 from db.migration_filters import include_object

@@ -1,6 +1,6 @@
 """The call-back number: who calls, about which action, their recorded sighting, the transfer.
 
-- `callback_line.flow`: the call-back flow on the shared model (see its docstring).
+- `ivr.callback_flow`: the call-back flow on the shared model (see its docstring).
 - `callback_line.caller`: caller identification by number, the candidate running actions,
   the distance of the caller's registered address to the incident, spoken action names.
 - `callback_line.recordings`: keeping the audio (moved into `settings.recordings_dir`, fsynced)

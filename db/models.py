@@ -124,7 +124,7 @@ class DeliveryKind(str, enum.Enum):
 
 
 class DeliveryState(str, enum.Enum):
-    """States of one delivery; the allowed transitions live in dialer/states.py."""
+    """States of one delivery; the allowed transitions live in deliveries/states.py."""
 
     QUEUED = "queued"
     HELD = "held"  # held back (quiet hours); reported, not lost

@@ -24,12 +24,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from actions.service import end_action, outcome_due_at, plan_outcome_messages
 from config.clock import Clock
 from config.logging import log_event
 from config.settings import Settings
 from db.database import Database
 from db.models import Action, ActionStatus, Outcome
-from dialer.service import end_action, outcome_due_at, plan_outcome_messages
+from participants.retention import purge
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +112,6 @@ def stale_actions_job() -> None:
 
 
 def retention_purge_job() -> None:
-    from participants.retention import purge
-
     ctx = _context()
     with ctx.db.session() as session:
         report = purge(session, ctx.clock, ctx.settings)

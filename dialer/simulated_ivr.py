@@ -13,6 +13,16 @@ from sqlalchemy.orm import Session
 
 from config.clock import Clock
 from config.settings import Settings
+from ivr.alert_flow import ALERT_FLOW
+from ivr.flow import (
+    CallEnv,
+    Engine,
+    FlowError,
+    Input,
+    MenuStep,
+    RecordStep,
+    TransferStep,
+)
 
 MAX_TURNS = 40
 
@@ -20,16 +30,6 @@ MAX_TURNS = 40
 def walk_alert_flow(session: Session, delivery_id: int, digits: Sequence[str],
                     answered_by: str, clock: Clock, settings: Settings) -> list[str]:
     """Run the alert flow for one answered call; returns the node ids visited."""
-    from ivr.alert_flow import ALERT_FLOW
-    from ivr.flow import (
-        CallEnv,
-        Engine,
-        FlowError,
-        Input,
-        MenuStep,
-        RecordStep,
-        TransferStep,
-    )
 
     env = CallEnv(session=session, clock=clock, settings=settings, provider="simulator",
                   answered_by=answered_by)

@@ -33,8 +33,8 @@ from pathlib import Path
 from config.clock import Clock
 from config.logging import log_event
 from config.settings import SimulatorSettings
-from dialer.backend import CallEvent, CallEventType, CallRequest, EventSink, OriginateError
-from messaging.port import OutgoingMessage, SendError, SendResult
+from deliveries.call_backend import CallEvent, CallEventType, CallRequest, EventSink, OriginateError
+from deliveries.message_sender import OutgoingMessage, SendError, SendResult
 
 logger = logging.getLogger(__name__)
 

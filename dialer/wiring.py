@@ -9,32 +9,29 @@ from pathlib import Path
 from config.clock import Clock, SystemClock
 from config.settings import Settings
 from db.database import Database
-from dialer.backend import CallBackend
-from messaging.port import MessageSender
+from deliveries.call_backend import CallBackend
+from deliveries.message_sender import MessageSender
+from dialer.backends.asterisk import AsteriskBackend
+from dialer.backends.twilio import TwilioCallBackend
+from dialer.simulator import ScaledClock, SimulatedNetwork, SimulatedSender
+from dialer.worker import DialerWorker
+from messaging.senders import senders_from_settings
 
 
 def build_clock(settings: Settings) -> Clock:
     """Real time, or the simulator's faster time in training mode when a time scale is set."""
     scale = settings.dialer.simulator.time_scale
     if settings.training_mode and scale != 1.0:
-        from dialer.simulator import ScaledClock
-
         return ScaledClock(scale)
     return SystemClock()
 
 
 def build_backend(settings: Settings, clock: Clock, *, call_log: Path | None = None) -> CallBackend:
     if settings.phone_backend == "simulator":
-        from dialer.simulator import SimulatedNetwork
-
         return SimulatedNetwork(clock, settings.dialer.simulator, call_log=call_log)
     if settings.phone_backend == "asterisk":
-        from dialer.backends.asterisk import AsteriskBackend
-
         return AsteriskBackend(settings.asterisk, caller_id=settings.caller_id, clock=clock)
     if settings.phone_backend == "twilio":
-        from dialer.backends.twilio import TwilioCallBackend
-
         return TwilioCallBackend(settings)
     raise ValueError(f"unknown phone backend {settings.phone_backend!r}")
 
@@ -42,10 +39,7 @@ def build_backend(settings: Settings, clock: Clock, *, call_log: Path | None = N
 def build_senders(settings: Settings) -> dict[str, MessageSender]:
     """Simulated SMS and email in training mode, else Twilio Messages and SMTP."""
     if settings.training_mode:
-        from dialer.simulator import SimulatedSender
-
         return {"sms": SimulatedSender("sms"), "email": SimulatedSender("email")}
-    from messaging.senders import senders_from_settings
 
     return senders_from_settings(settings)
 
@@ -53,7 +47,6 @@ def build_senders(settings: Settings) -> dict[str, MessageSender]:
 def build_worker(db: Database, settings: Settings, *, clock: Clock | None = None,
                  trunk_name: str | None = None, worker_id: str | None = None,
                  call_log: Path | None = None):
-    from dialer.worker import DialerWorker
 
     clock = clock or build_clock(settings)
     backend = build_backend(settings, clock, call_log=call_log)

@@ -46,20 +46,21 @@ from db.models import (
     ParticipantStatus,
     Trunk,
 )
-from dialer.backend import CallBackend, CallEvent, CallEventType, CallRequest, OriginateError
-from dialer.events import UnknownDelivery, apply_call_event, schedule_retry
-from dialer.messages import MessageComposer
+from deliveries.call_backend import CallBackend, CallEvent, CallEventType, CallRequest, OriginateError
+from deliveries.events import UnknownDelivery, apply_call_event, schedule_retry
+from deliveries.message_sender import MessageSender, SendError
+from deliveries.message_texts import MessageComposer
+from deliveries.quiet_hours import held_until, quiet_window
+from deliveries.retry import MESSAGE_INVALID, OUTCOME_UNKNOWN
+from deliveries.states import IN_FLIGHT, IllegalTransition, record_event, transition, transition_many
 from dialer.pacing import Candidate, TokenBucket, choose_calls, fair_order, prefix_load
-from dialer.quiet_hours import held_until, quiet_window
-from dialer.retry import MESSAGE_INVALID, OUTCOME_UNKNOWN
-from dialer.states import IN_FLIGHT, IllegalTransition, record_event, transition, transition_many
-from messaging.port import MessageSender, SendError
+from dialer.simulated_ivr import walk_alert_flow
 
 logger = logging.getLogger(__name__)
 
 S = DeliveryState
 RECONCILE_EVERY_S = 5.0
-PERMANENT_SEND_CAUSE = "INVALID_NUMBER"  # never retried (dialer.retry.PERMANENT_CAUSES)
+PERMANENT_SEND_CAUSE = "INVALID_NUMBER"  # never retried (deliveries.retry.PERMANENT_CAUSES)
 
 
 @dataclass
@@ -234,7 +235,6 @@ class DialerWorker:
 
     def _walk_simulated_calls(self, batch: list[CallEvent]) -> None:
         """Answered simulated calls run the real alert flow with the participant's digits."""
-        from dialer.simulated_ivr import walk_alert_flow
 
         finished: list[tuple[int, list[str]]] = []
         for event in batch:

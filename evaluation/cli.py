@@ -6,14 +6,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup
 
-from config.runtime import current_db
+from db.runtime import current_db
 from evaluation.export import TABLES, report_csv
 from evaluation.figures import EvaluationError, Scope, build_report
 from evaluation.municipalities import DEMO_FILE, MunicipalityImportError, import_municipalities
 
-evaluation_group = AppGroup("evaluation", help="The pilot's evaluation figures and municipality populations.")
+evaluation_group = click.Group("evaluation", help="The pilot's evaluation figures and municipality populations.")
 
 
 @evaluation_group.command("import-municipalities")

@@ -6,7 +6,7 @@
   alert, menu 1 repeat / 2 control room / 3 will look out / 9 stop, confirmed).
 - `ivr.outcome_flow`: the outcome call (afloopbericht once, then 1 to hear it again).
 - `ivr.verification_flow`: a participant's verification code, twice, digit by digit.
-- `callback_line.flow`: the call-back number's flow, on the same model.
+- `ivr.callback_flow`: the call-back number's flow, on the same model.
 - `ivr.prompt_texts`: Dutch text of each fixed prompt key (the prompts package owns most).
 - `ivr.routing`: who a caller is put through to (the centralist, else the control room).
 - `ivr.fastagi` + `ivr.agi_renderer` + `ivr.asterisk_audio`: `burgernet ivr serve`, the

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import func, update
 
+from config.logging import log_event
 from db.audit import record_audit
 from db.models import Action, Delivery, DeliveryEvent, Participant, ParticipantStatus
 from ivr.flow import (
@@ -35,7 +36,6 @@ from ivr.flow import (
     Transfer,
 )
 from ivr.routing import transfer_target_for_action
-from config.logging import log_event
 
 logger = logging.getLogger(__name__)
 

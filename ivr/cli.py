@@ -5,13 +5,13 @@ import signal
 import threading
 
 import click
-from flask.cli import AppGroup
 
 from config.clock import SystemClock
 from config.logging import configure_logging
-from config.runtime import current_db, current_settings
+from db.runtime import current_db, current_settings
+from ivr.fastagi import build_server
 
-ivr_group = AppGroup("ivr", help="The IVR: FastAGI server for Asterisk.")
+ivr_group = click.Group("ivr", help="The IVR: FastAGI server for Asterisk.")
 
 
 @ivr_group.command("serve")
@@ -20,7 +20,6 @@ ivr_group = AppGroup("ivr", help="The IVR: FastAGI server for Asterisk.")
 def serve(host: str | None, port: int | None) -> None:
     """Answer Asterisk's AGI(agi://host:port/<script>) for alert, outcome, verification and
     callback calls until stopped."""
-    from ivr.fastagi import build_server
 
     configure_logging()
     settings = current_settings()

@@ -46,6 +46,8 @@ from config.logging import log_event
 from ivr.agi_renderer import AgiRenderer, CallerHungUp, ChannelAGI
 from ivr.asterisk_audio import AsteriskSounds
 from ivr.flow import CallEnv, Engine, Flow, FlowError, Scalar
+from ivr.flows import flow_named
+from ivr.verification_flow import code_digits
 
 logger = logging.getLogger(__name__)
 
@@ -75,24 +77,17 @@ def _amd_status(agi: ChannelAGI) -> str | None:
 
 
 def _verification_context(agi: ChannelAGI) -> dict[str, Scalar]:
-    from ivr.verification_flow import code_digits
-
     context = _alert_context(agi)
     context["code"] = code_digits(agi.get_variable("BURGERNET_CODE"))
     return context
 
 
 def default_scripts() -> dict[str, CallStart]:
-    from callback_line.flow import CALLBACK_FLOW
-    from ivr.alert_flow import ALERT_FLOW
-    from ivr.outcome_flow import OUTCOME_FLOW
-    from ivr.verification_flow import VERIFICATION_FLOW
-
     return {
-        "alert": CallStart(ALERT_FLOW, _alert_context, _amd_status),
-        "outcome": CallStart(OUTCOME_FLOW, _alert_context, _amd_status),
-        "verification": CallStart(VERIFICATION_FLOW, _verification_context, _amd_status),
-        "callback": CallStart(CALLBACK_FLOW, lambda agi: {}),
+        "alert": CallStart(flow_named("alert"), _alert_context, _amd_status),
+        "outcome": CallStart(flow_named("outcome"), _alert_context, _amd_status),
+        "verification": CallStart(flow_named("verification"), _verification_context, _amd_status),
+        "callback": CallStart(flow_named("callback"), lambda agi: {}),
     }
 
 

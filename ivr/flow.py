@@ -69,6 +69,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Union
 
+from ivr.prompt_texts import UnknownPromptKey, prompt_text
+
 # --- prompts ----------------------------------------------------------------------------
 
 
@@ -545,8 +547,6 @@ class Engine:
 
 
 def _prompt_text(key: str, env: CallEnv) -> str:
-    from ivr.prompt_texts import UnknownPromptKey, prompt_text
-
     try:
         return prompt_text(key, env.settings)
     except UnknownPromptKey as exc:

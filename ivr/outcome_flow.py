@@ -29,6 +29,7 @@ from ivr.flow import (
     SayFrom,
 )
 from prompts.errors import PromptError
+from prompts.messages import compose_outcome
 
 
 def _delivery(env: CallEnv, ctx: Mapping) -> Delivery:
@@ -49,7 +50,6 @@ def answered_by(env: CallEnv, ctx: Mapping) -> str:
 
 def outcome_text(env: CallEnv, ctx: Mapping) -> str:
     """The spoken outcome message of the delivery's action."""
-    from prompts.messages import compose_outcome
 
     delivery = _delivery(env, ctx)
     action = env.session.get(Action, delivery.action_id) if delivery.action_id else None

@@ -40,6 +40,8 @@ from db.models import (
     PhoneKind,
     PhoneNumber,
 )
+from deliveries.states import transition
+from participants.verification import CheckResult, Method, Purpose, RateLimited, VerificationService
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +143,6 @@ def _participants_with_number(session: Session, e164: str) -> list[Participant]:
 
 def opt_out_number(session: Session, e164: str, clock: Clock) -> int:
     """Opt out every participant with this number; cancel what is still queued for it."""
-    from dialer.states import transition
 
     changed = 0
     for participant in _participants_with_number(session, e164):
@@ -181,14 +182,11 @@ def _geocode(session: Session, address: Address) -> None:
 
 
 def _verification(session: Session, clock: Clock, settings: Settings, secret_key: str):
-    from participants.verification import VerificationService
-
     return VerificationService(session, clock, settings.portal, secret_key)
 
 
 def sign_up_by_sms(session: Session, e164: str, command: SignUp, clock: Clock,
                    settings: Settings, secret_key: str) -> str:
-    from participants.verification import Method, Purpose, RateLimited
 
     existing = _participants_with_number(session, e164)
     verified = [person for person in existing
@@ -237,7 +235,6 @@ def sign_up_by_sms(session: Session, e164: str, command: SignUp, clock: Clock,
 
 def confirm_code(session: Session, e164: str, command: ConfirmCode, clock: Clock,
                  settings: Settings, secret_key: str) -> str:
-    from participants.verification import CheckResult, Purpose
 
     pending = [p for p in _participants_with_number(session, e164)
                if p.status is ParticipantStatus.OPTED_OUT

@@ -6,7 +6,7 @@ are the senders for a live platform: SMS through Twilio Messages, email over SMT
 from __future__ import annotations
 
 from config.settings import Settings
-from messaging.port import MessageSender
+from deliveries.message_sender import MessageSender
 from messaging.smtp_email import SmtpEmailSender
 from messaging.twilio_sms import TwilioSmsSender
 

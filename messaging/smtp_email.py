@@ -15,7 +15,7 @@ from email.utils import make_msgid
 
 from config.logging import log_event
 from config.settings import Settings
-from messaging.port import OutgoingMessage, SendError, SendResult
+from deliveries.message_sender import OutgoingMessage, SendError, SendResult
 
 log = logging.getLogger(__name__)
 

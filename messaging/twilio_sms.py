@@ -1,7 +1,7 @@
 """SMS through Twilio's Messages API: the Twilio adapter of the MessageSender port.
 
 Every message names a status callback carrying its delivery id, so Twilio's delivery reports
-(sent, delivered, undelivered, failed) land on the right Delivery row (messaging/status.py).
+(sent, delivered, undelivered, failed) land on the right Delivery row (deliveries/message_status.py).
 """
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from twilio.rest import Client
 
 from config.logging import log_event, mask_phone
 from config.settings import Settings
-from dialer.backends.twilio import (
+from deliveries.call_backend import OriginateError
+from deliveries.message_sender import OutgoingMessage, SendError, SendResult
+from messaging.twilio_account import (
     PERMANENT_ERROR_CODES,
     PROVIDER,
     WebhookPaths,
@@ -20,8 +22,6 @@ from dialer.backends.twilio import (
     to_e164,
     webhook_url,
 )
-from dialer.backend import OriginateError
-from messaging.port import OutgoingMessage, SendError, SendResult
 
 log = logging.getLogger(__name__)
 

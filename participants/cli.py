@@ -6,14 +6,22 @@ import sys
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup
 
 from config.clock import SystemClock
-from config.runtime import current_db, current_settings
+from db.runtime import current_db, current_settings
 from participants.csv_files import CsvFileError, RowError, count_data_rows
+from participants.demo import seed_demo
+from participants.geocoding import (
+    DirectCoordinates,
+    GazetteerGeocoder,
+    GeocoderChain,
+    PdokGeocoder,
+    import_gazetteer,
+)
+from participants.importer import import_participants
 
-participants_group = AppGroup("participants", help="The participant registry.")
-demo_group = AppGroup("demo", help="Demonstration data.")
+participants_group = click.Group("participants", help="The participant registry.")
+demo_group = click.Group("demo", help="Demonstration data.")
 
 
 def _progress_bar(total: int, desc: str):
@@ -48,8 +56,6 @@ def import_command(csv_file: Path, pdok: bool, report_path: Path | None) -> None
     Exit status 0 when every row was accepted, 1 when any row was rejected, 2 when the file
     itself cannot be read.
     """
-    from participants.geocoding import DirectCoordinates, GazetteerGeocoder, GeocoderChain, PdokGeocoder
-    from participants.importer import import_participants
 
     settings = current_settings()
     try:
@@ -79,7 +85,6 @@ def import_gazetteer_command(csv_file: Path) -> None:
 
     Exit status 1 when any row was rejected, 2 when the file cannot be read.
     """
-    from participants.geocoding import import_gazetteer
 
     try:
         with current_db().transaction() as session, _progress_bar(count_data_rows(csv_file), "gazetteer") as bar:
@@ -103,7 +108,6 @@ def seed_command(count: int) -> None:
 
     Seeding twice changes nothing; a larger --participants adds the missing ones.
     """
-    from participants.demo import seed_demo
 
     with current_db().transaction() as session:
         summary = seed_demo(session, count, SystemClock())

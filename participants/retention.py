@@ -38,6 +38,7 @@ from db.models import (
     VerificationCode,
 )
 from evaluation.aggregates import freeze_action
+from participants.selfservice import delete_account
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +133,6 @@ def purge(session: Session, clock: Clock, settings: Settings) -> PurgeReport:
 
 
 def _delete_abandoned_signups(session: Session, clock: Clock, before: datetime) -> int:
-    from participants.selfservice import delete_account
-
     verified_phone = select(PhoneNumber.participant_id).where(PhoneNumber.verified.is_(True))
     stale = session.scalars(
         select(Participant).where(

@@ -22,7 +22,7 @@ from typing import Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from config.clock import Clock
+from config.clock import Clock, SystemClock
 from config.logging import log_event, mask_phone
 from config.settings import ParticipantPortalSettings
 from db.models import (
@@ -36,6 +36,8 @@ from db.models import (
     PhoneNumber,
     VerificationCode,
 )
+from deliveries.call_backend import CallRequest, OriginateError
+from deliveries.message_sender import OutgoingMessage
 
 log = logging.getLogger(__name__)
 
@@ -315,7 +317,6 @@ class PortCourier:
                  public_base_url: str = "", link_path: str = "/aanmelden/bevestig/{token}",
                  login_link_path: str = "/mijn/link/{token}", call_timeout_s: int = 30,
                  clock: Clock | None = None):
-        from config.clock import SystemClock
 
         self.clock = clock or SystemClock()
         self.sms = sms
@@ -338,8 +339,6 @@ class PortCourier:
         return methods
 
     def send_code(self, session, participant, purpose, method, target, code, link):
-        from messaging.port import OutgoingMessage
-
         purpose = Purpose(purpose).value
         if method is Method.SMS:
             if self.sms is None:
@@ -358,8 +357,6 @@ class PortCourier:
             raise VerificationError(f"unknown method {method}")
 
     def _call(self, session, participant, target, code):
-        from dialer.backend import CallRequest, OriginateError
-
         if self.call_backend is None:
             raise VerificationError("no call backend configured")
         phone = next((p for p in participant.phones if p.e164 == target), None)

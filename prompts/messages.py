@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from db.models import IncidentType, Outcome
-from prompts.errors import InvalidDescription, UnknownOutcome
-from prompts.fields import Age, parse_age, incident_type_of, validate_description
-from prompts.sms import SINGLE_GSM7, sms_length, to_gsm7
 from prompts import spoken
+from prompts.errors import InvalidDescription, UnknownOutcome
+from prompts.fields import Age, incident_type_of, parse_age, validate_description
+from prompts.sms import SINGLE_GSM7, sms_length, to_gsm7
 
 FREE_TEXT_MAX = 300
 OUTCOME_NOTE_MAX = 200

@@ -15,6 +15,13 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from actions.service import (
+    DEFAULT_ANSWER_RATE,
+    DEFAULT_ATTEMPT_S,
+    estimate_wave_seconds,
+    start_action,
+    trunk_limits,
+)
 from config.settings import Settings
 from db.audit import record_audit
 from db.models import (
@@ -30,12 +37,19 @@ from db.models import (
     Role,
     Sighting,
 )
+from deliveries.quiet_hours import held_until, quiet_window
+from deliveries.states import REACHED
+from participants.selection import count_by_channel, select_recipients
+from prompts.errors import PromptError
+from prompts.fields import description_fields
+from prompts.messages import compose_alert
 from web.action_form import (
     ActionRequest,
     InvalidActionRequest,
     needs_supervisor,
     parse_action_request,
 )
+from web.auth import has_role
 
 
 class ConsoleError(Exception):
@@ -93,8 +107,6 @@ class Preview:
 
 
 def field_specs(incident_type: str) -> list:
-    from prompts.fields import description_fields
-
     try:
         return description_fields(incident_type)
     except ValueError:
@@ -136,9 +148,6 @@ def compose(request: ActionRequest, settings: Settings, *, callback_number: str)
 
 
 def compose_text(incident_type: str, description: Mapping, free_text: str, callback_number: str):
-    from prompts.errors import PromptError
-    from prompts.messages import compose_alert
-
     try:
         return compose_alert(incident_type, dict(description), free_text, callback_number)
     except PromptError as error:
@@ -154,14 +163,6 @@ def callback_number_for(room: ControlRoom | None, settings: Settings) -> str:
 def preview(s: Session, request: ActionRequest, control_room_id: int, at: datetime,
             settings: Settings) -> Preview:
     """What starting this request now would do: message, recipients by channel, duration."""
-    from dialer.service import (
-        DEFAULT_ANSWER_RATE,
-        DEFAULT_ATTEMPT_S,
-        estimate_wave_seconds,
-        trunk_limits,
-    )
-    from dialer.quiet_hours import held_until, quiet_window
-    from participants.selection import count_by_channel, select_recipients
 
     room = s.get(ControlRoom, control_room_id)
     message = compose(request, settings, callback_number=callback_number_for(room, settings))
@@ -259,7 +260,6 @@ def action_for(s: Session, action_id: int, operator: Operator) -> Action:
 def check_supervisor(s: Session, operator: Operator, supervisor: Operator | None) -> Operator:
     """The supervisor who confirms an oversized action: the operator themself when they have
     the role, else a supervisor of the same control room who authenticated on the spot."""
-    from web.auth import has_role
 
     if has_role(operator, Role.SUPERVISOR):
         return operator
@@ -279,7 +279,6 @@ def start(s: Session, action: Action, operator: Operator, at_clock, settings: Se
 
     The dialer's start_action commits the session (the wave is planned completely or not at
     all), so pass a plain session, not one inside `Database.transaction()`."""
-    from dialer.service import start_action
 
     if action.status != ActionStatus.DRAFT:
         raise ConsoleError(f"action {action.id} is {action.status.value}",
@@ -321,9 +320,8 @@ class ActionFigures:
 def figures_for(s: Session, actions: list[Action]) -> dict[int, ActionFigures]:
     """The figures the evaluation needs, for many actions in a fixed number of queries.
 
-    "Reached" is the dialer's definition (dialer.states.REACHED), so the list, the live page
+    "Reached" is the dialer's definition (deliveries.states.REACHED), so the list, the live page
     and the progress agree."""
-    from dialer.states import REACHED
 
     ids = [a.id for a in actions]
     if not ids:

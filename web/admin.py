@@ -17,15 +17,22 @@ from sqlalchemy import func, or_, select
 from werkzeug.security import generate_password_hash
 
 from config.logging import mask_phone
-from config.runtime import current_db, current_settings
 from config.settings import Settings
 from db.audit import record_audit
 from db.models import (
-    Address, ControlRoom, IncidentType, Operator, Participant, ParticipantStatus, PhoneNumber,
-    Role, Trunk,
+    Address,
+    ControlRoom,
+    IncidentType,
+    Operator,
+    Participant,
+    ParticipantStatus,
+    PhoneNumber,
+    Role,
+    Trunk,
 )
 from web.auth import ROLE_LABELS, current_operator, login_required
 from web.common import client_ip
+from web.runtime import current_db, current_settings
 
 bp = Blueprint("admin", __name__, url_prefix="/beheer")
 

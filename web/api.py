@@ -13,15 +13,18 @@ from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from actions.service import ActionError, action_progress, end_action
+from callback_line.inbox import list_sightings
 from config.logging import mask_phone
-from config.runtime import current_db, current_settings
 from db.audit import record_audit
 from db.models import Action, ActionStatus, Operator
 from web import actions as svc
 from web.action_form import NORMS, OUTCOME_LABELS, InvalidActionRequest, clean_text
 from web.auth import operator_for_api_token
 from web.common import client_ip, current_clock
+from web.console import geocode_address
 from web.csrf import exempt_blueprint
+from web.runtime import current_db, current_settings
 
 bp = exempt_blueprint(Blueprint("api", __name__, url_prefix="/api/v1"))
 
@@ -99,8 +102,6 @@ def values_from_json(body: dict) -> tuple[dict, dict]:
         "norms": {name: norms.get(name) is True for name in NORMS},
     }
     if (values["lat"] is None or values["lon"] is None) and location.get("postcode"):
-        from web.console import geocode_address
-
         point = geocode_address(str(location.get("postcode", "")), str(location.get("house_number", "")),
                                 str(location.get("addition", "")))
         values["lat"], values["lon"] = point["lat"], point["lon"]
@@ -141,9 +142,6 @@ def action_json(s, action: Action, *, detail: bool = False, figures=None) -> dic
         },
     }
     if detail and action.status != ActionStatus.DRAFT:
-        from callback_line.inbox import list_sightings
-        from dialer.service import action_progress
-
         progress = action_progress(s, action.id, current_clock(), current_settings())
         data["progress"] = {
             "by_state": progress.by_state, "by_channel": progress.by_channel,
@@ -195,8 +193,6 @@ def api_create():
 @bp.post("/actions/<int:action_id>/start")
 @token_required
 def api_start(action_id: int):
-    from dialer.service import ActionError
-
     body = _json_body()
     expected = body.get("expected_total")
     if not isinstance(expected, int) or isinstance(expected, bool):
@@ -245,8 +241,6 @@ def api_read(action_id: int):
 @bp.post("/actions/<int:action_id>/end")
 @token_required
 def api_end(action_id: int):
-    from dialer.service import ActionError, end_action
-
     body = _json_body()
     outcome = body.get("outcome")
     errors: dict[str, str] = {}

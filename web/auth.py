@@ -37,10 +37,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from config.runtime import current_db, current_settings
 from db.audit import record_audit
 from db.models import AuditEvent, Operator, Role
 from web.common import client_ip, current_clock
+from web.runtime import current_db, current_settings
 
 bp = Blueprint("auth", __name__)
 

@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
 from sqlalchemy import select
 
-from config.runtime import current_db
 from db.audit import record_audit
 from db.models import Operator
+from db.runtime import current_db
 from web.auth import issue_api_token, revoke_api_token
 
-api_token_group = AppGroup("api-token", help="API tokens for the control-room system (JSON API).")
+api_token_group = click.Group("api-token", help="API tokens for the control-room system (JSON API).")
 
 
 def _operator(s, username: str) -> Operator:

@@ -28,9 +28,29 @@ from flask import (
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
+from actions.service import ActionError, action_progress
+from actions.service import end_action as dialer_end_action
+from callback_line.inbox import SightingNotFound, list_sightings, mark_handled, recording_file
 from config.logging import mask_phone
-from config.runtime import current_db, current_settings
-from db.models import Action, ActionStatus, Operator, Participant, Role, Sighting
+from db.models import Action, ActionStatus, AuditEvent, Operator, Participant, Role, Sighting
+from participants.addresses import (
+    InvalidAddress,
+    normalise_addition,
+    normalise_postcode,
+    parse_house_number,
+)
+from participants.geocoding import (
+    AddressQuery,
+    GazetteerGeocoder,
+    GeocoderChain,
+    GeocoderUnavailable,
+    GeocodingError,
+    PdokGeocoder,
+)
+from prompts.audio import _paths as cached_paths
+from prompts.audio import render
+from prompts.errors import PromptError
+from prompts.messages import compose_alert, compose_outcome
 from web import actions as svc
 from web.action_form import (
     CHANNEL_LABELS,
@@ -42,8 +62,9 @@ from web.action_form import (
     check_message_fields,
     clean_text,
 )
-from web.auth import authenticate, current_operator, LoginRefused, login_required
+from web.auth import LoginRefused, authenticate, current_operator, login_required
 from web.common import client_ip, current_clock
+from web.runtime import current_db, current_settings
 
 bp = Blueprint("console", __name__)
 
@@ -127,20 +148,6 @@ def geocode_address(postcode: str, number: str, addition: str = "") -> dict:
     """Geocode a postcode + house number: the local gazetteer first, then PDOK.
 
     Raises InvalidActionRequest with a Dutch message (key "location") when it cannot."""
-    from participants.addresses import (
-        InvalidAddress,
-        normalise_addition,
-        normalise_postcode,
-        parse_house_number,
-    )
-    from participants.geocoding import (
-        AddressQuery,
-        GazetteerGeocoder,
-        GeocoderChain,
-        GeocoderUnavailable,
-        GeocodingError,
-        PdokGeocoder,
-    )
 
     settings = current_settings()
     try:
@@ -264,8 +271,6 @@ def preview():
 @login_required
 def preview_audio():
     """Render the spoken alert (prompts.audio) and return the URL where the browser plays it."""
-    from prompts.audio import render
-    from prompts.errors import PromptError
 
     settings = current_settings()
     values, description = form_values(request.form)
@@ -287,7 +292,6 @@ def preview_audio():
 @login_required
 def prompt_audio(key: str):
     """A rendered prompt's browser-playable WAV from the audio cache, by its key."""
-    from prompts.audio import _paths as cached_paths
 
     if not key.isalnum() or len(key) > 128:
         abort(404)
@@ -350,7 +354,6 @@ def start_action(action_id: int):
         if refused:
             flash(refused, "error")
             return redirect(url_for("console.confirm_action", action_id=action_id))
-    from dialer.service import ActionError
 
     with db.session() as s:
         action = _action_or_404(s, action_id, operator)
@@ -451,8 +454,6 @@ def action_events_stream(action_id: int):
 
 def live_snapshot(s, action: Action, settings) -> dict:
     """Progress from the dialer plus the sightings inbox, as plain JSON-able data."""
-    from callback_line.inbox import list_sightings
-    from dialer.service import action_progress
 
     progress = action_progress(s, action.id, current_clock(), settings)
     sightings = []
@@ -505,7 +506,6 @@ def _json_default(value):
 @login_required
 def sighting_audio(sighting_id: int):
     """The recorded sighting, for the <audio> element of the inbox (own control room only)."""
-    from callback_line.inbox import SightingNotFound, recording_file
 
     operator = current_operator()
     settings = current_settings()
@@ -529,8 +529,6 @@ def sighting_audio(sighting_id: int):
 @bp.post("/sightings/<int:sighting_id>/handle")
 @login_required
 def handle_sighting(sighting_id: int):
-    from callback_line.inbox import mark_handled
-
     operator = current_operator()
     errors: dict[str, str] = {}
     note = clean_text(request.form.get("note", ""), label="Notitie", max_chars=1000,
@@ -558,9 +556,6 @@ def handle_sighting(sighting_id: int):
 @bp.post("/actions/<int:action_id>/outcome-preview")
 @login_required
 def outcome_preview(action_id: int):
-    from prompts.errors import PromptError
-    from prompts.messages import compose_outcome
-
     operator = current_operator()
     settings = current_settings()
     outcome, note, errors = _outcome_form()
@@ -581,8 +576,6 @@ def outcome_preview(action_id: int):
 @bp.post("/actions/<int:action_id>/end")
 @login_required
 def end_action(action_id: int):
-    from dialer.service import end_action as dialer_end_action
-
     operator = current_operator()
     settings = current_settings()
     outcome, note, errors = _outcome_form()
@@ -590,7 +583,6 @@ def end_action(action_id: int):
         for message in errors.values():
             flash(message, "error")
         return redirect(url_for("console.action_page", action_id=action_id) + "#beeindigen")
-    from dialer.service import ActionError
 
     with current_db().session() as s:
         action = _action_or_404(s, action_id, operator)
@@ -629,8 +621,6 @@ def _action_or_404(s, action_id: int | None, operator: Operator) -> Action:
 
 def _display_text(action: Action, settings) -> str:
     """The alert as written (the frozen voice text is in spoken form: "nul acht nul nul")."""
-    from prompts.errors import PromptError
-    from prompts.messages import compose_alert
 
     try:
         return compose_alert(action.incident_type.value, dict(action.description or {}),
@@ -678,7 +668,6 @@ AUDIT_LABELS = {
 @login_required(role=Role.SUPERVISOR)
 def audit_log():
     """Who did what in this control room: log-ins, actions started, changed and ended."""
-    from db.models import AuditEvent
 
     operator = current_operator()
     with current_db().session() as s:

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, render_template, request
 from sqlalchemy import select
 
-from config.runtime import current_db, current_settings
 from db.models import ControlRoom, Role
 from evaluation.export import TABLES, report_csv
 from evaluation.figures import EvaluationError, Report, Scope, build_report, municipality_names
 from web.auth import login_required
 from web.common import current_clock
+from web.runtime import current_db, current_settings
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluatie")
 

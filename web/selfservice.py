@@ -7,18 +7,35 @@ import json
 from datetime import date, datetime, timedelta
 
 from flask import (
-    Blueprint, Response, abort, flash, g, redirect, render_template, request, session, url_for,
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
 )
 from sqlalchemy.orm import Session
 
-from config.runtime import current_db, current_settings
 from db.models import AddressKind, Participant, ParticipantStatus, PhoneKind
 from participants import selfservice as ss
 from participants.verification import CheckResult, Method, Purpose, RateLimited, VerificationError
 from web.common import client_ip, current_clock
+from web.runtime import current_db, current_settings
 from web.signup import (
-    CHANNEL_LABELS, CHECK_TEXTS, DAYS, RATE_LIMITED, TrainingCourier, address_from_form, geocode_address,
-    parse_phone, portal_courier, verifier,
+    CHANNEL_LABELS,
+    CHECK_TEXTS,
+    DAYS,
+    RATE_LIMITED,
+    TrainingCourier,
+    address_from_form,
+    geocode_address,
+    parse_phone,
+    portal_courier,
+    verifier,
 )
 
 bp = Blueprint("selfservice", __name__)

@@ -11,23 +11,50 @@ import threading
 from dataclasses import dataclass
 
 from flask import (
-    Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for,
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
 )
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.logging import log_event
-from config.runtime import current_db, current_settings
 from db.models import (
-    Address, AddressKind, GeocodeStatus, Municipality, Participant,
-    PhoneKind, PhoneNumber,
+    Address,
+    AddressKind,
+    GeocodeStatus,
+    Municipality,
+    Participant,
+    PhoneKind,
+    PhoneNumber,
 )
+from deliveries.call_backend import OriginateError
+from deliveries.events import apply_call_event
+from dialer.wiring import build_backend, build_senders
+from evaluation.figures import coverage
 from participants import selfservice as ss
+from participants.geocoding import GazetteerGeocoder, GeocoderChain, PdokGeocoder
+from participants.geocoding import geocode_address as geocode_with
+from participants.phones import InvalidPhoneNumber, parse_participant_phone
 from participants.verification import (
-    CheckResult, Method, PortCourier, Purpose, RateLimited, VerificationError,
-    VerificationService, voice_text,
+    CheckResult,
+    Method,
+    PortCourier,
+    Purpose,
+    RateLimited,
+    VerificationError,
+    VerificationService,
+    sms_text,
+    voice_text,
 )
 from web.common import client_ip, current_clock
+from web.runtime import current_db, current_settings
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +121,6 @@ class TrainingCourier(PortCourier):
         elif method is Method.VOICE:
             text = voice_text(code)
         else:
-            from participants.verification import sms_text
-
             text = sms_text(code, Purpose(purpose).value)
         self.outbox.add(target, method.value, text)
 
@@ -112,8 +137,6 @@ class PortalCallBackend:
         self._lock = threading.Lock()
 
     def _sink(self, event) -> None:
-        from dialer.events import apply_call_event
-
         try:
             with self._db.transaction() as s:
                 apply_call_event(s, event, self._clock, self._settings)
@@ -121,9 +144,6 @@ class PortalCallBackend:
             log_event(log, "portal.call_event_failed", logging.WARNING, error=repr(exc))
 
     def originate(self, request):
-        from dialer.backend import OriginateError
-        from dialer.wiring import build_backend
-
         with self._lock:
             if self._backend is None:
                 backend = build_backend(self._settings, self._clock)
@@ -138,7 +158,6 @@ class PortalCallBackend:
 def portal_courier() -> PortCourier:
     """One courier per app: tests may put their own in app.extensions["burgernet.portal_courier"];
     a process that already runs a phone backend may share it as "burgernet.call_backend"."""
-    from dialer.wiring import build_senders
 
     ext = current_app.extensions
     courier = ext.get("burgernet.portal_courier")
@@ -167,8 +186,6 @@ def verifier(s: Session) -> VerificationService:
 
 
 def parse_phone(raw: str) -> tuple[str, PhoneKind]:
-    from participants.phones import InvalidPhoneNumber, parse_participant_phone
-
     try:
         parsed = parse_participant_phone(raw, current_settings().default_region)
     except InvalidPhoneNumber as exc:
@@ -179,8 +196,6 @@ def parse_phone(raw: str) -> tuple[str, PhoneKind]:
 def geocode_address(s: Session, address: Address) -> None:
     """Coordinates from the participants core: the local gazetteer first, then PDOK when a
     base URL is configured. An address not found is kept, marked failed, and reported."""
-    from participants.geocoding import GazetteerGeocoder, GeocoderChain, PdokGeocoder
-    from participants.geocoding import geocode_address as geocode_with
 
     settings = current_settings()
     geocoders = [GazetteerGeocoder(s)]
@@ -373,7 +388,6 @@ def confirm_email(token: str):
 @bp.get("/aanmelden/gemeente/<name>")
 def recruitment(name: str):
     """A printable, shareable sign-up page for one municipality, with its figures."""
-    from evaluation.figures import coverage
 
     with current_db().session() as s:
         rows = coverage(s, name[:120])

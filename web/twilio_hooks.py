@@ -34,14 +34,17 @@ from flask import Blueprint, Response, abort, current_app, request, send_file
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
-from werkzeug.exceptions import HTTPException
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
+from werkzeug.exceptions import HTTPException
 
+from callback_line.recordings import store_recording
 from config.clock import Clock, SystemClock
 from config.logging import log_event, mask_phone
-from config.runtime import current_db, current_settings
 from db.models import Delivery, DeliveryKind, Sighting, WebhookReceipt
+from deliveries.call_backend import CallEvent, CallEventType
+from deliveries.events import apply_call_event
+from deliveries.message_status import UnknownMessageStatus, apply_message_status
 from dialer.backends.twilio import (
     PROVIDER,
     TwilioCallBackend,
@@ -52,7 +55,16 @@ from dialer.backends.twilio import (
     voice_url,
     webhook_url,
 )
+from ivr.flows import UnknownFlow, flow_named
+from ivr.flow import CallEnv, Engine, FlowError, InputKind
+from ivr.twiml import EV_RECORD, TwimlRenderer, input_from_request, state_from_request
+from messaging.inbound_sms import handle_inbound_sms
+from prompts.audio import find_cached, render
+from prompts.errors import PromptError
+from prompts.ivr_prompts import IVR_PROMPTS, ivr_prompt_audio
+from prompts.tts import twilio_say_attributes
 from web.csrf import exempt_blueprint
+from web.runtime import current_db, current_settings
 
 log = logging.getLogger(__name__)
 
@@ -191,12 +203,10 @@ def _checked_delivery(session, delivery_id: int, call_sid: str | None) -> Delive
 
 
 def _apply(event) -> None:
-    from dialer.events import apply_call_event
-
     with current_db().transaction() as session:
         if _checked_delivery(session, event.delivery_id, event.provider_id) is None:
             return
-        apply_call_event(session, event, _clock())
+        apply_call_event(session, event, _clock(), current_settings())
 
 
 @bp.post("/call-status")
@@ -239,30 +249,15 @@ def amd():
 
 
 def _flow(name: str):
-    """The flows Twilio may run, by the name in the URL: one definition each, shared with the
-    FastAGI renderer."""
-    if name == "alert":
-        from ivr.alert_flow import ALERT_FLOW
-
-        return ALERT_FLOW
-    if name == "callback":
-        from callback_line.flow import CALLBACK_FLOW
-
-        return CALLBACK_FLOW
-    if name == "outcome":
-        from ivr.outcome_flow import OUTCOME_FLOW
-
-        return OUTCOME_FLOW
-    # No "verification": its code would travel in the webhook URLs (spoken inline instead).
-    abort(404)
+    """The flow Twilio may run by the name in the URL (ivr.flows, shared with FastAGI)."""
+    try:
+        return flow_named(name, webhook=True)
+    except UnknownFlow:
+        abort(404)
 
 
 def say_attributes(settings) -> dict:
     """<Say> attributes: Dutch, with the configured voice (the prompts package decides)."""
-    try:
-        from prompts.tts import twilio_say_attributes
-    except ImportError:
-        return {"language": settings.twilio.say_language, "voice": settings.twilio.say_voice}
     return twilio_say_attributes(settings)
 
 
@@ -270,9 +265,6 @@ def rendered_audio_url(settings, speech) -> str | None:
     """The URL of the platform's rendering of `speech` for <Play>: a fixed prompt by its key
     (an administrator's recording when there is one), anything else by its text. None when it
     cannot be rendered: the renderer then falls back to <Say>."""
-    from prompts.audio import render
-    from prompts.errors import PromptError
-    from prompts.ivr_prompts import IVR_PROMPTS, ivr_prompt_audio
 
     try:
         if speech.key and speech.key in IVR_PROMPTS:
@@ -287,8 +279,6 @@ def rendered_audio_url(settings, speech) -> str | None:
 
 
 def renderer_for(settings, flow_name: str):
-    from ivr.twiml import TwimlRenderer
-
     def url_for(params) -> str:
         return voice_url(settings, flow_name, **params)
 
@@ -309,7 +299,6 @@ def renderer_for(settings, flow_name: str):
 def rendered_audio(key: str):
     """Rendered prompt audio for Twilio's <Play>. Only files of the audio cache, by their
     sha256 key: nothing to guess, nothing else to reach."""
-    from prompts.audio import find_cached
 
     rendered = find_cached(key, current_settings())
     if rendered is None or not rendered.web.is_file():
@@ -332,8 +321,6 @@ def _fallback_twiml() -> VoiceResponse:
 def _log_digits(session, delivery_id, call_sid, digits: str, step_no: int) -> None:
     """A key pressed on an alert call, in the delivery's event log (as the Asterisk backend
     reports DTMF); the flow itself stores the menu choice."""
-    from dialer.backend import CallEvent, CallEventType
-    from dialer.events import apply_call_event
 
     if not isinstance(delivery_id, int):
         return
@@ -342,7 +329,7 @@ def _log_digits(session, delivery_id, call_sid, digits: str, step_no: int) -> No
             delivery_id=delivery_id, type=CallEventType.DTMF, provider=PROVIDER,
             provider_id=call_sid, at=_clock().now(), digits=digits,
             event_key=f"{PROVIDER}:{call_sid}:dtmf:{step_no}",
-        ), _clock())
+        ), _clock(), current_settings())
     except (LookupError, ValueError) as exc:  # the flow reports a bad delivery itself
         log_event(log, "twilio.dtmf.unlogged", logging.WARNING, delivery_id=delivery_id,
                   error=str(exc))
@@ -351,9 +338,6 @@ def _log_digits(session, delivery_id, call_sid, digits: str, step_no: int) -> No
 @bp.post("/voice/<flow_name>")
 @signed
 def voice(flow_name: str):
-    from ivr.flow import CallEnv, Engine, FlowError, InputKind
-    from ivr.twiml import EV_RECORD, input_from_request, state_from_request
-
     settings = current_settings()
     flow = _flow(flow_name)
     engine = Engine(flow)
@@ -431,7 +415,6 @@ def recording():
     """Twilio has the recording ready. Normally the <Record> action request already fetched
     it and the sighting holds it; when Twilio did not have it then, it is fetched now and
     filed with the sighting, like an Asterisk recording."""
-    from callback_line.recordings import store_recording
 
     form = request.form
     call_sid = form.get("CallSid")
@@ -470,8 +453,6 @@ def recording():
 @bp.post("/message-status")
 @signed
 def message_status():
-    from messaging.status import UnknownMessageStatus, apply_message_status
-
     delivery_id = _delivery_id()
     form = request.form
     status = form.get("MessageStatus") or form.get("SmsStatus", "")
@@ -492,8 +473,6 @@ def message_status():
 @bp.post("/sms")
 @signed
 def inbound_sms():
-    from messaging.inbound_sms import handle_inbound_sms
-
     form = request.form
     sender = form.get("From", "")
     if not sender:

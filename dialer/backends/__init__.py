@@ -1,1 +1,1 @@
-"""Adapters of the CallBackend port (dialer/backend.py): asterisk, twilio; the simulator lives in dialer/."""
+"""Adapters of the CallBackend port (deliveries/call_backend.py): asterisk, twilio; the simulator lives in dialer/."""

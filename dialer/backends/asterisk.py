@@ -34,7 +34,7 @@ from asterisk.manager import Manager, ManagerException, ManagerSocketException
 from config.clock import Clock, SystemClock
 from config.logging import log_event
 from config.settings import AsteriskSettings
-from dialer.backend import (
+from deliveries.call_backend import (
     CallEvent,
     CallEventType,
     CallRequest,

@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from audio_files import write_wav
+from ivr_seed import PARTICIPANT_NUMBER, STARTED, seed_action, seed_all, seed_room
 from sqlalchemy import select
 
-from callback_line.flow import CALLBACK_FLOW
 from db.models import Action, ActionStatus, Operator, Sighting
+from ivr.callback_flow import CALLBACK_FLOW
 from ivr.flow import (
     CallEnv,
     Engine,
@@ -21,8 +23,6 @@ from ivr.flow import (
     TransferStep,
     walk,
 )
-from audio_files import write_wav
-from ivr_seed import PARTICIPANT_NUMBER, STARTED, seed_action, seed_all, seed_room
 
 ENGINE = Engine(CALLBACK_FLOW)
 STRANGER = "+31152158000"

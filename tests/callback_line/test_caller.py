@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+from ivr_seed import PARTICIPANT_NUMBER, seed_all, seed_room
 
 from callback_line.caller import (
     Caller,
@@ -14,7 +15,6 @@ from callback_line.caller import (
     room_for_dialed_number,
 )
 from db.models import Action, IncidentType
-from ivr_seed import PARTICIPANT_NUMBER, seed_all, seed_room
 
 
 @pytest.mark.parametrize("raw, expected", [

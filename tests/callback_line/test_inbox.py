@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from ivr_seed import STARTED, seed_all, seed_room
 from sqlalchemy import select
 
 from callback_line.inbox import (
@@ -13,7 +14,6 @@ from callback_line.inbox import (
     recording_file,
 )
 from db.models import AuditEvent, Operator, Role, Sighting
-from ivr_seed import STARTED, seed_all, seed_room
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-
 from audio_files import write_wav
+
 from callback_line.recordings import RecordingError, store_recording, wav_duration_s
 
 NOW = datetime(2026, 11, 28, 14, 0, 5, tzinfo=timezone.utc)

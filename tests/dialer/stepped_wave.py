@@ -5,8 +5,8 @@ from sqlalchemy import func, select
 
 from config.settings import SimulatorSettings
 from db.models import Delivery, DeliveryState
+from deliveries.states import IN_FLIGHT
 from dialer.simulator import SimulatedNetwork, SimulatedSender
-from dialer.states import IN_FLIGHT
 from dialer.worker import DialerWorker
 
 OPEN = [DeliveryState.QUEUED, DeliveryState.HELD, *IN_FLIGHT]

@@ -4,18 +4,19 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import inspect
-
-from db.models import Action, ActionStatus
-from dialer.bench import CENTRE, seed_population
-from dialer.jobs import JOB_TABLE, PERSISTENT, build_scheduler
 from stepped_wave import simulated_worker
+
+from bench.dialer import CENTRE, seed_population
+from db.models import Action, ActionStatus
+from dialer.jobs import JOB_TABLE, PERSISTENT, build_scheduler
+from tests.support.cli import cli_runner
 
 
 def test_action_commands(app, db, room, settings):
     from app import cli
 
     seed_population(db, 200, seed=5)
-    runner = app.test_cli_runner()
+    runner = cli_runner(app)
     result = runner.invoke(cli, args=[
         "action", "start", "--lat", str(CENTRE[0]), "--lon", str(CENTRE[1]), "--radius", "1200",
         "--type", "missing_child", "--description", '{"age": 8, "clothing": "blauwe jas"}'])

@@ -4,13 +4,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from dialer_fixtures import make_action, make_deliveries
 from sqlalchemy import select
 
 from db.models import ActionStatus, Delivery, DeliveryEvent, DeliveryKind, DeliveryState
-from dialer.backend import CallEvent, CallEventType
-from dialer.events import UnknownDelivery, apply_call_event
-from dialer.states import IllegalTransition, transition
-from dialer_fixtures import make_action, make_deliveries
+from deliveries.call_backend import CallEvent, CallEventType
+from deliveries.events import UnknownDelivery, apply_call_event
+from deliveries.states import IllegalTransition, transition
 
 S = DeliveryState
 T = CallEventType

@@ -2,12 +2,8 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
-
-from config.settings import SimulatorSettings
-from db.models import Delivery, DeliveryState, IncidentType, Trunk
-from dialer.pacing import Candidate, TokenBucket, choose_calls, fair_order, prefix_for
 from dialer_fixtures import make_action, make_deliveries
+from sqlalchemy import select
 from stepped_wave import (
     dialer_log,
     max_calls_in_window,
@@ -15,6 +11,10 @@ from stepped_wave import (
     run_until_done,
     simulated_worker,
 )
+
+from config.settings import SimulatorSettings
+from db.models import Delivery, DeliveryState, IncidentType, Trunk
+from dialer.pacing import Candidate, TokenBucket, choose_calls, fair_order, prefix_for
 
 S = DeliveryState
 

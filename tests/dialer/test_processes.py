@@ -17,11 +17,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from dialer_fixtures import make_action, make_deliveries
 from sqlalchemy import func, select
 
 from db.models import Delivery, DeliveryEvent, DeliveryState, IncidentType
-from dialer.retry import OUTCOME_UNKNOWN
-from dialer_fixtures import make_action, make_deliveries
+from deliveries.retry import OUTCOME_UNKNOWN
 
 pytestmark = pytest.mark.e2e
 

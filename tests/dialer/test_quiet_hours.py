@@ -5,14 +5,14 @@ from datetime import datetime, time, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from dialer_fixtures import make_action, make_deliveries
 from sqlalchemy import func, select
+from stepped_wave import simulated_worker
 
+from actions.service import action_progress
 from config.clock import FakeClock
 from db.models import Channel, ControlRoom, Delivery, DeliveryState, IncidentType
-from dialer.quiet_hours import QuietWindow, held_until, parse_hhmm, quiet_window
-from dialer.service import action_progress
-from dialer_fixtures import make_action, make_deliveries
-from stepped_wave import simulated_worker
+from deliveries.quiet_hours import QuietWindow, held_until, parse_hhmm, quiet_window
 
 S = DeliveryState
 AMS = ZoneInfo("Europe/Amsterdam")

@@ -6,6 +6,14 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
+from actions.service import (
+    ActionError,
+    action_progress,
+    estimate_wave_seconds,
+    plan_wave,
+    start_action,
+)
+from bench.dialer import CENTRE, seed_population
 from config.clock import FakeClock
 from db.models import (
     Action,
@@ -16,14 +24,6 @@ from db.models import (
     IncidentType,
     Operator,
     Role,
-)
-from dialer.bench import CENTRE, seed_population
-from dialer.service import (
-    ActionError,
-    action_progress,
-    estimate_wave_seconds,
-    plan_wave,
-    start_action,
 )
 from participants.selection import select_recipients
 

@@ -7,9 +7,9 @@ import pytest
 
 from config.clock import FakeClock
 from config.settings import SimulatorSettings
-from dialer.backend import CallEventType, CallRequest, OriginateError
+from deliveries.call_backend import CallEventType, CallRequest, OriginateError
+from deliveries.message_sender import OutgoingMessage, SendError
 from dialer.simulator import ScaledClock, SimulatedNetwork, SimulatedSender, script_call
-from messaging.port import OutgoingMessage, SendError
 
 T = CallEventType
 PROFILE = SimulatorSettings()

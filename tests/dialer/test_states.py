@@ -5,11 +5,11 @@ import itertools
 import logging
 
 import pytest
+from dialer_fixtures import make_action, make_deliveries
 from sqlalchemy import select
 
 from db.models import Channel, Delivery, DeliveryEvent, DeliveryState
-from dialer.states import ALLOWED, MESSAGE_ONLY, VOICE_ONLY, IllegalTransition, is_allowed, transition
-from dialer_fixtures import make_action, make_deliveries
+from deliveries.states import ALLOWED, MESSAGE_ONLY, VOICE_ONLY, IllegalTransition, is_allowed, transition
 
 S = DeliveryState
 ALL_PAIRS = list(itertools.product(S, S))
@@ -37,7 +37,7 @@ def test_table_covers_every_state():
 
 @pytest.mark.parametrize("channel", [Channel.VOICE, Channel.SMS])
 def test_every_transition(db, room, clock, channel, caplog):
-    caplog.set_level(logging.WARNING, logger="dialer.states")
+    caplog.set_level(logging.WARNING, logger="deliveries.states")
     with db.session() as s:
         action = make_action(s, room)
         rows = make_deliveries(s, action, len(ALL_PAIRS), channel=channel)

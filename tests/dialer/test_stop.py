@@ -3,8 +3,11 @@ the outcome message goes to everyone reached; stale actions end by themselves.""
 from __future__ import annotations
 
 import pytest
+from dialer_fixtures import make_action, make_deliveries
 from sqlalchemy import func, select
+from stepped_wave import dialer_log, run_until_done, simulated_worker
 
+from actions.service import ActionError, end_action
 from db.models import (
     Action,
     ActionStatus,
@@ -16,9 +19,6 @@ from db.models import (
     DeliveryState,
 )
 from dialer.jobs import end_stale_actions, send_due_outcome_messages
-from dialer.service import ActionError, end_action
-from dialer_fixtures import make_action, make_deliveries
-from stepped_wave import dialer_log, run_until_done, simulated_worker
 
 S = DeliveryState
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from dialer_fixtures import make_action, make_deliveries
 from sqlalchemy import select
+from stepped_wave import run_until_done, simulated_worker
 
 from config.settings import SimulatorSettings
 from db.models import (
@@ -14,11 +16,9 @@ from db.models import (
     Participant,
     ParticipantStatus,
 )
-from dialer.backend import OriginateError
-from dialer.retry import OUTCOME_UNKNOWN
-from dialer.states import transition
-from dialer_fixtures import make_action, make_deliveries
-from stepped_wave import run_until_done, simulated_worker
+from deliveries.call_backend import OriginateError
+from deliveries.retry import OUTCOME_UNKNOWN
+from deliveries.states import transition
 
 S = DeliveryState
 
@@ -127,7 +127,7 @@ def test_simulated_participants_leave_their_menu_choices_like_the_ivr(db, room, 
 def test_events_survive_a_database_failure(db, room, clock, settings, monkeypatch):
     from sqlalchemy.exc import OperationalError
 
-    from dialer.backend import CallEvent, CallEventType
+    from deliveries.call_backend import CallEvent, CallEventType
 
     worker, network = simulated_worker(db, clock, settings)
     with db.session() as s:

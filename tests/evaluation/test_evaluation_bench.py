@@ -2,7 +2,7 @@ import json
 
 from click.testing import CliRunner
 
-from evaluation.bench import bench_evaluation
+from bench.evaluation import bench_evaluation
 
 
 def test_bench_prints_one_json_line_with_the_figures():

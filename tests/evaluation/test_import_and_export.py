@@ -11,6 +11,7 @@ from db.models import Municipality
 from evaluation.export import report_csv
 from evaluation.figures import EvaluationError, Scope, build_report
 from evaluation.municipalities import MunicipalityImportError, import_municipalities, parse_rows
+from tests.support.cli import cli_runner
 
 
 def test_import_reports_bad_rows_and_is_idempotent(db):
@@ -55,7 +56,7 @@ def test_cli_imports_the_demo_table_and_prints_csv(app):
     from evaluation.cli import evaluation_group
 
     app.extensions["burgernet.db"].upgrade()
-    runner = app.test_cli_runner()
+    runner = cli_runner(app)
     result = runner.invoke(evaluation_group, ["import-municipalities"])
     assert result.exit_code == 0, result.output
     assert "9 created" in result.output

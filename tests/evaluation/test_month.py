@@ -12,8 +12,21 @@ from sqlalchemy import select
 
 from config.clock import FakeClock
 from db.models import (
-    Action, ActionStatus, Address, AddressKind, Channel, ControlRoom, Delivery, DeliveryKind,
-    DeliveryState, GeocodeStatus, IncidentType, Outcome, Participant, PhoneKind, PhoneNumber,
+    Action,
+    ActionStatus,
+    Address,
+    AddressKind,
+    Channel,
+    ControlRoom,
+    Delivery,
+    DeliveryKind,
+    DeliveryState,
+    GeocodeStatus,
+    IncidentType,
+    Outcome,
+    Participant,
+    PhoneKind,
+    PhoneNumber,
     Sighting,
 )
 from evaluation.figures import Scope, build_report

@@ -6,6 +6,8 @@ checks that it did the same steps. Import with tests/ivr on sys.path (pytest's d
 """
 from __future__ import annotations
 
+from ivr_seed import VOICE_TEXT
+
 from ivr.flow import (
     AwaitMessageEndStep,
     HangupStep,
@@ -15,7 +17,6 @@ from ivr.flow import (
     Step,
     TransferStep,
 )
-from ivr_seed import VOICE_TEXT
 
 
 def summary(step: Step) -> tuple:

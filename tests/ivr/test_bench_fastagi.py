@@ -5,6 +5,7 @@ import json
 
 from app import cli, create_app
 from config.settings import Settings
+from tests.support.cli import cli_runner
 
 
 def test_bench_fastagi_small_run(tmp_path):
@@ -12,7 +13,7 @@ def test_bench_fastagi_small_run(tmp_path):
                         database_url=f"sqlite:///{tmp_path / 'cli.sqlite3'}", secret_key="test")
     app = create_app(settings)
     try:
-        result = app.test_cli_runner().invoke(cli, [
+        result = cli_runner(app).invoke(cli, [
             "bench", "fastagi", "--calls", "10", "--concurrency", "5", "--prompt-ms", "0",
             "--cps", "0", "--callback-share", "0.3"])
     finally:

@@ -5,11 +5,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from fake_asterisk import FakeChannel
+from ivr_seed import seed_all
 from sqlalchemy import select
 
 from db.models import Action, Delivery, Participant, ParticipantStatus, Sighting
-from fake_asterisk import FakeChannel
-from ivr_seed import seed_all
 
 
 @pytest.fixture
@@ -270,8 +270,9 @@ def test_hangup_during_a_menu_is_a_normal_end(how, hangup_line, server, seeded, 
 def test_hangup_in_the_call_back_action_menu_is_a_normal_end(server, seeded, db, caplog):
     from datetime import timedelta
 
-    from db.models import Operator
     from ivr_seed import STARTED, seed_action
+
+    from db.models import Operator
 
     with db.transaction() as s:
         room = s.get(Operator, seeded.operator_id).control_room

@@ -7,14 +7,15 @@ from __future__ import annotations
 import shlex
 
 import pytest
-from sqlalchemy import select
-
 from alert_walks import ALERT_WALKS
 from audio_files import write_wav
-from callback_line.flow import CALLBACK_FLOW
-from db.models import Sighting
 from fake_asterisk import FakeChannel
+from ivr_seed import VOICE_TEXT, seed_all
+from sqlalchemy import select
+
+from db.models import Sighting
 from ivr.asterisk_audio import AsteriskSounds
+from ivr.callback_flow import CALLBACK_FLOW
 from ivr.flow import (
     CallEnv,
     Engine,
@@ -28,7 +29,6 @@ from ivr.flow import (
     walk,
 )
 from ivr.prompt_texts import prompt_text
-from ivr_seed import VOICE_TEXT, seed_all
 
 
 def agi_commands(summary: tuple) -> list[str]:

@@ -6,12 +6,13 @@ renderers' tests (tests/ivr/test_fastagi_walks.py for FastAGI; the TwiML side ca
 from __future__ import annotations
 
 import pytest
+from alert_walks import ALERT_WALKS, summary
+from ivr_seed import seed_all
 from sqlalchemy import select
 
-from alert_walks import ALERT_WALKS, summary
-from callback_line.flow import CALLBACK_FLOW
 from db.models import AuditEvent, Delivery, DeliveryEvent, Operator, Participant, ParticipantStatus
 from ivr.alert_flow import ALERT_FLOW
+from ivr.callback_flow import CALLBACK_FLOW
 from ivr.flow import (
     AwaitMessageEndStep,
     CallEnv,
@@ -27,7 +28,6 @@ from ivr.flow import (
     walk,
 )
 from ivr.prompt_texts import prompt_text
-from ivr_seed import seed_all
 
 ENGINE = Engine(ALERT_FLOW)
 

@@ -3,17 +3,17 @@ through the FastAGI server over TCP with the test playing Asterisk."""
 from __future__ import annotations
 
 import pytest
+from fake_asterisk import FakeChannel
+from ivr_seed import PARTICIPANT_NUMBER, seed_all
+from test_fastagi import wait_for_outcomes
 
 from db.models import Action, ActionStatus, Channel, Delivery, DeliveryKind, DeliveryState, Outcome, PhoneKind
-from fake_asterisk import FakeChannel
 from ivr.asterisk_audio import AsteriskSounds
 from ivr.flow import CallEnv, Engine, FlowError, HangupStep, Input, MenuStep, PlayStep, Speech, walk
 from ivr.outcome_flow import OUTCOME_FLOW
 from ivr.prompt_texts import prompt_text
 from ivr.verification_flow import VERIFICATION_FLOW
-from ivr_seed import PARTICIPANT_NUMBER, seed_all
 from prompts.messages import compose_outcome
-from test_fastagi import wait_for_outcomes
 
 OUTCOME = Engine(OUTCOME_FLOW)
 VERIFICATION = Engine(VERIFICATION_FLOW)

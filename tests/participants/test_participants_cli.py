@@ -2,16 +2,17 @@ import csv
 
 from sqlalchemy import func, select
 
-from db.models import ControlRoom, GazetteerAddress, Operator, Participant, PhoneNumber, Role
+from db.models import ControlRoom, Operator, Participant, PhoneNumber, Role
 from participants.cli import demo_group, participants_group
 from participants.demo import demo_gazetteer, inside_delft
 from tests.participants.test_importer import BAD, BAG, GOOD, write
+from tests.support.cli import cli_runner
 
 
 def test_import_command_reports_rows_and_sets_exit_status(app, db, tmp_path):
     bag = tmp_path / "bag.csv"
     bag.write_text(BAG, encoding="utf-8")
-    runner = app.test_cli_runner()
+    runner = cli_runner(app)
     result = runner.invoke(participants_group, ["import-gazetteer", str(bag)])
     assert result.exit_code == 0, result.output
     assert "3 added, 0 updated, 0 unchanged, 0 rejected" in result.output
@@ -38,7 +39,7 @@ def test_import_command_reports_rows_and_sets_exit_status(app, db, tmp_path):
 
 
 def test_demo_seed_is_deterministic_and_idempotent(app, db):
-    runner = app.test_cli_runner()
+    runner = cli_runner(app)
     result = runner.invoke(demo_group, ["seed", "--participants", "300"])
     assert result.exit_code == 0, result.output
     assert "300 participants added (300 in total)" in result.output

@@ -1,10 +1,11 @@
 import json
 
-from participants.bench import CITIES, bench_select, generate_population
+from bench.select import CITIES, bench_select, generate_population
+from tests.support.cli import cli_runner
 
 
 def test_bench_select_runs_and_prints_one_json_line_last(app):
-    result = app.test_cli_runner().invoke(
+    result = cli_runner(app).invoke(
         bench_select, ["--participants", "3000", "--runs", "2", "--scan-runs", "1"]
     )
     assert result.exit_code == 0, result.output

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import phonenumbers
+
 from db.models import PhoneKind
 
 
@@ -46,8 +47,16 @@ def geocode_delft(session, address) -> None:
 from datetime import datetime, timedelta
 
 from db.models import (
-    Action, ActionStatus, Channel, ControlRoom, Delivery, DeliveryKind, DeliveryState,
-    IncidentType, Outcome, PhoneKind,
+    Action,
+    ActionStatus,
+    Channel,
+    ControlRoom,
+    Delivery,
+    DeliveryKind,
+    DeliveryState,
+    IncidentType,
+    Outcome,
+    PhoneKind,
 )
 
 

@@ -7,8 +7,17 @@ from people_helpers import control_room, delivery, ended_action
 from sqlalchemy import func, select
 
 from db.models import (
-    AuditEvent, Channel, DailyAggregate, Delivery, DeliveryEvent, DeliveryState, Participant,
-    PhoneKind, PhoneNumber, Sighting, VerificationCode,
+    AuditEvent,
+    Channel,
+    DailyAggregate,
+    Delivery,
+    DeliveryEvent,
+    DeliveryState,
+    Participant,
+    PhoneKind,
+    PhoneNumber,
+    Sighting,
+    VerificationCode,
 )
 from evaluation.aggregates import action_counts
 from participants.retention import purge

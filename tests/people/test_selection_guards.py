@@ -8,8 +8,8 @@ import pytest
 from people_helpers import RecordingCourier, control_room, geocode_delft
 from sqlalchemy import select
 
+from actions.service import start_action
 from db.models import Action, ActionStatus, AddressKind, Delivery, IncidentType
-from dialer.service import start_action
 from participants import selfservice as ss
 from participants.phones import parse_participant_phone
 from participants.verification import Purpose, VerificationService

@@ -4,17 +4,27 @@ import json
 from datetime import date, datetime, timezone
 
 import pytest
+from people_helpers import control_room, delivery, ended_action, geocode_delft, parse_phone
 from sqlalchemy import select, text
 
 from db.models import (
-    Address, AddressKind, AuditEvent, Channel, DailyAggregate, Delivery, DeliveryEvent,
-    DeliveryState, Participant, ParticipantStatus, PhoneKind, PhoneNumber, Sighting,
+    Address,
+    AddressKind,
+    AuditEvent,
+    Channel,
+    DailyAggregate,
+    Delivery,
+    DeliveryEvent,
+    DeliveryState,
+    Participant,
+    ParticipantStatus,
+    PhoneKind,
+    PhoneNumber,
+    Sighting,
     VerificationCode,
 )
 from participants import selfservice as ss
 from participants.verification import Method, Purpose
-from people_helpers import geocode_delft, parse_phone
-from people_helpers import control_room, delivery, ended_action
 
 
 def signup_input(**over) -> ss.SignUpInput:

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from db.models import Participant, PhoneKind, PhoneNumber, VerificationCode
 from participants.verification import CheckResult, Method, Purpose, RateLimited, hash_secret
-
-import pytest
 
 
 def make_participant(s, number="+31612345678", email="a@example.nl"):

@@ -10,8 +10,16 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from db.models import (
-    AuditEvent, ControlRoom, GazetteerAddress, Municipality, Operator, Participant,
-    ParticipantStatus, PhoneNumber, Role, Trunk,
+    AuditEvent,
+    ControlRoom,
+    GazetteerAddress,
+    Municipality,
+    Operator,
+    Participant,
+    ParticipantStatus,
+    PhoneNumber,
+    Role,
+    Trunk,
 )
 from web.signup import TrainingCourier
 

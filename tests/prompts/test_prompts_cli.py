@@ -9,6 +9,7 @@ import pytest
 from app import cli, create_app
 from config.settings import Settings
 from prompts.ivr_prompts import static_prompt_keys
+from tests.support.cli import cli_runner
 
 
 @pytest.fixture
@@ -16,7 +17,7 @@ def runner(tmp_path):
     settings = Settings(_env_file=None, instance_path=tmp_path / "instance",
                         database_url=f"sqlite:///{tmp_path / 'cli.sqlite3'}", secret_key="test")
     app = create_app(settings)
-    yield app.test_cli_runner()
+    yield cli_runner(app)
     app.extensions["burgernet.db"].dispose()
 
 

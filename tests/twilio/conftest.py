@@ -6,11 +6,11 @@ import threading
 from dataclasses import dataclass, field
 
 import pytest
+from twilio_seed import ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER, Inbox, free_port
 from werkzeug.serving import make_server
 
 from config.settings import TwilioSettings
-from fake_twilio import FakeTwilio
-from twilio_seed import ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER, Inbox, free_port
+from tests.support.fake_twilio import FakeTwilio
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ import subprocess
 from email import policy
 
 import pytest
-
 from twilio_seed import Inbox, free_port
+
 from config.settings import SmtpSettings
-from messaging.port import OutgoingMessage, SendError
+from deliveries.message_sender import OutgoingMessage, SendError
 from messaging.smtp_email import SmtpEmailSender, build_email
 
 MESSAGE = OutgoingMessage(

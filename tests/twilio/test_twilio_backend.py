@@ -5,9 +5,9 @@ from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-
 from twilio_seed import ACCOUNT_SID, OUR_NUMBER
-from dialer.backend import CallEventType, CallRequest, OriginateError
+
+from deliveries.call_backend import CallEventType, CallRequest, OriginateError
 from dialer.backends.twilio import (
     TwilioCallBackend,
     TwilioOriginateError,

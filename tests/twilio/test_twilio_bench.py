@@ -1,7 +1,7 @@
 """The Twilio webhook benchmark runs a small wave end to end and loses nothing."""
 from __future__ import annotations
 
-from dialer.backends.twilio_bench import run_bench
+from bench.twilio import run_bench
 
 
 def test_small_bench_wave_completes_every_call():

@@ -8,14 +8,14 @@ import email
 from email import policy
 
 from sqlalchemy import select
+from twilio_seed import participant_with_number, seed_wave
 
+from actions.service import end_action, plan_outcome_messages
 from config.settings import SmtpSettings
 from db.models import Action, Channel, Delivery, DeliveryState, PhoneKind, Trunk
 from dialer.backends.twilio import TwilioCallBackend
-from dialer.service import end_action, plan_outcome_messages
 from dialer.worker import DialerWorker
 from messaging.senders import senders_from_settings
-from twilio_seed import participant_with_number, seed_wave
 
 VOICE = ["+31612300001", "+31612300002", "+31612300003"]
 SMS = "+31612300009"

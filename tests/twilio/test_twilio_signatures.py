@@ -6,10 +6,11 @@ import logging
 import pytest
 import requests
 from sqlalchemy import select
-
 from twilio_seed import OUR_NUMBER, seed_wave
+
 from db.models import Delivery, DeliveryEvent, DeliveryState
-from dialer.states import transition
+from deliveries.states import transition
+from web import twilio_hooks
 
 NUMBER = "+31612345678"
 
@@ -142,9 +143,7 @@ def test_receipts_older_than_the_replay_window_are_forgotten(db, clock):
 def test_a_request_that_failed_here_may_be_retried(live_app, fake_twilio, dialing, db, monkeypatch):
     """A signed request we could not handle (an error on our side) is not remembered: Twilio's
     retry of the very same request is applied, not refused as a replay."""
-    import dialer.events
-
-    real = dialer.events.apply_call_event
+    real = twilio_hooks.apply_call_event
     calls = []
 
     def fails_once(*args, **kwargs):
@@ -153,7 +152,7 @@ def test_a_request_that_failed_here_may_be_retried(live_app, fake_twilio, dialin
             raise RuntimeError("database went away")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(dialer.events, "apply_call_event", fails_once)
+    monkeypatch.setattr(twilio_hooks, "apply_call_event", fails_once)
     url = live_app.url(f"/twilio/call-status?delivery={dialing}")
     params = status_params(fake_twilio)
     assert fake_twilio.post_webhook(url, params, expect_ok=False).status_code == 500

@@ -5,8 +5,8 @@ import re
 
 import pytest
 from sqlalchemy import select
-
 from twilio_seed import ACCOUNT_SID, OUR_NUMBER, participant_with_number, seed_wave
+
 from db.models import (
     AuditEvent,
     Channel,
@@ -18,7 +18,9 @@ from db.models import (
     ParticipantStatus,
     PhoneNumber,
 )
-from dialer.states import transition
+from deliveries.message_sender import OutgoingMessage, SendError
+from deliveries.message_status import apply_message_status
+from deliveries.states import transition
 from messaging.inbound_sms import (
     ConfirmCode,
     Invalid,
@@ -27,8 +29,6 @@ from messaging.inbound_sms import (
     Unknown,
     parse_inbound,
 )
-from messaging.port import OutgoingMessage, SendError
-from messaging.status import apply_message_status
 from messaging.twilio_sms import TwilioSmsSender
 
 NUMBER = "+31612340001"

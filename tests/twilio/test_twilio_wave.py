@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-
 from twilio_seed import CENTRALIST, OUR_NUMBER, VOICE_TEXT, seed_wave
+
 from db.models import Delivery, DeliveryEvent, DeliveryState, Sighting
-from dialer.backend import CallRequest
+from deliveries.call_backend import CallRequest
+from deliveries.states import transition
 from dialer.backends.twilio import TwilioCallBackend
-from dialer.states import transition
-from fake_twilio import silence_wav
 from ivr.prompt_texts import prompt_text
+from tests.support.fake_twilio import silence_wav
 
 ACK, BUSY, SILENT, MACHINE, TRANSFER = (f"+3161234560{i}" for i in range(1, 6))
 

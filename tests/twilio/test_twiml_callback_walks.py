@@ -11,9 +11,11 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "ivr"))
 
-from callback_line.flow import CALLBACK_FLOW  # noqa: E402
+from test_twiml_walks import twiml_summary  # noqa: E402
+from twilio_seed import CENTRALIST, CONTROL_ROOM, OUR_NUMBER, seed_wave  # noqa: E402
+
 from db.models import Action, ActionStatus, Delivery, DeliveryState, IncidentType, Sighting  # noqa: E402
-from fake_twilio import silence_wav  # noqa: E402
+from ivr.callback_flow import CALLBACK_FLOW  # noqa: E402
 from ivr.flow import (  # noqa: E402
     AwaitMessageEndStep,
     CallEnv,
@@ -26,8 +28,7 @@ from ivr.flow import (  # noqa: E402
     TransferStep,
     walk,
 )
-from test_twiml_walks import twiml_summary  # noqa: E402
-from twilio_seed import CENTRALIST, CONTROL_ROOM, OUR_NUMBER, seed_wave  # noqa: E402
+from tests.support.fake_twilio import silence_wav  # noqa: E402
 
 CALLER = "+31612399001"
 STRANGER = "+31687654321"

@@ -4,11 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from console_testing import PASSWORD, csrf_from, login
 from werkzeug.security import generate_password_hash
 
-from console_testing import PASSWORD, login, csrf_from
 from db.models import ControlRoom, Operator, Role
-
 
 
 @dataclass

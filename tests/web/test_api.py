@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from console_population import MARKT, add_participants
 from sqlalchemy import select
 
 from db.models import Action, ActionStatus, AuditEvent, Operator
-from console_population import MARKT, add_participants
 from web.auth import issue_api_token
 
 BODY = {

@@ -2,10 +2,11 @@ from sqlalchemy import select
 
 from app import cli
 from db.models import AuditEvent, Operator
+from tests.support.cli import cli_runner
 
 
 def test_issue_and_revoke_api_token(app, staff, db):
-    runner = app.test_cli_runner()
+    runner = cli_runner(app)
     issued = runner.invoke(cli, ["api-token", "issue", "centralist"])
     assert issued.exit_code == 0, issued.output
     token = issued.output.strip()

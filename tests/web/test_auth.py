@@ -1,8 +1,8 @@
 
+from console_testing import PASSWORD, csrf_from, login
 from sqlalchemy import select
 
 from db.models import AuditEvent, Operator
-from console_testing import PASSWORD, csrf_from, login
 
 
 def audit_events(db) -> list[tuple[str, str]]:

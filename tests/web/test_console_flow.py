@@ -4,11 +4,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from console_population import MARKT, add_participants
+from console_testing import csrf_from, login
 from sqlalchemy import func, select
 
-from console_testing import csrf_from, login
 from db.models import Action, ActionStatus, AuditEvent, Delivery, DeliveryState, Sighting
-from console_population import MARKT, add_participants
 
 SUSPECT = {
     "incident_type": "suspect",

@@ -1,5 +1,5 @@
 """The benchmark's bound: what an ideal dialer achieves on a trunk (a pure function)."""
-from dialer.backends.asterisk_bench import ideal_wave_seconds, pace
+from bench.asterisk import ideal_wave_seconds, pace
 
 
 def test_channel_bound_wave_runs_in_generations():

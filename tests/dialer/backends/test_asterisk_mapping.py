@@ -1,7 +1,8 @@
 """The AMI backend's pure parts: call ids, Q.850 causes, the hangup handler's record."""
 import re
 
-from dialer.backend import CallEventType as T
+from config.logging import mask_phones_in
+from deliveries.call_backend import CallEventType as T
 from dialer.backends.asterisk import (
     ami_variable,
     call_id_for,
@@ -10,7 +11,6 @@ from dialer.backends.asterisk import (
     parse_hangup_record,
     unanswered_outcome,
 )
-from config.logging import mask_phones_in
 
 
 def test_call_id_names_its_delivery_and_is_unique():

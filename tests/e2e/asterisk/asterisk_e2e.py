@@ -5,8 +5,8 @@ import threading
 import time
 from collections import defaultdict
 
-from dialer.backend import CallEvent, CallEventType
-from dialer.backends import testbed
+from deliveries.call_backend import CallEvent, CallEventType
+from tests.support import testbed
 
 # Nothing listens here: calls that reach the IVR fail over to the dialplan's fallback.
 NO_FASTAGI_PORT = 4599

@@ -10,10 +10,10 @@ import os
 from pathlib import Path
 
 import pytest
+from asterisk_e2e import NO_FASTAGI_PORT, EventLog
 
 from config.settings import AsteriskSettings
-from asterisk_e2e import NO_FASTAGI_PORT, EventLog
-from dialer.backends import testbed
+from tests.support import testbed
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

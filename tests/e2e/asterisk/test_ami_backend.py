@@ -6,13 +6,12 @@ import re
 import time
 
 import pytest
-
-from dialer.backend import CallEventType as T
-from dialer.backend import CallRequest, OriginateError
-from dialer.backends import testbed
-from dialer.backends.asterisk import AsteriskBackend
-
 from asterisk_e2e import wait_until_no_channels
+
+from deliveries.call_backend import CallEventType as T
+from deliveries.call_backend import CallRequest, OriginateError
+from dialer.backends.asterisk import AsteriskBackend
+from tests.support import testbed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asterisk,
               pytest.mark.filterwarnings("ignore::DeprecationWarning:asterisk.manager")]

@@ -8,9 +8,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from asterisk_e2e import wait_until_no_channels, waiting_caller
 from sqlalchemy import select
 
-from asterisk_e2e import waiting_caller, wait_until_no_channels
+from bench.asterisk import bench_settings
 from config.clock import SystemClock
 from db.database import Database
 from db.models import (
@@ -23,18 +24,17 @@ from db.models import (
     PhoneKind,
     Sighting,
 )
-from dialer.backend import CallRequest
-from dialer.backends import testbed
-from dialer.backends.asterisk_bench import bench_settings
-from dialer.backends.asterisk_stack import (
+from deliveries.call_backend import CallRequest
+from ivr.asterisk_audio import AsteriskSounds
+from ivr.flow import Speech
+from tests.support import testbed
+from tests.support.asterisk_stack import (
     DEFAULT_VOICE_TEXT,
     AsteriskStack,
     delivery_states,
     prerender_prompts,
     seed_alert_wave,
 )
-from ivr.asterisk_audio import AsteriskSounds
-from ivr.flow import Speech
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asterisk,
               pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -150,7 +150,7 @@ def test_wave_lands_every_answer_digit_busy_no_answer_and_machine_on_its_row(
 def callback_seconds(settings, db, action_id: int) -> dict[str, float]:
     """How long each prompt of the call-back flow plays on the testbed (rendering them now,
     so the call finds them cached)."""
-    from callback_line.flow import action_name
+    from ivr.callback_flow import action_name
     from ivr.flow import CallEnv
     from ivr.prompt_texts import is_package_prompt, prompt_text
 

@@ -1,4 +1,4 @@
-"""A participant phones the call-back line: the real call-back flow (callback_line.flow), walked
+"""A participant phones the call-back line: the real call-back flow (ivr.callback_flow), walked
 through the flow engine as a renderer would, with a real spoken recording (espeak-ng)."""
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from callback_line.flow import CALLBACK_FLOW
 from config.clock import SystemClock
+from ivr.callback_flow import CALLBACK_FLOW
 from ivr.flow import CallEnv, Engine, HangupStep, Input, MenuStep, PlayStep, RecordStep, TransferStep
 
 ENGINE = Engine(CALLBACK_FLOW)

@@ -15,7 +15,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from browser_support import (  # noqa: F401  (login, screenshot re-exported for older imports)
     ARTIFACTS,
     CHROMIUM,
@@ -26,18 +25,19 @@ from browser_support import (  # noqa: F401  (login, screenshot re-exported for 
     login,
     screenshot,
 )
+
 from config.clock import SystemClock
 from db.database import Database
 
 
 @pytest.fixture
 def live_app(tmp_path):
+    from seed_console import seed_everything
     from werkzeug.serving import make_server
 
     from app import create_app
     from dialer.simulator import SimulatedNetwork, SimulatedSender
     from dialer.worker import DialerWorker
-    from seed_console import seed_everything
 
     settings = fast_training_settings(tmp_path)
     app = create_app(settings)

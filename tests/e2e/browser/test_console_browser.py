@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from callback_caller import phone_in_sighting, spoken_wav
 from browser_support import login, screenshot
+from callback_caller import phone_in_sighting, spoken_wav
 from seed_console import WITNESS_NUMBER
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]

@@ -9,9 +9,9 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from browser_support import login, screenshot
 from sqlalchemy import select, update
 
-from browser_support import login, screenshot
 from db.models import Address, AuditEvent, Municipality, Participant, ParticipantStatus, PhoneNumber, Trunk
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]

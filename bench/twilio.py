@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
+from app import create_app
 from config.clock import SystemClock
 from config.settings import Settings, TwilioSettings
 from db.database import Database
@@ -41,8 +42,8 @@ from db.models import (
     PhoneKind,
     PhoneNumber,
 )
+from deliveries.states import transition_many
 from dialer.backends.twilio import WebhookPaths, voice_url, webhook_url
-from dialer.states import transition_many
 
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "bench-auth-token"
@@ -119,8 +120,6 @@ class TwilioPlayer:
 
 
 def run_bench(calls: int, concurrency: int, database_url: str) -> dict:
-    from app import create_app
-
     with tempfile.TemporaryDirectory(prefix="burgernet-bench-twilio-") as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
         settings = Settings(

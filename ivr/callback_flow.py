@@ -61,8 +61,8 @@ from ivr.flow import (
     Speech,
     Transfer,
 )
-from prompts.ivr_prompts import ivr_prompt_text
 from ivr.routing import NoTransferTarget, transfer_target_for_action, transfer_target_for_room
+from prompts.ivr_prompts import ivr_prompt_text
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Twilio's delivery reports for SMS, applied to the delivery rows.
 
 Twilio reports queued, accepted, sending, sent, delivered, undelivered, failed (and read).
-Each report moves the row forward through the dialer's state machine (dialer/states.py):
+Each report moves the row forward through the dialer's state machine (deliveries/states.py):
 queued -> sent -> delivered, or sent -> failed. A report that would move the row nowhere new
 (a repeat, or a late "sent" after "delivered") changes nothing: every report counts once.
 """
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from config.clock import Clock
 from config.logging import log_event
 from db.models import Delivery, DeliveryState
-from dialer.states import is_allowed, transition
+from deliveries.states import is_allowed, transition
 
 log = logging.getLogger(__name__)
 

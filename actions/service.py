@@ -31,8 +31,10 @@ from db.models import (
     PhoneKind,
     Trunk,
 )
-from dialer.quiet_hours import held_until, quiet_window
-from dialer.states import IN_FLIGHT, REACHED, transition_many
+from deliveries.quiet_hours import held_until, quiet_window
+from deliveries.states import IN_FLIGHT, REACHED, transition_many
+from participants.selection import select_recipients
+from prompts.messages import compose_alert
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +119,6 @@ def callback_number_for(action: Action, settings: Settings) -> str:
 def start_action(session: Session, action: Action, operator: Operator | None, clock: Clock,
                  settings: Settings) -> None:
     """Freeze the texts, mark the action running, audit it and plan its wave (one commit)."""
-    from prompts.messages import compose_alert
 
     if action.status != ActionStatus.DRAFT:
         raise ActionError(f"action {action.id} is {action.status.value}, not a draft",
@@ -150,7 +151,6 @@ def plan_wave(session: Session, action: Action, clock: Clock, settings: Settings
     the window ends: reported as held, not lost. Commits once, so the wave exists completely
     or not at all. Planning twice adds only contact points not planned before.
     """
-    from participants.selection import select_recipients
 
     now = clock.now()
     recipients = select_recipients(session, action.lat, action.lon, action.radius_m, now,

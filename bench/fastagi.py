@@ -3,7 +3,7 @@
 A scratch database (temporary SQLite, or a temporary PostgreSQL database created through
 `--postgres-admin-url` and dropped afterwards) gets one running action, one alert delivery per
 alert call and no participant for the call-back callers. Simulated Asterisk channels
-(`ivr.agi_peer`) then run the alert flow (press 3: "I will look out") and the call-back flow
+(`tests.support.agi_peer`) then run the alert flow (press 3: "I will look out") and the call-back flow
 (press 1 to record a sighting instead of being put through) concurrently, prompts taking `--prompt-ms` each.
 Calls arrive at `--cps` (as the dialer paces answered calls), at most `--concurrency` at once.
 Every call must end completed with its effect in the database (an acknowledged delivery, a
@@ -24,11 +24,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
-from flask.cli import with_appcontext
 from sqlalchemy import create_engine, func, select, text
 
 from config.clock import SystemClock
-from config.runtime import current_settings
 from db.database import Database
 from db.models import (
     Action,
@@ -39,8 +37,9 @@ from db.models import (
     IncidentType,
     Sighting,
 )
-from ivr.agi_peer import AgiPeer
+from db.runtime import current_settings
 from ivr.fastagi import build_server
+from tests.support.agi_peer import AgiPeer
 
 VOICE_TEXT = (
     "Hier volgt een oproep van Burgernet. Wilt u uitkijken naar een man van ongeveer dertig "
@@ -98,7 +97,6 @@ class _PostgresScratch:
               help="Calls answered per second, as a dialer paces them (0: all at once).")
 @click.option("--postgres-admin-url", default="",
               help="Run on a temporary PostgreSQL database created (and dropped) through this URL.")
-@with_appcontext
 def bench_fastagi(calls: int, concurrency: int, callback_share: float, prompt_ms: int, cps: float,
                   postgres_admin_url: str) -> None:
     """Concurrent simulated Asterisk calls through the FastAGI server; one JSON line last."""

@@ -26,9 +26,9 @@ from db.models import (
     DeliveryKind,
     DeliveryState,
 )
-from dialer.backend import CallEvent, CallEventType
-from dialer.retry import retry_delay_s
-from dialer.states import record_event, transition
+from deliveries.call_backend import CallEvent, CallEventType
+from deliveries.retry import retry_delay_s
+from deliveries.states import record_event, transition
 
 logger = logging.getLogger(__name__)
 
@@ -44,21 +44,6 @@ class UnknownDelivery(LookupError):
         self.delivery_id = delivery_id
 
 
-def resolve_settings(settings: Settings | None) -> Settings:
-    """The app's settings inside a Flask context, else the process settings."""
-    if settings is not None:
-        return settings
-    from flask import has_app_context
-
-    if has_app_context():
-        from config.runtime import current_settings
-
-        return current_settings()
-    from config.settings import get_settings
-
-    return get_settings()
-
-
 def load_for_update(session: Session, delivery_id: int) -> Delivery | None:
     query = select(Delivery).where(Delivery.id == delivery_id)
     if session.get_bind().dialect.name == "postgresql":
@@ -67,7 +52,7 @@ def load_for_update(session: Session, delivery_id: int) -> Delivery | None:
 
 
 def apply_call_event(session: Session, event: CallEvent, clock: Clock,
-                     settings: Settings | None = None) -> None:
+                     settings: Settings) -> None:
     """Apply one normalized call event to its delivery row (the caller commits)."""
     delivery = load_for_update(session, event.delivery_id)
     if delivery is None:
@@ -102,9 +87,9 @@ def apply_call_event(session: Session, event: CallEvent, clock: Clock,
     elif event.type == T.DTMF:
         record_event(session, delivery, "call.dtmf", clock, digits=event.digits, **detail)
     elif event.type == T.COMPLETED:
-        _completed(session, delivery, state, event, clock, resolve_settings(settings), detail)
+        _completed(session, delivery, state, event, clock, settings, detail)
     elif event.type in _RESULT_OF:
-        _ended_without_answer(session, delivery, state, event, clock, resolve_settings(settings),
+        _ended_without_answer(session, delivery, state, event, clock, settings,
                               detail)
     else:  # pragma: no cover - CallEventType is closed
         raise ValueError(f"unknown call event type {event.type}")

@@ -7,7 +7,8 @@ inputs, so every participant gets the same words.
 from __future__ import annotations
 
 from db.models import Action, Channel, Delivery, DeliveryKind
-from messaging.port import OutgoingMessage
+from deliveries.message_sender import OutgoingMessage
+from prompts.messages import compose_alert, compose_outcome
 
 
 class MessageComposer:
@@ -19,8 +20,6 @@ class MessageComposer:
         self._outcomes: dict[int, object] = {}
 
     def composed(self, action: Action, kind: DeliveryKind):
-        from prompts.messages import compose_alert, compose_outcome
-
         number = (action.control_room.callback_number
                   if action.control_room is not None and action.control_room.callback_number
                   else self.callback_number)

@@ -34,7 +34,7 @@ from db.models import (
     PhoneNumber,
     Role,
 )
-from dialer.backend import CallBackend, CallRequest, EventSink
+from deliveries.call_backend import CallBackend, CallRequest, EventSink
 from dialer.backends.asterisk import AsteriskBackend
 
 logger = logging.getLogger(__name__)

@@ -35,6 +35,7 @@ from pathlib import Path
 import click
 from sqlalchemy import func, insert, select
 
+from actions.service import start_action
 from config.clock import FakeClock
 from config.settings import Settings, get_settings
 from db.database import Database
@@ -55,11 +56,10 @@ from db.models import (
     PhoneNumber,
     Trunk,
 )
-from dialer.backend import CallRequest
-from dialer.retry import retry_delay_s
-from dialer.service import start_action
+from deliveries.call_backend import CallRequest
+from deliveries.retry import retry_delay_s
+from deliveries.states import IN_FLIGHT, REACHED
 from dialer.simulator import SimulatedNetwork, script_call
-from dialer.states import IN_FLIGHT, REACHED
 from dialer.worker import DialerWorker
 
 CENTRE = (52.0116, 4.3571)  # Delft

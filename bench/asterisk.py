@@ -25,13 +25,14 @@ import time
 from pathlib import Path
 
 import click
-from flask.cli import with_appcontext
 
-from config.runtime import current_settings
 from db.database import Database
-from db.models import DeliveryState
-from dialer.backends import testbed
-from dialer.backends.asterisk_stack import (
+from db.models import Delivery, DeliveryEvent, DeliveryState
+from db.runtime import current_settings
+from deliveries.call_backend import CallEventType, CallRequest
+from dialer.backends.asterisk import AsteriskBackend
+from tests.support import testbed
+from tests.support.asterisk_stack import (
     DEFAULT_VOICE_TEXT,
     AsteriskStack,
     delivery_states,
@@ -144,7 +145,6 @@ def _mean_call_seconds(db: Database, action_id: int) -> float:
     """Mean time from claiming a row to the call's final state, from the delivery log."""
     from sqlalchemy import select
 
-    from db.models import Delivery, DeliveryEvent
 
     with db.session() as s:
         rows = s.execute(
@@ -173,7 +173,6 @@ def _mean_call_seconds(db: Database, action_id: int) -> float:
 @click.option("--database-url", default="",
               help="Database for the wave's rows (default: a fresh SQLite file).")
 @click.option("--timeout", "timeout_s", default=900.0, show_default=True)
-@with_appcontext
 def bench_asterisk(calls, cps, channels, connections, database_url, timeout_s) -> None:
     """A wave through the real testbed Asterisk (started if needed) to sipp phones."""
     logging.basicConfig(level=logging.WARNING)
@@ -219,8 +218,6 @@ def measure_originate_rate(settings, *, links: int, calls: int, workdir: Path,
                            timeout_s: float = 60) -> dict:
     """Originates per second through `links` AMI connections, one sending thread each, to
     phones that answer busy (so the PBX is not the limit). Every call must end busy."""
-    from dialer.backend import CallEventType, CallRequest
-    from dialer.backends.asterisk import AsteriskBackend
 
     ended: list = []
     lock = threading.Lock()
@@ -273,7 +270,6 @@ def measure_originate_rate(settings, *, links: int, calls: int, workdir: Path,
 @click.command("asterisk-originate")
 @click.option("--links", default=1, show_default=True, type=click.IntRange(1, 16))
 @click.option("--calls", default=400, show_default=True, type=click.IntRange(1, 10000))
-@with_appcontext
 def bench_asterisk_originate(links, calls) -> None:
     """How many Originates a second AMI connections take (to busy phones on the testbed)."""
     logging.basicConfig(level=logging.WARNING)
