@@ -5,7 +5,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, func, select
+from typing import cast
+
+from sqlalchemy import CursorResult, Engine, Executable, create_engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import PROJECT_ROOT
@@ -66,6 +68,12 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def rows_changed(session: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE and return how many rows it changed."""
+    result = cast(CursorResult, session.execute(statement))
+    return result.rowcount or 0
 
 
 def alembic_config(url: str):

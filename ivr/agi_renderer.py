@@ -64,7 +64,7 @@ class ChannelAGI(AGI):
     outside the main thread), no debug chatter, and the "HANGUP" line FastAGI sends when the
     channel hangs up is understood instead of being read as a command result."""
 
-    def __init__(self, rfile, wfile):  # noqa: super().__init__ would install the signal handler
+    def __init__(self, rfile, wfile):  # not super().__init__: it would install the signal handler
         self.stdin = _HangupAwareReader(rfile, self._note_hangup)
         self.stdout = wfile
         self.stderr = _Discard()
@@ -210,7 +210,8 @@ class AgiRenderer:
             # The caller's channel ends with the bridged conversation (or the caller hung up
             # while it rang). It still answers GET VARIABLE, so the result is recorded.
             raise CallerHungUp(self._transfer_result()) from None
-        return self._transfer_result()
+        # A channel that cannot tell how the transfer went is treated as not put through.
+        return self._transfer_result() or Input.transfer(False, "UNKNOWN")
 
     def _transfer_result(self) -> Input | None:
         # Sent directly: pyst2's execute() refuses every command once the channel hung up,

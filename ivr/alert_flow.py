@@ -22,6 +22,7 @@ from config.logging import log_event
 from db.audit import record_audit
 from db.models import Action, Delivery, DeliveryEvent, Participant, ParticipantStatus
 from ivr.flow import (
+    Handler,
     AwaitMessageEnd,
     Branch,
     CallEnv,
@@ -143,7 +144,7 @@ def opt_out(env: CallEnv, ctx: Mapping, _happened: Input | None) -> None:
               participant_id=delivery.participant_id)
 
 
-HANDLERS = {
+HANDLERS: dict[str, Handler] = {
     "answered_by": answered_by,
     "alert_text": alert_text,
     "record_menu_choice": record_menu_choice,

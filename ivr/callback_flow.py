@@ -40,13 +40,13 @@ from callback_line.caller import (
     candidate_actions,
     describe_action,
     identify_caller,
-    participant_distance_m,
     room_for_dialed_number,
 )
 from callback_line.recordings import RecordingError, store_recording
 from config.logging import log_event
 from db.models import Action, Sighting
 from ivr.flow import (
+    Handler,
     Branch,
     CallEnv,
     Flow,
@@ -62,6 +62,7 @@ from ivr.flow import (
     Transfer,
 )
 from ivr.routing import NoTransferTarget, transfer_target_for_action, transfer_target_for_room
+from participants.selection import participant_distance_m
 from prompts.ivr_prompts import ivr_prompt_text
 
 logger = logging.getLogger(__name__)
@@ -242,7 +243,7 @@ def room_known(env: CallEnv, ctx: Mapping) -> str:
     return "yes" if "room_id" in ctx and _target(env, ctx) else "no"
 
 
-HANDLERS = {
+HANDLERS: dict[str, Handler] = {
     "identify": identify,
     "action_count": action_count,
     "take_only_action": take_only_action,

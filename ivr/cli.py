@@ -10,6 +10,7 @@ from config.clock import SystemClock
 from config.logging import configure_logging
 from db.runtime import current_db, current_settings
 from ivr.fastagi import build_server
+from ivr.flows import FLOWS
 
 ivr_group = click.Group("ivr", help="The IVR: FastAGI server for Asterisk.")
 
@@ -25,14 +26,14 @@ def serve(host: str | None, port: int | None) -> None:
     settings = current_settings()
     settings.ensure_instance_dirs()
     server = build_server(settings, current_db(), SystemClock(), host, port)
-    bound_host, bound_port = server.server_address[:2]
+    bound_host, bound_port = server.socket.getsockname()[:2]
 
     def stop(_signum, _frame):
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    click.echo(f"FastAGI listening on {bound_host}:{bound_port} (scripts: alert, callback)")
+    click.echo(f"FastAGI listening on {bound_host}:{bound_port} (scripts: {', '.join(FLOWS)})")
     try:
         server.serve_forever()
     finally:

@@ -36,6 +36,7 @@ import io
 import logging
 import socket
 import socketserver
+from typing import BinaryIO, cast
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -180,8 +181,10 @@ class _Handler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         sock: socket.socket = self.request
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        rfile = io.TextIOWrapper(self.rfile, encoding="utf-8", errors="replace", newline="\n")
-        wfile = io.TextIOWrapper(self.wfile, encoding="utf-8", write_through=True)
+        # socketserver types its streams as BufferedIOBase; they are binary files all the same.
+        rfile = io.TextIOWrapper(cast(BinaryIO, self.rfile), encoding="utf-8", errors="replace",
+                                 newline="\n")
+        wfile = io.TextIOWrapper(cast(BinaryIO, self.wfile), encoding="utf-8", write_through=True)
         try:
             agi = ChannelAGI(rfile, wfile)
         except (AGIException, OSError, ValueError) as exc:

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from db.models import Action, Delivery, DeliveryKind
 from ivr.alert_flow import record_menu_choice
 from ivr.flow import (
+    Handler,
     AwaitMessageEnd,
     Branch,
     CallEnv,
@@ -28,6 +29,7 @@ from ivr.flow import (
     Say,
     SayFrom,
 )
+from prompts.callback_number import callback_number_for
 from prompts.errors import PromptError
 from prompts.messages import compose_outcome
 
@@ -55,8 +57,7 @@ def outcome_text(env: CallEnv, ctx: Mapping) -> str:
     action = env.session.get(Action, delivery.action_id) if delivery.action_id else None
     if action is None or action.outcome is None:
         raise FlowError(f"outcome flow: delivery {delivery.id} has no ended action to report")
-    room = action.control_room
-    number = room.callback_number if room is not None and room.callback_number else env.settings.callback_number
+    number = callback_number_for(action.control_room, env.settings.callback_number)
     try:
         return compose_outcome(action.outcome.value, action.incident_type.value, number,
                                action.outcome_note or "").voice
@@ -64,7 +65,7 @@ def outcome_text(env: CallEnv, ctx: Mapping) -> str:
         raise FlowError(f"outcome flow: action {action.id}: {exc}") from exc
 
 
-HANDLERS = {
+HANDLERS: dict[str, Handler] = {
     "answered_by": answered_by,
     "outcome_text": outcome_text,
     "record_menu_choice": record_menu_choice,

@@ -15,7 +15,7 @@ from email.utils import make_msgid
 
 from config.logging import log_event
 from config.settings import Settings
-from deliveries.message_sender import OutgoingMessage, SendError, SendResult
+from deliveries.message_sender import MessageChannel, OutgoingMessage, SendError, SendResult
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def build_email(message: OutgoingMessage, sender: str) -> EmailMessage:
 
 
 class SmtpEmailSender:
-    channel = "email"
+    channel: MessageChannel = "email"
     provider = PROVIDER
 
     def __init__(self, settings: Settings, ssl_context: ssl.SSLContext | None = None):

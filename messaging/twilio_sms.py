@@ -13,7 +13,7 @@ from twilio.rest import Client
 from config.logging import log_event, mask_phone
 from config.settings import Settings
 from deliveries.call_backend import OriginateError
-from deliveries.message_sender import OutgoingMessage, SendError, SendResult
+from deliveries.message_sender import MessageChannel, OutgoingMessage, SendError, SendResult
 from messaging.twilio_account import (
     PERMANENT_ERROR_CODES,
     PROVIDER,
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 class TwilioSmsSender:
-    channel = "sms"
+    channel: MessageChannel = "sms"
     provider = PROVIDER
 
     def __init__(self, settings: Settings, client: Client | None = None):

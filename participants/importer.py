@@ -135,7 +135,7 @@ def _address(kind: AddressKind, number: int, row: dict[str, str], errors: list[R
         window = parse_time_window(values["window"])
     except InvalidTimeWindow as exc:
         errors.append(RowError(number, prefix + "window", str(exc)))
-    if len(errors) > before:
+    if len(errors) > before or postcode is None or house_number is None:
         return None
     return AddressRecord(
         kind, postcode, house_number, addition, values["street"] or None,
@@ -275,7 +275,7 @@ def apply_record(
     """Create or bring up to date one participant; returns (outcome, [(field, warning)])."""
     now = clock.now()
     created = participant is None
-    if created:
+    if participant is None:
         participant = Participant(
             external_ref=record.external_ref, source="import", consent_at=now,
             status=record.status, email_verified=False,

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from config.clock import Clock
 from config.logging import log_event
 from config.settings import Settings
+from db.database import rows_changed
 from db.models import (
     Action,
     ActionStatus,
@@ -107,12 +108,13 @@ def purge(session: Session, clock: Clock, settings: Settings) -> PurgeReport:
         sighting.participant_id = None
         sightings_done += 1
 
-    codes = session.execute(
-        delete(VerificationCode).where(VerificationCode.expires_at < now - SHORT_LIVED)
-    ).rowcount or 0
-    requests = session.execute(
-        delete(AuditEvent).where(AuditEvent.event == "portal.request", AuditEvent.at < now - SHORT_LIVED)
-    ).rowcount or 0
+    codes = rows_changed(
+        session, delete(VerificationCode).where(VerificationCode.expires_at < now - SHORT_LIVED)
+    )
+    requests = rows_changed(
+        session,
+        delete(AuditEvent).where(AuditEvent.event == "portal.request", AuditEvent.at < now - SHORT_LIVED),
+    )
     abandoned = _delete_abandoned_signups(session, clock, now - ABANDONED_SIGNUP)
     session.flush()
 
@@ -128,7 +130,7 @@ def purge(session: Session, clock: Clock, settings: Settings) -> PurgeReport:
         request_log_deleted=requests,
         abandoned_signups_deleted=abandoned,
     )
-    log_event(log, "retention.purged", **{k: str(v) for k, v in report.__dict__.items()})
+    log_event(log, "retention.purged", logging.INFO, **{k: str(v) for k, v in report.__dict__.items()})
     return report
 
 
@@ -153,10 +155,8 @@ def _delete_deliveries(session: Session, condition) -> tuple[int, int]:
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         session.execute(update(Sighting).where(Sighting.delivery_id.in_(chunk)).values(delivery_id=None))
-        events += session.execute(
-            delete(DeliveryEvent).where(DeliveryEvent.delivery_id.in_(chunk))
-        ).rowcount or 0
-        deliveries += session.execute(delete(Delivery).where(Delivery.id.in_(chunk))).rowcount or 0
+        events += rows_changed(session, delete(DeliveryEvent).where(DeliveryEvent.delivery_id.in_(chunk)))
+        deliveries += rows_changed(session, delete(Delivery).where(Delivery.id.in_(chunk)))
     return deliveries, events
 
 

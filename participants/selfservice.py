@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from config.clock import Clock
 from config.logging import log_event
 from config.settings import ParticipantPortalSettings
+from db.database import rows_changed
 from db.models import (
     Address,
     AddressKind,
@@ -113,14 +114,14 @@ def check_birth_year(raw: str | int, today: date, min_age: int) -> int:
 
 
 def check_window(a: AddressInput) -> None:
-    given = [a.window_days, a.window_start_min, a.window_end_min]
-    if all(v is None for v in given):
+    days, start, end = a.window_days, a.window_start_min, a.window_end_min
+    if days is None and start is None and end is None:
         return
-    if any(v is None for v in given):
+    if days is None or start is None or end is None:
         raise PortalError("Vul bij een tijdvenster de dagen, de begintijd en de eindtijd in.", "window")
-    if not 1 <= a.window_days <= 127:
+    if not 1 <= days <= 127:
         raise PortalError("Kies ten minste één dag voor het tijdvenster.", "window")
-    if not (0 <= a.window_start_min < a.window_end_min <= 24 * 60):
+    if not (0 <= start < end <= 24 * 60):
         raise PortalError("De begintijd van het tijdvenster moet voor de eindtijd liggen.", "window")
 
 
@@ -432,13 +433,13 @@ def resume(session: Session, clock: Clock, participant: Participant) -> None:
 
 def end_expired_pauses(session: Session, clock: Clock) -> int:
     """Set paused participants whose date has come back to active (nightly housekeeping)."""
-    result = session.execute(
+    return rows_changed(
+        session,
         update(Participant)
         .where(Participant.status == ParticipantStatus.PAUSED)
         .where(Participant.paused_until.is_not(None), Participant.paused_until <= clock.now())
-        .values(status=ParticipantStatus.ACTIVE, paused_until=None)
+        .values(status=ParticipantStatus.ACTIVE, paused_until=None),
     )
-    return result.rowcount or 0
 
 
 def opt_out(session: Session, clock: Clock, participant: Participant) -> None:
@@ -563,7 +564,7 @@ def delete_account(session: Session, clock: Clock, participant: Participant) -> 
         .where(Delivery.participant_id == pid, Delivery.action_id.is_not(None))
         .distinct()
     ).all()
-    frozen = freeze_actions(session, list(action_ids))
+    frozen = freeze_actions(session, [a for a in action_ids if a is not None])
 
     own_ids = session.scalars(select(Delivery.id).where(Delivery.participant_id == pid)).all()
     verification_ids = session.scalars(
@@ -589,9 +590,10 @@ def delete_account(session: Session, clock: Clock, participant: Participant) -> 
     sighting_filter = Sighting.participant_id == pid
     if numbers:
         sighting_filter = or_(sighting_filter, Sighting.caller_number.in_(numbers))
-    sightings = session.execute(
-        update(Sighting).where(sighting_filter).values(participant_id=None, caller_number=None)
-    ).rowcount or 0
+    sightings = rows_changed(
+        session,
+        update(Sighting).where(sighting_filter).values(participant_id=None, caller_number=None),
+    )
     session.execute(delete(VerificationCode).where(VerificationCode.participant_id == pid))
     session.delete(participant)
     session.flush()

@@ -90,6 +90,8 @@ def parse_time_window(text: str | None) -> TimeWindow | None:
     if not times_text:
         return TimeWindow(days, None, None)
     hours = _TIMES.match(times_text)
+    if hours is None:
+        raise InvalidTimeWindow(f"times {times_text!r} are not HH:MM-HH:MM")
     start = _minutes(hours.group(1), hours.group(2))
     end = _minutes(hours.group(3), hours.group(4))
     if start == end:

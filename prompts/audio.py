@@ -17,7 +17,9 @@ the work once, and a reader never sees half a file.
 """
 from __future__ import annotations
 
-import audioop  # noqa: deprecated in 3.11, removed in 3.13; pydub itself relies on it
+# audioop left the standard library in Python 3.13; there `audioop-lts` (a dependency under
+# that marker in pyproject.toml) provides the same module, for us and for pydub.
+import audioop
 import fcntl
 import hashlib
 import json

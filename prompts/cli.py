@@ -5,9 +5,12 @@ import shutil
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
-from db.runtime import current_settings
+from db.models import ControlRoom
+from db.runtime import current_db, current_settings
 from prompts.audio import render
+from prompts.callback_number import callback_number_for
 from prompts.errors import PromptError
 from prompts.ivr_prompts import ivr_prompt_audio, recording_path, static_prompt_keys
 from prompts.messages import compose_alert
@@ -53,7 +56,9 @@ def render_ivr() -> None:
 @click.option("--field", "fields", multiple=True, metavar="NAME=VALUE",
               help="A description field, e.g. --field gender=male --field age=20-25.")
 @click.option("--free-text", default="", help="Additional free text from the centralist.")
-def compose(incident_type: str, fields: tuple[str, ...], free_text: str) -> None:
+@click.option("--room", default=None,
+              help="Control room (name) whose call-back number the alert names (default: the global one).")
+def compose(incident_type: str, fields: tuple[str, ...], free_text: str, room: str | None) -> None:
     """Print the alert for every channel, from description fields."""
     description = {}
     for item in fields:
@@ -61,9 +66,15 @@ def compose(incident_type: str, fields: tuple[str, ...], free_text: str) -> None
         if not sep:
             raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--field")
         description[name] = value
+    control_room = None
+    if room:
+        with current_db().session() as session:
+            control_room = session.scalars(select(ControlRoom).where(ControlRoom.name == room)).first()
+        if control_room is None:
+            raise click.ClickException(f"no control room {room!r}")
+    number = callback_number_for(control_room, current_settings().callback_number)
     try:
-        message = compose_alert(incident_type, description, free_text,
-                                current_settings().callback_number)
+        message = compose_alert(incident_type, description, free_text, number)
     except PromptError as error:
         raise _fail(error) from None
     click.echo(f"STEM:    {message.voice}")

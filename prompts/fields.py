@@ -34,6 +34,10 @@ class FieldSpec:
     def choice_values(self) -> tuple[str, ...]:
         return tuple(value for value, _ in self.choices)
 
+    def in_range(self, number: int) -> bool:
+        return ((self.min_value is None or number >= self.min_value)
+                and (self.max_value is None or number <= self.max_value))
+
 
 GENDERS = (("male", "man"), ("female", "vrouw"), ("unknown", "onbekend"))
 BUILDS = (("slim", "slank"), ("petite", "tenger"), ("average", "normaal"), ("athletic", "atletisch"),
@@ -149,7 +153,7 @@ def parse_age(value: Any, spec: FieldSpec = _AGE) -> Age:
     if high == low:
         high = None
     for number in (low, high):
-        if number is not None and not (spec.min_value <= number <= spec.max_value):
+        if number is not None and not spec.in_range(number):
             raise _invalid(spec, f"age {number} out of range",
                            f"tussen {spec.min_value} en {spec.max_value}")
     return Age(low, high)
@@ -174,7 +178,7 @@ def _clean_value(spec: FieldSpec, value: Any) -> Any:
             number = int(str(value).strip())
         except ValueError:
             raise _invalid(spec, f"{value!r} is not a whole number", "geef een heel getal") from None
-        if not (spec.min_value <= number <= spec.max_value):
+        if not spec.in_range(number):
             raise _invalid(spec, f"{number} is outside {spec.min_value}..{spec.max_value}",
                            f"geef een getal tussen {spec.min_value} en {spec.max_value}")
         return number

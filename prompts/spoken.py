@@ -7,6 +7,7 @@ control characters, odd quotes and repeated punctuation are cleaned silently.
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -319,6 +320,10 @@ _HOUSE_LETTER = re.compile(r"\b(\d{1,5})([a-zA-Z])\b")
 _THOUSANDS = re.compile(r"\b(\d{1,3})\.(\d{3})\b")
 
 
+
+def _expand_match(match: re.Match[str], replacement: str) -> str:
+    return _expand(match, replacement)
+
 def _expand(match: re.Match, replacement: str) -> str:
     """An abbreviation's full stop also ends the sentence when the text ends there or a
     capital follows; keep that full stop in the expansion."""
@@ -352,7 +357,7 @@ def to_spoken(text: str) -> str:
     text = _TIME_COLON.sub(lambda m: time_spoken(int(m.group(1)), int(m.group(2))), text)
     text = _TIME_DOT_UUR.sub(lambda m: time_spoken(int(m.group(1)), int(m.group(2))), text)
     for pattern, replacement in _ABBREVIATION_PATTERNS:
-        text = pattern.sub(lambda m, r=replacement: _expand(m, r), text)
+        text = pattern.sub(functools.partial(_expand_match, replacement=replacement), text)
     text = _METRES.sub(lambda m: _expand(m, f"{number_words(int(m.group(1)))} meter"), text)
     text = _THOUSANDS.sub(lambda m: m.group(1) + m.group(2), text)
     text = _RANGE.sub(
