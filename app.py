@@ -23,7 +23,9 @@ from ivr.cli import ivr_group
 from participants.cli import demo_group, participants_group
 from prompts.cli import prompts_group
 from web import register_blueprints
+from web.auth import init_login
 from web.cli import api_token_group
+from web.csrf import init_csrf
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
@@ -38,6 +40,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.config["SECRET_KEY"] = settings.secret_key or _instance_secret(settings)
     app.extensions["burgernet.settings"] = settings
     app.extensions["burgernet.db"] = database or Database(settings.sqlalchemy_url)
+    init_csrf(app)  # first, so a forged request is refused before anything else runs
+    init_login(app)
     register_blueprints(app)
     return app
 

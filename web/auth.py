@@ -1,13 +1,17 @@
-"""Log-in and roles for the console.
+"""Log-in and roles for the console, on Flask-Login.
 
 Operators log in with a username and a password (werkzeug hashes). Roles are ordered:
 centralist < supervisor < admin; `@login_required(role=Role.SUPERVISOR)` guards a view.
+Flask-Login keeps the operator's id in the session and loads the operator once per request
+(`current_operator()`); `create_app()` calls `init_login(app)`.
 
 Session hardening: the cookie is HttpOnly, SameSite=Lax and Secure when configured; the session
-is cleared and given a fresh identifier at log-in; it ends after `web.session_idle_minutes`
-without a request and after `web.session_max_hours` in any case. After
-`web.login_max_failures` failed log-ins in a row the account is locked for
-`web.login_lockout_minutes`. Every log-in, failed log-in, lock-out and log-out is audited.
+is cleared and given a fresh identifier at log-in (no session fixation); it ends after
+`web.session_idle_minutes` without a request and after `web.session_max_hours` in any case,
+both measured on the app's clock. After `web.login_max_failures` failed log-ins in a row the
+account is locked for `web.login_lockout_minutes`, and after `web.login_max_failures_per_ip`
+failures from one address that address is refused for as long. Every log-in, failed log-in,
+lock-out, expiry and log-out is audited. No "remember me" cookie is ever set.
 
 The JSON API does not use the session: it authenticates with a bearer token whose SHA-256 is
 stored in Operator.api_token_hash (`issue_api_token`, `operator_for_api_token`).
@@ -24,15 +28,17 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    Flask,
     abort,
+    current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
     session,
     url_for,
 )
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -43,6 +49,11 @@ from web.common import client_ip, current_clock
 from web.runtime import current_db, current_settings
 
 bp = Blueprint("auth", __name__)
+
+login_manager = LoginManager()
+
+# Where Flask-Login keeps the logged-in operator's id in the session.
+SESSION_USER_KEY = "_user_id"
 
 ROLE_RANK: dict[Role, int] = {Role.CENTRALIST: 1, Role.SUPERVISOR: 2, Role.ADMIN: 3}
 ROLE_LABELS: dict[Role, str] = {
@@ -61,43 +72,87 @@ def has_role(operator: Operator | None, role: Role) -> bool:
     return operator is not None and ROLE_RANK[Role(operator.role)] >= ROLE_RANK[role]
 
 
+# --- wiring ---------------------------------------------------------------------------------
+
+
+def init_login(app: Flask) -> None:
+    """Harden the session cookie and attach Flask-Login (called by `create_app()`)."""
+    web = app.extensions["burgernet.settings"].web
+    app.config.update(
+        SESSION_COOKIE_NAME="burgernet_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=web.session_cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=web.session_max_hours),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=web.session_cookie_secure,
+    )
+    login_manager.login_view = "auth.login"
+    login_manager.init_app(app)
+
+
 # --- the current operator -------------------------------------------------------------------
 
 
-def current_operator() -> Operator | None:
-    """The logged-in, active operator of this request, or None.
+class SessionUser(UserMixin):
+    """Flask-Login's user: the logged-in operator, loaded for this request and detached."""
 
-    Loaded once per request in its own session and detached (expire_on_commit is off), so views
-    can read its fields; views that change it load it again in their transaction.
-    """
-    if "burgernet_operator" in g:
-        return g.burgernet_operator
+    def __init__(self, operator: Operator):
+        self.operator = operator
+        self.id = operator.id
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.operator.active)
+
+
+@login_manager.user_loader
+def _load_operator(user_id: str) -> SessionUser | None:
+    """The operator of the session, in its own database session and detached (expire_on_commit
+    is off), so views can read its fields; views that change it load it again in their
+    transaction. A removed or deactivated operator loses the session."""
+    try:
+        operator_id = int(user_id)
+    except (TypeError, ValueError):
+        operator_id = None
     operator = None
-    operator_id = session.get("operator_id")
     if operator_id is not None:
         with current_db().session() as s:
             operator = s.get(Operator, operator_id)
             if operator is not None:
                 _ = operator.control_room  # loaded now, readable after the session closes
                 s.expunge(operator)
-        if operator is None or not operator.active:
-            session.clear()
-            operator = None
-    g.burgernet_operator = operator
-    return operator
+    if operator is None or not operator.active:
+        session.clear()
+        return None
+    return SessionUser(operator)
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    """Anonymous: a page asked for by a browser -> the log-in page; anything else -> 401."""
+    if request.method == "GET" and not _wants_json():
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    abort(401)
+
+
+def current_operator() -> Operator | None:
+    """The logged-in, active operator of this request, or None (loaded once per request)."""
+    if not current_user.is_authenticated:
+        return None
+    return current_user.operator
 
 
 def login_required(view: Callable | None = None, *, role: Role = Role.CENTRALIST):
-    """Guard a view: anonymous -> redirect to the log-in page; too low a role -> 403."""
+    """Guard a view: anonymous -> redirect to the log-in page (401 for JSON and non-GET);
+    too low a role -> 403."""
 
     def decorate(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             operator = current_operator()
             if operator is None:
-                if request.method == "GET" and not _wants_json():
-                    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-                abort(401)
+                return login_manager.unauthorized()
             if not has_role(operator, role):
                 abort(403)
             return fn(*args, **kwargs)
@@ -113,25 +168,12 @@ def _wants_json() -> bool:
     return accept.best == "application/json" or accept.best == "text/event-stream"
 
 
-# --- session hardening ----------------------------------------------------------------------
-
-
-@bp.record_once
-def _configure_session(state) -> None:
-    app = state.app
-    web = app.extensions["burgernet.settings"].web
-    app.config.update(
-        SESSION_COOKIE_NAME="burgernet_session",
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=web.session_cookie_secure,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=web.session_max_hours),
-    )
+# --- session timeouts -----------------------------------------------------------------------
 
 
 @bp.before_app_request
 def _enforce_session_timeouts():
-    if "operator_id" not in session:
+    if SESSION_USER_KEY not in session:
         return None
     web = current_settings().web
     now = current_clock().now()
@@ -140,8 +182,9 @@ def _enforce_session_timeouts():
     idle = last_seen is None or now - last_seen > timedelta(minutes=web.session_idle_minutes)
     too_old = logged_in is None or now - logged_in > timedelta(hours=web.session_max_hours)
     if idle or too_old:
-        operator_id = session.get("operator_id")
+        operator_id = _as_int(session.get(SESSION_USER_KEY))
         session.clear()
+        logout_user()
         with current_db().transaction() as s:
             record_audit(
                 s, "auth.session_expired", actor=f"operator:{operator_id}",
@@ -160,6 +203,13 @@ def _enforce_session_timeouts():
 def _parse_time(value) -> datetime | None:
     try:
         return datetime.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _as_int(value) -> int | None:
+    try:
+        return int(value)
     except (TypeError, ValueError):
         return None
 
@@ -243,18 +293,17 @@ def login():
             operator.last_login_at = now
             _audit(s, now, "auth.login", operator=operator, target_type="operator",
                    target_id=operator.id, ip=client_ip())
-            operator_id = operator.id
     if error is not None:
         return render_template("auth/login.html", next=target, error=error.user_message,
                                username=username), 401
-    # Rotate: nothing of the anonymous session survives, and the new one gets a new identity.
+    # Rotate: nothing of the anonymous session survives (its CSRF token neither), and the new
+    # one gets a new identity.
     session.clear()
     session.permanent = True
-    session["operator_id"] = operator_id
+    login_user(SessionUser(operator), remember=False)
     session["sid"] = secrets.token_urlsafe(16)
     session["logged_in_at"] = now.isoformat()
     session["last_seen"] = now.isoformat()
-    g.pop("burgernet_operator", None)
     return redirect(target or url_for("console.index"))
 
 
@@ -266,6 +315,7 @@ def logout():
             record_audit(s, "auth.logout", operator=operator, target_type="operator",
                          target_id=operator.id, ip=client_ip())
     session.clear()
+    logout_user()
     flash("U bent uitgelogd.", "info")
     return redirect(url_for("auth.login"))
 
@@ -325,8 +375,6 @@ NAVIGATION: list[tuple[str, str, Role]] = [
 
 
 def nav_items() -> list[dict]:
-    from flask import current_app
-
     operator = current_operator()
     items = []
     for endpoint, label, role in NAVIGATION:
@@ -353,6 +401,4 @@ def _layout_context() -> dict:
 
 
 def _has_endpoint(endpoint: str) -> bool:
-    from flask import current_app
-
     return endpoint in current_app.view_functions

@@ -84,13 +84,18 @@ def _security_headers(response: Response) -> Response:
 @bp.app_errorhandler(HTTPException)
 def _http_error(error: HTTPException):
     code = error.code or 500
+    description = error.description if _is_dutch(error) else ERROR_TEXTS.get(code, error.name)
+    return error_response(code, description)
+
+
+def error_response(code: int, message: str):
+    """The Dutch error page, or its JSON form for the API and scripts that ask for JSON."""
     wants_json = request.path.startswith("/api/") or (
         request.accept_mimetypes.best == "application/json"
     )
-    description = error.description if _is_dutch(error) else ERROR_TEXTS.get(code, error.name)
     if wants_json:
-        return {"error": description, "status": code}, code
-    return render_template("error.html", code=code, message=description), code
+        return {"error": message, "status": code}, code
+    return render_template("error.html", code=code, message=message), code
 
 
 def _is_dutch(error: HTTPException) -> bool:

@@ -24,6 +24,7 @@ from db.models import AddressKind, Participant, ParticipantStatus, PhoneKind
 from participants import selfservice as ss
 from participants.verification import CheckResult, Method, Purpose, RateLimited, VerificationError
 from web.common import client_ip, current_clock
+from web.csrf import SESSION_KEY as CSRF_SESSION_KEY
 from web.runtime import current_db, current_settings
 from web.signup import (
     CHANNEL_LABELS,
@@ -52,7 +53,7 @@ STATUS_LABELS = {"active": "actief", "paused": "gepauzeerd", "opted_out": "afgem
 
 
 def _log_in(participant_id: int) -> None:
-    keep = {k: session[k] for k in ("_csrf_token",) if k in session}
+    keep = {k: session[k] for k in (CSRF_SESSION_KEY,) if k in session}
     session.clear()
     session.update(keep)
     session[SESSION_KEY] = participant_id

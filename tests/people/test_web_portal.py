@@ -199,7 +199,7 @@ def operator(db, role: Role, username: str) -> int:
 
 def as_operator(client, clock, operator_id):
     with client.session_transaction() as sess:
-        sess["operator_id"] = operator_id
+        sess["_user_id"] = str(operator_id)  # where Flask-Login keeps the operator's id
         sess["logged_in_at"] = sess["last_seen"] = clock.now().isoformat()
 
 
