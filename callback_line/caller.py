@@ -1,7 +1,6 @@
 """Who is calling the call-back number, and which running action they are calling about."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -13,7 +12,6 @@ from sqlalchemy.orm import Session
 from db.models import (
     Action,
     ActionStatus,
-    Address,
     ControlRoom,
     Delivery,
     DeliveryKind,
@@ -22,7 +20,6 @@ from db.models import (
 )
 
 MAX_CHOICES = 9  # one digit per action
-EARTH_RADIUS_M = 6_371_008.8
 
 
 @dataclass(frozen=True)
@@ -122,26 +119,6 @@ def alert_delivery(session: Session, caller: Caller, action_id: int) -> Delivery
         .order_by(Delivery.id)
     ).all()
     return next((d for d in rows if d.target == caller.number), rows[0] if rows else None)
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    h = (math.sin((phi2 - phi1) / 2) ** 2
-         + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
-
-
-def participant_distance_m(session: Session, participant_id: int, lat: float, lon: float) -> float | None:
-    """Distance from the participant's nearest geocoded address to the incident."""
-    points = session.execute(
-        select(Address.lat, Address.lon).where(
-            Address.participant_id == participant_id, Address.lat.is_not(None), Address.lon.is_not(None)
-        )
-    ).all()
-    if not points:
-        return None
-    return round(min(haversine_m(a, b, lat, lon) for a, b in points), 1)
 
 
 _INCIDENT_PHRASE = {

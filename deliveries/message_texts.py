@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from db.models import Action, Channel, Delivery, DeliveryKind
 from deliveries.message_sender import OutgoingMessage
+from prompts.callback_number import callback_number_for
 from prompts.messages import compose_alert, compose_outcome
 
 
@@ -20,9 +21,7 @@ class MessageComposer:
         self._outcomes: dict[int, object] = {}
 
     def composed(self, action: Action, kind: DeliveryKind):
-        number = (action.control_room.callback_number
-                  if action.control_room is not None and action.control_room.callback_number
-                  else self.callback_number)
+        number = callback_number_for(action.control_room, self.callback_number)
         if kind == DeliveryKind.OUTCOME:
             if action.id not in self._outcomes:
                 if action.outcome is None:

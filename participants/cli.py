@@ -11,13 +11,7 @@ from config.clock import SystemClock
 from db.runtime import current_db, current_settings
 from participants.csv_files import CsvFileError, RowError, count_data_rows
 from participants.demo import seed_demo
-from participants.geocoding import (
-    DirectCoordinates,
-    GazetteerGeocoder,
-    GeocoderChain,
-    PdokGeocoder,
-    import_gazetteer,
-)
+from participants.geocoding import geocoder_for, import_gazetteer
 from participants.importer import import_participants
 
 participants_group = click.Group("participants", help="The participant registry.")
@@ -60,10 +54,8 @@ def import_command(csv_file: Path, pdok: bool, report_path: Path | None) -> None
     settings = current_settings()
     try:
         with current_db().transaction() as session, _progress_bar(count_data_rows(csv_file), "importing") as bar:
-            geocoders = [DirectCoordinates(), GazetteerGeocoder(session)]
-            if pdok:
-                geocoders.append(PdokGeocoder(settings.pdok_base_url, settings.geocoder_timeout_s))
-            report = import_participants(session, csv_file, GeocoderChain(geocoders), SystemClock(), bar.update)
+            geocoder = geocoder_for(session, settings, pdok=pdok, direct_coordinates=True)
+            report = import_participants(session, csv_file, geocoder, SystemClock(), bar.update)
     except CsvFileError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)

@@ -7,6 +7,9 @@ Three geocoders and a chain:
 - `PdokGeocoder`: the public PDOK Locatieserver `free` endpoint;
 - `GeocoderChain`: the first that answers wins; the failures of all are reported together.
 
+`geocoder_for` is the one place that assembles the chain from the settings: the console, the
+sign-up form and the importer all ask it.
+
 `geocode_address` applies a geocoder to an `Address` row: an address that cannot be geocoded
 is kept with `geocode_status = failed` and the reason in `geocode_error`, never dropped.
 """
@@ -25,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.logging import log_event
+from config.settings import Settings
 from db.models import Address, GazetteerAddress, GeocodeStatus
 from participants.addresses import (
     InvalidAddress,
@@ -209,6 +213,18 @@ class GeocoderChain:
             except GeocodingError as exc:
                 reasons.append(f"{geocoder.name}: {exc}")
         raise GeocodingError("; ".join(reasons) or "no geocoder configured")
+
+
+def geocoder_for(session: Session, settings: Settings, *, pdok: bool = True,
+                 direct_coordinates: bool = False) -> GeocoderChain:
+    """The geocoder chain the platform uses: coordinates given with the address (when
+    `direct_coordinates`), then the local gazetteer, then the PDOK Locatieserver (when `pdok`
+    and `settings.pdok_base_url` is set)."""
+    geocoders: list[Geocoder] = [DirectCoordinates()] if direct_coordinates else []
+    geocoders.append(GazetteerGeocoder(session))
+    if pdok and settings.pdok_base_url:
+        geocoders.append(PdokGeocoder(settings.pdok_base_url, settings.geocoder_timeout_s))
+    return GeocoderChain(geocoders)
 
 
 def query_for(address: Address) -> AddressQuery:

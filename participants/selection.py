@@ -37,11 +37,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
-from db.models import Channel, PhoneKind
+from db.models import Address, Channel, PhoneKind
 from db.types import UTCDateTime
 from participants.spatial_index import CELLS_PER_DEGREE, GRID_TABLE, contact_columns
 
@@ -90,6 +90,18 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dlambda = math.radians(lon2 - lon1)
     h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def participant_distance_m(session: Session, participant_id: int, lat: float, lon: float) -> float | None:
+    """Distance from the participant's nearest geocoded address to a point (None: no address)."""
+    points = session.execute(
+        select(Address.lat, Address.lon).where(
+            Address.participant_id == participant_id, Address.lat.is_not(None), Address.lon.is_not(None)
+        )
+    ).all()
+    if not points:
+        return None
+    return round(min(haversine_m(a, b, lat, lon) for a, b in points), 1)
 
 
 def bounding_box(lat: float, lon: float, radius_m: float) -> BoundingBox:
@@ -182,6 +194,7 @@ def recipients_from_rows(
     local = at.astimezone(LOCAL_TZ)
     windows: dict[tuple, bool] = {}
 
+    # haversine_m, inlined: this loop runs once per address of every wave (its tests compare).
     sin, cos, asin, sqrt, radians = math.sin, math.cos, math.asin, math.sqrt, math.radians
     phi0 = radians(lat)
     cos_phi0 = cos(phi0)

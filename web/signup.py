@@ -39,8 +39,8 @@ from deliveries.events import apply_call_event
 from dialer.wiring import build_backend, build_senders
 from evaluation.figures import coverage
 from participants import selfservice as ss
-from participants.geocoding import GazetteerGeocoder, GeocoderChain, PdokGeocoder
 from participants.geocoding import geocode_address as geocode_with
+from participants.geocoding import geocoder_for
 from participants.phones import InvalidPhoneNumber, parse_participant_phone
 from participants.verification import (
     CheckResult,
@@ -197,11 +197,7 @@ def geocode_address(s: Session, address: Address) -> None:
     """Coordinates from the participants core: the local gazetteer first, then PDOK when a
     base URL is configured. An address not found is kept, marked failed, and reported."""
 
-    settings = current_settings()
-    geocoders = [GazetteerGeocoder(s)]
-    if settings.pdok_base_url:
-        geocoders.append(PdokGeocoder(settings.pdok_base_url, settings.geocoder_timeout_s))
-    geocode_with(address, GeocoderChain(geocoders))
+    geocode_with(address, geocoder_for(s, current_settings()))
 
 
 # --- form parsing -------------------------------------------------------------------------

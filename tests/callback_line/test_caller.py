@@ -9,12 +9,12 @@ from callback_line.caller import (
     Caller,
     candidate_actions,
     describe_action,
-    haversine_m,
     identify_caller,
     normalize_number,
     room_for_dialed_number,
 )
 from db.models import Action, IncidentType
+from participants.selection import haversine_m
 
 
 @pytest.mark.parametrize("raw, expected", [

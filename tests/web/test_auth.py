@@ -170,3 +170,44 @@ def test_trusted_proxy_gives_the_client_address(settings, staff, db):
         ips = set(s.scalars(select(AuditEvent.ip).where(AuditEvent.event == "auth.login_failed")))
     assert ips == {"198.51.100.7"}
     proxied.extensions["burgernet.db"].dispose()
+
+
+def test_session_ends_after_the_maximum_age_despite_activity(logged_in, clock, settings, db):
+    client, _ = logged_in
+    step = settings.web.session_idle_minutes * 60 - 10
+    steps = settings.web.session_max_hours * 3600 // step
+    for _ in range(steps):
+        clock.advance(step)
+        assert client.get("/").status_code == 200
+    clock.advance(step)
+    assert client.get("/").status_code == 302
+    with db.session() as s:
+        reasons = [e.detail.get("reason") for e in s.scalars(
+            select(AuditEvent).where(AuditEvent.event == "auth.session_expired"))]
+    assert reasons == ["max_age"]
+
+
+def test_csrf_token_of_the_anonymous_session_is_void_after_login(client, staff):
+    before = csrf_from(client.get("/login").get_data(as_text=True))
+    assert login(client, "centralist").status_code == 302
+    assert client.post("/logout", data={"csrf_token": before}).status_code == 400
+    assert client.get("/").status_code == 200  # still logged in
+
+
+def test_scripts_send_the_csrf_token_in_a_header(logged_in):
+    client, token = logged_in
+    refused = client.post("/logout", headers={"Accept": "application/json"})
+    assert refused.status_code == 400 and "beveiligingscode" in refused.get_json()["error"]
+    assert client.post("/logout", headers={"X-CSRF-Token": token}).status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_anonymous_posts_and_json_requests_get_401_not_a_redirect(client, staff):
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    assert client.post("/actions/preview", data={"csrf_token": token}).status_code == 401
+    assert client.get("/", headers={"Accept": "application/json"}).status_code == 401
+
+
+def test_login_sets_no_remember_me_cookie(client, staff):
+    login(client, "centralist")
+    assert client.get_cookie("remember_token") is None
