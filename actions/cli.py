@@ -1,5 +1,10 @@
 """`burgernet action start|end|progress`: actions for scripted use.
 
+The same use cases as the console and the JSON API: `start` validates like the form, saves a
+draft with the norms given and starts it through actions.start.start_action, so the Burgernet
+norms and the supervisor rule hold here too. `--override` (scripted drills only) skips those
+two rules and is written to the audit trail as such.
+
 Errors end with a line on stderr and a non-zero exit status (click.ClickException).
 """
 from __future__ import annotations
@@ -9,16 +14,28 @@ from dataclasses import asdict
 
 import click
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from actions.service import ActionError, action_progress, end_action, start_action
+from actions.drafts import save_draft
+from actions.end import checked_outcome, end_action
+from actions.errors import ActionError, InvalidActionRequest
+from actions.norms import NORMS
+from actions.progress import action_progress
+from actions.request import validate_request
+from actions.start import start_action
 from config.clock import SystemClock
-from db.models import Action, ActionStatus, ControlRoom, IncidentType, Operator, Outcome
+from db.models import Action, ControlRoom, IncidentType, Operator, Outcome
 from db.runtime import current_db, current_settings
 
 action_group = click.Group("action", help="Actions, for scripted use.")
+ALL_CHANNELS = ("voice", "sms", "email")
 
 
-def _control_room(session, room: str | None) -> ControlRoom:
+def _refused(error: ActionError | InvalidActionRequest) -> click.ClickException:
+    return click.ClickException(f"{error.user_message} ({error})")
+
+
+def _control_room(session: Session, room: str | None) -> ControlRoom:
     query = select(ControlRoom).order_by(ControlRoom.id)
     if room:
         query = query.where((ControlRoom.name == room) | (ControlRoom.id == (
@@ -30,7 +47,16 @@ def _control_room(session, room: str | None) -> ControlRoom:
     return found
 
 
-def parse_description(text: str) -> tuple[dict, str]:
+def _operator(session: Session, username: str | None, option: str) -> Operator | None:
+    if not username:
+        return None
+    found = session.scalars(select(Operator).where(Operator.username == username)).first()
+    if found is None:
+        raise click.ClickException(f"no operator {username!r} ({option})")
+    return found
+
+
+def parse_description(text: str) -> tuple[dict[str, str], str]:
     """A JSON object is the structured description; any other text is free text."""
     stripped = text.strip()
     if stripped.startswith("{"):
@@ -40,7 +66,7 @@ def parse_description(text: str) -> tuple[dict, str]:
             raise click.BadParameter(f"description is not valid JSON: {exc}") from exc
         if not isinstance(value, dict):
             raise click.BadParameter("description JSON must be an object")
-        return value, ""
+        return {str(k): str(v) for k, v in value.items() if v not in (None, "")}, ""
     return {}, stripped
 
 
@@ -52,45 +78,56 @@ def parse_description(text: str) -> tuple[dict, str]:
               type=click.Choice([t.value for t in IncidentType]))
 @click.option("--description", required=True,
               help="Structured description as a JSON object, or free text.")
-@click.option("--room", default=None, help="Control room name or id (default: the first).")
+@click.option("--room", default=None,
+              help="Control room name or id (default: the operator's, else the first).")
 @click.option("--operator", "username", default=None, help="Username of the centralist.")
 @click.option("--channels", default="", help="Comma-separated: voice,sms,email (default all).")
-def start_action_command(lat, lon, radius, incident_type, description, room, username,
-                         channels) -> None:
+@click.option("--urgent-recent", is_flag=True, help=f"Norm confirmed: {NORMS['urgent_recent']}")
+@click.option("--clear-description", is_flag=True,
+              help=f"Norm confirmed: {NORMS['clear_description']}")
+@click.option("--family-consent", is_flag=True,
+              help=f"Norm confirmed (missing persons): {NORMS['family_consent']}")
+@click.option("--supervisor", "supervisor_name", default=None,
+              help="Username of the supervisor of the control room who confirms an action above "
+                   "the size or radius limit.")
+@click.option("--override", is_flag=True,
+              help="Scripted drills only: skip the norms and the supervisor rule; written to the "
+                   "audit trail as action.rules_overridden.")
+def start_action_command(lat, lon, radius, incident_type, description, room, username, channels,
+                         urgent_recent, clear_description, family_consent, supervisor_name,
+                         override) -> None:
     """Start an action and plan its wave; prints the action as one JSON line."""
     settings = current_settings()
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise click.BadParameter("latitude/longitude out of range")
-    radius = radius or settings.radius_by_incident.get(incident_type, 1000)
-    if radius <= 0:
-        raise click.BadParameter("radius must be positive")
-    chosen = [c.strip() for c in channels.split(",") if c.strip()]
-    if any(c not in ("voice", "sms", "email") for c in chosen):
-        raise click.BadParameter("channels are voice, sms and email")
     structured, free_text = parse_description(description)
+    chosen = [c.strip() for c in channels.split(",") if c.strip()] or list(ALL_CHANNELS)
+    values = {
+        "incident_type": incident_type, "free_text": free_text, "lat": lat, "lon": lon,
+        "location_label": "", "radius_m": radius or settings.radius_by_incident.get(incident_type, 1000),
+        "channels": chosen,
+        "norms": {"urgent_recent": urgent_recent, "clear_description": clear_description,
+                  "family_consent": family_consent},
+    }
+    try:
+        # The norms are checked by start_action, as for every door.
+        request = validate_request(values, structured, settings, require_norms=False)
+    except InvalidActionRequest as invalid:
+        raise _refused(invalid) from invalid
     clock = SystemClock()
     with current_db().session() as session:
-        operator = None
-        if username:
-            operator = session.scalars(select(Operator).where(Operator.username == username)).first()
-            if operator is None:
-                raise click.ClickException(f"no operator {username!r}")
+        operator = _operator(session, username, "--operator")
+        supervisor = _operator(session, supervisor_name, "--supervisor")
         control_room = operator.control_room if operator else _control_room(session, room)
-        action = Action(control_room_id=control_room.id, incident_type=IncidentType(incident_type),
-                        description=structured, free_text=free_text, lat=lat, lon=lon,
-                        radius_m=radius, channels=chosen, status=ActionStatus.DRAFT,
-                        created_by_id=operator.id if operator else None)
-        session.add(action)
-        session.flush()
         try:
-            start_action(session, action, operator, clock, settings)
-        except ActionError as exc:
-            raise click.ClickException(f"{exc} ({exc.user_message})") from exc
-        except ValueError as exc:  # prompts' domain errors (a description too thin, ...)
-            raise click.ClickException(str(exc)) from exc
+            action = save_draft(session, request, operator, control_room.id, settings)
+            start_action(session, action, operator, clock, settings, supervisor=supervisor,
+                         override=override)
+        except (ActionError, InvalidActionRequest) as error:
+            session.rollback()
+            raise _refused(error) from error
         progress = action_progress(session, action.id, clock, settings)
     click.echo(json.dumps({"action_id": action.id, "deliveries": progress.total,
-                           "held": progress.held, "by_channel": progress.by_channel}))
+                           "held": progress.held, "by_channel": progress.by_channel,
+                           "override": override}))
 
 
 @action_group.command("end")
@@ -101,16 +138,20 @@ def start_action_command(lat, lon, radius, incident_type, description, room, use
 def end_action_command(action_id, outcome, note, username) -> None:
     """End a running action: queued calls are cancelled, the outcome message follows."""
     settings = current_settings()
+    try:
+        outcome, note = checked_outcome(outcome, note)
+    except InvalidActionRequest as invalid:
+        raise _refused(invalid) from invalid
     with current_db().session() as session:
         action = session.get(Action, action_id)
         if action is None:
             raise click.ClickException(f"no action {action_id}")
-        operator = (session.scalars(select(Operator).where(Operator.username == username)).first()
-                    if username else None)
+        operator = _operator(session, username, "--operator")
         try:
             end_action(session, action, operator, outcome, note, SystemClock(), settings)
-        except ActionError as exc:
-            raise click.ClickException(f"{exc} ({exc.user_message})") from exc
+        except ActionError as error:
+            session.rollback()
+            raise _refused(error) from error
     click.echo(json.dumps({"action_id": action_id, "status": "ended", "outcome": outcome}))
 
 
@@ -121,6 +162,6 @@ def progress_command(action_id) -> None:
     with current_db().session() as session:
         try:
             progress = action_progress(session, action_id, SystemClock(), current_settings())
-        except ActionError as exc:
-            raise click.ClickException(str(exc)) from exc
+        except ActionError as error:
+            raise _refused(error) from error
     click.echo(json.dumps(asdict(progress)))

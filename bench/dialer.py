@@ -14,7 +14,7 @@ Figures (one JSON line last):
 - order_bound_s / pacing_efficiency: the best any dialer could do that starts each delivery's
   first call when this one did (nearest first is a product rule, and which numbers will need
   retries is unknown in advance): the gap to wall_s is what pacing and polling lose;
-- first_call_ms: real milliseconds from the start of `start_action` (selection and planning
+- first_call_ms: real milliseconds from the start of `launch_wave` (selection and planning
   included) until the first call was handed to the network;
 - batch_efficiency: a naive dialer, in this process, on the same calls (the network draws
   each attempt's fate from (seed, delivery, attempt)): it places `channels` calls at the CPS
@@ -35,7 +35,7 @@ from pathlib import Path
 import click
 from sqlalchemy import func, insert, select
 
-from actions.service import start_action
+from actions.wave import launch_wave
 from config.clock import FakeClock
 from config.settings import Settings, get_settings
 from db.database import Database
@@ -230,7 +230,7 @@ def run_bench(participants: int, channels: int, cps: float, seed: int,
             session.add(action)
             session.flush()
             started = time.perf_counter()
-            start_action(session, action, None, clock, settings)
+            launch_wave(session, action, None, clock, settings)
             action_id = action.id
         worker.tick()
         if backend.first_call_at is None:

@@ -24,7 +24,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from actions.service import end_action, outcome_due_at, plan_outcome_messages
+from actions.end import end_action, outcome_due_at, plan_outcome_messages
 from config.clock import Clock
 from config.logging import log_event
 from config.settings import Settings

@@ -94,14 +94,10 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 def participant_distance_m(session: Session, participant_id: int, lat: float, lon: float) -> float | None:
     """Distance from the participant's nearest geocoded address to a point (None: no address)."""
-    points = session.execute(
-        select(Address.lat, Address.lon).where(
-            Address.participant_id == participant_id, Address.lat.is_not(None), Address.lon.is_not(None)
-        )
-    ).all()
-    if not points:
-        return None
-    return round(min(haversine_m(a, b, lat, lon) for a, b in points), 1)
+    distances = [haversine_m(a, b, lat, lon) for a, b in session.execute(
+        select(Address.lat, Address.lon).where(Address.participant_id == participant_id))
+        if a is not None and b is not None]
+    return round(min(distances), 1) if distances else None
 
 
 def bounding_box(lat: float, lon: float, radius_m: float) -> BoundingBox:

@@ -1,230 +1,29 @@
-"""Validation of a new action, shared by the console form and the JSON API.
+"""The console's new-action form, flattened into the values actions.request validates.
 
-Pure: it takes the submitted values (already flattened to strings and lists) and returns an
-`ActionRequest` or raises `InvalidActionRequest` with a Dutch message per field. Geocoding an
-address is I/O and happens before (the caller passes the coordinates it found); composing the
-message (which checks the description fields in depth) happens after, in web.actions.
+The form names its description fields `d__<incident type>__<field>` (one fieldset per type)
+and its norms `norm_<name>` checkboxes; everything else is one field per value.
 """
 from __future__ import annotations
 
-import math
-import re
-import unicodedata
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from werkzeug.datastructures import MultiDict
 
-from db.models import Channel, IncidentType, Outcome
-
-INCIDENT_LABELS: dict[str, str] = {
-    IncidentType.SUSPECT.value: "Verdachte gevlucht",
-    IncidentType.MISSING_PERSON.value: "Vermiste persoon",
-    IncidentType.MISSING_CHILD.value: "Vermist kind",
-    IncidentType.VEHICLE.value: "Voertuig",
-    IncidentType.OTHER.value: "Overig",
-}
-OUTCOME_LABELS: dict[str, str] = {
-    Outcome.ARRESTED.value: "Verdachte aangehouden",
-    Outcome.FOUND.value: "Persoon gevonden",
-    Outcome.VEHICLE_FOUND.value: "Voertuig gevonden",
-    Outcome.NO_RESULT.value: "Beëindigd zonder resultaat",
-    Outcome.OTHER.value: "Anders",
-}
-CHANNEL_LABELS: dict[str, str] = {
-    Channel.VOICE.value: "Spraakoproep",
-    Channel.SMS.value: "SMS",
-    Channel.EMAIL.value: "E-mail",
-}
-
-# The Burgernet norms: an action is only started when these hold (the form enforces them).
-NORMS: dict[str, str] = {
-    "urgent_recent": "Het incident is urgent en heeft zich zojuist voorgedaan.",
-    "clear_description": "Er is een duidelijk signalement van de persoon of het voertuig.",
-    "family_consent": "Vermissing: de familie heeft toestemming gegeven en de politie heeft de urgentie beoordeeld.",
-}
-CONSENT_TYPES = {IncidentType.MISSING_PERSON.value, IncidentType.MISSING_CHILD.value}
-
-MIN_RADIUS_M = 100
-MAX_RADIUS_M = 25_000
-MAX_FREE_TEXT = 600
-MAX_LABEL = 300
-# A loose box around the Netherlands: a point outside it is a typing error, not an incident.
-NL_BOUNDS = (50.70, 53.70, 3.20, 7.30)
-
-_MARKUP = re.compile(r"[<>{}\[\]\\`]|&#|javascript:", re.IGNORECASE)
+from actions.norms import NORMS
 
 
-@dataclass(frozen=True)
-class ActionRequest:
-    incident_type: str
-    description: dict[str, str]
-    free_text: str
-    lat: float
-    lon: float
-    location_label: str
-    radius_m: int
-    channels: list[str]
-    norms: dict[str, bool] = field(default_factory=dict)
-
-
-class InvalidActionRequest(ValueError):
-    """One or more fields are wrong; `errors` maps field name -> Dutch message."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("invalid action: " + ", ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
-
-    @property
-    def user_message(self) -> str:
-        return " ".join(self.errors.values())
-
-
-def norms_required(incident_type: str) -> list[str]:
-    names = ["urgent_recent", "clear_description"]
-    if incident_type in CONSENT_TYPES:
-        names.append("family_consent")
-    return names
-
-
-def clean_text(value: object, *, label: str, max_chars: int, errors: dict, key: str) -> str:
-    """Strip and check one free-text value: no markup, no control characters, not too long."""
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        errors[key] = f"{label}: ongeldige waarde."
-        return ""
-    text = unicodedata.normalize("NFC", value).strip()
-    text = re.sub(r"[ \t]+", " ", text)
-    if len(text) > max_chars:
-        errors[key] = f"{label} is te lang: {len(text)} tekens, hooguit {max_chars}."
-        return ""
-    if _MARKUP.search(text):
-        errors[key] = (f"{label} bevat niet-toegestane tekens (zoals < > {{ }} [ ]). "
-                       "Beschrijf de persoon of het voertuig in gewone woorden.")
-        return ""
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n" for ch in text):
-        errors[key] = f"{label} bevat onzichtbare stuurtekens."
-        return ""
-    return text
-
-
-def parse_float(value: object) -> float | None:
-    if value is None or value == "":
-        return None
-    try:
-        number = float(str(value).replace(",", "."))
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def parse_action_request(
-    values: Mapping[str, object],
-    description_values: Mapping[str, object],
-    field_specs: Sequence,
-    *,
-    max_description_chars: int,
-    require_norms: bool = True,
-) -> ActionRequest:
-    """Validate a flattened submission.
-
-    values: incident_type, free_text, lat, lon, location_label, radius_m, channels (list),
-    norms (mapping name -> bool). description_values: the signalement fields by name;
-    field_specs: prompts.messages.description_fields(incident_type) (name, label, max_length).
-    require_norms=False is for the preview only: the norms gate the start, not the figures.
-    """
-    errors: dict[str, str] = {}
-    incident_type, description, free_text = _checked_message_fields(
-        values, description_values, field_specs, max_description_chars, errors)
-    location_label = clean_text(values.get("location_label"), label="Locatie",
-                                max_chars=MAX_LABEL, errors=errors, key="location")
-    text_refused = any(key.startswith("d_") or key == "free_text" for key in errors)
-    if not description and not free_text and "incident_type" not in errors and not text_refused:
-        errors.setdefault("description", "Vul een signalement in: zonder beschrijving kan niemand uitkijken.")
-
-    lat, lon = parse_float(values.get("lat")), parse_float(values.get("lon"))
-    if lat is None or lon is None:
-        errors.setdefault("location", "Kies de locatie: zoek een adres of klik op de kaart.")
-    elif not (NL_BOUNDS[0] <= lat <= NL_BOUNDS[1] and NL_BOUNDS[2] <= lon <= NL_BOUNDS[3]):
-        errors["location"] = "De locatie ligt buiten Nederland. Controleer het adres of de kaart."
-
-    radius = parse_float(values.get("radius_m"))
-    if radius is None:
-        errors["radius_m"] = "Vul de straal in meters in."
-    elif not MIN_RADIUS_M <= radius <= MAX_RADIUS_M:
-        errors["radius_m"] = f"De straal moet tussen {MIN_RADIUS_M} en {MAX_RADIUS_M} meter liggen."
-
-    raw_channels = values.get("channels") or []
-    if isinstance(raw_channels, str):
-        raw_channels = [raw_channels]
-    channels = [c for c in CHANNEL_LABELS if c in set(map(str, raw_channels))]
-    if not channels:
-        errors["channels"] = "Kies minstens één kanaal."
-    elif len(channels) != len(set(map(str, raw_channels))):
-        errors["channels"] = "Onbekend kanaal gekozen."
-
-    norms_given = values.get("norms") or {}
-    norms = {name: bool(norms_given.get(name)) for name in NORMS}
-    if require_norms and incident_type in INCIDENT_LABELS:
-        missing = [name for name in norms_required(incident_type) if not norms[name]]
-        if missing:
-            errors["norms"] = "Een actie mag alleen als aan de Burgernet-normen is voldaan: " + " ".join(
-                NORMS[name] for name in missing
-            )
-
-    if errors:
-        raise InvalidActionRequest(errors)
-    return ActionRequest(
-        incident_type=incident_type,
-        description=description,
-        free_text=free_text,
-        lat=round(lat, 6),
-        lon=round(lon, 6),
-        location_label=location_label,
-        radius_m=int(round(radius)),
-        channels=channels,
-        norms=norms,
-    )
-
-
-def _checked_message_fields(values: Mapping[str, object], description_values: Mapping[str, object],
-                            field_specs: Sequence, max_description_chars: int,
-                            errors: dict[str, str]) -> tuple[str, dict[str, str], str]:
-    incident_type = str(values.get("incident_type") or "")
-    if incident_type not in INCIDENT_LABELS:
-        errors["incident_type"] = "Kies het soort incident."
-    description: dict[str, str] = {}
-    known = {spec.name: spec for spec in field_specs}
-    for name in description_values:
-        if name not in known:
-            errors[f"d_{name}"] = f"Onbekend signalementveld: {str(name)[:40]}."
-    for name, spec in known.items():
-        label = getattr(spec, "label", name)
-        limit = min(getattr(spec, "max_length", None) or max_description_chars, max_description_chars)
-        text = clean_text(description_values.get(name), label=label, max_chars=limit,
-                          errors=errors, key=f"d_{name}")
-        if text:
-            description[name] = text
-    free_text = clean_text(values.get("free_text"), label="Vrije tekst", max_chars=MAX_FREE_TEXT,
-                           errors=errors, key="free_text")
-    return incident_type, description, free_text
-
-
-def check_message_fields(values: Mapping[str, object], description_values: Mapping[str, object],
-                         field_specs: Sequence, *, max_description_chars: int) -> tuple[str, dict[str, str], str]:
-    """Only the message part of a submission (type, description, free text), e.g. for the audio
-    preview; raises InvalidActionRequest like parse_action_request."""
-    errors: dict[str, str] = {}
-    checked = _checked_message_fields(values, description_values, field_specs,
-                                      max_description_chars, errors)
-    if errors:
-        raise InvalidActionRequest(errors)
-    return checked
-
-
-def needs_supervisor(radius_m: int, recipients: int, *, max_radius_m: int, max_recipients: int) -> bool:
-    """Above either configured limit an action needs a supervisor's confirmation."""
-    return radius_m > max_radius_m or recipients > max_recipients
-
-
-def sms_segments_label(chars: int, segments: int, encoding: str) -> str:
-    return f"{chars} tekens, {segments} sms-deel{'en' if segments != 1 else ''} ({encoding})"
+def form_values(form: MultiDict) -> tuple[dict, dict]:
+    """(values, description) for actions.request.validate_request."""
+    incident_type = form.get("incident_type", "")
+    prefix = f"d__{incident_type}__"
+    description = {key[len(prefix):]: value for key, value in form.items()
+                   if key.startswith(prefix) and value.strip() != ""}
+    values = {
+        "incident_type": incident_type,
+        "free_text": form.get("free_text", ""),
+        "lat": form.get("lat", ""),
+        "lon": form.get("lon", ""),
+        "location_label": form.get("location_label", ""),
+        "radius_m": form.get("radius_m", ""),
+        "channels": form.getlist("channels"),
+        "norms": {name: form.get(f"norm_{name}") == "on" for name in NORMS},
+    }
+    return values, description

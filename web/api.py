@@ -1,9 +1,10 @@
 """JSON API for the control-room system: start, read and end actions (docs/api.md).
 
 Authentication is a bearer token per operator (`Authorization: Bearer bn_...`), never the
-session cookie, so the blueprint is exempt from CSRF. Validation is the form's: the same
-web.actions functions, the same Dutch messages. Starting takes two calls, like the console:
-create (the answer states the numbers) and start with the number confirmed.
+session cookie, so the blueprint is exempt from CSRF. The rules are the actions package's, the
+same functions the console and the CLI call, with the same Dutch messages. Starting takes two
+calls, like the console: create (the answer states the numbers) and start with the number
+confirmed (actions.start.start_action).
 """
 from __future__ import annotations
 
@@ -13,16 +14,29 @@ from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from actions.service import ActionError, action_progress, end_action
+from actions.drafts import save_draft
+from actions.end import checked_outcome, end_action
+from actions.errors import (
+    ActionError,
+    ActionNotFound,
+    InvalidActionRequest,
+    NormsNotMet,
+    SupervisorRequired,
+)
+from actions.figures import figures_for
+from actions.location import locate_address
+from actions.lookup import action_in_room
+from actions.norms import NORMS
+from actions.preview import preview_action
+from actions.progress import action_progress
+from actions.request import OUTCOME_LABELS, validate_request
+from actions.start import start_action
 from callback_line.inbox import list_sightings
 from config.logging import mask_phone
 from db.audit import record_audit
 from db.models import Action, ActionStatus, Operator
-from web import actions as svc
-from web.action_form import NORMS, OUTCOME_LABELS, InvalidActionRequest, clean_text
 from web.auth import operator_for_api_token
 from web.common import client_ip, current_clock
-from web.console import geocode_address
 from web.csrf import exempt_blueprint
 from web.runtime import current_db, current_settings
 
@@ -102,24 +116,27 @@ def values_from_json(body: dict) -> tuple[dict, dict]:
         "norms": {name: norms.get(name) is True for name in NORMS},
     }
     if (values["lat"] is None or values["lon"] is None) and location.get("postcode"):
-        point = geocode_address(str(location.get("postcode", "")), str(location.get("house_number", "")),
-                                str(location.get("addition", "")))
-        values["lat"], values["lon"] = point["lat"], point["lon"]
-        values["location_label"] = values["location_label"] or point["label"]
-    return values, {str(k): ("on" if v is True else v) for k, v in description.items() if v not in (None, "", False)}
+        with current_db().session() as s:
+            point = locate_address(s, settings, str(location.get("postcode", "")),
+                                   str(location.get("house_number", "")),
+                                   str(location.get("addition", "")))
+        values["lat"], values["lon"] = point.lat, point.lon
+        values["location_label"] = values["location_label"] or point.label
+    return values, {str(k): ("on" if v is True else v) for k, v in description.items()
+                    if v not in (None, "", False)}
 
 
 def _validated(body: dict, *, require_norms: bool = True):
     settings = current_settings()
     try:
         values, description = values_from_json(body)
-        return svc.validate(values, description, settings, require_norms=require_norms)
+        return validate_request(values, description, settings, require_norms=require_norms)
     except InvalidActionRequest as invalid:
         raise ApiError(422, "De actie is niet geldig.", invalid.errors) from invalid
 
 
 def action_json(s, action: Action, *, detail: bool = False, figures=None) -> dict:
-    figures = figures or svc.figures(s, action)
+    figures = figures or figures_for(s, [action])[action.id]
     data = {
         "id": action.id,
         "status": action.status.value,
@@ -163,8 +180,8 @@ def action_json(s, action: Action, *, detail: bool = False, figures=None) -> dic
 
 def _own_action(s, action_id: int) -> Action:
     try:
-        return svc.action_for(s, action_id, g.api_operator)
-    except svc.ConsoleError as error:
+        return action_in_room(s, action_id, g.api_operator.control_room_id)
+    except ActionNotFound as error:
         raise ApiError(404, error.user_message) from error
 
 
@@ -173,8 +190,8 @@ def _own_action(s, action_id: int) -> Action:
 def api_preview():
     validated = _validated(_json_body(), require_norms=False)
     with current_db().session() as s:
-        result = svc.preview(s, validated, g.api_operator.control_room_id, current_clock().now(),
-                             current_settings())
+        result = preview_action(s, validated, g.api_operator.control_room_id,
+                                current_clock().now(), current_settings())
     return jsonify(result.as_json())
 
 
@@ -184,8 +201,9 @@ def api_create():
     validated = _validated(_json_body())
     settings = current_settings()
     with current_db().transaction() as s:
-        action = svc.save_draft(s, validated, g.api_operator, settings, ip=client_ip())
-        result = svc.preview(s, validated, action.control_room_id, current_clock().now(), settings)
+        action = save_draft(s, validated, g.api_operator, g.api_operator.control_room_id, settings,
+                            ip=client_ip())
+        result = preview_action(s, validated, action.control_room_id, current_clock().now(), settings)
         body = {"action": action_json(s, action), "preview": result.as_json()}
     return jsonify(body), 201
 
@@ -201,13 +219,16 @@ def api_start(action_id: int):
     with current_db().session() as s:
         action = _own_action(s, action_id)
         try:
-            svc.start(s, action, g.api_operator, current_clock(), current_settings(),
-                      expected_total=expected, ip=client_ip())
-        except svc.SupervisorRequired as error:
+            start_action(s, action, g.api_operator, current_clock(), current_settings(),
+                         expected_total=expected, ip=client_ip())
+        except SupervisorRequired as error:
             s.rollback()
             raise ApiError(403, error.user_message + " Laat een supervisor de actie in de console "
                            "bevestigen, of gebruik het token van een supervisor.") from error
-        except (svc.ConsoleError, ActionError) as error:
+        except NormsNotMet as error:
+            s.rollback()
+            raise ApiError(422, error.user_message, {"norms": error.user_message}) from error
+        except ActionError as error:
             s.rollback()
             raise ApiError(409, error.user_message) from error
         except InvalidActionRequest as invalid:
@@ -227,7 +248,7 @@ def api_list():
                 raise ApiError(400, "Onbekende status; kies draft, running of ended.")
             query = query.where(Action.status == ActionStatus(status))
         rows = s.scalars(query.order_by(Action.id.desc()).limit(200)).all()
-        by_action = svc.figures_for(s, list(rows))
+        by_action = figures_for(s, list(rows))
         return jsonify({"actions": [action_json(s, a, figures=by_action[a.id]) for a in rows]})
 
 
@@ -242,13 +263,13 @@ def api_read(action_id: int):
 @token_required
 def api_end(action_id: int):
     body = _json_body()
-    outcome = body.get("outcome")
-    errors: dict[str, str] = {}
-    if outcome not in OUTCOME_LABELS:
-        errors["outcome"] = "Kies de afloop: " + ", ".join(OUTCOME_LABELS) + "."
-    note = clean_text(body.get("note", ""), label="Toelichting", max_chars=300, errors=errors, key="note")
-    if errors:
-        raise ApiError(422, "Het beëindigen is niet geldig.", errors)
+    try:
+        outcome, note = checked_outcome(body.get("outcome"), body.get("note", ""))
+    except InvalidActionRequest as invalid:
+        errors = dict(invalid.errors)
+        if "outcome" in errors:
+            errors["outcome"] = "Kies de afloop: " + ", ".join(OUTCOME_LABELS) + "."
+        raise ApiError(422, "Het beëindigen is niet geldig.", errors) from invalid
     with current_db().session() as s:
         action = _own_action(s, action_id)
         try:

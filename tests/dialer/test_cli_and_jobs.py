@@ -19,7 +19,8 @@ def test_action_commands(app, db, room, settings):
     runner = cli_runner(app)
     result = runner.invoke(cli, args=[
         "action", "start", "--lat", str(CENTRE[0]), "--lon", str(CENTRE[1]), "--radius", "1200",
-        "--type", "missing_child", "--description", '{"age": 8, "clothing": "blauwe jas"}'])
+        "--type", "missing_child", "--description", '{"age": 8, "clothing": "blauwe jas"}',
+        "--urgent-recent", "--clear-description", "--family-consent"])
     assert result.exit_code == 0, result.output
     started = json.loads(result.output.strip().splitlines()[-1])
     assert started["deliveries"] > 10 and started["held"] == 0  # urgent: never held

@@ -9,7 +9,7 @@ from dialer_fixtures import make_action, make_deliveries
 from sqlalchemy import func, select
 from stepped_wave import simulated_worker
 
-from actions.service import action_progress
+from actions.progress import action_progress
 from config.clock import FakeClock
 from db.models import Channel, ControlRoom, Delivery, DeliveryState, IncidentType
 from deliveries.quiet_hours import QuietWindow, held_until, parse_hhmm, quiet_window

@@ -1,4 +1,4 @@
-"""The service layer on a real selection: start, plan nearest first, progress, estimates."""
+"""The wave on a real selection: launch, plan nearest first, progress, estimates."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -6,13 +6,9 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from actions.service import (
-    ActionError,
-    action_progress,
-    estimate_wave_seconds,
-    plan_wave,
-    start_action,
-)
+from actions.errors import ActionError
+from actions.progress import action_progress, estimate_wave_seconds
+from actions.wave import launch_wave, plan_wave
 from bench.dialer import CENTRE, seed_population
 from config.clock import FakeClock
 from db.models import (
@@ -45,7 +41,7 @@ def test_start_freezes_texts_and_plans_nearest_first(db, room, clock, settings):
     seed_population(db, 300, seed=1)
     with db.session() as s:
         action, operator = draft(s, room)
-        start_action(s, action, operator, clock, settings)
+        launch_wave(s, action, operator, clock, settings)
         expected = select_recipients(s, action.lat, action.lon, action.radius_m, clock.now())
         rows = s.scalars(select(Delivery).where(Delivery.action_id == action.id)
                          .order_by(Delivery.rank)).all()
@@ -60,7 +56,7 @@ def test_start_freezes_texts_and_plans_nearest_first(db, room, clock, settings):
         audit = s.scalars(select(AuditEvent).where(AuditEvent.event == "action.started")).one()
         assert audit.operator_id == operator.id and audit.target_id == action.id
         with pytest.raises(ActionError):
-            start_action(s, action, operator, clock, settings)
+            launch_wave(s, action, operator, clock, settings)
         assert plan_wave(s, action, clock, settings) == 0  # planning again adds nothing
 
         progress = action_progress(s, action.id, clock, settings)
@@ -73,13 +69,13 @@ def test_start_at_night_holds_voice_for_non_urgent_only(db, room, settings):
     night = FakeClock(datetime(2026, 11, 28, 23, 0, tzinfo=timezone.utc))  # 00:00 local
     with db.session() as s:
         suspect, operator = draft(s, room)
-        start_action(s, suspect, operator, night, settings)
+        launch_wave(s, suspect, operator, night, settings)
         child = Action(control_room_id=room.id, incident_type=IncidentType.MISSING_CHILD,
                        lat=CENTRE[0], lon=CENTRE[1], radius_m=1500, channels=["voice"],
                        status=ActionStatus.DRAFT, description={"age": 7, "clothing": "gele jas"})
         s.add(child)
         s.flush()
-        start_action(s, child, operator, night, settings)
+        launch_wave(s, child, operator, night, settings)
         held = action_progress(s, suspect.id, night, settings)
         urgent = action_progress(s, child.id, night, settings)
     assert held.held == held.by_channel["voice"]["held"] > 0

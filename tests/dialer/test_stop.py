@@ -7,7 +7,8 @@ from dialer_fixtures import make_action, make_deliveries
 from sqlalchemy import func, select
 from stepped_wave import dialer_log, run_until_done, simulated_worker
 
-from actions.service import ActionError, end_action
+from actions.end import end_action
+from actions.errors import ActionError
 from db.models import (
     Action,
     ActionStatus,

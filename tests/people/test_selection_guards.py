@@ -8,7 +8,7 @@ import pytest
 from people_helpers import RecordingCourier, control_room, geocode_delft
 from sqlalchemy import select
 
-from actions.service import start_action
+from actions.wave import launch_wave
 from db.models import Action, ActionStatus, AddressKind, Delivery, IncidentType
 from participants import selfservice as ss
 from participants.phones import parse_participant_phone
@@ -46,7 +46,7 @@ def run_wave(db, clock, settings):
                         channels=["voice", "sms", "email"], status=ActionStatus.DRAFT)
         s.add(action)
         s.flush()
-        start_action(s, action, None, clock, settings)
+        launch_wave(s, action, None, clock, settings)
         s.commit()
         return {d.target for d in s.scalars(select(Delivery).where(Delivery.action_id == action.id))}
 

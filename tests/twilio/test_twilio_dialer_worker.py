@@ -10,7 +10,7 @@ from email import policy
 from sqlalchemy import select
 from twilio_seed import participant_with_number, seed_wave
 
-from actions.service import end_action, plan_outcome_messages
+from actions.end import end_action, plan_outcome_messages
 from config.settings import SmtpSettings
 from db.models import Action, Channel, Delivery, DeliveryState, PhoneKind, Trunk
 from dialer.backends.twilio import TwilioCallBackend

@@ -1,0 +1,150 @@
+"""An action's wave: the texts frozen, one queued delivery per contact point in the circle.
+
+`launch_wave` marks a draft running and plans its wave in one commit; `plan_wave` plans (and
+re-plans) the deliveries; `insert_deliveries` writes thousands of rows with one executemany.
+"""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from actions.errors import ActionError
+from config.clock import Clock
+from config.logging import log_event
+from config.settings import Settings
+from db.audit import record_audit
+from db.models import (
+    Action,
+    ActionStatus,
+    Channel,
+    Delivery,
+    DeliveryKind,
+    DeliveryState,
+    Operator,
+    PhoneKind,
+)
+from deliveries.quiet_hours import held_until, quiet_window
+from deliveries.states import transition_many
+from participants.selection import select_recipients
+from prompts.callback_number import callback_number_for
+from prompts.messages import compose_alert
+
+logger = logging.getLogger(__name__)
+
+S = DeliveryState
+
+
+def launch_wave(session: Session, action: Action, operator: Operator | None, clock: Clock,
+                settings: Settings) -> int:
+    """Freeze the texts, mark the action running, audit it and plan its wave (one commit).
+
+    The last step of actions.start.start_action, after the rules have been checked; only that
+    function (and benchmarks that time the planning itself) call it. Returns the planned count.
+    """
+
+    if action.status != ActionStatus.DRAFT:
+        raise ActionError(f"action {action.id} is {action.status.value}, not a draft",
+                          "Deze actie is al gestart of beëindigd.")
+    incident = action.incident_type.value
+    message = compose_alert(incident, action.description or {}, action.free_text or "",
+                            callback_number_for(action.control_room, settings.callback_number))
+    now = clock.now()
+    action.voice_text = message.voice
+    action.sms_text = message.sms
+    action.priority = settings.incident_priority.get(incident, 0)
+    action.urgent = incident in settings.urgent_incident_types
+    action.training = settings.training_mode
+    action.status = ActionStatus.RUNNING
+    action.started_at = now
+    action.started_by_id = operator.id if operator else None
+    session.flush()
+    record_audit(session, "action.started", operator=operator, target_type="action",
+                 target_id=action.id, incident_type=incident, radius_m=action.radius_m,
+                 training=action.training)
+    planned = plan_wave(session, action, clock, settings)
+    log_event(logger, "action.started", action_id=action.id, incident_type=incident,
+              deliveries=planned, training=action.training)
+    return planned
+
+
+def plan_wave(session: Session, action: Action, clock: Clock, settings: Settings) -> int:
+    """One queued delivery per contact point in the circle, nearest first; returns the count.
+
+    Voice rows that fall in the control room's quiet hours (non-urgent actions) are held until
+    the window ends: reported as held, not lost. Commits once, so the wave exists completely
+    or not at all. Planning twice adds only contact points not planned before.
+    """
+
+    now = clock.now()
+    recipients = select_recipients(session, action.lat, action.lon, action.radius_m, now,
+                                   channels=action.channels or None)
+    existing = {
+        (channel, target) for channel, target in session.execute(
+            select(Delivery.channel, Delivery.target).where(
+                Delivery.action_id == action.id, Delivery.kind == DeliveryKind.ALERT))
+    }
+    rows = []
+    for rank, recipient in enumerate(recipients):
+        if (recipient.channel, recipient.target) in existing:
+            continue
+        existing.add((recipient.channel, recipient.target))
+        rows.append((recipient.participant_id, recipient.channel, recipient.target,
+                     recipient.phone_kind, recipient.distance_m, rank))
+    if rows:
+        insert_deliveries(session, {
+            "action_id": action.id, "kind": DeliveryKind.ALERT, "priority": action.priority,
+            "state": S.QUEUED, "created_at": now, "updated_at": now}, rows)
+    hold_until = held_until(quiet_window(action.control_room, settings), action.urgent, now)
+    held = 0
+    if hold_until is not None:
+        voice_ids = list(session.scalars(select(Delivery.id).where(
+            Delivery.action_id == action.id, Delivery.channel == Channel.VOICE,
+            Delivery.state == S.QUEUED, Delivery.kind == DeliveryKind.ALERT)))
+        held = transition_many(session, voice_ids, Channel.VOICE, S.QUEUED, S.HELD,
+                               event="quiet_hours.held", clock=clock,
+                               values={"next_attempt_at": hold_until},
+                               until=hold_until.isoformat())
+    session.commit()
+    log_event(logger, "wave.planned", action_id=action.id, deliveries=len(rows), held=held)
+    return len(rows)
+
+
+# The columns that differ from row to row; everything else is common to the whole wave.
+VARYING = ("participant_id", "channel", "target", "phone_kind", "distance_m", "rank")
+# Python-side defaults of the model, which a driver-level insert must give itself.
+_DEFAULTS = {"acknowledged": False, "transfer_requested": False, "opt_out_requested": False,
+             "menu_choices": "", "attempts": 0}
+
+
+def insert_deliveries(session: Session, common: dict, rows: list[tuple]) -> None:
+    """Insert a wave of delivery rows with one executemany at the driver.
+
+    `rows` hold the VARYING columns in that order; `common` the values shared by all. The
+    ORM's bulk insert converts every value of every row through the column types, which costs
+    more than the insert itself for thousands of rows; here each distinct value is converted
+    once with the same type processors, so what is stored is identical.
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    table = Delivery.__table__
+
+    def to_db(column: str, value):
+        processor = table.c[column].type._cached_bind_processor(dialect)
+        return processor(value) if processor else value
+
+    shared = _DEFAULTS | common
+    shared_columns = tuple(shared)
+    shared_values = tuple(to_db(column, value) for column, value in shared.items())
+    channels = {c: to_db("channel", c) for c in Channel}
+    kinds = {k: to_db("phone_kind", k) for k in (*PhoneKind, None)}
+    params = [shared_values + (pid, channels[channel], target, kinds[kind], distance, rank)
+              for pid, channel, target, kind, distance, rank in rows]
+    columns = shared_columns + VARYING
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    names = ", ".join(dialect.identifier_preparer.quote(column) for column in columns)
+    connection.exec_driver_sql(
+        f"INSERT INTO delivery ({names}) VALUES ({', '.join([mark] * len(columns))})", params)
+
+

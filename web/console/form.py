@@ -1,0 +1,193 @@
+"""The new-action form: show, save as draft (actions.drafts), the live preview of the figures
+(actions.preview) and of the spoken message (prompts.audio), and the address search
+(actions.location)."""
+from __future__ import annotations
+
+import json
+
+from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from werkzeug.datastructures import MultiDict
+
+from actions.drafts import save_draft
+from actions.errors import ActionError, InvalidActionRequest
+from actions.location import Location, locate_address
+from actions.norms import CONSENT_TYPES, NORMS
+from actions.preview import preview_action
+from actions.request import (
+    CHANNEL_LABELS,
+    INCIDENT_LABELS,
+    check_message_fields,
+    compose_text,
+    field_specs,
+    validate_request,
+)
+from db.models import Action, ActionStatus
+from prompts.audio import _paths as cached_paths
+from prompts.audio import render
+from prompts.callback_number import callback_number_for
+from prompts.errors import PromptError
+from web.action_form import form_values
+from web.auth import current_operator, login_required
+from web.common import client_ip, current_clock
+from web.console.blueprint import bp
+from web.console.common import action_or_404, labels
+from web.runtime import current_db, current_settings
+
+
+def geocode_address(postcode: str, number: str, addition: str = "") -> Location:
+    """The point of a postcode + house number; InvalidActionRequest (key "location") if none."""
+    with current_db().session() as s:
+        return locate_address(s, current_settings(), postcode, number, addition)
+
+
+def geocode_into(values: dict, form: MultiDict) -> None:
+    """When no point was clicked, look the address up."""
+    if values.get("lat") and values.get("lon"):
+        return
+    postcode = form.get("postcode", "").strip()
+    number = form.get("house_number", "").strip()
+    if not postcode and not number:
+        return
+    point = geocode_address(postcode, number, form.get("addition", "").strip())
+    values["lat"], values["lon"] = point.lat, point.lon
+    if not values.get("location_label"):
+        values["location_label"] = point.label
+
+
+def _render_form(values: dict | None = None, description: dict | None = None,
+                 errors: dict | None = None, draft: Action | None = None, status: int = 200):
+    settings = current_settings()
+    specs = {t: field_specs(t) for t in INCIDENT_LABELS}
+    values = values or {}
+    if "channels" not in values:
+        values["channels"] = list(CHANNEL_LABELS)
+    return render_template(
+        "console/new_action.html",
+        specs=specs,
+        values=values,
+        description=description or {},
+        errors=errors or {},
+        draft=draft,
+        labels=labels(),
+        norms=NORMS,
+        consent_types=sorted(CONSENT_TYPES),
+        radius_defaults=json.dumps(settings.radius_by_incident),
+        web=settings.web,
+    ), status
+
+
+@bp.get("/actions/new")
+@login_required
+def new_action():
+    return _render_form()
+
+
+@bp.post("/actions/new")
+@login_required
+def create_action():
+    return _save_form(draft_id=None)
+
+
+@bp.get("/actions/<int:action_id>/edit")
+@login_required
+def edit_action(action_id: int):
+    operator = current_operator()
+    with current_db().session() as s:
+        action = action_or_404(s, action_id, operator)
+        if action.status != ActionStatus.DRAFT:
+            return redirect(url_for("console.action_page", action_id=action_id))
+        values = {
+            "incident_type": action.incident_type.value, "free_text": action.free_text,
+            "lat": action.lat, "lon": action.lon, "location_label": action.location_label,
+            "radius_m": action.radius_m, "channels": list(action.channels),
+        }
+        return _render_form(values, dict(action.description or {}), draft=action)
+
+
+@bp.post("/actions/<int:action_id>/edit")
+@login_required
+def update_action(action_id: int):
+    return _save_form(draft_id=action_id)
+
+
+def _save_form(draft_id: int | None):
+    operator = current_operator()
+    settings = current_settings()
+    values, description = form_values(request.form)
+    try:
+        geocode_into(values, request.form)
+        validated = validate_request(values, description, settings)
+    except InvalidActionRequest as invalid:
+        return _render_form(values, description, invalid.errors, status=422)
+    with current_db().transaction() as s:
+        draft = action_or_404(s, draft_id, operator) if draft_id else None
+        try:
+            action = save_draft(s, validated, operator, operator.control_room_id, settings,
+                                action=draft, ip=client_ip())
+        except ActionError as error:
+            flash(error.user_message, "error")
+            return redirect(url_for("console.action_page", action_id=draft_id))
+        action_id = action.id
+    return redirect(url_for("console.confirm_action", action_id=action_id))
+
+
+@bp.post("/actions/preview")
+@login_required
+def preview():
+    """The live preview while typing: message, SMS length, recipients by channel, duration."""
+    operator = current_operator()
+    settings = current_settings()
+    values, description = form_values(request.form)
+    try:
+        geocode_into(values, request.form)
+        validated = validate_request(values, description, settings, require_norms=False)
+        with current_db().session() as s:
+            result = preview_action(s, validated, operator.control_room_id, current_clock().now(),
+                                    settings)
+    except InvalidActionRequest as invalid:
+        return jsonify({"ok": False, "errors": invalid.errors,
+                        "lat": values.get("lat"), "lon": values.get("lon")}), 200
+    return jsonify({"ok": True, **result.as_json()})
+
+
+@bp.post("/actions/preview/audio")
+@login_required
+def preview_audio():
+    """Render the spoken alert (prompts.audio) and return the URL where the browser plays it."""
+    settings = current_settings()
+    number = callback_number_for(current_operator().control_room, settings.callback_number)
+    values, description = form_values(request.form)
+    try:
+        incident_type, checked, free_text = check_message_fields(values, description, settings)
+        message = compose_text(incident_type, checked, free_text, number)
+        rendered = render(message.voice, settings)
+    except InvalidActionRequest as invalid:
+        return jsonify({"ok": False, "errors": invalid.errors}), 200
+    except PromptError as error:
+        return jsonify({"ok": False, "errors": {"audio": error.user_message}}), 200
+    return jsonify({"ok": True, "url": url_for("console.prompt_audio", key=rendered.key),
+                    "duration_s": round(rendered.duration_s, 1)})
+
+
+@bp.get("/audio/prompt/<key>")
+@login_required
+def prompt_audio(key: str):
+    """A rendered prompt's browser-playable WAV from the audio cache, by its key."""
+    if not key.isalnum() or len(key) > 128:
+        abort(404)
+    path = cached_paths(current_settings().audio_cache_dir, key)["web"]
+    if not path.is_file():
+        abort(404)
+    return send_file(path, mimetype="audio/wav", conditional=True)
+
+
+@bp.post("/geocode")
+@login_required
+def geocode():
+    try:
+        point = geocode_address(request.form.get("postcode", ""),
+                                request.form.get("house_number", "").strip(),
+                                request.form.get("addition", ""))
+    except InvalidActionRequest as invalid:
+        return jsonify({"ok": False, "error": invalid.user_message})
+    return jsonify({"ok": True, "lat": point.lat, "lon": point.lon, "label": point.label})
