@@ -131,13 +131,16 @@ class DeliveryState(str, enum.Enum):
     DIALING = "dialing"
     RINGING = "ringing"
     ANSWERED = "answered"
+    # An answering machine picked up: the message is being left (the call holds its channel).
+    LEAVING_MESSAGE = "leaving_message"
     COMPLETED = "completed"
     BUSY = "busy"
     NO_ANSWER = "no_answer"
     FAILED = "failed"
-    MACHINE = "machine"
+    MACHINE = "machine"  # the message was left on an answering machine
     CANCELLED = "cancelled"
     OPTED_OUT = "opted_out"
+    SENDING = "sending"  # SMS/email claimed by a dialer worker, being handed to the provider
     SENT = "sent"  # SMS/email handed to the provider
     DELIVERED = "delivered"  # SMS/email delivery confirmed
 

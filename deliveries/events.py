@@ -83,7 +83,8 @@ def apply_call_event(session: Session, event: CallEvent, clock: Clock,
                        **detail)
     elif event.type == T.MACHINE:
         if state in (S.DIALING, S.RINGING, S.ANSWERED):
-            transition(session, delivery, S.MACHINE, event="call.machine", clock=clock, **detail)
+            transition(session, delivery, S.LEAVING_MESSAGE, event="call.machine", clock=clock,
+                       **detail)
     elif event.type == T.DTMF:
         record_event(session, delivery, "call.dtmf", clock, digits=event.digits, **detail)
     elif event.type == T.COMPLETED:
@@ -120,11 +121,8 @@ def _completed(session, delivery, state, event, clock, settings, detail) -> None
     if state == S.ANSWERED:
         delivery.hangup_cause = event.hangup_cause
         transition(session, delivery, S.COMPLETED, event="call.completed", clock=clock, **detail)
-    elif state == S.MACHINE and delivery.finished_at is None:
-        delivery.finished_at = clock.now()
-        delivery.hangup_cause = event.hangup_cause
-        record_event(session, delivery, "call.machine_message_left", clock, **detail)
-        schedule_retry(session, delivery, S.MACHINE, None, clock, settings)
+    elif state == S.LEAVING_MESSAGE:
+        _message_left(session, delivery, event, clock, settings, detail)
     elif state in (S.DIALING, S.RINGING):
         # "Completed" without an answer is not in the table: refused, logged and raised.
         transition(session, delivery, S.COMPLETED, event="call.completed", clock=clock, **detail)
@@ -138,12 +136,23 @@ def _ended_without_answer(session, delivery, state, event, clock, settings, deta
         transition(session, delivery, S.COMPLETED, event="call.completed", clock=clock,
                    reported=result.value, **detail)
         return
+    if state == S.LEAVING_MESSAGE:
+        # The line ended while the machine listened: the message was left as far as it got.
+        _message_left(session, delivery, event, clock, settings, detail, reported=result.value)
+        return
     if state not in (S.DIALING, S.RINGING):
         return  # already past: a late or repeated report
     delivery.hangup_cause = event.hangup_cause
     transition(session, delivery, result, event=f"call.{result.value}", clock=clock,
                hangup_cause=event.hangup_cause, **detail)
     schedule_retry(session, delivery, result, event.hangup_cause, clock, settings)
+
+
+def _message_left(session, delivery, event, clock, settings, detail, **extra) -> None:
+    delivery.hangup_cause = event.hangup_cause
+    transition(session, delivery, S.MACHINE, event="call.machine_message_left", clock=clock,
+               **extra, **detail)
+    schedule_retry(session, delivery, S.MACHINE, None, clock, settings)
 
 
 def schedule_retry(session: Session, delivery: Delivery, result: DeliveryState,

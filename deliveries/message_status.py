@@ -2,8 +2,10 @@
 
 Twilio reports queued, accepted, sending, sent, delivered, undelivered, failed (and read).
 Each report moves the row forward through the dialer's state machine (deliveries/states.py):
-queued -> sent -> delivered, or sent -> failed. A report that would move the row nowhere new
-(a repeat, or a late "sent" after "delivered") changes nothing: every report counts once.
+sending -> sent -> delivered, or sending/sent -> failed (a report may overtake the worker that
+is still recording the hand-over). A report that would move the row nowhere new (a repeat, or a
+late "sent" after "delivered") changes nothing: every report counts once, and a row that is not
+with the provider (queued, held) takes none.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ MESSAGE_STATUS_STATES: dict[str, DeliveryState | None] = {
 }
 
 # How far along a message is; a report never moves a row backwards.
-_RANK = {S.QUEUED: 0, S.SENT: 1, S.DELIVERED: 2, S.FAILED: 2}
+_RANK = {S.SENDING: 0, S.SENT: 1, S.DELIVERED: 2, S.FAILED: 2}
 
 
 class UnknownMessageStatus(ValueError):
@@ -58,9 +60,7 @@ def apply_message_status(session: Session, delivery: Delivery, status: str, cloc
     detail = {"message_sid": message_sid, "status": status}
     if error_code:
         detail["error_code"] = error_code
-    steps = [S.SENT, target] if current is S.QUEUED and target is not S.SENT else [target]
-    if current is S.QUEUED and target is S.FAILED:
-        steps = [S.FAILED]
+    steps = [S.SENT, target] if current is S.SENDING and target is S.DELIVERED else [target]
     for step in steps:
         if not is_allowed(delivery.channel, DeliveryState(delivery.state), step):
             return False

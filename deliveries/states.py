@@ -1,10 +1,17 @@
 """The delivery state machine: ONE table of allowed transitions and ONE function applying them.
 
-    queued -> dialing -> ringing -> answered -> completed            (voice)
-    queued -> sent -> delivered                                        (SMS, email)
-    dialing/ringing -> busy | no_answer | failed | machine | cancelled
-    busy | no_answer | failed | machine -> queued                      (a retry, scheduled later)
-    queued -> held -> queued                                           (quiet hours)
+    queued -> dialing -> ringing -> answered -> completed                (voice, a person)
+    dialing/ringing/answered -> leaving_message -> machine               (voice, a machine)
+    dialing/ringing -> busy | no_answer | failed | cancelled
+    queued -> sending -> sent -> delivered                               (SMS, email)
+    sending -> failed | sent -> failed
+    busy | no_answer | failed | machine -> queued                        (a retry, scheduled later)
+    queued -> held -> queued                                             (quiet hours)
+
+Every state is said out loud: a call whose answering machine is still listening is
+`leaving_message` (it holds its trunk channel), `machine` is the result once the message was
+left; a message a worker has claimed and is handing to the provider is `sending`. No other
+column qualifies a state.
 
 Every applied transition writes a `DeliveryEvent` (the dialer's log). An illegal transition is
 logged and raised as `IllegalTransition`, never applied. Nothing else in the code base sets
@@ -27,16 +34,20 @@ logger = logging.getLogger(__name__)
 S = DeliveryState
 
 ALLOWED: dict[DeliveryState, set[DeliveryState]] = {
-    S.QUEUED: {S.DIALING, S.HELD, S.SENT, S.FAILED, S.CANCELLED, S.OPTED_OUT},
+    S.QUEUED: {S.DIALING, S.SENDING, S.HELD, S.CANCELLED, S.OPTED_OUT},
     S.HELD: {S.QUEUED, S.CANCELLED, S.OPTED_OUT},
-    S.DIALING: {S.RINGING, S.ANSWERED, S.MACHINE, S.BUSY, S.NO_ANSWER, S.FAILED, S.CANCELLED},
-    S.RINGING: {S.ANSWERED, S.MACHINE, S.BUSY, S.NO_ANSWER, S.FAILED, S.CANCELLED},
+    S.DIALING: {S.RINGING, S.ANSWERED, S.LEAVING_MESSAGE, S.BUSY, S.NO_ANSWER, S.FAILED,
+                S.CANCELLED},
+    S.RINGING: {S.ANSWERED, S.LEAVING_MESSAGE, S.BUSY, S.NO_ANSWER, S.FAILED, S.CANCELLED},
     # Answering-machine detection may decide only after the line was picked up.
-    S.ANSWERED: {S.COMPLETED, S.MACHINE, S.OPTED_OUT},
+    S.ANSWERED: {S.COMPLETED, S.LEAVING_MESSAGE, S.OPTED_OUT},
+    # The machine's line ends (hang-up, or the dialer gives up on it): the message was left.
+    S.LEAVING_MESSAGE: {S.MACHINE},
     S.BUSY: {S.QUEUED},
     S.NO_ANSWER: {S.QUEUED},
     S.FAILED: {S.QUEUED},
     S.MACHINE: {S.QUEUED},
+    S.SENDING: {S.SENT, S.FAILED},
     S.SENT: {S.DELIVERED, S.FAILED},
     S.COMPLETED: set(),
     S.CANCELLED: set(),
@@ -44,16 +55,20 @@ ALLOWED: dict[DeliveryState, set[DeliveryState]] = {
     S.DELIVERED: set(),
 }
 
-VOICE_ONLY = {S.DIALING, S.RINGING, S.ANSWERED, S.COMPLETED, S.BUSY, S.NO_ANSWER, S.MACHINE}
-MESSAGE_ONLY = {S.SENT, S.DELIVERED}
+VOICE_ONLY = {S.DIALING, S.RINGING, S.ANSWERED, S.LEAVING_MESSAGE, S.COMPLETED, S.BUSY,
+              S.NO_ANSWER, S.MACHINE}
+MESSAGE_ONLY = {S.SENDING, S.SENT, S.DELIVERED}
 
-# A call occupies a trunk channel in these states (machine: until the message has been left).
-IN_FLIGHT = {S.DIALING, S.RINGING, S.ANSWERED}
+# A call occupies a trunk channel in these states.
+IN_FLIGHT = {S.DIALING, S.RINGING, S.ANSWERED, S.LEAVING_MESSAGE}
+# Claimed by a worker and not finished yet: the calls in flight and the messages being sent.
+IN_PROGRESS = IN_FLIGHT | {S.SENDING}
 # Final unless a retry puts the row back in the queue.
 RESULT_STATES = {S.BUSY, S.NO_ANSWER, S.FAILED, S.MACHINE}
 TERMINAL = {state for state, targets in ALLOWED.items() if not targets}
 # The participant got the message (a person, a machine, or the message provider).
-REACHED = {S.ANSWERED, S.COMPLETED, S.MACHINE, S.SENT, S.DELIVERED, S.OPTED_OUT}
+REACHED = {S.ANSWERED, S.LEAVING_MESSAGE, S.COMPLETED, S.MACHINE, S.SENT, S.DELIVERED,
+           S.OPTED_OUT}
 
 
 class IllegalTransition(Exception):
@@ -95,16 +110,16 @@ def _bookkeeping(to_state: DeliveryState, now) -> dict:
     if to_state == S.ANSWERED:
         values["answered_at"] = now
         values["answered_by"] = "human"
-    if to_state == S.MACHINE:
+    if to_state == S.LEAVING_MESSAGE:
         values["answered_at"] = now
         values["answered_by"] = "machine"
-    if to_state in {S.COMPLETED, S.BUSY, S.NO_ANSWER, S.FAILED, S.CANCELLED, S.OPTED_OUT,
-                    S.SENT, S.DELIVERED}:
+    if to_state in {S.COMPLETED, S.BUSY, S.NO_ANSWER, S.FAILED, S.MACHINE, S.CANCELLED,
+                    S.OPTED_OUT, S.SENT, S.DELIVERED}:
         values["finished_at"] = now
         values["claimed_by"] = None
     if to_state in {S.QUEUED, S.HELD}:
         values["claimed_by"] = None
-    if to_state == S.DIALING:
+    if to_state in {S.DIALING, S.SENDING}:
         values["finished_at"] = None
         values["answered_at"] = None
         values["answered_by"] = None

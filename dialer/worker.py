@@ -11,10 +11,11 @@ One `tick()` does, in order:
 6. every few seconds: reconcile calls that went silent (a dead worker's, or a lost event) as
    outcome unknown, never blindly redialled.
 
-All state is in the database: a row is claimed (queued -> dialing, attempts + 1, claimed_by)
-and committed BEFORE the call is handed to the network, so a crash can never make the same
-attempt twice. On PostgreSQL claims use `FOR UPDATE SKIP LOCKED`, so several workers (one per
-trunk or PBX) share a wave without overlap; on SQLite one worker runs.
+All state is in the database: a row is claimed (queued -> dialing for a call, queued -> sending
+for a message; attempts + 1, claimed_by) and committed BEFORE it is handed to the network, so a
+crash can never make the same attempt twice. On PostgreSQL claims use `FOR UPDATE SKIP LOCKED`,
+so several workers (one per trunk or PBX) share a wave without overlap; on SQLite one worker
+runs.
 """
 from __future__ import annotations
 
@@ -48,11 +49,11 @@ from db.models import (
 )
 from deliveries.call_backend import CallBackend, CallEvent, CallEventType, CallRequest, OriginateError
 from deliveries.events import UnknownDelivery, apply_call_event, schedule_retry
-from deliveries.message_sender import MessageSender, SendError
+from deliveries.message_sender import MessageSender, SendError, SendResult
 from deliveries.message_texts import MessageComposer
 from deliveries.quiet_hours import held_until, quiet_window
 from deliveries.retry import MESSAGE_INVALID, OUTCOME_UNKNOWN
-from deliveries.states import IN_FLIGHT, IllegalTransition, record_event, transition, transition_many
+from deliveries.states import IN_FLIGHT, IllegalTransition, transition, transition_many
 from dialer.pacing import Candidate, TokenBucket, choose_calls, fair_order, prefix_load
 from dialer.simulated_ivr import walk_alert_flow
 
@@ -276,10 +277,8 @@ class DialerWorker:
             and_(Delivery.state.in_([S.DIALING, S.RINGING]),
                  Delivery.last_attempt_at < dial_deadline),
             and_(Delivery.state == S.ANSWERED, Delivery.answered_at < call_deadline),
-            and_(Delivery.state == S.MACHINE, Delivery.finished_at.is_(None),
-                 Delivery.answered_at < call_deadline),
-            and_(Delivery.state == S.QUEUED, Delivery.claimed_by.is_not(None),
-                 Delivery.channel != Channel.VOICE, Delivery.last_attempt_at < message_deadline),
+            and_(Delivery.state == S.LEAVING_MESSAGE, Delivery.answered_at < call_deadline),
+            and_(Delivery.state == S.SENDING, Delivery.last_attempt_at < message_deadline),
         )
         count = 0
         with self.db.session() as session:
@@ -287,7 +286,7 @@ class DialerWorker:
             if self.db.is_postgresql:
                 query = query.with_for_update(skip_locked=True)
             for delivery in session.scalars(query):
-                self._reconcile_one(session, delivery, now)
+                self._reconcile_one(session, delivery)
                 count += 1
             session.commit()
         if count:
@@ -295,17 +294,16 @@ class DialerWorker:
                       deliveries=count)
         return count
 
-    def _reconcile_one(self, session: Session, delivery: Delivery, now: datetime) -> None:
+    def _reconcile_one(self, session: Session, delivery: Delivery) -> None:
         detail = {"previous_claim": delivery.claimed_by, "worker": self.worker_id}
         state = S(delivery.state)
         delivery.hangup_cause = OUTCOME_UNKNOWN
         if state == S.ANSWERED:
             transition(session, delivery, S.COMPLETED, event="dialer.reconciled",
                        clock=self.clock, **detail)
-        elif state == S.MACHINE:
-            delivery.finished_at = now
-            delivery.claimed_by = None
-            record_event(session, delivery, "dialer.reconciled", self.clock, **detail)
+        elif state == S.LEAVING_MESSAGE:
+            transition(session, delivery, S.MACHINE, event="dialer.reconciled",
+                       clock=self.clock, **detail)
         else:
             transition(session, delivery, S.FAILED, event="dialer.reconciled", clock=self.clock,
                        **detail)
@@ -317,7 +315,7 @@ class DialerWorker:
             rows = session.execute(
                 select(Delivery.id, Delivery.channel, Delivery.state)
                 .join(Participant, Participant.id == Delivery.participant_id)
-                .where(Delivery.state.in_([S.QUEUED, S.HELD]), Delivery.claimed_by.is_(None),
+                .where(Delivery.state.in_([S.QUEUED, S.HELD]),
                        Participant.status == ParticipantStatus.OPTED_OUT)).all()
             groups: dict[tuple[Channel, S], list[int]] = {}
             for delivery_id, channel, state in rows:
@@ -389,10 +387,8 @@ class DialerWorker:
     # --- 4. calls ---------------------------------------------------------------------------
 
     def _holds_channel(self):
-        """Rows occupying a channel of this trunk (a machine until its message is left)."""
-        return and_(Delivery.trunk_id == self.trunk.id,
-                    or_(Delivery.state.in_(IN_FLIGHT),
-                        and_(Delivery.state == S.MACHINE, Delivery.finished_at.is_(None))))
+        """Rows occupying a channel of this trunk (a machine's until its message is left)."""
+        return and_(Delivery.trunk_id == self.trunk.id, Delivery.state.in_(IN_FLIGHT))
 
     def in_flight(self, session: Session) -> int:
         return session.scalar(select(func.count()).select_from(Delivery).where(
@@ -403,7 +399,6 @@ class DialerWorker:
             Delivery.state == S.QUEUED,
             Delivery.channel.in_(channels),
             Delivery.target.is_not(None),
-            Delivery.claimed_by.is_(None),
             or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
             or_(Action.status == ActionStatus.RUNNING, Delivery.kind != DeliveryKind.ALERT),
         )
@@ -509,13 +504,24 @@ class DialerWorker:
                      .limit(self.settings.dialer.message_batch))
             if self.db.is_postgresql:
                 query = query.with_for_update(skip_locked=True, of=Delivery)
-            ids = [d.id for d in session.scalars(query)]
-            if not ids:
+            by_channel: dict[Channel, list[int]] = {}
+            for delivery in session.scalars(query):
+                by_channel.setdefault(Channel(delivery.channel), []).append(delivery.id)
+            if not by_channel:
                 return 0
-            session.execute(update(Delivery).where(Delivery.id.in_(ids)).values(
-                claimed_by=self.worker_id, last_attempt_at=now, attempts=Delivery.attempts + 1))
+            for channel, channel_ids in by_channel.items():
+                transition_many(session, channel_ids, channel, S.QUEUED, S.SENDING,
+                                event="dialer.claimed", clock=self.clock,
+                                values={"claimed_by": self.worker_id, "last_attempt_at": now,
+                                        "attempts": Delivery.attempts + 1},
+                                worker=self.worker_id)
+            ids = list(session.scalars(select(Delivery.id).where(
+                Delivery.id.in_([i for group in by_channel.values() for i in group]),
+                Delivery.state == S.SENDING, Delivery.claimed_by == self.worker_id)))
             session.commit()
-        results = []
+        if not ids:
+            return 0
+        results: list[tuple[int, SendResult | SendError]] = []
         with self.db.session() as session:
             for delivery in session.scalars(select(Delivery).where(Delivery.id.in_(ids))):
                 action = session.get(Action, delivery.action_id)
@@ -529,6 +535,13 @@ class DialerWorker:
         with self.db.session() as session:
             for delivery_id, result in results:
                 delivery = session.get(Delivery, delivery_id)
+                if delivery is None:  # deleted meanwhile (an account removed): nothing to record
+                    continue
+                if delivery.state != S.SENDING:
+                    # The provider's delivery report overtook this worker: it is recorded.
+                    if not isinstance(result, SendError) and not delivery.provider_id:
+                        delivery.provider, delivery.provider_id = result.provider, result.provider_id
+                    continue
                 if isinstance(result, SendError):
                     cause = PERMANENT_SEND_CAUSE if result.permanent else "SEND_ERROR"
                     delivery.hangup_cause = cause

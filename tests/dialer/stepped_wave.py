@@ -5,11 +5,11 @@ from sqlalchemy import func, select
 
 from config.settings import SimulatorSettings
 from db.models import Delivery, DeliveryState
-from deliveries.states import IN_FLIGHT
+from deliveries.states import IN_PROGRESS
 from dialer.simulator import SimulatedNetwork, SimulatedSender
 from dialer.worker import DialerWorker
 
-OPEN = [DeliveryState.QUEUED, DeliveryState.HELD, *IN_FLIGHT]
+OPEN = [DeliveryState.QUEUED, DeliveryState.HELD, *IN_PROGRESS]
 
 
 def simulated_worker(db, clock, settings, *, profile: SimulatorSettings | None = None,
@@ -70,8 +70,8 @@ def dialer_log(db):
     """(at, event id, delivery id, target, +1/-1) for every call start and end, in order."""
     from db.models import DeliveryEvent
 
-    ends_from = {"dialing", "ringing", "answered"}
-    ends_to = {"completed", "busy", "no_answer", "failed", "cancelled", "opted_out"}
+    ends_from = {"dialing", "ringing", "answered", "leaving_message"}
+    ends_to = {"completed", "busy", "no_answer", "failed", "machine", "cancelled", "opted_out"}
     with db.session() as s:
         rows = s.execute(
             select(DeliveryEvent.at, DeliveryEvent.id, DeliveryEvent.delivery_id,
@@ -85,9 +85,7 @@ def dialer_log(db):
             continue
         if event == "dialer.claimed":
             log.append((at, event_id, delivery_id, target, +1))
-        elif ((from_state in ends_from and to_state in ends_to)
-              or event == "call.machine_message_left"
-              or (event == "dialer.reconciled" and from_state == "machine")):
+        elif from_state in ends_from and to_state in ends_to:
             log.append((at, event_id, delivery_id, target, -1))
     return log
 

@@ -134,9 +134,11 @@ def test_machine_policy_leave_message_is_final(db, room, clock, settings):
         (row,) = make_deliveries(s, make_action(s, room), 1)
         dialing(s, row, clock, attempt=1)
         apply(s, ev(row, T.MACHINE), clock, settings)
-        assert row.state == S.MACHINE and row.finished_at is None  # the message is playing
+        assert row.state == S.LEAVING_MESSAGE and row.answered_by == "machine"
+        assert row.finished_at is None and row.result is None
         apply(s, ev(row, T.COMPLETED), clock, settings)
         assert row.state == S.MACHINE and row.finished_at == clock.now()
+        assert row.result == "machine"
 
 
 def test_machine_policy_retry(db, room, clock, settings):

@@ -9,7 +9,18 @@ from dialer_fixtures import make_action, make_deliveries
 from sqlalchemy import select
 
 from db.models import Channel, Delivery, DeliveryEvent, DeliveryState
-from deliveries.states import ALLOWED, MESSAGE_ONLY, VOICE_ONLY, IllegalTransition, is_allowed, transition
+from deliveries.states import (
+    ALLOWED,
+    IN_FLIGHT,
+    IN_PROGRESS,
+    MESSAGE_ONLY,
+    REACHED,
+    RESULT_STATES,
+    VOICE_ONLY,
+    IllegalTransition,
+    is_allowed,
+    transition,
+)
 
 S = DeliveryState
 ALL_PAIRS = list(itertools.product(S, S))
@@ -25,14 +36,27 @@ def expected_legal(channel: Channel, a: S, b: S) -> bool:
 
 def test_table_covers_every_state():
     assert set(ALLOWED) == set(S)
-    assert ALLOWED[S.QUEUED] >= {S.DIALING, S.HELD, S.SENT, S.CANCELLED}
+    assert ALLOWED[S.QUEUED] >= {S.DIALING, S.HELD, S.SENDING, S.CANCELLED}
+    assert ALLOWED[S.SENDING] == {S.SENT, S.FAILED}
     assert ALLOWED[S.DIALING] >= {S.RINGING, S.BUSY, S.NO_ANSWER, S.FAILED}
-    assert ALLOWED[S.RINGING] >= {S.ANSWERED, S.MACHINE}
-    assert ALLOWED[S.ANSWERED] >= {S.COMPLETED}
+    assert ALLOWED[S.RINGING] >= {S.ANSWERED, S.LEAVING_MESSAGE}
+    assert ALLOWED[S.ANSWERED] >= {S.COMPLETED, S.LEAVING_MESSAGE}
+    assert ALLOWED[S.LEAVING_MESSAGE] == {S.MACHINE}  # the machine is the result, not a phase
     for terminal in (S.COMPLETED, S.CANCELLED, S.OPTED_OUT, S.DELIVERED):
         assert ALLOWED[terminal] == set()
     assert not is_allowed(Channel.SMS, S.QUEUED, S.DIALING)
     assert not is_allowed(Channel.VOICE, S.QUEUED, S.SENT)
+    assert not is_allowed(Channel.SMS, S.QUEUED, S.SENT)  # a message is claimed first
+    assert not is_allowed(Channel.VOICE, S.QUEUED, S.SENDING)
+    assert not is_allowed(Channel.EMAIL, S.RINGING, S.LEAVING_MESSAGE)
+
+
+def test_no_state_hides_in_another_column():
+    """The sets name the states; nothing needs finished_at or claimed_by to tell them apart."""
+    assert S.LEAVING_MESSAGE in IN_FLIGHT and S.MACHINE not in IN_FLIGHT
+    assert S.SENDING in IN_PROGRESS and S.QUEUED not in IN_PROGRESS
+    assert S.MACHINE in RESULT_STATES and S.LEAVING_MESSAGE not in RESULT_STATES
+    assert {S.LEAVING_MESSAGE, S.MACHINE} <= REACHED and S.SENDING not in REACHED
 
 
 @pytest.mark.parametrize("channel", [Channel.VOICE, Channel.SMS])
@@ -82,4 +106,19 @@ def test_bookkeeping_columns(db, room, clock):
         transition(s, row, S.COMPLETED, event="call.completed", clock=clock)
         assert row.finished_at == clock.now() and row.result == "completed"
         assert row.claimed_by is None
+        s.commit()
+
+
+def test_bookkeeping_of_an_answering_machine(db, room, clock):
+    with db.session() as s:
+        (row,) = make_deliveries(s, make_action(s, room), 1)
+        row.claimed_by = "worker-1"
+        transition(s, row, S.DIALING, event="claim", clock=clock)
+        clock.advance(5)
+        transition(s, row, S.LEAVING_MESSAGE, event="call.machine", clock=clock)
+        assert (row.answered_at, row.answered_by) == (clock.now(), "machine")
+        assert row.finished_at is None and row.result is None and row.claimed_by == "worker-1"
+        clock.advance(20)
+        transition(s, row, S.MACHINE, event="call.machine_message_left", clock=clock)
+        assert (row.finished_at, row.result, row.claimed_by) == (clock.now(), "machine", None)
         s.commit()

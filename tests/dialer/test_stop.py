@@ -19,6 +19,7 @@ from db.models import (
     DeliveryKind,
     DeliveryState,
 )
+from deliveries.states import IN_FLIGHT
 from dialer.jobs import end_stale_actions, send_due_outcome_messages
 
 S = DeliveryState
@@ -55,18 +56,18 @@ def end(db, action_id, clock, settings, outcome="arrested"):
 def test_stop_cancels_queued_at_once_and_lets_calls_finish(db, room, clock, settings):
     action_id, worker, network = start_wave(db, room, clock, settings)
     before = states(db)
-    in_flight = sum(before.get(s, 0) for s in (S.DIALING, S.RINGING, S.ANSWERED))
+    in_flight = sum(before.get(s, 0) for s in IN_FLIGHT)
     queued = before.get(S.QUEUED, 0)
     assert in_flight > 0 and queued > 0
     ended_at = clock.now()
     end(db, action_id, clock, settings)
     after = states(db)
     assert after[S.CANCELLED] == queued
-    assert sum(after.get(s, 0) for s in (S.DIALING, S.RINGING, S.ANSWERED)) == in_flight
+    assert sum(after.get(s, 0) for s in IN_FLIGHT) == in_flight
     run_until_done(worker, network, clock, db)
     final = states(db)
     assert final[S.CANCELLED] == queued
-    assert not any(final.get(s) for s in (S.QUEUED, S.DIALING, S.RINGING, S.ANSWERED))
+    assert not any(final.get(s) for s in (S.QUEUED, *IN_FLIGHT))
     claims_after_end = [e for e in dialer_log(db) if e[4] > 0 and e[0] > ended_at]
     assert claims_after_end == []
     with db.session() as s:
@@ -89,7 +90,7 @@ def test_stop_hangs_up_calls_in_progress_when_set(db, room, clock, settings):
     worker.tick()
     assert network.active_calls == 0
     final = states(db)
-    assert not any(final.get(s) for s in (S.QUEUED, S.DIALING, S.RINGING, S.ANSWERED))
+    assert not any(final.get(s) for s in (S.QUEUED, *IN_FLIGHT))
     with db.session() as s:
         hung_up = s.scalar(select(func.count()).select_from(DeliveryEvent).where(
             DeliveryEvent.event == "action.ended.hangup"))
@@ -109,7 +110,7 @@ def test_outcome_message_goes_to_everyone_reached_after_the_delay(db, room, cloc
     settings.dialer.outcome_delay_s = 600
     action_id, worker, network = start_wave(db, room, clock, settings, n=12)
     run_until_done(worker, network, clock, db, until=lambda: not any(
-        states(db).get(state) for state in (S.QUEUED, S.DIALING, S.RINGING, S.ANSWERED)))
+        states(db).get(state) for state in (S.QUEUED, *IN_FLIGHT)))
     end(db, action_id, clock, settings, outcome="found")
     with db.session() as s:
         assert send_due_outcome_messages(s, clock, settings) == 0  # not yet

@@ -6,19 +6,26 @@ from datetime import timedelta
 
 from dialer_fixtures import make_action, make_deliveries
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from stepped_wave import run_until_done, simulated_worker
 
+from actions.end import end_action
 from config.settings import SimulatorSettings
 from db.models import (
+    Action,
     Channel,
     Delivery,
+    DeliveryEvent,
     DeliveryState,
     Participant,
     ParticipantStatus,
 )
-from deliveries.call_backend import OriginateError
+from deliveries.call_backend import CallEvent, CallEventType, OriginateError
+from deliveries.message_sender import SendResult
+from deliveries.message_status import apply_message_status
 from deliveries.retry import OUTCOME_UNKNOWN
 from deliveries.states import transition
+from dialer.worker import DialerWorker, ensure_trunk
 
 S = DeliveryState
 
@@ -27,25 +34,28 @@ def test_silent_calls_are_reconciled_never_redialled(db, room, clock, settings):
     worker, network = simulated_worker(db, clock, settings)
     with db.session() as s:
         action = make_action(s, room)
-        dialing, ringing, answered, fresh = make_deliveries(s, action, 4)
+        dialing, ringing, answered, fresh, machine = make_deliveries(s, action, 5)
         (message,) = make_deliveries(s, action, 1, channel=Channel.SMS, prefix="+3161")
-        for row in (dialing, ringing, answered, fresh):
+        for row in (dialing, ringing, answered, fresh, machine, message):
             row.attempts, row.last_attempt_at, row.claimed_by = 1, clock.now(), "dead-worker"
+        for row in (dialing, ringing, answered, fresh, machine):
             transition(s, row, S.DIALING, event="dialer.claimed", clock=clock)
         transition(s, ringing, S.RINGING, event="call.ringing", clock=clock)
         transition(s, answered, S.ANSWERED, event="call.answered", clock=clock)
-        message.claimed_by, message.last_attempt_at, message.attempts = "dead-worker", clock.now(), 1
+        transition(s, machine, S.LEAVING_MESSAGE, event="call.machine", clock=clock)
+        transition(s, message, S.SENDING, event="dialer.claimed", clock=clock)
         s.commit()
-        ids = [r.id for r in (dialing, ringing, answered, fresh, message)]
+        ids = [r.id for r in (dialing, ringing, answered, fresh, machine, message)]
     clock.advance(settings.dialer.max_call_s + settings.dialer.reconcile_grace_s + 1)
     with db.session() as s:  # a call that only just started is left alone
         row = s.get(Delivery, ids[3])
         row.last_attempt_at = clock.now()
         s.commit()
-    assert worker.reconcile() == 4
+    assert worker.reconcile() == 5
     with db.session() as s:
         rows = [s.get(Delivery, i) for i in ids]
-    assert [r.state for r in rows] == [S.FAILED, S.FAILED, S.COMPLETED, S.DIALING, S.FAILED]
+    assert [r.state for r in rows] == [S.FAILED, S.FAILED, S.COMPLETED, S.DIALING, S.MACHINE,
+                                       S.FAILED]
     assert all(r.hangup_cause == OUTCOME_UNKNOWN for r in rows if r.state != S.DIALING)
     assert all(r.attempts == 1 for r in rows)
     worker.tick()
@@ -89,8 +99,6 @@ class RefusingNetwork:
 
 
 def test_a_refused_originate_is_retried_later(db, room, clock, settings):
-    from dialer.worker import DialerWorker
-
     with db.session() as s:
         (row,) = make_deliveries(s, make_action(s, room), 1)
         s.commit()
@@ -125,10 +133,6 @@ def test_simulated_participants_leave_their_menu_choices_like_the_ivr(db, room, 
 
 
 def test_events_survive_a_database_failure(db, room, clock, settings, monkeypatch):
-    from sqlalchemy.exc import OperationalError
-
-    from deliveries.call_backend import CallEvent, CallEventType
-
     worker, network = simulated_worker(db, clock, settings)
     with db.session() as s:
         (row,) = make_deliveries(s, make_action(s, room), 1)
@@ -159,8 +163,6 @@ def test_events_survive_a_database_failure(db, room, clock, settings, monkeypatc
 
 def test_a_new_trunk_paces_under_the_providers_own_cps(db, settings):
     """A Twilio account allows fewer calls per second than the dialer setting: the lower wins."""
-    from dialer.worker import ensure_trunk
-
     class CappedProvider:
         name = "capped-provider"
         max_cps = 1.0
@@ -170,3 +172,69 @@ def test_a_new_trunk_paces_under_the_providers_own_cps(db, settings):
 
     assert ensure_trunk(db, "capped", CappedProvider(), settings).cps == 1.0
     assert ensure_trunk(db, "plain", PlainProvider(), settings).cps == settings.dialer.cps
+
+
+class WatchingSender:
+    """Looks at the row, as another process would see it, while the message is handed over."""
+
+    def __init__(self, db, on_send=None):
+        self.db = db
+        self.on_send = on_send
+        self.seen: list[tuple] = []
+
+    def send(self, message):
+        with self.db.session() as s:
+            row = s.scalars(select(Delivery).where(Delivery.target == message.to)).one()
+            self.seen.append((row.state, row.claimed_by, row.attempts))
+            row_id = row.id
+        if self.on_send:
+            self.on_send(row_id)
+        return SendResult(provider="test", provider_id=f"SM{row_id}")
+
+
+def test_a_message_is_sending_once_claimed_and_sent_after(db, room, clock, settings):
+    with db.session() as s:
+        action = make_action(s, room)
+        (row,) = make_deliveries(s, action, 1, channel=Channel.SMS, prefix="+3161")
+        s.commit()
+        row_id, action_id = row.id, action.id
+
+    def end_the_action_meanwhile(_row_id):
+        with db.session() as s:
+            end_action(s, s.get(Action, action_id), None, "found", "", clock, settings)
+
+    sender = WatchingSender(db, on_send=end_the_action_meanwhile)
+    worker = DialerWorker(db, RefusingNetwork(), clock, settings, senders={"sms": sender},
+                          worker_id="w")
+    assert worker.send_messages() == 1
+    # The claim is a committed transition before the hand-over, and ending the action does not
+    # cancel a message that is already on its way.
+    assert sender.seen == [(S.SENDING, "w", 1)]
+    with db.session() as s:
+        row = s.get(Delivery, row_id)
+        assert (row.state, row.claimed_by, row.provider_id) == (S.SENT, None, f"SM{row_id}")
+        steps = s.execute(select(DeliveryEvent.event, DeliveryEvent.from_state,
+                                 DeliveryEvent.to_state)
+                          .where(DeliveryEvent.delivery_id == row_id)
+                          .order_by(DeliveryEvent.id)).all()
+    assert [tuple(step) for step in steps] == [("dialer.claimed", "queued", "sending"),
+                                               ("message.sent", "sending", "sent")]
+
+
+def test_a_delivery_report_may_overtake_the_worker(db, room, clock, settings):
+    with db.session() as s:
+        (row,) = make_deliveries(s, make_action(s, room), 1, channel=Channel.SMS, prefix="+3161")
+        s.commit()
+        row_id = row.id
+
+    def report_delivered(delivery_id):
+        with db.transaction() as s:
+            assert apply_message_status(s, s.get(Delivery, delivery_id), "delivered", clock)
+
+    worker = DialerWorker(db, RefusingNetwork(), clock, settings,
+                          senders={"sms": WatchingSender(db, on_send=report_delivered)},
+                          worker_id="w")
+    assert worker.send_messages() == 1
+    with db.session() as s:
+        row = s.get(Delivery, row_id)
+        assert (row.state, row.provider_id) == (S.DELIVERED, f"SM{row_id}")

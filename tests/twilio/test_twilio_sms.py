@@ -45,7 +45,10 @@ def sms_wave(db, live_app):
 
 
 def send_as_dialer(db, clock, settings, delivery_id) -> str:
-    """What the dialer does with an SMS row: hand it to the sender, mark it sent."""
+    """What the dialer does with an SMS row: claim it, hand it to the sender, mark it sent."""
+    with db.transaction() as s:
+        transition(s, s.get(Delivery, delivery_id), DeliveryState.SENDING, event="dialer.claimed",
+                   clock=clock)
     with db.transaction() as s:
         row = s.get(Delivery, delivery_id)
         result = TwilioSmsSender(settings).send(OutgoingMessage(
@@ -96,8 +99,10 @@ def test_an_undelivered_sms_fails_with_the_error_code(db, clock, twilio_settings
 def test_status_application_is_idempotent_and_never_goes_back(db, clock, sms_wave):
     with db.transaction() as s:
         row = s.get(Delivery, sms_wave.deliveries[NUMBER])
+        assert not apply_message_status(s, row, "delivered", clock)  # queued: not with the provider
+        transition(s, row, DeliveryState.SENDING, event="dialer.claimed", clock=clock)
         row.provider_id = "SM1"
-        assert apply_message_status(s, row, "delivered", clock, message_sid="SM1")  # queued -> sent -> delivered
+        assert apply_message_status(s, row, "delivered", clock, message_sid="SM1")  # sending -> sent -> delivered
         assert not apply_message_status(s, row, "delivered", clock, message_sid="SM1")
         assert not apply_message_status(s, row, "sent", clock, message_sid="SM1")
         assert not apply_message_status(s, row, "failed", clock, message_sid="SM1")

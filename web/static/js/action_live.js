@@ -8,8 +8,9 @@
   var STATES = [
     ["queued", "in wachtrij"], ["held", "wacht (nachtrust)"], ["dialing", "wordt gekozen"],
     ["ringing", "gaat over"], ["answered", "opgenomen"], ["completed", "afgerond"],
-    ["machine", "voicemail"], ["busy", "in gesprek"], ["no_answer", "geen antwoord"],
-    ["failed", "mislukt"], ["sent", "verzonden"], ["delivered", "afgeleverd"],
+    ["leaving_message", "inspreken op voicemail"], ["machine", "voicemail"],
+    ["busy", "in gesprek"], ["no_answer", "geen antwoord"], ["failed", "mislukt"],
+    ["sending", "wordt verstuurd"], ["sent", "verzonden"], ["delivered", "afgeleverd"],
     ["cancelled", "geannuleerd"], ["opted_out", "afgemeld"]
   ];
   var CHANNELS = ["voice", "sms", "email"];
