@@ -9,6 +9,7 @@ import logging
 import signal
 import threading
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -18,6 +19,7 @@ from db.database import Database
 from db.runtime import current_db, current_settings
 from dialer.jobs import build_scheduler
 from dialer.wiring import build_worker
+from dialer.worker import PacingLoop
 
 logger = logging.getLogger(__name__)
 
@@ -28,18 +30,19 @@ class SqliteDialerLock:
     """On SQLite one dialer runs: an exclusive lock on a file beside the database."""
 
     def __init__(self, db: Database):
-        self.path = Path(db.engine.url.database + ".dialer.lock")
-        self._file = None
+        self.path = Path(f"{db.engine.url.database}.dialer.lock")
+        self._file: TextIO | None = None
 
     def acquire(self) -> None:
-        self._file = self.path.open("w")
+        file = self.path.open("w")
         try:
-            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            self._file.close()
+            file.close()
             raise click.ClickException(
                 "another dialer already runs on this SQLite database; "
                 "several dialers need PostgreSQL") from None
+        self._file = file
 
     def release(self) -> None:
         if self._file is not None:
@@ -49,29 +52,30 @@ class SqliteDialerLock:
 
 
 class BackgroundDialer:
-    """A worker driven by the scheduler's pacing loop, with the durable jobs (if asked)."""
+    """The pacing loop (`PacingLoop`, i.e. `DialerWorker.run`) and, if asked, the durable jobs."""
 
     def __init__(self, db: Database, settings: Settings, *, trunk_name: str | None = None,
                  worker_id: str | None = None, call_log: Path | None = None,
                  durable_jobs: bool = True):
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per tick otherwise
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per run otherwise
         self.lock = SqliteDialerLock(db) if db.is_sqlite else None
         if self.lock:
             self.lock.acquire()
         self.worker = build_worker(db, settings, trunk_name=trunk_name, worker_id=worker_id,
                                    call_log=call_log)
-        self.scheduler = build_scheduler(self.worker, db, settings, self.worker.clock)
-        if not durable_jobs:
-            for job in self.scheduler.get_jobs(jobstore="persistent"):
-                job.remove()
+        self.loop = PacingLoop(self.worker)
+        self.scheduler = (build_scheduler(db, settings, self.worker.clock) if durable_jobs
+                          else None)
 
     def start(self) -> None:
-        self.worker.start()
-        self.scheduler.start()
+        self.loop.start()
+        if self.scheduler is not None:
+            self.scheduler.start()
 
     def stop(self) -> None:
-        self.scheduler.shutdown(wait=True)
-        self.worker.stop()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+        self.loop.stop()
         if self.lock:
             self.lock.release()
 

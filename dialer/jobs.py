@@ -1,14 +1,15 @@
-"""The dialer's scheduled jobs, on APScheduler 3.
+"""The dialer's durable jobs, on APScheduler 3.
 
-- the pacing loop: `DialerWorker.tick` every `poll_interval_s`, never two at once
-  (max_instances=1, coalesce). It is bound to this process's worker, so it lives in the
-  in-memory job store and is re-created at every start; it also picks up retries when their
-  `next_attempt_at` comes (retries are rows, not jobs or sleeping threads).
-- durable jobs in the persistent SQLAlchemyJobStore (table `apscheduler_jobs`): the outcome
-  message after an action ends, the automatic end of stale actions, the nightly retention
-  purge. They are plain functions found by reference; `bind()` gives them this process's
-  database, settings and clock. Each is idempotent, so a restart that runs one late, or two
-  dialer processes that both run it, change nothing twice.
+The pacing loop is not one of them: `DialerWorker.run` paces the calls (in a thread of its own,
+`dialer.worker.PacingLoop`), the same loop in production and in the end-to-end tests. It also
+picks up retries when their `next_attempt_at` comes (retries are rows, not jobs or sleeping
+threads).
+
+The durable jobs live in the persistent SQLAlchemyJobStore (table `apscheduler_jobs`): the
+outcome message after an action ends, the automatic end of stale actions, the nightly retention
+purge. They are plain functions found by reference; `bind()` gives them this process's
+database, settings and clock. Each is idempotent, so a restart that runs one late, or two
+dialer processes that both run it, change nothing twice.
 """
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
@@ -119,19 +119,15 @@ def retention_purge_job() -> None:
     log_event(logger, "job.retention_purge", report=repr(report))
 
 
-def build_scheduler(worker, db: Database, settings: Settings, clock: Clock) -> BackgroundScheduler:
-    """A scheduler with the pacing loop and the durable jobs (not started)."""
+def build_scheduler(db: Database, settings: Settings, clock: Clock) -> BackgroundScheduler:
+    """A scheduler with the durable jobs (not started)."""
     bind(db, settings, clock)
     scheduler = BackgroundScheduler(
-        jobstores={"default": MemoryJobStore(),
-                   PERSISTENT: SQLAlchemyJobStore(engine=db.engine, tablename=JOB_TABLE)},
+        jobstores={PERSISTENT: SQLAlchemyJobStore(engine=db.engine, tablename=JOB_TABLE)},
         executors={"default": ThreadPoolExecutor(4)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
         timezone=settings.timezone,
     )
-    scheduler.add_job(worker.tick, "interval", seconds=settings.dialer.poll_interval_s,
-                      id="dialer.pacing", max_instances=1, coalesce=True,
-                      misfire_grace_time=None)
     scheduler.add_job("dialer.jobs:outcome_messages_job", "interval", seconds=15,
                       id="dialer.outcome_messages", jobstore=PERSISTENT, replace_existing=True)
     scheduler.add_job("dialer.jobs:stale_actions_job", "interval", minutes=5,

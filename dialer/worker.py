@@ -167,13 +167,26 @@ class DialerWorker:
         return len(self._events)
 
     def run(self, stop: threading.Event) -> None:
-        """Tick until `stop` is set (the plain loop; `dialer.scheduler` drives it in production)."""
+        """The pacing loop, and the only one: `burgernet dialer run`, the training-mode dialer
+        of `burgernet serve`, the browser tests and the Asterisk end-to-end tests all run it
+        (through `PacingLoop`, or in a thread of their own).
+
+        Tick, then wait until the backend reports an event (`wake`) or `poll_interval_s`
+        passes, until `stop` is set (set `wake` too, to end the wait at once). A tick that
+        fails (the database away for a moment) is logged and the loop goes on: the events it
+        could not apply wait for the next tick, and every claim was committed before its call.
+        """
         self.start()
         try:
             while not stop.is_set():
-                self.tick()
+                self.wake.clear()  # an event that arrives during the tick wakes the next wait
+                try:
+                    self.tick()
+                except Exception as exc:  # logged (traceback at debug level); the next tick retries
+                    log_event(logger, "dialer.tick_failed", logging.ERROR, worker=self.worker_id,
+                              error=repr(exc))
+                    logger.debug("dialer.tick_failed traceback", exc_info=True)
                 self.wake.wait(self.settings.dialer.poll_interval_s)
-                self.wake.clear()
         finally:
             self.stop()
 
@@ -555,3 +568,41 @@ class DialerWorker:
                                provider=result.provider, provider_id=result.provider_id)
             session.commit()
         return len(results)
+
+
+class PacingLoop:
+    """`DialerWorker.run` in a thread of its own, for a process that does other things too.
+
+    `start()` connects the backend in the caller's thread, so a dead AMI or a wrong Twilio
+    account fails there, loudly, before the loop runs.
+    """
+
+    def __init__(self, worker: DialerWorker, *, name: str = "dialer-pacing"):
+        self.worker = worker
+        self.name = name
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> PacingLoop:
+        self.worker.start()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self.worker.run, args=(self._stop,),
+                                        name=self.name, daemon=True)
+        self._thread.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """End the loop after its current tick; the worker stops its backend on the way out."""
+        self._stop.set()
+        self.worker.wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                log_event(logger, "dialer.loop_did_not_stop", logging.ERROR,
+                          worker=self.worker.worker_id, waited_s=timeout_s)
+            self._thread = None
+        self.worker.stop()

@@ -1,20 +1,22 @@
-"""`burgernet action start|progress|end` for scripted use, and the scheduler's job set."""
+"""`burgernet action start|progress|end` for scripted use, the scheduler's job set, and the
+dialer process's pacing loop."""
 from __future__ import annotations
 
 import json
+import threading
 
-from sqlalchemy import inspect
-from stepped_wave import simulated_worker
+from sqlalchemy import inspect, text
 
+from app import cli
 from bench.dialer import CENTRE, seed_population
 from db.models import Action, ActionStatus
+from dialer.cli import BackgroundDialer
 from dialer.jobs import JOB_TABLE, PERSISTENT, build_scheduler
+from dialer.worker import DialerWorker
 from tests.support.cli import cli_runner
 
 
 def test_action_commands(app, db, room, settings):
-    from app import cli
-
     seed_population(db, 200, seed=5)
     runner = cli_runner(app)
     result = runner.invoke(cli, args=[
@@ -40,21 +42,40 @@ def test_action_commands(app, db, room, settings):
     assert bad.exit_code != 0 and "JSON" in bad.output
 
 
-def test_scheduler_has_the_pacing_loop_and_persists_the_durable_jobs(db, room, clock, settings):
-    worker, _network = simulated_worker(db, clock, settings)
-    scheduler = build_scheduler(worker, db, settings, clock)
+def test_scheduler_persists_the_durable_jobs_and_leaves_pacing_to_the_loop(db, room, clock,
+                                                                          settings):
+    scheduler = build_scheduler(db, settings, clock)
     scheduler.start(paused=True)
     try:
-        pacing = scheduler.get_job("dialer.pacing")
-        assert pacing.max_instances == 1 and pacing.coalesce
+        assert scheduler.get_job("dialer.pacing") is None  # DialerWorker.run paces
         durable = {job.id for job in scheduler.get_jobs(jobstore=PERSISTENT)}
         assert durable == {"dialer.outcome_messages", "dialer.stale_actions",
                            "dialer.retention_purge"}
+        assert {job.id for job in scheduler.get_jobs()} == durable
         assert JOB_TABLE in inspect(db.engine).get_table_names()
         with db.engine.connect() as conn:
-            from sqlalchemy import text
-
             stored = set(conn.execute(text(f"SELECT id FROM {JOB_TABLE}")).scalars())
         assert stored == durable
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_the_background_dialer_runs_the_one_pacing_loop(db, room, settings, monkeypatch):
+    """`burgernet dialer run` and `serve` in training mode: the loop is DialerWorker.run."""
+    ran = threading.Event()
+    real_run = DialerWorker.run
+
+    def watched_run(worker, stop):
+        ran.set()
+        real_run(worker, stop)
+
+    monkeypatch.setattr(DialerWorker, "run", watched_run)
+    settings.phone_backend = "simulator"
+    dialer = BackgroundDialer(db, settings, durable_jobs=False)
+    assert dialer.scheduler is None
+    dialer.start()
+    try:
+        assert ran.wait(5) and dialer.loop.running
+    finally:
+        dialer.stop()
+    assert not dialer.loop.running and not dialer.worker.started

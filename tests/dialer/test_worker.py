@@ -2,6 +2,7 @@
 and the simulated participant walking the real alert flow."""
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from dialer_fixtures import make_action, make_deliveries
@@ -25,7 +26,7 @@ from deliveries.message_sender import SendResult
 from deliveries.message_status import apply_message_status
 from deliveries.retry import OUTCOME_UNKNOWN
 from deliveries.states import transition
-from dialer.worker import DialerWorker, ensure_trunk
+from dialer.worker import DialerWorker, PacingLoop, ensure_trunk
 
 S = DeliveryState
 
@@ -238,3 +239,39 @@ def test_a_delivery_report_may_overtake_the_worker(db, room, clock, settings):
     with db.session() as s:
         row = s.get(Delivery, row_id)
         assert (row.state, row.provider_id) == (S.DELIVERED, f"SM{row_id}")
+
+
+def test_the_pacing_loop_wakes_on_events_outlives_a_failed_tick_and_stops(db, room, clock,
+                                                                          settings):
+    settings.dialer.poll_interval_s = 60  # only an event (or the stop) ends a wait
+    worker, _network = simulated_worker(db, clock, settings)
+    ticks: list[float] = []
+    real_tick = worker.tick
+
+    def tick():
+        ticks.append(time.monotonic())
+        if len(ticks) == 1:
+            raise OperationalError("SELECT 1", {}, Exception("database is locked"))
+        return real_tick()
+
+    worker.tick = tick
+    loop = PacingLoop(worker).start()
+    try:
+        assert wait_for(lambda: len(ticks) == 1)
+        assert loop.running  # the failed tick was logged, the loop goes on
+        worker.submit(CallEvent(delivery_id=1, type=CallEventType.RINGING, provider="simulator",
+                                at=clock.now()))
+        assert wait_for(lambda: len(ticks) == 2)  # woken by the event, not after 60 s
+    finally:
+        started = time.monotonic()
+        loop.stop()
+    assert time.monotonic() - started < 5 and not loop.running and not worker.started
+
+
+def wait_for(condition, timeout_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False

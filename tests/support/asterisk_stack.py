@@ -2,7 +2,9 @@
 the AMI backend and the dialer worker, each in its own thread.
 
 Used by `burgernet bench asterisk` and the end-to-end tests; production runs the same three
-parts (`burgernet ivr serve` and the dialer worker with the asterisk backend).
+parts (`burgernet ivr serve` and `burgernet dialer run` with the asterisk backend). The worker
+runs the production pacing loop (`dialer.worker.PacingLoop`, i.e. `DialerWorker.run`), so the
+end-to-end tests pace, wake on events and survive a failed tick exactly like a dialer process.
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+
+from sqlalchemy import select
 
 from config.clock import Clock, SystemClock
 from config.logging import log_event
@@ -36,6 +40,11 @@ from db.models import (
 )
 from deliveries.call_backend import CallBackend, CallRequest, EventSink
 from dialer.backends.asterisk import AsteriskBackend
+from dialer.worker import DialerWorker, PacingLoop
+from ivr.asterisk_audio import AsteriskSounds
+from ivr.fastagi import build_server
+from ivr.flow import Speech
+from prompts.ivr_prompts import static_prompt_keys
 
 logger = logging.getLogger(__name__)
 
@@ -103,10 +112,6 @@ def seed_alert_wave(db: Database, numbers: list[str], *, voice_text: str = DEFAU
 
 def prerender_prompts(settings: Settings, texts: list[str]) -> None:
     """Render the fixed IVR prompts and the given texts once, before calls ask for them."""
-    from ivr.asterisk_audio import AsteriskSounds
-    from ivr.flow import Speech
-    from prompts.ivr_prompts import static_prompt_keys
-
     sounds = AsteriskSounds(settings)
     for key in static_prompt_keys():
         sounds.sound_name(Speech(text="", key=key))
@@ -171,35 +176,21 @@ class AsteriskStack:
         self.backend = AsteriskBackend(settings.asterisk, caller_id=settings.caller_id,
                                        clock=self.clock, **(backend_options or {}))
         self.server = None
-        self.worker = None
+        self.worker: DialerWorker | None = None
+        self.loop: PacingLoop | None = None
         self._threads: list[threading.Thread] = []
-        self._stop = threading.Event()
 
     def start(self) -> AsteriskStack:
-        from dialer.worker import DialerWorker
-
         if self.with_ivr:
-            from ivr.fastagi import build_server
-
             self.server = build_server(self.settings, self.db, self.clock)
             self._spawn("fastagi", self.server.serve_forever)
         self.worker = DialerWorker(self.db, TimedBackend(self.backend, self.originates),
                                    self.clock, self.settings, trunk_name=self.trunk_name,
                                    simulate_ivr=False)
-        self.worker.start()  # connects the backend now, so a dead AMI fails here, loudly
-        self._spawn("dialer", self._run_worker)
+        # Connects the backend now, so a dead AMI fails here, loudly; then the production loop.
+        self.loop = PacingLoop(self.worker, name="stack-dialer").start()
         log_event(logger, "asterisk_stack.started", fastagi=self.settings.asterisk.fastagi_port)
         return self
-
-    def _run_worker(self) -> None:
-        worker = self.worker
-        while not self._stop.is_set():
-            try:
-                worker.tick()
-            except Exception:  # noqa: BLE001 - logged; the next tick tries again
-                logger.exception("asterisk_stack.tick_failed")
-            worker.wake.wait(self.settings.dialer.poll_interval_s)
-            worker.wake.clear()
 
     def _spawn(self, name: str, target) -> None:
         thread = threading.Thread(target=target, name=f"stack-{name}", daemon=True)
@@ -207,16 +198,13 @@ class AsteriskStack:
         self._threads.append(thread)
 
     def stop(self) -> None:
-        self._stop.set()
-        if self.worker is not None:
-            self.worker.wake.set()
+        if self.loop is not None:
+            self.loop.stop()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
         for thread in self._threads:
             thread.join(timeout=10)
-        if self.worker is not None:
-            self.worker.stop()
 
     def __enter__(self) -> AsteriskStack:
         return self.start()
@@ -226,8 +214,6 @@ class AsteriskStack:
 
 
 def delivery_states(db: Database, action_id: int) -> dict[int, DeliveryState]:
-    from sqlalchemy import select
-
     with db.session() as s:
         rows = s.execute(select(Delivery.id, Delivery.state).where(Delivery.action_id == action_id))
         return {row.id: DeliveryState(row.state) for row in rows}
