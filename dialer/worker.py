@@ -414,6 +414,8 @@ class DialerWorker:
             Delivery.target.is_not(None),
             or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
             or_(Action.status == ActionStatus.RUNNING, Delivery.kind != DeliveryKind.ALERT),
+            # Verification calls carry a code the dialer never sees: the portal places them.
+            Delivery.kind != DeliveryKind.VERIFICATION,
         )
 
     def place_calls(self) -> int:

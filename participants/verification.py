@@ -15,11 +15,12 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from config.clock import Clock, SystemClock
@@ -38,8 +39,11 @@ from db.models import (
 )
 from deliveries.call_backend import CallRequest, OriginateError
 from deliveries.message_sender import OutgoingMessage
+from deliveries.states import transition
 
 log = logging.getLogger(__name__)
+
+ORIGINATE_ERROR = "ORIGINATE_ERROR"  # the hang-up cause of a call the backend refused
 
 
 class Purpose(str, enum.Enum):
@@ -140,7 +144,7 @@ class VerificationService:
             .select_from(AuditEvent)
             .where(AuditEvent.event == "portal.request", AuditEvent.ip == ip)
             .where(AuditEvent.at >= since)
-        )
+        ) or 0
         if used >= self.policy.requests_per_ip_per_hour:
             log_event(log, "portal.rate_limited", scope="ip", ip=ip)
             raise RateLimited(f"more than {self.policy.requests_per_ip_per_hour} requests an hour from {ip}")
@@ -152,7 +156,7 @@ class VerificationService:
             select(func.count())
             .select_from(VerificationCode)
             .where(VerificationCode.target == target, VerificationCode.created_at >= since)
-        )
+        ) or 0
         return sent < self.policy.codes_per_target_per_hour
 
     # --- issuing --------------------------------------------------------------------------
@@ -357,6 +361,9 @@ class PortCourier:
             raise VerificationError(f"unknown method {method}")
 
     def _call(self, session, participant, target, code):
+        """Queue the verification call in the caller's transaction; it is placed once that
+        transaction commits (see `place_call`), so nobody is called with a code that a
+        rollback takes back."""
         if self.call_backend is None:
             raise VerificationError("no call backend configured")
         phone = next((p for p in participant.phones if p.e164 == target), None)
@@ -367,11 +374,8 @@ class PortCourier:
             channel=Channel.VOICE,
             target=target,
             phone_kind=phone.kind if phone else PhoneKind.MOBILE,
-            # Placed right here, not by the dialer's queue: the dialer never sees the code.
-            state=DeliveryState.DIALING,
-            attempts=1,
-            last_attempt_at=self.clock.now(),
-            provider=getattr(self.call_backend, "name", None),
+            # Placed by this courier, never by the dialer's queue: the dialer never sees the code.
+            state=DeliveryState.QUEUED,
         )
         session.add(delivery)
         session.flush()
@@ -383,10 +387,83 @@ class PortCourier:
             flow="verification",
             variables={"code": spoken_code(code), "text": voice_text(code)},
         )
+        _after_commit(session, lambda: self.place_call(session.get_bind(), delivery.id, request))
+
+    def place_call(self, bind, delivery_id: int, request: CallRequest) -> bool:
+        """Claim the queued verification call (queued -> dialing, committed), then originate it.
+
+        The rule the dialer follows: the claim is a recorded transition committed before the
+        call is handed to the network, and a refused originate is recorded too (dialing ->
+        failed; a verification call is never retried: the participant asks for a new code).
+        Returns whether the call was handed over.
+        """
+        backend = self.call_backend
+        if backend is None:
+            raise VerificationError("no call backend configured")
+        backend_name = getattr(backend, "name", None)
+        with Session(bind) as session, session.begin():
+            delivery = session.get(Delivery, delivery_id)
+            if delivery is None or delivery.state is not DeliveryState.QUEUED:
+                log_event(log, "portal.verification_call_skipped", logging.WARNING,
+                          delivery_id=delivery_id,
+                          state=delivery.state.value if delivery else "missing")
+                return False
+            delivery.attempts += 1
+            delivery.last_attempt_at = self.clock.now()
+            delivery.provider = backend_name
+            delivery.provider_id = None
+            transition(session, delivery, DeliveryState.DIALING, event="verification.claimed",
+                       clock=self.clock, provider=backend_name)
         try:
-            delivery.provider_id = self.call_backend.originate(request)
+            provider_id = backend.originate(request)
         except OriginateError as exc:
-            raise VerificationError(f"the verification call could not be placed: {exc}") from exc
+            with Session(bind) as session, session.begin():
+                delivery = session.get(Delivery, delivery_id)
+                if delivery is not None and delivery.state is DeliveryState.DIALING:
+                    delivery.hangup_cause = ORIGINATE_ERROR
+                    transition(session, delivery, DeliveryState.FAILED, event="call.failed",
+                               clock=self.clock, hangup_cause=ORIGINATE_ERROR,
+                               error=str(exc)[:200])
+            log_event(log, "portal.verification_call_failed", logging.ERROR,
+                      delivery_id=delivery_id, error=str(exc))
+            return False
+        if provider_id:
+            with Session(bind) as session, session.begin():
+                session.execute(update(Delivery).where(
+                    Delivery.id == delivery_id, Delivery.provider_id.is_(None))
+                    .values(provider_id=provider_id))
+        return True
+
+
+# --- calls placed once the transaction that issued their code commits ----------------------
+
+_PENDING_CALLS = "verification.pending_calls"
+
+
+def _after_commit(session: Session, place: Callable[[], object]) -> None:
+    """Run `place` once the session's outermost transaction commits; forget it on rollback."""
+    pending = session.info.get(_PENDING_CALLS)
+    if pending is None:
+        pending = session.info[_PENDING_CALLS] = []
+        event.listen(session, "after_commit", _place_pending)
+        event.listen(session, "after_soft_rollback", _forget_pending)
+    pending.append(place)
+
+
+def _place_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: the outer transaction may still roll back
+    calls, session.info[_PENDING_CALLS] = session.info.get(_PENDING_CALLS, []), []
+    for place in calls:
+        try:
+            place()
+        except Exception as exc:  # the commit is done: log, and let the row tell the rest
+            log_event(log, "portal.verification_call_error", logging.ERROR, error=repr(exc))
+
+
+def _forget_pending(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info[_PENDING_CALLS] = []
 
 
 def phones_to_verify(participant: Participant) -> list[PhoneNumber]:

@@ -3,8 +3,29 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from db.models import Participant, PhoneKind, PhoneNumber, VerificationCode
-from participants.verification import CheckResult, Method, Purpose, RateLimited, hash_secret
+from db.models import (
+    Channel,
+    Delivery,
+    DeliveryEvent,
+    DeliveryKind,
+    DeliveryState,
+    Participant,
+    PhoneKind,
+    PhoneNumber,
+    VerificationCode,
+)
+from deliveries.call_backend import OriginateError
+from dialer.simulator import SimulatedNetwork
+from dialer.worker import DialerWorker
+from participants.verification import (
+    CheckResult,
+    Method,
+    PortCourier,
+    Purpose,
+    RateLimited,
+    VerificationService,
+    hash_secret,
+)
 
 
 def make_participant(s, number="+31612345678", email="a@example.nl"):
@@ -119,13 +140,24 @@ def test_a_code_for_one_number_does_not_verify_another(db, verifier_for):
 
 
 class RecordingBackend:
+    """Records each originate, and what another process saw of its row at that moment."""
+
     name = "recorder"
 
-    def __init__(self):
+    def __init__(self, db=None, refuse: bool = False):
+        self.db = db
+        self.refuse = refuse
         self.requests = []
+        self.row_at_originate = []
 
     def originate(self, request):
         self.requests.append(request)
+        if self.db is not None:
+            with self.db.session() as s:
+                row = s.get(Delivery, request.delivery_id)
+                self.row_at_originate.append((row.state, row.attempts) if row else None)
+        if self.refuse:
+            raise OriginateError("trunk down")
         return f"REC-{request.delivery_id}"
 
 
@@ -138,13 +170,21 @@ class RecordingSender:
         self.sent.append(message)
 
 
-def test_port_courier_speaks_the_code_in_a_call_and_texts_it(db, clock, policy):
-    from db.models import Delivery, DeliveryKind, DeliveryState
-    from participants.verification import PortCourier, VerificationService
+def events_of(db, delivery_id):
+    with db.session() as s:
+        return [tuple(row) for row in s.execute(
+            select(DeliveryEvent.event, DeliveryEvent.from_state, DeliveryEvent.to_state)
+            .where(DeliveryEvent.delivery_id == delivery_id).order_by(DeliveryEvent.id))]
 
-    backend, sms, email = RecordingBackend(), RecordingSender("sms"), RecordingSender("email")
-    courier = PortCourier(sms=sms, email=email, call_backend=backend, caller_id="0343529850",
-                          public_base_url="https://burgernet.example/", clock=clock)
+
+def voice_courier(backend, clock, **senders):
+    return PortCourier(call_backend=backend, caller_id="0343529850",
+                       public_base_url="https://burgernet.example/", clock=clock, **senders)
+
+
+def test_port_courier_speaks_the_code_in_a_call_and_texts_it(db, clock, policy):
+    backend, sms, email = RecordingBackend(db), RecordingSender("sms"), RecordingSender("email")
+    courier = voice_courier(backend, clock, sms=sms, email=email)
     with db.transaction() as s:
         p = make_participant(s)
         p.phones.append(PhoneNumber(e164="+31152345678", kind=PhoneKind.LANDLINE))
@@ -153,12 +193,65 @@ def test_port_courier_speaks_the_code_in_a_call_and_texts_it(db, clock, policy):
         voice = v.issue(p, Purpose.PHONE, "+31152345678", Method.VOICE)
         text = v.issue(p, Purpose.PHONE, "+31612345678", Method.SMS)
         link = v.issue(p, Purpose.EMAIL, "a@example.nl", Method.EMAIL)
-        request = backend.requests[0]
-        assert (request.flow, request.number, request.caller_id) == ("verification", "+31152345678", "0343529850")
-        assert " ".join(voice.secret) in request.variables["text"]
-        delivery = s.get(Delivery, request.delivery_id)
-        assert (delivery.kind, delivery.state, delivery.action_id) == (DeliveryKind.VERIFICATION, DeliveryState.DIALING, None)
-        assert delivery.provider_id == f"REC-{delivery.id}" and delivery.last_attempt_at == clock.now()
+        assert backend.requests == []  # not before the code is committed
+        queued = s.scalars(select(Delivery)).one()
+        assert (queued.kind, queued.state, queued.action_id, queued.attempts) == (
+            DeliveryKind.VERIFICATION, DeliveryState.QUEUED, None, 0)
         assert text.secret in sms.sent[0].text and sms.sent[0].to == "+31612345678"
         assert email.sent[0].subject.startswith("Bevestig")
         assert f"https://burgernet.example/aanmelden/bevestig/{link.secret}" in email.sent[0].text
+    (request,) = backend.requests
+    assert (request.flow, request.number, request.caller_id) == ("verification", "+31152345678", "0343529850")
+    assert " ".join(voice.secret) in request.variables["text"]
+    # The claim was committed before the originate, as the dialer does it.
+    assert backend.row_at_originate == [(DeliveryState.DIALING, 1)]
+    with db.session() as s:
+        delivery = s.get(Delivery, request.delivery_id)
+        assert delivery.state is DeliveryState.DIALING and delivery.provider == "recorder"
+        assert delivery.provider_id == f"REC-{delivery.id}" and delivery.last_attempt_at == clock.now()
+    assert events_of(db, request.delivery_id) == [("verification.claimed", "queued", "dialing")]
+
+
+def test_no_call_for_a_code_that_was_rolled_back(db, clock, policy):
+    backend = RecordingBackend(db)
+    with pytest.raises(RuntimeError), db.transaction() as s:
+        p = make_participant(s, number="+31152345678")
+        VerificationService(s, clock, policy, "k" * 32, voice_courier(backend, clock)).issue(
+            p, Purpose.PHONE, "+31152345678", Method.VOICE)
+        raise RuntimeError("the sign-up failed after the code was issued")
+    assert backend.requests == []
+    with db.session() as s:
+        assert s.scalars(select(Delivery)).all() == []
+        s.add(Participant(name="B", birth_year=1990, channels=["voice"]))
+        s.commit()  # the same kind of session commits later: nothing left over is placed
+    assert backend.requests == []
+
+
+def test_a_refused_verification_call_is_a_recorded_failure(db, clock, policy, caplog):
+    backend = RecordingBackend(db, refuse=True)
+    with db.transaction() as s:
+        p = make_participant(s, number="+31152345678")
+        VerificationService(s, clock, policy, "k" * 32, voice_courier(backend, clock)).issue(
+            p, Purpose.PHONE, "+31152345678", Method.VOICE)
+    (request,) = backend.requests
+    assert backend.row_at_originate == [(DeliveryState.DIALING, 1)]
+    with db.session() as s:
+        delivery = s.get(Delivery, request.delivery_id)
+        assert (delivery.state, delivery.hangup_cause) == (DeliveryState.FAILED, "ORIGINATE_ERROR")
+        assert delivery.next_attempt_at is None  # never retried: the participant asks again
+        assert s.scalar(select(VerificationCode.id)) is not None  # the code stays issued
+    assert events_of(db, request.delivery_id) == [
+        ("verification.claimed", "queued", "dialing"), ("call.failed", "dialing", "failed")]
+    assert "portal.verification_call_failed" in caplog.text
+
+
+def test_the_dialer_never_claims_a_verification_call(db, clock, settings):
+    with db.transaction() as s:
+        p = make_participant(s, number="+31152345678")
+        s.add(Delivery(participant_id=p.id, kind=DeliveryKind.VERIFICATION, channel=Channel.VOICE,
+                       target="+31152345678", phone_kind=PhoneKind.LANDLINE,
+                       state=DeliveryState.QUEUED))
+    network = SimulatedNetwork(clock, settings.dialer.simulator, threaded=False)
+    worker = DialerWorker(db, network, clock, settings, worker_id="w")
+    worker.start()
+    assert worker.tick().placed == 0 and network.originated == 0
