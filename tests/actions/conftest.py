@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from actions_testing import MARKT
 
 from db.models import (
     Address,
@@ -18,8 +19,6 @@ from db.models import (
     Role,
 )
 from tests.support.cli import cli_runner
-
-MARKT = (52.0116, 4.3571)
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import MARKT
+from actions_testing import MARKT
 from sqlalchemy import select
 
 from app import cli

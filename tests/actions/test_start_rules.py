@@ -3,7 +3,7 @@ number of recipients, the supervisor rule, and what a refusal leaves behind (not
 from __future__ import annotations
 
 import pytest
-from conftest import MARKT
+from actions_testing import MARKT
 from sqlalchemy import func, select
 
 from actions.drafts import save_draft
