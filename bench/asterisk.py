@@ -10,21 +10,35 @@ delivery row. Prints one JSON line last.
     achieved_cps, configured_cps  originates per second while channels were free (the first
                                 min(calls, channels) calls); overall_originate_rate over all
     wall_s                      first originate to the last call's final state
-    avg_call_s                  claim to final state, mean
-    bound_s                     the fastest an ideal dialer could finish on this trunk:
-                                `ideal_wave_seconds(calls, cps, channels, avg_call_s)`
-    efficiency                  bound_s / wall_s
+    avg_call_s_claim_to_final   claim to final state, mean, from the delivery log (the old
+                                definition: it grows when originating or event handling is
+                                slow, so a slow dialer loosens its own bound)
+    bound_s_claim_to_final, efficiency_claim_to_final
+                                `ideal_wave_seconds(calls, cps, channels, avg_call_s_claim_to_final)`
+                                and bound / wall_s
+    avg_call_s_network          answer to hang-up as the phones (sipp) saw it, mean: the 200 OK
+                                a phone sent for the INVITE to the BYE of that call, from sipp's
+                                message log; avg_ring_s is INVITE to 200 OK there
+    bound_s_network, efficiency_network
+                                `ideal_wave_seconds(calls, cps, channels, avg_call_s_network)`
+                                and bound / wall_s: nothing in it comes from the dialer's clock
+    load_average_1m             before and after the wave (the machine may be shared)
 """
 from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
 from db.database import Database
 from db.models import Delivery, DeliveryEvent, DeliveryState
@@ -65,6 +79,93 @@ def pace(times: list[float], count: int) -> float:
     if len(head) < 2 or head[-1] <= head[0]:
         return 0.0
     return (len(head) - 1) / (head[-1] - head[0])
+
+
+# --- the calls as the phones saw them: sipp's message log (-trace_msg) -----------------------
+
+_SEPARATOR = re.compile(r"^-{20,} (?P<stamp>.+)$")
+_EPOCH = re.compile(r"\b(\d{9,11}\.\d{1,6})\b")
+_DATE_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})\s+(\d{2}:\d{2}:\d{2}(?:\.\d+)?)")
+_DIRECTION = re.compile(r"message (sent|received)", re.IGNORECASE)
+
+
+@dataclass
+class PhoneCall:
+    """One call at a phone, in seconds of the phone's clock (None: not seen)."""
+
+    invite_at: float | None = None
+    answer_at: float | None = None  # the phone's 200 OK to the INVITE
+    hangup_at: float | None = None  # the first BYE of the call, either way
+
+    @property
+    def network_s(self) -> float | None:
+        if self.answer_at is None or self.hangup_at is None:
+            return None
+        return self.hangup_at - self.answer_at
+
+    @property
+    def ring_s(self) -> float | None:
+        if self.invite_at is None or self.answer_at is None:
+            return None
+        return self.answer_at - self.invite_at
+
+
+def _stamp_seconds(stamp: str) -> float:
+    epoch = _EPOCH.search(stamp)
+    if epoch:
+        return float(epoch.group(1))
+    found = _DATE_TIME.search(stamp)
+    if not found:
+        raise ValueError(f"sipp message log: no time in {stamp!r}")
+    return datetime.fromisoformat(f"{found.group(1)} {found.group(2)}").timestamp()
+
+
+def _header(lines: list[str], name: str) -> str | None:
+    prefix = name.lower() + ":"
+    for line in lines:
+        if line.lower().startswith(prefix):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def phone_calls(log: str) -> dict[str, PhoneCall]:
+    """Per Call-ID, when the phone got the INVITE, answered it and saw the call end (pure).
+
+    `log` is sipp's message log (-trace_msg): each message follows a line of dashes and a
+    time stamp, then "UDP message sent (N bytes):" or "... received [N] bytes :", then the
+    SIP message."""
+    calls: dict[str, PhoneCall] = {}
+    blocks: list[tuple[float, list[str]]] = []
+    for line in log.splitlines():
+        separator = _SEPARATOR.match(line)
+        if separator:
+            blocks.append((_stamp_seconds(separator.group("stamp")), []))
+        elif blocks:
+            blocks[-1][1].append(line.strip())
+    for at, lines in blocks:
+        direction = next((m.group(1).lower() for m in map(_DIRECTION.search, lines[:2]) if m),
+                         None)
+        message = [line for line in lines[1:] if line]
+        call_id = _header(message, "Call-ID") or _header(message, "i")
+        if not message or direction is None or call_id is None:
+            continue
+        start, cseq = message[0], (_header(message, "CSeq") or "").upper()
+        call = calls.setdefault(call_id, PhoneCall())
+        if start.startswith("INVITE ") and direction == "received" and call.invite_at is None:
+            call.invite_at = at
+        elif (start.startswith("SIP/2.0 200") and direction == "sent" and cseq.endswith("INVITE")
+              and call.answer_at is None):
+            call.answer_at = at
+        elif start.startswith("BYE ") and call.hangup_at is None:
+            call.hangup_at = at
+    return calls
+
+
+def mean_seconds(values: list[float | None]) -> float:
+    seen = [v for v in values if v is not None]
+    return sum(seen) / len(seen) if seen else 0.0
+
+
 FINAL = {S.COMPLETED, S.BUSY, S.NO_ANSWER, S.FAILED, S.MACHINE, S.CANCELLED, S.OPTED_OUT}
 ANSWERED = {S.ANSWERED, S.COMPLETED, S.MACHINE, S.OPTED_OUT}
 
@@ -94,23 +195,26 @@ def run_wave(settings, db: Database, *, calls: int, cps: float, channels: int,
     wave = seed_alert_wave(db, numbers, voice_text=DEFAULT_VOICE_TEXT)
     prerender_prompts(settings, [DEFAULT_VOICE_TEXT])
     max_concurrent = 0
-    with testbed.phone_farm(workdir, hangup_after_ms=600_000):
-        with AsteriskStack(settings, db) as stack:
-            started = time.monotonic()
-            deadline = started + timeout_s
-            states: dict = {}
-            next_poll = 0.0
-            while time.monotonic() < deadline:
-                max_concurrent = max(max_concurrent, stack.backend.in_flight())
-                if time.monotonic() >= next_poll:
-                    states = delivery_states(db, wave.action_id)
-                    if all(state in FINAL for state in states.values()):
-                        break
-                    next_poll = time.monotonic() + 0.5
-                time.sleep(0.02)
-            finished = time.monotonic()
-            durations = list(stack.originates.times)
-            reconnects = stack.backend.reconnects
+    load_before = os.getloadavg()[0]
+    with (
+        testbed.phone_farm(workdir, hangup_after_ms=600_000, trace_messages=True),
+        AsteriskStack(settings, db) as stack,
+    ):
+        started = time.monotonic()
+        deadline = started + timeout_s
+        states: dict = {}
+        next_poll = 0.0
+        while time.monotonic() < deadline:
+            max_concurrent = max(max_concurrent, stack.backend.in_flight())
+            if time.monotonic() >= next_poll:
+                states = delivery_states(db, wave.action_id)
+                if all(state in FINAL for state in states.values()):
+                    break
+                next_poll = time.monotonic() + 0.5
+            time.sleep(0.02)
+        finished = time.monotonic()
+        durations = list(stack.originates.times)
+        reconnects = stack.backend.reconnects
     states = delivery_states(db, wave.action_id)
     answered = sum(1 for s in states.values() if s in ANSWERED)
     completed = sum(1 for s in states.values() if s == S.COMPLETED)
@@ -118,8 +222,12 @@ def run_wave(settings, db: Database, *, calls: int, cps: float, channels: int,
     originated = sorted(durations)
     first = originated[0] if originated else started
     wall_s = finished - first
+    load_after = os.getloadavg()[0]
     avg_call_s = _mean_call_seconds(db, wave.action_id)
     bound_s = ideal_wave_seconds(calls, cps, channels, avg_call_s)
+    at_phones = phone_calls((workdir / "phones.messages.log").read_text(errors="replace"))
+    network_s = mean_seconds([c.network_s for c in at_phones.values()])
+    bound_network_s = ideal_wave_seconds(calls, cps, channels, network_s)
     return {
         "calls": calls,
         "answered": answered,
@@ -130,9 +238,16 @@ def run_wave(settings, db: Database, *, calls: int, cps: float, channels: int,
         "configured_cps": cps,
         "overall_originate_rate": round(pace(originated, len(originated)), 2),
         "wall_s": round(wall_s, 2),
-        "avg_call_s": round(avg_call_s, 2),
-        "bound_s": round(bound_s, 2),
-        "efficiency": round(bound_s / wall_s, 3) if wall_s > 0 else 0.0,
+        "avg_call_s_claim_to_final": round(avg_call_s, 2),
+        "bound_s_claim_to_final": round(bound_s, 2),
+        "efficiency_claim_to_final": round(bound_s / wall_s, 3) if wall_s > 0 else 0.0,
+        "avg_call_s_network": round(network_s, 2),
+        "avg_ring_s": round(mean_seconds([c.ring_s for c in at_phones.values()]), 3),
+        "calls_seen_at_phones": sum(1 for c in at_phones.values() if c.network_s is not None),
+        "bound_s_network": round(bound_network_s, 2),
+        "efficiency_network": round(bound_network_s / wall_s, 3) if wall_s > 0 else 0.0,
+        "load_average_1m": round(load_before, 2),
+        "load_average_1m_after": round(load_after, 2),
         "states": {state.value: sum(1 for s in states.values() if s == state)
                    for state in sorted(set(states.values()), key=lambda x: x.value)},
         "ami_connections": settings.asterisk.ami_connections,
@@ -143,9 +258,6 @@ def run_wave(settings, db: Database, *, calls: int, cps: float, channels: int,
 
 def _mean_call_seconds(db: Database, action_id: int) -> float:
     """Mean time from claiming a row to the call's final state, from the delivery log."""
-    from sqlalchemy import select
-
-
     with db.session() as s:
         rows = s.execute(
             select(DeliveryEvent.delivery_id, DeliveryEvent.event, DeliveryEvent.at)
@@ -202,8 +314,6 @@ def bench_asterisk(calls, cps, channels, connections, database_url, timeout_s) -
 
 
 def _testbed_share() -> str:
-    import os
-
     return os.environ.get("BURGERNET_TESTBED_SHARE", "/var/lib/burgernet")
 
 
@@ -239,7 +349,7 @@ def measure_originate_rate(settings, *, links: int, calls: int, workdir: Path,
             try:
                 backend.originate(CallRequest(delivery_id, f"+31693{link:02d}{i:05d}",
                                               settings.caller_id, timeout_s=5))
-            except Exception as exc:  # noqa: BLE001 - counted and reported
+            except Exception as exc:
                 errors.append(str(exc))
 
     with testbed.phone_farm(workdir, label="busy-phones"):
