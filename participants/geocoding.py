@@ -144,7 +144,8 @@ class PdokGeocoder:
     """The PDOK Locatieserver `free` endpoint (api.pdok.nl/bzk/locatieserver/search/v3_1)."""
 
     name = "pdok"
-    fields = "id,weergavenaam,straatnaam,huisnummer,huisletter,huisnummertoevoeging,postcode,woonplaatsnaam,gemeentenaam,centroide_ll"
+    fields = ("id,weergavenaam,straatnaam,huisnummer,huisletter,huisnummertoevoeging,postcode,"
+              "woonplaatsnaam,gemeentenaam,centroide_ll")
 
     def __init__(self, base_url: str, timeout_s: float = 5.0, http: requests.Session | None = None):
         self.url = base_url.rstrip("/") + "/free"

@@ -62,9 +62,11 @@ def test_create_start_read_end(api, db):
     assert started.get_json()["action"]["progress"]["by_state"] == {"queued": 16}
     read = api("GET", f"/api/v1/actions/{action_id}").get_json()["action"]
     assert read["status"] == "running" and read["figures"]["recipients"] == 16
-    assert [a["id"] for a in api("GET", "/api/v1/actions?status=running").get_json()["actions"]] == [action_id]
+    running = api("GET", "/api/v1/actions?status=running").get_json()["actions"]
+    assert [a["id"] for a in running] == [action_id]
     assert api("POST", f"/api/v1/actions/{action_id}/end", {"outcome": "maybe"}).status_code == 422
-    ended = api("POST", f"/api/v1/actions/{action_id}/end", {"outcome": "vehicle_found", "note": "bij het station"})
+    ended = api("POST", f"/api/v1/actions/{action_id}/end",
+                {"outcome": "vehicle_found", "note": "bij het station"})
     assert ended.status_code == 200
     assert ended.get_json()["action"]["outcome"] == "vehicle_found"
     assert api("POST", f"/api/v1/actions/{action_id}/end", {"outcome": "found"}).status_code == 409

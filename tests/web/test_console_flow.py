@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, time
 
 import pytest
 from console_population import MARKT, add_participants
@@ -239,11 +240,9 @@ def test_address_search_uses_the_gazetteer(console, db, settings):
 
 
 def test_preview_and_confirmation_announce_quiet_hours(console, clock, settings):
-    from datetime import datetime, time, timezone
-
     client, token = console
     settings.quiet_hours_start, settings.quiet_hours_end = time(23, 0), time(7, 0)
-    clock._now = datetime(2026, 11, 28, 1, 30, tzinfo=timezone.utc)  # 02:30 in Amsterdam
+    clock._now = datetime(2026, 11, 28, 1, 30, tzinfo=UTC)  # 02:30 in Amsterdam
     preview = post(client, "/actions/preview", token, SUSPECT).get_json()
     assert preview["voice_held_until"] == "2026-11-28T06:00:00+00:00"
     urgent = {**SUSPECT, "incident_type": "missing_child", "d__missing_child__age": "6",
