@@ -1,5 +1,5 @@
-"""A draft action: created or changed from a validated request, audited with the norms the
-centralist confirmed (actions.norms reads them back at the start)."""
+"""A draft action: created or changed from a validated request, with the norms the centralist
+confirmed (kept on the action and audited; the start checks them again)."""
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
@@ -15,8 +15,8 @@ def save_draft(session: Session, request: ActionRequest, operator: Operator | No
                control_room_id: int, settings: Settings, *, action: Action | None = None,
                ip: str | None = None) -> Action:
     """Create (or change) a draft action of `control_room_id` from a validated request; the
-    audit event (action.created / action.changed) records the norms as confirmed. Flushes,
-    does not commit."""
+    action keeps the norms confirmed with it, and the audit event (action.created /
+    action.changed) records them too. Flushes, does not commit."""
     if action is not None and action.status != ActionStatus.DRAFT:
         raise ActionError(f"action {action.id} is {action.status.value}, not a draft",
                           "Deze actie is al gestart en kan niet meer worden gewijzigd.")
@@ -32,6 +32,7 @@ def save_draft(session: Session, request: ActionRequest, operator: Operator | No
     action.location_label = request.location_label
     action.radius_m = request.radius_m
     action.channels = list(request.channels)
+    action.norms = dict(request.norms)
     action.priority = settings.incident_priority.get(request.incident_type, 0)
     action.urgent = request.incident_type in settings.urgent_incident_types
     action.training = settings.training_mode

@@ -1,18 +1,14 @@
 """The Burgernet norms: an action is only started when they hold.
 
 A centralist confirms them when saving the draft (the console's checklist, the API's `norms`
-object, the CLI's flags); the confirmation is written to the audit trail with the draft
-(`action.created` / `action.changed`), and `actions.start.start_action` checks the latest one
-again before anything is sent.
+object, the CLI's flags); the draft keeps them (`Action.norms`, audited with the draft), and
+`actions.start.start_action` checks them again before anything is sent.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from db.models import Action, AuditEvent, IncidentType
+from db.models import Action, IncidentType
 
 NORMS: dict[str, str] = {
     "urgent_recent": "Het incident is urgent en heeft zich zojuist voorgedaan.",
@@ -22,8 +18,6 @@ NORMS: dict[str, str] = {
 }
 # Incident types for which the family's consent is a norm too.
 CONSENT_TYPES = {IncidentType.MISSING_PERSON.value, IncidentType.MISSING_CHILD.value}
-# The audit events that record a draft as saved, with the norms confirmed at that moment.
-DRAFT_SAVED_EVENTS = ("action.created", "action.changed")
 
 
 def norms_required(incident_type: str) -> list[str]:
@@ -50,13 +44,6 @@ def norms_message(missing: list[str]) -> str:
         NORMS[name] for name in missing)
 
 
-def confirmed_norms(session: Session, action: Action) -> dict[str, bool]:
+def confirmed_norms(action: Action) -> dict[str, bool]:
     """The norms confirmed when the draft was last saved (all False if never confirmed)."""
-    detail = session.scalars(
-        select(AuditEvent.detail)
-        .where(AuditEvent.target_type == "action", AuditEvent.target_id == action.id,
-               AuditEvent.event.in_(DRAFT_SAVED_EVENTS))
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
-    ).first()
-    return checked_norms((detail or {}).get("norms"))
+    return checked_norms(action.norms)

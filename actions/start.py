@@ -58,7 +58,7 @@ def start_action(session: Session, action: Action, operator: Operator | None, cl
             f"Het aantal ontvangers is intussen veranderd ({expected_total} → {current.total}). "
             "Controleer de aantallen en bevestig opnieuw.",
         )
-    missing = missing_norms(current.request.incident_type, confirmed_norms(session, action))
+    missing = missing_norms(current.request.incident_type, confirmed_norms(action))
     if override:
         record_audit(session, "action.rules_overridden", operator=operator, target_type="action",
                      target_id=action.id, ip=ip, missing_norms=missing,

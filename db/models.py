@@ -336,6 +336,9 @@ class Action(Timestamped, Base):
     # Structured description (signalement) as entered; prompts/ composes the text from it.
     description: Mapped[dict] = mapped_column(JSON, default=dict)
     free_text: Mapped[str] = mapped_column(Text, default="")
+    # The Burgernet norms the centralist confirmed with the draft, by name (actions.norms);
+    # NULL: none confirmed yet.
+    norms: Mapped[dict | None] = mapped_column(JSON)
     # The texts as sent, frozen at start so every participant hears the same message.
     voice_text: Mapped[str | None] = mapped_column(Text)
     sms_text: Mapped[str | None] = mapped_column(Text)
