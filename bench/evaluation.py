@@ -12,7 +12,7 @@ import random
 import statistics
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -22,7 +22,7 @@ from db.database import Database
 from db.models import Action, Address, ControlRoom, Delivery, Participant, Sighting
 from evaluation.figures import Scope, build_report
 
-MONTH = datetime(2026, 11, 1, tzinfo=timezone.utc)
+MONTH = datetime(2026, 11, 1, tzinfo=UTC)
 TOWNS = ["Delft", "Rijswijk", "'s-Gravenhage", "Zoetermeer", "Westland"]
 STATES = ["completed", "completed", "busy", "no_answer", "machine", "failed"]
 

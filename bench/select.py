@@ -40,13 +40,13 @@ from db.database import Database
 from db.models import Participant
 from db.types import UTCDateTime
 from participants.selection import (
-    _REACHABLE,
+    REACHABLE_SQL,
     BoundingBox,
-    _circle_condition,
-    _circle_prefilter,
-    _lon_condition,
     bounding_box,
+    circle_condition_sql,
+    circle_prefilter_params,
     count_by_channel,
+    lon_condition_sql,
     recipients_from_rows,
     scan_recipients,
     select_recipients,
@@ -394,13 +394,13 @@ def _joined_sql(dialect: str, near: str, source: str = "address AS a") -> str:
         FROM near
         JOIN participant AS p ON p.id = near.participant_id
         LEFT JOIN ph ON ph.participant_id = near.participant_id
-        WHERE {_REACHABLE.format(p="p.")}"""
+        WHERE {REACHABLE_SQL.format(p="p.")}"""
 
 
 def btree_sql(dialect: str, box: BoundingBox, circle: bool) -> str:
     """The bounding box on the B-tree (lat, lon): a range on lat, lon checked in the index."""
-    near = (f"a.lat BETWEEN :south AND :north AND {_lon_condition(box, 'a.lon')} "
-            f"AND {_circle_condition('a.') if circle else '1 = 1'}")
+    near = (f"a.lat BETWEEN :south AND :north AND {lon_condition_sql(box, 'a.lon')} "
+            f"AND {circle_condition_sql('a.') if circle else '1 = 1'}")
     return _joined_sql(dialect, near)
 
 
@@ -409,8 +409,8 @@ def rtree_sql(box: BoundingBox, circle: bool) -> str:
     lon_overlap = ("(r.max_lon >= :west OR r.min_lon <= :east)" if box.crosses_antimeridian
                    else "r.max_lon >= :west AND r.min_lon <= :east")
     near = (f"r.max_lat >= :south AND r.min_lat <= :north AND {lon_overlap} "
-            f"AND a.lat BETWEEN :south AND :north AND {_lon_condition(box, 'a.lon')} "
-            f"AND {_circle_condition('a.') if circle else '1 = 1'}")
+            f"AND a.lat BETWEEN :south AND :north AND {lon_condition_sql(box, 'a.lon')} "
+            f"AND {circle_condition_sql('a.') if circle else '1 = 1'}")
     return _joined_sql("sqlite", near, f"{RTREE_TABLE} AS r JOIN address AS a ON a.id = r.id")
 
 
@@ -484,7 +484,7 @@ def baselines_for(dialect: str, lat: float, lon: float, radius_m: float, *, rtre
                   postgis: bool) -> list[Baseline]:
     """The baselines this database can run, with the parameters of one circle."""
     box = bounding_box(lat, lon, radius_m)
-    prefilter = _circle_prefilter(lat, lon, radius_m, box)
+    prefilter = circle_prefilter_params(lat, lon, radius_m, box)
     params = {"south": box.south, "north": box.north, "west": box.west, "east": box.east,
               "at": BENCH_MOMENT, "lat0": lat, "lon0": lon,
               "reach_m": postgis_reach_m(radius_m), **(prefilter or {})}

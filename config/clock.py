@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 import time as _time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -19,7 +19,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def monotonic(self) -> float:
         return _time.monotonic()
@@ -33,7 +33,7 @@ class FakeClock:
     """A clock that only moves when told to (sleep advances it)."""
 
     def __init__(self, start: datetime | None = None):
-        self._now = start or datetime(2026, 11, 28, 14, 0, tzinfo=timezone.utc)
+        self._now = start or datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
         self._mono = 0.0
         self._lock = threading.Lock()
 
@@ -56,4 +56,4 @@ class FakeClock:
 
 def utcnow() -> datetime:
     """Only for column defaults; domain code takes a Clock."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

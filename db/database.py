@@ -4,7 +4,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
 from typing import cast
 
 from sqlalchemy import CursorResult, Engine, Executable, create_engine, event, func, select
@@ -52,9 +51,8 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session that commits when the block ends and rolls back on any error."""
-        with self.sessionmaker() as session:
-            with session.begin():
-                yield session
+        with self.sessionmaker() as session, session.begin():
+            yield session
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (alembic upgrade head)."""

@@ -6,7 +6,7 @@ overrides the global setting; a window whose end lies before its start runs past
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from config.settings import Settings
@@ -33,7 +33,7 @@ class QuietWindow:
         end = datetime.combine(local.date(), self.end, tzinfo=self.tz)
         if end <= local:
             end = datetime.combine(local.date() + timedelta(days=1), self.end, tzinfo=self.tz)
-        return end.astimezone(timezone.utc)
+        return end.astimezone(UTC)
 
 
 def parse_hhmm(value: str) -> time:

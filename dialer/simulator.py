@@ -27,7 +27,7 @@ import threading
 import time as _time
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from config.clock import Clock
@@ -54,7 +54,7 @@ class ScaledClock:
         if scale <= 0:
             raise ValueError("time scale must be > 0")
         self.scale = scale
-        self._anchor = anchor or datetime.now(timezone.utc)
+        self._anchor = anchor or datetime.now(UTC)
         self._real0 = _time.monotonic()
 
     def now(self) -> datetime:

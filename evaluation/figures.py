@@ -13,7 +13,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -217,7 +217,7 @@ def _sighting_figures(session: Session, actions: list[Action]) -> dict[int, tupl
             .group_by(Sighting.action_id)
         ):
             if first is not None and first.tzinfo is None:
-                first = first.replace(tzinfo=timezone.utc)  # aggregate bypasses UTCDateTime
+                first = first.replace(tzinfo=UTC)  # aggregate bypasses UTCDateTime
             figures[action_id] = (count, first)
     return figures
 
@@ -298,11 +298,11 @@ def months_overlapping(start: datetime, end: datetime) -> list[tuple[str, dateti
     months = []
     year, month = start.year, start.month
     while True:
-        first = datetime(year, month, 1, tzinfo=timezone.utc)
+        first = datetime(year, month, 1, tzinfo=UTC)
         if first >= end:
             break
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        months.append((f"{first.year:04d}-{first.month:02d}", datetime(year, month, 1, tzinfo=timezone.utc)))
+        months.append((f"{first.year:04d}-{first.month:02d}", datetime(year, month, 1, tzinfo=UTC)))
     return months
 
 

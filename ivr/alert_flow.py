@@ -22,12 +22,12 @@ from config.logging import log_event
 from db.audit import record_audit
 from db.models import Action, Delivery, DeliveryEvent, Participant, ParticipantStatus
 from ivr.flow import (
-    Handler,
     AwaitMessageEnd,
     Branch,
     CallEnv,
     Flow,
     FlowError,
+    Handler,
     Hangup,
     Input,
     Menu,

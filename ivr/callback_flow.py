@@ -46,11 +46,11 @@ from callback_line.recordings import RecordingError, store_recording
 from config.logging import log_event
 from db.models import Action, Sighting
 from ivr.flow import (
-    Handler,
     Branch,
     CallEnv,
     Flow,
     FlowError,
+    Handler,
     Hangup,
     Input,
     Menu,

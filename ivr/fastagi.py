@@ -36,10 +36,10 @@ import io
 import logging
 import socket
 import socketserver
-from typing import BinaryIO, cast
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import BinaryIO, cast
 
 from asterisk.agi import AGIException, AGIHangup
 

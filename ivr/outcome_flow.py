@@ -17,12 +17,12 @@ from collections.abc import Mapping
 from db.models import Action, Delivery, DeliveryKind
 from ivr.alert_flow import record_menu_choice
 from ivr.flow import (
-    Handler,
     AwaitMessageEnd,
     Branch,
     CallEnv,
     Flow,
     FlowError,
+    Handler,
     Hangup,
     Menu,
     Play,

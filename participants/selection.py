@@ -271,23 +271,23 @@ def count_by_channel(recipients: Iterable[Recipient]) -> dict[str, int]:
 
 # --- reading candidates --------------------------------------------------------------------
 
-_REACHABLE = """
+REACHABLE_SQL = """
     {p}status IN ('active', 'paused')
     AND ({p}paused_until <= :at OR ({p}paused_until IS NULL AND {p}status = 'active'))"""
 
 
-def _lon_condition(box: BoundingBox, column: str, west: str = ":west", east: str = ":east") -> str:
+def lon_condition_sql(box: BoundingBox, column: str, west: str = ":west", east: str = ":east") -> str:
     if box.crosses_antimeridian:
         return f"({column} >= {west} OR {column} <= {east})"
     return f"{column} BETWEEN {west} AND {east}"
 
 
-def _circle_condition(prefix: str = "") -> str:
+def circle_condition_sql(prefix: str = "") -> str:
     lat, lon = f"{prefix}lat", f"{prefix}lon"
     return f"(({lat} - :lat0) * ({lat} - :lat0) + :lon_scale * ({lon} - :lon0) * ({lon} - :lon0)) <= :reach"
 
 
-def _circle_prefilter(lat: float, lon: float, radius_m: float, box: BoundingBox) -> dict | None:
+def circle_prefilter_params(lat: float, lon: float, radius_m: float, box: BoundingBox) -> dict | None:
     """Parameters of a flat-earth test that only drops points surely outside the circle.
 
     It drops the corners of the box in SQL. The longitude scale is taken at the box's
@@ -321,11 +321,11 @@ def _grid_query(box: BoundingBox, circle: bool = False):
                window_end_min, voice_landlines, voice_mobiles, sms_mobiles, email
         FROM {GRID_TABLE}
         WHERE lat_cell IN ({lat_cells})
-          AND {_lon_condition(box, "lon_cell", str(west_cell), str(east_cell))}
+          AND {lon_condition_sql(box, "lon_cell", str(west_cell), str(east_cell))}
           AND lat BETWEEN :south AND :north
-          AND {_lon_condition(box, "lon")}
-          AND {_circle_condition() if circle else "1 = 1"}
-          AND {_REACHABLE.format(p="")}"""
+          AND {lon_condition_sql(box, "lon")}
+          AND {circle_condition_sql() if circle else "1 = 1"}
+          AND {REACHABLE_SQL.format(p="")}"""
     return text(sql).bindparams(bindparam("at", type_=UTCDateTime()))
 
 
@@ -344,7 +344,7 @@ def _scan_query(dialect: str):
               FROM phone_number WHERE verified GROUP BY participant_id) AS ph
             ON ph.participant_id = a.participant_id
         WHERE a.lat IS NOT NULL AND a.lon IS NOT NULL
-          AND {_REACHABLE.format(p="p.")}"""
+          AND {REACHABLE_SQL.format(p="p.")}"""
     return text(sql).bindparams(bindparam("at", type_=UTCDateTime()))
 
 
@@ -355,7 +355,7 @@ def _candidate_query(dialect: str, box: BoundingBox, circle: bool = False):
 def candidate_rows(session: Session, lat: float, lon: float, radius_m: float, at: datetime) -> list:
     """One row per address inside the circle's bounding box, read through the spatial index."""
     box = bounding_box(lat, lon, radius_m)
-    prefilter = _circle_prefilter(lat, lon, radius_m, box)
+    prefilter = circle_prefilter_params(lat, lon, radius_m, box)
     query = _candidate_query(session.get_bind().dialect.name, box, prefilter is not None)
     params = {"south": box.south, "north": box.north, "west": box.west, "east": box.east, "at": at}
     params.update(prefilter or {})

@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, or_, select, update
@@ -418,7 +418,7 @@ def pause(session: Session, clock: Clock, participant: Participant, until: date,
         raise PortalError("Kies een datum na vandaag.", "until")
     if until > today + timedelta(days=MAX_PAUSE_DAYS):
         raise PortalError("U kunt hoogstens een jaar pauzeren.", "until")
-    resume_at = datetime.combine(until, time(0, 0), ZoneInfo(tz)).astimezone(timezone.utc)
+    resume_at = datetime.combine(until, time(0, 0), ZoneInfo(tz)).astimezone(UTC)
     participant.status = ParticipantStatus.PAUSED
     participant.paused_until = resume_at
     _audit(session, clock, participant, "participant.paused", until=until.isoformat())

@@ -176,7 +176,7 @@ def _window_text(a) -> str:
     if a.window_days is None:
         return "altijd"
     days = ", ".join(label for label, bit in DAYS if a.window_days & bit)
-    fmt = lambda m: f"{m // 60:02d}:{m % 60:02d}"  # noqa: E731
+    fmt = lambda m: f"{m // 60:02d}:{m % 60:02d}"
     return f"{days} {fmt(a.window_start_min)}–{fmt(a.window_end_min)}"
 
 

@@ -55,8 +55,8 @@ from dialer.backends.twilio import (
     voice_url,
     webhook_url,
 )
-from ivr.flows import UnknownFlow, flow_named
 from ivr.flow import CallEnv, Engine, FlowError, InputKind
+from ivr.flows import UnknownFlow, flow_named
 from ivr.twiml import EV_RECORD, TwimlRenderer, input_from_request, state_from_request
 from messaging.inbound_sms import handle_inbound_sms
 from prompts.audio import find_cached, render
@@ -382,7 +382,7 @@ def voice(flow_name: str):
             return _twiml(_fallback_twiml())
         except HTTPException:
             raise
-        except Exception:  # noqa: BLE001 - logged with its traceback; the caller hears a fallback
+        except Exception:
             session.rollback()
             log.exception("twilio.voice.failed flow=%s call_sid=%s", flow.name, call_sid or "")
             return _twiml(_fallback_twiml())

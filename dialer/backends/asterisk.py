@@ -571,7 +571,7 @@ class AsteriskBackend:
     def _on_ami_event(self, event, manager) -> None:
         try:
             self._handle(event)
-        except Exception:  # noqa: BLE001 - an error here must not kill pyst2's dispatch thread
+        except Exception:
             logger.exception("asterisk.event_handler_failed event=%s", event.name)
 
     def _handle(self, event) -> None:
@@ -703,7 +703,7 @@ class AsteriskBackend:
             return
         try:
             sink(event)
-        except Exception:  # noqa: BLE001 - logged loudly; the AMI thread must survive
+        except Exception:
             logger.exception("asterisk.sink_failed delivery_id=%s type=%s",
                              call.delivery_id, kind.value)
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from ivr_seed import PARTICIPANT_NUMBER, seed_all, seed_room
@@ -35,7 +35,7 @@ def test_normalize_number(raw, expected):
 
 def test_describe_action_in_local_time():
     action = Action(incident_type=IncidentType.MISSING_CHILD, location_label="Markt, Delft",
-                    started_at=datetime(2026, 7, 1, 12, 0, tzinfo=timezone.utc))
+                    started_at=datetime(2026, 7, 1, 12, 0, tzinfo=UTC))
     assert describe_action(action, "Europe/Amsterdam") == (
         "de oproep van 14 uur over een vermist kind, bij Markt, Delft")
     action.incident_type, action.location_label = IncidentType.OTHER, ""

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from audio_files import write_wav
 
 from callback_line.recordings import RecordingError, store_recording, wav_duration_s
 
-NOW = datetime(2026, 11, 28, 14, 0, 5, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 14, 0, 5, tzinfo=UTC)
 
 
 def test_moves_into_a_dated_folder(tmp_path):

@@ -1,7 +1,7 @@
 """Quiet hours: voice calls held (reported, not lost) outside urgent incidents, then released."""
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,7 +19,7 @@ AMS = ZoneInfo("Europe/Amsterdam")
 
 
 def local(hour, minute=0, day=28):
-    return datetime(2026, 11, day, hour, minute, tzinfo=AMS).astimezone(timezone.utc)
+    return datetime(2026, 11, day, hour, minute, tzinfo=AMS).astimezone(UTC)
 
 
 def test_overnight_window():

@@ -1,7 +1,7 @@
 """The wave on a real selection: launch, plan nearest first, progress, estimates."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -66,7 +66,7 @@ def test_start_freezes_texts_and_plans_nearest_first(db, room, clock, settings):
 
 def test_start_at_night_holds_voice_for_non_urgent_only(db, room, settings):
     seed_population(db, 100, seed=2)
-    night = FakeClock(datetime(2026, 11, 28, 23, 0, tzinfo=timezone.utc))  # 00:00 local
+    night = FakeClock(datetime(2026, 11, 28, 23, 0, tzinfo=UTC))  # 00:00 local
     with db.session() as s:
         suspect, operator = draft(s, room)
         launch_wave(s, suspect, operator, night, settings)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -36,15 +36,15 @@ def test_unreadable_files_are_refused(text):
 
 def test_scope_must_be_a_real_period():
     with pytest.raises(EvaluationError):
-        Scope(datetime(2026, 12, 1, tzinfo=timezone.utc), datetime(2026, 11, 1, tzinfo=timezone.utc))
+        Scope(datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC))
 
 
 def test_csv_tables_have_headers_and_rows(db):
     with db.transaction() as s:
         import_municipalities(s, "gemeente,inwoners\nDelft,106000\n")
     with db.session() as s:
-        report = build_report(s, Scope(datetime(2026, 11, 1, tzinfo=timezone.utc),
-                                       datetime(2026, 12, 1, tzinfo=timezone.utc)))
+        report = build_report(s, Scope(datetime(2026, 11, 1, tzinfo=UTC),
+                                       datetime(2026, 12, 1, tzinfo=UTC)))
     rows = list(csv.reader(io.StringIO(report_csv(report, "gemeenten")), delimiter=";"))
     assert rows == [["gemeente", "deelnemers", "inwoners", "per_1000_inwoners"], ["Delft", "0", "106000", "0.00"]]
     assert report_csv(report, "acties").startswith("actie;soort;afloop")

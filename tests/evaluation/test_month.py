@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import statistics
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -33,8 +33,8 @@ from evaluation.figures import Scope, build_report
 from participants.retention import purge
 from participants.selfservice import delete_account
 
-NOV = datetime(2026, 11, 1, tzinfo=timezone.utc)
-DEC = datetime(2026, 12, 1, tzinfo=timezone.utc)
+NOV = datetime(2026, 11, 1, tzinfo=UTC)
+DEC = datetime(2026, 12, 1, tzinfo=UTC)
 TOWNS = {"Delft": (52.0116, 4.3571), "Rijswijk": (52.0363, 4.3250)}
 REACHED = {"answered", "completed", "sent", "delivered"}
 VOICE_END = ["completed", "completed", "completed", "busy", "no_answer", "machine", "failed"]
@@ -191,7 +191,7 @@ def test_figures_survive_the_purge_and_account_deletions(db, settings):
         before = figures(build_report(s, Scope(NOV, DEC, include_training=True)))
     # retention cut-off in the middle of the month: the first half loses its deliveries
     settings.retention_days = 20
-    clock = FakeClock(datetime(2026, 12, 5, tzinfo=timezone.utc))
+    clock = FakeClock(datetime(2026, 12, 5, tzinfo=UTC))
     with db.transaction() as s:
         report = purge(s, clock, settings)
         assert report.deliveries_deleted > 0

@@ -3,7 +3,7 @@ address and a phone, a running action and the delivery that alerted the particip
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from db.models import (
     Action,
@@ -28,7 +28,7 @@ VOICE_TEXT = (
     "jaar met een rode jas. Ziet u deze persoon, bel dan gratis 0800-0011."
 )
 PARTICIPANT_NUMBER = "+31612345678"
-STARTED = datetime(2026, 11, 28, 13, 50, tzinfo=timezone.utc)
+STARTED = datetime(2026, 11, 28, 13, 50, tzinfo=UTC)
 
 
 @dataclass

@@ -87,9 +87,8 @@ def test_outcome_flow_refuses_what_it_cannot_say(case, db, clock, settings):
         delivery_id = seed_all(db).delivery_id
     else:
         delivery_id = 999
-    with db.session() as s:
-        with pytest.raises(FlowError, match="outcome flow"):
-            OUTCOME.start(env_for(s, clock, settings), {"delivery_id": delivery_id})
+    with db.session() as s, pytest.raises(FlowError, match="outcome flow"):
+        OUTCOME.start(env_for(s, clock, settings), {"delivery_id": delivery_id})
 
 
 # --- verification -------------------------------------------------------------------------
@@ -118,9 +117,8 @@ def test_verification_to_an_answering_machine_waits_for_the_beep(db, clock, sett
 
 @pytest.mark.parametrize("code", [None, "", "12", "12a456", "12345678901"])
 def test_verification_without_a_valid_code_is_refused(code, db, clock, settings):
-    with db.session() as s:
-        with pytest.raises(FlowError, match="no valid code"):
-            VERIFICATION.start(env_for(s, clock, settings), {"code": code} if code is not None else {})
+    with db.session() as s, pytest.raises(FlowError, match="no valid code"):
+        VERIFICATION.start(env_for(s, clock, settings), {"code": code} if code is not None else {})
 
 
 # --- through FastAGI ----------------------------------------------------------------------

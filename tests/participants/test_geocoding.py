@@ -126,7 +126,7 @@ class LocatieserverStub(BaseHTTPRequestHandler):
     requests: list = []
     mode = "ok"
 
-    def do_GET(self):  # noqa: N802 - the http.server API
+    def do_GET(self):
         url = urlparse(self.path)
         query = parse_qs(url.query)
         type(self).requests.append((url.path, query))

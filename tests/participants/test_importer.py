@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -37,7 +37,7 @@ Markt;87;;;2611GW;Delft;Delft;Zuid-Holland;1;VBO;;0;0;4.3579700;52.0113800
 Oude Delft;39;A;;2611BB;Delft;Delft;Zuid-Holland;2;VBO;;0;0;4.3540000;52.0125000
 Mekelweg;5;;;2628CC;Delft;Delft;Zuid-Holland;3;VBO;;0;0;4.3726000;51.9990000
 """
-CLOCK = FakeClock(datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc))
+CLOCK = FakeClock(datetime(2026, 11, 28, 12, 0, tzinfo=UTC))
 
 
 def write(tmp_path, rows, name="deelnemers.csv"):

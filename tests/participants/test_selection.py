@@ -1,6 +1,6 @@
 import math
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,7 +26,7 @@ from participants.selection import (
 DELFT = (52.0116, 4.3571)
 AMS = ZoneInfo("Europe/Amsterdam")
 # Wednesday 2026-11-25 14:00 local (13:00 UTC, winter time).
-WEDNESDAY_AFTERNOON = datetime(2026, 11, 25, 13, 0, tzinfo=timezone.utc)
+WEDNESDAY_AFTERNOON = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
 WEEKDAYS = 0b0011111
 
 
@@ -214,9 +214,9 @@ def test_matches_brute_force_reference_on_random_data(db):
         random_population(session, rng)
     moments = [
         WEDNESDAY_AFTERNOON,
-        datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc),  # Saturday
-        datetime(2026, 11, 25, 23, 30, tzinfo=timezone.utc),  # Thursday 00:30 local
-        datetime(2026, 7, 6, 6, 30, tzinfo=timezone.utc),  # Monday 08:30 summer time
+        datetime(2026, 11, 28, 12, 0, tzinfo=UTC),  # Saturday
+        datetime(2026, 11, 25, 23, 30, tzinfo=UTC),  # Thursday 00:30 local
+        datetime(2026, 7, 6, 6, 30, tzinfo=UTC),  # Monday 08:30 summer time
     ]
     checked = 0
     with db.session() as session:
@@ -269,7 +269,7 @@ def test_work_address_counts_only_inside_its_time_window(db):
         with db.session() as session:
             return {r.participant_id for r in select_recipients(session, *DELFT, 500, at)}
 
-    local = lambda *args: datetime(*args, tzinfo=AMS).astimezone(timezone.utc)  # noqa: E731
+    local = lambda *args: datetime(*args, tzinfo=AMS).astimezone(UTC)
     assert ids(local(2026, 11, 25, 14, 0)) == {worker.id}  # Wednesday afternoon
     assert ids(local(2026, 11, 25, 7, 59)) == set()  # before 08:00
     assert ids(local(2026, 11, 25, 18, 0)) == set()  # the end is exclusive
@@ -284,7 +284,7 @@ def test_opted_out_and_paused_participants_are_left_out(db):
     phone = iter(f"+3161200{n:04d}" for n in range(100))
     at = WEDNESDAY_AFTERNOON
     with db.transaction() as session:
-        mk = lambda **kw: add_participant(  # noqa: E731
+        mk = lambda **kw: add_participant(
             session, offset(*DELFT, 50, 50), phones=[(next(phone), PhoneKind.MOBILE, True)], **kw
         )
         active = mk()

@@ -56,7 +56,6 @@ from db.models import (
     DeliveryState,
     IncidentType,
     Outcome,
-    PhoneKind,
 )
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from people_helpers import control_room, delivery, ended_action, geocode_delft, parse_phone
@@ -161,7 +161,7 @@ def test_pause_until_a_date_and_resume_after(db, clock, policy):
         with pytest.raises(ss.PortalError):
             ss.pause(s, clock, p, clock.now().date(), "Europe/Amsterdam")
         resume_at = ss.pause(s, clock, p, date(2026, 12, 10), "Europe/Amsterdam")
-        assert resume_at == datetime(2026, 12, 9, 23, 0, tzinfo=timezone.utc)
+        assert resume_at == datetime(2026, 12, 9, 23, 0, tzinfo=UTC)
         assert p.status is ParticipantStatus.PAUSED
         assert ss.end_expired_pauses(s, clock) == 0
         clock.advance(12 * 86400)

@@ -1,7 +1,7 @@
 """The Twilio CallBackend against the fake REST server, and the status mapping on its own."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -16,7 +16,7 @@ from dialer.backends.twilio import (
     to_e164,
 )
 
-AT = datetime(2026, 11, 28, 14, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
 
 
 def request_for(number="+31612345678", delivery_id=7, **kw) -> CallRequest:

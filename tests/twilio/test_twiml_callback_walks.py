@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "ivr"))
 
-from test_twiml_walks import twiml_summary  # noqa: E402
-from twilio_seed import CENTRALIST, CONTROL_ROOM, OUR_NUMBER, seed_wave  # noqa: E402
+from test_twiml_walks import twiml_summary
+from twilio_seed import CENTRALIST, CONTROL_ROOM, OUR_NUMBER, seed_wave
 
-from db.models import Action, ActionStatus, Delivery, DeliveryState, IncidentType, Sighting  # noqa: E402
-from ivr.callback_flow import CALLBACK_FLOW  # noqa: E402
-from ivr.flow import (  # noqa: E402
+from db.models import Action, ActionStatus, Delivery, DeliveryState, IncidentType, Sighting
+from ivr.callback_flow import CALLBACK_FLOW
+from ivr.flow import (
     AwaitMessageEndStep,
     CallEnv,
     Engine,
@@ -28,7 +28,7 @@ from ivr.flow import (  # noqa: E402
     TransferStep,
     walk,
 )
-from tests.support.fake_twilio import silence_wav  # noqa: E402
+from tests.support.fake_twilio import silence_wav
 
 CALLER = "+31612399001"
 STRANGER = "+31687654321"

@@ -10,14 +10,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "ivr"))
 
-from test_twiml_callback_walks import engine_summary  # noqa: E402
-from test_twiml_walks import twiml_summary  # noqa: E402
-from twilio_seed import OUR_NUMBER, seed_wave  # noqa: E402
+from test_twiml_callback_walks import engine_summary
+from test_twiml_walks import twiml_summary
+from twilio_seed import OUR_NUMBER, seed_wave
 
-from db.models import Action, ActionStatus, Delivery, DeliveryKind, Outcome  # noqa: E402
-from ivr.flow import CallEnv, Engine, Input, walk  # noqa: E402
-from ivr.outcome_flow import OUTCOME_FLOW  # noqa: E402
-from prompts.messages import compose_outcome  # noqa: E402
+from db.models import Action, ActionStatus, Delivery, DeliveryKind, Outcome
+from ivr.flow import CallEnv, Engine, Input, walk
+from ivr.outcome_flow import OUTCOME_FLOW
+from prompts.messages import compose_outcome
 
 LISTENER = "+31612399001"
 

@@ -18,13 +18,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "ivr"))
 
-from alert_walks import ALERT_WALKS  # noqa: E402  (tests/ivr, shared with the FastAGI test)
-from ivr_seed import VOICE_TEXT, seed_all  # noqa: E402
+from alert_walks import ALERT_WALKS
+from ivr_seed import VOICE_TEXT, seed_all
 
-from deliveries.call_backend import CallRequest  # noqa: E402
-from dialer.backends.twilio import TwilioCallBackend  # noqa: E402
-from ivr.flow import InputKind  # noqa: E402
-from ivr.prompt_texts import prompt_text  # noqa: E402
+from deliveries.call_backend import CallRequest
+from dialer.backends.twilio import TwilioCallBackend
+from ivr.flow import InputKind
+from ivr.prompt_texts import prompt_text
 
 
 def twiml_summary(url: str, document: str) -> tuple:
