@@ -4,6 +4,7 @@ Commands get the settings and database from click's context (`db.runtime`); only
 builds the web app. The benchmarks under `burgernet bench` are loaded when that group is used,
 so neither the web app nor the product commands load `bench/`.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -79,8 +80,7 @@ class BenchGroup(click.Group):
         "tts": ("bench.tts", "bench_tts", "text-to-speech of a 60-word alert, uncached and cached"),
         "dialer": ("bench.dialer", "bench_dialer", "a simulated wave: pacing efficiency"),
         "asterisk": ("bench.asterisk", "bench_asterisk", "a wave through the real Asterisk testbed"),
-        "asterisk-originate": ("bench.asterisk", "bench_asterisk_originate",
-                               "AMI originates per second"),
+        "asterisk-originate": ("bench.asterisk", "bench_asterisk_originate", "AMI originates per second"),
         "fastagi": ("bench.fastagi", "bench_fastagi", "concurrent calls through the FastAGI server"),
         "twilio": ("bench.twilio", "bench_twilio", "signed Twilio webhooks per second"),
         "evaluation": ("bench.evaluation", "bench_evaluation", "the evaluation report"),
@@ -104,8 +104,18 @@ class BenchGroup(click.Group):
 bench_group = BenchGroup("bench", help="Benchmarks; each prints one JSON line last.")
 
 # Every capability brings its own command group.
-for group in (db_group, bench_group, participants_group, demo_group, prompts_group, dialer_group,
-              action_group, ivr_group, evaluation_group, api_token_group):
+for group in (
+    db_group,
+    bench_group,
+    participants_group,
+    demo_group,
+    prompts_group,
+    dialer_group,
+    action_group,
+    ivr_group,
+    evaluation_group,
+    api_token_group,
+):
     cli.add_command(group)
 
 

@@ -7,6 +7,7 @@ two rules and is written to the audit trail as such.
 
 Errors end with a line on stderr and a non-zero exit status (click.ClickException).
 """
+
 from __future__ import annotations
 
 import json
@@ -38,12 +39,14 @@ def _refused(error: ActionError | InvalidActionRequest) -> click.ClickException:
 def _control_room(session: Session, room: str | None) -> ControlRoom:
     query = select(ControlRoom).order_by(ControlRoom.id)
     if room:
-        query = query.where((ControlRoom.name == room) | (ControlRoom.id == (
-            int(room) if room.isdigit() else -1)))
+        query = query.where(
+            (ControlRoom.name == room) | (ControlRoom.id == (int(room) if room.isdigit() else -1))
+        )
     found = session.scalars(query).first()
     if found is None:
-        raise click.ClickException(f"no control room {room!r}" if room else
-                                   "no control room configured (seed one first)")
+        raise click.ClickException(
+            f"no control room {room!r}" if room else "no control room configured (seed one first)"
+        )
     return found
 
 
@@ -74,38 +77,63 @@ def parse_description(text: str) -> tuple[dict[str, str], str]:
 @click.option("--lat", type=float, required=True)
 @click.option("--lon", type=float, required=True)
 @click.option("--radius", type=int, default=None, help="Metres; default by incident type.")
-@click.option("--type", "incident_type", required=True,
-              type=click.Choice([t.value for t in IncidentType]))
-@click.option("--description", required=True,
-              help="Structured description as a JSON object, or free text.")
-@click.option("--room", default=None,
-              help="Control room name or id (default: the operator's, else the first).")
+@click.option("--type", "incident_type", required=True, type=click.Choice([t.value for t in IncidentType]))
+@click.option("--description", required=True, help="Structured description as a JSON object, or free text.")
+@click.option(
+    "--room", default=None, help="Control room name or id (default: the operator's, else the first)."
+)
 @click.option("--operator", "username", default=None, help="Username of the centralist.")
 @click.option("--channels", default="", help="Comma-separated: voice,sms,email (default all).")
 @click.option("--urgent-recent", is_flag=True, help=f"Norm confirmed: {NORMS['urgent_recent']}")
-@click.option("--clear-description", is_flag=True,
-              help=f"Norm confirmed: {NORMS['clear_description']}")
-@click.option("--family-consent", is_flag=True,
-              help=f"Norm confirmed (missing persons): {NORMS['family_consent']}")
-@click.option("--supervisor", "supervisor_name", default=None,
-              help="Username of the supervisor of the control room who confirms an action above "
-                   "the size or radius limit.")
-@click.option("--override", is_flag=True,
-              help="Scripted drills only: skip the norms and the supervisor rule; written to the "
-                   "audit trail as action.rules_overridden.")
-def start_action_command(lat, lon, radius, incident_type, description, room, username, channels,
-                         urgent_recent, clear_description, family_consent, supervisor_name,
-                         override) -> None:
+@click.option("--clear-description", is_flag=True, help=f"Norm confirmed: {NORMS['clear_description']}")
+@click.option(
+    "--family-consent", is_flag=True, help=f"Norm confirmed (missing persons): {NORMS['family_consent']}"
+)
+@click.option(
+    "--supervisor",
+    "supervisor_name",
+    default=None,
+    help="Username of the supervisor of the control room who confirms an action above "
+    "the size or radius limit.",
+)
+@click.option(
+    "--override",
+    is_flag=True,
+    help="Scripted drills only: skip the norms and the supervisor rule; written to the "
+    "audit trail as action.rules_overridden.",
+)
+def start_action_command(
+    lat,
+    lon,
+    radius,
+    incident_type,
+    description,
+    room,
+    username,
+    channels,
+    urgent_recent,
+    clear_description,
+    family_consent,
+    supervisor_name,
+    override,
+) -> None:
     """Start an action and plan its wave; prints the action as one JSON line."""
     settings = current_settings()
     structured, free_text = parse_description(description)
     chosen = [c.strip() for c in channels.split(",") if c.strip()] or list(ALL_CHANNELS)
     values = {
-        "incident_type": incident_type, "free_text": free_text, "lat": lat, "lon": lon,
-        "location_label": "", "radius_m": radius or settings.radius_by_incident.get(incident_type, 1000),
+        "incident_type": incident_type,
+        "free_text": free_text,
+        "lat": lat,
+        "lon": lon,
+        "location_label": "",
+        "radius_m": radius or settings.radius_by_incident.get(incident_type, 1000),
         "channels": chosen,
-        "norms": {"urgent_recent": urgent_recent, "clear_description": clear_description,
-                  "family_consent": family_consent},
+        "norms": {
+            "urgent_recent": urgent_recent,
+            "clear_description": clear_description,
+            "family_consent": family_consent,
+        },
     }
     try:
         # The norms are checked by start_action, as for every door.
@@ -119,15 +147,22 @@ def start_action_command(lat, lon, radius, incident_type, description, room, use
         control_room = operator.control_room if operator else _control_room(session, room)
         try:
             action = save_draft(session, request, operator, control_room.id, settings)
-            start_action(session, action, operator, clock, settings, supervisor=supervisor,
-                         override=override)
+            start_action(session, action, operator, clock, settings, supervisor=supervisor, override=override)
         except (ActionError, InvalidActionRequest) as error:
             session.rollback()
             raise _refused(error) from error
         progress = action_progress(session, action.id, clock, settings)
-    click.echo(json.dumps({"action_id": action.id, "deliveries": progress.total,
-                           "held": progress.held, "by_channel": progress.by_channel,
-                           "override": override}))
+    click.echo(
+        json.dumps(
+            {
+                "action_id": action.id,
+                "deliveries": progress.total,
+                "held": progress.held,
+                "by_channel": progress.by_channel,
+                "override": override,
+            }
+        )
+    )
 
 
 @action_group.command("end")

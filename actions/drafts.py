@@ -1,5 +1,6 @@
 """A draft action: created or changed from a validated request, with the norms the centralist
 confirmed (kept on the action and audited; the start checks them again)."""
+
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
@@ -11,19 +12,31 @@ from db.audit import record_audit
 from db.models import Action, ActionStatus, IncidentType, Operator
 
 
-def save_draft(session: Session, request: ActionRequest, operator: Operator | None,
-               control_room_id: int, settings: Settings, *, action: Action | None = None,
-               ip: str | None = None) -> Action:
+def save_draft(
+    session: Session,
+    request: ActionRequest,
+    operator: Operator | None,
+    control_room_id: int,
+    settings: Settings,
+    *,
+    action: Action | None = None,
+    ip: str | None = None,
+) -> Action:
     """Create (or change) a draft action of `control_room_id` from a validated request; the
     action keeps the norms confirmed with it, and the audit event (action.created /
     action.changed) records them too. Flushes, does not commit."""
     if action is not None and action.status != ActionStatus.DRAFT:
-        raise ActionError(f"action {action.id} is {action.status.value}, not a draft",
-                          "Deze actie is al gestart en kan niet meer worden gewijzigd.")
+        raise ActionError(
+            f"action {action.id} is {action.status.value}, not a draft",
+            "Deze actie is al gestart en kan niet meer worden gewijzigd.",
+        )
     created = action is None
     if action is None:
-        action = Action(control_room_id=control_room_id,
-                        created_by_id=operator.id if operator else None, status=ActionStatus.DRAFT)
+        action = Action(
+            control_room_id=control_room_id,
+            created_by_id=operator.id if operator else None,
+            status=ActionStatus.DRAFT,
+        )
         session.add(action)
     action.incident_type = IncidentType(request.incident_type)
     action.description = dict(request.description)
@@ -37,8 +50,16 @@ def save_draft(session: Session, request: ActionRequest, operator: Operator | No
     action.urgent = request.incident_type in settings.urgent_incident_types
     action.training = settings.training_mode
     session.flush()
-    record_audit(session, "action.created" if created else "action.changed", operator=operator,
-                 target_type="action", target_id=action.id, ip=ip,
-                 incident_type=request.incident_type, radius_m=request.radius_m,
-                 channels=list(request.channels), norms=dict(request.norms))
+    record_audit(
+        session,
+        "action.created" if created else "action.changed",
+        operator=operator,
+        target_type="action",
+        target_id=action.id,
+        ip=ip,
+        incident_type=request.incident_type,
+        radius_m=request.radius_m,
+        channels=list(request.channels),
+        norms=dict(request.norms),
+    )
     return action

@@ -1,4 +1,5 @@
 """Ending an action, and the outcome message (afloopbericht) that follows it."""
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,9 @@ def checked_outcome(outcome: object, note: object) -> tuple[str, str]:
     """The outcome and its note as submitted (form, JSON, CLI), or InvalidActionRequest with a
     Dutch message per field."""
     errors: dict[str, str] = {}
-    clean_note = clean_text(note if note is not None else "", label="Toelichting", max_chars=MAX_NOTE,
-                            errors=errors, key="note")
+    clean_note = clean_text(
+        note if note is not None else "", label="Toelichting", max_chars=MAX_NOTE, errors=errors, key="note"
+    )
     if not isinstance(outcome, str) or outcome not in OUTCOME_LABELS:
         errors["outcome"] = "Kies de afloop van de actie."
     if errors:
@@ -37,8 +39,15 @@ def checked_outcome(outcome: object, note: object) -> tuple[str, str]:
     return str(outcome), clean_note
 
 
-def end_action(session: Session, action: Action, operator: Operator | None, outcome: str,
-               note: str, clock: Clock, settings: Settings) -> None:
+def end_action(
+    session: Session,
+    action: Action,
+    operator: Operator | None,
+    outcome: str,
+    note: str,
+    clock: Clock,
+    settings: Settings,
+) -> None:
     """End a running action: cancel everything still queued or held at once (one commit).
 
     Calls in progress finish, or are hung up by the worker when
@@ -46,36 +55,47 @@ def end_action(session: Session, action: Action, operator: Operator | None, outc
     `settings.dialer.outcome_delay_s` after the end (the scheduler's outcome job).
     """
     if action.status != ActionStatus.RUNNING:
-        raise ActionError(f"action {action.id} is {action.status.value}, not running",
-                          "Alleen een lopende actie kan worden beëindigd.")
+        raise ActionError(
+            f"action {action.id} is {action.status.value}, not running",
+            "Alleen een lopende actie kan worden beëindigd.",
+        )
     try:
         result = Outcome(outcome)
     except ValueError:
-        raise ActionError(f"unknown outcome {outcome!r}",
-                          "Kies een geldige afloop voor deze actie.") from None
+        raise ActionError(
+            f"unknown outcome {outcome!r}", "Kies een geldige afloop voor deze actie."
+        ) from None
     now = clock.now()
     cancelled = 0
     for state in (S.QUEUED, S.HELD):
         by_channel: dict[Channel, list[int]] = defaultdict(list)
         for delivery_id, channel in session.execute(
-                select(Delivery.id, Delivery.channel).where(
-                    Delivery.action_id == action.id, Delivery.kind == DeliveryKind.ALERT,
-                    Delivery.state == state)):
+            select(Delivery.id, Delivery.channel).where(
+                Delivery.action_id == action.id, Delivery.kind == DeliveryKind.ALERT, Delivery.state == state
+            )
+        ):
             by_channel[Channel(channel)].append(delivery_id)
         for channel, ids in by_channel.items():
-            cancelled += transition_many(session, ids, channel, state, S.CANCELLED,
-                                         event="action.ended", clock=clock)
+            cancelled += transition_many(
+                session, ids, channel, state, S.CANCELLED, event="action.ended", clock=clock
+            )
     action.status = ActionStatus.ENDED
     action.outcome = result
     action.outcome_note = note or ""
     action.ended_at = now
     action.ended_by_id = operator.id if operator else None
-    record_audit(session, "action.ended", operator=operator, target_type="action",
-                 target_id=action.id, outcome=result.value, cancelled=cancelled,
-                 hang_up_in_progress=settings.dialer.hang_up_in_progress_on_stop)
+    record_audit(
+        session,
+        "action.ended",
+        operator=operator,
+        target_type="action",
+        target_id=action.id,
+        outcome=result.value,
+        cancelled=cancelled,
+        hang_up_in_progress=settings.dialer.hang_up_in_progress_on_stop,
+    )
     session.commit()
-    log_event(logger, "action.ended", action_id=action.id, outcome=result.value,
-              cancelled=cancelled)
+    log_event(logger, "action.ended", action_id=action.id, outcome=result.value, cancelled=cancelled)
 
 
 def outcome_due_at(action: Action, settings: Settings) -> datetime | None:
@@ -84,8 +104,7 @@ def outcome_due_at(action: Action, settings: Settings) -> datetime | None:
     return action.ended_at + timedelta(seconds=settings.dialer.outcome_delay_s)
 
 
-def plan_outcome_messages(session: Session, action: Action, clock: Clock,
-                          settings: Settings) -> int:
+def plan_outcome_messages(session: Session, action: Action, clock: Clock, settings: Settings) -> int:
     """Queue the outcome message (afloopbericht) for everyone reached, on the same channel.
 
     Idempotent: `Action.outcome_sent_at` is set in the same commit. Participants who opted out
@@ -95,22 +114,48 @@ def plan_outcome_messages(session: Session, action: Action, clock: Clock,
         return 0
     now = clock.now()
     reached = session.execute(
-        select(Delivery.participant_id, Delivery.channel, Delivery.target, Delivery.phone_kind,
-               Delivery.distance_m, Delivery.rank)
-        .where(Delivery.action_id == action.id, Delivery.kind == DeliveryKind.ALERT,
-               Delivery.state.in_(REACHED - {S.OPTED_OUT}), Delivery.target.is_not(None),
-               Delivery.opt_out_requested.is_(False))
+        select(
+            Delivery.participant_id,
+            Delivery.channel,
+            Delivery.target,
+            Delivery.phone_kind,
+            Delivery.distance_m,
+            Delivery.rank,
+        )
+        .where(
+            Delivery.action_id == action.id,
+            Delivery.kind == DeliveryKind.ALERT,
+            Delivery.state.in_(REACHED - {S.OPTED_OUT}),
+            Delivery.target.is_not(None),
+            Delivery.opt_out_requested.is_(False),
+        )
         .order_by(Delivery.rank)
     ).all()
-    rows = [(row.participant_id, row.channel, row.target, row.phone_kind, row.distance_m,
-             row.rank) for row in reached]
+    rows = [
+        (row.participant_id, row.channel, row.target, row.phone_kind, row.distance_m, row.rank)
+        for row in reached
+    ]
     if rows:
-        insert_deliveries(session, {
-            "action_id": action.id, "kind": DeliveryKind.OUTCOME, "priority": action.priority,
-            "state": S.QUEUED, "created_at": now, "updated_at": now}, rows)
+        insert_deliveries(
+            session,
+            {
+                "action_id": action.id,
+                "kind": DeliveryKind.OUTCOME,
+                "priority": action.priority,
+                "state": S.QUEUED,
+                "created_at": now,
+                "updated_at": now,
+            },
+            rows,
+        )
     action.outcome_sent_at = now
-    record_audit(session, "action.outcome_message_queued", target_type="action",
-                 target_id=action.id, recipients=len(rows))
+    record_audit(
+        session,
+        "action.outcome_message_queued",
+        target_type="action",
+        target_id=action.id,
+        recipients=len(rows),
+    )
     session.commit()
     log_event(logger, "outcome.planned", action_id=action.id, deliveries=len(rows))
     return len(rows)

@@ -1,5 +1,6 @@
 """The errors of the action use cases. Each carries `user_message`, the Dutch text for the
 centralist; the console flashes it, the API returns it, the CLI prints it on stderr."""
+
 from __future__ import annotations
 
 

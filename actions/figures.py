@@ -1,5 +1,6 @@
 """The figures of finished and running actions (the overview, the live page, the API, the
 evaluation): recipients, reached, acknowledged, sightings and the time to the first one."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,9 +51,12 @@ def figures_for(s: Session, actions: list[Action]) -> dict[int, ActionFigures]:
         if acknowledged:
             c["acknowledged"] += n
     sightings = {
-        action_id: (n, first) for action_id, n, first in s.execute(
+        action_id: (n, first)
+        for action_id, n, first in s.execute(
             select(Sighting.action_id, func.count(), func.min(Sighting.received_at))
-            .where(Sighting.action_id.in_(ids)).group_by(Sighting.action_id))
+            .where(Sighting.action_id.in_(ids))
+            .group_by(Sighting.action_id)
+        )
     }
     result = {}
     for action in actions:
@@ -61,8 +65,9 @@ def figures_for(s: Session, actions: list[Action]) -> dict[int, ActionFigures]:
         first_s = None
         if first is not None and action.started_at is not None:
             first_s = max(0.0, (first - action.started_at).total_seconds())
-        result[action.id] = ActionFigures(c["recipients"], c["reached"], c["acknowledged"], n,
-                                          first_s, c["outcome"])
+        result[action.id] = ActionFigures(
+            c["recipients"], c["reached"], c["acknowledged"], n, first_s, c["outcome"]
+        )
     return result
 
 

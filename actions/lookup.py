@@ -1,4 +1,5 @@
 """Finding an action as a control room may see it."""
+
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
@@ -12,6 +13,8 @@ def action_in_room(session: Session, action_id: int, control_room_id: int) -> Ac
     not even said to exist)."""
     action = session.get(Action, action_id)
     if action is None or action.control_room_id != control_room_id:
-        raise ActionNotFound(f"no action {action_id} in control room {control_room_id}",
-                             "Deze actie bestaat niet (of hoort bij een andere meldkamer).")
+        raise ActionNotFound(
+            f"no action {action_id} in control room {control_room_id}",
+            "Deze actie bestaat niet (of hoort bij een andere meldkamer).",
+        )
     return action

@@ -4,6 +4,7 @@ A centralist confirms them when saving the draft (the console's checklist, the A
 object, the CLI's flags); the draft keeps them (`Action.norms`, audited with the draft), and
 `actions.start.start_action` checks them again before anything is sent.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -13,8 +14,9 @@ from db.models import Action, IncidentType
 NORMS: dict[str, str] = {
     "urgent_recent": "Het incident is urgent en heeft zich zojuist voorgedaan.",
     "clear_description": "Er is een duidelijk signalement van de persoon of het voertuig.",
-    "family_consent": ("Vermissing: de familie heeft toestemming gegeven en de politie heeft de "
-                       "urgentie beoordeeld."),
+    "family_consent": (
+        "Vermissing: de familie heeft toestemming gegeven en de politie heeft de urgentie beoordeeld."
+    ),
 }
 # Incident types for which the family's consent is a norm too.
 CONSENT_TYPES = {IncidentType.MISSING_PERSON.value, IncidentType.MISSING_CHILD.value}
@@ -41,7 +43,8 @@ def missing_norms(incident_type: str, norms: Mapping[str, object] | None) -> lis
 def norms_message(missing: list[str]) -> str:
     """The Dutch refusal naming the norms that were not confirmed."""
     return "Een actie mag alleen als aan de Burgernet-normen is voldaan: " + " ".join(
-        NORMS[name] for name in missing)
+        NORMS[name] for name in missing
+    )
 
 
 def confirmed_norms(action: Action) -> dict[str, bool]:

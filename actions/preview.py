@@ -3,6 +3,7 @@ channel, how long the wave takes at the trunk's limits, whether a supervisor mus
 whether quiet hours hold the calls. The count is computed by the same selection the wave is
 planned with (participants.selection), so the number the centralist confirms is the number sent.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -43,8 +44,12 @@ class Preview:
         return {
             "voice_text": self.voice_text,
             "display_text": self.display_text,
-            "sms": {"text": self.sms_text, "chars": self.sms_chars,
-                    "segments": self.sms_segments, "encoding": self.sms_encoding},
+            "sms": {
+                "text": self.sms_text,
+                "chars": self.sms_chars,
+                "segments": self.sms_segments,
+                "encoding": self.sms_encoding,
+            },
             "email_subject": self.email_subject,
             "counts": self.counts,
             "total": self.total,
@@ -59,20 +64,27 @@ class Preview:
         }
 
 
-def preview_action(session: Session, request: ActionRequest, control_room_id: int, at: datetime,
-                   settings: Settings) -> Preview:
+def preview_action(
+    session: Session, request: ActionRequest, control_room_id: int, at: datetime, settings: Settings
+) -> Preview:
     """What starting this request now would do: message, recipients by channel, duration."""
     room = session.get(ControlRoom, control_room_id)
-    message = compose_text(request.incident_type, request.description, request.free_text,
-                           callback_number_for(room, settings.callback_number))
-    recipients = select_recipients(session, request.lat, request.lon, request.radius_m, at,
-                                   channels=request.channels)
+    message = compose_text(
+        request.incident_type,
+        request.description,
+        request.free_text,
+        callback_number_for(room, settings.callback_number),
+    )
+    recipients = select_recipients(
+        session, request.lat, request.lon, request.radius_m, at, channels=request.channels
+    )
     by_channel = count_by_channel(recipients)
     counts = {channel: by_channel.get(channel, 0) for channel in request.channels}
     channels, cps = trunk_limits(session, control_room_id, settings)
     # Voice calls set the pace; text messages and emails go out alongside them.
-    eta = estimate_wave_seconds(counts.get(Channel.VOICE.value, 0), channels, cps,
-                                DEFAULT_ATTEMPT_S, DEFAULT_ANSWER_RATE)
+    eta = estimate_wave_seconds(
+        counts.get(Channel.VOICE.value, 0), channels, cps, DEFAULT_ATTEMPT_S, DEFAULT_ANSWER_RATE
+    )
     participants = len({r.participant_id for r in recipients})
     return Preview(
         request=request,
@@ -88,13 +100,20 @@ def preview_action(session: Session, request: ActionRequest, control_room_id: in
         participants=participants,
         eta_s=eta,
         needs_supervisor=needs_supervisor(
-            request.radius_m, len(recipients),
+            request.radius_m,
+            len(recipients),
             max_radius_m=settings.max_radius_without_supervisor_m,
             max_recipients=settings.max_recipients_without_supervisor,
         ),
-        limits={"radius_m": settings.max_radius_without_supervisor_m,
-                "recipients": settings.max_recipients_without_supervisor},
-        voice_held_until=(held_until(quiet_window(room, settings),
-                                     request.incident_type in settings.urgent_incident_types, at)
-                          if Channel.VOICE.value in request.channels else None),
+        limits={
+            "radius_m": settings.max_radius_without_supervisor_m,
+            "recipients": settings.max_recipients_without_supervisor,
+        },
+        voice_held_until=(
+            held_until(
+                quiet_window(room, settings), request.incident_type in settings.urgent_incident_types, at
+            )
+            if Channel.VOICE.value in request.channels
+            else None
+        ),
     )

@@ -1,6 +1,7 @@
 """How far an action is: counts by state and channel, reached, answered, acknowledged, the
 retries waiting, calls per minute, and an estimate of the time left at the trunk's limits (the
 same estimate the preview shows before the start)."""
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -53,8 +54,9 @@ class ActionProgress:
         return self.by_state.get(S.QUEUED.value, 0)
 
 
-def estimate_wave_seconds(recipient_count: int, channels: int, cps: float, avg_call_s: float,
-                          answer_rate: float) -> float:
+def estimate_wave_seconds(
+    recipient_count: int, channels: int, cps: float, avg_call_s: float, answer_rate: float
+) -> float:
     """How long a wave of voice calls takes at a trunk's limits (what the preview shows).
 
     Each unanswered recipient is assumed to be tried once more. The wave is bound by the call
@@ -69,8 +71,7 @@ def estimate_wave_seconds(recipient_count: int, channels: int, cps: float, avg_c
     return max(attempts / cps, attempts * avg_call_s / channels) + avg_call_s
 
 
-def trunk_limits(session: Session, control_room_id: int | None,
-                 settings: Settings) -> tuple[int, float]:
+def trunk_limits(session: Session, control_room_id: int | None, settings: Settings) -> tuple[int, float]:
     """Channels and calls per second available to a control room (its trunks, or any)."""
     query = select(func.sum(Trunk.max_channels), func.sum(Trunk.cps)).where(Trunk.active)
     if control_room_id is not None:
@@ -83,16 +84,20 @@ def trunk_limits(session: Session, control_room_id: int | None,
     return settings.dialer.channels, settings.dialer.cps
 
 
-def action_progress(session: Session, action_id: int, clock: Clock,
-                    settings: Settings) -> ActionProgress:
+def action_progress(session: Session, action_id: int, clock: Clock, settings: Settings) -> ActionProgress:
     """Counts by state and channel, reached, answered, acknowledged, retries and time left."""
     action = session.get(Action, action_id)
     if action is None:
         raise ActionNotFound(f"no action {action_id}", "Deze actie bestaat niet.")
     now = clock.now()
     rows = session.execute(
-        select(Delivery.kind, Delivery.channel, Delivery.state,
-               func.count(), func.sum(cast(Delivery.acknowledged, Integer)))
+        select(
+            Delivery.kind,
+            Delivery.channel,
+            Delivery.state,
+            func.count(),
+            func.sum(cast(Delivery.acknowledged, Integer)),
+        )
         .where(Delivery.action_id == action_id)
         .group_by(Delivery.kind, Delivery.channel, Delivery.state)
     ).all()
@@ -108,26 +113,44 @@ def action_progress(session: Session, action_id: int, clock: Clock,
         by_channel[Channel(channel).value][S(state).value] += count
         acknowledged += int(acked or 0)
     alert = (Delivery.action_id == action_id) & (Delivery.kind == DeliveryKind.ALERT)
-    answered = session.scalar(select(func.count()).select_from(Delivery).where(
-        alert, Delivery.answered_by == "human")) or 0
-    pending_retries = session.scalar(select(func.count()).select_from(Delivery).where(
-        alert, Delivery.state == S.QUEUED, Delivery.attempts > 0)) or 0
-    calls_last_minute = session.scalar(
-        select(func.count()).select_from(DeliveryEvent).join(
-            Delivery, Delivery.id == DeliveryEvent.delivery_id).where(
-            alert, DeliveryEvent.to_state == S.DIALING.value,
-            DeliveryEvent.at >= now - timedelta(seconds=60))) or 0
+    answered = (
+        session.scalar(
+            select(func.count()).select_from(Delivery).where(alert, Delivery.answered_by == "human")
+        )
+        or 0
+    )
+    pending_retries = (
+        session.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .where(alert, Delivery.state == S.QUEUED, Delivery.attempts > 0)
+        )
+        or 0
+    )
+    calls_last_minute = (
+        session.scalar(
+            select(func.count())
+            .select_from(DeliveryEvent)
+            .join(Delivery, Delivery.id == DeliveryEvent.delivery_id)
+            .where(
+                alert,
+                DeliveryEvent.to_state == S.DIALING.value,
+                DeliveryEvent.at >= now - timedelta(seconds=60),
+            )
+        )
+        or 0
+    )
     voice = by_channel.get(Channel.VOICE.value, Counter())
-    finished_voice = sum(v for k, v in voice.items() if k not in
-                         {S.QUEUED.value, S.HELD.value} | {s.value for s in IN_FLIGHT})
+    finished_voice = sum(
+        v for k, v in voice.items() if k not in {S.QUEUED.value, S.HELD.value} | {s.value for s in IN_FLIGHT}
+    )
     answered_rate = (answered / finished_voice) if finished_voice >= 20 else DEFAULT_ANSWER_RATE
     waiting_voice = voice.get(S.QUEUED.value, 0) + voice.get(S.HELD.value, 0)
     in_flight = sum(voice.get(s.value, 0) for s in IN_FLIGHT)
     channels, cps = trunk_limits(session, action.control_room_id, settings)
     left = 0.0
     if action.status == ActionStatus.RUNNING and (waiting_voice or in_flight):
-        left = estimate_wave_seconds(waiting_voice, channels, cps, DEFAULT_ATTEMPT_S,
-                                     answered_rate)
+        left = estimate_wave_seconds(waiting_voice, channels, cps, DEFAULT_ATTEMPT_S, answered_rate)
         left = max(left, DEFAULT_ATTEMPT_S if in_flight else 0.0)
     return ActionProgress(
         action_id=action_id,

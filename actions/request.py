@@ -6,6 +6,7 @@ lists by the adapter: the console's form, the API's JSON, the CLI's options) and
 `validate_request` adds the message composer's checks of the description (prompts), so every
 door validates alike. Geocoding an address is I/O and happens before (actions.location).
 """
+
 from __future__ import annotations
 
 import math
@@ -78,8 +79,10 @@ def clean_text(value: object, *, label: str, max_chars: int, errors: dict, key: 
         errors[key] = f"{label} is te lang: {len(text)} tekens, hooguit {max_chars}."
         return ""
     if _MARKUP.search(text):
-        errors[key] = (f"{label} bevat niet-toegestane tekens (zoals < > {{ }} [ ]). "
-                       "Beschrijf de persoon of het voertuig in gewone woorden.")
+        errors[key] = (
+            f"{label} bevat niet-toegestane tekens (zoals < > {{ }} [ ]). "
+            "Beschrijf de persoon of het voertuig in gewone woorden."
+        )
         return ""
     if any(unicodedata.category(ch) == "Cc" and ch not in "\n" for ch in text):
         errors[key] = f"{label} bevat onzichtbare stuurtekens."
@@ -122,9 +125,11 @@ def parse_action_request(
     """
     errors: dict[str, str] = {}
     incident_type, description, free_text = _checked_message_fields(
-        values, description_values, field_specs, max_description_chars, errors)
-    location_label = clean_text(values.get("location_label"), label="Locatie",
-                                max_chars=MAX_LABEL, errors=errors, key="location")
+        values, description_values, field_specs, max_description_chars, errors
+    )
+    location_label = clean_text(
+        values.get("location_label"), label="Locatie", max_chars=MAX_LABEL, errors=errors, key="location"
+    )
     text_refused = any(key.startswith("d_") or key == "free_text" for key in errors)
     if not description and not free_text and "incident_type" not in errors and not text_refused:
         errors.setdefault("description", "Vul een signalement in: zonder beschrijving kan niemand uitkijken.")
@@ -173,9 +178,13 @@ def parse_action_request(
     )
 
 
-def _checked_message_fields(values: Mapping[str, object], description_values: Mapping[str, object],
-                            field_specs: Sequence, max_description_chars: int,
-                            errors: dict[str, str]) -> tuple[str, dict[str, str], str]:
+def _checked_message_fields(
+    values: Mapping[str, object],
+    description_values: Mapping[str, object],
+    field_specs: Sequence,
+    max_description_chars: int,
+    errors: dict[str, str],
+) -> tuple[str, dict[str, str], str]:
     incident_type = str(values.get("incident_type") or "")
     if incident_type not in INCIDENT_LABELS:
         errors["incident_type"] = "Kies het soort incident."
@@ -187,30 +196,35 @@ def _checked_message_fields(values: Mapping[str, object], description_values: Ma
     for name, spec in known.items():
         label = getattr(spec, "label", name)
         limit = min(getattr(spec, "max_length", None) or max_description_chars, max_description_chars)
-        text = clean_text(description_values.get(name), label=label, max_chars=limit,
-                          errors=errors, key=f"d_{name}")
+        text = clean_text(
+            description_values.get(name), label=label, max_chars=limit, errors=errors, key=f"d_{name}"
+        )
         if text:
             description[name] = text
-    free_text = clean_text(values.get("free_text"), label="Vrije tekst", max_chars=MAX_FREE_TEXT,
-                           errors=errors, key="free_text")
+    free_text = clean_text(
+        values.get("free_text"), label="Vrije tekst", max_chars=MAX_FREE_TEXT, errors=errors, key="free_text"
+    )
     return incident_type, description, free_text
 
 
-def check_message_fields(values: Mapping[str, object], description_values: Mapping[str, object],
-                         settings: Settings) -> tuple[str, dict[str, str], str]:
+def check_message_fields(
+    values: Mapping[str, object], description_values: Mapping[str, object], settings: Settings
+) -> tuple[str, dict[str, str], str]:
     """Only the message part of a submission (type, description, free text), e.g. for the audio
     preview; raises InvalidActionRequest like parse_action_request."""
     errors: dict[str, str] = {}
     incident_type = str(values.get("incident_type") or "")
-    checked = _checked_message_fields(values, description_values, field_specs(incident_type),
-                                      settings.web.max_description_chars, errors)
+    checked = _checked_message_fields(
+        values, description_values, field_specs(incident_type), settings.web.max_description_chars, errors
+    )
     if errors:
         raise InvalidActionRequest(errors)
     return checked
 
 
-def compose_text(incident_type: str, description: Mapping, free_text: str,
-                 callback_number: str) -> AlertMessage:
+def compose_text(
+    incident_type: str, description: Mapping, free_text: str, callback_number: str
+) -> AlertMessage:
     """The alert message (prompts); its domain errors become field errors."""
     try:
         return compose_alert(incident_type, dict(description), free_text, callback_number)
@@ -220,8 +234,9 @@ def compose_text(incident_type: str, description: Mapping, free_text: str,
         raise InvalidActionRequest({key: error.user_message}) from error
 
 
-def validate_request(values: Mapping, description: Mapping, settings: Settings, *,
-                     require_norms: bool = True) -> ActionRequest:
+def validate_request(
+    values: Mapping, description: Mapping, settings: Settings, *, require_norms: bool = True
+) -> ActionRequest:
     """The one validation of a new action: field checks, then the message composer's.
 
     All problems are reported at once: when a field check fails, the description is still
@@ -229,23 +244,28 @@ def validate_request(values: Mapping, description: Mapping, settings: Settings, 
     incident_type = str(values.get("incident_type") or "")
     try:
         request = parse_action_request(
-            values, description, field_specs(incident_type),
+            values,
+            description,
+            field_specs(incident_type),
             max_description_chars=settings.web.max_description_chars,
             require_norms=require_norms,
         )
     except InvalidActionRequest as invalid:
         errors = dict(invalid.errors)
-        text_errors = any(k.startswith("d_") or k in ("free_text", "incident_type", "description")
-                          for k in errors)
+        text_errors = any(
+            k.startswith("d_") or k in ("free_text", "incident_type", "description") for k in errors
+        )
         if not text_errors:
             try:
-                compose_text(incident_type, description, str(values.get("free_text") or ""),
-                             settings.callback_number)
+                compose_text(
+                    incident_type, description, str(values.get("free_text") or ""), settings.callback_number
+                )
             except InvalidActionRequest as more:
                 errors.update(more.errors)
         raise InvalidActionRequest(errors) from invalid
-    compose_text(request.incident_type, request.description, request.free_text,
-                 settings.callback_number)  # raises on a description the composer refuses
+    compose_text(
+        request.incident_type, request.description, request.free_text, settings.callback_number
+    )  # raises on a description the composer refuses
     return request
 
 
@@ -255,7 +275,10 @@ def request_from_action(action: Action, norms: Mapping[str, bool] | None = None)
         incident_type=IncidentType(action.incident_type).value,
         description=dict(action.description or {}),
         free_text=action.free_text or "",
-        lat=action.lat, lon=action.lon, location_label=action.location_label or "",
-        radius_m=action.radius_m, channels=list(action.channels or []),
+        lat=action.lat,
+        lon=action.lon,
+        location_label=action.location_label or "",
+        radius_m=action.radius_m,
+        channels=list(action.channels or []),
         norms=dict(norms or {}),
     )

@@ -10,6 +10,7 @@ the texts are frozen and the wave is planned (actions.wave, one commit).
 the supervisor rule, and says so in the audit trail (`action.rules_overridden`, with what it
 skipped) before anything is sent.
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,10 +32,18 @@ from db.models import Action, ActionStatus, Operator
 logger = logging.getLogger(__name__)
 
 
-def start_action(session: Session, action: Action, operator: Operator | None, clock: Clock,
-                 settings: Settings, *, expected_total: int | None = None,
-                 supervisor: Operator | None = None, override: bool = False,
-                 ip: str | None = None) -> Preview:
+def start_action(
+    session: Session,
+    action: Action,
+    operator: Operator | None,
+    clock: Clock,
+    settings: Settings,
+    *,
+    expected_total: int | None = None,
+    supervisor: Operator | None = None,
+    override: bool = False,
+    ip: str | None = None,
+) -> Preview:
     """Start a draft under the Burgernet rules; returns the preview it was started on.
 
     Raises ActionError (or one of its kinds: NormsNotMet, SupervisorRequired, RecipientsChanged)
@@ -43,15 +52,19 @@ def start_action(session: Session, action: Action, operator: Operator | None, cl
     exists completely or not at all), so pass a plain session, not `Database.transaction()`.
     """
     if action.status != ActionStatus.DRAFT:
-        raise ActionError(f"action {action.id} is {action.status.value}, not a draft",
-                          "Deze actie is al gestart of beëindigd.")
+        raise ActionError(
+            f"action {action.id} is {action.status.value}, not a draft",
+            "Deze actie is al gestart of beëindigd.",
+        )
     operator = session.get(Operator, operator.id) if operator is not None else None
-    current = preview_action(session, request_from_action(action), action.control_room_id,
-                             clock.now(), settings)
+    current = preview_action(
+        session, request_from_action(action), action.control_room_id, clock.now(), settings
+    )
     if current.total == 0:
-        raise ActionError("no recipients in the circle",
-                          "Er zijn geen deelnemers binnen de cirkel. Vergroot de straal of kies "
-                          "een ander kanaal.")
+        raise ActionError(
+            "no recipients in the circle",
+            "Er zijn geen deelnemers binnen de cirkel. Vergroot de straal of kies een ander kanaal.",
+        )
     if expected_total is not None and expected_total != current.total:
         raise RecipientsChanged(
             f"recipient count changed from {expected_total} to {current.total}",
@@ -60,20 +73,41 @@ def start_action(session: Session, action: Action, operator: Operator | None, cl
         )
     missing = missing_norms(current.request.incident_type, confirmed_norms(action))
     if override:
-        record_audit(session, "action.rules_overridden", operator=operator, target_type="action",
-                     target_id=action.id, ip=ip, missing_norms=missing,
-                     supervisor_required=current.needs_supervisor, total=current.total,
-                     radius_m=action.radius_m)
-        log_event(logger, "action.rules_overridden", action_id=action.id, missing_norms=missing,
-                  supervisor_required=current.needs_supervisor, level=logging.WARNING)
+        record_audit(
+            session,
+            "action.rules_overridden",
+            operator=operator,
+            target_type="action",
+            target_id=action.id,
+            ip=ip,
+            missing_norms=missing,
+            supervisor_required=current.needs_supervisor,
+            total=current.total,
+            radius_m=action.radius_m,
+        )
+        log_event(
+            logger,
+            "action.rules_overridden",
+            action_id=action.id,
+            missing_norms=missing,
+            supervisor_required=current.needs_supervisor,
+            level=logging.WARNING,
+        )
     else:
         if missing:
             raise NormsNotMet(f"norms not confirmed: {', '.join(missing)}", norms_message(missing))
         if current.needs_supervisor:
             confirmer = confirming_supervisor(operator, supervisor, action.control_room_id)
             action.supervisor_confirmed_by_id = confirmer.id
-            record_audit(session, "action.supervisor_confirmed", operator=confirmer,
-                         target_type="action", target_id=action.id, ip=ip, total=current.total,
-                         radius_m=action.radius_m)
+            record_audit(
+                session,
+                "action.supervisor_confirmed",
+                operator=confirmer,
+                target_type="action",
+                target_id=action.id,
+                ip=ip,
+                total=current.total,
+                radius_m=action.radius_m,
+            )
     launch_wave(session, action, operator, clock, settings)
     return current

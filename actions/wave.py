@@ -3,6 +3,7 @@
 `launch_wave` marks a draft running and plans its wave in one commit; `plan_wave` plans (and
 re-plans) the deliveries; `insert_deliveries` writes thousands of rows with one executemany.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,8 +37,9 @@ logger = logging.getLogger(__name__)
 S = DeliveryState
 
 
-def launch_wave(session: Session, action: Action, operator: Operator | None, clock: Clock,
-                settings: Settings) -> int:
+def launch_wave(
+    session: Session, action: Action, operator: Operator | None, clock: Clock, settings: Settings
+) -> int:
     """Freeze the texts, mark the action running, audit it and plan its wave (one commit).
 
     The last step of actions.start.start_action, after the rules have been checked; only that
@@ -45,11 +47,17 @@ def launch_wave(session: Session, action: Action, operator: Operator | None, clo
     """
 
     if action.status != ActionStatus.DRAFT:
-        raise ActionError(f"action {action.id} is {action.status.value}, not a draft",
-                          "Deze actie is al gestart of beëindigd.")
+        raise ActionError(
+            f"action {action.id} is {action.status.value}, not a draft",
+            "Deze actie is al gestart of beëindigd.",
+        )
     incident = action.incident_type.value
-    message = compose_alert(incident, action.description or {}, action.free_text or "",
-                            callback_number_for(action.control_room, settings.callback_number))
+    message = compose_alert(
+        incident,
+        action.description or {},
+        action.free_text or "",
+        callback_number_for(action.control_room, settings.callback_number),
+    )
     now = clock.now()
     action.voice_text = message.voice
     action.sms_text = message.sms
@@ -60,12 +68,25 @@ def launch_wave(session: Session, action: Action, operator: Operator | None, clo
     action.started_at = now
     action.started_by_id = operator.id if operator else None
     session.flush()
-    record_audit(session, "action.started", operator=operator, target_type="action",
-                 target_id=action.id, incident_type=incident, radius_m=action.radius_m,
-                 training=action.training)
+    record_audit(
+        session,
+        "action.started",
+        operator=operator,
+        target_type="action",
+        target_id=action.id,
+        incident_type=incident,
+        radius_m=action.radius_m,
+        training=action.training,
+    )
     planned = plan_wave(session, action, clock, settings)
-    log_event(logger, "action.started", action_id=action.id, incident_type=incident,
-              deliveries=planned, training=action.training)
+    log_event(
+        logger,
+        "action.started",
+        action_id=action.id,
+        incident_type=incident,
+        deliveries=planned,
+        training=action.training,
+    )
     return planned
 
 
@@ -78,34 +99,69 @@ def plan_wave(session: Session, action: Action, clock: Clock, settings: Settings
     """
 
     now = clock.now()
-    recipients = select_recipients(session, action.lat, action.lon, action.radius_m, now,
-                                   channels=action.channels or None)
+    recipients = select_recipients(
+        session, action.lat, action.lon, action.radius_m, now, channels=action.channels or None
+    )
     existing = {
-        (channel, target) for channel, target in session.execute(
+        (channel, target)
+        for channel, target in session.execute(
             select(Delivery.channel, Delivery.target).where(
-                Delivery.action_id == action.id, Delivery.kind == DeliveryKind.ALERT))
+                Delivery.action_id == action.id, Delivery.kind == DeliveryKind.ALERT
+            )
+        )
     }
     rows = []
     for rank, recipient in enumerate(recipients):
         if (recipient.channel, recipient.target) in existing:
             continue
         existing.add((recipient.channel, recipient.target))
-        rows.append((recipient.participant_id, recipient.channel, recipient.target,
-                     recipient.phone_kind, recipient.distance_m, rank))
+        rows.append(
+            (
+                recipient.participant_id,
+                recipient.channel,
+                recipient.target,
+                recipient.phone_kind,
+                recipient.distance_m,
+                rank,
+            )
+        )
     if rows:
-        insert_deliveries(session, {
-            "action_id": action.id, "kind": DeliveryKind.ALERT, "priority": action.priority,
-            "state": S.QUEUED, "created_at": now, "updated_at": now}, rows)
+        insert_deliveries(
+            session,
+            {
+                "action_id": action.id,
+                "kind": DeliveryKind.ALERT,
+                "priority": action.priority,
+                "state": S.QUEUED,
+                "created_at": now,
+                "updated_at": now,
+            },
+            rows,
+        )
     hold_until = held_until(quiet_window(action.control_room, settings), action.urgent, now)
     held = 0
     if hold_until is not None:
-        voice_ids = list(session.scalars(select(Delivery.id).where(
-            Delivery.action_id == action.id, Delivery.channel == Channel.VOICE,
-            Delivery.state == S.QUEUED, Delivery.kind == DeliveryKind.ALERT)))
-        held = transition_many(session, voice_ids, Channel.VOICE, S.QUEUED, S.HELD,
-                               event="quiet_hours.held", clock=clock,
-                               values={"next_attempt_at": hold_until},
-                               until=hold_until.isoformat())
+        voice_ids = list(
+            session.scalars(
+                select(Delivery.id).where(
+                    Delivery.action_id == action.id,
+                    Delivery.channel == Channel.VOICE,
+                    Delivery.state == S.QUEUED,
+                    Delivery.kind == DeliveryKind.ALERT,
+                )
+            )
+        )
+        held = transition_many(
+            session,
+            voice_ids,
+            Channel.VOICE,
+            S.QUEUED,
+            S.HELD,
+            event="quiet_hours.held",
+            clock=clock,
+            values={"next_attempt_at": hold_until},
+            until=hold_until.isoformat(),
+        )
     session.commit()
     log_event(logger, "wave.planned", action_id=action.id, deliveries=len(rows), held=held)
     return len(rows)
@@ -114,8 +170,13 @@ def plan_wave(session: Session, action: Action, clock: Clock, settings: Settings
 # The columns that differ from row to row; everything else is common to the whole wave.
 VARYING = ("participant_id", "channel", "target", "phone_kind", "distance_m", "rank")
 # Python-side defaults of the model, which a driver-level insert must give itself.
-_DEFAULTS = {"acknowledged": False, "transfer_requested": False, "opt_out_requested": False,
-             "menu_choices": "", "attempts": 0}
+_DEFAULTS = {
+    "acknowledged": False,
+    "transfer_requested": False,
+    "opt_out_requested": False,
+    "menu_choices": "",
+    "attempts": 0,
+}
 
 
 def insert_deliveries(session: Session, common: dict, rows: list[tuple]) -> None:
@@ -139,12 +200,13 @@ def insert_deliveries(session: Session, common: dict, rows: list[tuple]) -> None
     shared_values = tuple(to_db(column, value) for column, value in shared.items())
     channels = {c: to_db("channel", c) for c in Channel}
     kinds = {k: to_db("phone_kind", k) for k in (*PhoneKind, None)}
-    params = [shared_values + (pid, channels[channel], target, kinds[kind], distance, rank)
-              for pid, channel, target, kind, distance, rank in rows]
+    params = [
+        shared_values + (pid, channels[channel], target, kinds[kind], distance, rank)
+        for pid, channel, target, kind, distance, rank in rows
+    ]
     columns = shared_columns + VARYING
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     names = ", ".join(dialect.identifier_preparer.quote(column) for column in columns)
     connection.exec_driver_sql(
-        f"INSERT INTO delivery ({names}) VALUES ({', '.join([mark] * len(columns))})", params)
-
-
+        f"INSERT INTO delivery ({names}) VALUES ({', '.join([mark] * len(columns))})", params
+    )

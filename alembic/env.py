@@ -14,6 +14,7 @@ if config.config_file_name and config.attributes.get("configure_logger", True):
 
 target_metadata = Base.metadata
 
+
 def database_url() -> str:
     return config.get_main_option("sqlalchemy.url") or get_settings().sqlalchemy_url
 

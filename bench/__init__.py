@@ -3,6 +3,7 @@
 They run from a source checkout: the rigs some of them drive (the Asterisk testbed, a fake AGI
 peer) live in tests/support, which is therefore put on the import path here.
 """
+
 from __future__ import annotations
 
 import sys

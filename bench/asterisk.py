@@ -24,6 +24,7 @@ delivery row. Prints one JSON line last.
                                 and bound / wall_s: nothing in it comes from the dialer's clock
     load_average_1m             before and after the wave (the machine may be shared)
 """
+
 from __future__ import annotations
 
 import json
@@ -143,8 +144,7 @@ def phone_calls(log: str) -> dict[str, PhoneCall]:
         elif blocks:
             blocks[-1][1].append(line.strip())
     for at, lines in blocks:
-        direction = next((m.group(1).lower() for m in map(_DIRECTION.search, lines[:2]) if m),
-                         None)
+        direction = next((m.group(1).lower() for m in map(_DIRECTION.search, lines[:2]) if m), None)
         message = [line for line in lines[1:] if line]
         call_id = _header(message, "Call-ID") or _header(message, "i")
         if not message or direction is None or call_id is None:
@@ -153,8 +153,12 @@ def phone_calls(log: str) -> dict[str, PhoneCall]:
         call = calls.setdefault(call_id, PhoneCall())
         if start.startswith("INVITE ") and direction == "received" and call.invite_at is None:
             call.invite_at = at
-        elif (start.startswith("SIP/2.0 200") and direction == "sent" and cseq.endswith("INVITE")
-              and call.answer_at is None):
+        elif (
+            start.startswith("SIP/2.0 200")
+            and direction == "sent"
+            and cseq.endswith("INVITE")
+            and call.answer_at is None
+        ):
             call.answer_at = at
         elif start.startswith("BYE ") and call.hangup_at is None:
             call.hangup_at = at
@@ -170,27 +174,38 @@ FINAL = {S.COMPLETED, S.BUSY, S.NO_ANSWER, S.FAILED, S.MACHINE, S.CANCELLED, S.O
 ANSWERED = {S.ANSWERED, S.COMPLETED, S.MACHINE, S.OPTED_OUT}
 
 
-def bench_settings(settings, *, channels: int, cps: float, connections: int, share: Path,
-                   instance: Path):
+def bench_settings(settings, *, channels: int, cps: float, connections: int, share: Path, instance: Path):
     """The app's settings, pointed at the testbed and a scratch instance folder."""
-    asterisk = settings.asterisk.model_copy(update={
-        "fastagi_host": "127.0.0.1", "fastagi_port": free_port(),
-        "ami_connections": connections,
-        "dial_template": "PJSIP/{number}@trunk",
-        "sounds_dir": str(share / "sounds"), "recordings_dir": str(share / "recordings"),
-    })
-    dialer = settings.dialer.model_copy(update={"channels": channels, "cps": cps,
-                                                "dial_timeout_s": 20, "poll_interval_s": 0.05})
-    bench = settings.model_copy(update={
-        "asterisk": asterisk, "dialer": dialer, "phone_backend": "asterisk",
-        "instance_path": instance, "quiet_hours_start": None, "quiet_hours_end": None,
-    })
+    asterisk = settings.asterisk.model_copy(
+        update={
+            "fastagi_host": "127.0.0.1",
+            "fastagi_port": free_port(),
+            "ami_connections": connections,
+            "dial_template": "PJSIP/{number}@trunk",
+            "sounds_dir": str(share / "sounds"),
+            "recordings_dir": str(share / "recordings"),
+        }
+    )
+    dialer = settings.dialer.model_copy(
+        update={"channels": channels, "cps": cps, "dial_timeout_s": 20, "poll_interval_s": 0.05}
+    )
+    bench = settings.model_copy(
+        update={
+            "asterisk": asterisk,
+            "dialer": dialer,
+            "phone_backend": "asterisk",
+            "instance_path": instance,
+            "quiet_hours_start": None,
+            "quiet_hours_end": None,
+        }
+    )
     bench.ensure_instance_dirs()
     return bench
 
 
-def run_wave(settings, db: Database, *, calls: int, cps: float, channels: int,
-             timeout_s: float, workdir: Path) -> dict:
+def run_wave(
+    settings, db: Database, *, calls: int, cps: float, channels: int, timeout_s: float, workdir: Path
+) -> dict:
     numbers = [f"+316900{i:05d}" for i in range(calls)]  # 3169 0...: answer and listen
     wave = seed_alert_wave(db, numbers, voice_text=DEFAULT_VOICE_TEXT)
     prerender_prompts(settings, [DEFAULT_VOICE_TEXT])
@@ -248,8 +263,10 @@ def run_wave(settings, db: Database, *, calls: int, cps: float, channels: int,
         "efficiency_network": round(bound_network_s / wall_s, 3) if wall_s > 0 else 0.0,
         "load_average_1m": round(load_before, 2),
         "load_average_1m_after": round(load_after, 2),
-        "states": {state.value: sum(1 for s in states.values() if s == state)
-                   for state in sorted(set(states.values()), key=lambda x: x.value)},
+        "states": {
+            state.value: sum(1 for s in states.values() if s == state)
+            for state in sorted(set(states.values()), key=lambda x: x.value)
+        },
         "ami_connections": settings.asterisk.ami_connections,
         "ami_reconnects": reconnects,
         "database": db.engine.dialect.name,
@@ -278,12 +295,22 @@ def _mean_call_seconds(db: Database, action_id: int) -> float:
 @click.command("asterisk")
 @click.option("--calls", default=500, show_default=True, type=click.IntRange(1, 5000))
 @click.option("--cps", default=50.0, show_default=True, type=click.FloatRange(0.1, 200))
-@click.option("--channels", default=300, show_default=True, type=click.IntRange(1, 2000),
-              help="The trunk's concurrent-call limit.")
-@click.option("--connections", default=None, type=click.IntRange(1, 16),
-              help="AMI originate connections (default: settings asterisk.ami_connections).")
-@click.option("--database-url", default="",
-              help="Database for the wave's rows (default: a fresh SQLite file).")
+@click.option(
+    "--channels",
+    default=300,
+    show_default=True,
+    type=click.IntRange(1, 2000),
+    help="The trunk's concurrent-call limit.",
+)
+@click.option(
+    "--connections",
+    default=None,
+    type=click.IntRange(1, 16),
+    help="AMI originate connections (default: settings asterisk.ami_connections).",
+)
+@click.option(
+    "--database-url", default="", help="Database for the wave's rows (default: a fresh SQLite file)."
+)
 @click.option("--timeout", "timeout_s", default=900.0, show_default=True)
 def bench_asterisk(calls, cps, channels, connections, database_url, timeout_s) -> None:
     """A wave through the real testbed Asterisk (started if needed) to sipp phones."""
@@ -296,15 +323,21 @@ def bench_asterisk(calls, cps, channels, connections, database_url, timeout_s) -
         click.echo(f"asterisk testbed started in {seconds:.1f} s", err=True)
     workdir = Path(tempfile.mkdtemp(prefix="burgernet-bench-asterisk-"))
     share = Path(_testbed_share())
-    bench = bench_settings(settings, channels=channels, cps=cps,
-                           connections=connections or settings.asterisk.ami_connections,
-                           share=share, instance=workdir / "instance")
+    bench = bench_settings(
+        settings,
+        channels=channels,
+        cps=cps,
+        connections=connections or settings.asterisk.ami_connections,
+        share=share,
+        instance=workdir / "instance",
+    )
     url = database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
     db = Database(url, **_pool_for(url, channels))
     try:
         db.upgrade()
-        result = run_wave(bench, db, calls=calls, cps=cps, channels=channels,
-                          timeout_s=timeout_s, workdir=workdir)
+        result = run_wave(
+            bench, db, calls=calls, cps=cps, channels=channels, timeout_s=timeout_s, workdir=workdir
+        )
     finally:
         db.dispose()
         if started_testbed:
@@ -324,8 +357,7 @@ def _pool_for(url: str, channels: int) -> dict:
     return {"pool_size": 20, "max_overflow": 60}
 
 
-def measure_originate_rate(settings, *, links: int, calls: int, workdir: Path,
-                           timeout_s: float = 60) -> dict:
+def measure_originate_rate(settings, *, links: int, calls: int, workdir: Path, timeout_s: float = 60) -> dict:
     """Originates per second through `links` AMI connections, one sending thread each, to
     phones that answer busy (so the PBX is not the limit). Every call must end busy."""
 
@@ -333,8 +365,12 @@ def measure_originate_rate(settings, *, links: int, calls: int, workdir: Path,
     lock = threading.Lock()
 
     def sink(event) -> None:
-        if event.type in (CallEventType.BUSY, CallEventType.FAILED, CallEventType.NO_ANSWER,
-                          CallEventType.COMPLETED):
+        if event.type in (
+            CallEventType.BUSY,
+            CallEventType.FAILED,
+            CallEventType.NO_ANSWER,
+            CallEventType.COMPLETED,
+        ):
             with lock:
                 ended.append(event.type)
 
@@ -347,8 +383,9 @@ def measure_originate_rate(settings, *, links: int, calls: int, workdir: Path,
         for i in range(per_link):
             delivery_id = link * 1_000_000 + i + 1
             try:
-                backend.originate(CallRequest(delivery_id, f"+31693{link:02d}{i:05d}",
-                                              settings.caller_id, timeout_s=5))
+                backend.originate(
+                    CallRequest(delivery_id, f"+31693{link:02d}{i:05d}", settings.caller_id, timeout_s=5)
+                )
             except Exception as exc:
                 errors.append(str(exc))
 
@@ -369,10 +406,13 @@ def measure_originate_rate(settings, *, links: int, calls: int, workdir: Path,
         finally:
             backend.stop()
     return {
-        "links": links, "originates": total, "send_s": round(sent_s, 3),
+        "links": links,
+        "originates": total,
+        "send_s": round(sent_s, 3),
         "originates_per_s": round(total / sent_s, 1) if sent_s > 0 else 0.0,
         "per_link_per_s": round(total / sent_s / links, 1) if sent_s > 0 else 0.0,
-        "ended": len(ended), "busy": sum(1 for t in ended if t == CallEventType.BUSY),
+        "ended": len(ended),
+        "busy": sum(1 for t in ended if t == CallEventType.BUSY),
         "errors": len(errors),
     }
 
@@ -389,8 +429,7 @@ def bench_asterisk_originate(links, calls) -> None:
         started_testbed = True
     try:
         workdir = Path(tempfile.mkdtemp(prefix="burgernet-bench-originate-"))
-        result = measure_originate_rate(current_settings(), links=links, calls=calls,
-                                        workdir=workdir)
+        result = measure_originate_rate(current_settings(), links=links, calls=calls, workdir=workdir)
     finally:
         if started_testbed:
             testbed.stop_testbed()

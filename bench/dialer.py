@@ -26,6 +26,7 @@ Figures (one JSON line last):
   each attempt's fate from (seed, delivery, attempt)): it places `channels` calls at the CPS
   rate, waits for all of them to end, then places the next batch.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -73,8 +74,13 @@ from dialer.worker import DialerWorker
 CENTRE = (52.0116, 4.3571)  # Delft
 RADIUS_M = 3000
 S = DeliveryState
-_RESULT_OF_OUTCOME = {"busy": S.BUSY, "no_answer": S.NO_ANSWER, "failed": S.FAILED,
-                      "invalid": S.FAILED, "machine": S.MACHINE}
+_RESULT_OF_OUTCOME = {
+    "busy": S.BUSY,
+    "no_answer": S.NO_ANSWER,
+    "failed": S.FAILED,
+    "invalid": S.FAILED,
+    "machine": S.MACHINE,
+}
 
 
 @dataclass
@@ -96,16 +102,35 @@ def seed_population(db: Database, count: int, seed: int) -> None:
         lat = lat0 + distance * math.cos(bearing) / 111_320
         lon = lon0 + distance * math.sin(bearing) / (111_320 * math.cos(math.radians(lat0)))
         mobile = rng.random() < 0.6
-        participants.append({"id": i, "name": f"Deelnemer {i}", "birth_year": 1950 + i % 50,
-                             "channels": ["voice"], "status": ParticipantStatus.ACTIVE,
-                             "source": "import"})
-        addresses.append({"participant_id": i, "kind": AddressKind.HOME,
-                          "postcode": f"{2600 + i % 100:04d}AB", "house_number": i,
-                          "lat": lat, "lon": lon, "geocode_status": GeocodeStatus.OK})
-        phones.append({"participant_id": i,
-                       "e164": (f"+316{i:08d}" if mobile else f"+3115{i:07d}"),
-                       "kind": PhoneKind.MOBILE if mobile else PhoneKind.LANDLINE,
-                       "verified": True})
+        participants.append(
+            {
+                "id": i,
+                "name": f"Deelnemer {i}",
+                "birth_year": 1950 + i % 50,
+                "channels": ["voice"],
+                "status": ParticipantStatus.ACTIVE,
+                "source": "import",
+            }
+        )
+        addresses.append(
+            {
+                "participant_id": i,
+                "kind": AddressKind.HOME,
+                "postcode": f"{2600 + i % 100:04d}AB",
+                "house_number": i,
+                "lat": lat,
+                "lon": lon,
+                "geocode_status": GeocodeStatus.OK,
+            }
+        )
+        phones.append(
+            {
+                "participant_id": i,
+                "e164": (f"+316{i:08d}" if mobile else f"+3115{i:07d}"),
+                "kind": PhoneKind.MOBILE if mobile else PhoneKind.LANDLINE,
+                "verified": True,
+            }
+        )
     with db.transaction() as session:
         session.execute(insert(Participant), participants)
         session.execute(insert(Address), addresses)
@@ -143,12 +168,17 @@ def lower_bound(attempts: list[Attempt], channels: int, cps: float) -> dict[str,
     by_cps = len(attempts) / cps
     by_channels = sum(a.duration_s for a in attempts) / channels
     by_chain = max(chains.values(), default=0.0)
-    return {"bound_s": max(by_cps, by_channels, by_chain), "bound_cps_s": by_cps,
-            "bound_channels_s": by_channels, "bound_chain_s": by_chain}
+    return {
+        "bound_s": max(by_cps, by_channels, by_chain),
+        "bound_cps_s": by_cps,
+        "bound_channels_s": by_channels,
+        "bound_chain_s": by_chain,
+    }
 
 
-def independent_bound(attempts: list[Attempt], order: list[int], channels: int, cps: float,
-                      burst: float) -> dict[str, float]:
+def independent_bound(
+    attempts: list[Attempt], order: list[int], channels: int, cps: float, burst: float
+) -> dict[str, float]:
     """A lower bound on the wave's end that no dialer obeying the trunk limits and the dial
     order can beat, computed from the simulated calls alone (pure).
 
@@ -203,8 +233,9 @@ def attempts_of(delivery_ids: list[int], numbers: dict[int, str], settings: Sett
         seen: dict[S, int] = {}
         attempt = 1
         while True:
-            script = script_call(delivery_id, attempt, numbers[delivery_id],
-                                 settings.dialer.dial_timeout_s, profile)
+            script = script_call(
+                delivery_id, attempt, numbers[delivery_id], settings.dialer.dial_timeout_s, profile
+            )
             result = _RESULT_OF_OUTCOME.get(script.outcome)
             cause = script.events[-1].hangup_cause
             delay = None
@@ -245,22 +276,45 @@ def naive_batch_wave(attempts: list[Attempt], channels: int, cps: float) -> floa
     return t
 
 
-def run_bench(participants: int, channels: int, cps: float, seed: int,
-              database_url: str | None, settings: Settings, retries: bool = True) -> dict:
+def run_bench(
+    participants: int,
+    channels: int,
+    cps: float,
+    seed: int,
+    database_url: str | None,
+    settings: Settings,
+    retries: bool = True,
+) -> dict:
     tmp = None
     if not database_url:
         tmp = tempfile.TemporaryDirectory(prefix="bench-dialer-")
         database_url = f"sqlite:///{Path(tmp.name) / 'bench.sqlite3'}"
-    settings = settings.model_copy(update={
-        "quiet_hours_start": None, "quiet_hours_end": None, "database_url": database_url,
-        "dialer": settings.dialer.model_copy(update={
-            "channels": channels, "cps": cps,
-            **({} if retries else {"busy_retry_delays_s": [], "no_answer_retry_delays_s": [],
-                                   "failed_retry_delays_s": [], "machine_retry_delays_s": []}),
-            "simulator": settings.dialer.simulator.model_copy(update={
-                "seed": seed, "channels": channels}),
-        }),
-    })
+    settings = settings.model_copy(
+        update={
+            "quiet_hours_start": None,
+            "quiet_hours_end": None,
+            "database_url": database_url,
+            "dialer": settings.dialer.model_copy(
+                update={
+                    "channels": channels,
+                    "cps": cps,
+                    **(
+                        {}
+                        if retries
+                        else {
+                            "busy_retry_delays_s": [],
+                            "no_answer_retry_delays_s": [],
+                            "failed_retry_delays_s": [],
+                            "machine_retry_delays_s": [],
+                        }
+                    ),
+                    "simulator": settings.dialer.simulator.model_copy(
+                        update={"seed": seed, "channels": channels}
+                    ),
+                }
+            ),
+        }
+    )
     db = Database(database_url)
     try:
         db.upgrade()
@@ -269,20 +323,28 @@ def run_bench(participants: int, channels: int, cps: float, seed: int,
         with db.transaction() as session:
             room = ControlRoom(name="Bench", region="Haaglanden", transfer_target="+31701234567")
             session.add(room)
-            session.add(Trunk(name="bench", backend="simulator", max_channels=channels, cps=cps,
-                              prefix_caps={}))
+            session.add(
+                Trunk(name="bench", backend="simulator", max_channels=channels, cps=cps, prefix_caps={})
+            )
         network = SimulatedNetwork(clock, settings.dialer.simulator, threaded=False)
         backend = TimedBackend(network)
-        worker = DialerWorker(db, backend, clock, settings, trunk_name="bench",
-                              worker_id="bench", simulate_ivr=False)
+        worker = DialerWorker(
+            db, backend, clock, settings, trunk_name="bench", worker_id="bench", simulate_ivr=False
+        )
         worker.start()
         start_mono = clock.monotonic()
         with db.session() as session:
             room = session.scalars(select(ControlRoom)).one()
-            action = Action(control_room_id=room.id, incident_type=IncidentType.SUSPECT,
-                            description={"clothing": "rode jas", "height_cm": 180},
-                            lat=CENTRE[0], lon=CENTRE[1], radius_m=RADIUS_M + 100,
-                            status=ActionStatus.DRAFT, channels=["voice"])
+            action = Action(
+                control_room_id=room.id,
+                incident_type=IncidentType.SUSPECT,
+                description={"clothing": "rode jas", "height_cm": 180},
+                lat=CENTRE[0],
+                lon=CENTRE[1],
+                radius_m=RADIUS_M + 100,
+                status=ActionStatus.DRAFT,
+                channels=["voice"],
+            )
             session.add(action)
             session.flush()
             started = time.perf_counter()
@@ -300,10 +362,19 @@ def run_bench(participants: int, channels: int, cps: float, seed: int,
             report = worker.tick()
             if network.active_calls == 0 and not report.busy:
                 with db.session() as session:
-                    open_count = session.scalar(select(func.count()).select_from(Delivery).where(
-                        Delivery.state.in_([S.QUEUED, S.HELD, *IN_FLIGHT]))) or 0
-                    next_due = session.scalar(select(func.min(Delivery.next_attempt_at)).where(
-                        Delivery.state.in_([S.QUEUED, S.HELD])))
+                    open_count = (
+                        session.scalar(
+                            select(func.count())
+                            .select_from(Delivery)
+                            .where(Delivery.state.in_([S.QUEUED, S.HELD, *IN_FLIGHT]))
+                        )
+                        or 0
+                    )
+                    next_due = session.scalar(
+                        select(func.min(Delivery.next_attempt_at)).where(
+                            Delivery.state.in_([S.QUEUED, S.HELD])
+                        )
+                    )
                 if not open_count:
                     break
                 if next_due is not None and next_due > clock.now():
@@ -312,17 +383,26 @@ def run_bench(participants: int, channels: int, cps: float, seed: int,
                     clock.advance(math.floor(idle / step) * step)
         real_s = time.perf_counter() - real0
         with db.session() as session:
-            last = session.scalar(select(func.max(DeliveryEvent.at)).where(
-                DeliveryEvent.to_state.in_([S.COMPLETED.value, S.BUSY.value, S.NO_ANSWER.value,
-                                            S.FAILED.value]) | (DeliveryEvent.event ==
-                                                                "call.machine_message_left")))
-            rows = session.execute(select(Delivery.id, Delivery.target, Delivery.state,
-                                          Delivery.attempts, Delivery.rank)
-                                   .where(Delivery.action_id == action_id)).all()
-            first_claims = dict(session.execute(
-                select(DeliveryEvent.delivery_id, func.min(DeliveryEvent.at))
-                .where(DeliveryEvent.event == "dialer.claimed")
-                .group_by(DeliveryEvent.delivery_id)).all())
+            last = session.scalar(
+                select(func.max(DeliveryEvent.at)).where(
+                    DeliveryEvent.to_state.in_(
+                        [S.COMPLETED.value, S.BUSY.value, S.NO_ANSWER.value, S.FAILED.value]
+                    )
+                    | (DeliveryEvent.event == "call.machine_message_left")
+                )
+            )
+            rows = session.execute(
+                select(Delivery.id, Delivery.target, Delivery.state, Delivery.attempts, Delivery.rank).where(
+                    Delivery.action_id == action_id
+                )
+            ).all()
+            first_claims = dict(
+                session.execute(
+                    select(DeliveryEvent.delivery_id, func.min(DeliveryEvent.at))
+                    .where(DeliveryEvent.event == "dialer.claimed")
+                    .group_by(DeliveryEvent.delivery_id)
+                ).all()
+            )
         origin = clock_start(clock, start_mono)
         wall_s = (last - origin).total_seconds()
         numbers = {row.id: row.target for row in rows}
@@ -332,12 +412,10 @@ def run_bench(participants: int, channels: int, cps: float, seed: int,
         naive_s = naive_batch_wave(attempts, channels, cps)
         chains: dict[int, float] = {}
         for a in attempts:
-            chains[a.delivery_id] = (chains.get(a.delivery_id, 0.0) + a.duration_s
-                                     + (a.retry_delay_s or 0))
+            chains[a.delivery_id] = chains.get(a.delivery_id, 0.0) + a.duration_s + (a.retry_delay_s or 0)
         # The best any dialer could do that starts each delivery when this one did (nearest
         # first): what is left between it and wall_s is lost by pacing and polling alone.
-        order_bound = max((first_claims[d] - origin).total_seconds() + chain
-                          for d, chain in chains.items())
+        order_bound = max((first_claims[d] - origin).total_seconds() + chain for d, chain in chains.items())
         dial_order = [row.id for row in sorted(rows, key=lambda row: (row.rank, row.id))]
         burst = max(1.0, cps * settings.dialer.cps_burst_s)  # as dialer.pacing.TokenBucket
         independent = independent_bound(attempts, dial_order, channels, cps, burst)

@@ -11,6 +11,7 @@ sighting row with its audio file); anything else counts as lost. The server's re
 Asterisk's answer to the server's next command: the silence a caller hears because of us) is
 reported as p50/p95/max. One JSON line last.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,18 +50,29 @@ VOICE_TEXT = (
 
 def _seed(db: Database, alert_calls: int) -> list[int]:
     with db.transaction() as s:
-        room = ControlRoom(name="Bench", region="Bench", transfer_target="PJSIP/centralist",
-                           callback_number="+318000011")
+        room = ControlRoom(
+            name="Bench", region="Bench", transfer_target="PJSIP/centralist", callback_number="+318000011"
+        )
         s.add(room)
         s.flush()
-        action = Action(control_room_id=room.id, incident_type=IncidentType.SUSPECT,
-                        voice_text=VOICE_TEXT, location_label="Markt, Delft", lat=52.0116,
-                        lon=4.3571, radius_m=1000, channels=["voice"], status=ActionStatus.RUNNING,
-                        started_at=SystemClock().now())
+        action = Action(
+            control_room_id=room.id,
+            incident_type=IncidentType.SUSPECT,
+            voice_text=VOICE_TEXT,
+            location_label="Markt, Delft",
+            lat=52.0116,
+            lon=4.3571,
+            radius_m=1000,
+            channels=["voice"],
+            status=ActionStatus.RUNNING,
+            started_at=SystemClock().now(),
+        )
         s.add(action)
         s.flush()
-        deliveries = [Delivery(action_id=action.id, channel=Channel.VOICE, target=f"+3161{n:07d}")
-                      for n in range(alert_calls)]
+        deliveries = [
+            Delivery(action_id=action.id, channel=Channel.VOICE, target=f"+3161{n:07d}")
+            for n in range(alert_calls)
+        ]
         s.add_all(deliveries)
         s.flush()
         return [d.id for d in deliveries]
@@ -90,15 +102,27 @@ class _PostgresScratch:
 @click.command("fastagi")
 @click.option("--calls", default=300, show_default=True, help="Calls in the measured run.")
 @click.option("--concurrency", default=100, show_default=True, help="Calls in progress at once.")
-@click.option("--callback-share", default=0.2, show_default=True,
-              help="Share of the calls that are call-back calls (the rest are alert calls).")
+@click.option(
+    "--callback-share",
+    default=0.2,
+    show_default=True,
+    help="Share of the calls that are call-back calls (the rest are alert calls).",
+)
 @click.option("--prompt-ms", default=200, show_default=True, help="Simulated playback per prompt.")
-@click.option("--cps", default=50.0, show_default=True,
-              help="Calls answered per second, as a dialer paces them (0: all at once).")
-@click.option("--postgres-admin-url", default="",
-              help="Run on a temporary PostgreSQL database created (and dropped) through this URL.")
-def bench_fastagi(calls: int, concurrency: int, callback_share: float, prompt_ms: int, cps: float,
-                  postgres_admin_url: str) -> None:
+@click.option(
+    "--cps",
+    default=50.0,
+    show_default=True,
+    help="Calls answered per second, as a dialer paces them (0: all at once).",
+)
+@click.option(
+    "--postgres-admin-url",
+    default="",
+    help="Run on a temporary PostgreSQL database created (and dropped) through this URL.",
+)
+def bench_fastagi(
+    calls: int, concurrency: int, callback_share: float, prompt_ms: int, cps: float, postgres_admin_url: str
+) -> None:
     """Concurrent simulated Asterisk calls through the FastAGI server; one JSON line last."""
     if calls < 1 or concurrency < 1 or not 0 <= callback_share <= 1:
         raise click.BadParameter("calls and concurrency must be positive, callback-share in 0..1")
@@ -109,13 +133,18 @@ def bench_fastagi(calls: int, concurrency: int, callback_share: float, prompt_ms
         root = Path(tmp)
         base = current_settings()
         url = scratch.url if scratch else f"sqlite:///{root / 'bench.sqlite3'}"
-        settings = base.model_copy(update={
-            "database_url": url,
-            "instance_path": root / "instance",
-            "asterisk": base.asterisk.model_copy(update={
-                "sounds_dir": str(root / "pbx" / "sounds"),
-                "recordings_dir": str(root / "pbx" / "recordings")}),
-        })
+        settings = base.model_copy(
+            update={
+                "database_url": url,
+                "instance_path": root / "instance",
+                "asterisk": base.asterisk.model_copy(
+                    update={
+                        "sounds_dir": str(root / "pbx" / "sounds"),
+                        "recordings_dir": str(root / "pbx" / "recordings"),
+                    }
+                ),
+            }
+        )
         settings.ensure_instance_dirs()
         (root / "pbx" / "recordings").mkdir(parents=True)
         db = Database(url)
@@ -129,14 +158,27 @@ def bench_fastagi(calls: int, concurrency: int, callback_share: float, prompt_ms
             host, port = server.server_address[:2]
 
             def alert_peer(n: int, delivery_id: int) -> AgiPeer:
-                return AgiPeer(host, port, "alert", f"a.{n}", keys=["3"], prompt_s=prompt_ms / 1000,
-                               variables={"BURGERNET_DELIVERY_ID": str(delivery_id),
-                                          "BURGERNET_AMD": "HUMAN"})
+                return AgiPeer(
+                    host,
+                    port,
+                    "alert",
+                    f"a.{n}",
+                    keys=["3"],
+                    prompt_s=prompt_ms / 1000,
+                    variables={"BURGERNET_DELIVERY_ID": str(delivery_id), "BURGERNET_AMD": "HUMAN"},
+                )
 
             def callback_peer(n: int) -> AgiPeer:
                 # Presses 1 at the offer to be put through: records a sighting.
-                return AgiPeer(host, port, "callback", f"c.{n}", callerid="0152158000",
-                               keys=["1"], prompt_s=prompt_ms / 1000)
+                return AgiPeer(
+                    host,
+                    port,
+                    "callback",
+                    f"c.{n}",
+                    callerid="0152158000",
+                    keys=["1"],
+                    prompt_s=prompt_ms / 1000,
+                )
 
             # Warm-up (not measured): every prompt rendered and published once.
             alert_peer(0, delivery_ids[0]).run()
@@ -164,11 +206,20 @@ def bench_fastagi(calls: int, concurrency: int, callback_share: float, prompt_ms
                     break
                 time.sleep(0.05)
             with db.session() as s:
-                acknowledged = s.scalar(select(func.count()).select_from(Delivery).where(
-                    Delivery.id.in_(delivery_ids[1:]), Delivery.acknowledged.is_(True))) or 0
+                acknowledged = (
+                    s.scalar(
+                        select(func.count())
+                        .select_from(Delivery)
+                        .where(Delivery.id.in_(delivery_ids[1:]), Delivery.acknowledged.is_(True))
+                    )
+                    or 0
+                )
                 sightings = s.scalars(select(Sighting)).all()
-                stored = sum(1 for x in sightings
-                             if x.recording_path and (settings.recordings_dir / x.recording_path).is_file())
+                stored = sum(
+                    1
+                    for x in sightings
+                    if x.recording_path and (settings.recordings_dir / x.recording_path).is_file()
+                )
             gaps = [g for p in peers for g in p.server_gaps_s]
             result = {
                 "calls": calls,

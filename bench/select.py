@@ -16,6 +16,7 @@ circle in the centre of Delft against, on the same data in the same run:
   `postgis` says why ("not available: ...").
 Every baseline must return exactly the grid's recipients, or the run fails.
 """
+
 from __future__ import annotations
 
 import json
@@ -134,16 +135,48 @@ REGIONAL_SIGMA_KM = 15.0
 KM_PER_DEG_LAT = 111.195
 
 PARTICIPANT_COLUMNS = (
-    "id", "external_ref", "name", "birth_year", "email", "email_verified", "channels",
-    "status", "paused_until", "source", "consent_at", "created_at", "updated_at",
+    "id",
+    "external_ref",
+    "name",
+    "birth_year",
+    "email",
+    "email_verified",
+    "channels",
+    "status",
+    "paused_until",
+    "source",
+    "consent_at",
+    "created_at",
+    "updated_at",
 )
 ADDRESS_COLUMNS = (
-    "id", "participant_id", "kind", "postcode", "house_number", "house_number_addition",
-    "street", "municipality", "lat", "lon", "geocode_status", "geocode_error",
-    "window_days", "window_start_min", "window_end_min", "created_at", "updated_at",
+    "id",
+    "participant_id",
+    "kind",
+    "postcode",
+    "house_number",
+    "house_number_addition",
+    "street",
+    "municipality",
+    "lat",
+    "lon",
+    "geocode_status",
+    "geocode_error",
+    "window_days",
+    "window_start_min",
+    "window_end_min",
+    "created_at",
+    "updated_at",
 )
 PHONE_COLUMNS = (
-    "id", "participant_id", "e164", "kind", "verified", "verified_at", "created_at", "updated_at",
+    "id",
+    "participant_id",
+    "e164",
+    "kind",
+    "verified",
+    "verified_at",
+    "created_at",
+    "updated_at",
 )
 CHANNEL_CHOICES = [
     (json.dumps(["voice"]), 45),
@@ -196,24 +229,69 @@ def generate_population(n: int, seed: int = 2008, batch_size: int = 50_000) -> I
         status = "opted_out" if roll < 0.02 else "paused" if roll < 0.04 else "active"
         channels = rng.choices(channel_values, channel_weights)[0]
         has_email = "email" in channels or rng.random() < 0.3
-        batch.participants.append((
-            pid, f"bench-{pid}", f"Deelnemer {pid}", 1940 + rng.randrange(68),
-            f"deelnemer{pid}@bench.invalid" if has_email else None, rng.random() < 0.9,
-            channels, status, paused_until if status == "paused" and rng.random() < 0.5 else None,
-            "bench", stamp, stamp, stamp,
-        ))
+        batch.participants.append(
+            (
+                pid,
+                f"bench-{pid}",
+                f"Deelnemer {pid}",
+                1940 + rng.randrange(68),
+                f"deelnemer{pid}@bench.invalid" if has_email else None,
+                rng.random() < 0.9,
+                channels,
+                status,
+                paused_until if status == "paused" and rng.random() < 0.5 else None,
+                "bench",
+                stamp,
+                stamp,
+                stamp,
+            )
+        )
         address_id += 1
-        batch.addresses.append((
-            address_id, pid, "home", postcode, number, "", None, city.name, lat, lon, "ok",
-            None, None, None, None, stamp, stamp,
-        ))
+        batch.addresses.append(
+            (
+                address_id,
+                pid,
+                "home",
+                postcode,
+                number,
+                "",
+                None,
+                city.name,
+                lat,
+                lon,
+                "ok",
+                None,
+                None,
+                None,
+                None,
+                stamp,
+                stamp,
+            )
+        )
         if rng.random() < 0.15:
             address_id += 1
             wlat, wlon = _jitter(rng, lat, lon, 6.0)
-            batch.addresses.append((
-                address_id, pid, "work", postcode, number, "", None, city.name, wlat, wlon, "ok",
-                None, 0b0011111, 8 * 60, 18 * 60, stamp, stamp,
-            ))
+            batch.addresses.append(
+                (
+                    address_id,
+                    pid,
+                    "work",
+                    postcode,
+                    number,
+                    "",
+                    None,
+                    city.name,
+                    wlat,
+                    wlon,
+                    "ok",
+                    None,
+                    0b0011111,
+                    8 * 60,
+                    18 * 60,
+                    stamp,
+                    stamp,
+                )
+            )
         kinds = rng.random()
         if household or kinds < 0.6:  # landline (a household shares one)
             phone_id += 1
@@ -399,25 +477,34 @@ def _joined_sql(dialect: str, near: str, source: str = "address AS a") -> str:
 
 def btree_sql(dialect: str, box: BoundingBox, circle: bool) -> str:
     """The bounding box on the B-tree (lat, lon): a range on lat, lon checked in the index."""
-    near = (f"a.lat BETWEEN :south AND :north AND {lon_condition_sql(box, 'a.lon')} "
-            f"AND {circle_condition_sql('a.') if circle else '1 = 1'}")
+    near = (
+        f"a.lat BETWEEN :south AND :north AND {lon_condition_sql(box, 'a.lon')} "
+        f"AND {circle_condition_sql('a.') if circle else '1 = 1'}"
+    )
     return _joined_sql(dialect, near)
 
 
 def rtree_sql(box: BoundingBox, circle: bool) -> str:
     """SQLite's R*Tree (32-bit boxes, rounded outwards): overlap, then the exact box."""
-    lon_overlap = ("(r.max_lon >= :west OR r.min_lon <= :east)" if box.crosses_antimeridian
-                   else "r.max_lon >= :west AND r.min_lon <= :east")
-    near = (f"r.max_lat >= :south AND r.min_lat <= :north AND {lon_overlap} "
-            f"AND a.lat BETWEEN :south AND :north AND {lon_condition_sql(box, 'a.lon')} "
-            f"AND {circle_condition_sql('a.') if circle else '1 = 1'}")
+    lon_overlap = (
+        "(r.max_lon >= :west OR r.min_lon <= :east)"
+        if box.crosses_antimeridian
+        else "r.max_lon >= :west AND r.min_lon <= :east"
+    )
+    near = (
+        f"r.max_lat >= :south AND r.min_lat <= :north AND {lon_overlap} "
+        f"AND a.lat BETWEEN :south AND :north AND {lon_condition_sql(box, 'a.lon')} "
+        f"AND {circle_condition_sql('a.') if circle else '1 = 1'}"
+    )
     return _joined_sql("sqlite", near, f"{RTREE_TABLE} AS r JOIN address AS a ON a.id = r.id")
 
 
 def postgis_sql() -> str:
     """ST_DWithin on the sphere, on the GiST index over the addresses' geography points."""
-    near = (f"ST_DWithin({_POSTGIS_POINT.format(lon='a.lon', lat='a.lat')}, "
-            f"{_POSTGIS_POINT.format(lon=':lon0', lat=':lat0')}, :reach_m, false)")
+    near = (
+        f"ST_DWithin({_POSTGIS_POINT.format(lon='a.lon', lat='a.lat')}, "
+        f"{_POSTGIS_POINT.format(lon=':lon0', lat=':lat0')}, :reach_m, false)"
+    )
     return _joined_sql("postgresql", near)
 
 
@@ -447,11 +534,14 @@ def index_used(name: str, plan: str) -> bool:
 
 def way_in(plan: str) -> str:
     """The plan's access to address (or the R*Tree), costs left out: one line for the JSON."""
-    lines = [re.sub(r"\s*\(cost=[^)]*\)", "", line).strip(" ->")
-             for line in plan.splitlines()]
-    hits = [line for line in lines
-            if re.search(r"\b(address|ix_address_lat_lon|address_geography_gist)\b|SCAN r ", line)
-            and "Cond" not in line and "Filter" not in line]
+    lines = [re.sub(r"\s*\(cost=[^)]*\)", "", line).strip(" ->") for line in plan.splitlines()]
+    hits = [
+        line
+        for line in lines
+        if re.search(r"\b(address|ix_address_lat_lon|address_geography_gist)\b|SCAN r ", line)
+        and "Cond" not in line
+        and "Filter" not in line
+    ]
     return "; ".join(hits[:3]) or (lines[0] if lines else "")
 
 
@@ -475,19 +565,29 @@ class Baseline:
 
     def plan(self, session) -> str:
         sqlite = session.get_bind().dialect.name == "sqlite"
-        rows = session.execute(self._bound("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "),
-                               self._used_params()).all()
+        rows = session.execute(
+            self._bound("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "), self._used_params()
+        ).all()
         return "\n".join(str(row[-1]) for row in rows)
 
 
-def baselines_for(dialect: str, lat: float, lon: float, radius_m: float, *, rtree: bool,
-                  postgis: bool) -> list[Baseline]:
+def baselines_for(
+    dialect: str, lat: float, lon: float, radius_m: float, *, rtree: bool, postgis: bool
+) -> list[Baseline]:
     """The baselines this database can run, with the parameters of one circle."""
     box = bounding_box(lat, lon, radius_m)
     prefilter = circle_prefilter_params(lat, lon, radius_m, box)
-    params = {"south": box.south, "north": box.north, "west": box.west, "east": box.east,
-              "at": BENCH_MOMENT, "lat0": lat, "lon0": lon,
-              "reach_m": postgis_reach_m(radius_m), **(prefilter or {})}
+    params = {
+        "south": box.south,
+        "north": box.north,
+        "west": box.west,
+        "east": box.east,
+        "at": BENCH_MOMENT,
+        "lat0": lat,
+        "lon0": lon,
+        "reach_m": postgis_reach_m(radius_m),
+        **(prefilter or {}),
+    }
     circle = prefilter is not None
     out = [Baseline("btree", btree_sql(dialect, box, circle), params)]
     if rtree:
@@ -532,14 +632,13 @@ def run_selection_benchmark(
     must be the grid's."""
     lat, lon = DELFT_CENTRE
     dialect = db.engine.dialect.name
-    baselines = baselines_for(dialect, lat, lon, radius_m, rtree=db.is_sqlite,
-                              postgis=postgis == "available")
+    baselines = baselines_for(dialect, lat, lon, radius_m, rtree=db.is_sqlite, postgis=postgis == "available")
     figures: dict = {}
     with db.session() as session:
-        grid = {"name": "grid", "fn": lambda: select_recipients(session, lat, lon, radius_m,
-                                                                BENCH_MOMENT)}
+        grid = {"name": "grid", "fn": lambda: select_recipients(session, lat, lon, radius_m, BENCH_MOMENT)}
         ways = [grid]
         for baseline in baselines:
+
             def answer(baseline=baseline):
                 rows = baseline.rows(session)
                 return recipients_from_rows(rows, lat, lon, radius_m, BENCH_MOMENT)
@@ -559,16 +658,16 @@ def run_selection_benchmark(
         for way in ways[1:]:
             name = way["name"]
             if way["result"] != recipients:
-                raise click.ClickException(
-                    f"{name} baseline and the grid disagree: a bug, not a result"
-                )
-            figures.update({
-                f"{name}_median_ms": round(statistics.median(way["times"]), 2),
-                f"{name}_min_ms": round(min(way["times"]), 2),
-                f"{name}_median_cpu_ms": round(statistics.median(way["cpu"]), 2),
-                f"{name}_index_used": index_used(name, way["plan"]),
-                f"{name}_plan": way_in(way["plan"]),
-            })
+                raise click.ClickException(f"{name} baseline and the grid disagree: a bug, not a result")
+            figures.update(
+                {
+                    f"{name}_median_ms": round(statistics.median(way["times"]), 2),
+                    f"{name}_min_ms": round(min(way["times"]), 2),
+                    f"{name}_median_cpu_ms": round(statistics.median(way["cpu"]), 2),
+                    f"{name}_index_used": index_used(name, way["plan"]),
+                    f"{name}_plan": way_in(way["plan"]),
+                }
+            )
         scan_times, _, scanned = _timed(
             lambda: scan_recipients(session, lat, lon, radius_m, BENCH_MOMENT), scan_runs
         )
@@ -607,9 +706,7 @@ def _prepare_postgres_database(url: str) -> bool:
     admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            exists = conn.scalar(
-                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}
-            )
+            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database})
             if not exists:
                 conn.execute(text(f'CREATE DATABASE "{target.database}"'))
             return not exists
@@ -681,10 +778,20 @@ def bench_select(count, database_url, radius_m, runs, scan_runs, keep, seed) -> 
         result["generate_s"] = round(generate_s, 1)
         result["baseline_index_s"] = round(baseline_index_s, 1)  # R*Tree or PostGIS GiST build
         result["database"] = db.engine.dialect.name
-        ordered = {k: result[k] for k in (
-            "participants", "selected", "median_ms", "scan_median_ms", "speedup",
-            "btree_median_ms", "speedup_vs_btree", "postgis", "database",
-        )}
+        ordered = {
+            k: result[k]
+            for k in (
+                "participants",
+                "selected",
+                "median_ms",
+                "scan_median_ms",
+                "speedup",
+                "btree_median_ms",
+                "speedup_vs_btree",
+                "postgis",
+                "database",
+            )
+        }
         ordered.update(result)
         click.echo(json.dumps(ordered))
     finally:

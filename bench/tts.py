@@ -1,4 +1,5 @@
 """`burgernet bench tts`: render and convert a 60-word Dutch alert, uncached and cached."""
+
 from __future__ import annotations
 
 import json
@@ -47,13 +48,17 @@ def bench_tts(runs: int, lookups: int) -> None:
                 cached_ms.append((time.perf_counter() - started) * 1000)
                 if not hit.cached:
                     raise click.ClickException("the second render was not served from the cache")
-    click.echo(json.dumps({
-        "words": word_count(BENCH_ALERT),
-        "engine": engine.name,
-        "voice": engine.voice,
-        "audio_s": round(audio_s, 2),
-        "render_ms": round(statistics.median(render_ms), 1),
-        "render_ms_max": round(max(render_ms), 1),
-        "cached_ms": round(statistics.median(cached_ms), 3),
-        "runs": len(render_ms),
-    }))
+    click.echo(
+        json.dumps(
+            {
+                "words": word_count(BENCH_ALERT),
+                "engine": engine.name,
+                "voice": engine.voice,
+                "audio_s": round(audio_s, 2),
+                "render_ms": round(statistics.median(render_ms), 1),
+                "render_ms_max": round(max(render_ms), 1),
+                "cached_ms": round(statistics.median(cached_ms), 3),
+                "runs": len(render_ms),
+            }
+        )
+    )

@@ -8,6 +8,7 @@ signed with the real `RequestValidator` and checked (signature, replay receipt, 
 machine, flow engine), on a scratch database. It prints one JSON line last: webhooks per
 second, latency percentiles, and how many calls did not end completed and acknowledged.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,15 +54,21 @@ OUR_NUMBER = "+31851234567"
 def _seed(db: Database, calls: int) -> list[tuple[int, str]]:
     clock = SystemClock()
     with db.transaction() as s:
-        room = ControlRoom(name="Bench", region="Bench", transfer_target="+31703456789",
-                           callback_number=OUR_NUMBER)
+        room = ControlRoom(
+            name="Bench", region="Bench", transfer_target="+31703456789", callback_number=OUR_NUMBER
+        )
         s.add(room)
         s.flush()
-        action = Action(control_room_id=room.id, incident_type=IncidentType.SUSPECT,
-                        voice_text="Hier volgt een oproep van Burgernet. Wilt u uitkijken naar "
-                                   "een man met een rode jas.",
-                        lat=52.0116, lon=4.3571, radius_m=1000, channels=["voice"],
-                        status=ActionStatus.RUNNING)
+        action = Action(
+            control_room_id=room.id,
+            incident_type=IncidentType.SUSPECT,
+            voice_text="Hier volgt een oproep van Burgernet. Wilt u uitkijken naar een man met een rode jas.",
+            lat=52.0116,
+            lon=4.3571,
+            radius_m=1000,
+            channels=["voice"],
+            status=ActionStatus.RUNNING,
+        )
         s.add(action)
         s.flush()
         rows = []
@@ -71,14 +78,28 @@ def _seed(db: Database, calls: int) -> list[tuple[int, str]]:
             participant.phones.append(PhoneNumber(e164=number, kind=PhoneKind.MOBILE, verified=True))
             s.add(participant)
             s.flush()
-            delivery = Delivery(action_id=action.id, participant_id=participant.id,
-                                channel=Channel.VOICE, target=number, phone_kind=PhoneKind.MOBILE,
-                                rank=i, attempts=1, state=DeliveryState.QUEUED)
+            delivery = Delivery(
+                action_id=action.id,
+                participant_id=participant.id,
+                channel=Channel.VOICE,
+                target=number,
+                phone_kind=PhoneKind.MOBILE,
+                rank=i,
+                attempts=1,
+                state=DeliveryState.QUEUED,
+            )
             s.add(delivery)
             s.flush()
             rows.append((delivery.id, number))
-        transition_many(s, [d for d, _ in rows], Channel.VOICE, DeliveryState.QUEUED,
-                        DeliveryState.DIALING, event="bench.claimed", clock=clock)
+        transition_many(
+            s,
+            [d for d, _ in rows],
+            Channel.VOICE,
+            DeliveryState.QUEUED,
+            DeliveryState.DIALING,
+            event="bench.claimed",
+            clock=clock,
+        )
     return rows
 
 
@@ -104,8 +125,14 @@ class TwilioPlayer:
 
     def call(self, index: int, delivery_id: int, number: str) -> None:
         sid = f"CA{index:032x}"
-        base = {"AccountSid": ACCOUNT_SID, "CallSid": sid, "From": OUR_NUMBER, "To": number,
-                "Direction": "outbound-api", "ApiVersion": "2010-04-01"}
+        base = {
+            "AccountSid": ACCOUNT_SID,
+            "CallSid": sid,
+            "From": OUR_NUMBER,
+            "To": number,
+            "Direction": "outbound-api",
+            "ApiVersion": "2010-04-01",
+        }
         status_url = webhook_url(self.settings, WebhookPaths.CALL_STATUS, delivery=delivery_id)
         for seq, status in enumerate(["initiated", "ringing", "in-progress"]):
             self.post(status_url, {**base, "CallStatus": status, "SequenceNumber": str(seq)})
@@ -115,18 +142,26 @@ class TwilioPlayer:
         twiml = self.post(redirect.text.strip(), live)
         gather = ET.fromstring(twiml).find("Gather")
         self.post(gather.get("action"), {**live, "Digits": "3"})  # "I will look out"
-        self.post(status_url, {**base, "CallStatus": "completed", "SequenceNumber": "3",
-                               "CallDuration": "40"})
+        self.post(
+            status_url, {**base, "CallStatus": "completed", "SequenceNumber": "3", "CallDuration": "40"}
+        )
 
 
 def run_bench(calls: int, concurrency: int, database_url: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="burgernet-bench-twilio-") as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
         settings = Settings(
-            _env_file=None, database_url=url, instance_path=Path(tmp) / "instance",
-            secret_key="bench", phone_backend="twilio",
-            twilio=TwilioSettings(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN,
-                                  from_number=OUR_NUMBER, api_base_url="http://127.0.0.1:9"),
+            _env_file=None,
+            database_url=url,
+            instance_path=Path(tmp) / "instance",
+            secret_key="bench",
+            phone_backend="twilio",
+            twilio=TwilioSettings(
+                account_sid=ACCOUNT_SID,
+                auth_token=AUTH_TOKEN,
+                from_number=OUR_NUMBER,
+                api_base_url="http://127.0.0.1:9",
+            ),
         )
         db = Database(settings.sqlalchemy_url)
         db.upgrade()
@@ -154,8 +189,14 @@ def run_bench(calls: int, concurrency: int, database_url: str) -> dict:
             server.server_close()
             app.extensions["burgernet.db"].dispose()
         with db.session() as s:
-            done = s.scalar(select(func.count()).select_from(Delivery).where(
-                Delivery.state == DeliveryState.COMPLETED, Delivery.acknowledged.is_(True))) or 0
+            done = (
+                s.scalar(
+                    select(func.count())
+                    .select_from(Delivery)
+                    .where(Delivery.state == DeliveryState.COMPLETED, Delivery.acknowledged.is_(True))
+                )
+                or 0
+            )
         db.dispose()
         latencies = sorted(player.latencies)
         return {

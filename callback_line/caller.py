@@ -1,4 +1,5 @@
 """Who is calling the call-back number, and which running action they are calling about."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,7 +60,9 @@ def identify_caller(session: Session, raw_number: str | None, region: str = "NL"
     if number is None:
         return Caller(None, ())
     ids = session.scalars(
-        select(PhoneNumber.participant_id).where(PhoneNumber.e164 == number).order_by(PhoneNumber.participant_id)
+        select(PhoneNumber.participant_id)
+        .where(PhoneNumber.e164 == number)
+        .order_by(PhoneNumber.participant_id)
     ).all()
     return Caller(number, tuple(dict.fromkeys(ids)))
 

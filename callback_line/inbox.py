@@ -1,4 +1,5 @@
 """The sightings inbox of the centralist console: what callers reported for an action."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,38 +51,62 @@ def list_sightings(session: Session, action_id: int, *, unhandled_only: bool = F
         query = query.where(Sighting.handled.is_(False))
     return [
         SightingItem(
-            id=s.id, action_id=s.action_id, received_at=s.received_at, caller_number=s.caller_number,
-            participant_id=s.participant_id, participant_name=name, distance_m=s.distance_m,
-            duration_s=s.duration_s, recording_path=s.recording_path, transferred=s.transferred,
-            transfer_result=s.transfer_result, handled=s.handled, handled_by=handled_by,
-            handled_at=s.handled_at, note=s.note,
+            id=s.id,
+            action_id=s.action_id,
+            received_at=s.received_at,
+            caller_number=s.caller_number,
+            participant_id=s.participant_id,
+            participant_name=name,
+            distance_m=s.distance_m,
+            duration_s=s.duration_s,
+            recording_path=s.recording_path,
+            transferred=s.transferred,
+            transfer_result=s.transfer_result,
+            handled=s.handled,
+            handled_by=handled_by,
+            handled_at=s.handled_at,
+            note=s.note,
         )
         for s, name, handled_by in session.execute(query)
     ]
 
 
 def count_unhandled(session: Session, action_id: int) -> int:
-    return session.scalar(
-        select(func.count()).select_from(Sighting)
-        .where(Sighting.action_id == action_id, Sighting.handled.is_(False))
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Sighting)
+            .where(Sighting.action_id == action_id, Sighting.handled.is_(False))
+        )
+        or 0
+    )
 
 
-def mark_handled(session: Session, sighting_id: int, operator: Operator, clock: Clock, note: str = "") -> Sighting:
+def mark_handled(
+    session: Session, sighting_id: int, operator: Operator, clock: Clock, note: str = ""
+) -> Sighting:
     """The centralist has dealt with the sighting. Only sightings of the operator's own
     control room; audited. The caller's session commits."""
     sighting = session.get(Sighting, sighting_id)
     if sighting is None or (
         sighting.control_room_id is not None and sighting.control_room_id != operator.control_room_id
     ):
-        raise SightingNotFound(f"sighting {sighting_id} not found for control room {operator.control_room_id}")
+        raise SightingNotFound(
+            f"sighting {sighting_id} not found for control room {operator.control_room_id}"
+        )
     sighting.handled = True
     sighting.handled_by_id = operator.id
     sighting.handled_at = clock.now()
     if note:
         sighting.note = note.strip()
-    record_audit(session, "sighting.handled", operator=operator, target_type="sighting",
-                 target_id=sighting.id, action_id=sighting.action_id)
+    record_audit(
+        session,
+        "sighting.handled",
+        operator=operator,
+        target_type="sighting",
+        target_id=sighting.id,
+        action_id=sighting.action_id,
+    )
     return sighting
 
 

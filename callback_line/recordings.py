@@ -1,5 +1,6 @@
 """Keeping a sighting's audio: moved into the platform's recordings folder and flushed to disk
 before its Sighting row is committed (and both before the caller hears "thank you")."""
+
 from __future__ import annotations
 
 import os

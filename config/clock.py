@@ -1,4 +1,5 @@
 """Time is passed in, never read ad hoc, so the simulator and tests can run a wave in seconds."""
+
 from __future__ import annotations
 
 import threading

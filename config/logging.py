@@ -1,4 +1,5 @@
 """Structured logs (event name + fields) with phone numbers masked."""
+
 from __future__ import annotations
 
 import json

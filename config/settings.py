@@ -5,6 +5,7 @@ Every variable is prefixed `BURGERNET_`; nested groups use a double underscore, 
 The defaults are safe and embedded: SQLite under the instance folder and the simulated phone
 network in training mode, so nothing real is ever called by accident.
 """
+
 from __future__ import annotations
 
 from datetime import time
@@ -235,7 +236,7 @@ class Settings(BaseSettings):
         # Accept the common `postgres://` and `postgresql://` spellings; we use psycopg 3.
         for prefix in ("postgres://", "postgresql://"):
             if url.startswith(prefix):
-                return "postgresql+psycopg://" + url[len(prefix):]
+                return "postgresql+psycopg://" + url[len(prefix) :]
         return url
 
     @property

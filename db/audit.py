@@ -1,4 +1,5 @@
 """The audit trail: who started, changed and ended what."""
+
 from __future__ import annotations
 
 from sqlalchemy.orm import Session

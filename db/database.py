@@ -1,4 +1,5 @@
 """Engine and sessions. One `Database` per process, built from the settings."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

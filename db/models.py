@@ -3,6 +3,7 @@
 Enumerations are stored as short strings with a CHECK constraint (no native PostgreSQL enums),
 so adding a value later is a small migration on both databases.
 """
+
 from __future__ import annotations
 
 import enum
@@ -239,9 +240,7 @@ class Address(Timestamped, Base):
     __table_args__ = (Index("ix_address_lat_lon", "lat", "lon"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    participant_id: Mapped[int] = mapped_column(
-        ForeignKey("participant.id", ondelete="CASCADE"), index=True
-    )
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)
     kind: Mapped[AddressKind] = mapped_column(str_enum(AddressKind, "address_kind"))
     postcode: Mapped[str] = mapped_column(String(6))  # normalised: "2611AB"
     house_number: Mapped[int] = mapped_column(Integer)
@@ -268,9 +267,7 @@ class PhoneNumber(Timestamped, Base):
     __table_args__ = (UniqueConstraint("participant_id", "e164"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    participant_id: Mapped[int] = mapped_column(
-        ForeignKey("participant.id", ondelete="CASCADE"), index=True
-    )
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)
     e164: Mapped[str] = mapped_column(String(20), index=True)
     kind: Mapped[PhoneKind] = mapped_column(str_enum(PhoneKind, "phone_kind"))
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -312,9 +309,7 @@ class VerificationCode(Base):
     __tablename__ = "verification_code"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    participant_id: Mapped[int] = mapped_column(
-        ForeignKey("participant.id", ondelete="CASCADE"), index=True
-    )
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)
     purpose: Mapped[str] = mapped_column(String(20))  # phone | email | login
     target: Mapped[str] = mapped_column(String(254))
     code_hash: Mapped[str] = mapped_column(String(255))
@@ -423,9 +418,7 @@ class DeliveryEvent(Base):
     __tablename__ = "delivery_event"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    delivery_id: Mapped[int] = mapped_column(
-        ForeignKey("delivery.id", ondelete="CASCADE"), index=True
-    )
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("delivery.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     event: Mapped[str] = mapped_column(String(40))
     from_state: Mapped[str | None] = mapped_column(String(24))
@@ -442,9 +435,7 @@ class Sighting(Timestamped, Base):
     action_id: Mapped[int | None] = mapped_column(ForeignKey("action.id"), index=True)
     control_room_id: Mapped[int | None] = mapped_column(ForeignKey("control_room.id"))
     caller_number: Mapped[str | None] = mapped_column(String(32))
-    participant_id: Mapped[int | None] = mapped_column(
-        ForeignKey("participant.id", ondelete="SET NULL")
-    )
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participant.id", ondelete="SET NULL"))
     delivery_id: Mapped[int | None] = mapped_column(ForeignKey("delivery.id"))
     distance_m: Mapped[float | None] = mapped_column(Float)
     recording_path: Mapped[str | None] = mapped_column(String(500))

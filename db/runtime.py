@@ -4,6 +4,7 @@ Commands find them in click's context (`current_settings()`, `current_db()`); th
 puts a `Runtime` there, and tests pass their own (`CliRunner().invoke(..., obj=Runtime(...))`).
 No command builds the web app unless it serves it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

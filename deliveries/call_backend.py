@@ -4,6 +4,7 @@ Three adapters implement it: the simulator (training mode), Asterisk (AMI) and T
 The dialer core never imports an adapter; adapters never touch the database. Events flow back
 through the sink given to `start`, and `deliveries.events` applies them to the delivery rows.
 """
+
 from __future__ import annotations
 
 import enum

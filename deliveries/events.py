@@ -6,6 +6,7 @@ earlier attempt, repeats an `event_key` already seen, or reports a state the row
 passed is ignored. A result that the retry policy retries puts the row back in the queue with
 `next_attempt_at` set: retries are rows scheduled for later, not sleeping threads.
 """
+
 from __future__ import annotations
 
 import logging
@@ -51,8 +52,7 @@ def load_for_update(session: Session, delivery_id: int) -> Delivery | None:
     return session.scalars(query).one_or_none()
 
 
-def apply_call_event(session: Session, event: CallEvent, clock: Clock,
-                     settings: Settings) -> None:
+def apply_call_event(session: Session, event: CallEvent, clock: Clock, settings: Settings) -> None:
     """Apply one normalized call event to its delivery row (the caller commits)."""
     delivery = load_for_update(session, event.delivery_id)
     if delivery is None:
@@ -61,11 +61,22 @@ def apply_call_event(session: Session, event: CallEvent, clock: Clock,
         raise ValueError(f"call event for {delivery.channel} delivery {delivery.id}")
     reason = _ignore_reason(session, delivery, event)
     if reason:
-        log_event(logger, "call_event.ignored", logging.DEBUG, delivery_id=delivery.id,
-                  type=event.type.value, reason=reason, state=delivery.state.value)
+        log_event(
+            logger,
+            "call_event.ignored",
+            logging.DEBUG,
+            delivery_id=delivery.id,
+            type=event.type.value,
+            reason=reason,
+            state=delivery.state.value,
+        )
         return
-    detail = {"provider": event.provider, "provider_id": event.provider_id,
-              "event_key": event.event_key, "attempt": delivery.attempts}
+    detail = {
+        "provider": event.provider,
+        "provider_id": event.provider_id,
+        "event_key": event.event_key,
+        "attempt": delivery.attempts,
+    }
     if event.provider_id and not delivery.provider_id:
         delivery.provider_id = event.provider_id
         delivery.provider = event.provider
@@ -79,19 +90,16 @@ def apply_call_event(session: Session, event: CallEvent, clock: Clock,
             transition(session, delivery, S.RINGING, event="call.ringing", clock=clock, **detail)
     elif event.type == T.ANSWERED:
         if state in (S.DIALING, S.RINGING):
-            transition(session, delivery, S.ANSWERED, event="call.answered", clock=clock,
-                       **detail)
+            transition(session, delivery, S.ANSWERED, event="call.answered", clock=clock, **detail)
     elif event.type == T.MACHINE:
         if state in (S.DIALING, S.RINGING, S.ANSWERED):
-            transition(session, delivery, S.LEAVING_MESSAGE, event="call.machine", clock=clock,
-                       **detail)
+            transition(session, delivery, S.LEAVING_MESSAGE, event="call.machine", clock=clock, **detail)
     elif event.type == T.DTMF:
         record_event(session, delivery, "call.dtmf", clock, digits=event.digits, **detail)
     elif event.type == T.COMPLETED:
         _completed(session, delivery, state, event, clock, settings, detail)
     elif event.type in _RESULT_OF:
-        _ended_without_answer(session, delivery, state, event, clock, settings,
-                              detail)
+        _ended_without_answer(session, delivery, state, event, clock, settings, detail)
     else:  # pragma: no cover - CallEventType is closed
         raise ValueError(f"unknown call event type {event.type}")
 
@@ -111,9 +119,7 @@ def _ignore_reason(session: Session, delivery: Delivery, event: CallEvent) -> st
 
 
 def _seen(session: Session, delivery_id: int, event_key: str) -> bool:
-    details = session.scalars(
-        select(DeliveryEvent.detail).where(DeliveryEvent.delivery_id == delivery_id)
-    )
+    details = session.scalars(select(DeliveryEvent.detail).where(DeliveryEvent.delivery_id == delivery_id))
     return any((d or {}).get("event_key") == event_key for d in details)
 
 
@@ -133,8 +139,15 @@ def _ended_without_answer(session, delivery, state, event, clock, settings, deta
     if state == S.ANSWERED:
         # The line dropped after the participant answered: they were reached.
         delivery.hangup_cause = event.hangup_cause
-        transition(session, delivery, S.COMPLETED, event="call.completed", clock=clock,
-                   reported=result.value, **detail)
+        transition(
+            session,
+            delivery,
+            S.COMPLETED,
+            event="call.completed",
+            clock=clock,
+            reported=result.value,
+            **detail,
+        )
         return
     if state == S.LEAVING_MESSAGE:
         # The line ended while the machine listened: the message was left as far as it got.
@@ -143,37 +156,57 @@ def _ended_without_answer(session, delivery, state, event, clock, settings, deta
     if state not in (S.DIALING, S.RINGING):
         return  # already past: a late or repeated report
     delivery.hangup_cause = event.hangup_cause
-    transition(session, delivery, result, event=f"call.{result.value}", clock=clock,
-               hangup_cause=event.hangup_cause, **detail)
+    transition(
+        session,
+        delivery,
+        result,
+        event=f"call.{result.value}",
+        clock=clock,
+        hangup_cause=event.hangup_cause,
+        **detail,
+    )
     schedule_retry(session, delivery, result, event.hangup_cause, clock, settings)
 
 
 def _message_left(session, delivery, event, clock, settings, detail, **extra) -> None:
     delivery.hangup_cause = event.hangup_cause
-    transition(session, delivery, S.MACHINE, event="call.machine_message_left", clock=clock,
-               **extra, **detail)
+    transition(
+        session, delivery, S.MACHINE, event="call.machine_message_left", clock=clock, **extra, **detail
+    )
     schedule_retry(session, delivery, S.MACHINE, None, clock, settings)
 
 
-def schedule_retry(session: Session, delivery: Delivery, result: DeliveryState,
-                   cause: str | None, clock: Clock, settings: Settings) -> bool:
+def schedule_retry(
+    session: Session,
+    delivery: Delivery,
+    result: DeliveryState,
+    cause: str | None,
+    clock: Clock,
+    settings: Settings,
+) -> bool:
     """Put a delivery that just ended with `result` back in the queue if the policy retries it."""
     if not retry_allowed(session, delivery):
         return False
     session.flush()
-    same = session.scalar(
-        select(func.count()).select_from(DeliveryEvent).where(
-            DeliveryEvent.delivery_id == delivery.id,
-            DeliveryEvent.to_state == result.value,
-            DeliveryEvent.from_state != result.value,
+    same = (
+        session.scalar(
+            select(func.count())
+            .select_from(DeliveryEvent)
+            .where(
+                DeliveryEvent.delivery_id == delivery.id,
+                DeliveryEvent.to_state == result.value,
+                DeliveryEvent.from_state != result.value,
+            )
         )
-    ) or 0
+        or 0
+    )
     delay = retry_delay_s(result, same - 1, cause, settings.dialer)
     if delay is None:
         return False
     delivery.next_attempt_at = clock.now() + timedelta(seconds=delay)
-    transition(session, delivery, S.QUEUED, event="retry.scheduled", clock=clock, delay_s=delay,
-               after=result.value)
+    transition(
+        session, delivery, S.QUEUED, event="retry.scheduled", clock=clock, delay_s=delay, after=result.value
+    )
     return True
 
 

@@ -1,4 +1,5 @@
 """The port for text messages. Adapters: Twilio Messages (SMS), SMTP (email), the simulator."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

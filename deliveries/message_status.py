@@ -7,6 +7,7 @@ is still recording the hand-over). A report that would move the row nowhere new 
 late "sent" after "delivered") changes nothing: every report counts once, and a row that is not
 with the provider (queued, held) takes none.
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,8 +45,15 @@ class UnknownMessageStatus(ValueError):
     pass
 
 
-def apply_message_status(session: Session, delivery: Delivery, status: str, clock: Clock, *,
-                         message_sid: str | None = None, error_code: str | None = None) -> bool:
+def apply_message_status(
+    session: Session,
+    delivery: Delivery,
+    status: str,
+    clock: Clock,
+    *,
+    message_sid: str | None = None,
+    error_code: str | None = None,
+) -> bool:
     """Apply one report; returns whether the row changed."""
     if status not in MESSAGE_STATUS_STATES:
         raise UnknownMessageStatus(f"unknown Twilio MessageStatus {status!r}")
@@ -54,8 +62,13 @@ def apply_message_status(session: Session, delivery: Delivery, status: str, cloc
     if target is None or current not in _RANK or _RANK[current] >= _RANK[target]:
         return False
     if delivery.provider_id and message_sid and delivery.provider_id != message_sid:
-        log_event(log, "twilio.sms.status_for_other_message", logging.WARNING,
-                  delivery_id=delivery.id, message_sid=message_sid)
+        log_event(
+            log,
+            "twilio.sms.status_for_other_message",
+            logging.WARNING,
+            delivery_id=delivery.id,
+            message_sid=message_sid,
+        )
         return False
     detail = {"message_sid": message_sid, "status": status}
     if error_code:

@@ -4,6 +4,7 @@ Alert texts were frozen on the action when it started (voice_text, sms_text); th
 alert and every outcome message (afloopbericht) are composed by prompts.messages from the same
 inputs, so every participant gets the same words.
 """
+
 from __future__ import annotations
 
 from db.models import Action, Channel, Delivery, DeliveryKind
@@ -27,28 +28,35 @@ class MessageComposer:
                 if action.outcome is None:
                     raise ValueError(f"action {action.id} has no outcome to report")
                 self._outcomes[action.id] = compose_outcome(
-                    action.outcome.value, action.incident_type.value, number,
-                    action.outcome_note or "")
+                    action.outcome.value, action.incident_type.value, number, action.outcome_note or ""
+                )
             return self._outcomes[action.id]
         if action.id not in self._alerts:
             self._alerts[action.id] = compose_alert(
-                action.incident_type.value, action.description or {}, action.free_text or "",
-                number)
+                action.incident_type.value, action.description or {}, action.free_text or "", number
+            )
         return self._alerts[action.id]
 
     def message(self, delivery: Delivery, action: Action) -> OutgoingMessage:
         kind = DeliveryKind(delivery.kind)
         channel = Channel(delivery.channel)
         if channel == Channel.SMS:
-            text = (action.sms_text if kind == DeliveryKind.ALERT and action.sms_text
-                    else self.composed(action, kind).sms)
-            return OutgoingMessage(channel="sms", to=delivery.target, text=text,
-                                   delivery_id=delivery.id)
+            text = (
+                action.sms_text
+                if kind == DeliveryKind.ALERT and action.sms_text
+                else self.composed(action, kind).sms
+            )
+            return OutgoingMessage(channel="sms", to=delivery.target, text=text, delivery_id=delivery.id)
         if channel == Channel.EMAIL:
             composed = self.composed(action, kind)
-            return OutgoingMessage(channel="email", to=delivery.target, text=composed.email_text,
-                                   subject=composed.email_subject, html=composed.email_html,
-                                   delivery_id=delivery.id)
+            return OutgoingMessage(
+                channel="email",
+                to=delivery.target,
+                text=composed.email_text,
+                subject=composed.email_subject,
+                html=composed.email_html,
+                delivery_id=delivery.id,
+            )
         raise ValueError(f"delivery {delivery.id} is a {channel.value} delivery, not a message")
 
     def outcome_voice_text(self, action: Action) -> str:

@@ -3,6 +3,7 @@
 Pure functions. A control room's own window (ControlRoom.quiet_hours_start/_end, "HH:MM")
 overrides the global setting; a window whose end lies before its start runs past midnight.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,8 +49,9 @@ def quiet_window(control_room: ControlRoom | None, settings: Settings) -> QuietW
     """The window that applies to a control room, or None when it has none."""
     tz = ZoneInfo(settings.timezone)
     if control_room is not None and control_room.quiet_hours_start and control_room.quiet_hours_end:
-        return QuietWindow(parse_hhmm(control_room.quiet_hours_start),
-                           parse_hhmm(control_room.quiet_hours_end), tz)
+        return QuietWindow(
+            parse_hhmm(control_room.quiet_hours_start), parse_hhmm(control_room.quiet_hours_end), tz
+        )
     if settings.quiet_hours_start is None or settings.quiet_hours_end is None:
         return None
     return QuietWindow(settings.quiet_hours_start, settings.quiet_hours_end, tz)

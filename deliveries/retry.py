@@ -4,6 +4,7 @@ Busy and unanswered calls are retried after configured delays; invalid numbers n
 failures (congestion, a refused originate) a few times; answering machines by policy: the
 message is left after the beep (final) or the call is retried.
 """
+
 from __future__ import annotations
 
 from config.settings import DialerSettings
@@ -11,11 +12,24 @@ from db.models import DeliveryState
 
 # Hangup causes that mean the number itself is wrong: never retried (Q.850 names and codes,
 # the spellings Asterisk and Twilio use, and the originate-time checks of the dialer).
-PERMANENT_CAUSES = frozenset({
-    "UNALLOCATED", "UNALLOCATED_NUMBER", "NO_ROUTE_DESTINATION", "INVALID_NUMBER_FORMAT",
-    "NUMBER_CHANGED", "CALL_REJECTED", "INCOMPATIBLE_DESTINATION", "INVALID_NUMBER",
-    "1", "3", "21", "22", "28", "88",
-})
+PERMANENT_CAUSES = frozenset(
+    {
+        "UNALLOCATED",
+        "UNALLOCATED_NUMBER",
+        "NO_ROUTE_DESTINATION",
+        "INVALID_NUMBER_FORMAT",
+        "NUMBER_CHANGED",
+        "CALL_REJECTED",
+        "INCOMPATIBLE_DESTINATION",
+        "INVALID_NUMBER",
+        "1",
+        "3",
+        "21",
+        "22",
+        "28",
+        "88",
+    }
+)
 
 
 # Set by the dialer itself: the call may have reached the phone, so it is never redialled.
@@ -28,8 +42,9 @@ def is_permanent_cause(cause: str | None) -> bool:
     return bool(cause) and cause.strip().upper() in NOT_RETRIED_CAUSES
 
 
-def retry_delay_s(result: DeliveryState, earlier_same_results: int, cause: str | None,
-                  policy: DialerSettings) -> int | None:
+def retry_delay_s(
+    result: DeliveryState, earlier_same_results: int, cause: str | None, policy: DialerSettings
+) -> int | None:
     """Seconds until the next attempt, or None when this result is final.
 
     `earlier_same_results` counts earlier attempts of this delivery that ended the same way.

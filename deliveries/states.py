@@ -17,6 +17,7 @@ Every applied transition writes a `DeliveryEvent` (the dialer's log). An illegal
 logged and raised as `IllegalTransition`, never applied. Nothing else in the code base sets
 `Delivery.state`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,8 +37,7 @@ S = DeliveryState
 ALLOWED: dict[DeliveryState, set[DeliveryState]] = {
     S.QUEUED: {S.DIALING, S.SENDING, S.HELD, S.CANCELLED, S.OPTED_OUT},
     S.HELD: {S.QUEUED, S.CANCELLED, S.OPTED_OUT},
-    S.DIALING: {S.RINGING, S.ANSWERED, S.LEAVING_MESSAGE, S.BUSY, S.NO_ANSWER, S.FAILED,
-                S.CANCELLED},
+    S.DIALING: {S.RINGING, S.ANSWERED, S.LEAVING_MESSAGE, S.BUSY, S.NO_ANSWER, S.FAILED, S.CANCELLED},
     S.RINGING: {S.ANSWERED, S.LEAVING_MESSAGE, S.BUSY, S.NO_ANSWER, S.FAILED, S.CANCELLED},
     # Answering-machine detection may decide only after the line was picked up.
     S.ANSWERED: {S.COMPLETED, S.LEAVING_MESSAGE, S.OPTED_OUT},
@@ -55,8 +55,16 @@ ALLOWED: dict[DeliveryState, set[DeliveryState]] = {
     S.DELIVERED: set(),
 }
 
-VOICE_ONLY = {S.DIALING, S.RINGING, S.ANSWERED, S.LEAVING_MESSAGE, S.COMPLETED, S.BUSY,
-              S.NO_ANSWER, S.MACHINE}
+VOICE_ONLY = {
+    S.DIALING,
+    S.RINGING,
+    S.ANSWERED,
+    S.LEAVING_MESSAGE,
+    S.COMPLETED,
+    S.BUSY,
+    S.NO_ANSWER,
+    S.MACHINE,
+}
 MESSAGE_ONLY = {S.SENDING, S.SENT, S.DELIVERED}
 
 # A call occupies a trunk channel in these states.
@@ -67,20 +75,23 @@ IN_PROGRESS = IN_FLIGHT | {S.SENDING}
 RESULT_STATES = {S.BUSY, S.NO_ANSWER, S.FAILED, S.MACHINE}
 TERMINAL = {state for state, targets in ALLOWED.items() if not targets}
 # The participant got the message (a person, a machine, or the message provider).
-REACHED = {S.ANSWERED, S.LEAVING_MESSAGE, S.COMPLETED, S.MACHINE, S.SENT, S.DELIVERED,
-           S.OPTED_OUT}
+REACHED = {S.ANSWERED, S.LEAVING_MESSAGE, S.COMPLETED, S.MACHINE, S.SENT, S.DELIVERED, S.OPTED_OUT}
 
 
 class IllegalTransition(Exception):
-    def __init__(self, delivery_id: int | None, from_state: DeliveryState, to_state: DeliveryState,
-                 channel: Channel | None = None):
+    def __init__(
+        self,
+        delivery_id: int | None,
+        from_state: DeliveryState,
+        to_state: DeliveryState,
+        channel: Channel | None = None,
+    ):
         self.delivery_id = delivery_id
         self.from_state = from_state
         self.to_state = to_state
         where = f" on the {channel.value} channel" if channel else ""
         super().__init__(
-            f"delivery {delivery_id}: transition {from_state.value} -> {to_state.value}"
-            f"{where} is not allowed"
+            f"delivery {delivery_id}: transition {from_state.value} -> {to_state.value}{where} is not allowed"
         )
 
 
@@ -96,9 +107,16 @@ def is_allowed(channel: Channel, from_state: DeliveryState, to_state: DeliverySt
 
 def _refuse(delivery_id, channel, from_state, to_state, event) -> IllegalTransition:
     error = IllegalTransition(delivery_id, from_state, to_state, channel)
-    log_event(logger, "delivery.illegal_transition", logging.WARNING, delivery_id=delivery_id,
-              channel=channel.value, from_state=from_state.value, to_state=to_state.value,
-              trigger=event)
+    log_event(
+        logger,
+        "delivery.illegal_transition",
+        logging.WARNING,
+        delivery_id=delivery_id,
+        channel=channel.value,
+        from_state=from_state.value,
+        to_state=to_state.value,
+        trigger=event,
+    )
     return error
 
 
@@ -113,8 +131,17 @@ def _bookkeeping(to_state: DeliveryState, now) -> dict:
     if to_state == S.LEAVING_MESSAGE:
         values["answered_at"] = now
         values["answered_by"] = "machine"
-    if to_state in {S.COMPLETED, S.BUSY, S.NO_ANSWER, S.FAILED, S.MACHINE, S.CANCELLED,
-                    S.OPTED_OUT, S.SENT, S.DELIVERED}:
+    if to_state in {
+        S.COMPLETED,
+        S.BUSY,
+        S.NO_ANSWER,
+        S.FAILED,
+        S.MACHINE,
+        S.CANCELLED,
+        S.OPTED_OUT,
+        S.SENT,
+        S.DELIVERED,
+    }:
         values["finished_at"] = now
         values["claimed_by"] = None
     if to_state in {S.QUEUED, S.HELD}:
@@ -127,8 +154,9 @@ def _bookkeeping(to_state: DeliveryState, now) -> dict:
     return values
 
 
-def transition(session: Session, delivery: Delivery, to_state: DeliveryState, *, event: str,
-               clock: Clock, **detail) -> None:
+def transition(
+    session: Session, delivery: Delivery, to_state: DeliveryState, *, event: str, clock: Clock, **detail
+) -> None:
     """Move one delivery to `to_state` and record the event; refuse (and log) what is illegal."""
     from_state = DeliveryState(delivery.state)
     if not is_allowed(Channel(delivery.channel), from_state, to_state):
@@ -137,14 +165,30 @@ def transition(session: Session, delivery: Delivery, to_state: DeliveryState, *,
     for column, value in _bookkeeping(to_state, now).items():
         setattr(delivery, column, value)
     delivery.state = to_state
-    session.add(DeliveryEvent(delivery_id=delivery.id, at=now, event=event,
-                              from_state=from_state.value, to_state=to_state.value,
-                              detail=_jsonable(detail)))
+    session.add(
+        DeliveryEvent(
+            delivery_id=delivery.id,
+            at=now,
+            event=event,
+            from_state=from_state.value,
+            to_state=to_state.value,
+            detail=_jsonable(detail),
+        )
+    )
 
 
-def transition_many(session: Session, delivery_ids: Sequence[int], channel: Channel,
-                    from_state: DeliveryState, to_state: DeliveryState, *, event: str,
-                    clock: Clock, values: dict | None = None, **detail) -> int:
+def transition_many(
+    session: Session,
+    delivery_ids: Sequence[int],
+    channel: Channel,
+    from_state: DeliveryState,
+    to_state: DeliveryState,
+    *,
+    event: str,
+    clock: Clock,
+    values: dict | None = None,
+    **detail,
+) -> int:
     """The same transition for many rows of one channel in one UPDATE (wave planning, stop).
 
     Only rows still in `from_state` move (checked in the UPDATE itself); returns how many did.
@@ -159,8 +203,7 @@ def transition_many(session: Session, delivery_ids: Sequence[int], channel: Chan
     for chunk in _chunks(list(delivery_ids), 500):
         result = session.execute(
             update(Delivery)
-            .where(Delivery.id.in_(chunk), Delivery.state == from_state,
-                   Delivery.channel == channel)
+            .where(Delivery.id.in_(chunk), Delivery.state == from_state, Delivery.channel == channel)
             .values(**columns)
             .returning(Delivery.id),
             execution_options={"synchronize_session": False},
@@ -168,26 +211,46 @@ def transition_many(session: Session, delivery_ids: Sequence[int], channel: Chan
         moved.extend(result.scalars())
     if moved:
         payload = _jsonable(detail)
-        session.execute(insert(DeliveryEvent), [
-            {"delivery_id": delivery_id, "at": now, "event": event,
-             "from_state": from_state.value, "to_state": to_state.value, "detail": payload}
-            for delivery_id in moved
-        ])
+        session.execute(
+            insert(DeliveryEvent),
+            [
+                {
+                    "delivery_id": delivery_id,
+                    "at": now,
+                    "event": event,
+                    "from_state": from_state.value,
+                    "to_state": to_state.value,
+                    "detail": payload,
+                }
+                for delivery_id in moved
+            ],
+        )
     return len(moved)
 
 
 def record_event(session: Session, delivery: Delivery, event: str, clock: Clock, **detail) -> None:
     """Log a provider event that changes no state (a DTMF digit, the provider's id)."""
     state = DeliveryState(delivery.state).value
-    session.add(DeliveryEvent(delivery_id=delivery.id, at=clock.now(), event=event,
-                              from_state=state, to_state=state, detail=_jsonable(detail)))
+    session.add(
+        DeliveryEvent(
+            delivery_id=delivery.id,
+            at=clock.now(),
+            event=event,
+            from_state=state,
+            to_state=state,
+            detail=_jsonable(detail),
+        )
+    )
 
 
 def _chunks(items: list, size: int):
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _jsonable(detail: dict) -> dict:
-    return {key: (value.value if hasattr(value, "value") else value)
-            for key, value in detail.items() if value is not None}
+    return {
+        key: (value.value if hasattr(value, "value") else value)
+        for key, value in detail.items()
+        if value is not None
+    }

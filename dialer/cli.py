@@ -2,6 +2,7 @@
 
 Errors end with a line on stderr and a non-zero exit status (click.ClickException).
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -40,8 +41,8 @@ class SqliteDialerLock:
         except BlockingIOError:
             file.close()
             raise click.ClickException(
-                "another dialer already runs on this SQLite database; "
-                "several dialers need PostgreSQL") from None
+                "another dialer already runs on this SQLite database; several dialers need PostgreSQL"
+            ) from None
         self._file = file
 
     def release(self) -> None:
@@ -54,18 +55,25 @@ class SqliteDialerLock:
 class BackgroundDialer:
     """The pacing loop (`PacingLoop`, i.e. `DialerWorker.run`) and, if asked, the durable jobs."""
 
-    def __init__(self, db: Database, settings: Settings, *, trunk_name: str | None = None,
-                 worker_id: str | None = None, call_log: Path | None = None,
-                 durable_jobs: bool = True):
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        trunk_name: str | None = None,
+        worker_id: str | None = None,
+        call_log: Path | None = None,
+        durable_jobs: bool = True,
+    ):
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per run otherwise
         self.lock = SqliteDialerLock(db) if db.is_sqlite else None
         if self.lock:
             self.lock.acquire()
-        self.worker = build_worker(db, settings, trunk_name=trunk_name, worker_id=worker_id,
-                                   call_log=call_log)
+        self.worker = build_worker(
+            db, settings, trunk_name=trunk_name, worker_id=worker_id, call_log=call_log
+        )
         self.loop = PacingLoop(self.worker)
-        self.scheduler = (build_scheduler(db, settings, self.worker.clock) if durable_jobs
-                          else None)
+        self.scheduler = build_scheduler(db, settings, self.worker.clock) if durable_jobs else None
 
     def start(self) -> None:
         self.loop.start()
@@ -91,25 +99,30 @@ def start_background_dialer(db: Database, settings: Settings) -> BackgroundDiale
 @dialer_group.command("run")
 @click.option("--trunk", "trunk_name", default=None, help="Trunk name (created if new).")
 @click.option("--worker-id", default=None, help="Name of this dialer process in claims.")
-@click.option("--call-log", type=click.Path(path_type=Path), default=None,
-              help="Simulator only: append every call placed to this file.")
-@click.option("--no-jobs", is_flag=True,
-              help="Only the pacing loop, for a second dialer process on PostgreSQL.")
+@click.option(
+    "--call-log",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Simulator only: append every call placed to this file.",
+)
+@click.option(
+    "--no-jobs", is_flag=True, help="Only the pacing loop, for a second dialer process on PostgreSQL."
+)
 def run_dialer(trunk_name, worker_id, call_log, no_jobs) -> None:
     """Run the dialer worker until SIGTERM or Ctrl-C."""
     configure_logging()
     settings = current_settings()
     db = current_db()
-    dialer = BackgroundDialer(db, settings, trunk_name=trunk_name, worker_id=worker_id,
-                              call_log=call_log, durable_jobs=not no_jobs)
+    dialer = BackgroundDialer(
+        db, settings, trunk_name=trunk_name, worker_id=worker_id, call_log=call_log, durable_jobs=not no_jobs
+    )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     dialer.start()
     if settings.training_mode:
         click.echo("TRAININGSMODUS: gesimuleerd telefoonnetwerk, er wordt niemand echt gebeld.")
-    click.echo(f"dialer {dialer.worker.worker_id} runs on trunk {dialer.worker.trunk.name}",
-               err=True)
+    click.echo(f"dialer {dialer.worker.worker_id} runs on trunk {dialer.worker.trunk.name}", err=True)
     try:
         while not stop.wait(0.5):
             pass

@@ -11,6 +11,7 @@ purge. They are plain functions found by reference; `bind()` gives them this pro
 database, settings and clock. Each is idempotent, so a restart that runs one late, or two
 dialer processes that both run it, change nothing twice.
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,9 +47,11 @@ def send_due_outcome_messages(session: Session, clock: Clock, settings: Settings
     """Queue the outcome message of every ended action whose delay has passed."""
     now = clock.now()
     queued = 0
-    for action in session.scalars(select(Action).where(
-            Action.status == ActionStatus.ENDED, Action.outcome_sent_at.is_(None),
-            Action.outcome.is_not(None))).all():
+    for action in session.scalars(
+        select(Action).where(
+            Action.status == ActionStatus.ENDED, Action.outcome_sent_at.is_(None), Action.outcome.is_not(None)
+        )
+    ).all():
         due = outcome_due_at(action, settings)
         if due is not None and due <= now:
             queued += plan_outcome_messages(session, action, clock, settings)
@@ -60,10 +63,12 @@ def end_stale_actions(session: Session, clock: Clock, settings: Settings) -> lis
     hours = settings.dialer.stale_action_hours
     cutoff = clock.now() - timedelta(hours=hours)
     ended = []
-    for action in session.scalars(select(Action).where(
-            Action.status == ActionStatus.RUNNING, Action.started_at < cutoff)).all():
-        end_action(session, action, None, Outcome.NO_RESULT.value, STALE_NOTE.format(hours=hours),
-                   clock, settings)
+    for action in session.scalars(
+        select(Action).where(Action.status == ActionStatus.RUNNING, Action.started_at < cutoff)
+    ).all():
+        end_action(
+            session, action, None, Outcome.NO_RESULT.value, STALE_NOTE.format(hours=hours), clock, settings
+        )
         ended.append(action.id)
     return ended
 
@@ -128,10 +133,29 @@ def build_scheduler(db: Database, settings: Settings, clock: Clock) -> Backgroun
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
         timezone=settings.timezone,
     )
-    scheduler.add_job("dialer.jobs:outcome_messages_job", "interval", seconds=15,
-                      id="dialer.outcome_messages", jobstore=PERSISTENT, replace_existing=True)
-    scheduler.add_job("dialer.jobs:stale_actions_job", "interval", minutes=5,
-                      id="dialer.stale_actions", jobstore=PERSISTENT, replace_existing=True)
-    scheduler.add_job("dialer.jobs:retention_purge_job", "cron", hour=3, minute=30,
-                      id="dialer.retention_purge", jobstore=PERSISTENT, replace_existing=True)
+    scheduler.add_job(
+        "dialer.jobs:outcome_messages_job",
+        "interval",
+        seconds=15,
+        id="dialer.outcome_messages",
+        jobstore=PERSISTENT,
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        "dialer.jobs:stale_actions_job",
+        "interval",
+        minutes=5,
+        id="dialer.stale_actions",
+        jobstore=PERSISTENT,
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        "dialer.jobs:retention_purge_job",
+        "cron",
+        hour=3,
+        minute=30,
+        id="dialer.retention_purge",
+        jobstore=PERSISTENT,
+        replace_existing=True,
+    )
     return scheduler

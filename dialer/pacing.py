@@ -6,6 +6,7 @@ is a short burst) and optional caps per number prefix, so one local exchange is 
 incident priority goes first (a missing child before a stolen bicycle); actions of equal
 priority take turns by dial order, nearest recipient first in each, so neither starves.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -64,9 +65,12 @@ def fair_order(candidates: Iterable[Candidate]) -> list[Candidate]:
         by_priority[candidate.priority][candidate.action_id].append(candidate)
     ordered: list[Candidate] = []
     for priority in sorted(by_priority, reverse=True):
-        queues = [sorted(q, key=lambda c: (c.rank, c.delivery_id))
-                  for _action, q in sorted(by_priority[priority].items(),
-                                           key=lambda item: (item[0] is None, item[0] or 0))]
+        queues = [
+            sorted(q, key=lambda c: (c.rank, c.delivery_id))
+            for _action, q in sorted(
+                by_priority[priority].items(), key=lambda item: (item[0] is None, item[0] or 0)
+            )
+        ]
         depth = max(len(q) for q in queues)
         for turn in range(depth):
             ordered.extend(q[turn] for q in queues if turn < len(q))
@@ -91,9 +95,14 @@ def prefix_load(targets: Iterable[str], caps: Mapping[str, int]) -> dict[str, in
     return dict(load)
 
 
-def choose_calls(ordered: Sequence[Candidate], *, free_channels: int, tokens: int,
-                 prefix_caps: Mapping[str, int] | None = None,
-                 prefix_in_flight: Mapping[str, int] | None = None) -> list[Candidate]:
+def choose_calls(
+    ordered: Sequence[Candidate],
+    *,
+    free_channels: int,
+    tokens: int,
+    prefix_caps: Mapping[str, int] | None = None,
+    prefix_in_flight: Mapping[str, int] | None = None,
+) -> list[Candidate]:
     """Take candidates in order while channels and tokens last, skipping capped prefixes."""
     budget = min(free_channels, tokens)
     if budget <= 0:

@@ -5,6 +5,7 @@ store every menu choice on the delivery row. In training mode the simulated part
 presses digits; here the same flow runs with those digits, so the row ends up exactly as the
 IVR would leave it (menu_choices, acknowledged, transfer_requested, opt_out_requested).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -27,12 +28,19 @@ from ivr.flow import (
 MAX_TURNS = 40
 
 
-def walk_alert_flow(session: Session, delivery_id: int, digits: Sequence[str],
-                    answered_by: str, clock: Clock, settings: Settings) -> list[str]:
+def walk_alert_flow(
+    session: Session,
+    delivery_id: int,
+    digits: Sequence[str],
+    answered_by: str,
+    clock: Clock,
+    settings: Settings,
+) -> list[str]:
     """Run the alert flow for one answered call; returns the node ids visited."""
 
-    env = CallEnv(session=session, clock=clock, settings=settings, provider="simulator",
-                  answered_by=answered_by)
+    env = CallEnv(
+        session=session, clock=clock, settings=settings, provider="simulator", answered_by=answered_by
+    )
     engine = Engine(ALERT_FLOW)
     pressed = list(digits)
     turn = engine.start(env, {"delivery_id": delivery_id})

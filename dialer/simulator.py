@@ -16,6 +16,7 @@ The simulator never touches the database. Its DTMF events carry `detail["ivr"] =
 so the worker can walk the real alert flow with those digits (dialer.simulated_ivr), which
 stores the menu choices on the row exactly as the IVR does on a real call.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -86,15 +87,22 @@ class CallScript:
         return self.events[-1].offset_s
 
 
-def script_call(delivery_id: int, attempt: int, number: str, timeout_s: int,
-                profile: SimulatorSettings) -> CallScript:
+def script_call(
+    delivery_id: int, attempt: int, number: str, timeout_s: int, profile: SimulatorSettings
+) -> CallScript:
     """What the network will do with this call attempt (pure and reproducible)."""
     if number.startswith(INVALID_PREFIXES):
-        return CallScript("invalid", (ScriptedEvent(0.0, T.DIALING),
-                                      ScriptedEvent(0.3, T.FAILED, "UNALLOCATED_NUMBER")))
+        return CallScript(
+            "invalid", (ScriptedEvent(0.0, T.DIALING), ScriptedEvent(0.3, T.FAILED, "UNALLOCATED_NUMBER"))
+        )
     rng = random.Random(f"{profile.seed}:{delivery_id}:{attempt}")
-    weights = [profile.answer_rate, profile.busy_rate, profile.no_answer_rate,
-               profile.failure_rate, profile.machine_rate]
+    weights = [
+        profile.answer_rate,
+        profile.busy_rate,
+        profile.no_answer_rate,
+        profile.failure_rate,
+        profile.machine_rate,
+    ]
     outcome = rng.choices(["answered", "busy", "no_answer", "failed", "machine"], weights)[0]
     dialing = ScriptedEvent(0.0, T.DIALING)
     if outcome == "failed":
@@ -103,15 +111,22 @@ def script_call(delivery_id: int, attempt: int, number: str, timeout_s: int,
         return CallScript(outcome, (dialing, ScriptedEvent(SETUP_S, T.BUSY, "USER_BUSY")))
     ringing = ScriptedEvent(SETUP_S, T.RINGING)
     if outcome == "no_answer":
-        return CallScript(outcome, (dialing, ringing,
-                                    ScriptedEvent(SETUP_S + timeout_s, T.NO_ANSWER, "NO_ANSWER")))
+        return CallScript(
+            outcome, (dialing, ringing, ScriptedEvent(SETUP_S + timeout_s, T.NO_ANSWER, "NO_ANSWER"))
+        )
     ring = min(rng.expovariate(1.0 / profile.ring_mean_s) + 1.0, timeout_s - SETUP_S - 1.0)
     answered_at = SETUP_S + max(ring, 0.5)
     if outcome == "machine":
         message = profile.listen_mean_s + 3.0  # greeting and beep, then the message
-        return CallScript(outcome, (dialing, ringing, ScriptedEvent(answered_at, T.MACHINE),
-                                    ScriptedEvent(answered_at + message, T.COMPLETED,
-                                                  "NORMAL_CLEARING")))
+        return CallScript(
+            outcome,
+            (
+                dialing,
+                ringing,
+                ScriptedEvent(answered_at, T.MACHINE),
+                ScriptedEvent(answered_at + message, T.COMPLETED, "NORMAL_CLEARING"),
+            ),
+        )
     listen = profile.listen_mean_s * rng.uniform(0.85, 1.15)
     events = [dialing, ringing, ScriptedEvent(answered_at, T.ANSWERED)]
     at = answered_at + listen
@@ -151,8 +166,9 @@ class SimulatedNetwork:
 
     name = "simulator"
 
-    def __init__(self, clock: Clock, profile: SimulatorSettings, *, threaded: bool = True,
-                 call_log: Path | None = None):
+    def __init__(
+        self, clock: Clock, profile: SimulatorSettings, *, threaded: bool = True, call_log: Path | None = None
+    ):
         self.clock = clock
         self.profile = profile
         self.threaded = threaded
@@ -180,8 +196,7 @@ class SimulatedNetwork:
             self._log_file = self.call_log.open("a", buffering=1)
         if self.threaded and self._thread is None:
             self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="simulated-network",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self._run, name="simulated-network", daemon=True)
             self._thread.start()
 
     def originate(self, request: CallRequest) -> str | None:
@@ -192,8 +207,9 @@ class SimulatedNetwork:
         with self._lock:
             provider_id = f"SIM-{request.delivery_id}-{attempt}"
             if provider_id in self._placed:
-                raise OriginateError(f"attempt {attempt} of delivery {request.delivery_id} "
-                                     "was already placed")
+                raise OriginateError(
+                    f"attempt {attempt} of delivery {request.delivery_id} was already placed"
+                )
             self._placed.add(provider_id)
             self.originated += 1
             self.recent_requests.append(request)
@@ -203,8 +219,9 @@ class SimulatedNetwork:
                 self.congested += 1
                 script = CallScript("congested", (ScriptedEvent(0.0, T.FAILED, "CONGESTION"),))
             else:
-                script = script_call(request.delivery_id, attempt, request.number,
-                                     request.timeout_s, self.profile)
+                script = script_call(
+                    request.delivery_id, attempt, request.number, request.timeout_s, self.profile
+                )
             self.peak_channels = max(self.peak_channels, len(self._calls))
             for scripted in script.events:
                 self._push(now + timedelta(seconds=scripted.offset_s), provider_id, scripted)
@@ -218,8 +235,7 @@ class SimulatedNetwork:
             call.ended = True  # what the script still had is dropped
             cause = "NORMAL_CLEARING" if call.answered else "ORIGINATOR_CANCEL"
             kind = T.COMPLETED if call.answered else T.FAILED
-            self._push(self.clock.now(), call.provider_id, ScriptedEvent(0.0, kind, cause),
-                       forced=True)
+            self._push(self.clock.now(), call.provider_id, ScriptedEvent(0.0, kind, cause), forced=True)
 
     def stop(self) -> None:
         self._stop.set()
@@ -252,26 +268,34 @@ class SimulatedNetwork:
                     continue
                 if scripted.type in (T.ANSWERED, T.MACHINE):
                     call.answered = True
-                due.append(CallEvent(
-                    delivery_id=call.delivery_id, type=scripted.type, provider=self.name,
-                    provider_id=provider_id, at=at, hangup_cause=scripted.hangup_cause,
-                    digits=scripted.digits, event_key=f"{provider_id}:{seq}",
-                    detail={"attempt": call.attempt, "ivr": "simulated"},
-                ))
+                due.append(
+                    CallEvent(
+                        delivery_id=call.delivery_id,
+                        type=scripted.type,
+                        provider=self.name,
+                        provider_id=provider_id,
+                        at=at,
+                        hangup_cause=scripted.hangup_cause,
+                        digits=scripted.digits,
+                        event_key=f"{provider_id}:{seq}",
+                        detail={"attempt": call.attempt, "ivr": "simulated"},
+                    )
+                )
                 if scripted.type in (T.COMPLETED, T.BUSY, T.NO_ANSWER, T.FAILED):
                     del self._calls[provider_id]
         for event in due:
             self._sink(event)
         return len(due)
 
-    def _push(self, at: datetime, provider_id: str, scripted: ScriptedEvent,
-              forced: bool = False) -> None:
+    def _push(self, at: datetime, provider_id: str, scripted: ScriptedEvent, forced: bool = False) -> None:
         heapq.heappush(self._heap, (at, next(self._seq), provider_id, scripted, forced))
 
     def _write_log(self, request: CallRequest, attempt: int, now: datetime) -> None:
         if self._log_file is not None:
-            self._log_file.write(json.dumps({"delivery_id": request.delivery_id,
-                                             "attempt": attempt, "at": now.isoformat()}) + "\n")
+            self._log_file.write(
+                json.dumps({"delivery_id": request.delivery_id, "attempt": attempt, "at": now.isoformat()})
+                + "\n"
+            )
 
     def _run(self) -> None:
         while not self._stop.is_set():

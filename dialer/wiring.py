@@ -2,6 +2,7 @@
 
 The dialer core never imports an adapter; this is the one place that picks them.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -44,11 +45,24 @@ def build_senders(settings: Settings) -> dict[str, MessageSender]:
     return senders_from_settings(settings)
 
 
-def build_worker(db: Database, settings: Settings, *, clock: Clock | None = None,
-                 trunk_name: str | None = None, worker_id: str | None = None,
-                 call_log: Path | None = None):
+def build_worker(
+    db: Database,
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    trunk_name: str | None = None,
+    worker_id: str | None = None,
+    call_log: Path | None = None,
+):
 
     clock = clock or build_clock(settings)
     backend = build_backend(settings, clock, call_log=call_log)
-    return DialerWorker(db, backend, clock, settings, senders=build_senders(settings),
-                        trunk_name=trunk_name, worker_id=worker_id)
+    return DialerWorker(
+        db,
+        backend,
+        clock,
+        settings,
+        senders=build_senders(settings),
+        trunk_name=trunk_name,
+        worker_id=worker_id,
+    )

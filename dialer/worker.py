@@ -17,6 +17,7 @@ crash can never make the same attempt twice. On PostgreSQL claims use `FOR UPDAT
 so several workers (one per trunk or PBX) share a wave without overlap; on SQLite one worker
 runs.
 """
+
 from __future__ import annotations
 
 import logging
@@ -77,8 +78,18 @@ class TickReport:
 
     @property
     def busy(self) -> bool:
-        return any((self.events, self.reconciled, self.held, self.released, self.hung_up,
-                    self.placed, self.sent, self.opted_out))
+        return any(
+            (
+                self.events,
+                self.reconciled,
+                self.held,
+                self.released,
+                self.hung_up,
+                self.placed,
+                self.sent,
+                self.opted_out,
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -102,14 +113,18 @@ def ensure_trunk(db: Database, name: str, backend: CallBackend, settings: Settin
             provider_cps = getattr(backend, "max_cps", None)
             if provider_cps:
                 cps = min(cps, provider_cps)
-            trunk = Trunk(name=name, backend=backend.name, max_channels=settings.dialer.channels,
-                          cps=cps, prefix_caps={})
+            trunk = Trunk(
+                name=name,
+                backend=backend.name,
+                max_channels=settings.dialer.channels,
+                cps=cps,
+                prefix_caps={},
+            )
             session.add(trunk)
             session.commit()
         if trunk.max_channels <= 0 or trunk.cps <= 0:
             raise ValueError(f"trunk {name!r} needs max_channels > 0 and cps > 0")
-        return TrunkLimits(trunk.id, trunk.name, trunk.max_channels, trunk.cps,
-                           dict(trunk.prefix_caps or {}))
+        return TrunkLimits(trunk.id, trunk.name, trunk.max_channels, trunk.cps, dict(trunk.prefix_caps or {}))
 
 
 def default_worker_id() -> str:
@@ -117,9 +132,18 @@ def default_worker_id() -> str:
 
 
 class DialerWorker:
-    def __init__(self, db: Database, backend: CallBackend, clock: Clock, settings: Settings, *,
-                 senders: Mapping[str, MessageSender] | None = None, trunk_name: str | None = None,
-                 worker_id: str | None = None, simulate_ivr: bool | None = None):
+    def __init__(
+        self,
+        db: Database,
+        backend: CallBackend,
+        clock: Clock,
+        settings: Settings,
+        *,
+        senders: Mapping[str, MessageSender] | None = None,
+        trunk_name: str | None = None,
+        worker_id: str | None = None,
+        simulate_ivr: bool | None = None,
+    ):
         self.db = db
         self.backend = backend
         self.clock = clock
@@ -127,8 +151,7 @@ class DialerWorker:
         self.senders = dict(senders or {})
         self.worker_id = worker_id or default_worker_id()
         self.trunk = ensure_trunk(db, trunk_name or backend.name, backend, settings)
-        self.bucket = TokenBucket.for_cps(self.trunk.cps, settings.dialer.cps_burst_s,
-                                          clock.monotonic())
+        self.bucket = TokenBucket.for_cps(self.trunk.cps, settings.dialer.cps_burst_s, clock.monotonic())
         self.composer = MessageComposer(settings.callback_number)
         self.simulate_ivr = (backend.name == "simulator") if simulate_ivr is None else simulate_ivr
         self.wake = threading.Event()
@@ -146,9 +169,15 @@ class DialerWorker:
         if not self.started:
             self.backend.start(self.submit)
             self.started = True
-            log_event(logger, "dialer.started", worker=self.worker_id, trunk=self.trunk.name,
-                      channels=self.trunk.max_channels, cps=self.trunk.cps,
-                      backend=self.backend.name)
+            log_event(
+                logger,
+                "dialer.started",
+                worker=self.worker_id,
+                trunk=self.trunk.name,
+                channels=self.trunk.max_channels,
+                cps=self.trunk.cps,
+                backend=self.backend.name,
+            )
 
     def stop(self) -> None:
         if self.started:
@@ -183,8 +212,9 @@ class DialerWorker:
                 try:
                     self.tick()
                 except Exception as exc:  # logged (traceback at debug level); the next tick retries
-                    log_event(logger, "dialer.tick_failed", logging.ERROR, worker=self.worker_id,
-                              error=repr(exc))
+                    log_event(
+                        logger, "dialer.tick_failed", logging.ERROR, worker=self.worker_id, error=repr(exc)
+                    )
                     logger.debug("dialer.tick_failed traceback", exc_info=True)
                 self.wake.wait(self.settings.dialer.poll_interval_s)
         finally:
@@ -231,9 +261,14 @@ class DialerWorker:
                         session.commit()
                     except (IllegalTransition, UnknownDelivery, ValueError) as exc:
                         session.rollback()
-                        log_event(logger, "call_event.refused", logging.WARNING,
-                                  delivery_id=event.delivery_id, type=event.type.value,
-                                  error=str(exc))
+                        log_event(
+                            logger,
+                            "call_event.refused",
+                            logging.WARNING,
+                            delivery_id=event.delivery_id,
+                            type=event.type.value,
+                            error=str(exc),
+                        )
         except Exception:
             # The database failed (locked, connection lost): keep the events, in order, for
             # the next tick, and let the scheduler log the error.
@@ -268,27 +303,32 @@ class DialerWorker:
                 if delivery is None or delivery.kind != DeliveryKind.ALERT:
                     continue
                 try:
-                    walk_alert_flow(session, delivery_id, digits, "human", self.clock,
-                                    self.settings)
+                    walk_alert_flow(session, delivery_id, digits, "human", self.clock, self.settings)
                     session.commit()
                 except Exception as exc:  # the flow's own error: log it, the call is over
                     session.rollback()
-                    log_event(logger, "simulator.ivr_failed", logging.ERROR,
-                              delivery_id=delivery_id, error=repr(exc))
+                    log_event(
+                        logger,
+                        "simulator.ivr_failed",
+                        logging.ERROR,
+                        delivery_id=delivery_id,
+                        error=repr(exc),
+                    )
 
     # --- 6. reconcile -----------------------------------------------------------------------
 
     def reconcile(self) -> int:
         """Calls without news for too long end as 'outcome unknown' (never redialled)."""
         now = self.clock.now()
-        dial_deadline = now - timedelta(seconds=self.settings.dialer.dial_timeout_s
-                                        + self.settings.dialer.reconcile_grace_s)
-        call_deadline = now - timedelta(seconds=self.settings.dialer.max_call_s
-                                        + self.settings.dialer.reconcile_grace_s)
+        dial_deadline = now - timedelta(
+            seconds=self.settings.dialer.dial_timeout_s + self.settings.dialer.reconcile_grace_s
+        )
+        call_deadline = now - timedelta(
+            seconds=self.settings.dialer.max_call_s + self.settings.dialer.reconcile_grace_s
+        )
         message_deadline = now - timedelta(seconds=self.settings.dialer.reconcile_grace_s)
         stale = or_(
-            and_(Delivery.state.in_([S.DIALING, S.RINGING]),
-                 Delivery.last_attempt_at < dial_deadline),
+            and_(Delivery.state.in_([S.DIALING, S.RINGING]), Delivery.last_attempt_at < dial_deadline),
             and_(Delivery.state == S.ANSWERED, Delivery.answered_at < call_deadline),
             and_(Delivery.state == S.LEAVING_MESSAGE, Delivery.answered_at < call_deadline),
             and_(Delivery.state == S.SENDING, Delivery.last_attempt_at < message_deadline),
@@ -303,8 +343,7 @@ class DialerWorker:
                 count += 1
             session.commit()
         if count:
-            log_event(logger, "dialer.reconciled", logging.WARNING, worker=self.worker_id,
-                      deliveries=count)
+            log_event(logger, "dialer.reconciled", logging.WARNING, worker=self.worker_id, deliveries=count)
         return count
 
     def _reconcile_one(self, session: Session, delivery: Delivery) -> None:
@@ -312,14 +351,11 @@ class DialerWorker:
         state = S(delivery.state)
         delivery.hangup_cause = OUTCOME_UNKNOWN
         if state == S.ANSWERED:
-            transition(session, delivery, S.COMPLETED, event="dialer.reconciled",
-                       clock=self.clock, **detail)
+            transition(session, delivery, S.COMPLETED, event="dialer.reconciled", clock=self.clock, **detail)
         elif state == S.LEAVING_MESSAGE:
-            transition(session, delivery, S.MACHINE, event="dialer.reconciled",
-                       clock=self.clock, **detail)
+            transition(session, delivery, S.MACHINE, event="dialer.reconciled", clock=self.clock, **detail)
         else:
-            transition(session, delivery, S.FAILED, event="dialer.reconciled", clock=self.clock,
-                       **detail)
+            transition(session, delivery, S.FAILED, event="dialer.reconciled", clock=self.clock, **detail)
 
     def drop_opted_out(self) -> int:
         """Participants who opted out after the wave was planned are not contacted."""
@@ -328,14 +364,17 @@ class DialerWorker:
             rows = session.execute(
                 select(Delivery.id, Delivery.channel, Delivery.state)
                 .join(Participant, Participant.id == Delivery.participant_id)
-                .where(Delivery.state.in_([S.QUEUED, S.HELD]),
-                       Participant.status == ParticipantStatus.OPTED_OUT)).all()
+                .where(
+                    Delivery.state.in_([S.QUEUED, S.HELD]), Participant.status == ParticipantStatus.OPTED_OUT
+                )
+            ).all()
             groups: dict[tuple[Channel, S], list[int]] = {}
             for delivery_id, channel, state in rows:
                 groups.setdefault((Channel(channel), S(state)), []).append(delivery_id)
             for (channel, state), ids in groups.items():
-                moved += transition_many(session, ids, channel, state, S.OPTED_OUT,
-                                         event="participant.opted_out", clock=self.clock)
+                moved += transition_many(
+                    session, ids, channel, state, S.OPTED_OUT, event="participant.opted_out", clock=self.clock
+                )
             session.commit()
         return moved
 
@@ -346,29 +385,51 @@ class DialerWorker:
         held = released = 0
         with self.db.session() as session:
             due = or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
-            action_ids = session.scalars(select(Delivery.action_id).distinct().where(
-                Delivery.state == S.QUEUED, Delivery.channel == Channel.VOICE, due,
-                Delivery.action_id.is_not(None))).all()
+            action_ids = session.scalars(
+                select(Delivery.action_id)
+                .distinct()
+                .where(
+                    Delivery.state == S.QUEUED,
+                    Delivery.channel == Channel.VOICE,
+                    due,
+                    Delivery.action_id.is_not(None),
+                )
+            ).all()
             for action in session.scalars(select(Action).where(Action.id.in_(action_ids))):
-                until = held_until(quiet_window(action.control_room, self.settings),
-                                   action.urgent, now)
+                until = held_until(quiet_window(action.control_room, self.settings), action.urgent, now)
                 if until is None:
                     continue
-                ids = session.scalars(select(Delivery.id).where(
-                    Delivery.action_id == action.id, Delivery.state == S.QUEUED,
-                    Delivery.channel == Channel.VOICE, due)).all()
-                held += transition_many(session, ids, Channel.VOICE, S.QUEUED, S.HELD,
-                                        event="quiet_hours.held", clock=self.clock,
-                                        values={"next_attempt_at": until},
-                                        until=until.isoformat())
-            ready = session.execute(select(Delivery.id, Delivery.channel).where(
-                Delivery.state == S.HELD, Delivery.next_attempt_at <= now)).all()
+                ids = session.scalars(
+                    select(Delivery.id).where(
+                        Delivery.action_id == action.id,
+                        Delivery.state == S.QUEUED,
+                        Delivery.channel == Channel.VOICE,
+                        due,
+                    )
+                ).all()
+                held += transition_many(
+                    session,
+                    ids,
+                    Channel.VOICE,
+                    S.QUEUED,
+                    S.HELD,
+                    event="quiet_hours.held",
+                    clock=self.clock,
+                    values={"next_attempt_at": until},
+                    until=until.isoformat(),
+                )
+            ready = session.execute(
+                select(Delivery.id, Delivery.channel).where(
+                    Delivery.state == S.HELD, Delivery.next_attempt_at <= now
+                )
+            ).all()
             by_channel: dict[Channel, list[int]] = {}
             for delivery_id, channel in ready:
                 by_channel.setdefault(Channel(channel), []).append(delivery_id)
             for channel, ids in by_channel.items():
-                released += transition_many(session, ids, channel, S.HELD, S.QUEUED,
-                                            event="quiet_hours.released", clock=self.clock)
+                released += transition_many(
+                    session, ids, channel, S.HELD, S.QUEUED, event="quiet_hours.released", clock=self.clock
+                )
             session.commit()
         return held, released
 
@@ -380,16 +441,27 @@ class DialerWorker:
         to_hang_up: list[tuple[int, str | None]] = []
         with self.db.session() as session:
             rows = session.scalars(
-                select(Delivery).join(Action, Action.id == Delivery.action_id).where(
-                    Delivery.trunk_id == self.trunk.id, Delivery.state.in_(IN_FLIGHT),
-                    Delivery.kind == DeliveryKind.ALERT, Action.status == ActionStatus.ENDED)
+                select(Delivery)
+                .join(Action, Action.id == Delivery.action_id)
+                .where(
+                    Delivery.trunk_id == self.trunk.id,
+                    Delivery.state.in_(IN_FLIGHT),
+                    Delivery.kind == DeliveryKind.ALERT,
+                    Action.status == ActionStatus.ENDED,
+                )
             ).all()
             for delivery in rows:
                 if delivery.id in self._hung_up:
                     continue
                 if delivery.state in (S.DIALING, S.RINGING):
-                    transition(session, delivery, S.CANCELLED, event="action.ended.hangup",
-                               clock=self.clock, worker=self.worker_id)
+                    transition(
+                        session,
+                        delivery,
+                        S.CANCELLED,
+                        event="action.ended.hangup",
+                        clock=self.clock,
+                        worker=self.worker_id,
+                    )
                 to_hang_up.append((delivery.id, delivery.provider_id))
             session.commit()
         for delivery_id, provider_id in to_hang_up:
@@ -404,18 +476,21 @@ class DialerWorker:
         return and_(Delivery.trunk_id == self.trunk.id, Delivery.state.in_(IN_FLIGHT))
 
     def in_flight(self, session: Session) -> int:
-        return session.scalar(select(func.count()).select_from(Delivery).where(
-            self._holds_channel())) or 0
+        return session.scalar(select(func.count()).select_from(Delivery).where(self._holds_channel())) or 0
 
     def _claimable(self, channels: list[Channel], now: datetime):
-        return select(Delivery).outerjoin(Action, Action.id == Delivery.action_id).where(
-            Delivery.state == S.QUEUED,
-            Delivery.channel.in_(channels),
-            Delivery.target.is_not(None),
-            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
-            or_(Action.status == ActionStatus.RUNNING, Delivery.kind != DeliveryKind.ALERT),
-            # Verification calls carry a code the dialer never sees: the portal places them.
-            Delivery.kind != DeliveryKind.VERIFICATION,
+        return (
+            select(Delivery)
+            .outerjoin(Action, Action.id == Delivery.action_id)
+            .where(
+                Delivery.state == S.QUEUED,
+                Delivery.channel.in_(channels),
+                Delivery.target.is_not(None),
+                or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+                or_(Action.status == ActionStatus.RUNNING, Delivery.kind != DeliveryKind.ALERT),
+                # Verification calls carry a code the dialer never sees: the portal places them.
+                Delivery.kind != DeliveryKind.VERIFICATION,
+            )
         )
 
     def place_calls(self) -> int:
@@ -429,36 +504,59 @@ class DialerWorker:
                 return 0
             caps = self.trunk.prefix_caps
             # Due retries first (their chain is the wave's tail), then nearest first.
-            query = (self._claimable([Channel.VOICE], now)
-                     .order_by(Delivery.priority.desc(), Delivery.next_attempt_at.is_(None),
-                               Delivery.rank, Delivery.id)
-                     .limit(budget * (4 if caps else 1)))
+            query = (
+                self._claimable([Channel.VOICE], now)
+                .order_by(
+                    Delivery.priority.desc(), Delivery.next_attempt_at.is_(None), Delivery.rank, Delivery.id
+                )
+                .limit(budget * (4 if caps else 1))
+            )
             if self.db.is_postgresql:
                 query = query.with_for_update(skip_locked=True, of=Delivery)
-            candidates = [Candidate(d.id, d.action_id, d.priority, d.rank, d.target)
-                          for d in session.scalars(query)]
+            candidates = [
+                Candidate(d.id, d.action_id, d.priority, d.rank, d.target) for d in session.scalars(query)
+            ]
             if not candidates:
                 return 0
             load = {}
             if caps:
-                targets = session.scalars(select(Delivery.target).where(
-                    self._holds_channel())).all()
+                targets = session.scalars(select(Delivery.target).where(self._holds_channel())).all()
                 load = prefix_load(targets, caps)
-            chosen = choose_calls(fair_order(candidates), free_channels=free, tokens=tokens,
-                                  prefix_caps=caps, prefix_in_flight=load)
+            chosen = choose_calls(
+                fair_order(candidates),
+                free_channels=free,
+                tokens=tokens,
+                prefix_caps=caps,
+                prefix_in_flight=load,
+            )
             ids = [c.delivery_id for c in chosen]
-            transition_many(session, ids, Channel.VOICE, S.QUEUED, S.DIALING,
-                            event="dialer.claimed", clock=self.clock,
-                            values={"claimed_by": self.worker_id, "trunk_id": self.trunk.id,
-                                    "attempts": Delivery.attempts + 1, "last_attempt_at": now,
-                                    "provider": self.backend.name, "provider_id": None,
-                                    "next_attempt_at": None},
-                            worker=self.worker_id, trunk=self.trunk.name)
+            transition_many(
+                session,
+                ids,
+                Channel.VOICE,
+                S.QUEUED,
+                S.DIALING,
+                event="dialer.claimed",
+                clock=self.clock,
+                values={
+                    "claimed_by": self.worker_id,
+                    "trunk_id": self.trunk.id,
+                    "attempts": Delivery.attempts + 1,
+                    "last_attempt_at": now,
+                    "provider": self.backend.name,
+                    "provider_id": None,
+                    "next_attempt_at": None,
+                },
+                worker=self.worker_id,
+                trunk=self.trunk.name,
+            )
             claimed = session.execute(
-                select(Delivery.id, Delivery.attempts, Delivery.target, Delivery.kind,
-                       Delivery.action_id)
-                .where(Delivery.id.in_(ids), Delivery.claimed_by == self.worker_id,
-                       Delivery.state == S.DIALING)).all()
+                select(
+                    Delivery.id, Delivery.attempts, Delivery.target, Delivery.kind, Delivery.action_id
+                ).where(
+                    Delivery.id.in_(ids), Delivery.claimed_by == self.worker_id, Delivery.state == S.DIALING
+                )
+            ).all()
             session.commit()
         self.bucket.take(len(claimed), mono)
         order = {delivery_id: i for i, delivery_id in enumerate(ids)}
@@ -469,13 +567,21 @@ class DialerWorker:
                 try:
                     variables["text"] = self._outcome_text(row.action_id)
                 except ValueError as exc:  # prompts refused the text: never retried
-                    self.submit(CallEvent(delivery_id=row.id, type=CallEventType.FAILED,
-                                          provider=self.backend.name, at=self.clock.now(),
-                                          hangup_cause=MESSAGE_INVALID,
-                                          detail={"attempt": row.attempts, "error": str(exc)}))
+                    self.submit(
+                        CallEvent(
+                            delivery_id=row.id,
+                            type=CallEventType.FAILED,
+                            provider=self.backend.name,
+                            at=self.clock.now(),
+                            hangup_cause=MESSAGE_INVALID,
+                            detail={"attempt": row.attempts, "error": str(exc)},
+                        )
+                    )
                     continue
             request = CallRequest(
-                delivery_id=row.id, number=row.target, caller_id=self.settings.caller_id,
+                delivery_id=row.id,
+                number=row.target,
+                caller_id=self.settings.caller_id,
                 timeout_s=self.settings.dialer.dial_timeout_s,
                 flow="outcome" if row.kind == DeliveryKind.OUTCOME else "alert",
                 variables=variables,
@@ -483,21 +589,30 @@ class DialerWorker:
             try:
                 provider_id = self.backend.originate(request)
             except OriginateError as exc:
-                log_event(logger, "dialer.originate_failed", logging.WARNING,
-                          delivery_id=row.id, error=str(exc))
-                self.submit(CallEvent(delivery_id=row.id, type=CallEventType.FAILED,
-                                      provider=self.backend.name, at=self.clock.now(),
-                                      hangup_cause="ORIGINATE_ERROR",
-                                      detail={"attempt": row.attempts, "error": str(exc)}))
+                log_event(
+                    logger, "dialer.originate_failed", logging.WARNING, delivery_id=row.id, error=str(exc)
+                )
+                self.submit(
+                    CallEvent(
+                        delivery_id=row.id,
+                        type=CallEventType.FAILED,
+                        provider=self.backend.name,
+                        at=self.clock.now(),
+                        hangup_cause="ORIGINATE_ERROR",
+                        detail={"attempt": row.attempts, "error": str(exc)},
+                    )
+                )
                 continue
             if provider_id:
                 provider_ids[row.id] = provider_id
         if provider_ids:
             with self.db.session() as session:
                 for delivery_id, provider_id in provider_ids.items():
-                    session.execute(update(Delivery).where(
-                        Delivery.id == delivery_id, Delivery.provider_id.is_(None))
-                        .values(provider_id=provider_id))
+                    session.execute(
+                        update(Delivery)
+                        .where(Delivery.id == delivery_id, Delivery.provider_id.is_(None))
+                        .values(provider_id=provider_id)
+                    )
                 session.commit()
         return len(claimed)
 
@@ -514,9 +629,11 @@ class DialerWorker:
             return 0
         now = self.clock.now()
         with self.db.session() as session:
-            query = (self._claimable(channels, now)
-                     .order_by(Delivery.priority.desc(), Delivery.rank, Delivery.id)
-                     .limit(self.settings.dialer.message_batch))
+            query = (
+                self._claimable(channels, now)
+                .order_by(Delivery.priority.desc(), Delivery.rank, Delivery.id)
+                .limit(self.settings.dialer.message_batch)
+            )
             if self.db.is_postgresql:
                 query = query.with_for_update(skip_locked=True, of=Delivery)
             by_channel: dict[Channel, list[int]] = {}
@@ -525,14 +642,30 @@ class DialerWorker:
             if not by_channel:
                 return 0
             for channel, channel_ids in by_channel.items():
-                transition_many(session, channel_ids, channel, S.QUEUED, S.SENDING,
-                                event="dialer.claimed", clock=self.clock,
-                                values={"claimed_by": self.worker_id, "last_attempt_at": now,
-                                        "attempts": Delivery.attempts + 1},
-                                worker=self.worker_id)
-            ids = list(session.scalars(select(Delivery.id).where(
-                Delivery.id.in_([i for group in by_channel.values() for i in group]),
-                Delivery.state == S.SENDING, Delivery.claimed_by == self.worker_id)))
+                transition_many(
+                    session,
+                    channel_ids,
+                    channel,
+                    S.QUEUED,
+                    S.SENDING,
+                    event="dialer.claimed",
+                    clock=self.clock,
+                    values={
+                        "claimed_by": self.worker_id,
+                        "last_attempt_at": now,
+                        "attempts": Delivery.attempts + 1,
+                    },
+                    worker=self.worker_id,
+                )
+            ids = list(
+                session.scalars(
+                    select(Delivery.id).where(
+                        Delivery.id.in_([i for group in by_channel.values() for i in group]),
+                        Delivery.state == S.SENDING,
+                        Delivery.claimed_by == self.worker_id,
+                    )
+                )
+            )
             session.commit()
         if not ids:
             return 0
@@ -560,14 +693,27 @@ class DialerWorker:
                 if isinstance(result, SendError):
                     cause = PERMANENT_SEND_CAUSE if result.permanent else "SEND_ERROR"
                     delivery.hangup_cause = cause
-                    transition(session, delivery, S.FAILED, event="message.failed",
-                               clock=self.clock, error=str(result)[:200])
+                    transition(
+                        session,
+                        delivery,
+                        S.FAILED,
+                        event="message.failed",
+                        clock=self.clock,
+                        error=str(result)[:200],
+                    )
                     schedule_retry(session, delivery, S.FAILED, cause, self.clock, self.settings)
                 else:
                     delivery.provider = result.provider
                     delivery.provider_id = result.provider_id
-                    transition(session, delivery, S.SENT, event="message.sent", clock=self.clock,
-                               provider=result.provider, provider_id=result.provider_id)
+                    transition(
+                        session,
+                        delivery,
+                        S.SENT,
+                        event="message.sent",
+                        clock=self.clock,
+                        provider=result.provider,
+                        provider_id=result.provider_id,
+                    )
             session.commit()
         return len(results)
 
@@ -588,8 +734,9 @@ class PacingLoop:
     def start(self) -> PacingLoop:
         self.worker.start()
         self._stop.clear()
-        self._thread = threading.Thread(target=self.worker.run, args=(self._stop,),
-                                        name=self.name, daemon=True)
+        self._thread = threading.Thread(
+            target=self.worker.run, args=(self._stop,), name=self.name, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -604,7 +751,12 @@ class PacingLoop:
         if self._thread is not None:
             self._thread.join(timeout_s)
             if self._thread.is_alive():
-                log_event(logger, "dialer.loop_did_not_stop", logging.ERROR,
-                          worker=self.worker.worker_id, waited_s=timeout_s)
+                log_event(
+                    logger,
+                    "dialer.loop_did_not_stop",
+                    logging.ERROR,
+                    worker=self.worker.worker_id,
+                    waited_s=timeout_s,
+                )
             self._thread = None
         self.worker.stop()

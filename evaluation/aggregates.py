@@ -6,6 +6,7 @@ counts distinct participants instead of contact points. Rows are written once an
 ended (`freeze_action`), before the retention purge or an account deletion removes or
 anonymises the deliveries; from then on the figures of that action come from these rows.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,8 +60,14 @@ def live_counts(session: Session, action_ids: list[int]) -> dict[int, ActionCoun
     for chunk in _chunks(action_ids):
         alert = and_(Delivery.action_id.in_(chunk), Delivery.kind == DeliveryKind.ALERT)
         for action_id, channel, kind, n, r, a in session.execute(
-            select(Delivery.action_id, Delivery.channel, Delivery.phone_kind, func.count(),
-                   func.sum(reached), func.sum(acknowledged))
+            select(
+                Delivery.action_id,
+                Delivery.channel,
+                Delivery.phone_kind,
+                func.count(),
+                func.sum(reached),
+                func.sum(acknowledged),
+            )
             .where(alert)
             .group_by(Delivery.action_id, Delivery.channel, Delivery.phone_kind)
         ):
@@ -69,15 +76,20 @@ def live_counts(session: Session, action_ids: list[int]) -> dict[int, ActionCoun
         # An anonymised delivery (participant deleted) still counts as one person.
         person = func.coalesce(Delivery.participant_id, -Delivery.id)
         per_person = (
-            select(Delivery.action_id.label("action_id"), person.label("person"),
-                   func.max(reached).label("r"), func.max(acknowledged).label("a"))
+            select(
+                Delivery.action_id.label("action_id"),
+                person.label("person"),
+                func.max(reached).label("r"),
+                func.max(acknowledged).label("a"),
+            )
             .where(alert)
             .group_by(Delivery.action_id, person)
             .subquery()
         )
         for action_id, n, r, a in session.execute(
-            select(per_person.c.action_id, func.count(), func.sum(per_person.c.r), func.sum(per_person.c.a))
-            .group_by(per_person.c.action_id)
+            select(
+                per_person.c.action_id, func.count(), func.sum(per_person.c.r), func.sum(per_person.c.a)
+            ).group_by(per_person.c.action_id)
         ):
             result[action_id][(ALL_CHANNELS, "")] = Counts(n, int(r or 0), int(a or 0))
     return result
@@ -110,9 +122,7 @@ def freeze_action(session: Session, action: Action) -> bool:
     """Write the aggregate rows of an ended action once. Returns True when rows were written."""
     if ActionStatus(action.status) is not ActionStatus.ENDED:
         return False
-    exists = session.scalar(
-        select(DailyAggregate.id).where(DailyAggregate.action_id == action.id).limit(1)
-    )
+    exists = session.scalar(select(DailyAggregate.id).where(DailyAggregate.action_id == action.id).limit(1))
     if exists is not None:
         return False
     counts = live_counts(session, [action.id])[action.id]
@@ -121,8 +131,12 @@ def freeze_action(session: Session, action: Action) -> bool:
     for (channel, kind), c in counts.items():
         session.add(
             DailyAggregate(
-                action_id=action.id, channel=channel, phone_kind=kind,
-                recipients=c.recipients, reached=c.reached, acknowledged=c.acknowledged,
+                action_id=action.id,
+                channel=channel,
+                phone_kind=kind,
+                recipients=c.recipients,
+                reached=c.reached,
+                acknowledged=c.acknowledged,
             )
         )
     session.flush()

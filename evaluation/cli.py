@@ -1,4 +1,5 @@
 """`burgernet evaluation ...`: municipality populations and the pilot's figures as CSV."""
+
 from __future__ import annotations
 
 import sys
@@ -12,7 +13,9 @@ from evaluation.export import TABLES, report_csv
 from evaluation.figures import EvaluationError, Scope, build_report
 from evaluation.municipalities import DEMO_FILE, MunicipalityImportError, import_municipalities
 
-evaluation_group = click.Group("evaluation", help="The pilot's evaluation figures and municipality populations.")
+evaluation_group = click.Group(
+    "evaluation", help="The pilot's evaluation figures and municipality populations."
+)
 
 
 @evaluation_group.command("import-municipalities")
@@ -29,8 +32,10 @@ def import_municipalities_command(csv_file: Path | None) -> None:
         sys.exit(2)
     for error in report.errors:
         click.echo(f"{path}:{error.row}: {error.field}: {error.reason}", err=True)
-    click.echo(f"municipalities: {report.created} created, {report.updated} updated, "
-               f"{report.unchanged} unchanged, {len(report.errors)} rejected")
+    click.echo(
+        f"municipalities: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {len(report.errors)} rejected"
+    )
     sys.exit(1 if report.errors else 0)
 
 

@@ -1,4 +1,5 @@
 """CSV export of an evaluation report: one table per file, Dutch headers, ';' for Excel NL."""
+
 from __future__ import annotations
 
 import csv
@@ -15,29 +16,70 @@ def _rate(value: float | None) -> str:
 
 def _rows(report: Report, table: str) -> tuple[list[str], list[list]]:
     if table == "acties":
-        header = ["actie", "soort", "afloop", "meldkamer", "gemeente", "gestart", "beëindigd",
-                  "deelnemers", "bereikt", "bevestigd", "meldingen", "eerste_melding_s", "direct_resultaat"]
+        header = [
+            "actie",
+            "soort",
+            "afloop",
+            "meldkamer",
+            "gemeente",
+            "gestart",
+            "beëindigd",
+            "deelnemers",
+            "bereikt",
+            "bevestigd",
+            "meldingen",
+            "eerste_melding_s",
+            "direct_resultaat",
+        ]
         rows = [
-            [a.id, a.incident_type, a.outcome, a.control_room, a.municipality,
-             a.started_at.isoformat(), a.ended_at.isoformat() if a.ended_at else "",
-             a.people.recipients, a.people.reached, a.people.acknowledged, a.sightings,
-             "" if a.first_sighting_s is None else f"{a.first_sighting_s:.0f}",
-             "ja" if a.direct_result else "nee"]
+            [
+                a.id,
+                a.incident_type,
+                a.outcome,
+                a.control_room,
+                a.municipality,
+                a.started_at.isoformat(),
+                a.ended_at.isoformat() if a.ended_at else "",
+                a.people.recipients,
+                a.people.reached,
+                a.people.acknowledged,
+                a.sightings,
+                "" if a.first_sighting_s is None else f"{a.first_sighting_s:.0f}",
+                "ja" if a.direct_result else "nee",
+            ]
             for a in report.actions
         ]
     elif table == "kanalen":
-        header = ["kanaal", "soort_nummer", "ontvangers", "bereikt", "bevestigd", "bereikt_aandeel",
-                  "bevestigd_aandeel"]
+        header = [
+            "kanaal",
+            "soort_nummer",
+            "ontvangers",
+            "bereikt",
+            "bevestigd",
+            "bereikt_aandeel",
+            "bevestigd_aandeel",
+        ]
         rows = [
-            [c.channel, c.phone_kind, c.counts.recipients, c.counts.reached, c.counts.acknowledged,
-             _rate(c.answer_rate), _rate(c.acknowledge_rate)]
+            [
+                c.channel,
+                c.phone_kind,
+                c.counts.recipients,
+                c.counts.reached,
+                c.counts.acknowledged,
+                _rate(c.answer_rate),
+                _rate(c.acknowledge_rate),
+            ]
             for c in report.channels
         ]
     elif table == "gemeenten":
         header = ["gemeente", "deelnemers", "inwoners", "per_1000_inwoners"]
         rows = [
-            [c.municipality, c.participants, "" if c.population is None else c.population,
-             "" if c.per_thousand is None else f"{c.per_thousand:.2f}"]
+            [
+                c.municipality,
+                c.participants,
+                "" if c.population is None else c.population,
+                "" if c.per_thousand is None else f"{c.per_thousand:.2f}",
+            ]
             for c in report.coverage
         ]
     elif table == "groei":

@@ -8,6 +8,7 @@ An action's municipality is that of the nearest geocoded participant address or 
 address within about two kilometres of its point ("onbekend" when there is none): actions
 carry a point, not a municipality.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -236,7 +237,9 @@ def build_report(session: Session, scope: Scope) -> Report:
     for action, municipality in selected:
         action_count = counts.get(action.id, {})
         n_sightings, first = sightings.get(action.id, (0, None))
-        first_s = (first - action.started_at).total_seconds() if first and first >= action.started_at else None
+        first_s = (
+            (first - action.started_at).total_seconds() if first and first >= action.started_at else None
+        )
         outcome = action.outcome.value if action.outcome else ActionStatus(action.status).value
         rows.append(
             ActionFigures(
@@ -276,8 +279,14 @@ def build_report(session: Session, scope: Scope) -> Report:
 def _home_municipalities(session: Session) -> list[tuple[int, str, datetime, str]]:
     """(participant id, home municipality, created_at, status) for every participant."""
     rows = session.execute(
-        select(Participant.id, Address.municipality, Address.kind, Address.id,
-               Participant.created_at, Participant.status)
+        select(
+            Participant.id,
+            Address.municipality,
+            Address.kind,
+            Address.id,
+            Participant.created_at,
+            Participant.status,
+        )
         .join(Address, Address.participant_id == Participant.id)
         .order_by(Participant.id, Address.id)
     ).all()
@@ -286,7 +295,9 @@ def _home_municipalities(session: Session) -> list[tuple[int, str, datetime, str
         rank = (0 if AddressKind(kind) is AddressKind.HOME else 1, address_id)
         if pid not in best or rank < best[pid][0]:
             best[pid] = (rank, municipality or UNKNOWN_MUNICIPALITY, created, status)
-    return [(pid, m, created, ParticipantStatus(status).value) for pid, (_, m, created, status) in best.items()]
+    return [
+        (pid, m, created, ParticipantStatus(status).value) for pid, (_, m, created, status) in best.items()
+    ]
 
 
 def _month(value: datetime) -> str:
@@ -328,7 +339,8 @@ def participant_growth(session: Session, scope: Scope) -> list[GrowthRow]:
 def coverage(session: Session, municipality: str | None = None) -> list[CoverageRow]:
     """Participants (not opted out) per home municipality against its population."""
     counts: Counter = Counter(
-        m for _pid, m, _c, status in _home_municipalities(session)
+        m
+        for _pid, m, _c, status in _home_municipalities(session)
         if status != ParticipantStatus.OPTED_OUT.value
     )
     populations = dict(session.execute(select(Municipality.name, Municipality.population)).all())

@@ -6,6 +6,7 @@ CSV layout, UTF-8, comma or semicolon separated, with a header row:
 One row per municipality; the name must be spelled as the addresses have it (the BAG spells
 The Hague "'s-Gravenhage"). Importing again updates the populations; nothing is duplicated.
 """
+
 from __future__ import annotations
 
 import csv

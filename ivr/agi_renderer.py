@@ -25,6 +25,7 @@ commands, say while a menu's prompt ended) is a hangup too.
 A transfer target with a '/' is an Asterisk dial string already (PJSIP/centralist); a phone
 number is dialled through `settings.asterisk.dial_template`.
 """
+
 from __future__ import annotations
 
 import uuid

@@ -11,6 +11,7 @@ Context: `{"delivery_id": <Delivery.id>}`. Every digit chosen is appended to
 `transfer_requested`, 3 `acknowledged`, a confirmed 9 `opt_out_requested` and the participant's
 status `opted_out` (audited). Each is committed at once, so a dropped call keeps it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -62,7 +63,7 @@ def _action(env: CallEnv, delivery: Delivery) -> Action:
 
 
 def answered_by(env: CallEnv, ctx: Mapping) -> str:
-    """"machine" or "human": the provider's verdict for this call, else the delivery row's."""
+    """ "machine" or "human": the provider's verdict for this call, else the delivery row's."""
     verdict = (env.answered_by or _delivery(env, ctx).answered_by or "human").lower()
     return "machine" if verdict.startswith("machine") or verdict == "fax" else "human"
 
@@ -81,8 +82,10 @@ def record_menu_choice(env: CallEnv, ctx: Mapping, happened: Input) -> None:
     delivery = _delivery(env, ctx)
     env.session.execute(
         update(Delivery)
-        .where(Delivery.id == delivery.id,
-               func.length(func.coalesce(Delivery.menu_choices, "")) + len(happened.digits) <= MENU_CHOICES_MAX)
+        .where(
+            Delivery.id == delivery.id,
+            func.length(func.coalesce(Delivery.menu_choices, "")) + len(happened.digits) <= MENU_CHOICES_MAX,
+        )
         .values(menu_choices=func.coalesce(Delivery.menu_choices, "") + happened.digits)
         .execution_options(synchronize_session="fetch")
     )
@@ -117,8 +120,13 @@ def record_transfer_result(env: CallEnv, ctx: Mapping, happened: Input) -> None:
         )
     )
     env.session.commit()
-    log_event(logger, "ivr.alert.transfer", delivery_id=delivery.id, answered=happened.answered,
-              status=happened.status)
+    log_event(
+        logger,
+        "ivr.alert.transfer",
+        delivery_id=delivery.id,
+        answered=happened.answered,
+        status=happened.status,
+    )
 
 
 def opt_out(env: CallEnv, ctx: Mapping, _happened: Input | None) -> None:
@@ -140,8 +148,7 @@ def opt_out(env: CallEnv, ctx: Mapping, _happened: Input | None) -> None:
             previous_status=previous,
         )
     env.session.commit()
-    log_event(logger, "ivr.alert.opted_out", delivery_id=delivery.id,
-              participant_id=delivery.participant_id)
+    log_event(logger, "ivr.alert.opted_out", delivery_id=delivery.id, participant_id=delivery.participant_id)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -6,6 +6,7 @@ platform (same machine, a bind mount into the testbed chroot, or a network share
 names the same file for both. A rendered prompt outside that directory is published into
 `<sounds_dir>/burgernet-cache/` once (atomically), and played from there.
 """
+
 from __future__ import annotations
 
 import os

@@ -27,6 +27,7 @@ alerted for, else every running action of the control room whose call-back numbe
 Context keys: participant_id, room_id, action_id, delivery_id, sighting_id, and
 transfer_result (the status of a transfer that did not connect, kept for the Sighting row).
 """
+
 from __future__ import annotations
 
 import logging
@@ -95,8 +96,14 @@ def identify(env: CallEnv, ctx: Mapping, _happened: Input | None) -> dict:
     room_id = room_for_dialed_number(env.session, env.dialed_number, env.settings.default_region)
     if room_id is not None:
         update["room_id"] = room_id
-    log_event(logger, "callback.call", caller=caller.number or "withheld", known=caller.known,
-              room_id=room_id, provider=env.provider)
+    log_event(
+        logger,
+        "callback.call",
+        caller=caller.number or "withheld",
+        known=caller.known,
+        room_id=room_id,
+        provider=env.provider,
+    )
     return update
 
 
@@ -121,10 +128,16 @@ def action_name(env: CallEnv, ctx: Mapping) -> str:
 
 
 def action_choice_list(env: CallEnv, ctx: Mapping) -> list[Speech]:
-    """"Belt u over de oproep van 14 uur 50 ..., druk dan op een." per running action."""
+    """ "Belt u over de oproep van 14 uur 50 ..., druk dan op een." per running action."""
     return [
-        Speech(ivr_prompt_text("callback_action_option", env.settings,
-                               description=describe_action(action, env.settings.timezone), digit=n))
+        Speech(
+            ivr_prompt_text(
+                "callback_action_option",
+                env.settings,
+                description=describe_action(action, env.settings.timezone),
+                digit=n,
+            )
+        )
         for n, action in enumerate(_candidates(env, ctx), start=1)
     ]
 
@@ -154,8 +167,14 @@ def store_sighting(env: CallEnv, ctx: Mapping, happened: Input) -> dict:
             relative_path = stored.relative_path
             duration = stored.duration_s if stored.duration_s is not None else duration
     failed_transfer = ctx.get("transfer_result")
-    return _store(env, ctx, recording_path=relative_path, duration_s=duration, transferred=False,
-                  transfer_result=str(failed_transfer) if failed_transfer else None)
+    return _store(
+        env,
+        ctx,
+        recording_path=relative_path,
+        duration_s=duration,
+        transferred=False,
+        transfer_result=str(failed_transfer) if failed_transfer else None,
+    )
 
 
 def store_transfer_result(env: CallEnv, ctx: Mapping, happened: Input) -> dict:
@@ -163,20 +182,29 @@ def store_transfer_result(env: CallEnv, ctx: Mapping, happened: Input) -> dict:
     (the centralist heard it). One that did not connect is remembered for the recording's row."""
     status = (happened.status or ("answered" if happened.answered else "failed"))[:40]
     if happened.answered:
-        return _store(env, ctx, recording_path=None, duration_s=None, transferred=True,
-                      transfer_result=status)
+        return _store(
+            env, ctx, recording_path=None, duration_s=None, transferred=True, transfer_result=status
+        )
     return {"transfer_result": status}
 
 
-def _store(env: CallEnv, ctx: Mapping, *, recording_path: str | None, duration_s: float | None,
-           transferred: bool, transfer_result: str | None) -> dict:
+def _store(
+    env: CallEnv,
+    ctx: Mapping,
+    *,
+    recording_path: str | None,
+    duration_s: float | None,
+    transferred: bool,
+    transfer_result: str | None,
+) -> dict:
     """Commit one Sighting row for this call. A provider that reports the same call twice
     gets the first row back."""
     session = env.session
     if env.provider_call_id:
         existing = session.scalars(
-            select(Sighting).where(Sighting.provider == env.provider,
-                                   Sighting.provider_call_id == env.provider_call_id)
+            select(Sighting).where(
+                Sighting.provider == env.provider, Sighting.provider_call_id == env.provider_call_id
+            )
         ).first()
         if existing is not None:
             return {"sighting_id": existing.id}
@@ -203,9 +231,16 @@ def _store(env: CallEnv, ctx: Mapping, *, recording_path: str | None, duration_s
     )
     session.add(sighting)
     session.commit()
-    log_event(logger, "callback.sighting_stored", sighting_id=sighting.id, action_id=sighting.action_id,
-              recording=recording_path or "none", duration_s=duration_s, transferred=transferred,
-              transfer_result=transfer_result or "")
+    log_event(
+        logger,
+        "callback.sighting_stored",
+        sighting_id=sighting.id,
+        action_id=sighting.action_id,
+        recording=recording_path or "none",
+        duration_s=duration_s,
+        transferred=transferred,
+        transfer_result=transfer_result or "",
+    )
     return {"sighting_id": sighting.id}
 
 
@@ -263,10 +298,17 @@ CALLBACK_FLOW = Flow.build(
     start="welcome",
     nodes=[
         Play("welcome", on_enter="identify", prompts=(Say("callback_welcome"),), next="route"),
-        Branch("route", decide="action_count",
-               branches={"none": "no_action", "one": "one_action", "several": "choose_action"}),
-        Play("one_action", on_enter="take_only_action",
-             prompts=(Say("callback_one_action"), SayFrom("action_name")), next="can_transfer"),
+        Branch(
+            "route",
+            decide="action_count",
+            branches={"none": "no_action", "one": "one_action", "several": "choose_action"},
+        ),
+        Play(
+            "one_action",
+            on_enter="take_only_action",
+            prompts=(Say("callback_one_action"), SayFrom("action_name")),
+            next="can_transfer",
+        ),
         Menu(
             "choose_action",
             prompts=(Say("callback_choose_action"), SayFrom("action_choice_list")),
@@ -279,8 +321,11 @@ CALLBACK_FLOW = Flow.build(
             invalid_prompts=(Say("invalid"),),
             timeout_prompts=(Say("no_input"),),
         ),
-        Branch("can_transfer", decide="transfer_possible",
-               branches={"yes": "transfer_or_record", "no": "record_unreachable"}),
+        Branch(
+            "can_transfer",
+            decide="transfer_possible",
+            branches={"yes": "transfer_or_record", "no": "record_unreachable"},
+        ),
         Menu(
             "transfer_or_record",
             prompts=(Say("callback_transfer_or_record"),),
@@ -289,12 +334,33 @@ CALLBACK_FLOW = Flow.build(
             timeout_s=4,
             retries=0,
         ),
-        Transfer("transfer", prompts=(), target="action_target", on_answered="end",
-                 on_failed="record_unreachable", timeout_s=30, on_result="store_transfer_result"),
-        Record("record", prompts=(Say("callback_record"),), on_recording="store_sighting",
-               next="thanks", max_s=120, beep=True, silence_s=4),
-        Record("record_unreachable", prompts=(Say("callback_unreachable_record"),),
-               on_recording="store_sighting", next="thanks", max_s=120, beep=True, silence_s=4),
+        Transfer(
+            "transfer",
+            prompts=(),
+            target="action_target",
+            on_answered="end",
+            on_failed="record_unreachable",
+            timeout_s=30,
+            on_result="store_transfer_result",
+        ),
+        Record(
+            "record",
+            prompts=(Say("callback_record"),),
+            on_recording="store_sighting",
+            next="thanks",
+            max_s=120,
+            beep=True,
+            silence_s=4,
+        ),
+        Record(
+            "record_unreachable",
+            prompts=(Say("callback_unreachable_record"),),
+            on_recording="store_sighting",
+            next="thanks",
+            max_s=120,
+            beep=True,
+            silence_s=4,
+        ),
         Hangup("thanks", prompts=(Say("callback_thanks"), Say("callback_saved_bye"))),
         Branch("no_action", decide="room_known", branches={"yes": "offer_room", "no": "no_action_bye"}),
         Menu(
@@ -305,9 +371,15 @@ CALLBACK_FLOW = Flow.build(
             timeout_s=6,
             retries=0,
         ),
-        Transfer("room_transfer", prompts=(Say("callback_transfer"),), target="action_target",
-                 on_answered="end", on_failed="record_unreachable", timeout_s=30,
-                 on_result="store_transfer_result"),
+        Transfer(
+            "room_transfer",
+            prompts=(Say("callback_transfer"),),
+            target="action_target",
+            on_answered="end",
+            on_failed="record_unreachable",
+            timeout_s=30,
+            on_result="store_transfer_result",
+        ),
         Hangup("no_action_bye", prompts=(Say("callback_no_action"), Say("callback_goodbye"))),
         Hangup("goodbye", prompts=(Say("callback_goodbye"),)),
         Hangup("end"),

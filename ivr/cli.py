@@ -1,4 +1,5 @@
 """`burgernet ivr serve`: the FastAGI server for Asterisk (alert and call-back flows)."""
+
 from __future__ import annotations
 
 import signal

@@ -30,6 +30,7 @@ session gives its connection back to the pool while the channel plays, records o
 hundreds of concurrent calls need only a few connections. A hangup is a normal end (a
 recording in progress is still stored).
 """
+
 from __future__ import annotations
 
 import io
@@ -119,9 +120,14 @@ class CallRunner:
                     raise UnknownScript(f"no AGI script {name!r}; known: {', '.join(sorted(self.scripts))}")
                 engine = Engine(start.flow)
                 env = CallEnv(
-                    session=session, clock=self.clock, settings=self.settings, provider="asterisk",
-                    provider_call_id=unique_id or None, caller_number=agi.env.get("agi_callerid"),
-                    dialed_number=_dialed(agi), answered_by=start.answered_by(agi),
+                    session=session,
+                    clock=self.clock,
+                    settings=self.settings,
+                    provider="asterisk",
+                    provider_call_id=unique_id or None,
+                    caller_number=agi.env.get("agi_callerid"),
+                    dialed_number=_dialed(agi),
+                    answered_by=start.answered_by(agi),
                 )
                 renderer = AgiRenderer(agi, self.sounds, self.settings)
                 turn = engine.start(env, start.context(agi))
@@ -136,11 +142,15 @@ class CallRunner:
                     except CallerHungUp as hung_up:
                         engine.hangup(turn.state, env, hung_up.last)
                         session.commit()
-                        log_event(logger, "fastagi.hangup", script=name, uniqueid=unique_id, node=turn.state.node)
+                        log_event(
+                            logger, "fastagi.hangup", script=name, uniqueid=unique_id, node=turn.state.node
+                        )
                         return "hangup"
                     if turn.step.final:
                         session.commit()
-                        log_event(logger, "fastagi.completed", script=name, uniqueid=unique_id, node=turn.state.node)
+                        log_event(
+                            logger, "fastagi.completed", script=name, uniqueid=unique_id, node=turn.state.node
+                        )
                         return "completed"
                     turn = engine.resume(turn.state, happened, env)
                     state = turn.state
@@ -150,8 +160,15 @@ class CallRunner:
                 return "hangup"
             except Exception as exc:  # any failure: never dead air
                 session.rollback()
-                log_event(logger, "fastagi.error", level=logging.ERROR, script=name, uniqueid=unique_id,
-                          node=state.node if state else "", error=f"{type(exc).__name__}: {exc}")
+                log_event(
+                    logger,
+                    "fastagi.error",
+                    level=logging.ERROR,
+                    script=name,
+                    uniqueid=unique_id,
+                    node=state.node if state else "",
+                    error=f"{type(exc).__name__}: {exc}",
+                )
                 logger.debug("fastagi error detail", exc_info=True)
                 self.send_to_fallback(agi)
                 return "fallback"
@@ -182,8 +199,7 @@ class _Handler(socketserver.StreamRequestHandler):
         sock: socket.socket = self.request
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         # socketserver types its streams as BufferedIOBase; they are binary files all the same.
-        rfile = io.TextIOWrapper(cast(BinaryIO, self.rfile), encoding="utf-8", errors="replace",
-                                 newline="\n")
+        rfile = io.TextIOWrapper(cast(BinaryIO, self.rfile), encoding="utf-8", errors="replace", newline="\n")
         wfile = io.TextIOWrapper(cast(BinaryIO, self.wfile), encoding="utf-8", write_through=True)
         try:
             agi = ChannelAGI(rfile, wfile)
@@ -227,9 +243,17 @@ class FastAgiServer(socketserver.ThreadingTCPServer):
             self.active_calls -= 1
 
 
-def build_server(settings, db, clock, host: str | None = None, port: int | None = None,
-                 scripts: Mapping[str, CallStart] | None = None) -> FastAgiServer:
+def build_server(
+    settings,
+    db,
+    clock,
+    host: str | None = None,
+    port: int | None = None,
+    scripts: Mapping[str, CallStart] | None = None,
+) -> FastAgiServer:
     runner = CallRunner(settings, db, clock, scripts or default_scripts(), AsteriskSounds(settings))
-    address = (host or settings.asterisk.fastagi_host,
-               settings.asterisk.fastagi_port if port is None else port)
+    address = (
+        host or settings.asterisk.fastagi_host,
+        settings.asterisk.fastagi_port if port is None else port,
+    )
     return FastAgiServer(address, runner)

@@ -62,6 +62,7 @@ with what the step still produced (a partial recording, a transfer's status), an
 Handlers may raise; a renderer then sends the call to its safe fallback (FastAGI: the
 fallback dialplan context), never to dead air.
 """
+
 from __future__ import annotations
 
 import enum
@@ -510,7 +511,9 @@ class Engine:
                 node.timeout_s,
             )
         if isinstance(node, Record):
-            return RecordStep(node.id, self.speech(node.prompts, state, env), node.max_s, node.beep, node.silence_s)
+            return RecordStep(
+                node.id, self.speech(node.prompts, state, env), node.max_s, node.beep, node.silence_s
+            )
         if isinstance(node, Transfer):
             target = self._handler(node.target)(env, state.ctx)
             if not target:

@@ -1,5 +1,6 @@
 """Every call flow, by the name the dialplan (`AGI(agi://.../NAME)`) and Twilio's voice webhook
 URLs (`/twilio/voice/NAME`) use. Both renderers look flows up here, so there is one list."""
+
 from __future__ import annotations
 
 from ivr.alert_flow import ALERT_FLOW

@@ -10,6 +10,7 @@ room's call-back number) by `prompts.messages.compose_outcome`, exactly as the d
 it for SMS, email and Twilio's inline calls. Every key pressed is stored on the delivery row,
 as on an alert call. Context keys: delivery_id.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -45,7 +46,7 @@ def _delivery(env: CallEnv, ctx: Mapping) -> Delivery:
 
 
 def answered_by(env: CallEnv, ctx: Mapping) -> str:
-    """"machine" or "human": the provider's verdict for this call, else the delivery row's."""
+    """ "machine" or "human": the provider's verdict for this call, else the delivery row's."""
     verdict = (env.answered_by or _delivery(env, ctx).answered_by or "human").lower()
     return "machine" if verdict.startswith("machine") or verdict == "fax" else "human"
 
@@ -59,8 +60,9 @@ def outcome_text(env: CallEnv, ctx: Mapping) -> str:
         raise FlowError(f"outcome flow: delivery {delivery.id} has no ended action to report")
     number = callback_number_for(action.control_room, env.settings.callback_number)
     try:
-        return compose_outcome(action.outcome.value, action.incident_type.value, number,
-                               action.outcome_note or "").voice
+        return compose_outcome(
+            action.outcome.value, action.incident_type.value, number, action.outcome_note or ""
+        ).voice
     except PromptError as exc:
         raise FlowError(f"outcome flow: action {action.id}: {exc}") from exc
 

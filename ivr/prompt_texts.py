@@ -4,6 +4,7 @@ The prompts package owns every IVR text and its audio (`prompts.ivr_prompts.IVR_
 placeholders such as `{callback_number}` filled from settings); this module only looks them up,
 fast, for the flows.
 """
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """Where a caller is put through to: the centralist who started the action, else the room."""
+
 from __future__ import annotations
 
 from sqlalchemy.orm import Session

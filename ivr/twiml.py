@@ -23,6 +23,7 @@ Step -> TwiML:
 The renderer decides nothing about the flow: `input_from_request` turns Twilio's parameters
 into the engine's `Input`, and `render` turns the engine's `Step` into TwiML.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -149,8 +150,7 @@ class TwimlRenderer:
             )
         elif isinstance(step, TransferStep):
             self._speak(response, step.speech)
-            dial = Dial(action=self.next_url(turn, EV_DIAL, step_no), method="POST",
-                        timeout=step.timeout_s)
+            dial = Dial(action=self.next_url(turn, EV_DIAL, step_no), method="POST", timeout=step.timeout_s)
             if step.target.startswith("sip:"):
                 dial.sip(step.target)
             else:

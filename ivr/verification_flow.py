@@ -13,6 +13,7 @@ rendered once and no code is ever written to the audio cache. Context keys: deli
 Twilio speaks verification codes as inline TwiML (dialer.backends.twilio): a flow there would
 carry the code in its webhook URLs, so this flow runs on Asterisk only.
 """
+
 from __future__ import annotations
 
 import re

@@ -13,6 +13,7 @@ opted_out (audited) and messages still queued for that number are not sent.
 `parse_inbound` is pure; `handle_inbound_sms` applies a command to the database and returns
 the Dutch reply (the caller commits).
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,16 +46,33 @@ from participants.verification import CheckResult, Method, Purpose, RateLimited,
 
 log = logging.getLogger(__name__)
 
-STOP_WORDS = frozenset({
-    "STOP", "STOPPEN", "STOP BURGERNET", "STOP ALLES", "STOPALL", "AFMELDEN", "AFMELDING",
-    "UITSCHRIJVEN", "UITSCHRIJVING", "UIT", "OPZEGGEN", "UNSUBSCRIBE", "CANCEL", "END", "QUIT",
-})
+STOP_WORDS = frozenset(
+    {
+        "STOP",
+        "STOPPEN",
+        "STOP BURGERNET",
+        "STOP ALLES",
+        "STOPALL",
+        "AFMELDEN",
+        "AFMELDING",
+        "UITSCHRIJVEN",
+        "UITSCHRIJVING",
+        "UIT",
+        "OPZEGGEN",
+        "UNSUBSCRIBE",
+        "CANCEL",
+        "END",
+        "QUIT",
+    }
+)
 
 _POSTCODE = re.compile(r"^([1-9]\d{3})\s?([A-Z]{2})$")
 _HOUSE = re.compile(r"^(\d{1,5})(?:[-/]?([A-Z0-9]{1,4}))?$")
 _CODE = re.compile(r"^(?:JA|CODE)\s+(\d{4,8})$")
 
-SIGNUP_HELP = "Aanmelden bij Burgernet? Stuur: {kw} postcode huisnummer geboortejaar, bijvoorbeeld {kw} 2611AB 12 1980."
+SIGNUP_HELP = (
+    "Aanmelden bij Burgernet? Stuur: {kw} postcode huisnummer geboortejaar, bijvoorbeeld {kw} 2611AB 12 1980."
+)
 
 
 @dataclass(frozen=True)
@@ -105,7 +123,7 @@ def parse_inbound(body: str, keyword: str, now_year: int, min_age: int = 16) -> 
     if text != keyword and not text.startswith(keyword + " "):
         return Unknown()
     help_text = SIGNUP_HELP.format(kw=keyword)
-    words = text[len(keyword):].split()
+    words = text[len(keyword) :].split()
     # "2611 AB" arrives as two words: join a 4-digit word with a following 2-letter word.
     if len(words) >= 2 and re.fullmatch(r"\d{4}", words[0]) and re.fullmatch(r"[A-Z]{2}", words[1]):
         words = [words[0] + words[1], *words[2:]]
@@ -136,9 +154,11 @@ def parse_inbound(body: str, keyword: str, now_year: int, min_age: int = 16) -> 
 
 
 def _participants_with_number(session: Session, e164: str) -> list[Participant]:
-    return list(session.scalars(
-        select(Participant).join(PhoneNumber).where(PhoneNumber.e164 == e164).order_by(Participant.id)
-    ).unique())
+    return list(
+        session.scalars(
+            select(Participant).join(PhoneNumber).where(PhoneNumber.e164 == e164).order_by(Participant.id)
+        ).unique()
+    )
 
 
 def opt_out_number(session: Session, e164: str, clock: Clock) -> int:
@@ -150,18 +170,24 @@ def opt_out_number(session: Session, e164: str, clock: Clock) -> int:
             continue
         previous = participant.status.value
         participant.status = ParticipantStatus.OPTED_OUT
-        record_audit(session, "participant.opted_out", actor=f"participant:{participant.id}",
-                     target_type="participant", target_id=participant.id, via="sms",
-                     previous_status=previous)
+        record_audit(
+            session,
+            "participant.opted_out",
+            actor=f"participant:{participant.id}",
+            target_type="participant",
+            target_id=participant.id,
+            via="sms",
+            previous_status=previous,
+        )
         changed += 1
     waiting = session.scalars(
-        select(Delivery).where(Delivery.target == e164,
-                               Delivery.state.in_([DeliveryState.QUEUED, DeliveryState.HELD]))
+        select(Delivery).where(
+            Delivery.target == e164, Delivery.state.in_([DeliveryState.QUEUED, DeliveryState.HELD])
+        )
     ).all()
     for delivery in waiting:
         transition(session, delivery, DeliveryState.OPTED_OUT, event="sms_stop", clock=clock)
-    log_event(log, "sms.opt_out", number=mask_phone(e164), participants=changed,
-              deliveries=len(waiting))
+    log_event(log, "sms.opt_out", number=mask_phone(e164), participants=changed, deliveries=len(waiting))
     return changed
 
 
@@ -185,60 +211,83 @@ def _verification(session: Session, clock: Clock, settings: Settings, secret_key
     return VerificationService(session, clock, settings.portal, secret_key)
 
 
-def sign_up_by_sms(session: Session, e164: str, command: SignUp, clock: Clock,
-                   settings: Settings, secret_key: str) -> str:
+def sign_up_by_sms(
+    session: Session, e164: str, command: SignUp, clock: Clock, settings: Settings, secret_key: str
+) -> str:
 
     existing = _participants_with_number(session, e164)
-    verified = [person for person in existing
-                if any(p.e164 == e164 and p.verified for p in person.phones)]
+    verified = [person for person in existing if any(p.e164 == e164 and p.verified for p in person.phones)]
     if any(person.status is not ParticipantStatus.OPTED_OUT for person in verified):
-        return ("Dit nummer is al aangemeld bij Burgernet. Wijzigen of afmelden kan via de "
-                "website; stuur STOP om geen berichten meer te ontvangen.")
+        return (
+            "Dit nummer is al aangemeld bij Burgernet. Wijzigen of afmelden kan via de "
+            "website; stuur STOP om geen berichten meer te ontvangen."
+        )
     if verified:
         # Opted out earlier: coming back needs the code, like a new sign-up.
         try:
             issued = _verification(session, clock, settings, secret_key).issue(
-                verified[-1], Purpose.PHONE, e164, Method.SMS)
+                verified[-1], Purpose.PHONE, e164, Method.SMS
+            )
         except RateLimited:
             return "U heeft te vaak een code aangevraagd. Probeer het over een uur opnieuw."
-        return (f"U was afgemeld bij Burgernet. Wilt u weer meedoen? Stuur JA {issued.secret} "
-                "naar dit nummer.")
+        return f"U was afgemeld bij Burgernet. Wilt u weer meedoen? Stuur JA {issued.secret} naar dit nummer."
     now = clock.now()
     participant = next((p for p in existing if p.source == "sms"), None)
     if participant is None:
-        participant = Participant(name="SMS-deelnemer", birth_year=command.birth_year,
-                                  channels=[Channel.SMS.value], source="sms", consent_at=now,
-                                  status=ParticipantStatus.ACTIVE)
+        participant = Participant(
+            name="SMS-deelnemer",
+            birth_year=command.birth_year,
+            channels=[Channel.SMS.value],
+            source="sms",
+            consent_at=now,
+            status=ParticipantStatus.ACTIVE,
+        )
         participant.phones.append(PhoneNumber(e164=e164, kind=PhoneKind.MOBILE, verified=False))
         session.add(participant)
     participant.birth_year = command.birth_year
     participant.status = ParticipantStatus.ACTIVE
     participant.addresses.clear()
-    address = Address(kind=AddressKind.HOME, postcode=command.postcode,
-                      house_number=command.house_number,
-                      house_number_addition=command.addition)
+    address = Address(
+        kind=AddressKind.HOME,
+        postcode=command.postcode,
+        house_number=command.house_number,
+        house_number_addition=command.addition,
+    )
     participant.addresses.append(address)
     session.flush()
     _geocode(session, address)
-    record_audit(session, "participant.signed_up", actor=f"participant:{participant.id}",
-                 target_type="participant", target_id=participant.id, via="sms",
-                 postcode=command.postcode)
+    record_audit(
+        session,
+        "participant.signed_up",
+        actor=f"participant:{participant.id}",
+        target_type="participant",
+        target_id=participant.id,
+        via="sms",
+        postcode=command.postcode,
+    )
     try:
         issued = _verification(session, clock, settings, secret_key).issue(
-            participant, Purpose.PHONE, e164, Method.SMS)
+            participant, Purpose.PHONE, e164, Method.SMS
+        )
     except RateLimited:
         return "U heeft te vaak een code aangevraagd. Probeer het over een uur opnieuw."
     log_event(log, "sms.signed_up", participant_id=participant.id, number=mask_phone(e164))
-    return (f"Welkom bij Burgernet. Bevestig uw aanmelding voor {command.postcode} "
-            f"{command.house_number}{command.addition}: stuur JA {issued.secret} naar dit nummer.")
+    return (
+        f"Welkom bij Burgernet. Bevestig uw aanmelding voor {command.postcode} "
+        f"{command.house_number}{command.addition}: stuur JA {issued.secret} naar dit nummer."
+    )
 
 
-def confirm_code(session: Session, e164: str, command: ConfirmCode, clock: Clock,
-                 settings: Settings, secret_key: str) -> str:
+def confirm_code(
+    session: Session, e164: str, command: ConfirmCode, clock: Clock, settings: Settings, secret_key: str
+) -> str:
 
-    pending = [p for p in _participants_with_number(session, e164)
-               if p.status is ParticipantStatus.OPTED_OUT
-               or any(ph.e164 == e164 and not ph.verified for ph in p.phones)]
+    pending = [
+        p
+        for p in _participants_with_number(session, e164)
+        if p.status is ParticipantStatus.OPTED_OUT
+        or any(ph.e164 == e164 and not ph.verified for ph in p.phones)
+    ]
     if not pending:
         return "Er is geen aanmelding die op bevestiging wacht voor dit nummer."
     participant = pending[-1]
@@ -247,30 +296,44 @@ def confirm_code(session: Session, e164: str, command: ConfirmCode, clock: Clock
     if result is CheckResult.VERIFIED:
         if participant.status is ParticipantStatus.OPTED_OUT:
             participant.status = ParticipantStatus.ACTIVE
-            record_audit(session, "participant.opted_in", actor=f"participant:{participant.id}",
-                         target_type="participant", target_id=participant.id, via="sms")
+            record_audit(
+                session,
+                "participant.opted_in",
+                actor=f"participant:{participant.id}",
+                target_type="participant",
+                target_id=participant.id,
+                via="sms",
+            )
         log_event(log, "sms.verified", participant_id=participant.id)
-        return ("Uw aanmelding bij Burgernet is bevestigd. U ontvangt voortaan een sms bij een "
-                "actie in uw buurt. Stuur STOP om u af te melden.")
+        return (
+            "Uw aanmelding bij Burgernet is bevestigd. U ontvangt voortaan een sms bij een "
+            "actie in uw buurt. Stuur STOP om u af te melden."
+        )
     if result is CheckResult.WRONG:
         return "Deze code klopt niet. Controleer de code en probeer het opnieuw."
     return "Deze code is verlopen of te vaak geprobeerd. Meld u opnieuw aan om een nieuwe code te krijgen."
 
 
-def handle_inbound_sms(session: Session, from_number: str, body: str, clock: Clock,
-                       settings: Settings, secret_key: str) -> str | None:
+def handle_inbound_sms(
+    session: Session, from_number: str, body: str, clock: Clock, settings: Settings, secret_key: str
+) -> str | None:
     """Apply one inbound text; returns the Dutch reply (None: no reply)."""
     now: datetime = clock.now()
     command = parse_inbound(body, settings.twilio.sms_keyword, now.year, settings.portal.min_age)
     if isinstance(command, Stop):
         opt_out_number(session, from_number, clock)
-        return ("U bent afgemeld bij Burgernet en ontvangt geen berichten meer. "
-                "Weer aanmelden kan via de website.")
+        return (
+            "U bent afgemeld bij Burgernet en ontvangt geen berichten meer. "
+            "Weer aanmelden kan via de website."
+        )
     if isinstance(command, SignUp):
         return sign_up_by_sms(session, from_number, command, clock, settings, secret_key)
     if isinstance(command, ConfirmCode):
         return confirm_code(session, from_number, command, clock, settings, secret_key)
     if isinstance(command, Invalid):
         return command.reply
-    return ("Dit nummer is van Burgernet. " + SIGNUP_HELP.format(kw=settings.twilio.sms_keyword.upper())
-            + " Afmelden: stuur STOP. Heeft u iets gezien? Bel het nummer uit het bericht.")
+    return (
+        "Dit nummer is van Burgernet. "
+        + SIGNUP_HELP.format(kw=settings.twilio.sms_keyword.upper())
+        + " Afmelden: stuur STOP. Heeft u iets gezien? Bel het nummer uit het bericht."
+    )

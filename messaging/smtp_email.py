@@ -5,6 +5,7 @@ Plain text always, HTML as an alternative part when given. TLS from settings.smt
 One connection per message keeps the adapter simple and safe across threads; a wave's email
 share is small next to its calls.
 """
+
 from __future__ import annotations
 
 import logging
@@ -75,12 +76,19 @@ class SmtpEmailSender:
             with self._connect() as smtp:
                 smtp.send_message(email)
         except smtplib.SMTPRecipientsRefused as exc:
-            raise SendError(f"the mail server refused the address: {exc.recipients and list(exc.recipients.values())[0]}",
-                            permanent=True) from exc
+            raise SendError(
+                f"the mail server refused the address: {exc.recipients and list(exc.recipients.values())[0]}",
+                permanent=True,
+            ) from exc
         except smtplib.SMTPAuthenticationError as exc:
             raise SendError(f"SMTP login refused ({exc.smtp_code})", permanent=False) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise SendError(f"SMTP failed: {exc}", permanent=False) from exc
-        log_event(log, "smtp.sent", to=_masked_address(message.to),
-                  delivery_id=message.delivery_id, message_id=email["Message-ID"])
+        log_event(
+            log,
+            "smtp.sent",
+            to=_masked_address(message.to),
+            delivery_id=message.delivery_id,
+            message_id=email["Message-ID"],
+        )
         return SendResult(provider=PROVIDER, provider_id=email["Message-ID"])

@@ -1,5 +1,6 @@
 """What every Twilio adapter shares (calls in dialer.backends.twilio, SMS in twilio_sms):
 the REST client on our configured API base, our webhook URLs, E.164 numbers, error codes."""
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -51,7 +52,7 @@ class RebasedHttpClient(TwilioHttpClient):
 
     def request(self, method, url, *args, **kwargs):
         if url.startswith(TWILIO_API):
-            url = self.api_base_url + url[len(TWILIO_API):]
+            url = self.api_base_url + url[len(TWILIO_API) :]
         return super().request(method, url, *args, **kwargs)
 
 
@@ -59,8 +60,11 @@ def rest_client(settings: Settings) -> Client:
     cfg = settings.twilio
     if not cfg.account_sid or not cfg.auth_token:
         raise OriginateError("Twilio is not configured: account_sid and auth_token are required")
-    return Client(cfg.account_sid, cfg.auth_token,
-                  http_client=RebasedHttpClient(cfg.api_base_url, cfg.request_timeout_s))
+    return Client(
+        cfg.account_sid,
+        cfg.auth_token,
+        http_client=RebasedHttpClient(cfg.api_base_url, cfg.request_timeout_s),
+    )
 
 
 def to_e164(number: str, region: str) -> str:
@@ -72,5 +76,3 @@ def to_e164(number: str, region: str) -> str:
     if not phonenumbers.is_possible_number(parsed):
         raise ValueError(f"not a possible phone number: {mask_phone(number)}")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-

@@ -3,6 +3,7 @@
 Every message names a status callback carrying its delivery id, so Twilio's delivery reports
 (sent, delivered, undelivered, failed) land on the right Delivery row (deliveries/message_status.py).
 """
+
 from __future__ import annotations
 
 import logging
@@ -66,7 +67,8 @@ class TwilioSmsSender:
             params["from_"] = sender
         if message.delivery_id is not None:
             params["status_callback"] = webhook_url(
-                self.settings, WebhookPaths.MESSAGE_STATUS, delivery=message.delivery_id)
+                self.settings, WebhookPaths.MESSAGE_STATUS, delivery=message.delivery_id
+            )
         return params
 
     def send(self, message: OutgoingMessage) -> SendResult:
@@ -75,12 +77,23 @@ class TwilioSmsSender:
             created = self.client.messages.create(**params)
         except TwilioRestException as exc:
             permanent = exc.code in PERMANENT_ERROR_CODES or exc.code in {21602, 21603, 21606}
-            log_event(log, "twilio.sms.refused", logging.WARNING, to=mask_phone(message.to),
-                      delivery_id=message.delivery_id, code=exc.code, permanent=permanent)
-            raise SendError(f"Twilio refused the SMS ({exc.code}): {exc.msg}",
-                            permanent=permanent) from exc
+            log_event(
+                log,
+                "twilio.sms.refused",
+                logging.WARNING,
+                to=mask_phone(message.to),
+                delivery_id=message.delivery_id,
+                code=exc.code,
+                permanent=permanent,
+            )
+            raise SendError(f"Twilio refused the SMS ({exc.code}): {exc.msg}", permanent=permanent) from exc
         except OSError as exc:
             raise SendError(f"Twilio unreachable: {exc}", permanent=False) from exc
-        log_event(log, "twilio.sms.sent", to=mask_phone(message.to),
-                  delivery_id=message.delivery_id, message_sid=created.sid)
+        log_event(
+            log,
+            "twilio.sms.sent",
+            to=mask_phone(message.to),
+            delivery_id=message.delivery_id,
+            message_sid=created.sid,
+        )
         return SendResult(provider=PROVIDER, provider_id=created.sid)

@@ -1,4 +1,5 @@
 """Dutch address parts as people type them: postcodes, house numbers and additions."""
+
 from __future__ import annotations
 
 import re
@@ -18,7 +19,7 @@ class InvalidAddress(ValueError):
 
 
 def normalise_postcode(raw: str) -> str:
-    """"2611 ab" -> "2611AB"."""
+    """ "2611 ab" -> "2611AB"."""
     text = (raw or "").strip()
     match = _POSTCODE.match(text)
     if not match:

@@ -1,4 +1,5 @@
 """Command line of the registry: `burgernet participants ...` and `burgernet demo seed`."""
+
 from __future__ import annotations
 
 import csv
@@ -42,8 +43,15 @@ def _echo_problems(errors: list[RowError], warnings: list[RowError]) -> None:
 
 @participants_group.command("import")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--pdok/--no-pdok", default=False, help="Ask the PDOK Locatieserver for addresses the gazetteer lacks.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the row report as CSV.")
+@click.option(
+    "--pdok/--no-pdok", default=False, help="Ask the PDOK Locatieserver for addresses the gazetteer lacks."
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the row report as CSV.",
+)
 def import_command(csv_file: Path, pdok: bool, report_path: Path | None) -> None:
     """Import participants from CSV_FILE (layout: docs/participants-import.md).
 
@@ -53,7 +61,10 @@ def import_command(csv_file: Path, pdok: bool, report_path: Path | None) -> None
 
     settings = current_settings()
     try:
-        with current_db().transaction() as session, _progress_bar(count_data_rows(csv_file), "importing") as bar:
+        with (
+            current_db().transaction() as session,
+            _progress_bar(count_data_rows(csv_file), "importing") as bar,
+        ):
             geocoder = geocoder_for(session, settings, pdok=pdok, direct_coordinates=True)
             report = import_participants(session, csv_file, geocoder, SystemClock(), bar.update)
     except CsvFileError as exc:
@@ -79,7 +90,10 @@ def import_gazetteer_command(csv_file: Path) -> None:
     """
 
     try:
-        with current_db().transaction() as session, _progress_bar(count_data_rows(csv_file), "gazetteer") as bar:
+        with (
+            current_db().transaction() as session,
+            _progress_bar(count_data_rows(csv_file), "gazetteer") as bar,
+        ):
             report = import_gazetteer(session, csv_file, bar.update)
     except CsvFileError as exc:
         click.echo(f"error: {exc}", err=True)

@@ -1,4 +1,5 @@
 """Reading the CSV files people hand us, and reporting what was wrong with which row."""
+
 from __future__ import annotations
 
 import csv

@@ -6,6 +6,7 @@ the control room "Meldkamer Haaglanden" and three operator logins (centralist, s
 admin; password "burgernet-demo"). Seeding again changes nothing; it only adds what is missing.
 All demo phone numbers and email addresses count as verified.
 """
+
 from __future__ import annotations
 
 import math
@@ -47,9 +48,18 @@ OPERATORS = [
 
 # A simplified outline of the municipality of Delft (lat, lon), clockwise from the north-west.
 DELFT_OUTLINE = [
-    (52.0290, 4.3300), (52.0335, 4.3480), (52.0320, 4.3700), (52.0240, 4.3900),
-    (52.0080, 4.3980), (51.9930, 4.3960), (51.9800, 4.3850), (51.9760, 4.3650),
-    (51.9790, 4.3400), (51.9900, 4.3280), (52.0080, 4.3240), (52.0200, 4.3240),
+    (52.0290, 4.3300),
+    (52.0335, 4.3480),
+    (52.0320, 4.3700),
+    (52.0240, 4.3900),
+    (52.0080, 4.3980),
+    (51.9930, 4.3960),
+    (51.9800, 4.3850),
+    (51.9760, 4.3650),
+    (51.9790, 4.3400),
+    (51.9900, 4.3280),
+    (52.0080, 4.3240),
+    (52.0200, 4.3240),
 ]
 
 # Postcode area -> (centre lat, centre lon, streets). Approximate, for demonstration only.
@@ -75,14 +85,63 @@ LETTERS_PER_AREA = 8
 NUMBERS_PER_STREET = 40
 
 FIRST_NAMES = [
-    "Jan", "Anna", "Pieter", "Sophie", "Kees", "Emma", "Willem", "Julia", "Hendrik", "Lotte",
-    "Johan", "Fleur", "Mohamed", "Sanne", "Thomas", "Fatima", "Daan", "Noor", "Bram", "Ingrid",
-    "Gerrit", "Marieke", "Ahmet", "Eva", "Ruud", "Annelies", "Sem", "Yara", "Joost", "Petra",
+    "Jan",
+    "Anna",
+    "Pieter",
+    "Sophie",
+    "Kees",
+    "Emma",
+    "Willem",
+    "Julia",
+    "Hendrik",
+    "Lotte",
+    "Johan",
+    "Fleur",
+    "Mohamed",
+    "Sanne",
+    "Thomas",
+    "Fatima",
+    "Daan",
+    "Noor",
+    "Bram",
+    "Ingrid",
+    "Gerrit",
+    "Marieke",
+    "Ahmet",
+    "Eva",
+    "Ruud",
+    "Annelies",
+    "Sem",
+    "Yara",
+    "Joost",
+    "Petra",
 ]
 LAST_NAMES = [
-    "de Jong", "Jansen", "de Vries", "van den Berg", "van Dijk", "Bakker", "Janssen", "Visser",
-    "Smit", "Meijer", "de Boer", "Mulder", "de Groot", "Bos", "Vos", "Peters", "Hendriks",
-    "van Leeuwen", "Dekker", "Brouwer", "de Wit", "Dijkstra", "Yilmaz", "El Amrani", "Vermeer",
+    "de Jong",
+    "Jansen",
+    "de Vries",
+    "van den Berg",
+    "van Dijk",
+    "Bakker",
+    "Janssen",
+    "Visser",
+    "Smit",
+    "Meijer",
+    "de Boer",
+    "Mulder",
+    "de Groot",
+    "Bos",
+    "Vos",
+    "Peters",
+    "Hendriks",
+    "van Leeuwen",
+    "Dekker",
+    "Brouwer",
+    "de Wit",
+    "Dijkstra",
+    "Yilmaz",
+    "El Amrani",
+    "Vermeer",
 ]
 
 
@@ -125,21 +184,25 @@ def demo_gazetteer() -> list[dict]:
                 lat = lat0 + rng.gauss(0, 0.0035)
                 lon = lon0 + rng.gauss(0, 0.0055)
                 bearing = rng.uniform(0, math.pi)
-                houses = [_along(lat, lon, bearing, (n - NUMBERS_PER_STREET / 2) * 8.0)
-                          for n in range(1, NUMBERS_PER_STREET + 1)]
+                houses = [
+                    _along(lat, lon, bearing, (n - NUMBERS_PER_STREET / 2) * 8.0)
+                    for n in range(1, NUMBERS_PER_STREET + 1)
+                ]
                 if all(inside_delft(*house) for house in houses):
                     break
             for number, (house_lat, house_lon) in enumerate(houses, start=1):
-                rows.append({
-                    "postcode": f"{digits}{letters}",
-                    "house_number": number,
-                    "house_number_addition": "",
-                    "street": street,
-                    "city": "Delft",
-                    "municipality": "Delft",
-                    "lat": house_lat,
-                    "lon": house_lon,
-                })
+                rows.append(
+                    {
+                        "postcode": f"{digits}{letters}",
+                        "house_number": number,
+                        "house_number_addition": "",
+                        "street": street,
+                        "city": "Delft",
+                        "municipality": "Delft",
+                        "lat": house_lat,
+                        "lon": house_lon,
+                    }
+                )
     return rows
 
 
@@ -166,9 +229,13 @@ def demo_person(i: int, gazetteer_size: int, workplaces: list[int]) -> DemoPerso
     if base is not None:
         last = base.name.split(" ", 1)[1]
     roll = rng.random()
-    landline = base.landline if base and base.landline else (f"+31152{100000 + i:06d}" if roll < 0.55 else None)
+    landline = (
+        base.landline if base and base.landline else (f"+31152{100000 + i:06d}" if roll < 0.55 else None)
+    )
     mobile = f"+316{20000000 + i:08d}" if roll >= 0.3 or landline is None else None
-    email = f"{first}.{last}.{i}@demo.burgernet.invalid".lower().replace(" ", "") if rng.random() < 0.5 else None
+    email = (
+        f"{first}.{last}.{i}@demo.burgernet.invalid".lower().replace(" ", "") if rng.random() < 0.5 else None
+    )
     if mobile:
         channels = rng.choices([["voice"], ["sms"], ["voice", "sms"]], weights=[45, 40, 15])[0]
     else:
@@ -177,18 +244,30 @@ def demo_person(i: int, gazetteer_size: int, workplaces: list[int]) -> DemoPerso
         channels = channels + ["email"]
     status_roll = rng.random()
     status = (
-        ParticipantStatus.OPTED_OUT if status_roll < 0.04
-        else ParticipantStatus.PAUSED if status_roll < 0.06
+        ParticipantStatus.OPTED_OUT
+        if status_roll < 0.04
+        else ParticipantStatus.PAUSED
+        if status_roll < 0.06
         else ParticipantStatus.ACTIVE
     )
     work = None
     if rng.random() < 0.12:
-        days, start, end = rng.choice([(0b0011111, 8 * 60, 18 * 60), (0b0011111, 9 * 60, 17 * 60), (0b0100000, 9 * 60, 17 * 60)])
+        days, start, end = rng.choice(
+            [(0b0011111, 8 * 60, 18 * 60), (0b0011111, 9 * 60, 17 * 60), (0b0100000, 9 * 60, 17 * 60)]
+        )
         work = (rng.choice(workplaces), days, start, end)
     home = base.home if base else rng.randrange(gazetteer_size)
     return DemoPerson(
-        f"demo-{i:05d}", f"{first} {last}", rng.randrange(1940, 2009), email, channels,
-        status, home, work, landline, mobile,
+        f"demo-{i:05d}",
+        f"{first} {last}",
+        rng.randrange(1940, 2009),
+        email,
+        channels,
+        status,
+        home,
+        work,
+        landline,
+        mobile,
     )
 
 
@@ -205,8 +284,15 @@ def _seed_control_room(session: Session, summary: SeedSummary) -> None:
         if username in existing:
             continue
         password_hash = password_hash or generate_password_hash(DEMO_PASSWORD)
-        session.add(Operator(username=username, display_name=display_name, password_hash=password_hash,
-                             role=role, control_room_id=room.id))
+        session.add(
+            Operator(
+                username=username,
+                display_name=display_name,
+                password_hash=password_hash,
+                role=role,
+                control_room_id=room.id,
+            )
+        )
 
 
 def seed_demo(session: Session, participants: int, clock: Clock) -> SeedSummary:
@@ -214,16 +300,25 @@ def seed_demo(session: Session, participants: int, clock: Clock) -> SeedSummary:
     _seed_control_room(session, summary)
 
     gazetteer = demo_gazetteer()
-    known = {tuple(row) for row in session.execute(select(
-        GazetteerAddress.postcode, GazetteerAddress.house_number, GazetteerAddress.house_number_addition
-    ))}
+    known = {
+        tuple(row)
+        for row in session.execute(
+            select(
+                GazetteerAddress.postcode,
+                GazetteerAddress.house_number,
+                GazetteerAddress.house_number_addition,
+            )
+        )
+    }
     for row in gazetteer:
         if (row["postcode"], row["house_number"], row["house_number_addition"]) not in known:
             session.add(GazetteerAddress(**row))
             summary.gazetteer_added += 1
 
     workplaces = [k for k, row in enumerate(gazetteer) if row["postcode"][:4] in {"2611", "2628", "2629"}]
-    existing = set(session.scalars(select(Participant.external_ref).where(Participant.external_ref.like("demo-%"))))
+    existing = set(
+        session.scalars(select(Participant.external_ref).where(Participant.external_ref.like("demo-%")))
+    )
     now: datetime = clock.now()
     for i in range(1, participants + 1):
         person = demo_person(i, len(gazetteer), workplaces)
@@ -239,18 +334,32 @@ def seed_demo(session: Session, participants: int, clock: Clock) -> SeedSummary:
 def _address(kind: AddressKind, row: dict, window: tuple[int, int, int] | None) -> Address:
     days, start, end = window or (None, None, None)
     return Address(
-        kind=kind, postcode=row["postcode"], house_number=row["house_number"],
-        house_number_addition=row["house_number_addition"], street=row["street"],
-        municipality=row["municipality"], lat=row["lat"], lon=row["lon"],
-        geocode_status=GeocodeStatus.OK, window_days=days, window_start_min=start, window_end_min=end,
+        kind=kind,
+        postcode=row["postcode"],
+        house_number=row["house_number"],
+        house_number_addition=row["house_number_addition"],
+        street=row["street"],
+        municipality=row["municipality"],
+        lat=row["lat"],
+        lon=row["lon"],
+        geocode_status=GeocodeStatus.OK,
+        window_days=days,
+        window_start_min=start,
+        window_end_min=end,
     )
 
 
 def _participant(person: DemoPerson, gazetteer: list[dict], now: datetime) -> Participant:
     participant = Participant(
-        external_ref=person.ref, name=person.name, birth_year=person.birth_year,
-        email=person.email, email_verified=person.email is not None, channels=person.channels,
-        status=person.status, source="demo", consent_at=now,
+        external_ref=person.ref,
+        name=person.name,
+        birth_year=person.birth_year,
+        email=person.email,
+        email_verified=person.email is not None,
+        channels=person.channels,
+        status=person.status,
+        source="demo",
+        consent_at=now,
     )
     participant.addresses.append(_address(AddressKind.HOME, gazetteer[person.home], None))
     if person.work is not None:

@@ -13,6 +13,7 @@ sign-up form and the importer all ask it.
 `geocode_address` applies a geocoder to an `Address` row: an address that cannot be geocoded
 is kept with `geocode_status = failed` and the reason in `geocode_error`, never dropped.
 """
+
 from __future__ import annotations
 
 import logging
@@ -121,8 +122,7 @@ class GazetteerGeocoder:
         row = by_addition.get(query.house_number_addition) or by_addition.get("")
         if row is None:
             raise AddressNotFound(
-                f"{query.postcode} {query.house_number}{query.house_number_addition} "
-                "is not in the gazetteer"
+                f"{query.postcode} {query.house_number}{query.house_number_addition} is not in the gazetteer"
             )
         return GeocodeResult(row.lat, row.lon, self.name, row.street, row.city, row.municipality)
 
@@ -131,7 +131,7 @@ _POINT = re.compile(r"^\s*POINT\s*\(\s*(-?[0-9.eE+-]+)\s+(-?[0-9.eE+-]+)\s*\)\s*
 
 
 def parse_wkt_point(text: str) -> tuple[float, float]:
-    """"POINT(4.35797 52.01138)" -> (lat, lon)."""
+    """ "POINT(4.35797 52.01138)" -> (lat, lon)."""
     match = _POINT.match(text or "")
     if not match:
         raise GeocoderUnavailable(f"unexpected centroid in the response: {text!r}")
@@ -144,8 +144,10 @@ class PdokGeocoder:
     """The PDOK Locatieserver `free` endpoint (api.pdok.nl/bzk/locatieserver/search/v3_1)."""
 
     name = "pdok"
-    fields = ("id,weergavenaam,straatnaam,huisnummer,huisletter,huisnummertoevoeging,postcode,"
-              "woonplaatsnaam,gemeentenaam,centroide_ll")
+    fields = (
+        "id,weergavenaam,straatnaam,huisnummer,huisletter,huisnummertoevoeging,postcode,"
+        "woonplaatsnaam,gemeentenaam,centroide_ll"
+    )
 
     def __init__(self, base_url: str, timeout_s: float = 5.0, http: requests.Session | None = None):
         self.url = base_url.rstrip("/") + "/free"
@@ -216,8 +218,9 @@ class GeocoderChain:
         raise GeocodingError("; ".join(reasons) or "no geocoder configured")
 
 
-def geocoder_for(session: Session, settings: Settings, *, pdok: bool = True,
-                 direct_coordinates: bool = False) -> GeocoderChain:
+def geocoder_for(
+    session: Session, settings: Settings, *, pdok: bool = True, direct_coordinates: bool = False
+) -> GeocoderChain:
     """The geocoder chain the platform uses: coordinates given with the address (when
     `direct_coordinates`), then the local gazetteer, then the PDOK Locatieserver (when `pdok`
     and `settings.pdok_base_url` is set)."""
@@ -230,8 +233,11 @@ def geocoder_for(session: Session, settings: Settings, *, pdok: bool = True,
 
 def query_for(address: Address) -> AddressQuery:
     return AddressQuery(
-        address.postcode, address.house_number, address.house_number_addition or "",
-        address.lat, address.lon,
+        address.postcode,
+        address.house_number,
+        address.house_number_addition or "",
+        address.lat,
+        address.lon,
     )
 
 
@@ -243,8 +249,14 @@ def geocode_address(address: Address, geocoder: Geocoder) -> GeocodeResult | Non
         address.lat = address.lon = None
         address.geocode_status = GeocodeStatus.FAILED
         address.geocode_error = str(exc)[:300]
-        log_event(logger, "geocode.failed", address_id=address.id, postcode=address.postcode,
-                  reason=str(exc), level=logging.WARNING)
+        log_event(
+            logger,
+            "geocode.failed",
+            address_id=address.id,
+            postcode=address.postcode,
+            reason=str(exc),
+            level=logging.WARNING,
+        )
         return None
     address.lat, address.lon = result.lat, result.lon
     address.geocode_status = GeocodeStatus.OK
@@ -261,9 +273,21 @@ def geocode_address(address: Address, geocoder: Geocoder) -> GeocodeResult | Non
 # Column layout of the public BAG address extract (NLExtract `bagadres` CSV); see
 # docs/participants-import.md. Only the columns below `REQUIRED` are needed.
 BAG_COLUMNS = {
-    "openbareruimte", "huisnummer", "huisletter", "huisnummertoevoeging", "postcode",
-    "woonplaats", "gemeente", "provincie", "object_id", "object_type", "nevenadres",
-    "x", "y", "lon", "lat",
+    "openbareruimte",
+    "huisnummer",
+    "huisletter",
+    "huisnummertoevoeging",
+    "postcode",
+    "woonplaats",
+    "gemeente",
+    "provincie",
+    "object_id",
+    "object_type",
+    "nevenadres",
+    "x",
+    "y",
+    "lon",
+    "lat",
 }
 BAG_REQUIRED = {"huisnummer", "postcode", "lon", "lat"}
 
@@ -327,9 +351,7 @@ def import_gazetteer(
         postcodes = {key[0] for key in chunk}
         existing = {
             (g.postcode, g.house_number, g.house_number_addition): g
-            for g in session.scalars(
-                select(GazetteerAddress).where(GazetteerAddress.postcode.in_(postcodes))
-            )
+            for g in session.scalars(select(GazetteerAddress).where(GazetteerAddress.postcode.in_(postcodes)))
         }
         for key, values in chunk.items():
             current = existing.get(key)

@@ -10,6 +10,7 @@ Rules on re-import: the file is the truth for name, birth year, email, channels,
 and addresses; an opt-out is never undone by an import; a verified number or email address
 stays verified.
 """
+
 from __future__ import annotations
 
 import re
@@ -138,12 +139,21 @@ def _address(kind: AddressKind, number: int, row: dict[str, str], errors: list[R
     if len(errors) > before or postcode is None or house_number is None:
         return None
     return AddressRecord(
-        kind, postcode, house_number, addition, values["street"] or None,
-        values["city"] or None, lat, lon, window,
+        kind,
+        postcode,
+        house_number,
+        addition,
+        values["street"] or None,
+        values["city"] or None,
+        lat,
+        lon,
+        window,
     )
 
 
-def parse_row(number: int, row: dict[str, str], this_year: int) -> tuple[ParticipantRecord | None, list[RowError]]:
+def parse_row(
+    number: int, row: dict[str, str], this_year: int
+) -> tuple[ParticipantRecord | None, list[RowError]]:
     """Check one row; returns the record, or None and every reason it was rejected."""
     errors: list[RowError] = []
     ref = row.get("external_ref", "")
@@ -166,7 +176,9 @@ def parse_row(number: int, row: dict[str, str], this_year: int) -> tuple[Partici
             errors.append(RowError(number, "birth_year", f"{birth_year} is not a plausible birth year"))
         elif this_year - birth_year < MINIMUM_AGE:
             errors.append(
-                RowError(number, "birth_year", f"participants must be {MINIMUM_AGE} or older (born {birth_year})")
+                RowError(
+                    number, "birth_year", f"participants must be {MINIMUM_AGE} or older (born {birth_year})"
+                )
             )
     email = row.get("email", "").lower() or None
     if email and (len(email) > 254 or not _EMAIL.match(email)):
@@ -191,8 +203,10 @@ def parse_row(number: int, row: dict[str, str], this_year: int) -> tuple[Partici
             channels.append(part)
     if "voice" in channels and not phones and not any(e.field in PHONE_COLUMNS for e in errors):
         errors.append(RowError(number, "channels", "voice chosen but no phone number given"))
-    if "sms" in channels and not any(p.kind is PhoneKind.MOBILE for p in phones) and not any(
-        e.field in PHONE_COLUMNS for e in errors
+    if (
+        "sms" in channels
+        and not any(p.kind is PhoneKind.MOBILE for p in phones)
+        and not any(e.field in PHONE_COLUMNS for e in errors)
     ):
         errors.append(RowError(number, "channels", "sms chosen but no mobile number given"))
     if "email" in channels and not email and not any(e.field == "email" for e in errors):
@@ -201,19 +215,28 @@ def parse_row(number: int, row: dict[str, str], this_year: int) -> tuple[Partici
     try:
         status = ParticipantStatus(row.get("status", "").lower() or "active")
     except ValueError:
-        errors.append(RowError(number, "status", f"unknown status {row.get('status')!r} (active, paused, opted_out)"))
+        errors.append(
+            RowError(number, "status", f"unknown status {row.get('status')!r} (active, paused, opted_out)")
+        )
     verified_text = row.get("verified", "").lower()
     if verified_text not in _TRUE | _FALSE:
         errors.append(RowError(number, "verified", f"expected yes or no, got {row.get('verified')!r}"))
     addresses = [
-        a for a in (_address(AddressKind.HOME, number, row, errors), _address(AddressKind.WORK, number, row, errors)) if a
+        a
+        for a in (
+            _address(AddressKind.HOME, number, row, errors),
+            _address(AddressKind.WORK, number, row, errors),
+        )
+        if a
     ]
     if not addresses and not any(e.field.startswith(("home_", "work_")) for e in errors):
         errors.append(RowError(number, "home_postcode", "no address given (home or work)"))
     if errors:
         return None, errors
     return (
-        ParticipantRecord(ref, name, birth_year, email, channels, status, verified_text in _TRUE, phones, addresses),
+        ParticipantRecord(
+            ref, name, birth_year, email, channels, status, verified_text in _TRUE, phones, addresses
+        ),
         [],
     )
 
@@ -228,7 +251,9 @@ def _set(obj, name: str, value) -> bool:
     return True
 
 
-def _sync_address(participant: Participant, record: AddressRecord, geocoder: Geocoder) -> tuple[bool, str | None]:
+def _sync_address(
+    participant: Participant, record: AddressRecord, geocoder: Geocoder
+) -> tuple[bool, str | None]:
     """Create or update the address of this kind; returns (changed, geocode failure reason)."""
     address = next((a for a in participant.addresses if a.kind == record.kind), None)
     window = record.window or TimeWindow(None, None, None)
@@ -240,7 +265,9 @@ def _sync_address(participant: Participant, record: AddressRecord, geocoder: Geo
         "window_start_min": window.start_min,
         "window_end_min": window.end_min,
     }
-    located = address is not None and all(getattr(address, k) == v for k, v in wanted.items() if not k.startswith("window"))
+    located = address is not None and all(
+        getattr(address, k) == v for k, v in wanted.items() if not k.startswith("window")
+    )
     changed = False
     if address is None:
         address = Address(kind=record.kind, house_number_addition="")
@@ -277,8 +304,11 @@ def apply_record(
     created = participant is None
     if participant is None:
         participant = Participant(
-            external_ref=record.external_ref, source="import", consent_at=now,
-            status=record.status, email_verified=False,
+            external_ref=record.external_ref,
+            source="import",
+            consent_at=now,
+            status=record.status,
+            email_verified=False,
         )
         session.add(participant)
     changed = created
@@ -299,8 +329,12 @@ def apply_record(
         current = by_number.pop(phone.e164, None)
         if current is None:
             participant.phones.append(
-                PhoneNumber(e164=phone.e164, kind=phone.kind, verified=record.verified,
-                            verified_at=now if record.verified else None)
+                PhoneNumber(
+                    e164=phone.e164,
+                    kind=phone.kind,
+                    verified=record.verified,
+                    verified_at=now if record.verified else None,
+                )
             )
             changed = True
             continue
@@ -349,7 +383,9 @@ def import_participants(
             )
         }
         for number, record in chunk:
-            outcome, warnings = apply_record(session, existing.get(record.external_ref), record, geocoder, clock)
+            outcome, warnings = apply_record(
+                session, existing.get(record.external_ref), record, geocoder, clock
+            )
             setattr(report, outcome, getattr(report, outcome) + 1)
             report.warnings.extend(RowError(number, f, reason) for f, reason in warnings)
             session.flush()
@@ -364,7 +400,13 @@ def import_participants(
             continue
         record, errors = parse_row(number, row, this_year)
         if record is not None and record.external_ref in first_row:
-            errors = [RowError(number, "external_ref", f"{record.external_ref!r} already on row {first_row[record.external_ref]}")]
+            errors = [
+                RowError(
+                    number,
+                    "external_ref",
+                    f"{record.external_ref!r} already on row {first_row[record.external_ref]}",
+                )
+            ]
             record = None
         if record is None:
             report.errors.extend(errors)

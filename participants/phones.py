@@ -4,6 +4,7 @@ Only numbers a person answers are accepted. Toll-free (0800), premium (0900/0906
 foreign premium), shared-cost, personal-number (084/087), pager and machine-to-machine
 numbers are refused: calling them costs money, reaches nobody, or both.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

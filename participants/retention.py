@@ -13,6 +13,7 @@ What goes:
   them).
 What stays: actions, their aggregates, sighting counts and times, the audit trail.
 """
+
 from __future__ import annotations
 
 import logging
@@ -83,9 +84,7 @@ def purge(session: Session, clock: Clock, settings: Settings) -> PurgeReport:
         deliveries += d
         events += e
     # Verification calls belong to no action.
-    d, e = _delete_deliveries(
-        session, (Delivery.action_id.is_(None)) & (Delivery.created_at < cutoff)
-    )
+    d, e = _delete_deliveries(session, (Delivery.action_id.is_(None)) & (Delivery.created_at < cutoff))
     deliveries += d
     events += e
 

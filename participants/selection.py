@@ -27,6 +27,7 @@ Rules, in one place:
   text, because the participant asked for both.
 - Order: distance, then participant id, address id, channel (voice, sms, email), target.
 """
+
 from __future__ import annotations
 
 import gc
@@ -94,9 +95,13 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 def participant_distance_m(session: Session, participant_id: int, lat: float, lon: float) -> float | None:
     """Distance from the participant's nearest geocoded address to a point (None: no address)."""
-    distances = [haversine_m(a, b, lat, lon) for a, b in session.execute(
-        select(Address.lat, Address.lon).where(Address.participant_id == participant_id))
-        if a is not None and b is not None]
+    distances = [
+        haversine_m(a, b, lat, lon)
+        for a, b in session.execute(
+            select(Address.lat, Address.lon).where(Address.participant_id == participant_id)
+        )
+        if a is not None and b is not None
+    ]
     return round(min(distances), 1) if distances else None
 
 
@@ -120,9 +125,7 @@ def bounding_box(lat: float, lon: float, radius_m: float) -> BoundingBox:
     return BoundingBox(south, north, west, east)
 
 
-def window_open(
-    days: int | None, start_min: int | None, end_min: int | None, local: datetime
-) -> bool:
+def window_open(days: int | None, start_min: int | None, end_min: int | None, local: datetime) -> bool:
     """Whether a weekly window (days bitmask Monday=1..Sunday=64, local minutes) holds `local`."""
     if days is None and start_min is None and end_min is None:
         return True
@@ -135,9 +138,7 @@ def window_open(
     if start_min <= end_min:
         return bool(mask & today) and start_min <= minute < end_min
     # Runs past midnight: it belongs to the day it starts.
-    return (bool(mask & today) and minute >= start_min) or (
-        bool(mask & yesterday) and minute < end_min
-    )
+    return (bool(mask & today) and minute >= start_min) or (bool(mask & yesterday) and minute < end_min)
 
 
 def _check_request(lat: float, lon: float, radius_m: float, at: datetime) -> None:
@@ -159,9 +160,7 @@ def _parse_channels(channels: Iterable[str] | None) -> frozenset[Channel]:
         try:
             parsed.add(Channel(name))
         except ValueError:
-            raise SelectionError(
-                f"unknown channel {name!r}; expected one of: voice, sms, email"
-            ) from None
+            raise SelectionError(f"unknown channel {name!r}; expected one of: voice, sms, email") from None
     return frozenset(parsed)
 
 
@@ -250,14 +249,18 @@ _set_attribute = object.__setattr__
 def _recipient(participant_id, address_id, channel, target, phone_kind, distance_m) -> Recipient:
     """The same object as Recipient(...), built in one step: a wave holds tens of thousands."""
     recipient = _new_object(Recipient)
-    _set_attribute(recipient, "__dict__", {
-        "participant_id": participant_id,
-        "address_id": address_id,
-        "channel": channel,
-        "target": target,
-        "phone_kind": phone_kind,
-        "distance_m": distance_m,
-    })
+    _set_attribute(
+        recipient,
+        "__dict__",
+        {
+            "participant_id": participant_id,
+            "address_id": address_id,
+            "channel": channel,
+            "target": target,
+            "phone_kind": phone_kind,
+            "distance_m": distance_m,
+        },
+    )
     return recipient
 
 

@@ -6,6 +6,7 @@ rules live here. Functions take the session and a clock; the caller commits.
 Phone parsing and geocoding come from the participants core and are passed in, so these
 rules are testable on their own.
 """
+
 from __future__ import annotations
 
 import logging
@@ -236,8 +237,9 @@ def default_method(phone: PhoneNumber) -> Method:
     return Method.SMS if PhoneKind(phone.kind) is PhoneKind.MOBILE else Method.VOICE
 
 
-def send_phone_code(verifier: VerificationService, participant: Participant, phone: PhoneNumber,
-                    method: Method | None = None) -> None:
+def send_phone_code(
+    verifier: VerificationService, participant: Participant, phone: PhoneNumber, method: Method | None = None
+) -> None:
     method = method or default_method(phone)
     if method is Method.SMS and PhoneKind(phone.kind) is not PhoneKind.MOBILE:
         raise PortalError("Een sms kan alleen naar een mobiel nummer; kies een telefoonoproep.", "method")
@@ -353,8 +355,9 @@ def update_details(
     return email_changed and bool(new_email)
 
 
-def add_phone(session: Session, clock: Clock, participant: Participant, raw: str,
-              parse_phone: PhoneParser) -> PhoneNumber:
+def add_phone(
+    session: Session, clock: Clock, participant: Participant, raw: str, parse_phone: PhoneParser
+) -> PhoneNumber:
     e164, kind = parse_phones([raw], parse_phone)[0] if (raw or "").strip() else ("", None)
     if not e164:
         raise PortalError("Vul een telefoonnummer in.", "phone")
@@ -388,8 +391,9 @@ def remove_phone(session: Session, clock: Clock, participant: Participant, phone
     _audit(session, clock, participant, "participant.phone_removed")
 
 
-def add_address(session: Session, clock: Clock, participant: Participant, data: AddressInput,
-                geocode: AddressGeocoder) -> Address:
+def add_address(
+    session: Session, clock: Clock, participant: Participant, data: AddressInput, geocode: AddressGeocoder
+) -> Address:
     address = build_address(data)
     participant.addresses.append(address)
     session.flush()
@@ -505,8 +509,12 @@ def export_data(session: Session, participant: Participant) -> dict:
             for a in participant.addresses
         ],
         "telefoonnummers": [
-            {"nummer": p.e164, "soort": PhoneKind(p.kind).value, "bevestigd": p.verified,
-             "bevestigd_op": _iso(p.verified_at)}
+            {
+                "nummer": p.e164,
+                "soort": PhoneKind(p.kind).value,
+                "bevestigd": p.verified,
+                "bevestigd_op": _iso(p.verified_at),
+            }
             for p in participant.phones
         ],
         "berichten": [
@@ -527,13 +535,23 @@ def export_data(session: Session, participant: Participant) -> dict:
             for d in deliveries
         ],
         "meldingen": [
-            {"actie": s.action_id, "ontvangen_op": _iso(s.received_at), "van_nummer": s.caller_number,
-             "opname_bewaard": bool(s.recording_path), "duur_s": s.duration_s}
+            {
+                "actie": s.action_id,
+                "ontvangen_op": _iso(s.received_at),
+                "van_nummer": s.caller_number,
+                "opname_bewaard": bool(s.recording_path),
+                "duur_s": s.duration_s,
+            }
             for s in sightings
         ],
         "verificatiecodes": [
-            {"doel": c.purpose, "naar": c.target, "aangemaakt_op": _iso(c.created_at),
-             "gebruikt_op": _iso(c.used_at), "pogingen": c.attempts}
+            {
+                "doel": c.purpose,
+                "naar": c.target,
+                "aangemaakt_op": _iso(c.created_at),
+                "gebruikt_op": _iso(c.used_at),
+                "pogingen": c.attempts,
+            }
             for c in codes
         ],
         "logboek": [{"op": _iso(e.at), "gebeurtenis": e.event} for e in audit],
@@ -584,8 +602,7 @@ def delete_account(session: Session, clock: Clock, participant: Participant) -> 
         session.execute(
             update(Delivery)
             .where(Delivery.id.in_(alert_ids))
-            .values(participant_id=None, target=None, provider_id=None, distance_m=None,
-                    claimed_by=None)
+            .values(participant_id=None, target=None, provider_id=None, distance_m=None, claimed_by=None)
         )
     sighting_filter = Sighting.participant_id == pid
     if numbers:
@@ -597,13 +614,29 @@ def delete_account(session: Session, clock: Clock, participant: Participant) -> 
     session.execute(delete(VerificationCode).where(VerificationCode.participant_id == pid))
     session.delete(participant)
     session.flush()
-    session.add(AuditEvent(at=clock.now(), actor=f"participant:{pid}", event="participant.deleted",
-                           target_type="participant", target_id=pid, detail={}))
+    session.add(
+        AuditEvent(
+            at=clock.now(),
+            actor=f"participant:{pid}",
+            event="participant.deleted",
+            target_type="participant",
+            target_id=pid,
+            detail={},
+        )
+    )
     log_event(log, "portal.account_deleted", participant=pid, deliveries=len(alert_ids))
     return DeletionReport(pid, len(alert_ids), len(verification_ids), sightings, frozen)
 
 
 def _audit(session: Session, clock: Clock, participant: Participant, event: str, **detail) -> None:
     """Audit without personal data: the participant's id only."""
-    session.add(AuditEvent(at=clock.now(), actor=f"participant:{participant.id}", event=event,
-                           target_type="participant", target_id=participant.id, detail=detail))
+    session.add(
+        AuditEvent(
+            at=clock.now(),
+            actor=f"participant:{participant.id}",
+            event=event,
+            target_type="participant",
+            target_id=participant.id,
+            detail=detail,
+        )
+    )

@@ -15,6 +15,7 @@ every hit then cost three random lookups (address, participant, phones): about 0
 
 PostgreSQL: the same grid rows, read through a covering index (participants/spatial_index_pg.py).
 """
+
 from __future__ import annotations
 
 from sqlalchemy import text
@@ -133,7 +134,7 @@ _TRIGGERS = {
         AFTER UPDATE OF id, status, paused_until, channels, email, email_verified ON participant
         BEGIN
             DELETE FROM {GRID_TABLE} WHERE participant_id = old.id;
-            {_refresh_participant('new.id')}
+            {_refresh_participant("new.id")}
         END""",
     "selection_grid_participant_delete": f"""
         AFTER DELETE ON participant BEGIN
@@ -141,16 +142,16 @@ _TRIGGERS = {
         END""",
     "selection_grid_phone_insert": f"""
         AFTER INSERT ON phone_number BEGIN
-            {_refresh_participant('new.participant_id')}
+            {_refresh_participant("new.participant_id")}
         END""",
     "selection_grid_phone_update": f"""
         AFTER UPDATE ON phone_number BEGIN
-            {_refresh_participant('old.participant_id')}
-            {_refresh_participant('new.participant_id')}
+            {_refresh_participant("old.participant_id")}
+            {_refresh_participant("new.participant_id")}
         END""",
     "selection_grid_phone_delete": f"""
         AFTER DELETE ON phone_number BEGIN
-            {_refresh_participant('old.participant_id')}
+            {_refresh_participant("old.participant_id")}
         END""",
 }
 
@@ -173,9 +174,9 @@ def create_sqlite_grid(conn: Connection, triggers: bool = True) -> None:
 def rebuild_sqlite_grid(conn: Connection) -> None:
     conn.execute(text(f"DELETE FROM {GRID_TABLE}"))
     # In key order, so a rebuild of millions of rows appends instead of splitting pages.
-    conn.execute(text(
-        f"INSERT INTO {GRID_TABLE} SELECT * FROM {GRID_VIEW} ORDER BY lat_cell, lon_cell, address_id"
-    ))
+    conn.execute(
+        text(f"INSERT INTO {GRID_TABLE} SELECT * FROM {GRID_VIEW} ORDER BY lat_cell, lon_cell, address_id")
+    )
 
 
 def create_sqlite_grid_triggers(conn: Connection) -> None:

@@ -9,6 +9,7 @@ consecutive index pages and never visits the participant or phone tables. (A bou
 TRUNCATE of address or participant empties the grid too (statement triggers), so a test
 harness that truncates tables leaves no stale rows behind.
 """
+
 from __future__ import annotations
 
 from sqlalchemy.engine import Connection

@@ -8,6 +8,7 @@ Abuse limits: a few codes per number or address per hour, and a cap on requests 
 (counted from the audit trail). When a limit is hit the caller gets the same answer as when a
 code was sent, so nobody can find out who is registered by asking for codes.
 """
+
 from __future__ import annotations
 
 import enum
@@ -88,8 +89,14 @@ class CodeCourier(Protocol):
     """Carries a code to a person: composes the Dutch text and hands it to a sender."""
 
     def send_code(
-        self, session: Session, participant: Participant, purpose: Purpose, method: Method,
-        target: str, code: str, link: str | None,
+        self,
+        session: Session,
+        participant: Participant,
+        purpose: Purpose,
+        method: Method,
+        target: str,
+        code: str,
+        link: str | None,
     ) -> None: ...
 
 
@@ -139,31 +146,37 @@ class VerificationService:
         if not ip:
             return
         since = self.clock.now() - timedelta(hours=1)
-        used = self.session.scalar(
-            select(func.count())
-            .select_from(AuditEvent)
-            .where(AuditEvent.event == "portal.request", AuditEvent.ip == ip)
-            .where(AuditEvent.at >= since)
-        ) or 0
+        used = (
+            self.session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.event == "portal.request", AuditEvent.ip == ip)
+                .where(AuditEvent.at >= since)
+            )
+            or 0
+        )
         if used >= self.policy.requests_per_ip_per_hour:
             log_event(log, "portal.rate_limited", scope="ip", ip=ip)
             raise RateLimited(f"more than {self.policy.requests_per_ip_per_hour} requests an hour from {ip}")
-        self.session.add(AuditEvent(at=self.clock.now(), actor="public", event="portal.request", ip=ip, detail={}))
+        self.session.add(
+            AuditEvent(at=self.clock.now(), actor="public", event="portal.request", ip=ip, detail={})
+        )
 
     def _target_budget_left(self, target: str) -> bool:
         since = self.clock.now() - timedelta(hours=1)
-        sent = self.session.scalar(
-            select(func.count())
-            .select_from(VerificationCode)
-            .where(VerificationCode.target == target, VerificationCode.created_at >= since)
-        ) or 0
+        sent = (
+            self.session.scalar(
+                select(func.count())
+                .select_from(VerificationCode)
+                .where(VerificationCode.target == target, VerificationCode.created_at >= since)
+            )
+            or 0
+        )
         return sent < self.policy.codes_per_target_per_hour
 
     # --- issuing --------------------------------------------------------------------------
 
-    def issue(
-        self, participant: Participant, purpose: Purpose, target: str, method: Method
-    ) -> IssuedCode:
+    def issue(self, participant: Participant, purpose: Purpose, target: str, method: Method) -> IssuedCode:
         """Create a code for `target` and send it. Earlier live codes for it stop working.
 
         Raises RateLimited when the target had its share of codes this hour.
@@ -205,12 +218,14 @@ class VerificationService:
         if self.courier is not None:
             link = secret if method is Method.EMAIL else None
             code = None if method is Method.EMAIL else secret
-            self.courier.send_code(
-                self.session, participant, purpose, method, target, code or "", link
-            )
+            self.courier.send_code(self.session, participant, purpose, method, target, code or "", link)
         log_event(
-            log, "portal.code_issued", participant=participant.id, purpose=purpose.value,
-            method=method.value, target=_masked(target),
+            log,
+            "portal.code_issued",
+            participant=participant.id,
+            purpose=purpose.value,
+            method=method.value,
+            target=_masked(target),
         )
         return IssuedCode(record=record, secret=secret, method=method)
 
@@ -286,7 +301,9 @@ def _masked(target: str) -> str:
 
 def sms_text(code: str, purpose: str) -> str:
     what = "inloggen bij Burgernet" if purpose == Purpose.LOGIN.value else "uw Burgernet-aanmelding"
-    return f"Uw code voor {what}: {code}. Deze code is 15 minuten geldig. Niet aangevraagd? Negeer dit bericht."
+    return (
+        f"Uw code voor {what}: {code}. Deze code is 15 minuten geldig. Niet aangevraagd? Negeer dit bericht."
+    )
 
 
 def voice_text(code: str) -> str:
@@ -317,10 +334,19 @@ class PortCourier:
     """Sends codes through the project's ports: MessageSender for SMS and email, CallBackend
     for a voice call that speaks the code (flow "verification", variable `code`)."""
 
-    def __init__(self, *, sms=None, email=None, call_backend=None, caller_id: str = "",
-                 public_base_url: str = "", link_path: str = "/aanmelden/bevestig/{token}",
-                 login_link_path: str = "/mijn/link/{token}", call_timeout_s: int = 30,
-                 clock: Clock | None = None):
+    def __init__(
+        self,
+        *,
+        sms=None,
+        email=None,
+        call_backend=None,
+        caller_id: str = "",
+        public_base_url: str = "",
+        link_path: str = "/aanmelden/bevestig/{token}",
+        login_link_path: str = "/mijn/link/{token}",
+        call_timeout_s: int = 30,
+        clock: Clock | None = None,
+    ):
 
         self.clock = clock or SystemClock()
         self.sms = sms
@@ -404,16 +430,26 @@ class PortCourier:
         with Session(bind) as session, session.begin():
             delivery = session.get(Delivery, delivery_id)
             if delivery is None or delivery.state is not DeliveryState.QUEUED:
-                log_event(log, "portal.verification_call_skipped", logging.WARNING,
-                          delivery_id=delivery_id,
-                          state=delivery.state.value if delivery else "missing")
+                log_event(
+                    log,
+                    "portal.verification_call_skipped",
+                    logging.WARNING,
+                    delivery_id=delivery_id,
+                    state=delivery.state.value if delivery else "missing",
+                )
                 return False
             delivery.attempts += 1
             delivery.last_attempt_at = self.clock.now()
             delivery.provider = backend_name
             delivery.provider_id = None
-            transition(session, delivery, DeliveryState.DIALING, event="verification.claimed",
-                       clock=self.clock, provider=backend_name)
+            transition(
+                session,
+                delivery,
+                DeliveryState.DIALING,
+                event="verification.claimed",
+                clock=self.clock,
+                provider=backend_name,
+            )
         try:
             provider_id = backend.originate(request)
         except OriginateError as exc:
@@ -421,17 +457,26 @@ class PortCourier:
                 delivery = session.get(Delivery, delivery_id)
                 if delivery is not None and delivery.state is DeliveryState.DIALING:
                     delivery.hangup_cause = ORIGINATE_ERROR
-                    transition(session, delivery, DeliveryState.FAILED, event="call.failed",
-                               clock=self.clock, hangup_cause=ORIGINATE_ERROR,
-                               error=str(exc)[:200])
-            log_event(log, "portal.verification_call_failed", logging.ERROR,
-                      delivery_id=delivery_id, error=str(exc))
+                    transition(
+                        session,
+                        delivery,
+                        DeliveryState.FAILED,
+                        event="call.failed",
+                        clock=self.clock,
+                        hangup_cause=ORIGINATE_ERROR,
+                        error=str(exc)[:200],
+                    )
+            log_event(
+                log, "portal.verification_call_failed", logging.ERROR, delivery_id=delivery_id, error=str(exc)
+            )
             return False
         if provider_id:
             with Session(bind) as session, session.begin():
-                session.execute(update(Delivery).where(
-                    Delivery.id == delivery_id, Delivery.provider_id.is_(None))
-                    .values(provider_id=provider_id))
+                session.execute(
+                    update(Delivery)
+                    .where(Delivery.id == delivery_id, Delivery.provider_id.is_(None))
+                    .values(provider_id=provider_id)
+                )
         return True
 
 

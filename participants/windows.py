@@ -7,19 +7,34 @@ its start runs past midnight ("mon 22:00-06:00" is Monday night).
 
 Stored form (db.models.Address): days bitmask Monday=1 ... Sunday=64 and minutes of the local day.
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
 _DAY_NAMES = {
-    "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6,
-    "ma": 0, "di": 1, "wo": 2, "do": 3, "vr": 4, "za": 5, "zo": 6,
+    "mon": 0,
+    "tue": 1,
+    "wed": 2,
+    "thu": 3,
+    "fri": 4,
+    "sat": 5,
+    "sun": 6,
+    "ma": 0,
+    "di": 1,
+    "wo": 2,
+    "do": 3,
+    "vr": 4,
+    "za": 5,
+    "zo": 6,
 }
 _DAY_WORDS = {
-    "weekdays": 0b0011111, "werkdagen": 0b0011111,
+    "weekdays": 0b0011111,
+    "werkdagen": 0b0011111,
     "weekend": 0b1100000,
-    "daily": 0b1111111, "dagelijks": 0b1111111,
+    "daily": 0b1111111,
+    "dagelijks": 0b1111111,
 }
 _ENGLISH = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _TIMES = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
@@ -28,9 +43,7 @@ _TIMES = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 class InvalidTimeWindow(ValueError):
     def __init__(self, message: str):
         super().__init__(message)
-        self.user_message = (
-            "Vul het tijdvak in als bijvoorbeeld 'ma-vr 08:00-18:00' of 'za,zo 10:00-16:00'."
-        )
+        self.user_message = "Vul het tijdvak in als bijvoorbeeld 'ma-vr 08:00-18:00' of 'za,zo 10:00-16:00'."
 
 
 @dataclass(frozen=True)
@@ -78,7 +91,7 @@ def _minutes(hours: str, minutes: str) -> int:
 
 
 def parse_time_window(text: str | None) -> TimeWindow | None:
-    """"mon-fri 08:00-18:00" -> TimeWindow(31, 480, 1080); empty -> None (always)."""
+    """ "mon-fri 08:00-18:00" -> TimeWindow(31, 480, 1080); empty -> None (always)."""
     text = (text or "").strip()
     if not text:
         return None

@@ -15,6 +15,7 @@ voice, engine parameters, text). A render happens under a per-key file lock and 
 atomic renames, the metadata file last; so two processes rendering the same text at once do
 the work once, and a reader never sees half a file.
 """
+
 from __future__ import annotations
 
 # audioop left the standard library in Python 3.13; there `audioop-lts` (a dependency under
@@ -91,8 +92,10 @@ def prepare_text(text: str) -> str:
     if not spoken:
         raise PromptError("nothing to speak: the text is empty", "Er is geen tekst om uit te spreken.")
     if len(spoken) > MAX_TEXT_CHARS:
-        raise PromptError(f"text of {len(spoken)} characters is too long to speak (max {MAX_TEXT_CHARS})",
-                          "De tekst is te lang om uit te spreken.")
+        raise PromptError(
+            f"text of {len(spoken)} characters is too long to speak (max {MAX_TEXT_CHARS})",
+            "De tekst is te lang om uit te spreken.",
+        )
     return spoken
 
 
@@ -112,8 +115,11 @@ def process(segment: AudioSegment) -> AudioSegment:
     gain = min(TARGET_RMS_DBFS - segment.dBFS, PEAK_CEILING_DBFS - segment.max_dBFS)
     segment = segment.apply_gain(gain)
     rate = segment.frame_rate
-    return (AudioSegment.silent(LEAD_IN_MS, frame_rate=rate) + segment
-            + AudioSegment.silent(TAIL_MS, frame_rate=rate))
+    return (
+        AudioSegment.silent(LEAD_IN_MS, frame_rate=rate)
+        + segment
+        + AudioSegment.silent(TAIL_MS, frame_rate=rate)
+    )
 
 
 def to_telephony(web_wav: Path, out_wav: Path, segment: AudioSegment) -> AudioSegment:
@@ -121,13 +127,29 @@ def to_telephony(web_wav: Path, out_wav: Path, segment: AudioSegment) -> AudioSe
     sox = shutil.which("sox")
     if sox:
         result = subprocess.run(
-            [sox, "-q", str(web_wav), "-r", str(TELEPHONY_RATE), "-c", "1", "-b", "16", "-e",
-             "signed-integer", str(out_wav)],
-            capture_output=True, timeout=60, check=False,
+            [
+                sox,
+                "-q",
+                str(web_wav),
+                "-r",
+                str(TELEPHONY_RATE),
+                "-c",
+                "1",
+                "-b",
+                "16",
+                "-e",
+                "signed-integer",
+                str(out_wav),
+            ],
+            capture_output=True,
+            timeout=60,
+            check=False,
         )
         if result.returncode != 0:
-            raise AudioError("sox failed: " + result.stderr.decode("utf-8", "replace")[:300],
-                             "Het omzetten van de audio is mislukt.")
+            raise AudioError(
+                "sox failed: " + result.stderr.decode("utf-8", "replace")[:300],
+                "Het omzetten van de audio is mislukt.",
+            )
         return AudioSegment.from_wav(out_wav)
     telephone = segment.set_frame_rate(TELEPHONY_RATE)
     telephone.export(out_wav, format="wav")
@@ -171,9 +193,16 @@ def _load_cached(key: str, paths: dict[str, Path]) -> RenderedPrompt | None:
         return None
     if not all(paths[name].exists() for name in ("wav_8k", "sln", "ulaw", "web")):
         return None
-    return RenderedPrompt(key=key, text=meta["text"], wav_8k=paths["wav_8k"], sln=paths["sln"],
-                          ulaw=paths["ulaw"], web=paths["web"], duration_s=meta["duration_s"],
-                          cached=True)
+    return RenderedPrompt(
+        key=key,
+        text=meta["text"],
+        wav_8k=paths["wav_8k"],
+        sln=paths["sln"],
+        ulaw=paths["ulaw"],
+        web=paths["web"],
+        duration_s=meta["duration_s"],
+        cached=True,
+    )
 
 
 @contextmanager
@@ -210,10 +239,23 @@ def _render_cached(cache_dir: Path, key: str, text: str, produce, meta_extra: di
             os.replace(meta_tmp, paths["meta"])  # last: publishes the entry
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        log_event(logger, "prompts.rendered", key=key[:12], duration_s=round(duration, 2),
-                  render_ms=round((time.perf_counter() - started) * 1000, 1), **meta_extra)
-    return RenderedPrompt(key=key, text=text, wav_8k=paths["wav_8k"], sln=paths["sln"],
-                          ulaw=paths["ulaw"], web=paths["web"], duration_s=round(duration, 3))
+        log_event(
+            logger,
+            "prompts.rendered",
+            key=key[:12],
+            duration_s=round(duration, 2),
+            render_ms=round((time.perf_counter() - started) * 1000, 1),
+            **meta_extra,
+        )
+    return RenderedPrompt(
+        key=key,
+        text=text,
+        wav_8k=paths["wav_8k"],
+        sln=paths["sln"],
+        ulaw=paths["ulaw"],
+        web=paths["web"],
+        duration_s=round(duration, 3),
+    )
 
 
 def find_cached(key: str, settings) -> RenderedPrompt | None:
@@ -239,8 +281,9 @@ def render(text: str, settings, engine: TtsEngine | None = None) -> RenderedProm
         engine.synthesize(spoken, raw)
         return AudioSegment.from_wav(raw)
 
-    return _render_cached(Path(settings.audio_cache_dir), key, spoken, produce,
-                          {"engine": engine.name, "voice": engine.voice})
+    return _render_cached(
+        Path(settings.audio_cache_dir), key, spoken, produce, {"engine": engine.name, "voice": engine.voice}
+    )
 
 
 def render_recording(recording: Path, settings, label: str = "") -> RenderedPrompt:
@@ -249,20 +292,35 @@ def render_recording(recording: Path, settings, label: str = "") -> RenderedProm
     try:
         content = recording.read_bytes()
     except OSError as error:
-        raise AudioError(f"cannot read recording {recording}: {error}",
-                         "Het opgenomen geluidsbestand kan niet worden gelezen.") from None
+        raise AudioError(
+            f"cannot read recording {recording}: {error}",
+            "Het opgenomen geluidsbestand kan niet worden gelezen.",
+        ) from None
     key = hashlib.sha256(
-        json.dumps({"pipeline": PIPELINE_VERSION, "lead_in_ms": LEAD_IN_MS, "tail_ms": TAIL_MS,
-                    "target_rms": TARGET_RMS_DBFS, "recording": hashlib.sha256(content).hexdigest()}
-                   ).encode()
+        json.dumps(
+            {
+                "pipeline": PIPELINE_VERSION,
+                "lead_in_ms": LEAD_IN_MS,
+                "tail_ms": TAIL_MS,
+                "target_rms": TARGET_RMS_DBFS,
+                "recording": hashlib.sha256(content).hexdigest(),
+            }
+        ).encode()
     ).hexdigest()
 
     def produce(workdir: Path) -> AudioSegment:
         try:
             return AudioSegment.from_file(recording)
         except Exception as error:  # pydub raises several types for undecodable input
-            raise AudioError(f"cannot decode recording {recording}: {error}",
-                             "Het opgenomen geluidsbestand is geen bruikbare audio.") from None
+            raise AudioError(
+                f"cannot decode recording {recording}: {error}",
+                "Het opgenomen geluidsbestand is geen bruikbare audio.",
+            ) from None
 
-    return _render_cached(Path(settings.audio_cache_dir), key, label or recording.name, produce,
-                          {"engine": "recording", "voice": recording.name})
+    return _render_cached(
+        Path(settings.audio_cache_dir),
+        key,
+        label or recording.name,
+        produce,
+        {"engine": "recording", "voice": recording.name},
+    )

@@ -4,6 +4,7 @@ The one place for this rule. Alerts, outcome messages (afloopbericht) and their 
 name the number of the action's control room when it has one, and otherwise the global
 `settings.callback_number`; every composer of such a message asks here.
 """
+
 from __future__ import annotations
 
 from db.models import ControlRoom

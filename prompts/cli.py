@@ -1,4 +1,5 @@
 """`burgernet prompts ...` commands: say a text, render the IVR prompts, compose an alert."""
+
 from __future__ import annotations
 
 import shutil
@@ -24,8 +25,14 @@ def _fail(error: PromptError) -> click.ClickException:
 
 @prompts_group.command("say")
 @click.argument("text")
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path),
-              required=True, help="WAV file to write.")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="WAV file to write.",
+)
 @click.option("--web", is_flag=True, help="Write the full-rate web version instead of 8 kHz telephony audio.")
 def say(text: str, output: Path, web: bool) -> None:
     """Speak TEXT (Dutch) and write it as 8 kHz mono 16-bit WAV (or --web)."""
@@ -53,11 +60,19 @@ def render_ivr() -> None:
 
 @prompts_group.command("compose")
 @click.argument("incident_type")
-@click.option("--field", "fields", multiple=True, metavar="NAME=VALUE",
-              help="A description field, e.g. --field gender=male --field age=20-25.")
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A description field, e.g. --field gender=male --field age=20-25.",
+)
 @click.option("--free-text", default="", help="Additional free text from the centralist.")
-@click.option("--room", default=None,
-              help="Control room (name) whose call-back number the alert names (default: the global one).")
+@click.option(
+    "--room",
+    default=None,
+    help="Control room (name) whose call-back number the alert names (default: the global one).",
+)
 def compose(incident_type: str, fields: tuple[str, ...], free_text: str, room: str | None) -> None:
     """Print the alert for every channel, from description fields."""
     description = {}
@@ -79,6 +94,8 @@ def compose(incident_type: str, fields: tuple[str, ...], free_text: str, room: s
         raise _fail(error) from None
     click.echo(f"STEM:    {message.voice}")
     click.echo(f"TEKST:   {message.display}")
-    click.echo(f"SMS:     {message.sms}  [{len(message.sms)} tekens, {message.sms_encoding}, "
-               f"{message.sms_segments} deel/delen]")
+    click.echo(
+        f"SMS:     {message.sms}  [{len(message.sms)} tekens, {message.sms_encoding}, "
+        f"{message.sms_segments} deel/delen]"
+    )
     click.echo(f"E-MAIL:  {message.email_subject}")

@@ -3,6 +3,7 @@
 Each error carries a clear English message (for logs and developers) and a Dutch
 `user_message` that the web layer shows to the centralist as is.
 """
+
 from __future__ import annotations
 
 

@@ -4,6 +4,7 @@
 choices, limits); `validate_description` checks a submitted dict against the same specs and
 returns it cleaned, so the form and the message composer never disagree.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,52 +36,103 @@ class FieldSpec:
         return tuple(value for value, _ in self.choices)
 
     def in_range(self, number: int) -> bool:
-        return ((self.min_value is None or number >= self.min_value)
-                and (self.max_value is None or number <= self.max_value))
+        return (self.min_value is None or number >= self.min_value) and (
+            self.max_value is None or number <= self.max_value
+        )
 
 
 GENDERS = (("male", "man"), ("female", "vrouw"), ("unknown", "onbekend"))
-BUILDS = (("slim", "slank"), ("petite", "tenger"), ("average", "normaal"), ("athletic", "atletisch"),
-          ("sturdy", "fors"), ("heavy", "zwaar"))
+BUILDS = (
+    ("slim", "slank"),
+    ("petite", "tenger"),
+    ("average", "normaal"),
+    ("athletic", "atletisch"),
+    ("sturdy", "fors"),
+    ("heavy", "zwaar"),
+)
 SKIN_COLOURS = (("light", "licht"), ("tinted", "getint"), ("dark", "donker"))
-TRANSPORTS = (("on_foot", "te voet"), ("bicycle", "fiets"), ("scooter", "scooter"),
-              ("motorbike", "motor"), ("car", "auto"), ("public_transport", "openbaar vervoer"))
-VEHICLE_KINDS = (("car", "personenauto"), ("van", "bestelbus"), ("truck", "vrachtwagen"),
-                 ("motorbike", "motor"), ("scooter", "scooter"), ("bicycle", "fiets"))
-COLOURS = (("white", "wit"), ("black", "zwart"), ("grey", "grijs"), ("silver", "zilver"),
-           ("blue", "blauw"), ("red", "rood"), ("green", "groen"), ("yellow", "geel"),
-           ("brown", "bruin"), ("beige", "beige"), ("orange", "oranje"), ("purple", "paars"))
+TRANSPORTS = (
+    ("on_foot", "te voet"),
+    ("bicycle", "fiets"),
+    ("scooter", "scooter"),
+    ("motorbike", "motor"),
+    ("car", "auto"),
+    ("public_transport", "openbaar vervoer"),
+)
+VEHICLE_KINDS = (
+    ("car", "personenauto"),
+    ("van", "bestelbus"),
+    ("truck", "vrachtwagen"),
+    ("motorbike", "motor"),
+    ("scooter", "scooter"),
+    ("bicycle", "fiets"),
+)
+COLOURS = (
+    ("white", "wit"),
+    ("black", "zwart"),
+    ("grey", "grijs"),
+    ("silver", "zilver"),
+    ("blue", "blauw"),
+    ("red", "rood"),
+    ("green", "groen"),
+    ("yellow", "geel"),
+    ("brown", "bruin"),
+    ("beige", "beige"),
+    ("orange", "oranje"),
+    ("purple", "paars"),
+)
 
 _GENDER = FieldSpec("gender", "Geslacht", CHOICE, GENDERS)
-_AGE = FieldSpec("age", "Leeftijd (schatting)", AGE, min_value=0, max_value=110,
-                 help="Bijvoorbeeld 25 of 20-25")
-_HEIGHT = FieldSpec("height_cm", "Lengte in cm", NUMBER, min_value=40, max_value=230,
-                    help="Bijvoorbeeld 180")
+_AGE = FieldSpec(
+    "age", "Leeftijd (schatting)", AGE, min_value=0, max_value=110, help="Bijvoorbeeld 25 of 20-25"
+)
+_HEIGHT = FieldSpec("height_cm", "Lengte in cm", NUMBER, min_value=40, max_value=230, help="Bijvoorbeeld 180")
 _BUILD = FieldSpec("build", "Postuur", CHOICE, BUILDS)
 _SKIN = FieldSpec("skin_colour", "Huidskleur (alleen als bekend)", CHOICE, SKIN_COLOURS)
 _HAIR = FieldSpec("hair", "Haar", TEXT, max_length=60, help="Bijvoorbeeld: kort zwart haar")
-_CLOTHING = FieldSpec("clothing", "Kleding", TEXT, max_length=160,
-                      help="Bijvoorbeeld: een blauwe jas en een spijkerbroek")
-_FEATURES = FieldSpec("features", "Bijzondere kenmerken", TEXT, max_length=120,
-                      help="Bijvoorbeeld: een bril en een baard")
+_CLOTHING = FieldSpec(
+    "clothing", "Kleding", TEXT, max_length=160, help="Bijvoorbeeld: een blauwe jas en een spijkerbroek"
+)
+_FEATURES = FieldSpec(
+    "features", "Bijzondere kenmerken", TEXT, max_length=120, help="Bijvoorbeeld: een bril en een baard"
+)
 _TRANSPORT = FieldSpec("transport", "Vervoer", CHOICE, TRANSPORTS)
-_DIRECTION = FieldSpec("direction", "Richting", TEXT, max_length=80,
-                       help="Bijvoorbeeld: het station")
+_DIRECTION = FieldSpec("direction", "Richting", TEXT, max_length=80, help="Bijvoorbeeld: het station")
 
 _FIELDS: dict[IncidentType, tuple[FieldSpec, ...]] = {
     IncidentType.SUSPECT: (
-        _GENDER, _AGE, _HEIGHT, _BUILD, _SKIN, _HAIR, _FEATURES, _CLOTHING,
-        FieldSpec("items", "Heeft bij zich", TEXT, max_length=80,
-                  help="Bijvoorbeeld: een zwarte rugtas"),
-        _TRANSPORT, _DIRECTION,
+        _GENDER,
+        _AGE,
+        _HEIGHT,
+        _BUILD,
+        _SKIN,
+        _HAIR,
+        _FEATURES,
+        _CLOTHING,
+        FieldSpec("items", "Heeft bij zich", TEXT, max_length=80, help="Bijvoorbeeld: een zwarte rugtas"),
+        _TRANSPORT,
+        _DIRECTION,
     ),
     IncidentType.MISSING_PERSON: (
         FieldSpec("name", "Naam (alleen met toestemming van de familie)", TEXT, max_length=60),
         FieldSpec("name_consent", "Familie geeft toestemming de naam te noemen", FLAG),
-        _GENDER, _AGE, _HEIGHT, _BUILD, _SKIN, _HAIR, _FEATURES, _CLOTHING, _TRANSPORT,
+        _GENDER,
+        _AGE,
+        _HEIGHT,
+        _BUILD,
+        _SKIN,
+        _HAIR,
+        _FEATURES,
+        _CLOTHING,
+        _TRANSPORT,
         FieldSpec("medical_urgency", "Heeft dringend medische hulp nodig", FLAG),
-        FieldSpec("medical_note", "Toelichting medisch", TEXT, max_length=100,
-                  help="Bijvoorbeeld: heeft dementie en kan verward zijn"),
+        FieldSpec(
+            "medical_note",
+            "Toelichting medisch",
+            TEXT,
+            max_length=100,
+            help="Bijvoorbeeld: heeft dementie en kan verward zijn",
+        ),
         FieldSpec("last_seen_place", "Laatst gezien bij", TEXT, max_length=80),
         FieldSpec("last_seen_time", "Laatst gezien om", TIME, help="Bijvoorbeeld 14:35"),
     ),
@@ -90,15 +142,21 @@ _FIELDS: dict[IncidentType, tuple[FieldSpec, ...]] = {
         FieldSpec("make", "Merk", TEXT, max_length=30, help="Bijvoorbeeld: Volkswagen"),
         FieldSpec("model", "Type", TEXT, max_length=30, help="Bijvoorbeeld: Golf"),
         FieldSpec("plate", "Kenteken", PLATE, max_length=10, help="Bijvoorbeeld: 12-ABC-3"),
-        FieldSpec("features", "Bijzonderheden", TEXT, max_length=100,
-                  help="Bijvoorbeeld: schade aan de linkerkant"),
-        FieldSpec("occupants", "Inzittenden", TEXT, max_length=100,
-                  help="Bijvoorbeeld: twee mannen"),
+        FieldSpec(
+            "features", "Bijzonderheden", TEXT, max_length=100, help="Bijvoorbeeld: schade aan de linkerkant"
+        ),
+        FieldSpec("occupants", "Inzittenden", TEXT, max_length=100, help="Bijvoorbeeld: twee mannen"),
         _DIRECTION,
     ),
     IncidentType.OTHER: (
-        FieldSpec("subject", "Waar moeten deelnemers op letten", TEXT, max_length=120,
-                  required=True, help="Bijvoorbeeld: een loslopend paard"),
+        FieldSpec(
+            "subject",
+            "Waar moeten deelnemers op letten",
+            TEXT,
+            max_length=120,
+            required=True,
+            help="Bijvoorbeeld: een loslopend paard",
+        ),
         FieldSpec("details", "Details", TEXT, max_length=200),
         _DIRECTION,
     ),
@@ -121,8 +179,7 @@ def incident_type_of(value: str | IncidentType) -> IncidentType:
         return IncidentType(value)
     except ValueError:
         raise UnknownIncidentType(
-            f"unknown incident type {value!r}; expected one of "
-            + ", ".join(t.value for t in IncidentType),
+            f"unknown incident type {value!r}; expected one of " + ", ".join(t.value for t in IncidentType),
             "Onbekend soort incident.",
         ) from None
 
@@ -137,16 +194,20 @@ class Age:
     high: int | None = None
 
 
-_AGE_PATTERN = re.compile(r"^(?:ca\.?|ongeveer|\+/-|±)?\s*(\d{1,3})\s*(?:(?:-|tot)\s*(\d{1,3}))?\s*(?:jaar|jr\.?)?$",
-                          re.IGNORECASE)
+_AGE_PATTERN = re.compile(
+    r"^(?:ca\.?|ongeveer|\+/-|±)?\s*(\d{1,3})\s*(?:(?:-|tot)\s*(\d{1,3}))?\s*(?:jaar|jr\.?)?$", re.IGNORECASE
+)
 
 
 def parse_age(value: Any, spec: FieldSpec = _AGE) -> Age:
     text = str(value).strip()
     match = _AGE_PATTERN.match(text)
     if not match:
-        raise _invalid(spec, f"age {text!r} is not a number or a range like 20-25",
-                       "geef een getal of een bereik zoals 20-25")
+        raise _invalid(
+            spec,
+            f"age {text!r} is not a number or a range like 20-25",
+            "geef een getal of een bereik zoals 20-25",
+        )
     low, high = int(match.group(1)), int(match.group(2)) if match.group(2) else None
     if high is not None and high < low:
         low, high = high, low
@@ -154,8 +215,7 @@ def parse_age(value: Any, spec: FieldSpec = _AGE) -> Age:
         high = None
     for number in (low, high):
         if number is not None and not spec.in_range(number):
-            raise _invalid(spec, f"age {number} out of range",
-                           f"tussen {spec.min_value} en {spec.max_value}")
+            raise _invalid(spec, f"age {number} out of range", f"tussen {spec.min_value} en {spec.max_value}")
     return Age(low, high)
 
 
@@ -170,8 +230,9 @@ def _clean_value(spec: FieldSpec, value: Any) -> Any:
         return bool(value)
     if spec.kind == CHOICE:
         if value not in spec.choice_values:
-            raise _invalid(spec, f"{value!r} is not one of {spec.choice_values}",
-                           "kies een van de mogelijkheden")
+            raise _invalid(
+                spec, f"{value!r} is not one of {spec.choice_values}", "kies een van de mogelijkheden"
+            )
         return value
     if spec.kind == NUMBER:
         try:
@@ -179,8 +240,11 @@ def _clean_value(spec: FieldSpec, value: Any) -> Any:
         except ValueError:
             raise _invalid(spec, f"{value!r} is not a whole number", "geef een heel getal") from None
         if not spec.in_range(number):
-            raise _invalid(spec, f"{number} is outside {spec.min_value}..{spec.max_value}",
-                           f"geef een getal tussen {spec.min_value} en {spec.max_value}")
+            raise _invalid(
+                spec,
+                f"{number} is outside {spec.min_value}..{spec.max_value}",
+                f"geef een getal tussen {spec.min_value} en {spec.max_value}",
+            )
         return number
     if spec.kind == AGE:
         age = parse_age(value, spec)
@@ -191,18 +255,21 @@ def _clean_value(spec: FieldSpec, value: Any) -> Any:
             raise _invalid(spec, f"{value!r} is not a time HH:MM", "geef een tijd zoals 14:35")
         return f"{int(match.group(1)):02d}:{match.group(2)}"
     if spec.kind == PLATE and not re.fullmatch(r"[A-Za-z0-9\s-]*", str(value)):
-        raise _invalid(spec, f"{value!r} is not a licence plate",
-                       "alleen letters en cijfers, zoals 12-ABC-3")
+        raise _invalid(spec, f"{value!r} is not a licence plate", "alleen letters en cijfers, zoals 12-ABC-3")
     text = clean_text(str(value))
     if spec.max_length is not None and len(text) > spec.max_length:
-        raise _invalid(spec, f"{len(text)} characters, at most {spec.max_length}",
-                       f"maximaal {spec.max_length} tekens (nu {len(text)})")
+        raise _invalid(
+            spec,
+            f"{len(text)} characters, at most {spec.max_length}",
+            f"maximaal {spec.max_length} tekens (nu {len(text)})",
+        )
     if spec.kind == PLATE:
         try:
             groups = plate_groups(text)
         except ValueError:
-            raise _invalid(spec, f"{text!r} is not a licence plate",
-                           "alleen letters en cijfers, zoals 12-ABC-3") from None
+            raise _invalid(
+                spec, f"{text!r} is not a licence plate", "alleen letters en cijfers, zoals 12-ABC-3"
+            ) from None
         if not (2 <= sum(len(g) for g in groups) <= 8 and len(groups) <= 4):
             raise _invalid(spec, f"{text!r} is not a licence plate", "zoals 12-ABC-3")
         return "-".join(groups)
@@ -218,8 +285,9 @@ def validate_description(incident_type: str | IncidentType, description: dict) -
     kind = incident_type_of(incident_type)
     specs = {spec.name: spec for spec in _FIELDS[kind]}
     if not isinstance(description, dict):
-        raise InvalidDescription("description must be a mapping of field names to values",
-                                 "Het signalement is ongeldig.")
+        raise InvalidDescription(
+            "description must be a mapping of field names to values", "Het signalement is ongeldig."
+        )
     unknown = sorted(set(description) - set(specs))
     if unknown:
         raise InvalidDescription(
@@ -241,8 +309,7 @@ def validate_description(incident_type: str | IncidentType, description: dict) -
     if "name" in cleaned and not cleaned.get("name_consent"):
         raise InvalidDescription(
             "a missing person's name may only be used with the family's consent (name_consent)",
-            "Noem de naam alleen als de familie toestemming heeft gegeven; vink dat aan of "
-            "laat de naam weg.",
+            "Noem de naam alleen als de familie toestemming heeft gegeven; vink dat aan of laat de naam weg.",
             "name",
         )
     if not (set(cleaned) & _DESCRIPTIVE[kind]):
@@ -251,7 +318,8 @@ def validate_description(incident_type: str | IncidentType, description: dict) -
             f"description for {kind.value} is too thin: fill at least one of "
             + ", ".join(sorted(_DESCRIPTIVE[kind])),
             "Het signalement is niet duidelijk genoeg. Vul minstens een van deze velden in: "
-            + ", ".join(labels) + ".",
+            + ", ".join(labels)
+            + ".",
         )
     return cleaned
 
@@ -260,5 +328,12 @@ def choice_label(spec_choices: tuple[tuple[str, str], ...], value: str) -> str:
     return dict(spec_choices)[value]
 
 
-__all__ = ["FieldSpec", "Age", "description_fields", "validate_description", "parse_age",
-           "incident_type_of", "choice_label"]
+__all__ = [
+    "FieldSpec",
+    "Age",
+    "description_fields",
+    "validate_description",
+    "parse_age",
+    "incident_type_of",
+    "choice_label",
+]

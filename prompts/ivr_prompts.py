@@ -10,6 +10,7 @@ any prompt without placeholders by a recorded human voice: put `<key>.wav` in
 `<instance_path>/prompts/`; `ivr_prompt_audio` then uses that file (through the same audio
 pipeline) instead of the synthetic voice.
 """
+
 from __future__ import annotations
 
 import string
@@ -58,9 +59,7 @@ IVR_PROMPTS: dict[str, str] = {
     ),
     # --- the call-back line ---
     "callback_welcome": "Welkom bij Burgernet. Fijn dat u belt.",
-    "callback_choose_action": (
-        "Er lopen op dit moment meerdere acties. Kies de actie waarover u belt."
-    ),
+    "callback_choose_action": ("Er lopen op dit moment meerdere acties. Kies de actie waarover u belt."),
     "callback_action_option": "Belt u over {description}, druk dan op {digit}.",
     "callback_record": (
         "Spreek na de piep uw melding in. Zeg wat u heeft gezien, waar en wanneer. "
@@ -86,12 +85,9 @@ IVR_PROMPTS: dict[str, str] = {
         "De meldkamer is op dit moment niet bereikbaar. Heeft u spoed, bel dan 112. Tot ziens."
     ),
     "callback_goodbye": "Bedankt voor uw telefoontje. Tot ziens.",
-    "callback_no_action": (
-        "Er is op dit moment geen actie actief. Heeft u spoed, bel dan 112."
-    ),
+    "callback_no_action": ("Er is op dit moment geen actie actief. Heeft u spoed, bel dan 112."),
     "callback_transfer_or_record": (
-        "U wordt nu doorverbonden met de meldkamer. "
-        "Wilt u liever uw waarneming inspreken, druk dan 1."
+        "U wordt nu doorverbonden met de meldkamer. Wilt u liever uw waarneming inspreken, druk dan 1."
     ),
     "callback_unreachable_record": (
         "De meldkamer is nu niet bereikbaar. Spreek na de piep uw waarneming in."
@@ -103,9 +99,7 @@ IVR_PROMPTS: dict[str, str] = {
     "verification_repeat": "Ik herhaal:",
     "verification_end": "Niet aangevraagd? Dan kunt u ophangen. Tot ziens.",
     # --- registration ---
-    "verification_code": (
-        "Dit is Burgernet. Uw verificatiecode is {code}. Ik herhaal: {code}."
-    ),
+    "verification_code": ("Dit is Burgernet. Uw verificatiecode is {code}. Ik herhaal: {code}."),
 }
 
 _CALLER_FIELDS = {"code", "digit", "description"}
@@ -119,8 +113,10 @@ def _template(key: str) -> str:
     try:
         return IVR_PROMPTS[key]
     except KeyError:
-        raise UnknownPrompt(f"unknown IVR prompt {key!r}; known: {', '.join(sorted(IVR_PROMPTS))}",
-                            "Onbekende gesproken tekst.") from None
+        raise UnknownPrompt(
+            f"unknown IVR prompt {key!r}; known: {', '.join(sorted(IVR_PROMPTS))}",
+            "Onbekende gesproken tekst.",
+        ) from None
 
 
 def _spoken_value(name: str, value) -> str:
@@ -137,17 +133,22 @@ def ivr_prompt_text(key: str, settings, spoken: bool = True, **values) -> str:
     needed = placeholders(key)
     missing = needed - {"callback_number"} - set(values)
     if missing:
-        raise PromptError(f"prompt {key!r} needs {', '.join(sorted(missing))}",
-                          "De gesproken tekst mist gegevens.")
+        raise PromptError(
+            f"prompt {key!r} needs {', '.join(sorted(missing))}", "De gesproken tekst mist gegevens."
+        )
     unknown = set(values) - needed
     if unknown:
-        raise PromptError(f"prompt {key!r} has no placeholder {', '.join(sorted(unknown))}",
-                          "De gesproken tekst klopt niet.")
+        raise PromptError(
+            f"prompt {key!r} has no placeholder {', '.join(sorted(unknown))}",
+            "De gesproken tekst klopt niet.",
+        )
     filled = dict(values)
     filled["callback_number"] = settings.callback_number
     if spoken:
-        filled = {name: _spoken_value(name, value) if name in _CALLER_FIELDS
-                  else digits_spoken(value) for name, value in filled.items()}
+        filled = {
+            name: _spoken_value(name, value) if name in _CALLER_FIELDS else digits_spoken(value)
+            for name, value in filled.items()
+        }
         return to_spoken(template.format(**filled))
     return template.format(**filled)
 

@@ -5,6 +5,7 @@ sentences, through a *form*: the written form (web preview, e-mail) keeps digits
 as typed, the spoken form (voice) turns them into words. The SMS is a compact variant with a
 deterministic shortening strategy. The offence itself is left out on purpose.
 """
+
 from __future__ import annotations
 
 import html
@@ -96,33 +97,77 @@ WRITTEN, SPOKEN = WrittenForm(), SpokenForm()
 
 _PERSON_NOUN = {
     IncidentType.SUSPECT: {"male": "een man", "female": "een vrouw", "unknown": "een persoon"},
-    IncidentType.MISSING_PERSON: {"male": "een vermiste man", "female": "een vermiste vrouw",
-                                  "unknown": "een vermiste persoon"},
-    IncidentType.MISSING_CHILD: {"male": "een vermiste jongen", "female": "een vermist meisje",
-                                 "unknown": "een vermist kind"},
+    IncidentType.MISSING_PERSON: {
+        "male": "een vermiste man",
+        "female": "een vermiste vrouw",
+        "unknown": "een vermiste persoon",
+    },
+    IncidentType.MISSING_CHILD: {
+        "male": "een vermiste jongen",
+        "female": "een vermist meisje",
+        "unknown": "een vermist kind",
+    },
 }
 _PRONOUN = {"male": "Hij", "female": "Zij", "unknown": "Deze persoon"}
-_BUILD = {"slim": "een slank postuur", "petite": "een tenger postuur",
-          "average": "een normaal postuur", "athletic": "een atletisch postuur",
-          "sturdy": "een fors postuur", "heavy": "een zwaar postuur"}
-_BUILD_SHORT = {"slim": "slank", "petite": "tenger", "average": "normaal postuur",
-                "athletic": "atletisch", "sturdy": "fors", "heavy": "zwaar"}
-_SKIN = {"light": "een lichte huidskleur", "tinted": "een getinte huidskleur",
-         "dark": "een donkere huidskleur"}
+_BUILD = {
+    "slim": "een slank postuur",
+    "petite": "een tenger postuur",
+    "average": "een normaal postuur",
+    "athletic": "een atletisch postuur",
+    "sturdy": "een fors postuur",
+    "heavy": "een zwaar postuur",
+}
+_BUILD_SHORT = {
+    "slim": "slank",
+    "petite": "tenger",
+    "average": "normaal postuur",
+    "athletic": "atletisch",
+    "sturdy": "fors",
+    "heavy": "zwaar",
+}
+_SKIN = {
+    "light": "een lichte huidskleur",
+    "tinted": "een getinte huidskleur",
+    "dark": "een donkere huidskleur",
+}
 _SKIN_SHORT = {"light": "licht", "tinted": "getint", "dark": "donker"}
-_TRANSPORT = {"on_foot": "te voet", "bicycle": "op een fiets", "scooter": "op een scooter",
-              "motorbike": "op een motor", "car": "in een auto",
-              "public_transport": "met het openbaar vervoer"}
-_TRANSPORT_SHORT = {"on_foot": "te voet", "bicycle": "op fiets", "scooter": "op scooter",
-                    "motorbike": "op motor", "car": "in auto", "public_transport": "met ov"}
+_TRANSPORT = {
+    "on_foot": "te voet",
+    "bicycle": "op een fiets",
+    "scooter": "op een scooter",
+    "motorbike": "op een motor",
+    "car": "in een auto",
+    "public_transport": "met het openbaar vervoer",
+}
+_TRANSPORT_SHORT = {
+    "on_foot": "te voet",
+    "bicycle": "op fiets",
+    "scooter": "op scooter",
+    "motorbike": "op motor",
+    "car": "in auto",
+    "public_transport": "met ov",
+}
 # (noun, grammatical gender: "de" or "het") for "een blauwe auto" / "een blauw voertuig".
-_VEHICLE = {"car": ("auto", "de"), "van": ("bestelbus", "de"), "truck": ("vrachtwagen", "de"),
-            "motorbike": ("motor", "de"), "scooter": ("scooter", "de"), "bicycle": ("fiets", "de")}
+_VEHICLE = {
+    "car": ("auto", "de"),
+    "van": ("bestelbus", "de"),
+    "truck": ("vrachtwagen", "de"),
+    "motorbike": ("motor", "de"),
+    "scooter": ("scooter", "de"),
+    "bicycle": ("fiets", "de"),
+}
 _COLOUR = {  # (inflected, uninflected)
-    "white": ("witte", "wit"), "black": ("zwarte", "zwart"), "grey": ("grijze", "grijs"),
-    "silver": ("zilverkleurige", "zilverkleurig"), "blue": ("blauwe", "blauw"),
-    "red": ("rode", "rood"), "green": ("groene", "groen"), "yellow": ("gele", "geel"),
-    "brown": ("bruine", "bruin"), "beige": ("beige", "beige"), "orange": ("oranje", "oranje"),
+    "white": ("witte", "wit"),
+    "black": ("zwarte", "zwart"),
+    "grey": ("grijze", "grijs"),
+    "silver": ("zilverkleurige", "zilverkleurig"),
+    "blue": ("blauwe", "blauw"),
+    "red": ("rode", "rood"),
+    "green": ("groene", "groen"),
+    "yellow": ("gele", "geel"),
+    "brown": ("bruine", "bruin"),
+    "beige": ("beige", "beige"),
+    "orange": ("oranje", "oranje"),
     "purple": ("paarse", "paars"),
 }
 _SEEN_SUBJECT = {
@@ -275,8 +320,7 @@ def _check_callback_number(number: str) -> str:
     return number
 
 
-def _alert_text(kind: IncidentType, d: dict, free: str, callback: str, area: str,
-                form: WrittenForm) -> str:
+def _alert_text(kind: IncidentType, d: dict, free: str, callback: str, area: str, form: WrittenForm) -> str:
     opening = "Hier volgt een oproep van Burgernet"
     if area:
         opening += f" voor de omgeving {form.text(area)}"
@@ -297,7 +341,7 @@ def _sms_parts(kind: IncidentType, d: dict) -> tuple[str, list[tuple[int, str]]]
     priority number is dropped first when the message must be shortened."""
     parts: list[tuple[int, str]] = []
     if kind is IncidentType.VEHICLE:
-        head = _vehicle_noun(d)[len("een "):]
+        head = _vehicle_noun(d)[len("een ") :]
         if "make" in d:
             head += " " + d["make"]
         if "model" in d:
@@ -370,8 +414,9 @@ def _sms_text(head: str, parts: list[str], free: str, tail: str) -> str:
     return to_gsm7(f"{text} {tail}")
 
 
-def shorten_sms(head: str, parts: list[tuple[int, str]], free: str, tail: str,
-                limit: int = SINGLE_GSM7) -> str:
+def shorten_sms(
+    head: str, parts: list[tuple[int, str]], free: str, tail: str, limit: int = SINGLE_GSM7
+) -> str:
     """Deterministic shortening: the full text if it fits one segment; else without the free
     text; else drop optional parts, highest priority number first (the later part first on
     a tie), until it fits. If even head and tail do not fit, the full text is sent in several
@@ -411,8 +456,9 @@ def _email_html(paragraphs: list[str]) -> str:
 # --- public API ----------------------------------------------------------------------------
 
 
-def compose_alert(incident_type: str, description: dict, free_text: str, callback_number: str,
-                  area: str = "") -> AlertMessage:
+def compose_alert(
+    incident_type: str, description: dict, free_text: str, callback_number: str, area: str = ""
+) -> AlertMessage:
     """The alert for every channel, from a structured description and optional free text.
 
     `area` (optional) names the neighbourhood, e.g. "Delft, rond de Markt". Raises
@@ -431,7 +477,7 @@ def compose_alert(incident_type: str, description: dict, free_text: str, callbac
     sms = shorten_sms(head, parts, free, f"Gezien? Bel gratis {callback}")
     length = sms_length(sms)
 
-    subject_noun = _description_sentences(kind, d, WRITTEN)[0][len("Wilt u uitkijken naar "):]
+    subject_noun = _description_sentences(kind, d, WRITTEN)[0][len("Wilt u uitkijken naar ") :]
     subject = f"Burgernet-oproep: kijk uit naar {subject_noun}"
     if len(subject) > 90:
         subject = subject[:87].rstrip() + "..."
@@ -451,15 +497,12 @@ def compose_alert(incident_type: str, description: dict, free_text: str, callbac
 _OUTCOME_SENTENCE: dict[Outcome, dict[IncidentType | None, str]] = {
     Outcome.ARRESTED: {
         IncidentType.SUSPECT: "De persoon naar wie wij u vroegen uit te kijken, is aangehouden",
-        IncidentType.VEHICLE: "Naar aanleiding van de oproep over het voertuig is een verdachte "
-                              "aangehouden",
+        IncidentType.VEHICLE: "Naar aanleiding van de oproep over het voertuig is een verdachte aangehouden",
         None: "Naar aanleiding van de oproep is een verdachte aangehouden",
     },
     Outcome.FOUND: {
-        IncidentType.MISSING_PERSON: "De vermiste persoon naar wie wij u vroegen uit te kijken, "
-                                     "is gevonden",
-        IncidentType.MISSING_CHILD: "Het vermiste kind naar wie wij u vroegen uit te kijken, "
-                                    "is gevonden",
+        IncidentType.MISSING_PERSON: "De vermiste persoon naar wie wij u vroegen uit te kijken, is gevonden",
+        IncidentType.MISSING_CHILD: "Het vermiste kind naar wie wij u vroegen uit te kijken, is gevonden",
         None: "De persoon naar wie wij u vroegen uit te kijken, is gevonden",
     },
     Outcome.VEHICLE_FOUND: {
@@ -489,8 +532,7 @@ _OUTCOME_SUBJECT: dict[Outcome, str] = {
 _THANKS = "Hartelijk dank voor uw hulp"
 
 
-def compose_outcome(outcome: str, incident_type: str, callback_number: str,
-                    note: str = "") -> AlertMessage:
+def compose_outcome(outcome: str, incident_type: str, callback_number: str, note: str = "") -> AlertMessage:
     """The outcome message (afloopbericht) for everyone who was reached, with thanks."""
     try:
         result = Outcome(outcome)
@@ -522,10 +564,14 @@ def compose_outcome(outcome: str, incident_type: str, callback_number: str,
 
     voice = text(SPOKEN, "Hier volgt een bericht van Burgernet")
     display = text(WRITTEN, "Bericht van Burgernet")
-    sms_full = to_gsm7(f"Burgernet: {sms_main}. " + (_sentence(note) + " " if note else "")
-                       + "Bedankt voor uw hulp!")
-    sms = sms_full if sms_length(sms_full).segments == 1 else to_gsm7(
-        f"Burgernet: {sms_main}. Bedankt voor uw hulp!")
+    sms_full = to_gsm7(
+        f"Burgernet: {sms_main}. " + (_sentence(note) + " " if note else "") + "Bedankt voor uw hulp!"
+    )
+    sms = (
+        sms_full
+        if sms_length(sms_full).segments == 1
+        else to_gsm7(f"Burgernet: {sms_main}. Bedankt voor uw hulp!")
+    )
     length = sms_length(sms)
     footer = _EMAIL_FOOTER.format(callback=callback)
     return AlertMessage(
@@ -534,8 +580,8 @@ def compose_outcome(outcome: str, incident_type: str, callback_number: str,
         sms=sms,
         sms_segments=length.segments,
         sms_encoding=length.encoding,
-        email_subject="Burgernet: " + ("kind gevonden" if sms_main == "het kind is gevonden"
-                                       else _OUTCOME_SUBJECT[result]),
+        email_subject="Burgernet: "
+        + ("kind gevonden" if sms_main == "het kind is gevonden" else _OUTCOME_SUBJECT[result]),
         email_text=f"{display}\n\n{footer}\n",
         email_html=_email_html([display, footer]),
     )

@@ -4,6 +4,7 @@ The web layer calls `alert_preview(...)` when the centralist fills the form, sho
 SMS length and encoding, and plays `audio.web` (a WAV browsers play) served by key through
 `prompts.audio.find_cached`. Domain errors pass through with their Dutch `user_message`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,9 +34,15 @@ class AlertPreview:
         }
 
 
-def alert_preview(incident_type: str, description: dict, free_text: str, settings,
-                  area: str = "", with_audio: bool = True,
-                  engine: TtsEngine | None = None) -> AlertPreview:
+def alert_preview(
+    incident_type: str,
+    description: dict,
+    free_text: str,
+    settings,
+    area: str = "",
+    with_audio: bool = True,
+    engine: TtsEngine | None = None,
+) -> AlertPreview:
     """Compose the alert and (by default) render its voice, so pressing start costs nothing:
     the dialer finds the audio already in the cache."""
     message = compose_alert(incident_type, description, free_text, settings.callback_number, area=area)

@@ -5,6 +5,7 @@ a concatenated message 153 per segment. Anything outside GSM-7 forces UCS-2: 70 
 67 per segment. Dutch text is first transliterated where that keeps it readable (ë -> e,
 typographic quotes -> plain), so one accented name does not triple the cost of a message.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -20,10 +21,21 @@ _GSM7 = set(GSM7_BASIC) | set(GSM7_EXTENSION)
 SINGLE_GSM7, MULTI_GSM7 = 160, 153
 SINGLE_UCS2, MULTI_UCS2 = 70, 67
 
-_TRANSLITERATION = str.maketrans({
-    "‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-",
-    "…": "...", "\u00a0": " ", "\t": " ",
-})
+_TRANSLITERATION = str.maketrans(
+    {
+        "‘": "'",
+        "’": "'",
+        "‚": "'",
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "–": "-",
+        "—": "-",
+        "…": "...",
+        "\u00a0": " ",
+        "\t": " ",
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ digit, licence plates are spelled group by group, common abbreviations are expan
 URLs, e-mail addresses, emoji, markup or non-Latin script is refused with `UnspeakableText`;
 control characters, odd quotes and repeated punctuation are cleaned silently.
 """
+
 from __future__ import annotations
 
 import functools
@@ -14,19 +15,66 @@ import unicodedata
 from prompts.errors import UnspeakableText
 
 _UNITS = [
-    "nul", "een", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen", "tien",
-    "elf", "twaalf", "dertien", "veertien", "vijftien", "zestien", "zeventien", "achttien",
+    "nul",
+    "een",
+    "twee",
+    "drie",
+    "vier",
+    "vijf",
+    "zes",
+    "zeven",
+    "acht",
+    "negen",
+    "tien",
+    "elf",
+    "twaalf",
+    "dertien",
+    "veertien",
+    "vijftien",
+    "zestien",
+    "zeventien",
+    "achttien",
     "negentien",
 ]
-_TENS = {2: "twintig", 3: "dertig", 4: "veertig", 5: "vijftig", 6: "zestig", 7: "zeventig",
-         8: "tachtig", 9: "negentig"}
+_TENS = {
+    2: "twintig",
+    3: "dertig",
+    4: "veertig",
+    5: "vijftig",
+    6: "zestig",
+    7: "zeventig",
+    8: "tachtig",
+    9: "negentig",
+}
 
 # Dutch letter names, so that "GH" is heard as "gee haa" and not as a word.
 LETTER_NAMES = {
-    "A": "aa", "B": "bee", "C": "cee", "D": "dee", "E": "ee", "F": "ef", "G": "gee", "H": "haa",
-    "I": "ie", "J": "jee", "K": "kaa", "L": "el", "M": "em", "N": "en", "O": "oo", "P": "pee",
-    "Q": "kuu", "R": "er", "S": "es", "T": "tee", "U": "uu", "V": "vee", "W": "wee", "X": "iks",
-    "Y": "ij", "Z": "zet",
+    "A": "aa",
+    "B": "bee",
+    "C": "cee",
+    "D": "dee",
+    "E": "ee",
+    "F": "ef",
+    "G": "gee",
+    "H": "haa",
+    "I": "ie",
+    "J": "jee",
+    "K": "kaa",
+    "L": "el",
+    "M": "em",
+    "N": "en",
+    "O": "oo",
+    "P": "pee",
+    "Q": "kuu",
+    "R": "er",
+    "S": "es",
+    "T": "tee",
+    "U": "uu",
+    "V": "vee",
+    "W": "wee",
+    "X": "iks",
+    "Y": "ij",
+    "Z": "zet",
 }
 
 
@@ -79,7 +127,7 @@ def ordinal_words(n: int) -> str:
 
 
 def decimal_words(text: str) -> str:
-    """"1,5" -> "één komma vijf"; "2,25" -> "twee komma vijfentwintig"; "0,05" -> "nul komma nul vijf"."""
+    """ "1,5" -> "één komma vijf"; "2,25" -> "twee komma vijfentwintig"; "0,05" -> "nul komma nul vijf"."""
     whole, _, fraction = text.replace(".", ",").partition(",")
     spoken = number_words(int(whole))
     if fraction:
@@ -194,12 +242,26 @@ def looks_like_dutch_plate(candidate: str) -> bool:
 
 # --- cleaning and the check for unspeakable text --------------------------------------------
 
-_URL = re.compile(r"(https?://|ftp://|www\.)\S*|\b[\w-]+(\.[\w-]+)*\.(nl|com|org|net|eu|be|de|info|io)\b(/\S*)?",
-                  re.IGNORECASE)
+_URL = re.compile(
+    r"(https?://|ftp://|www\.)\S*|\b[\w-]+(\.[\w-]+)*\.(nl|com|org|net|eu|be|de|info|io)\b(/\S*)?",
+    re.IGNORECASE,
+)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b")
 _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>|&[a-zA-Z]+;|&#\d+;|\[[^\]]*\]\([^)]*\)")
-_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"',
-                         "–": "-", "—": "-", "…": "...", "\u00a0": " "})
+_QUOTES = str.maketrans(
+    {
+        "‘": "'",
+        "’": "'",
+        "‚": "'",
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "–": "-",
+        "—": "-",
+        "…": "...",
+        "\u00a0": " ",
+    }
+)
 
 
 def _is_emoji_or_symbol(char: str) -> bool:
@@ -227,16 +289,16 @@ def clean_text(text: str) -> str:
     text = unicodedata.normalize("NFC", text).translate(_QUOTES)
     problems: list[str] = []
     dutch: list[str] = []
-    if (match := _EMAIL.search(text)):
+    if match := _EMAIL.search(text):
         problems.append(f"e-mail address {match.group(0)!r}")
         dutch.append(f"een e-mailadres ({match.group(0)})")
         text_wo_email = _EMAIL.sub(" ", text)
     else:
         text_wo_email = text
-    if (match := _URL.search(text_wo_email)):
+    if match := _URL.search(text_wo_email):
         problems.append(f"web address {match.group(0)!r}")
         dutch.append(f"een internetadres ({match.group(0)})")
-    if (match := _MARKUP.search(text)):
+    if match := _MARKUP.search(text):
         problems.append(f"markup {match.group(0)!r}")
         dutch.append(f"opmaakcode ({match.group(0)})")
     emoji = [c for c in text if _is_emoji_or_symbol(c)]
@@ -312,24 +374,25 @@ _RANGE = re.compile(r"\b(\d{1,6})\s*(?:-|tot)\s*(\d{1,6})\b")
 _ORDINAL = re.compile(r"\b(\d{1,4})(?:e|de|ste)\b")
 _DECIMAL = re.compile(r"\b(\d+),(\d+)\b")
 _NUMBER = re.compile(r"\b\d{1,9}\b")
-_EMERGENCY = re.compile(r"\b((?:bel(?:len)?|belt)(?: dan)?(?: direct)?(?: het)?|alarmnummer|nummer)\s+112\b",
-                        re.IGNORECASE)
+_EMERGENCY = re.compile(
+    r"\b((?:bel(?:len)?|belt)(?: dan)?(?: direct)?(?: het)?|alarmnummer|nummer)\s+112\b", re.IGNORECASE
+)
 _ROAD = re.compile(r"\b([ANS])(\d{1,3})\b")  # motorways and provincial roads: "de A13"
 _POSTCODE = re.compile(r"\b([1-9]\d{3})\s?([A-Z]{2})\b")
 _HOUSE_LETTER = re.compile(r"\b(\d{1,5})([a-zA-Z])\b")
 _THOUSANDS = re.compile(r"\b(\d{1,3})\.(\d{3})\b")
 
 
-
 def _expand_match(match: re.Match[str], replacement: str) -> str:
     return _expand(match, replacement)
+
 
 def _expand(match: re.Match, replacement: str) -> str:
     """An abbreviation's full stop also ends the sentence when the text ends there or a
     capital follows; keep that full stop in the expansion."""
     if not match.group(0).endswith("."):
         return replacement
-    rest = match.string[match.end():].lstrip()
+    rest = match.string[match.end() :].lstrip()
     return replacement + "." if not rest or rest[0].isupper() else replacement
 
 
@@ -347,12 +410,11 @@ def to_spoken(text: str) -> str:
         text,
     )
     text = _EMERGENCY.sub(lambda m: f"{m.group(1)} {digits_spoken('112')}", text)
-    text = _POSTCODE.sub(lambda m: f"{digits_spoken(m.group(1))}, "
-                         + " ".join(LETTER_NAMES[c] for c in m.group(2)), text)
-    text = _ROAD.sub(lambda m: f"{LETTER_NAMES[m.group(1)]} {number_words(int(m.group(2)))}", text)
-    text = _HEIGHT_M.sub(
-        lambda m: _expand(m, height_spoken(int(m.group(1)) * 100 + int(m.group(2)))), text
+    text = _POSTCODE.sub(
+        lambda m: f"{digits_spoken(m.group(1))}, " + " ".join(LETTER_NAMES[c] for c in m.group(2)), text
     )
+    text = _ROAD.sub(lambda m: f"{LETTER_NAMES[m.group(1)]} {number_words(int(m.group(2)))}", text)
+    text = _HEIGHT_M.sub(lambda m: _expand(m, height_spoken(int(m.group(1)) * 100 + int(m.group(2)))), text)
     text = _HEIGHT_CM.sub(lambda m: _expand(m, f"{number_words(int(m.group(1)))} centimeter"), text)
     text = _TIME_COLON.sub(lambda m: time_spoken(int(m.group(1)), int(m.group(2))), text)
     text = _TIME_DOT_UUR.sub(lambda m: time_spoken(int(m.group(1)), int(m.group(2))), text)
@@ -360,9 +422,7 @@ def to_spoken(text: str) -> str:
         text = pattern.sub(functools.partial(_expand_match, replacement=replacement), text)
     text = _METRES.sub(lambda m: _expand(m, f"{number_words(int(m.group(1)))} meter"), text)
     text = _THOUSANDS.sub(lambda m: m.group(1) + m.group(2), text)
-    text = _RANGE.sub(
-        lambda m: f"{number_words(int(m.group(1)))} tot {number_words(int(m.group(2)))}", text
-    )
+    text = _RANGE.sub(lambda m: f"{number_words(int(m.group(1)))} tot {number_words(int(m.group(2)))}", text)
     text = _ORDINAL.sub(lambda m: ordinal_words(int(m.group(1))), text)
     text = _HOUSE_LETTER.sub(
         lambda m: f"{number_words(int(m.group(1)))} {LETTER_NAMES[m.group(2).upper()]}", text

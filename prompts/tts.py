@@ -6,6 +6,7 @@
 - For calls that run on Twilio, `twilio_say_attributes` gives the `<Say>` language and voice
   so the same spoken text can be read there without rendering audio.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -40,13 +41,15 @@ def _unavailable(program: str, hint: str) -> TtsError:
 
 def _run(command: list[str], text: str, what: str) -> None:
     try:
-        result = subprocess.run(command, input=text.encode("utf-8"), capture_output=True,
-                                timeout=_TIMEOUT_S, check=False)
+        result = subprocess.run(
+            command, input=text.encode("utf-8"), capture_output=True, timeout=_TIMEOUT_S, check=False
+        )
     except FileNotFoundError:
         raise _unavailable(command[0], "install it (scripts/setup)") from None
     except subprocess.TimeoutExpired:
-        raise TtsError(f"{what} took longer than {_TIMEOUT_S} s",
-                       "De spraakcomputer reageert niet. Probeer het opnieuw.") from None
+        raise TtsError(
+            f"{what} took longer than {_TIMEOUT_S} s", "De spraakcomputer reageert niet. Probeer het opnieuw."
+        ) from None
     if result.returncode != 0:
         raise TtsError(
             f"{what} failed with exit status {result.returncode}: "
@@ -78,8 +81,11 @@ class EspeakEngine:
     def synthesize(self, text: str, out_wav: Path) -> None:
         if shutil.which(self.binary) is None:
             raise _unavailable(self.binary, "install the Debian package espeak-ng")
-        _run([self.binary, "-v", self.voice, "-s", str(self.speed), "-w", str(out_wav), "--stdin"],
-             text, "espeak-ng")
+        _run(
+            [self.binary, "-v", self.voice, "-s", str(self.speed), "-w", str(out_wav), "--stdin"],
+            text,
+            "espeak-ng",
+        )
         if not out_wav.exists() or out_wav.stat().st_size <= 44:
             raise TtsError("espeak-ng produced no audio", "De spraakcomputer gaf geen geluid.")
 
@@ -99,8 +105,10 @@ class PiperEngine:
 
     def synthesize(self, text: str, out_wav: Path) -> None:
         if not self.model.exists():
-            raise TtsError(f"Piper voice model {self.model} does not exist",
-                           "Het stemmodel voor de spraakcomputer ontbreekt. Waarschuw de beheerder.")
+            raise TtsError(
+                f"Piper voice model {self.model} does not exist",
+                "Het stemmodel voor de spraakcomputer ontbreekt. Waarschuw de beheerder.",
+            )
         if shutil.which(self.binary) is None:
             raise _unavailable(self.binary, "install Piper or set BURGERNET_TTS__ENGINE=espeak")
         _run([self.binary, "--model", str(self.model), "--output_file", str(out_wav)], text, "piper")
@@ -114,8 +122,10 @@ def engine_from_settings(settings) -> TtsEngine:
     tts = settings.tts
     if tts.engine == "piper" or tts.piper_model:
         if not tts.piper_model:
-            raise TtsError("tts.engine is piper but tts.piper_model is not set",
-                           "Er is geen stemmodel ingesteld voor de spraakcomputer.")
+            raise TtsError(
+                "tts.engine is piper but tts.piper_model is not set",
+                "Er is geen stemmodel ingesteld voor de spraakcomputer.",
+            )
         return PiperEngine(tts.piper_model, tts.piper_binary)
     voice = tts.mbrola_voice if mbrola_voice_installed(tts.mbrola_voice) else tts.espeak_voice
     return EspeakEngine(voice=voice, speed=tts.espeak_speed)

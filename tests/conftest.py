@@ -3,6 +3,7 @@
 Database tests take the `db` fixture and run once per database: always SQLite, and PostgreSQL
 too when TEST_POSTGRES_URL is set (scripts/test sets it when the local server answers).
 """
+
 from __future__ import annotations
 
 import os

@@ -22,19 +22,22 @@ def test_console_requires_login_and_healthz_is_open(client):
 
 ROOT = Path(__file__).resolve().parent.parent
 _LOADED = (
-    "import sys\n"
-    "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in ('bench', 'tests')))\n"
+    "import sys\nprint('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in ('bench', 'tests')))\n"
 )
 
 
 def _python(code: str, tmp_path: Path) -> subprocess.CompletedProcess:
     """Run `code` in a fresh interpreter from the project root, with a scratch instance."""
-    env = {**os.environ, "BURGERNET_INSTANCE_PATH": str(tmp_path / "instance"),
-           "BURGERNET_DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite3'}"}
+    env = {
+        **os.environ,
+        "BURGERNET_INSTANCE_PATH": str(tmp_path / "instance"),
+        "BURGERNET_DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite3'}",
+    }
     env.pop("PYTHONPATH", None)
     env.pop("DATABASE_URL", None)  # it would win over BURGERNET_DATABASE_URL
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return result
 
@@ -68,8 +71,15 @@ def test_bench_help_lists_the_benchmarks_without_importing_them(tmp_path):
     listed = result.stdout.split("Commands:", 1)[1]
     for name, (_module, _attribute, summary) in BenchGroup.BENCHMARKS.items():
         assert name in listed and summary.split()[0] in listed
-    assert set(BenchGroup.BENCHMARKS) >= {"select", "dialer", "asterisk", "fastagi", "twilio",
-                                          "evaluation", "tts"}
+    assert set(BenchGroup.BENCHMARKS) >= {
+        "select",
+        "dialer",
+        "asterisk",
+        "fastagi",
+        "twilio",
+        "evaluation",
+        "tts",
+    }
 
 
 def test_a_benchmark_is_loaded_when_asked_for_and_alone(tmp_path):

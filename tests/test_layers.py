@@ -3,6 +3,7 @@
 An import written inside a function hides a dependency from import-linter (which checks the
 layers in CI) and usually hides a cycle between packages; the fix is the shape, not the import.
 """
+
 from __future__ import annotations
 
 import ast
@@ -10,8 +11,21 @@ from pathlib import Path
 
 from config.settings import PROJECT_ROOT
 
-PACKAGES = ("actions", "bench", "callback_line", "config", "db", "deliveries", "dialer",
-            "evaluation", "ivr", "messaging", "participants", "prompts", "web")
+PACKAGES = (
+    "actions",
+    "bench",
+    "callback_line",
+    "config",
+    "db",
+    "deliveries",
+    "dialer",
+    "evaluation",
+    "ivr",
+    "messaging",
+    "participants",
+    "prompts",
+    "web",
+)
 OWN = set(PACKAGES) | {"app", "tests"}
 
 

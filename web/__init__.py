@@ -1,4 +1,5 @@
 """The web layer: every feature is a blueprint registered here."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -14,8 +15,18 @@ from web.selfservice import bp as selfservice_bp
 from web.signup import bp as signup_bp
 from web.twilio_hooks import bp as twilio_hooks_bp
 
-BLUEPRINTS = (security_bp, csrf_bp, auth_bp, console_bp, api_bp, twilio_hooks_bp, signup_bp,
-              selfservice_bp, admin_bp, evaluation_bp)
+BLUEPRINTS = (
+    security_bp,
+    csrf_bp,
+    auth_bp,
+    console_bp,
+    api_bp,
+    twilio_hooks_bp,
+    signup_bp,
+    selfservice_bp,
+    admin_bp,
+    evaluation_bp,
+)
 
 
 def register_blueprints(app: Flask) -> None:

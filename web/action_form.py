@@ -3,6 +3,7 @@
 The form names its description fields `d__<incident type>__<field>` (one fieldset per type)
 and its norms `norm_<name>` checkboxes; everything else is one field per value.
 """
+
 from __future__ import annotations
 
 from werkzeug.datastructures import MultiDict
@@ -14,8 +15,11 @@ def form_values(form: MultiDict) -> tuple[dict, dict]:
     """(values, description) for actions.request.validate_request."""
     incident_type = form.get("incident_type", "")
     prefix = f"d__{incident_type}__"
-    description = {key[len(prefix):]: value for key, value in form.items()
-                   if key.startswith(prefix) and value.strip() != ""}
+    description = {
+        key[len(prefix) :]: value
+        for key, value in form.items()
+        if key.startswith(prefix) and value.strip() != ""
+    }
     values = {
         "incident_type": incident_type,
         "free_text": form.get("free_text", ""),

@@ -5,6 +5,7 @@ and a participant search with phone numbers masked by default. Every change is a
 Platform settings edited here are kept in `<instance>/admin_settings.json` and laid over the
 environment's settings whenever an app starts (web server and dialer worker alike).
 """
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,11 @@ BACKENDS = ("simulator", "asterisk", "twilio")
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 USERNAME = re.compile(r"^[a-z0-9._-]{3,80}$")
 INCIDENT_LABELS = {
-    "suspect": "verdachte", "missing_person": "vermiste persoon", "missing_child": "vermist kind",
-    "vehicle": "voertuig", "other": "overig",
+    "suspect": "verdachte",
+    "missing_person": "vermiste persoon",
+    "missing_child": "vermist kind",
+    "vehicle": "voertuig",
+    "other": "overig",
 }
 MIN_PASSWORD = 10
 SEARCH_LIMIT = 50
@@ -144,8 +148,9 @@ def operators():
         for row in rows:
             _ = row.control_room
         rooms = s.scalars(select(ControlRoom).order_by(ControlRoom.name)).all()
-    return render_template("admin/operators.html", operators=rows, rooms=rooms, roles=list(Role),
-                           role_labels=ROLE_LABELS)
+    return render_template(
+        "admin/operators.html", operators=rows, rooms=rooms, roles=list(Role), role_labels=ROLE_LABELS
+    )
 
 
 def _room_id(s, raw) -> int:
@@ -183,14 +188,23 @@ def create_operator():
             if s.scalar(select(Operator.id).where(Operator.username == username)):
                 raise AdminError("Deze gebruikersnaam bestaat al.")
             operator = Operator(
-                username=username, display_name=display, password_hash=generate_password_hash(password),
-                role=_role(form.get("role")), control_room_id=_room_id(s, form.get("control_room_id")),
-                transfer_target=(form.get("transfer_target") or "").strip()[:200] or None, active=True,
+                username=username,
+                display_name=display,
+                password_hash=generate_password_hash(password),
+                role=_role(form.get("role")),
+                control_room_id=_room_id(s, form.get("control_room_id")),
+                transfer_target=(form.get("transfer_target") or "").strip()[:200] or None,
+                active=True,
             )
             s.add(operator)
             s.flush()
-            _audit(s, "admin.operator_created", target_type="operator", target_id=operator.id,
-                   role=operator.role.value)
+            _audit(
+                s,
+                "admin.operator_created",
+                target_type="operator",
+                target_id=operator.id,
+                role=operator.role.value,
+            )
     except AdminError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.operators"))
@@ -222,8 +236,15 @@ def update_operator(operator_id: int):
                 operator.password_hash = generate_password_hash(password)
                 operator.failed_logins = 0
                 operator.locked_until = None
-            _audit(s, "admin.operator_changed", target_type="operator", target_id=operator.id,
-                   role=role.value, active=active, password_reset=bool(password))
+            _audit(
+                s,
+                "admin.operator_changed",
+                target_type="operator",
+                target_id=operator.id,
+                role=role.value,
+                active=active,
+                password_reset=bool(password),
+            )
             name = operator.username
     except AdminError as exc:
         flash(str(exc), "error")
@@ -284,10 +305,14 @@ def save_room(room_id: int | None):
     try:
         fields = _room_fields(request.form)
         with current_db().transaction() as s:
-            room = _save_named(s, ControlRoom, room_id, fields,
-                               "Er is al een meldkamer met deze naam.")
-            _audit(s, "admin.control_room_saved", target_type="control_room", target_id=room.id,
-                   created=room_id is None)
+            room = _save_named(s, ControlRoom, room_id, fields, "Er is al een meldkamer met deze naam.")
+            _audit(
+                s,
+                "admin.control_room_saved",
+                target_type="control_room",
+                target_id=room.id,
+                created=room_id is None,
+            )
     except AdminError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.rooms"))
@@ -323,7 +348,11 @@ def _trunk_fields(s, form) -> dict:
         caps[prefix] = int(limit)
     room_raw = form.get("control_room_id") or ""
     return {
-        "name": name, "backend": backend, "max_channels": channels, "cps": cps, "prefix_caps": caps,
+        "name": name,
+        "backend": backend,
+        "max_channels": channels,
+        "cps": cps,
+        "prefix_caps": caps,
         "control_room_id": _room_id(s, room_raw) if room_raw else None,
         "active": form.get("active") == "1",
     }
@@ -346,8 +375,14 @@ def save_trunk(trunk_id: int | None):
         with current_db().transaction() as s:
             fields = _trunk_fields(s, request.form)
             trunk = _save_named(s, Trunk, trunk_id, fields, "Er is al een trunk met deze naam.")
-            _audit(s, "admin.trunk_saved", target_type="trunk", target_id=trunk.id,
-                   max_channels=trunk.max_channels, cps=trunk.cps)
+            _audit(
+                s,
+                "admin.trunk_saved",
+                target_type="trunk",
+                target_id=trunk.id,
+                max_channels=trunk.max_channels,
+                cps=trunk.cps,
+            )
     except AdminError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.trunks"))
@@ -373,8 +408,9 @@ def platform_settings():
             with current_db().transaction() as s:
                 _audit(s, "admin.settings_changed", target_type="settings", **overrides)
             return _done("De instellingen zijn opgeslagen.", "admin.platform_settings")
-    return render_template("admin/settings.html", labels=INCIDENT_LABELS,
-                           incidents=[i.value for i in IncidentType])
+    return render_template(
+        "admin/settings.html", labels=INCIDENT_LABELS, incidents=[i.value for i in IncidentType]
+    )
 
 
 # participants
@@ -389,7 +425,9 @@ def participant_search(s, query: str) -> list[Participant]:
     digits = re.sub(r"\D", "", q)
     conditions = [func.lower(Participant.name).like(like), func.lower(Participant.email).like(like)]
     postcode = q.replace(" ", "").upper()
-    conditions.append(Participant.id.in_(select(Address.participant_id).where(Address.postcode.like(f"{postcode}%"))))
+    conditions.append(
+        Participant.id.in_(select(Address.participant_id).where(Address.postcode.like(f"{postcode}%")))
+    )
     if len(digits) >= 4:
         tail = digits.lstrip("0")
         conditions.append(
@@ -409,16 +447,19 @@ def participants():
         found = participant_search(s, query)
         rows = [
             {
-                "id": p.id, "name": p.name, "status": ParticipantStatus(p.status).value,
+                "id": p.id,
+                "name": p.name,
+                "status": ParticipantStatus(p.status).value,
                 "email": p.email or "",
                 "phones": [(x.e164 if reveal else mask_phone(x.e164), x.verified) for x in p.phones],
-                "addresses": [f"{a.postcode} {a.house_number}{a.house_number_addition} {a.municipality or ''}"
-                              for a in p.addresses],
+                "addresses": [
+                    f"{a.postcode} {a.house_number}{a.house_number_addition} {a.municipality or ''}"
+                    for a in p.addresses
+                ],
                 "channels": ", ".join(p.channels or []),
             }
             for p in found
         ]
         if reveal and found:
-            _audit(s, "admin.phone_numbers_revealed", target_type="participant_search",
-                   shown=len(found))
+            _audit(s, "admin.phone_numbers_revealed", target_type="participant_search", shown=len(found))
     return render_template("admin/participants.html", rows=rows, query=query, reveal=reveal)

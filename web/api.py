@@ -6,6 +6,7 @@ same functions the console and the CLI call, with the same Dutch messages. Start
 calls, like the console: create (the answer states the numbers) and start with the number
 confirmed (actions.start.start_action).
 """
+
 from __future__ import annotations
 
 import functools
@@ -117,13 +118,18 @@ def values_from_json(body: dict) -> tuple[dict, dict]:
     }
     if (values["lat"] is None or values["lon"] is None) and location.get("postcode"):
         with current_db().session() as s:
-            point = locate_address(s, settings, str(location.get("postcode", "")),
-                                   str(location.get("house_number", "")),
-                                   str(location.get("addition", "")))
+            point = locate_address(
+                s,
+                settings,
+                str(location.get("postcode", "")),
+                str(location.get("house_number", "")),
+                str(location.get("addition", "")),
+            )
         values["lat"], values["lon"] = point.lat, point.lon
         values["location_label"] = values["location_label"] or point.label
-    return values, {str(k): ("on" if v is True else v) for k, v in description.items()
-                    if v not in (None, "", False)}
+    return values, {
+        str(k): ("on" if v is True else v) for k, v in description.items() if v not in (None, "", False)
+    }
 
 
 def _validated(body: dict, *, require_norms: bool = True):
@@ -153,26 +159,36 @@ def action_json(s, action: Action, *, detail: bool = False, figures=None) -> dic
         "outcome": action.outcome.value if action.outcome else None,
         "outcome_note": action.outcome_note,
         "figures": {
-            "recipients": figures.recipients, "reached": figures.reached,
-            "acknowledged": figures.acknowledged, "sightings": figures.sightings,
+            "recipients": figures.recipients,
+            "reached": figures.reached,
+            "acknowledged": figures.acknowledged,
+            "sightings": figures.sightings,
             "first_sighting_s": figures.first_sighting_s,
         },
     }
     if detail and action.status != ActionStatus.DRAFT:
         progress = action_progress(s, action.id, current_clock(), current_settings())
         data["progress"] = {
-            "by_state": progress.by_state, "by_channel": progress.by_channel,
-            "reached": progress.reached, "acknowledged": progress.acknowledged,
+            "by_state": progress.by_state,
+            "by_channel": progress.by_channel,
+            "reached": progress.reached,
+            "acknowledged": progress.acknowledged,
             "calls_per_minute": progress.calls_per_minute,
             "estimated_seconds_left": progress.estimated_seconds_left,
         }
         data["voice_text"] = action.voice_text
         data["sms_text"] = action.sms_text
         data["sightings"] = [
-            {"id": item.id, "received_at": item.received_at.isoformat(),
-             "caller": mask_phone(item.caller_number) or "anoniem",
-             "participant": item.participant_id is not None, "distance_m": item.distance_m,
-             "duration_s": item.duration_s, "handled": item.handled, "note": item.note}
+            {
+                "id": item.id,
+                "received_at": item.received_at.isoformat(),
+                "caller": mask_phone(item.caller_number) or "anoniem",
+                "participant": item.participant_id is not None,
+                "distance_m": item.distance_m,
+                "duration_s": item.duration_s,
+                "handled": item.handled,
+                "note": item.note,
+            }
             for item in list_sightings(s, action.id)
         ]
     return data
@@ -190,8 +206,9 @@ def _own_action(s, action_id: int) -> Action:
 def api_preview():
     validated = _validated(_json_body(), require_norms=False)
     with current_db().session() as s:
-        result = preview_action(s, validated, g.api_operator.control_room_id,
-                                current_clock().now(), current_settings())
+        result = preview_action(
+            s, validated, g.api_operator.control_room_id, current_clock().now(), current_settings()
+        )
     return jsonify(result.as_json())
 
 
@@ -201,8 +218,9 @@ def api_create():
     validated = _validated(_json_body())
     settings = current_settings()
     with current_db().transaction() as s:
-        action = save_draft(s, validated, g.api_operator, g.api_operator.control_room_id, settings,
-                            ip=client_ip())
+        action = save_draft(
+            s, validated, g.api_operator, g.api_operator.control_room_id, settings, ip=client_ip()
+        )
         result = preview_action(s, validated, action.control_room_id, current_clock().now(), settings)
         body = {"action": action_json(s, action), "preview": result.as_json()}
     return jsonify(body), 201
@@ -214,17 +232,30 @@ def api_start(action_id: int):
     body = _json_body()
     expected = body.get("expected_total")
     if not isinstance(expected, int) or isinstance(expected, bool):
-        raise ApiError(422, "expected_total (het bevestigde aantal ontvangers) ontbreekt.",
-                       {"expected_total": "Geef het aantal uit het voorbeeld mee."})
+        raise ApiError(
+            422,
+            "expected_total (het bevestigde aantal ontvangers) ontbreekt.",
+            {"expected_total": "Geef het aantal uit het voorbeeld mee."},
+        )
     with current_db().session() as s:
         action = _own_action(s, action_id)
         try:
-            start_action(s, action, g.api_operator, current_clock(), current_settings(),
-                         expected_total=expected, ip=client_ip())
+            start_action(
+                s,
+                action,
+                g.api_operator,
+                current_clock(),
+                current_settings(),
+                expected_total=expected,
+                ip=client_ip(),
+            )
         except SupervisorRequired as error:
             s.rollback()
-            raise ApiError(403, error.user_message + " Laat een supervisor de actie in de console "
-                           "bevestigen, of gebruik het token van een supervisor.") from error
+            raise ApiError(
+                403,
+                error.user_message + " Laat een supervisor de actie in de console "
+                "bevestigen, of gebruik het token van een supervisor.",
+            ) from error
         except NormsNotMet as error:
             s.rollback()
             raise ApiError(422, error.user_message, {"norms": error.user_message}) from error
@@ -273,8 +304,15 @@ def api_end(action_id: int):
     with current_db().session() as s:
         action = _own_action(s, action_id)
         try:
-            end_action(s, action, s.get(Operator, g.api_operator.id), outcome, note,
-                       current_clock(), current_settings())
+            end_action(
+                s,
+                action,
+                s.get(Operator, g.api_operator.id),
+                outcome,
+                note,
+                current_clock(),
+                current_settings(),
+            )
         except ActionError as error:
             s.rollback()
             raise ApiError(409, error.user_message) from error

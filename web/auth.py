@@ -16,6 +16,7 @@ lock-out, expiry and log-out is audited. No "remember me" cookie is ever set.
 The JSON API does not use the session: it authenticates with a bearer token whose SHA-256 is
 stored in Operator.api_token_hash (`issue_api_token`, `operator_for_api_token`).
 """
+
 from __future__ import annotations
 
 import functools
@@ -187,8 +188,12 @@ def _enforce_session_timeouts():
         logout_user()
         with current_db().transaction() as s:
             record_audit(
-                s, "auth.session_expired", actor=f"operator:{operator_id}",
-                target_type="operator", target_id=operator_id, ip=client_ip(),
+                s,
+                "auth.session_expired",
+                actor=f"operator:{operator_id}",
+                target_type="operator",
+                target_id=operator_id,
+                ip=client_ip(),
                 reason="idle" if idle else "max_age",
             )
         if request.endpoint not in ("static", "auth.login"):
@@ -236,37 +241,77 @@ def authenticate(s: Session, username: str, password: str, now: datetime) -> Ope
     web = current_settings().web
     ip = client_ip()
     since = now - timedelta(minutes=web.login_lockout_minutes)
-    if ip and (s.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.event == "auth.login_failed", AuditEvent.ip == ip,
-            AuditEvent.at >= since)) or 0) >= web.login_max_failures_per_ip:
-        _audit(s, now, "auth.login_refused", actor=username.strip()[:120] or "?", ip=ip,
-               reason="too_many_from_address")
-        raise LoginRefused("Te veel mislukte inlogpogingen vanaf dit adres. "
-                           f"Probeer het over {web.login_lockout_minutes} minuten opnieuw.")
+    if (
+        ip
+        and (
+            s.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.event == "auth.login_failed", AuditEvent.ip == ip, AuditEvent.at >= since)
+            )
+            or 0
+        )
+        >= web.login_max_failures_per_ip
+    ):
+        _audit(
+            s,
+            now,
+            "auth.login_refused",
+            actor=username.strip()[:120] or "?",
+            ip=ip,
+            reason="too_many_from_address",
+        )
+        raise LoginRefused(
+            "Te veel mislukte inlogpogingen vanaf dit adres. "
+            f"Probeer het over {web.login_lockout_minutes} minuten opnieuw."
+        )
     operator = s.scalar(select(Operator).where(Operator.username == username.strip()))
     if operator is None or not operator.active:
         check_password_hash(_DUMMY_HASH, password)
-        _audit(s, now, "auth.login_failed", actor=username.strip()[:120] or "?",
-               ip=ip, reason="unknown_user")
+        _audit(s, now, "auth.login_failed", actor=username.strip()[:120] or "?", ip=ip, reason="unknown_user")
         raise LoginRefused(LOGIN_FAILED)
     if operator.locked_until is not None and operator.locked_until > now:
         minutes = max(1, int((operator.locked_until - now).total_seconds() // 60) + 1)
-        _audit(s, now, "auth.login_failed", operator=operator, target_type="operator",
-               target_id=operator.id, ip=ip, reason="locked")
+        _audit(
+            s,
+            now,
+            "auth.login_failed",
+            operator=operator,
+            target_type="operator",
+            target_id=operator.id,
+            ip=ip,
+            reason="locked",
+        )
         raise LoginRefused(
             "Dit account is tijdelijk geblokkeerd na te veel mislukte pogingen. "
             f"Probeer het over {minutes} minuten opnieuw of neem contact op met een beheerder."
         )
     if not check_password_hash(operator.password_hash, password):
         operator.failed_logins = (operator.failed_logins or 0) + 1
-        _audit(s, now, "auth.login_failed", operator=operator, target_type="operator",
-               target_id=operator.id, ip=ip, reason="wrong_password",
-               failed_logins=operator.failed_logins)
+        _audit(
+            s,
+            now,
+            "auth.login_failed",
+            operator=operator,
+            target_type="operator",
+            target_id=operator.id,
+            ip=ip,
+            reason="wrong_password",
+            failed_logins=operator.failed_logins,
+        )
         if operator.failed_logins >= web.login_max_failures:
             operator.locked_until = now + timedelta(minutes=web.login_lockout_minutes)
             operator.failed_logins = 0
-            _audit(s, now, "auth.locked", operator=operator, target_type="operator",
-                   target_id=operator.id, ip=ip, until=operator.locked_until.isoformat())
+            _audit(
+                s,
+                now,
+                "auth.locked",
+                operator=operator,
+                target_type="operator",
+                target_id=operator.id,
+                ip=ip,
+                until=operator.locked_until.isoformat(),
+            )
         raise LoginRefused(LOGIN_FAILED)
     operator.failed_logins = 0
     operator.locked_until = None
@@ -291,11 +336,19 @@ def login():
             error = refused
         else:
             operator.last_login_at = now
-            _audit(s, now, "auth.login", operator=operator, target_type="operator",
-                   target_id=operator.id, ip=client_ip())
+            _audit(
+                s,
+                now,
+                "auth.login",
+                operator=operator,
+                target_type="operator",
+                target_id=operator.id,
+                ip=client_ip(),
+            )
     if error is not None:
-        return render_template("auth/login.html", next=target, error=error.user_message,
-                               username=username), 401
+        return render_template(
+            "auth/login.html", next=target, error=error.user_message, username=username
+        ), 401
     # Rotate: nothing of the anonymous session survives (its CSRF token neither), and the new
     # one gets a new identity.
     session.clear()
@@ -312,8 +365,14 @@ def logout():
     operator = current_operator()
     if operator is not None:
         with current_db().transaction() as s:
-            record_audit(s, "auth.logout", operator=operator, target_type="operator",
-                         target_id=operator.id, ip=client_ip())
+            record_audit(
+                s,
+                "auth.logout",
+                operator=operator,
+                target_type="operator",
+                target_id=operator.id,
+                ip=client_ip(),
+            )
     session.clear()
     logout_user()
     flash("U bent uitgelogd.", "info")

@@ -1,4 +1,5 @@
 """`burgernet api-token`: issue and revoke the JSON API token of an operator."""
+
 from __future__ import annotations
 
 import click

@@ -1,4 +1,5 @@
 """Small helpers every web blueprint shares: the clock and the client address."""
+
 from __future__ import annotations
 
 from flask import current_app, request
@@ -17,4 +18,3 @@ def current_clock() -> Clock:
 def client_ip() -> str | None:
     """The caller's address as werkzeug sees it (ProxyFix, when configured, corrects it)."""
     return (request.remote_addr or "")[:45] or None
-

@@ -11,6 +11,7 @@ Exempt are only requests that do not authenticate with the session cookie: the s
 webhooks and the token-authenticated JSON API. Mark a view with `@csrf_exempt`, or a whole
 blueprint with `exempt_blueprint(bp)`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

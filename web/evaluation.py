@@ -1,4 +1,5 @@
 """The pilot's evaluation for supervisors: figures, charts (vendored Chart.js) and CSV export."""
+
 from __future__ import annotations
 
 import json
@@ -18,12 +19,20 @@ from web.runtime import current_db, current_settings
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluatie")
 
 TYPE_LABELS = {
-    "suspect": "verdachte", "missing_person": "vermiste persoon", "missing_child": "vermist kind",
-    "vehicle": "voertuig", "other": "overig",
+    "suspect": "verdachte",
+    "missing_person": "vermiste persoon",
+    "missing_child": "vermist kind",
+    "vehicle": "voertuig",
+    "other": "overig",
 }
 OUTCOME_LABELS = {
-    "arrested": "aanhouding", "found": "gevonden", "vehicle_found": "voertuig gevonden",
-    "no_result": "geen resultaat", "other": "anders", "running": "loopt nog", "draft": "concept",
+    "arrested": "aanhouding",
+    "found": "gevonden",
+    "vehicle_found": "voertuig gevonden",
+    "no_result": "geen resultaat",
+    "other": "anders",
+    "running": "loopt nog",
+    "draft": "concept",
 }
 CHANNEL_LABELS = {"voice": "oproep", "sms": "sms", "email": "e-mail"}
 KIND_LABELS = {"landline": "vast", "mobile": "mobiel", "": ""}
@@ -63,12 +72,19 @@ def scope_from_request() -> tuple[Scope, dict]:
         scope = Scope(
             start=datetime.combine(first, time(0), tz),
             end=datetime.combine(last + timedelta(days=1), time(0), tz),
-            control_room_id=room_id, municipality=municipality, include_training=training,
+            control_room_id=room_id,
+            municipality=municipality,
+            include_training=training,
         )
     except EvaluationError:
         abort(400, "De einddatum moet op of na de begindatum liggen.")
-    form = {"van": first.isoformat(), "tot": last.isoformat(), "meldkamer": room_id,
-            "gemeente": municipality or "", "training": training}
+    form = {
+        "van": first.isoformat(),
+        "tot": last.isoformat(),
+        "meldkamer": room_id,
+        "gemeente": municipality or "",
+        "training": training,
+    }
     return scope, form
 
 
@@ -83,21 +99,27 @@ def chart_data(report: Report) -> dict:
         "typeOutcome": {
             "labels": [TYPE_LABELS.get(t, t) for t in types],
             "series": [
-                {"label": OUTCOME_LABELS.get(o, o),
-                 "data": [report.by_type_outcome.get((t, o), 0) for t in types]}
+                {
+                    "label": OUTCOME_LABELS.get(o, o),
+                    "data": [report.by_type_outcome.get((t, o), 0) for t in types],
+                }
                 for o in outcomes
             ],
         },
         "answerRates": {
-            "labels": [f"{CHANNEL_LABELS.get(c.channel, c.channel)} {KIND_LABELS.get(c.phone_kind, c.phone_kind)}".strip()
-                       for c in report.channels],
+            "labels": [
+                f"{CHANNEL_LABELS.get(c.channel, c.channel)} {KIND_LABELS.get(c.phone_kind, c.phone_kind)}".strip()
+                for c in report.channels
+            ],
             "reached": [round(100 * (c.answer_rate or 0), 1) for c in report.channels],
             "acknowledged": [round(100 * (c.acknowledge_rate or 0), 1) for c in report.channels],
         },
         "growth": {
             "labels": growth_months,
-            "series": [{"label": n, "data": [growth_total.get((n, m), 0) for m in growth_months]}
-                       for n in growth_names],
+            "series": [
+                {"label": n, "data": [growth_total.get((n, m), 0) for m in growth_months]}
+                for n in growth_names
+            ],
         },
         "coverage": {
             "labels": [c.municipality for c in report.coverage if c.population],
@@ -114,11 +136,21 @@ def index():
         report = build_report(s, scope)
         rooms = s.execute(select(ControlRoom.id, ControlRoom.name).order_by(ControlRoom.name)).all()
         municipalities = municipality_names(s)
-    query = {k: v for k, v in request.args.items() if k in ("van", "tot", "meldkamer", "gemeente", "training")}
+    query = {
+        k: v for k, v in request.args.items() if k in ("van", "tot", "meldkamer", "gemeente", "training")
+    }
     return render_template(
-        "evaluation/index.html", report=report, form=form, rooms=rooms, municipalities=municipalities,
-        charts=json.dumps(chart_data(report)).replace("<", "\\u003c"), tables=TABLES, query=query,
-        type_labels=TYPE_LABELS, outcome_labels=OUTCOME_LABELS, channel_labels=CHANNEL_LABELS,
+        "evaluation/index.html",
+        report=report,
+        form=form,
+        rooms=rooms,
+        municipalities=municipalities,
+        charts=json.dumps(chart_data(report)).replace("<", "\\u003c"),
+        tables=TABLES,
+        query=query,
+        type_labels=TYPE_LABELS,
+        outcome_labels=OUTCOME_LABELS,
+        channel_labels=CHANNEL_LABELS,
         kind_labels=KIND_LABELS,
     )
 
@@ -132,5 +164,8 @@ def export(table: str):
     with current_db().session() as s:
         body = report_csv(build_report(s, scope), table)
     name = f"burgernet-{table}-{form['van']}-{form['tot']}.csv"
-    return Response("\ufeff" + body, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        "\ufeff" + body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -1,4 +1,5 @@
 """Access to the settings and database of the running app (web requests and CLI commands)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

@@ -3,6 +3,7 @@
 The Content-Security-Policy allows no inline scripts and nothing from other sites except the
 configured map tile server (images only); pages may not be framed.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -90,9 +91,7 @@ def _http_error(error: HTTPException):
 
 def error_response(code: int, message: str):
     """The Dutch error page, or its JSON form for the API and scripts that ask for JSON."""
-    wants_json = request.path.startswith("/api/") or (
-        request.accept_mimetypes.best == "application/json"
-    )
+    wants_json = request.path.startswith("/api/") or (request.accept_mimetypes.best == "application/json")
     if wants_json:
         return {"error": message, "status": code}, code
     return render_template("error.html", code=code, message=message), code

@@ -1,5 +1,6 @@
 """Mijn Burgernet: log in by a code or an emailed link, then keep your data right, pause,
 stop, download everything held about you, or delete your account (Dutch pages)."""
+
 from __future__ import annotations
 
 import functools
@@ -43,8 +44,7 @@ bp = Blueprint("selfservice", __name__)
 
 SESSION_KEY = "participant_id"
 SENT_TEXT = (
-    "Als dit nummer of adres bij ons bekend en bevestigd is, is er nu een code of inloglink "
-    "naartoe gestuurd."
+    "Als dit nummer of adres bij ons bekend en bevestigd is, is er nu een code of inloglink naartoe gestuurd."
 )
 STATUS_LABELS = {"active": "actief", "paused": "gepauzeerd", "opted_out": "afgemeld"}
 
@@ -120,8 +120,11 @@ def login():
         else:
             session["login_target"] = challenge.target
             if challenge.by_link:
-                return render_template("selfservice/link_sent.html", text=SENT_TEXT,
-                                       training_messages=_training({challenge.target}))
+                return render_template(
+                    "selfservice/link_sent.html",
+                    text=SENT_TEXT,
+                    training_messages=_training({challenge.target}),
+                )
             flash(SENT_TEXT, "info")
             return redirect(url_for("selfservice.code"))
     return render_template("selfservice/login.html", error=error), (400 if error else 200)
@@ -146,8 +149,9 @@ def code():
             _log_in(participant_id)
             return redirect(url_for("selfservice.overview"))
         error = CHECK_TEXTS[CheckResult.WRONG] + " Na enkele pogingen vraagt u een nieuwe code aan."
-    return render_template("selfservice/code.html", error=error,
-                           training_messages=_training({target})), (400 if error else 200)
+    return render_template("selfservice/code.html", error=error, training_messages=_training({target})), (
+        400 if error else 200
+    )
 
 
 @bp.get("/mijn/link/<token>")
@@ -186,20 +190,38 @@ def overview():
     with current_db().session() as s:
         me = _me(s)
         view = {
-            "name": me.name, "email": me.email or "", "email_verified": me.email_verified,
-            "channels": list(me.channels or []), "status": ParticipantStatus(me.status).value,
-            "paused_until": me.paused_until, "birth_year": me.birth_year,
+            "name": me.name,
+            "email": me.email or "",
+            "email_verified": me.email_verified,
+            "channels": list(me.channels or []),
+            "status": ParticipantStatus(me.status).value,
+            "paused_until": me.paused_until,
+            "birth_year": me.birth_year,
             "phones": [(p.id, p.e164, PhoneKind(p.kind).value, p.verified) for p in me.phones],
             "addresses": [
-                (a.id, AddressKind(a.kind).value, a.postcode, a.house_number, a.house_number_addition,
-                 a.street or "", a.municipality or "", _window_text(a), a.geocode_status.value)
+                (
+                    a.id,
+                    AddressKind(a.kind).value,
+                    a.postcode,
+                    a.house_number,
+                    a.house_number_addition,
+                    a.street or "",
+                    a.municipality or "",
+                    _window_text(a),
+                    a.geocode_status.value,
+                )
                 for a in me.addresses
             ],
         }
     today = current_clock().now().date()
-    return render_template("selfservice/overview.html", me=view, status_labels=STATUS_LABELS,
-                           channel_labels=CHANNEL_LABELS,
-                           days=DAYS, min_date=(today + timedelta(days=1)).isoformat())
+    return render_template(
+        "selfservice/overview.html",
+        me=view,
+        status_labels=STATUS_LABELS,
+        channel_labels=CHANNEL_LABELS,
+        days=DAYS,
+        min_date=(today + timedelta(days=1)).isoformat(),
+    )
 
 
 def _change(action):
@@ -223,8 +245,12 @@ def _change(action):
 def change_details():
     def act(s, me):
         needs_link = ss.update_details(
-            s, current_clock(), me, name=request.form.get("name", "")[:300],
-            email=request.form.get("email", "")[:254], channels=request.form.getlist("channels"),
+            s,
+            current_clock(),
+            me,
+            name=request.form.get("name", "")[:300],
+            email=request.form.get("email", "")[:254],
+            channels=request.form.getlist("channels"),
         )
         if needs_link:
             ss.send_email_link(verifier(s), me)
@@ -365,8 +391,11 @@ def export():
     with current_db().session() as s:
         data = ss.export_data(s, _me(s))
     body = json.dumps(data, ensure_ascii=False, indent=2)
-    return Response(body, mimetype="application/json", headers={
-        "Content-Disposition": 'attachment; filename="mijn-burgernet-gegevens.json"'})
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": 'attachment; filename="mijn-burgernet-gegevens.json"'},
+    )
 
 
 @bp.post("/mijn/verwijderen")

@@ -4,6 +4,7 @@ Also the shared wiring of the participants' portal: the code courier (SMS, voice
 through the project's ports; the simulated ones in training mode), phone parsing and
 geocoding from the participants core.
 """
+
 from __future__ import annotations
 
 import logging
@@ -167,7 +168,9 @@ def portal_courier() -> PortCourier:
     senders = build_senders(settings)
     backend = ext.get("burgernet.call_backend") or PortalCallBackend(settings, current_db(), current_clock())
     common = dict(
-        sms=senders["sms"], email=senders["email"], call_backend=backend,
+        sms=senders["sms"],
+        email=senders["email"],
+        call_backend=backend,
         caller_id=settings.caller_id,
         public_base_url=settings.portal.public_base_url,
         call_timeout_s=settings.dialer.dial_timeout_s,
@@ -180,7 +183,10 @@ def portal_courier() -> PortCourier:
 
 def verifier(s: Session) -> VerificationService:
     return VerificationService(
-        s, current_clock(), current_settings().portal, current_app.config["SECRET_KEY"],
+        s,
+        current_clock(),
+        current_settings().portal,
+        current_app.config["SECRET_KEY"],
         portal_courier(),
     )
 
@@ -226,7 +232,9 @@ def address_from_form(form, prefix: str, kind: AddressKind) -> ss.AddressInput |
     start, end = _minutes(form.get(f"{prefix}_from")), _minutes(form.get(f"{prefix}_to"))
     windowed = bool(days or start is not None or end is not None)
     return ss.AddressInput(
-        kind=kind, postcode=postcode, house_number=number,
+        kind=kind,
+        postcode=postcode,
+        house_number=number,
         addition=form.get(f"{prefix}_addition", ""),
         window_days=days or None if windowed else None,
         window_start_min=start if windowed else None,
@@ -236,10 +244,12 @@ def address_from_form(form, prefix: str, kind: AddressKind) -> ss.AddressInput |
 
 def signup_input_from_form(form) -> ss.SignUpInput:
     addresses = [
-        a for a in (
+        a
+        for a in (
             address_from_form(form, "home", AddressKind.HOME),
             address_from_form(form, "work", AddressKind.WORK),
-        ) if a is not None
+        )
+        if a is not None
     ]
     return ss.SignUpInput(
         name=form.get("name", "")[:300],
@@ -290,8 +300,14 @@ def form():
     with current_db().session() as s:
         municipalities = _municipalities(s)
     return render_template(
-        "signup/form.html", form=request.form, error=error, days=DAYS, channel_labels=CHANNEL_LABELS,
-        consent_text=CONSENT_TEXT, municipality=municipality, municipalities=municipalities,
+        "signup/form.html",
+        form=request.form,
+        error=error,
+        days=DAYS,
+        channel_labels=CHANNEL_LABELS,
+        consent_text=CONSENT_TEXT,
+        municipality=municipality,
+        municipalities=municipalities,
     ), (400 if error else 200)
 
 
@@ -333,8 +349,13 @@ def verify():
     outbox = portal_courier()
     training = outbox.outbox.for_targets(targets) if isinstance(outbox, TrainingCourier) else []
     return render_template(
-        "signup/verify.html", phones=phones, email=email, message=message, all_done=all_done,
-        training_messages=training, pending_addresses=pending_text,
+        "signup/verify.html",
+        phones=phones,
+        email=email,
+        message=message,
+        all_done=all_done,
+        training_messages=training,
+        pending_addresses=pending_text,
     ), (400 if message else 200)
 
 
@@ -390,5 +411,7 @@ def recruitment(name: str):
     if not rows:
         abort(404, "Deze gemeente is onbekend.")
     row = rows[0]
-    link = current_settings().portal.public_base_url.rstrip("/") + url_for("signup.form", gemeente=row.municipality)
+    link = current_settings().portal.public_base_url.rstrip("/") + url_for(
+        "signup.form", gemeente=row.municipality
+    )
     return render_template("signup/recruitment.html", row=row, link=link)

@@ -23,6 +23,7 @@ Setting up a Twilio number: Voice "A call comes in" -> POST
 Settings: BURGERNET_TWILIO__ACCOUNT_SID, __AUTH_TOKEN, __FROM_NUMBER (caller id, E.164 or
 national), __MESSAGING_FROM (number or Messaging Service SID), __PUBLIC_BASE_URL, __CPS.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -102,14 +103,17 @@ def _validation_enabled() -> bool:
         return True
     if current_app.testing:
         return False
-    log_event(log, "twilio.webhook.validation_forced", logging.WARNING,
-              reason="validate_signatures is off outside tests")
+    log_event(
+        log,
+        "twilio.webhook.validation_forced",
+        logging.WARNING,
+        reason="validate_signatures is off outside tests",
+    )
     return True
 
 
 def _refuse(event: str, **fields) -> None:
-    log_event(log, event, logging.WARNING, path=request.path, ip=request.remote_addr or "",
-              **fields)
+    log_event(log, event, logging.WARNING, path=request.path, ip=request.remote_addr or "", **fields)
     abort(403)
 
 
@@ -122,8 +126,11 @@ def _note_receipt(url: str, signature: str) -> str | None:
     db = current_db()
     try:
         with db.transaction() as session:
-            session.add(WebhookReceipt(provider=PROVIDER, request_hash=digest,
-                                       path=request.path[:120], received_at=now))
+            session.add(
+                WebhookReceipt(
+                    provider=PROVIDER, request_hash=digest, path=request.path[:120], received_at=now
+                )
+            )
     except IntegrityError:
         return None
     if digest.startswith(_PURGE_PREFIX):
@@ -161,8 +168,11 @@ def signed(view):
             _refuse("twilio.webhook.forged", url=url)
         digest = _note_receipt(url, signature)
         if digest is None:
-            _refuse("twilio.webhook.replayed", call_sid=request.form.get("CallSid", ""),
-                    message_sid=request.form.get("MessageSid", ""))
+            _refuse(
+                "twilio.webhook.replayed",
+                call_sid=request.form.get("CallSid", ""),
+                message_sid=request.form.get("MessageSid", ""),
+            )
         try:
             response = current_app.make_response(view(*args, **kwargs))
         except HTTPException as exc:
@@ -193,8 +203,13 @@ def _checked_delivery(session, delivery_id: int, call_sid: str | None) -> Delive
         abort(404)
     if call_sid and delivery.provider_id and delivery.provider_id != call_sid:
         # A callback of an earlier attempt of the same delivery (a retry has a new call).
-        log_event(log, "twilio.webhook.stale_call", delivery_id=delivery_id, call_sid=call_sid,
-                  current=delivery.provider_id)
+        log_event(
+            log,
+            "twilio.webhook.stale_call",
+            delivery_id=delivery_id,
+            call_sid=call_sid,
+            current=delivery.provider_id,
+        )
         return None
     return delivery
 
@@ -242,8 +257,7 @@ def amd():
     if flow_name and request.form.get("CallStatus", "in-progress") == "in-progress":
         # The message started for a person; a machine gets it again, whole, after its beep.
         settings = current_settings()
-        url = voice_url(settings, flow_name, delivery=delivery_id,
-                        answered_by=request.form.get("AnsweredBy"))
+        url = voice_url(settings, flow_name, delivery=delivery_id, answered_by=request.form.get("AnsweredBy"))
         TwilioCallBackend(settings).redirect(call_sid, url)
     return _twiml()
 
@@ -272,8 +286,7 @@ def rendered_audio_url(settings, speech) -> str | None:
         else:
             rendered = render(speech.text, settings)
     except (PromptError, OSError) as exc:
-        log_event(log, "twilio.audio.unrendered", logging.WARNING, key=speech.key or "",
-                  error=str(exc))
+        log_event(log, "twilio.audio.unrendered", logging.WARNING, key=speech.key or "", error=str(exc))
         return None
     return webhook_url(settings, f"{WebhookPaths.PREFIX}/audio/{rendered.key}.wav")
 
@@ -284,6 +297,7 @@ def renderer_for(settings, flow_name: str):
 
     audio_url = None
     if settings.twilio.play_rendered_audio:
+
         def audio_url(speech):
             return rendered_audio_url(settings, speech)
 
@@ -325,14 +339,22 @@ def _log_digits(session, delivery_id, call_sid, digits: str, step_no: int) -> No
     if not isinstance(delivery_id, int):
         return
     try:
-        apply_call_event(session, CallEvent(
-            delivery_id=delivery_id, type=CallEventType.DTMF, provider=PROVIDER,
-            provider_id=call_sid, at=_clock().now(), digits=digits,
-            event_key=f"{PROVIDER}:{call_sid}:dtmf:{step_no}",
-        ), _clock(), current_settings())
+        apply_call_event(
+            session,
+            CallEvent(
+                delivery_id=delivery_id,
+                type=CallEventType.DTMF,
+                provider=PROVIDER,
+                provider_id=call_sid,
+                at=_clock().now(),
+                digits=digits,
+                event_key=f"{PROVIDER}:{call_sid}:dtmf:{step_no}",
+            ),
+            _clock(),
+            current_settings(),
+        )
     except (LookupError, ValueError) as exc:  # the flow reports a bad delivery itself
-        log_event(log, "twilio.dtmf.unlogged", logging.WARNING, delivery_id=delivery_id,
-                  error=str(exc))
+        log_event(log, "twilio.dtmf.unlogged", logging.WARNING, delivery_id=delivery_id, error=str(exc))
 
 
 @bp.post("/voice/<flow_name>")
@@ -347,8 +369,12 @@ def voice(flow_name: str):
     db = current_db()
     with db.session() as session:
         env = CallEnv(
-            session=session, clock=_clock(), settings=settings, provider=PROVIDER,
-            provider_call_id=call_sid, caller_number=form.get("From"),
+            session=session,
+            clock=_clock(),
+            settings=settings,
+            provider=PROVIDER,
+            provider_call_id=call_sid,
+            caller_number=form.get("From"),
             dialed_number=form.get("To"),
             answered_by=query.get("answered_by") or form.get("AnsweredBy"),
         )
@@ -362,8 +388,7 @@ def voice(flow_name: str):
                     path = _store_recording(form.get("RecordingSid", ""))
                 happened = input_from_request(ev, form, path)
                 if flow.name in ("alert", "outcome") and happened.kind is InputKind.DIGITS:
-                    _log_digits(session, state.ctx.get("delivery_id"), call_sid,
-                                happened.digits, step_no)
+                    _log_digits(session, state.ctx.get("delivery_id"), call_sid, happened.digits, step_no)
                 turn = engine.resume(state, happened, env)
             else:
                 step_no = 0
@@ -377,8 +402,14 @@ def voice(flow_name: str):
             session.commit()
         except FlowError as exc:
             session.rollback()
-            log_event(log, "twilio.voice.flow_error", logging.ERROR, flow=flow.name,
-                      call_sid=call_sid or "", error=str(exc))
+            log_event(
+                log,
+                "twilio.voice.flow_error",
+                logging.ERROR,
+                flow=flow.name,
+                call_sid=call_sid or "",
+                error=str(exc),
+            )
             return _twiml(_fallback_twiml())
         except HTTPException:
             raise
@@ -386,8 +417,14 @@ def voice(flow_name: str):
             session.rollback()
             log.exception("twilio.voice.failed flow=%s call_sid=%s", flow.name, call_sid or "")
             return _twiml(_fallback_twiml())
-    log_event(log, "twilio.voice.step", flow=flow.name, node=turn.step.node,
-              step=type(turn.step).__name__, call_sid=call_sid or "")
+    log_event(
+        log,
+        "twilio.voice.step",
+        flow=flow.name,
+        node=turn.step.node,
+        step=type(turn.step).__name__,
+        call_sid=call_sid or "",
+    )
     return Response(twiml, mimetype="text/xml")
 
 
@@ -404,8 +441,9 @@ def _store_recording(recording_sid: str) -> str | None:
         log_event(log, "twilio.recording.refused", logging.WARNING, error=str(exc))
         return None
     except OSError as exc:
-        log_event(log, "twilio.recording.unavailable", logging.WARNING,
-                  recording_sid=recording_sid, error=str(exc))
+        log_event(
+            log, "twilio.recording.unavailable", logging.WARNING, recording_sid=recording_sid, error=str(exc)
+        )
         return None
 
 
@@ -420,14 +458,14 @@ def recording():
     call_sid = form.get("CallSid")
     recording_sid = form.get("RecordingSid", "")
     if form.get("RecordingStatus", "completed") != "completed":
-        log_event(log, "twilio.recording.status", status=form.get("RecordingStatus"),
-                  recording_sid=recording_sid)
+        log_event(
+            log, "twilio.recording.status", status=form.get("RecordingStatus"), recording_sid=recording_sid
+        )
         return _twiml()
     settings = current_settings()
     with current_db().transaction() as session:
         sightings = session.scalars(
-            select(Sighting).where(Sighting.provider == PROVIDER,
-                                   Sighting.provider_call_id == call_sid)
+            select(Sighting).where(Sighting.provider == PROVIDER, Sighting.provider_call_id == call_sid)
         ).all()
         waiting = [s for s in sightings if s.recording_path is None]
         if sightings and not waiting:
@@ -442,8 +480,13 @@ def recording():
                 sighting.duration_s = stored.duration_s
             elif form.get("RecordingDuration"):
                 sighting.duration_s = float(form["RecordingDuration"])
-    log_event(log, "twilio.recording.stored", call_sid=call_sid or "",
-              recording_sid=recording_sid, completed_sightings=len(waiting))
+    log_event(
+        log,
+        "twilio.recording.stored",
+        call_sid=call_sid or "",
+        recording_sid=recording_sid,
+        completed_sightings=len(waiting),
+    )
     return _twiml()
 
 
@@ -461,9 +504,14 @@ def message_status():
         if delivery is None:
             abort(404)
         try:
-            apply_message_status(session, delivery, status, _clock(),
-                                 message_sid=form.get("MessageSid"),
-                                 error_code=form.get("ErrorCode"))
+            apply_message_status(
+                session,
+                delivery,
+                status,
+                _clock(),
+                message_sid=form.get("MessageSid"),
+                error_code=form.get("ErrorCode"),
+            )
         except UnknownMessageStatus as exc:
             log_event(log, "twilio.sms.unknown_status", logging.WARNING, error=str(exc))
             abort(400)
@@ -478,8 +526,14 @@ def inbound_sms():
     if not sender:
         abort(400)
     with current_db().transaction() as session:
-        reply = handle_inbound_sms(session, sender, form.get("Body", ""), _clock(),
-                                   current_settings(), current_app.config["SECRET_KEY"])
+        reply = handle_inbound_sms(
+            session,
+            sender,
+            form.get("Body", ""),
+            _clock(),
+            current_settings(),
+            current_app.config["SECRET_KEY"],
+        )
     log_event(log, "twilio.sms.inbound", sender=mask_phone(sender), replied=reply is not None)
     response = MessagingResponse()
     if reply:

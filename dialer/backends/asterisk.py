@@ -16,6 +16,7 @@ How a call is followed, without ever relying on the order of events:
   while we were deaf, the dialplan's hangup handler left `<cause>|<answered>|<amd>` in AstDB
   (family burgernet-calls), which we read and delete. Nothing is lost, nothing counted twice.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -56,11 +57,22 @@ CAUSE_BUSY = {17}
 CAUSE_NO_ANSWER = {18, 19, 31}  # no user responding, no answer, or our dial timeout (normal, unspecified)
 # Asterisk's names for them (ast_cause2str), which the retry policy also knows.
 CAUSE_NAMES = {
-    0: "UNKNOWN", 1: "UNALLOCATED", 3: "NO_ROUTE_DESTINATION", 16: "NORMAL_CLEARING",
-    17: "USER_BUSY", 18: "NO_USER_RESPONSE", 19: "NO_ANSWER", 21: "CALL_REJECTED",
-    27: "DESTINATION_OUT_OF_ORDER", 28: "INVALID_NUMBER_FORMAT", 31: "NORMAL_UNSPECIFIED",
-    34: "NORMAL_CIRCUIT_CONGESTION", 38: "NETWORK_OUT_OF_ORDER", 41: "NORMAL_TEMPORARY_FAILURE",
-    42: "SWITCH_CONGESTION", 127: "INTERWORKING",
+    0: "UNKNOWN",
+    1: "UNALLOCATED",
+    3: "NO_ROUTE_DESTINATION",
+    16: "NORMAL_CLEARING",
+    17: "USER_BUSY",
+    18: "NO_USER_RESPONSE",
+    19: "NO_ANSWER",
+    21: "CALL_REJECTED",
+    27: "DESTINATION_OUT_OF_ORDER",
+    28: "INVALID_NUMBER_FORMAT",
+    31: "NORMAL_UNSPECIFIED",
+    34: "NORMAL_CIRCUIT_CONGESTION",
+    38: "NETWORK_OUT_OF_ORDER",
+    41: "NORMAL_TEMPORARY_FAILURE",
+    42: "SWITCH_CONGESTION",
+    127: "INTERWORKING",
 }
 # OriginateResponse Reason codes (AST_CONTROL_*) of a call that never got answered.
 ORIGINATE_REASON_EVENT = {
@@ -91,7 +103,7 @@ def delivery_id_from(call_id: str) -> int | None:
     """`bn-42-a1b2c3d4e5` -> 42; None for channels that are not ours."""
     if not call_id.startswith(CALL_ID_PREFIX):
         return None
-    head = call_id[len(CALL_ID_PREFIX):].split("-", 1)[0]
+    head = call_id[len(CALL_ID_PREFIX) :].split("-", 1)[0]
     return int(head) if head.isdigit() else None
 
 
@@ -179,15 +191,16 @@ class AmiLink:
         manager = BufferedManager()
         try:
             manager.connect(self.settings.ami_host, self.settings.ami_port)
-            response = manager.send_action({
-                "Action": "Login",
-                "Username": self.settings.ami_username,
-                "Secret": self.settings.ami_secret,
-                "Events": self.events,
-            })
+            response = manager.send_action(
+                {
+                    "Action": "Login",
+                    "Username": self.settings.ami_username,
+                    "Secret": self.settings.ami_secret,
+                    "Events": self.events,
+                }
+            )
             if response.get_header("Response") == "Success" and self.events != "off":
-                manager.send_action({"Action": "Filter", "Operation": "Add",
-                                     "Filter": EVENT_FILTER})
+                manager.send_action({"Action": "Filter", "Operation": "Add", "Filter": EVENT_FILTER})
         except ManagerException as exc:
             _close_quietly(manager)
             raise AmiError(f"AMI {self.settings.ami_host}:{self.settings.ami_port}: {exc}") from exc
@@ -344,14 +357,18 @@ class AsteriskBackend:
             call = self._calls.get(provider_id or "")
             channel = call.channel if call else None
         if channel is None:
-            log_event(logger, "asterisk.hangup_unknown_call", delivery_id=delivery_id,
-                      call_id=provider_id)
+            log_event(logger, "asterisk.hangup_unknown_call", delivery_id=delivery_id, call_id=provider_id)
             return
         try:
             self._event_link.send({"Action": "Hangup", "Channel": channel, "Cause": "16"})
         except (AmiError, ManagerException) as exc:
-            log_event(logger, "asterisk.hangup_failed", level=logging.WARNING,
-                      delivery_id=delivery_id, error=str(exc))
+            log_event(
+                logger,
+                "asterisk.hangup_failed",
+                level=logging.WARNING,
+                delivery_id=delivery_id,
+                error=str(exc),
+            )
 
     def stop(self) -> None:
         self._stopping.set()
@@ -402,14 +419,21 @@ class AsteriskBackend:
                     continue
                 n = attempts.get(link.name, 0)
                 attempts[link.name] = n + 1
-                next_try[link.name] = now + self.reconnect_delays_s[
-                    min(n + 1, len(self.reconnect_delays_s) - 1)]
+                next_try[link.name] = (
+                    now + self.reconnect_delays_s[min(n + 1, len(self.reconnect_delays_s) - 1)]
+                )
                 link.close()
                 try:
                     link.connect()
                 except AmiError as exc:
-                    log_event(logger, "asterisk.reconnect_failed", level=logging.WARNING,
-                              link=link.name, attempt=n + 1, error=str(exc))
+                    log_event(
+                        logger,
+                        "asterisk.reconnect_failed",
+                        level=logging.WARNING,
+                        link=link.name,
+                        attempt=n + 1,
+                        error=str(exc),
+                    )
                     continue
                 self.reconnects += 1
                 next_try.pop(link.name, None)
@@ -424,12 +448,14 @@ class AsteriskBackend:
 
     def _settle_failed_originates(self, now: float) -> None:
         with self._lock:
-            due = [c for c in self._calls.values()
-                   if c.failed_deadline is not None and c.failed_deadline <= now]
+            due = [
+                c for c in self._calls.values() if c.failed_deadline is not None and c.failed_deadline <= now
+            ]
         for call in due:
             reason = call.failed_reason or 0
             kind, why = ORIGINATE_REASON_EVENT.get(
-                reason, (CallEventType.FAILED, f"ORIGINATE_REASON_{reason}"))
+                reason, (CallEventType.FAILED, f"ORIGINATE_REASON_{reason}")
+            )
             self._emit_terminal(call, kind, why, None, source="originate_response")
 
     def _purge_hangup_records(self, now: float, batch: int = 100) -> None:
@@ -498,8 +524,7 @@ class AsteriskBackend:
             elif self.clock.monotonic() - call.originated_at < self.unknown_call_grace_s:
                 recheck = True  # the Originate may still be on its way to a channel
             else:
-                self._emit_terminal(call, CallEventType.FAILED, "ORIGINATE_LOST", None,
-                                    source="reconciled")
+                self._emit_terminal(call, CallEventType.FAILED, "ORIGINATE_LOST", None, source="reconciled")
                 self.reconciled += 1
         log_event(logger, "asterisk.reconciled", calls=len(calls), up=len(up))
         return time.monotonic() + 1.0 if recheck else None
@@ -557,8 +582,7 @@ class AsteriskBackend:
     def _channel_variable(self, channel: str | None, name: str) -> str | None:
         if not channel:
             return None
-        response = self._event_link.send({"Action": "Getvar", "Channel": channel,
-                                          "Variable": name})
+        response = self._event_link.send({"Action": "Getvar", "Channel": channel, "Variable": name})
         if response.get_header("Response") != "Success":
             return None
         return (response.get_header("Value") or "").strip() or None
@@ -618,8 +642,13 @@ class AsteriskBackend:
                 self._amd_result(call, event.get_header("Status", ""), event.get_header("Cause", ""))
             elif kind == "BurgernetFallback":
                 call.detail["fallback"] = True
-                log_event(logger, "asterisk.fallback", level=logging.WARNING,
-                          delivery_id=call.delivery_id, call_id=call.call_id)
+                log_event(
+                    logger,
+                    "asterisk.fallback",
+                    level=logging.WARNING,
+                    delivery_id=call.delivery_id,
+                    call_id=call.call_id,
+                )
         elif name == "DTMFEnd":
             if event.get_header("Direction") == "Received":
                 digit = event.get_header("Digit", "")
@@ -671,8 +700,9 @@ class AsteriskBackend:
             kind = unanswered_outcome(cause)
             self._emit_terminal(call, kind, cause_name(cause), cause, source)
 
-    def _emit_terminal(self, call: CallInFlight, kind: CallEventType, why: str,
-                       cause: int | None, source: str) -> None:
+    def _emit_terminal(
+        self, call: CallInFlight, kind: CallEventType, why: str, cause: int | None, source: str
+    ) -> None:
         with self._lock:
             if call.call_id in self._finished:
                 return
@@ -681,12 +711,18 @@ class AsteriskBackend:
             self._to_purge.append((time.monotonic() + PURGE_AFTER_S, call.call_id))
             while len(self._finished) > 50_000:
                 self._finished.popitem(last=False)
-        self._emit(call, kind, hangup_cause=why,
-                   detail={"q850": cause, "source": source, **call.detail})
+        self._emit(call, kind, hangup_cause=why, detail={"q850": cause, "source": source, **call.detail})
 
-    def _emit(self, call: CallInFlight, kind: CallEventType, *, digits: str | None = None,
-              hangup_cause: str | None = None, detail: dict | None = None,
-              key_suffix: str = "") -> None:
+    def _emit(
+        self,
+        call: CallInFlight,
+        kind: CallEventType,
+        *,
+        digits: str | None = None,
+        hangup_cause: str | None = None,
+        detail: dict | None = None,
+        key_suffix: str = "",
+    ) -> None:
         event = CallEvent(
             delivery_id=call.delivery_id,
             type=kind,
@@ -704,8 +740,7 @@ class AsteriskBackend:
         try:
             sink(event)
         except Exception:
-            logger.exception("asterisk.sink_failed delivery_id=%s type=%s",
-                             call.delivery_id, kind.value)
+            logger.exception("asterisk.sink_failed delivery_id=%s type=%s", call.delivery_id, kind.value)
 
     def _forget(self, call_id: str) -> None:
         with self._lock:

@@ -11,6 +11,7 @@ sink for symmetry with the other adapters.
 The real `twilio` client is used; `settings.twilio.api_base_url` replaces Twilio's API host
 (tests point it at a local server that speaks the same contract).
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,7 +45,6 @@ from messaging.twilio_account import (  # noqa: F401 (re-exported for the web ho
 log = logging.getLogger(__name__)
 
 
-
 def spoken_text_twiml(text: str, settings: Settings) -> str:
     response = VoiceResponse()
     attributes = {"language": settings.twilio.say_language, "voice": settings.twilio.say_voice}
@@ -66,8 +66,9 @@ def recording_path(settings: Settings, recording_sid: str) -> Path:
     return settings.instance_path / "incoming-recordings" / f"{recording_sid}.wav"
 
 
-def fetch_recording(settings: Settings, recording_sid: str, *, attempts: int = 3,
-                    wait_s: float = 0.5) -> Path:
+def fetch_recording(
+    settings: Settings, recording_sid: str, *, attempts: int = 3, wait_s: float = 0.5
+) -> Path:
     """Download a recording as WAV from Twilio's API with the account's credentials (once: a
     file already fetched is not fetched again). The URL is
     built from the sid, never taken from the request, so a webhook cannot make us fetch
@@ -76,11 +77,11 @@ def fetch_recording(settings: Settings, recording_sid: str, *, attempts: int = 3
     if target.is_file() and target.stat().st_size > 0:
         return target
     cfg = settings.twilio
-    url = (f"{cfg.api_base_url.rstrip('/')}/2010-04-01/Accounts/{cfg.account_sid}"
-           f"/Recordings/{recording_sid}.wav")
+    url = (
+        f"{cfg.api_base_url.rstrip('/')}/2010-04-01/Accounts/{cfg.account_sid}/Recordings/{recording_sid}.wav"
+    )
     for attempt in range(attempts):
-        response = requests.get(url, auth=(cfg.account_sid, cfg.auth_token),
-                                timeout=cfg.request_timeout_s)
+        response = requests.get(url, auth=(cfg.account_sid, cfg.auth_token), timeout=cfg.request_timeout_s)
         if response.status_code == 200 and response.content:
             break
         if response.status_code != 404 or attempt == attempts - 1:
@@ -140,16 +141,14 @@ class TwilioCallBackend:
         TwiML instead, so the text never appears in a URL."""
         settings = self.settings
         if request.flow in WEBHOOK_FLOWS or "text" not in request.variables:
-            how = dict(url=voice_url(settings, request.flow, delivery=request.delivery_id),
-                       method="POST")
+            how = dict(url=voice_url(settings, request.flow, delivery=request.delivery_id), method="POST")
         else:
             how = dict(twiml=spoken_text_twiml(request.variables["text"], settings))
         params = dict(
             to=request.number,
             from_=self.caller_id(request),
             **how,
-            status_callback=webhook_url(settings, WebhookPaths.CALL_STATUS,
-                                        delivery=request.delivery_id),
+            status_callback=webhook_url(settings, WebhookPaths.CALL_STATUS, delivery=request.delivery_id),
             status_callback_method="POST",
             status_callback_event=["initiated", "ringing", "answered", "completed"],
             timeout=request.timeout_s,
@@ -159,7 +158,8 @@ class TwilioCallBackend:
             if settings.twilio.async_amd:
                 params["async_amd"] = "true"
                 params["async_amd_status_callback"] = webhook_url(
-                    settings, WebhookPaths.AMD, delivery=request.delivery_id)
+                    settings, WebhookPaths.AMD, delivery=request.delivery_id
+                )
                 params["async_amd_status_callback_method"] = "POST"
         return params
 
@@ -172,16 +172,28 @@ class TwilioCallBackend:
             call = self.client.calls.create(**params)
         except TwilioRestException as exc:
             permanent = exc.code in PERMANENT_ERROR_CODES
-            log_event(log, "twilio.originate.refused", logging.WARNING,
-                      delivery_id=request.delivery_id, to=mask_phone(request.number),
-                      code=exc.code, status=exc.status, permanent=permanent)
-            raise TwilioOriginateError(f"Twilio refused the call ({exc.code}): {exc.msg}",
-                                       code=exc.code, permanent=permanent) from exc
+            log_event(
+                log,
+                "twilio.originate.refused",
+                logging.WARNING,
+                delivery_id=request.delivery_id,
+                to=mask_phone(request.number),
+                code=exc.code,
+                status=exc.status,
+                permanent=permanent,
+            )
+            raise TwilioOriginateError(
+                f"Twilio refused the call ({exc.code}): {exc.msg}", code=exc.code, permanent=permanent
+            ) from exc
         except OSError as exc:  # connection refused, timeout: the link, not the number
-            raise TwilioOriginateError(f"Twilio unreachable: {exc}", code=None,
-                                       permanent=False) from exc
-        log_event(log, "twilio.originate", delivery_id=request.delivery_id,
-                  to=mask_phone(request.number), call_sid=call.sid)
+            raise TwilioOriginateError(f"Twilio unreachable: {exc}", code=None, permanent=False) from exc
+        log_event(
+            log,
+            "twilio.originate",
+            delivery_id=request.delivery_id,
+            to=mask_phone(request.number),
+            call_sid=call.sid,
+        )
         return call.sid
 
     def redirect(self, call_sid: str, url: str) -> None:
@@ -196,8 +208,14 @@ class TwilioCallBackend:
         except TwilioRestException as exc:
             # 20404: the call is already gone; anything else is worth a warning, not a crash.
             if exc.status != 404:
-                log_event(log, "twilio.hangup.failed", logging.WARNING,
-                          delivery_id=delivery_id, call_sid=provider_id, code=exc.code)
+                log_event(
+                    log,
+                    "twilio.hangup.failed",
+                    logging.WARNING,
+                    delivery_id=delivery_id,
+                    call_sid=provider_id,
+                    code=exc.code,
+                )
 
     def stop(self) -> None:
         self._sink = None
@@ -218,8 +236,7 @@ _STATUS_EVENTS = {
     "canceled": CallEventType.FAILED,
 }
 
-MACHINE_ANSWERS = {"machine_start", "machine_end_beep", "machine_end_silence",
-                   "machine_end_other", "fax"}
+MACHINE_ANSWERS = {"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"}
 
 
 class UnknownCallStatus(ValueError):
@@ -240,12 +257,21 @@ def call_event_from_status(delivery_id: int, form: dict, at: datetime) -> CallEv
     call_sid = form.get("CallSid")
     cause = None
     if event_type is CallEventType.FAILED:
-        cause = "canceled" if status == "canceled" else (
-            f"sip:{form['SipResponseCode']}" if form.get("SipResponseCode") else "failed")
+        cause = (
+            "canceled"
+            if status == "canceled"
+            else (f"sip:{form['SipResponseCode']}" if form.get("SipResponseCode") else "failed")
+        )
     detail = {k: form[k] for k in ("CallDuration", "SipResponseCode", "AnsweredBy") if form.get(k)}
     return CallEvent(
-        delivery_id=delivery_id, type=event_type, provider=PROVIDER, provider_id=call_sid,
-        at=at, hangup_cause=cause, event_key=f"{PROVIDER}:{call_sid}:{status}", detail=detail,
+        delivery_id=delivery_id,
+        type=event_type,
+        provider=PROVIDER,
+        provider_id=call_sid,
+        at=at,
+        hangup_cause=cause,
+        event_key=f"{PROVIDER}:{call_sid}:{status}",
+        detail=detail,
     )
 
 
@@ -257,7 +283,11 @@ def call_event_from_amd(delivery_id: int, form: dict, at: datetime) -> CallEvent
     if answered_by not in MACHINE_ANSWERS:
         return None
     return CallEvent(
-        delivery_id=delivery_id, type=CallEventType.MACHINE, provider=PROVIDER,
-        provider_id=call_sid, at=at, event_key=f"{PROVIDER}:{call_sid}:amd",
+        delivery_id=delivery_id,
+        type=CallEventType.MACHINE,
+        provider=PROVIDER,
+        provider_id=call_sid,
+        at=at,
+        event_key=f"{PROVIDER}:{call_sid}:amd",
         detail={"AnsweredBy": answered_by},
     )

@@ -1,5 +1,6 @@
 """Fixtures for the action use cases: a control room with a centralist and a supervisor, a
 supervisor of another room, participants around Delft's Markt, and the CLI runner."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,18 +33,25 @@ class Rooms:
 @pytest.fixture
 def rooms(db) -> Rooms:
     with db.transaction() as s:
-        room = ControlRoom(name="Meldkamer Haaglanden", region="Haaglanden",
-                           transfer_target="+31703456789")
-        other = ControlRoom(name="Meldkamer Rotterdam", region="Rotterdam-Rijnmond",
-                            transfer_target="+31104567890")
+        room = ControlRoom(name="Meldkamer Haaglanden", region="Haaglanden", transfer_target="+31703456789")
+        other = ControlRoom(
+            name="Meldkamer Rotterdam", region="Rotterdam-Rijnmond", transfer_target="+31104567890"
+        )
         s.add_all([room, other])
         s.flush()
         people = {}
-        for username, role, room_id in (("centralist", Role.CENTRALIST, room.id),
-                                        ("supervisor", Role.SUPERVISOR, room.id),
-                                        ("elders", Role.SUPERVISOR, other.id)):
-            operator = Operator(username=username, display_name=username.title(),
-                                password_hash="x", role=role, control_room_id=room_id)
+        for username, role, room_id in (
+            ("centralist", Role.CENTRALIST, room.id),
+            ("supervisor", Role.SUPERVISOR, room.id),
+            ("elders", Role.SUPERVISOR, other.id),
+        ):
+            operator = Operator(
+                username=username,
+                display_name=username.title(),
+                password_hash="x",
+                role=role,
+                control_room_id=room_id,
+            )
             s.add(operator)
             s.flush()
             people[username] = operator.id
@@ -57,9 +65,16 @@ def population(db) -> int:
     with db.transaction() as s:
         for i in range(10):
             p = Participant(name=f"Deelnemer {i}", birth_year=1970, channels=["voice"], source="test")
-            p.addresses.append(Address(kind=AddressKind.HOME, postcode="2611AB", house_number=i + 1,
-                                       lat=MARKT[0] + i * 0.001, lon=MARKT[1],
-                                       geocode_status=GeocodeStatus.OK))
+            p.addresses.append(
+                Address(
+                    kind=AddressKind.HOME,
+                    postcode="2611AB",
+                    house_number=i + 1,
+                    lat=MARKT[0] + i * 0.001,
+                    lon=MARKT[1],
+                    geocode_status=GeocodeStatus.OK,
+                )
+            )
             p.phones.append(PhoneNumber(e164=f"+3161000{i:04d}", kind=PhoneKind.MOBILE, verified=True))
             s.add(p)
     return 10

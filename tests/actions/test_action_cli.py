@@ -1,5 +1,6 @@
 """`burgernet action start` goes through the one start function: the Burgernet norms, the
 supervisor rule above the limits, and an audited --override for scripted drills."""
+
 from __future__ import annotations
 
 import json
@@ -14,9 +15,26 @@ NORMS = ["--urgent-recent", "--clear-description"]
 
 
 def start(runner, *extra: str, incident="vehicle", description='{"vehicle_kind": "car", "colour": "red"}'):
-    return runner.invoke(cli, args=[
-        "action", "start", "--lat", str(MARKT[0]), "--lon", str(MARKT[1]), "--radius", "1500",
-        "--type", incident, "--description", description, "--operator", "centralist", *extra])
+    return runner.invoke(
+        cli,
+        args=[
+            "action",
+            "start",
+            "--lat",
+            str(MARKT[0]),
+            "--lon",
+            str(MARKT[1]),
+            "--radius",
+            "1500",
+            "--type",
+            incident,
+            "--description",
+            description,
+            "--operator",
+            "centralist",
+            *extra,
+        ],
+    )
 
 
 def audit_events(db, event: str) -> list[AuditEvent]:
@@ -43,8 +61,7 @@ def test_cli_asks_family_consent_for_a_missing_person(runner, db, rooms, populat
     assert start(runner, *NORMS, "--family-consent", **child).exit_code == 0
 
 
-def test_cli_start_above_the_limits_needs_a_supervisor_of_the_room(runner, db, rooms, population,
-                                                                     settings):
+def test_cli_start_above_the_limits_needs_a_supervisor_of_the_room(runner, db, rooms, population, settings):
     settings.max_recipients_without_supervisor = 5
     refused = start(runner, *NORMS)
     assert refused.exit_code == 1 and "een supervisor moet bevestigen" in refused.output
@@ -84,9 +101,22 @@ def test_override_starts_a_drill_and_leaves_an_audit_row(runner, db, rooms, popu
 
 
 def test_cli_validates_like_the_form(runner, db, rooms, population):
-    outside = runner.invoke(cli, args=[
-        "action", "start", "--lat", "40.0", "--lon", "4.3", "--type", "vehicle",
-        "--description", '{"colour": "red"}', *NORMS])
+    outside = runner.invoke(
+        cli,
+        args=[
+            "action",
+            "start",
+            "--lat",
+            "40.0",
+            "--lon",
+            "4.3",
+            "--type",
+            "vehicle",
+            "--description",
+            '{"colour": "red"}',
+            *NORMS,
+        ],
+    )
     assert outside.exit_code == 1 and "buiten Nederland" in outside.output
     markup = start(runner, *NORMS, description='{"colour": "<b>rood</b>"}')
     assert markup.exit_code == 1 and "niet-toegestane tekens" in markup.output

@@ -1,4 +1,5 @@
 """The pure validation of a new action, shared by the console, the API and the CLI."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,17 +10,25 @@ from actions.supervisor import needs_supervisor
 from prompts.fields import description_fields
 
 VALID = {
-    "incident_type": "vehicle", "lat": "52,0116", "lon": "4.3571", "radius_m": "3000",
-    "channels": ["sms", "voice"], "norms": {"urgent_recent": True, "clear_description": True},
+    "incident_type": "vehicle",
+    "lat": "52,0116",
+    "lon": "4.3571",
+    "radius_m": "3000",
+    "channels": ["sms", "voice"],
+    "norms": {"urgent_recent": True, "clear_description": True},
 }
 
 
 def parse(values, description=None, **kw):
     kind = values.get("incident_type")
-    specs = description_fields(kind) if kind in ("suspect", "missing_person", "missing_child",
-                                                 "vehicle", "other") else []
-    return parse_action_request(values, description or {"plate": "12-ABC-3"}, specs,
-                                max_description_chars=500, **kw)
+    specs = (
+        description_fields(kind)
+        if kind in ("suspect", "missing_person", "missing_child", "vehicle", "other")
+        else []
+    )
+    return parse_action_request(
+        values, description or {"plate": "12-ABC-3"}, specs, max_description_chars=500, **kw
+    )
 
 
 def test_valid_request_is_normalised():
@@ -29,17 +38,20 @@ def test_valid_request_is_normalised():
     assert request.description == {"plate": "12-ABC-3"}
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"incident_type": "burglary"}, "incident_type"),
-    ({"lat": ""}, "location"),
-    ({"lat": "nan"}, "location"),
-    ({"lon": "12.5"}, "location"),
-    ({"radius_m": "99"}, "radius_m"),
-    ({"radius_m": "25001"}, "radius_m"),
-    ({"channels": []}, "channels"),
-    ({"channels": ["voice", "fax"]}, "channels"),
-    ({"norms": {"urgent_recent": True}}, "norms"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"incident_type": "burglary"}, "incident_type"),
+        ({"lat": ""}, "location"),
+        ({"lat": "nan"}, "location"),
+        ({"lon": "12.5"}, "location"),
+        ({"radius_m": "99"}, "radius_m"),
+        ({"radius_m": "25001"}, "radius_m"),
+        ({"channels": []}, "channels"),
+        ({"channels": ["voice", "fax"]}, "channels"),
+        ({"norms": {"urgent_recent": True}}, "norms"),
+    ],
+)
 def test_each_rule_has_a_dutch_message(change, field):
     with pytest.raises(InvalidActionRequest) as refused:
         parse({**VALID, **change})

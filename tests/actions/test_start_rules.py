@@ -1,5 +1,6 @@
 """actions.start.start_action on its own: the norms confirmed with the draft, the confirmed
 number of recipients, the supervisor rule, and what a refusal leaves behind (nothing)."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,9 +17,17 @@ CONFIRMED = {"urgent_recent": True, "clear_description": True}
 
 
 def request(norms=None, radius_m=1500) -> ActionRequest:
-    return ActionRequest(incident_type="vehicle", description={"vehicle_kind": "car", "colour": "red"},
-                         free_text="", lat=MARKT[0], lon=MARKT[1], location_label="Markt",
-                         radius_m=radius_m, channels=["voice"], norms=dict(norms or {}))
+    return ActionRequest(
+        incident_type="vehicle",
+        description={"vehicle_kind": "car", "colour": "red"},
+        free_text="",
+        lat=MARKT[0],
+        lon=MARKT[1],
+        location_label="Markt",
+        radius_m=radius_m,
+        channels=["voice"],
+        norms=dict(norms or {}),
+    )
 
 
 def draft(s, rooms, settings, norms=None, radius_m=1500) -> Action:
@@ -32,8 +41,7 @@ def deliveries(s, action) -> int:
     return s.scalar(select(func.count()).select_from(Delivery).where(Delivery.action_id == action.id))
 
 
-def test_the_norms_confirmed_with_the_draft_are_checked_at_the_start(db, rooms, population, clock,
-                                                                      settings):
+def test_the_norms_confirmed_with_the_draft_are_checked_at_the_start(db, rooms, population, clock, settings):
     with db.session() as s:
         centralist = s.get(Operator, rooms.centralist_id)
         action = draft(s, rooms, settings, norms={"urgent_recent": True})
@@ -56,8 +64,14 @@ def test_the_confirmed_number_must_still_hold(db, rooms, population, clock, sett
     with db.session() as s:
         action = draft(s, rooms, settings, CONFIRMED)
         with pytest.raises(RecipientsChanged) as refused:
-            start_action(s, action, s.get(Operator, rooms.centralist_id), clock, settings,
-                         expected_total=population - 1)
+            start_action(
+                s,
+                action,
+                s.get(Operator, rooms.centralist_id),
+                clock,
+                settings,
+                expected_total=population - 1,
+            )
         assert f"({population - 1} → {population})" in refused.value.user_message
         s.rollback()
         assert deliveries(s, action) == 0
@@ -71,8 +85,9 @@ def test_an_empty_circle_does_not_start_even_with_override(db, rooms, clock, set
         assert "geen deelnemers binnen de cirkel" in refused.value.user_message
 
 
-def test_a_supervisor_starts_an_oversized_action_without_a_second_person(db, rooms, population,
-                                                                           clock, settings):
+def test_a_supervisor_starts_an_oversized_action_without_a_second_person(
+    db, rooms, population, clock, settings
+):
     settings.max_radius_without_supervisor_m = 1000
     with db.session() as s:
         action = draft(s, rooms, settings, CONFIRMED)

@@ -1,4 +1,5 @@
 """The call-back tests reuse the IVR tests' seed rows (tests/ivr/ivr_seed.py)."""
+
 from __future__ import annotations
 
 import sys

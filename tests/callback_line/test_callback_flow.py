@@ -1,6 +1,7 @@
 """The call-back flow walked through the engine: identification, choice of action, the offer
 to record instead of being put through, the transfer, the recording when the control room
 cannot be reached, and the sighting stored before the thank-you."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -34,8 +35,15 @@ def seeded(db):
 
 
 def env_for(session, clock, settings, caller=PARTICIPANT_NUMBER, dialed="08000011", call_id=None):
-    return CallEnv(session=session, clock=clock, settings=settings, provider="test",
-                   provider_call_id=call_id, caller_number=caller, dialed_number=dialed)
+    return CallEnv(
+        session=session,
+        clock=clock,
+        settings=settings,
+        provider="test",
+        provider_call_id=call_id,
+        caller_number=caller,
+        dialed_number=dialed,
+    )
 
 
 def sightings(db) -> list[Sighting]:
@@ -44,7 +52,8 @@ def sightings(db) -> list[Sighting]:
 
 
 def test_participant_who_presses_1_records_and_is_thanked_after_the_row_is_stored(
-        seeded, db, clock, settings, tmp_path):
+    seeded, db, clock, settings, tmp_path
+):
     audio = write_wav(tmp_path / "asterisk" / "rec.wav", seconds=2.0)
     with db.session() as s:
         env = env_for(s, clock, settings, caller="0612345678")
@@ -57,8 +66,8 @@ def test_participant_who_presses_1_records_and_is_thanked_after_the_row_is_store
         assert isinstance(turn.step, MenuStep) and turn.step.node == "transfer_or_record"
         assert turn.step.digits == {"1"} and turn.step.timeout_s == 4
         assert turn.step.speech[0].text == (
-            "U wordt nu doorverbonden met de meldkamer. Wilt u liever uw waarneming inspreken, "
-            "druk dan één.")
+            "U wordt nu doorverbonden met de meldkamer. Wilt u liever uw waarneming inspreken, druk dan één."
+        )
         turn = ENGINE.resume(turn.state, Input.digit("1"), env)
         assert isinstance(turn.step, RecordStep) and turn.step.beep and turn.step.max_s == 120
         assert turn.step.speech[0].key == "callback_record"
@@ -73,7 +82,10 @@ def test_participant_who_presses_1_records_and_is_thanked_after_the_row_is_store
         assert not audio.exists()
     [sighting] = sightings(db)
     assert (sighting.action_id, sighting.participant_id, sighting.delivery_id) == (
-        seeded.action_id, seeded.participant_id, seeded.delivery_id)
+        seeded.action_id,
+        seeded.participant_id,
+        seeded.delivery_id,
+    )
     assert sighting.control_room_id == seeded.room_id
     assert sighting.caller_number == PARTICIPANT_NUMBER
     assert sighting.distance_m == pytest.approx(1000.8, abs=1.0)
@@ -83,10 +95,15 @@ def test_participant_who_presses_1_records_and_is_thanked_after_the_row_is_store
 
 
 def test_participant_who_waits_is_put_through_and_the_call_back_is_a_sighting_row(
-        seeded, db, clock, settings):
+    seeded, db, clock, settings
+):
     with db.session() as s:
-        turns = walk(ENGINE, env_for(s, clock, settings), {}, [
-            Input.done(), Input.done(), Input.timeout(), Input.transfer(True, "ANSWER")])
+        turns = walk(
+            ENGINE,
+            env_for(s, clock, settings),
+            {},
+            [Input.done(), Input.done(), Input.timeout(), Input.transfer(True, "ANSWER")],
+        )
     assert turns[2].step.node == "transfer_or_record"
     transfer = turns[3].step
     assert isinstance(transfer, TransferStep) and transfer.target == "PJSIP/centralist"
@@ -94,23 +111,35 @@ def test_participant_who_waits_is_put_through_and_the_call_back_is_a_sighting_ro
     assert isinstance(turns[4].step, HangupStep) and turns[4].step.node == "end"
     [sighting] = sightings(db)
     assert (sighting.action_id, sighting.participant_id, sighting.delivery_id) == (
-        seeded.action_id, seeded.participant_id, seeded.delivery_id)
+        seeded.action_id,
+        seeded.participant_id,
+        seeded.delivery_id,
+    )
     assert sighting.distance_m == pytest.approx(1000.8, abs=1.0)
     assert (sighting.transferred, sighting.transfer_result) == (True, "ANSWER")
     assert sighting.recording_path is None and sighting.duration_s is None
     assert turns[4].state.ctx["sighting_id"] == sighting.id
 
 
-def test_control_room_unreachable_the_caller_records_then_is_thanked(seeded, db, clock, settings,
-                                                                       tmp_path):
+def test_control_room_unreachable_the_caller_records_then_is_thanked(seeded, db, clock, settings, tmp_path):
     with db.session() as s:
-        turns = walk(ENGINE, env_for(s, clock, settings), {}, [
-            Input.done(), Input.done(), Input.timeout(), Input.transfer(False, "NOANSWER"),
-            Input.recording(str(write_wav(tmp_path / "r.wav", 1.5)), None)])
+        turns = walk(
+            ENGINE,
+            env_for(s, clock, settings),
+            {},
+            [
+                Input.done(),
+                Input.done(),
+                Input.timeout(),
+                Input.transfer(False, "NOANSWER"),
+                Input.recording(str(write_wav(tmp_path / "r.wav", 1.5)), None),
+            ],
+        )
     record = turns[4].step
     assert isinstance(record, RecordStep) and record.node == "record_unreachable"
     assert record.speech[0].text == (
-        "De meldkamer is nu niet bereikbaar. Spreek na de piep uw waarneming in.")
+        "De meldkamer is nu niet bereikbaar. Spreek na de piep uw waarneming in."
+    )
     assert turns[5].step.node == "thanks"
     [sighting] = sightings(db)
     assert (sighting.transferred, sighting.transfer_result) == (False, "NOANSWER")
@@ -123,8 +152,12 @@ def test_nobody_to_put_through_to_goes_straight_to_the_recording(db, clock, sett
     with db.transaction() as s:
         s.get(Operator, seeded.operator_id).control_room.transfer_target = ""
     with db.session() as s:
-        turns = walk(ENGINE, env_for(s, clock, settings), {}, [
-            Input.done(), Input.done(), Input.recording(str(write_wav(tmp_path / "r.wav")), None)])
+        turns = walk(
+            ENGINE,
+            env_for(s, clock, settings),
+            {},
+            [Input.done(), Input.done(), Input.recording(str(write_wav(tmp_path / "r.wav")), None)],
+        )
     assert turns[2].step.node == "record_unreachable"
     [sighting] = sightings(db)
     assert sighting.action_id == seeded.action_id and not sighting.transferred
@@ -137,11 +170,19 @@ def test_stranger_chooses_between_running_actions(seeded, db, clock, settings, t
         newer_id = newer.id
     with db.session() as s:
         env = env_for(s, clock, settings, caller=STRANGER)
-        turns = walk(ENGINE, env, {}, [
-            Input.done(), Input.digit("7"), Input.digit("1"), Input.timeout(),
-            Input.transfer(False, "NOANSWER"),
-            Input.recording(str(write_wav(tmp_path / "r.wav")), 2.0),
-        ])
+        turns = walk(
+            ENGINE,
+            env,
+            {},
+            [
+                Input.done(),
+                Input.digit("7"),
+                Input.digit("1"),
+                Input.timeout(),
+                Input.transfer(False, "NOANSWER"),
+                Input.recording(str(write_wav(tmp_path / "r.wav")), 2.0),
+            ],
+        )
     menu = turns[1].step
     assert isinstance(menu, MenuStep) and menu.digits == {"1", "2"}
     assert [sp.text for sp in menu.speech[1:]] == [
@@ -172,14 +213,21 @@ def test_participant_hears_only_the_action_they_were_alerted_for(seeded, db, clo
         assert turn.step.node == "one_action" and turn.state.ctx["action_id"] == seeded.action_id
 
 
-def test_no_action_offers_the_control_room_and_records_when_it_is_busy(seeded, db, clock, settings,
-                                                                       tmp_path):
+def test_no_action_offers_the_control_room_and_records_when_it_is_busy(seeded, db, clock, settings, tmp_path):
     with db.transaction() as s:
         s.get(Action, seeded.action_id).status = ActionStatus.ENDED
     with db.session() as s:
-        turns = walk(ENGINE, env_for(s, clock, settings), {}, [
-            Input.done(), Input.digit("1"), Input.transfer(False, "BUSY"),
-            Input.recording(str(write_wav(tmp_path / "r.wav")), None)])
+        turns = walk(
+            ENGINE,
+            env_for(s, clock, settings),
+            {},
+            [
+                Input.done(),
+                Input.digit("1"),
+                Input.transfer(False, "BUSY"),
+                Input.recording(str(write_wav(tmp_path / "r.wav")), None),
+            ],
+        )
     assert turns[1].step.node == "offer_room"
     assert [sp.key for sp in turns[1].step.speech] == ["callback_no_action", "callback_offer_control_room"]
     assert turns[2].step.target == "PJSIP/meldkamer"
@@ -193,12 +241,19 @@ def test_no_action_put_through_to_the_room_is_a_sighting_row(seeded, db, clock, 
     with db.transaction() as s:
         s.get(Action, seeded.action_id).status = ActionStatus.ENDED
     with db.session() as s:
-        turns = walk(ENGINE, env_for(s, clock, settings), {}, [
-            Input.done(), Input.digit("1"), Input.transfer(True, "ANSWER")])
+        turns = walk(
+            ENGINE,
+            env_for(s, clock, settings),
+            {},
+            [Input.done(), Input.digit("1"), Input.transfer(True, "ANSWER")],
+        )
     assert turns[-1].step.node == "end"
     [sighting] = sightings(db)
     assert (sighting.action_id, sighting.control_room_id, sighting.transferred) == (
-        None, seeded.room_id, True)
+        None,
+        seeded.room_id,
+        True,
+    )
 
 
 def test_no_action_and_no_key_says_goodbye(seeded, db, clock, settings):
@@ -225,10 +280,19 @@ def test_no_choice_still_reaches_the_room_and_may_record(seeded, db, clock, sett
         room = s.get(Operator, seeded.operator_id).control_room
         seed_action(s, room, None, label="Station, Delft", started=STARTED + timedelta(minutes=5))
     with db.session() as s:
-        turns = walk(ENGINE, env_for(s, clock, settings, caller="anonymous"), {}, [
-            Input.done(), Input.timeout(), Input.timeout(), Input.timeout(), Input.digit("1"),
-            Input.recording(str(write_wav(tmp_path / "r.wav")), 2.0),
-        ])
+        turns = walk(
+            ENGINE,
+            env_for(s, clock, settings, caller="anonymous"),
+            {},
+            [
+                Input.done(),
+                Input.timeout(),
+                Input.timeout(),
+                Input.timeout(),
+                Input.digit("1"),
+                Input.recording(str(write_wav(tmp_path / "r.wav")), 2.0),
+            ],
+        )
     assert turns[4].step.node == "transfer_or_record"
     assert turns[5].step.node == "record" and turns[6].step.node == "thanks"
     [sighting] = sightings(db)
@@ -263,9 +327,17 @@ def test_caller_hangs_up_after_talking_to_the_centralist(seeded, db, clock, sett
 
 def test_missing_audio_still_stores_the_sighting(seeded, db, clock, settings, tmp_path):
     with db.session() as s:
-        walk(ENGINE, env_for(s, clock, settings), {}, [
-            Input.done(), Input.done(), Input.digit("1"),
-            Input.recording(str(tmp_path / "never-written.wav"), 3.0)])
+        walk(
+            ENGINE,
+            env_for(s, clock, settings),
+            {},
+            [
+                Input.done(),
+                Input.done(),
+                Input.digit("1"),
+                Input.recording(str(tmp_path / "never-written.wav"), 3.0),
+            ],
+        )
     [sighting] = sightings(db)
     assert sighting.recording_path is None and sighting.duration_s == 3.0
 

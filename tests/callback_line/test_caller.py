@@ -17,27 +17,34 @@ from db.models import Action, IncidentType
 from participants.selection import haversine_m
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("0612345678", "+31612345678"),
-    ("0031612345678", "+31612345678"),
-    ("31612345678", "+31612345678"),
-    ("+31 6 1234-5678", "+31612345678"),
-    ("0152158000", "+31152158000"),
-    ("08000011", "+318000011"),
-    ("anonymous", None),
-    ("", None),
-    (None, None),
-    ("123", None),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("0612345678", "+31612345678"),
+        ("0031612345678", "+31612345678"),
+        ("31612345678", "+31612345678"),
+        ("+31 6 1234-5678", "+31612345678"),
+        ("0152158000", "+31152158000"),
+        ("08000011", "+318000011"),
+        ("anonymous", None),
+        ("", None),
+        (None, None),
+        ("123", None),
+    ],
+)
 def test_normalize_number(raw, expected):
     assert normalize_number(raw) == expected
 
 
 def test_describe_action_in_local_time():
-    action = Action(incident_type=IncidentType.MISSING_CHILD, location_label="Markt, Delft",
-                    started_at=datetime(2026, 7, 1, 12, 0, tzinfo=UTC))
+    action = Action(
+        incident_type=IncidentType.MISSING_CHILD,
+        location_label="Markt, Delft",
+        started_at=datetime(2026, 7, 1, 12, 0, tzinfo=UTC),
+    )
     assert describe_action(action, "Europe/Amsterdam") == (
-        "de oproep van 14 uur over een vermist kind, bij Markt, Delft")
+        "de oproep van 14 uur over een vermist kind, bij Markt, Delft"
+    )
     action.incident_type, action.location_label = IncidentType.OTHER, ""
     assert describe_action(action, "Europe/Amsterdam") == "de oproep van 14 uur"
 

@@ -20,14 +20,26 @@ from db.models import AuditEvent, Operator, Role, Sighting
 def seeded(db):
     seeded = seed_all(db)
     with db.transaction() as s:
-        s.add_all([
-            Sighting(action_id=seeded.action_id, control_room_id=seeded.room_id,
-                     caller_number="+31612345678", participant_id=seeded.participant_id,
-                     distance_m=1000.8, duration_s=12.5, recording_path="2026/11/28/a.wav",
-                     received_at=STARTED + timedelta(minutes=3)),
-            Sighting(action_id=seeded.action_id, control_room_id=seeded.room_id,
-                     caller_number="+31152158000", received_at=STARTED + timedelta(minutes=7)),
-        ])
+        s.add_all(
+            [
+                Sighting(
+                    action_id=seeded.action_id,
+                    control_room_id=seeded.room_id,
+                    caller_number="+31612345678",
+                    participant_id=seeded.participant_id,
+                    distance_m=1000.8,
+                    duration_s=12.5,
+                    recording_path="2026/11/28/a.wav",
+                    received_at=STARTED + timedelta(minutes=3),
+                ),
+                Sighting(
+                    action_id=seeded.action_id,
+                    control_room_id=seeded.room_id,
+                    caller_number="+31152158000",
+                    received_at=STARTED + timedelta(minutes=7),
+                ),
+            ]
+        )
     return seeded
 
 
@@ -60,8 +72,13 @@ def test_mark_handled_is_audited_and_filters(seeded, db, clock):
 def test_other_control_room_cannot_handle(seeded, db, clock):
     with db.transaction() as s:
         room = seed_room(s, "Meldkamer Rotterdam", callback_number=None)
-        stranger = Operator(username="piet", display_name="Piet", password_hash="x",
-                            role=Role.CENTRALIST, control_room_id=room.id)
+        stranger = Operator(
+            username="piet",
+            display_name="Piet",
+            password_hash="x",
+            role=Role.CENTRALIST,
+            control_room_id=room.id,
+        )
         s.add(stranger)
         s.flush()
         sighting_id = list_sightings(s, seeded.action_id)[0].id

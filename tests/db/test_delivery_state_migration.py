@@ -1,4 +1,5 @@
 """The migration that names the hidden delivery sub-states maps existing rows and their events."""
+
 from __future__ import annotations
 
 from sqlalchemy import text
@@ -31,8 +32,12 @@ def _states(conn) -> dict[int, str]:
 
 
 def _events(conn) -> list[tuple]:
-    return [tuple(row) for row in conn.execute(text(
-        "SELECT delivery_id, event, from_state, to_state FROM delivery_event ORDER BY id"))]
+    return [
+        tuple(row)
+        for row in conn.execute(
+            text("SELECT delivery_id, event, from_state, to_state FROM delivery_event ORDER BY id")
+        )
+    ]
 
 
 def test_hidden_sub_states_become_states_and_back(db):
@@ -41,24 +46,43 @@ def test_hidden_sub_states_become_states_and_back(db):
     try:
         with db.engine.begin() as conn:
             for delivery_id, (state, channel, finished, claimed) in ROWS.items():
-                conn.execute(text(
-                    "INSERT INTO delivery (id, kind, channel, target, rank, priority, state, "
-                    "attempts, acknowledged, transfer_requested, opt_out_requested, menu_choices, "
-                    "created_at, updated_at, finished_at, claimed_by) VALUES (:id, 'outcome', "
-                    ":channel, :target, 0, 0, :state, 1, false, false, false, '', :at, :at, "
-                    ":finished, :claimed)"),
-                    {"id": delivery_id, "channel": channel, "target": f"+3161234500{delivery_id}",
-                     "state": state, "at": AT, "finished": finished, "claimed": claimed})
+                conn.execute(
+                    text(
+                        "INSERT INTO delivery (id, kind, channel, target, rank, priority, state, "
+                        "attempts, acknowledged, transfer_requested, opt_out_requested, menu_choices, "
+                        "created_at, updated_at, finished_at, claimed_by) VALUES (:id, 'outcome', "
+                        ":channel, :target, 0, 0, :state, 1, false, false, false, '', :at, :at, "
+                        ":finished, :claimed)"
+                    ),
+                    {
+                        "id": delivery_id,
+                        "channel": channel,
+                        "target": f"+3161234500{delivery_id}",
+                        "state": state,
+                        "at": AT,
+                        "finished": finished,
+                        "claimed": claimed,
+                    },
+                )
             for delivery_id, event, from_state, to_state in EVENTS:
-                conn.execute(text(
-                    "INSERT INTO delivery_event (delivery_id, at, event, from_state, to_state, "
-                    "detail) VALUES (:d, :at, :e, :f, :t, '{}')"),
-                    {"d": delivery_id, "at": AT, "e": event, "f": from_state, "t": to_state})
+                conn.execute(
+                    text(
+                        "INSERT INTO delivery_event (delivery_id, at, event, from_state, to_state, "
+                        "detail) VALUES (:d, :at, :e, :f, :t, '{}')"
+                    ),
+                    {"d": delivery_id, "at": AT, "e": event, "f": from_state, "t": to_state},
+                )
 
         command.upgrade(config, "head")
         with db.engine.connect() as conn:
-            assert _states(conn) == {1: "leaving_message", 2: "machine", 3: "sending",
-                                     4: "queued", 5: "queued", 6: "sent"}
+            assert _states(conn) == {
+                1: "leaving_message",
+                2: "machine",
+                3: "sending",
+                4: "queued",
+                5: "queued",
+                6: "sent",
+            }
             # The events survive the table rebuild, in the new vocabulary.
             assert _events(conn) == [
                 (1, "call.machine", "ringing", "leaving_message"),

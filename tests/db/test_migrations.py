@@ -14,8 +14,6 @@ def test_migrations_build_every_table(db):
 def test_models_and_migrations_agree(db):
     """`alembic upgrade head` yields exactly the schema the models describe."""
     with db.engine.connect() as conn:
-        ctx = MigrationContext.configure(
-            conn, opts={"compare_type": True, "include_object": include_object}
-        )
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_object})
         diff = compare_metadata(ctx, Base.metadata)
     assert diff == [], f"models and migrations differ: {diff}"

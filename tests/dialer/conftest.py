@@ -1,4 +1,5 @@
 """Helpers for the dialer tests: a control room, actions and delivery rows made directly."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,7 @@ from db.models import ControlRoom
 @pytest.fixture
 def room(db):
     with db.session() as s:
-        room = ControlRoom(name="Meldkamer Haaglanden", region="Haaglanden",
-                           transfer_target="+31701234567")
+        room = ControlRoom(name="Meldkamer Haaglanden", region="Haaglanden", transfer_target="+31701234567")
         s.add(room)
         s.commit()
         return room

@@ -1,4 +1,5 @@
 """Run a wave on the simulated network in stepped simulated time (no threads, no sleeping)."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -12,20 +13,36 @@ from dialer.worker import DialerWorker
 OPEN = [DeliveryState.QUEUED, DeliveryState.HELD, *IN_PROGRESS]
 
 
-def simulated_worker(db, clock, settings, *, profile: SimulatorSettings | None = None,
-                     trunk_name: str = "sim", simulate_ivr: bool = False, **kwargs):
+def simulated_worker(
+    db,
+    clock,
+    settings,
+    *,
+    profile: SimulatorSettings | None = None,
+    trunk_name: str = "sim",
+    simulate_ivr: bool = False,
+    **kwargs,
+):
     quick_retries(settings)
-    network = SimulatedNetwork(clock, profile or settings.dialer.simulator, threaded=False,
-                               **kwargs)
+    network = SimulatedNetwork(clock, profile or settings.dialer.simulator, threaded=False, **kwargs)
     senders = {"sms": SimulatedSender("sms"), "email": SimulatedSender("email")}
-    worker = DialerWorker(db, network, clock, settings, senders=senders, trunk_name=trunk_name,
-                          worker_id="test-worker", simulate_ivr=simulate_ivr)
+    worker = DialerWorker(
+        db,
+        network,
+        clock,
+        settings,
+        senders=senders,
+        trunk_name=trunk_name,
+        worker_id="test-worker",
+        simulate_ivr=simulate_ivr,
+    )
     worker.start()
     return worker, network
 
 
-def run_until_done(worker, network, clock, db, *, step_s: float = 0.2, limit_s: float = 7200,
-                   until=None) -> float:
+def run_until_done(
+    worker, network, clock, db, *, step_s: float = 0.2, limit_s: float = 7200, until=None
+) -> float:
     """Tick, advance simulated time, deliver due events; stop when nothing is left open."""
     start = clock.monotonic()
     while clock.monotonic() - start < limit_s:
@@ -47,8 +64,11 @@ def run_until_done(worker, network, clock, db, *, step_s: float = 0.2, limit_s: 
 def skip_idle_polls(db, clock, step_s: float) -> None:
     """Nothing in flight: jump over the polls that would find nothing due."""
     with db.session() as s:
-        next_due = s.scalar(select(func.min(Delivery.next_attempt_at)).where(
-            Delivery.state.in_([DeliveryState.QUEUED, DeliveryState.HELD])))
+        next_due = s.scalar(
+            select(func.min(Delivery.next_attempt_at)).where(
+                Delivery.state.in_([DeliveryState.QUEUED, DeliveryState.HELD])
+            )
+        )
     if next_due is not None and next_due > clock.now():
         clock.advance(int((next_due - clock.now()).total_seconds() / step_s) * step_s)
 
@@ -62,8 +82,7 @@ def quick_retries(settings) -> None:
 
 def _all_final(db) -> bool:
     with db.session() as s:
-        return not s.scalar(select(func.count()).select_from(Delivery).where(
-            Delivery.state.in_(OPEN)))
+        return not s.scalar(select(func.count()).select_from(Delivery).where(Delivery.state.in_(OPEN)))
 
 
 def dialer_log(db):
@@ -74,11 +93,19 @@ def dialer_log(db):
     ends_to = {"completed", "busy", "no_answer", "failed", "machine", "cancelled", "opted_out"}
     with db.session() as s:
         rows = s.execute(
-            select(DeliveryEvent.at, DeliveryEvent.id, DeliveryEvent.delivery_id,
-                   Delivery.target, DeliveryEvent.event, DeliveryEvent.from_state,
-                   DeliveryEvent.to_state, Delivery.channel)
+            select(
+                DeliveryEvent.at,
+                DeliveryEvent.id,
+                DeliveryEvent.delivery_id,
+                Delivery.target,
+                DeliveryEvent.event,
+                DeliveryEvent.from_state,
+                DeliveryEvent.to_state,
+                Delivery.channel,
+            )
             .join(Delivery, Delivery.id == DeliveryEvent.delivery_id)
-            .order_by(DeliveryEvent.at, DeliveryEvent.id)).all()
+            .order_by(DeliveryEvent.at, DeliveryEvent.id)
+        ).all()
     log = []
     for at, event_id, delivery_id, target, event, from_state, to_state, channel in rows:
         if channel.value != "voice":

@@ -1,5 +1,6 @@
 """The dialer benchmark's bounds (pure functions): the independent bound must be a true lower
 bound (no feasible schedule beats it) and must not be looser than the old one."""
+
 import random
 
 import pytest
@@ -28,8 +29,9 @@ def test_the_dial_order_matters_on_one_channel():
 def test_cps_spreads_the_first_calls_and_the_burst_goes_at_once():
     attempts = one_call_each([5.0] * 100)
     order = list(range(1, 101))
-    one, two = (independent_bound(attempts, order, 1000, 10, burst)["independent_bound_s"]
-                for burst in (1, 2))
+    one, two = (
+        independent_bound(attempts, order, 1000, 10, burst)["independent_bound_s"] for burst in (1, 2)
+    )
     assert one == pytest.approx(99 / 10 + 5) and two == pytest.approx(98 / 10 + 5)
 
 

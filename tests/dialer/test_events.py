@@ -1,4 +1,5 @@
 """Call events move rows through the state machine, idempotently, and schedule retries."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -23,9 +24,16 @@ def dialing(s, row, clock, attempt=1):
 
 
 def ev(row, kind, *, attempt=None, key=None, cause=None, provider_id="P1", digits=None):
-    return CallEvent(delivery_id=row.id, type=kind, provider="simulator",
-                     provider_id=provider_id, hangup_cause=cause, event_key=key, digits=digits,
-                     detail={"attempt": attempt if attempt is not None else row.attempts})
+    return CallEvent(
+        delivery_id=row.id,
+        type=kind,
+        provider="simulator",
+        provider_id=provider_id,
+        hangup_cause=cause,
+        event_key=key,
+        digits=digits,
+        detail={"attempt": attempt if attempt is not None else row.attempts},
+    )
 
 
 def apply(s, event, clock, settings):
@@ -43,12 +51,20 @@ def test_answered_call_runs_to_completed(db, room, clock, settings):
         apply(s, ev(row, T.COMPLETED, cause="NORMAL_CLEARING"), clock, settings)
         assert row.state == S.COMPLETED and row.provider_id == "P1"
         assert row.answered_by == "human" and row.finished_at == clock.now()
-        events = [(e.event, e.to_state) for e in s.scalars(
-            select(DeliveryEvent).where(DeliveryEvent.delivery_id == row.id)
-            .order_by(DeliveryEvent.id))]
-        assert events == [("dialer.claimed", "dialing"), ("provider.accepted", "dialing"),
-                          ("call.ringing", "ringing"), ("call.answered", "answered"),
-                          ("call.dtmf", "answered"), ("call.completed", "completed")]
+        events = [
+            (e.event, e.to_state)
+            for e in s.scalars(
+                select(DeliveryEvent).where(DeliveryEvent.delivery_id == row.id).order_by(DeliveryEvent.id)
+            )
+        ]
+        assert events == [
+            ("dialer.claimed", "dialing"),
+            ("provider.accepted", "dialing"),
+            ("call.ringing", "ringing"),
+            ("call.answered", "answered"),
+            ("call.dtmf", "answered"),
+            ("call.completed", "completed"),
+        ]
 
 
 def test_repeated_late_and_foreign_events_change_nothing(db, room, clock, settings):
@@ -71,8 +87,9 @@ def test_unknown_delivery_and_illegal_event_are_refused(db, room, clock, setting
         (row,) = make_deliveries(s, make_action(s, room), 1)
         dialing(s, row, clock)
         with pytest.raises(UnknownDelivery):
-            apply_call_event(s, CallEvent(delivery_id=999999, type=T.RINGING,
-                                          provider="simulator"), clock, settings)
+            apply_call_event(
+                s, CallEvent(delivery_id=999999, type=T.RINGING, provider="simulator"), clock, settings
+            )
         with pytest.raises(IllegalTransition):  # "completed" without ever answering
             apply_call_event(s, ev(row, T.COMPLETED), clock, settings)
         s.rollback()
@@ -102,8 +119,7 @@ def test_no_answer_schedule_is_counted_apart_from_busy(db, room, clock, settings
     with db.session() as s:
         (row,) = make_deliveries(s, make_action(s, room), 1)
         run_attempt(s, row, T.BUSY, clock, settings)
-        assert row.next_attempt_at - clock.now() == timedelta(
-            seconds=settings.dialer.busy_retry_delays_s[0])
+        assert row.next_attempt_at - clock.now() == timedelta(seconds=settings.dialer.busy_retry_delays_s[0])
         for delay in settings.dialer.no_answer_retry_delays_s:
             run_attempt(s, row, T.NO_ANSWER, clock, settings)
             assert row.state == S.QUEUED
@@ -126,7 +142,8 @@ def test_transient_failure_is_retried(db, room, clock, settings):
         run_attempt(s, row, T.FAILED, clock, settings, cause="CONGESTION")
         assert row.state == S.QUEUED
         assert row.next_attempt_at - clock.now() == timedelta(
-            seconds=settings.dialer.failed_retry_delays_s[0])
+            seconds=settings.dialer.failed_retry_delays_s[0]
+        )
 
 
 def test_machine_policy_leave_message_is_final(db, room, clock, settings):
@@ -150,7 +167,8 @@ def test_machine_policy_retry(db, room, clock, settings):
         apply(s, ev(row, T.COMPLETED), clock, settings)
         assert row.state == S.QUEUED
         assert row.next_attempt_at - clock.now() == timedelta(
-            seconds=settings.dialer.machine_retry_delays_s[0])
+            seconds=settings.dialer.machine_retry_delays_s[0]
+        )
 
 
 def test_no_retry_once_the_action_ended(db, room, clock, settings):

@@ -1,4 +1,5 @@
 """Pacing: pure choices, and whole simulated waves checked against their event log."""
+
 from __future__ import annotations
 
 import pytest
@@ -38,8 +39,14 @@ def test_token_bucket_refills_at_its_rate_up_to_capacity():
 
 
 def test_fair_order_priority_first_then_turns():
-    candidates = [c(1, 1, 40, 0), c(2, 1, 40, 1), c(3, 2, 100, 5), c(4, 2, 100, 6),
-                  c(5, 3, 40, 0), c(6, 3, 40, 1)]
+    candidates = [
+        c(1, 1, 40, 0),
+        c(2, 1, 40, 1),
+        c(3, 2, 100, 5),
+        c(4, 2, 100, 6),
+        c(5, 3, 40, 0),
+        c(6, 3, 40, 1),
+    ]
     assert [x.delivery_id for x in fair_order(candidates)] == [3, 4, 1, 5, 2, 6]
 
 
@@ -48,8 +55,9 @@ def test_choose_calls_respects_channels_tokens_and_prefix_caps():
     assert len(choose_calls(ordered, free_channels=3, tokens=10)) == 3
     assert len(choose_calls(ordered, free_channels=10, tokens=4)) == 4
     assert choose_calls(ordered, free_channels=0, tokens=4) == []
-    chosen = choose_calls(ordered, free_channels=10, tokens=10, prefix_caps={"+3115": 2},
-                          prefix_in_flight={"+3115": 1})
+    chosen = choose_calls(
+        ordered, free_channels=10, tokens=10, prefix_caps={"+3115": 2}, prefix_in_flight={"+3115": 1}
+    )
     assert sum(1 for x in chosen if x.target.startswith("+3115")) == 1
     assert len(chosen) == 6
     assert prefix_for("+31151234", {"+31": 1, "+3115": 1}) == "+3115"
@@ -75,8 +83,9 @@ def test_wave_never_exceeds_channels_or_cps(db, room, clock, settings, channels,
     assert max_calls_in_window(log, 10.0) <= cps * 10.0 + capacity
     assert network.congested == 0
     with db.session() as s:
-        assert not s.scalars(select(Delivery).where(
-            Delivery.state.in_([S.QUEUED, S.DIALING, S.RINGING, S.ANSWERED]))).all()
+        assert not s.scalars(
+            select(Delivery).where(Delivery.state.in_([S.QUEUED, S.DIALING, S.RINGING, S.ANSWERED]))
+        ).all()
 
 
 def test_prefix_caps_hold(db, room, clock, settings):
@@ -85,8 +94,7 @@ def test_prefix_caps_hold(db, room, clock, settings):
         action = make_action(s, room)
         make_deliveries(s, action, 40, prefix="+3115")  # Delft
         make_deliveries(s, action, 40, prefix="+3170", start=100)  # The Hague
-        s.add(Trunk(name="capped", backend="simulator", max_channels=20, cps=20.0,
-                    prefix_caps={"+3115": 4}))
+        s.add(Trunk(name="capped", backend="simulator", max_channels=20, cps=20.0, prefix_caps={"+3115": 4}))
         s.commit()
     worker, network = simulated_worker(db, clock, settings, profile=FAST, trunk_name="capped")
     run_until_done(worker, network, clock, db)
@@ -105,8 +113,7 @@ def test_higher_priority_goes_first_and_equal_priorities_take_turns(db, room, cl
         make_deliveries(s, child, 30, prefix="+3115")
         make_deliveries(s, vehicle, 30, prefix="+3171")
         s.commit()
-        ids = {a.id: name for a, name in ((bicycle, "bicycle"), (child, "child"),
-                                          (vehicle, "vehicle"))}
+        ids = {a.id: name for a, name in ((bicycle, "bicycle"), (child, "child"), (vehicle, "vehicle"))}
     worker, network = simulated_worker(db, clock, settings, profile=FAST)
     run_until_done(worker, network, clock, db)
     with db.session() as s:

@@ -5,6 +5,7 @@
   process died are reconciled as outcome unknown, never redialled;
 - two dialer processes on PostgreSQL (one per trunk) share one wave without overlap.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,15 +54,21 @@ def start_dialer(env, tmp_path, name, *extra) -> tuple[subprocess.Popen, Path]:
     log = tmp_path / f"calls-{name}.jsonl"
     process = subprocess.Popen(
         [BURGERNET, "dialer", "run", "--worker-id", name, "--call-log", str(log), *extra],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"{name}.err", "w"))
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / f"{name}.err", "w"),
+    )
     return process, log
 
 
 def calls_in(log: Path) -> list[tuple[int, int]]:
     if not log.exists():
         return []
-    return [(entry["delivery_id"], entry["attempt"])
-            for entry in map(json.loads, log.read_text().splitlines()) if entry]
+    return [
+        (entry["delivery_id"], entry["attempt"])
+        for entry in map(json.loads, log.read_text().splitlines())
+        if entry
+    ]
 
 
 def wait_for(condition, timeout_s: float, what: str, process=None) -> None:
@@ -77,8 +84,7 @@ def wait_for(condition, timeout_s: float, what: str, process=None) -> None:
 
 def open_rows(db) -> int:
     with db.session() as s:
-        return s.scalar(select(func.count()).select_from(Delivery).where(
-            Delivery.state.in_(OPEN))) or 0
+        return s.scalar(select(func.count()).select_from(Delivery).where(Delivery.state.in_(OPEN))) or 0
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -93,14 +99,12 @@ def stop(process: subprocess.Popen) -> None:
 
 def seed_wave(db, room, count: int) -> None:
     with db.session() as s:  # urgent, so quiet hours never hold it whatever the real time
-        action = make_action(s, room, incident=IncidentType.MISSING_CHILD, urgent=True,
-                             priority=100)
+        action = make_action(s, room, incident=IncidentType.MISSING_CHILD, urgent=True, priority=100)
         make_deliveries(s, action, count)
         s.commit()
 
 
-def test_kill_9_mid_wave_then_restart_loses_nothing_and_dials_nothing_twice(
-        db, room, database_url, tmp_path):
+def test_kill_9_mid_wave_then_restart_loses_nothing_and_dials_nothing_twice(db, room, database_url, tmp_path):
     seed_wave(db, room, 24)
     env = dialer_env(database_url, tmp_path)
     first, first_log = start_dialer(env, tmp_path, "first")
@@ -126,14 +130,15 @@ def test_kill_9_mid_wave_then_restart_loses_nothing_and_dials_nothing_twice(
     assert len(placed) == len(set(placed)), "an attempt was dialled twice"
     with db.session() as s:
         rows = {d.id: d for d in s.scalars(select(Delivery))}
-        claims = Counter((e.delivery_id, e.detail.get("worker")) for e in s.scalars(
-            select(DeliveryEvent).where(DeliveryEvent.event == "dialer.claimed")))
+        claims = Counter(
+            (e.delivery_id, e.detail.get("worker"))
+            for e in s.scalars(select(DeliveryEvent).where(DeliveryEvent.event == "dialer.claimed"))
+        )
     assert all(row.state not in OPEN for row in rows.values())  # nothing lost
     for delivery_id, row in rows.items():
         attempts = sorted(a for d, a in placed if d == delivery_id)
         if row.hangup_cause == OUTCOME_UNKNOWN:  # a crash may fall between claim and dial
-            assert attempts in (list(range(1, row.attempts + 1)),
-                                list(range(1, row.attempts)))
+            assert attempts in (list(range(1, row.attempts + 1)), list(range(1, row.attempts)))
         else:
             assert attempts == list(range(1, row.attempts + 1))
     for delivery_id in in_flight:  # reconciled, never blindly redialled
@@ -142,8 +147,7 @@ def test_kill_9_mid_wave_then_restart_loses_nothing_and_dials_nothing_twice(
     assert all(claims[(d, "second")] >= 1 for d in queued)  # the restart carried the wave on
 
 
-def test_two_dialers_on_postgresql_share_a_wave_without_overlap(db, room, database_url,
-                                                                tmp_path):
+def test_two_dialers_on_postgresql_share_a_wave_without_overlap(db, room, database_url, tmp_path):
     if not db.is_postgresql:
         pytest.skip("several dialer processes need PostgreSQL (SKIP LOCKED)")
     seed_wave(db, room, 40)
@@ -161,11 +165,12 @@ def test_two_dialers_on_postgresql_share_a_wave_without_overlap(db, room, databa
     assert len(on_a) == len(set(on_a)) and len(on_b) == len(set(on_b))
     with db.session() as s:
         rows = s.scalars(select(Delivery)).all()
-        claims = Counter((e.delivery_id, e.detail.get("worker")) for e in s.scalars(
-            select(DeliveryEvent).where(DeliveryEvent.event == "dialer.claimed")))
+        claims = Counter(
+            (e.delivery_id, e.detail.get("worker"))
+            for e in s.scalars(select(DeliveryEvent).where(DeliveryEvent.event == "dialer.claimed"))
+        )
     assert all(row.state not in OPEN for row in rows)
     assert sum(claims.values()) == len(on_a) + len(on_b)
     assert {worker for _d, worker in claims} == {"pbx-a", "pbx-b"}
     for row in rows:
-        assert sorted(a for d, a in on_a + on_b if d == row.id) == list(
-            range(1, row.attempts + 1))
+        assert sorted(a for d, a in on_a + on_b if d == row.id) == list(range(1, row.attempts + 1))

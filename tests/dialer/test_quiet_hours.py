@@ -1,4 +1,5 @@
 """Quiet hours: voice calls held (reported, not lost) outside urgent incidents, then released."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
@@ -40,12 +41,15 @@ def test_daytime_window_and_urgency():
 
 
 def test_control_room_window_overrides_the_setting(settings):
-    room = ControlRoom(name="x", region="y", transfer_target="+31", quiet_hours_start="22:00",
-                       quiet_hours_end="08:00")
+    room = ControlRoom(
+        name="x", region="y", transfer_target="+31", quiet_hours_start="22:00", quiet_hours_end="08:00"
+    )
     window = quiet_window(room, settings)
     assert (window.start, window.end) == (time(22, 0), time(8, 0))
-    assert quiet_window(ControlRoom(name="z", region="y", transfer_target="+31"),
-                        settings).start == settings.quiet_hours_start
+    assert (
+        quiet_window(ControlRoom(name="z", region="y", transfer_target="+31"), settings).start
+        == settings.quiet_hours_start
+    )
     with pytest.raises(ValueError, match="HH:MM"):
         parse_hhmm("22h")
 
@@ -62,8 +66,7 @@ def test_night_calls_are_held_then_released_in_the_morning(db, room, settings):
     clock = FakeClock(local(23, 30))
     with db.session() as s:
         night = make_action(s, room, incident=IncidentType.SUSPECT)
-        urgent = make_action(s, room, incident=IncidentType.MISSING_CHILD, urgent=True,
-                             priority=100)
+        urgent = make_action(s, room, incident=IncidentType.MISSING_CHILD, urgent=True, priority=100)
         make_deliveries(s, night, 10, prefix="+3115")
         make_deliveries(s, night, 5, channel=Channel.SMS, prefix="+3161")
         make_deliveries(s, urgent, 4, prefix="+3170")
@@ -85,8 +88,9 @@ def test_night_calls_are_held_then_released_in_the_morning(db, room, settings):
         worker.tick()
     assert count(db, state=S.HELD) == 10
     with db.session() as s:  # only the missing child was called at night
-        called = s.scalars(select(Delivery.action_id).where(Delivery.attempts > 0)
-                           .where(Delivery.channel == Channel.VOICE)).all()
+        called = s.scalars(
+            select(Delivery.action_id).where(Delivery.attempts > 0).where(Delivery.channel == Channel.VOICE)
+        ).all()
     assert len(called) == 4 and night_id not in called
     clock.advance((local(7, 0, day=29) - clock.now()).total_seconds())
     report = worker.tick()

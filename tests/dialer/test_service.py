@@ -1,4 +1,5 @@
 """The wave on a real selection: launch, plan nearest first, progress, estimates."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -27,11 +28,24 @@ S = DeliveryState
 
 
 def draft(s, room, incident=IncidentType.SUSPECT, radius=1500):
-    operator = Operator(username="centralist", display_name="C", password_hash="x",
-                        role=Role.CENTRALIST, control_room_id=room.id)
-    action = Action(control_room_id=room.id, incident_type=incident, lat=CENTRE[0],
-                    lon=CENTRE[1], radius_m=radius, channels=[], status=ActionStatus.DRAFT,
-                    description={"clothing": "rode jas", "height_cm": 180}, free_text="")
+    operator = Operator(
+        username="centralist",
+        display_name="C",
+        password_hash="x",
+        role=Role.CENTRALIST,
+        control_room_id=room.id,
+    )
+    action = Action(
+        control_room_id=room.id,
+        incident_type=incident,
+        lat=CENTRE[0],
+        lon=CENTRE[1],
+        radius_m=radius,
+        channels=[],
+        status=ActionStatus.DRAFT,
+        description={"clothing": "rode jas", "height_cm": 180},
+        free_text="",
+    )
     s.add_all([operator, action])
     s.flush()
     return action, operator
@@ -43,8 +57,9 @@ def test_start_freezes_texts_and_plans_nearest_first(db, room, clock, settings):
         action, operator = draft(s, room)
         launch_wave(s, action, operator, clock, settings)
         expected = select_recipients(s, action.lat, action.lon, action.radius_m, clock.now())
-        rows = s.scalars(select(Delivery).where(Delivery.action_id == action.id)
-                         .order_by(Delivery.rank)).all()
+        rows = s.scalars(
+            select(Delivery).where(Delivery.action_id == action.id).order_by(Delivery.rank)
+        ).all()
         assert action.status == ActionStatus.RUNNING and action.started_at == clock.now()
         assert "Burgernet" in action.voice_text and action.sms_text
         assert action.priority == settings.incident_priority["suspect"] and not action.urgent
@@ -70,9 +85,16 @@ def test_start_at_night_holds_voice_for_non_urgent_only(db, room, settings):
     with db.session() as s:
         suspect, operator = draft(s, room)
         launch_wave(s, suspect, operator, night, settings)
-        child = Action(control_room_id=room.id, incident_type=IncidentType.MISSING_CHILD,
-                       lat=CENTRE[0], lon=CENTRE[1], radius_m=1500, channels=["voice"],
-                       status=ActionStatus.DRAFT, description={"age": 7, "clothing": "gele jas"})
+        child = Action(
+            control_room_id=room.id,
+            incident_type=IncidentType.MISSING_CHILD,
+            lat=CENTRE[0],
+            lon=CENTRE[1],
+            radius_m=1500,
+            channels=["voice"],
+            status=ActionStatus.DRAFT,
+            description={"age": 7, "clothing": "gele jas"},
+        )
         s.add(child)
         s.flush()
         launch_wave(s, child, operator, night, settings)

@@ -1,4 +1,5 @@
 """The simulated phone network: reproducible calls, its rates, a finite trunk, hang-up."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -39,8 +40,13 @@ def test_invalid_numbers_do_not_exist():
 
 
 def request(i, attempt=1):
-    return CallRequest(delivery_id=i, number=f"+3115{i:07d}", caller_id="0343529850",
-                       timeout_s=30, variables={"attempt": str(attempt)})
+    return CallRequest(
+        delivery_id=i,
+        number=f"+3115{i:07d}",
+        caller_id="0343529850",
+        timeout_s=30,
+        variables={"attempt": str(attempt)},
+    )
 
 
 def test_network_delivers_events_in_time_with_a_finite_trunk():
@@ -66,9 +72,11 @@ def test_network_delivers_events_in_time_with_a_finite_trunk():
 
 def test_hangup_ends_an_answered_call_at_once():
     clock = FakeClock()
-    network = SimulatedNetwork(clock, SimulatorSettings(answer_rate=1, busy_rate=0,
-                                                        no_answer_rate=0, failure_rate=0,
-                                                        machine_rate=0), threaded=False)
+    network = SimulatedNetwork(
+        clock,
+        SimulatorSettings(answer_rate=1, busy_rate=0, no_answer_rate=0, failure_rate=0, machine_rate=0),
+        threaded=False,
+    )
     events = []
     network.start(events.append)
     provider_id = network.originate(request(1))
@@ -96,6 +104,7 @@ def test_simulated_sender():
     result = sender.send(OutgoingMessage(channel="sms", to="+31612345678", text="Burgernet"))
     assert result.provider_id and sender.sent[0].text == "Burgernet"
     with pytest.raises(SendError) as error:
-        SimulatedSender("email").send(OutgoingMessage(channel="email", to="x@bounce.invalid",
-                                                      text="t", subject="s"))
+        SimulatedSender("email").send(
+            OutgoingMessage(channel="email", to="x@bounce.invalid", text="t", subject="s")
+        )
     assert error.value.permanent

@@ -1,4 +1,5 @@
 """Every legal transition applies and is logged; every illegal one is refused, logged, not applied."""
+
 from __future__ import annotations
 
 import itertools
@@ -84,7 +85,8 @@ def test_every_transition(db, room, clock, channel, caplog):
         assert len(events) == legal
         assert all(e.detail == {"note": "x"} for e in events)
         assert {(e.from_state, e.to_state) for e in events} == {
-            (a.value, b.value) for a, b in ALL_PAIRS if expected_legal(channel, a, b)}
+            (a.value, b.value) for a, b in ALL_PAIRS if expected_legal(channel, a, b)
+        }
         stored = {r.id: r.state for r in s.scalars(select(Delivery))}
         for row, (a, b) in zip(rows, ALL_PAIRS):
             assert stored[row.id] == (b if expected_legal(channel, a, b) else a)

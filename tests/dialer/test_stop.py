@@ -1,5 +1,6 @@
 """Ending an action: queued calls cancelled at once, calls in progress finish or are hung up;
 the outcome message goes to everyone reached; stale actions end by themselves."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,8 +28,11 @@ S = DeliveryState
 
 def states(db, kind=DeliveryKind.ALERT):
     with db.session() as s:
-        return dict(s.execute(select(Delivery.state, func.count()).where(Delivery.kind == kind)
-                              .group_by(Delivery.state)).all())
+        return dict(
+            s.execute(
+                select(Delivery.state, func.count()).where(Delivery.kind == kind).group_by(Delivery.state)
+            ).all()
+        )
 
 
 def start_wave(db, room, clock, settings, n=40):
@@ -49,8 +53,7 @@ def start_wave(db, room, clock, settings, n=40):
 
 def end(db, action_id, clock, settings, outcome="arrested"):
     with db.session() as s:
-        end_action(s, s.get(Action, action_id), None, outcome, "Verdachte aangehouden.", clock,
-                   settings)
+        end_action(s, s.get(Action, action_id), None, outcome, "Verdachte aangehouden.", clock, settings)
 
 
 def test_stop_cancels_queued_at_once_and_lets_calls_finish(db, room, clock, settings):
@@ -92,8 +95,11 @@ def test_stop_hangs_up_calls_in_progress_when_set(db, room, clock, settings):
     final = states(db)
     assert not any(final.get(s) for s in (S.QUEUED, *IN_FLIGHT))
     with db.session() as s:
-        hung_up = s.scalar(select(func.count()).select_from(DeliveryEvent).where(
-            DeliveryEvent.event == "action.ended.hangup"))
+        hung_up = s.scalar(
+            select(func.count())
+            .select_from(DeliveryEvent)
+            .where(DeliveryEvent.event == "action.ended.hangup")
+        )
     assert hung_up > 0
 
 
@@ -109,21 +115,30 @@ def test_unknown_outcome_is_refused(db, room, clock, settings):
 def test_outcome_message_goes_to_everyone_reached_after_the_delay(db, room, clock, settings):
     settings.dialer.outcome_delay_s = 600
     action_id, worker, network = start_wave(db, room, clock, settings, n=12)
-    run_until_done(worker, network, clock, db, until=lambda: not any(
-        states(db).get(state) for state in (S.QUEUED, *IN_FLIGHT)))
+    run_until_done(
+        worker,
+        network,
+        clock,
+        db,
+        until=lambda: not any(states(db).get(state) for state in (S.QUEUED, *IN_FLIGHT)),
+    )
     end(db, action_id, clock, settings, outcome="found")
     with db.session() as s:
         assert send_due_outcome_messages(s, clock, settings) == 0  # not yet
-        reached = s.scalars(select(Delivery.target).where(
-            Delivery.kind == DeliveryKind.ALERT,
-            Delivery.state.in_([S.COMPLETED, S.MACHINE, S.SENT]),
-            Delivery.opt_out_requested.is_(False))).all()
+        reached = s.scalars(
+            select(Delivery.target).where(
+                Delivery.kind == DeliveryKind.ALERT,
+                Delivery.state.in_([S.COMPLETED, S.MACHINE, S.SENT]),
+                Delivery.opt_out_requested.is_(False),
+            )
+        ).all()
     clock.advance(600)
     with db.session() as s:
         assert send_due_outcome_messages(s, clock, settings) == len(reached) > 0
         assert send_due_outcome_messages(s, clock, settings) == 0  # once only
-        outcome_targets = s.scalars(select(Delivery.target).where(
-            Delivery.kind == DeliveryKind.OUTCOME)).all()
+        outcome_targets = s.scalars(
+            select(Delivery.target).where(Delivery.kind == DeliveryKind.OUTCOME)
+        ).all()
     assert sorted(outcome_targets) == sorted(reached)
     run_until_done(worker, network, clock, db)
     done = states(db, DeliveryKind.OUTCOME)

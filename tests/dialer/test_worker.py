@@ -1,5 +1,6 @@
 """Worker details: reconciling silent calls, opt-outs after planning, a refused originate,
 and the simulated participant walking the real alert flow."""
+
 from __future__ import annotations
 
 import time
@@ -55,8 +56,7 @@ def test_silent_calls_are_reconciled_never_redialled(db, room, clock, settings):
     assert worker.reconcile() == 5
     with db.session() as s:
         rows = [s.get(Delivery, i) for i in ids]
-    assert [r.state for r in rows] == [S.FAILED, S.FAILED, S.COMPLETED, S.DIALING, S.MACHINE,
-                                       S.FAILED]
+    assert [r.state for r in rows] == [S.FAILED, S.FAILED, S.COMPLETED, S.DIALING, S.MACHINE, S.FAILED]
     assert all(r.hangup_cause == OUTCOME_UNKNOWN for r in rows if r.state != S.DIALING)
     assert all(r.attempts == 1 for r in rows)
     worker.tick()
@@ -65,8 +65,7 @@ def test_silent_calls_are_reconciled_never_redialled(db, room, clock, settings):
 
 def test_participants_who_opted_out_since_planning_are_not_called(db, room, clock, settings):
     with db.session() as s:
-        person = Participant(name="A", birth_year=1980, channels=["voice"],
-                             status=ParticipantStatus.ACTIVE)
+        person = Participant(name="A", birth_year=1980, channels=["voice"], status=ParticipantStatus.ACTIVE)
         s.add(person)
         s.flush()
         action = make_action(s, room)
@@ -113,15 +112,24 @@ def test_a_refused_originate_is_retried_later(db, room, clock, settings):
         assert row.state == S.QUEUED and row.result == "failed"
         assert row.hangup_cause == "ORIGINATE_ERROR"
         assert row.next_attempt_at == clock.now() + timedelta(
-            seconds=settings.dialer.failed_retry_delays_s[0])
+            seconds=settings.dialer.failed_retry_delays_s[0]
+        )
 
 
 def test_simulated_participants_leave_their_menu_choices_like_the_ivr(db, room, clock, settings):
     with db.session() as s:
         make_deliveries(s, make_action(s, room), 60)
         s.commit()
-    profile = SimulatorSettings(answer_rate=1, busy_rate=0, no_answer_rate=0, failure_rate=0,
-                                machine_rate=0, ring_mean_s=2, listen_mean_s=5, seed=11)
+    profile = SimulatorSettings(
+        answer_rate=1,
+        busy_rate=0,
+        no_answer_rate=0,
+        failure_rate=0,
+        machine_rate=0,
+        ring_mean_s=2,
+        listen_mean_s=5,
+        seed=11,
+    )
     worker, network = simulated_worker(db, clock, settings, profile=profile, simulate_ivr=True)
     run_until_done(worker, network, clock, db)
     with db.session() as s:
@@ -164,6 +172,7 @@ def test_events_survive_a_database_failure(db, room, clock, settings, monkeypatc
 
 def test_a_new_trunk_paces_under_the_providers_own_cps(db, settings):
     """A Twilio account allows fewer calls per second than the dialer setting: the lower wins."""
+
     class CappedProvider:
         name = "capped-provider"
         max_cps = 1.0
@@ -205,8 +214,7 @@ def test_a_message_is_sending_once_claimed_and_sent_after(db, room, clock, setti
             end_action(s, s.get(Action, action_id), None, "found", "", clock, settings)
 
     sender = WatchingSender(db, on_send=end_the_action_meanwhile)
-    worker = DialerWorker(db, RefusingNetwork(), clock, settings, senders={"sms": sender},
-                          worker_id="w")
+    worker = DialerWorker(db, RefusingNetwork(), clock, settings, senders={"sms": sender}, worker_id="w")
     assert worker.send_messages() == 1
     # The claim is a committed transition before the hand-over, and ending the action does not
     # cancel a message that is already on its way.
@@ -214,12 +222,15 @@ def test_a_message_is_sending_once_claimed_and_sent_after(db, room, clock, setti
     with db.session() as s:
         row = s.get(Delivery, row_id)
         assert (row.state, row.claimed_by, row.provider_id) == (S.SENT, None, f"SM{row_id}")
-        steps = s.execute(select(DeliveryEvent.event, DeliveryEvent.from_state,
-                                 DeliveryEvent.to_state)
-                          .where(DeliveryEvent.delivery_id == row_id)
-                          .order_by(DeliveryEvent.id)).all()
-    assert [tuple(step) for step in steps] == [("dialer.claimed", "queued", "sending"),
-                                               ("message.sent", "sending", "sent")]
+        steps = s.execute(
+            select(DeliveryEvent.event, DeliveryEvent.from_state, DeliveryEvent.to_state)
+            .where(DeliveryEvent.delivery_id == row_id)
+            .order_by(DeliveryEvent.id)
+        ).all()
+    assert [tuple(step) for step in steps] == [
+        ("dialer.claimed", "queued", "sending"),
+        ("message.sent", "sending", "sent"),
+    ]
 
 
 def test_a_delivery_report_may_overtake_the_worker(db, room, clock, settings):
@@ -232,17 +243,21 @@ def test_a_delivery_report_may_overtake_the_worker(db, room, clock, settings):
         with db.transaction() as s:
             assert apply_message_status(s, s.get(Delivery, delivery_id), "delivered", clock)
 
-    worker = DialerWorker(db, RefusingNetwork(), clock, settings,
-                          senders={"sms": WatchingSender(db, on_send=report_delivered)},
-                          worker_id="w")
+    worker = DialerWorker(
+        db,
+        RefusingNetwork(),
+        clock,
+        settings,
+        senders={"sms": WatchingSender(db, on_send=report_delivered)},
+        worker_id="w",
+    )
     assert worker.send_messages() == 1
     with db.session() as s:
         row = s.get(Delivery, row_id)
         assert (row.state, row.provider_id) == (S.DELIVERED, f"SM{row_id}")
 
 
-def test_the_pacing_loop_wakes_on_events_outlives_a_failed_tick_and_stops(db, room, clock,
-                                                                          settings):
+def test_the_pacing_loop_wakes_on_events_outlives_a_failed_tick_and_stops(db, room, clock, settings):
     settings.dialer.poll_interval_s = 60  # only an event (or the stop) ends a wait
     worker, _network = simulated_worker(db, clock, settings)
     ticks: list[float] = []
@@ -259,8 +274,9 @@ def test_the_pacing_loop_wakes_on_events_outlives_a_failed_tick_and_stops(db, ro
     try:
         assert wait_for(lambda: len(ticks) == 1)
         assert loop.running  # the failed tick was logged, the loop goes on
-        worker.submit(CallEvent(delivery_id=1, type=CallEventType.RINGING, provider="simulator",
-                                at=clock.now()))
+        worker.submit(
+            CallEvent(delivery_id=1, type=CallEventType.RINGING, provider="simulator", at=clock.now())
+        )
         assert wait_for(lambda: len(ticks) == 2)  # woken by the event, not after 60 s
     finally:
         started = time.monotonic()

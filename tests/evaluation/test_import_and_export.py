@@ -25,7 +25,9 @@ def test_import_reports_bad_rows_and_is_idempotent(db):
     assert (again.created, again.updated, again.unchanged) == (0, 1, 1)
     with db.session() as s:
         assert dict(s.execute(select(Municipality.name, Municipality.population)).all()) == {
-            "Delft": 107000, "Wassenaar": 27000}
+            "Delft": 107000,
+            "Wassenaar": 27000,
+        }
 
 
 @pytest.mark.parametrize("text", ["", "naam_x,aantal\nDelft,1\n"])
@@ -43,10 +45,12 @@ def test_csv_tables_have_headers_and_rows(db):
     with db.transaction() as s:
         import_municipalities(s, "gemeente,inwoners\nDelft,106000\n")
     with db.session() as s:
-        report = build_report(s, Scope(datetime(2026, 11, 1, tzinfo=UTC),
-                                       datetime(2026, 12, 1, tzinfo=UTC)))
+        report = build_report(s, Scope(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)))
     rows = list(csv.reader(io.StringIO(report_csv(report, "gemeenten")), delimiter=";"))
-    assert rows == [["gemeente", "deelnemers", "inwoners", "per_1000_inwoners"], ["Delft", "0", "106000", "0.00"]]
+    assert rows == [
+        ["gemeente", "deelnemers", "inwoners", "per_1000_inwoners"],
+        ["Delft", "0", "106000", "0.00"],
+    ]
     assert report_csv(report, "acties").startswith("actie;soort;afloop")
     with pytest.raises(ValueError):
         report_csv(report, "nonsense")
@@ -60,8 +64,9 @@ def test_cli_imports_the_demo_table_and_prints_csv(app):
     result = runner.invoke(evaluation_group, ["import-municipalities"])
     assert result.exit_code == 0, result.output
     assert "9 created" in result.output
-    result = runner.invoke(evaluation_group, ["report", "--from", "2026-11-01", "--to", "2026-12-01",
-                                              "--table", "gemeenten"])
+    result = runner.invoke(
+        evaluation_group, ["report", "--from", "2026-11-01", "--to", "2026-12-01", "--table", "gemeenten"]
+    )
     assert result.exit_code == 0, result.output
     assert "'s-Gravenhage;0;562000" in result.output
     bad = runner.invoke(evaluation_group, ["report", "--from", "2026-12-01", "--to", "2026-11-01"])

@@ -1,5 +1,6 @@
 """A simulated month of actions: the evaluation figures must match a brute-force recount from
 the generator's own records, before and after the retention purge and an account deletion."""
+
 from __future__ import annotations
 
 import random
@@ -45,8 +46,10 @@ def simulate(db, seed=8):
     rnd = random.Random(seed)
     truth = {"actions": [], "deliveries": [], "sightings": [], "people": []}
     with db.transaction() as s:
-        rooms = [ControlRoom(name=n, region="Haaglanden", transfer_target="+31701234567")
-                 for n in ("Meldkamer Haaglanden", "Meldkamer Oefen")]
+        rooms = [
+            ControlRoom(name=n, region="Haaglanden", transfer_target="+31701234567")
+            for n in ("Meldkamer Haaglanden", "Meldkamer Oefen")
+        ]
         s.add_all(rooms)
         s.flush()
         people = []
@@ -54,14 +57,29 @@ def simulate(db, seed=8):
             town = rnd.choice(list(TOWNS))
             lat, lon = TOWNS[town]
             created = NOV - timedelta(days=40) + timedelta(hours=rnd.randrange(0, 70 * 24))
-            p = Participant(name=f"Deelnemer {i}", birth_year=1960 + i % 40, channels=["voice", "sms"],
-                            created_at=created, email=f"p{i}@example.nl", email_verified=True,
-                            addresses=[Address(kind=AddressKind.HOME, postcode="2611AB", house_number=i + 1,
-                                               municipality=town, lat=lat + rnd.uniform(-0.003, 0.003),
-                                               lon=lon + rnd.uniform(-0.003, 0.003),
-                                               geocode_status=GeocodeStatus.OK)],
-                            phones=[PhoneNumber(e164=f"+316{10000000 + i}", kind=PhoneKind.MOBILE, verified=True),
-                                    PhoneNumber(e164=f"+3115{2000000 + i}", kind=PhoneKind.LANDLINE, verified=True)])
+            p = Participant(
+                name=f"Deelnemer {i}",
+                birth_year=1960 + i % 40,
+                channels=["voice", "sms"],
+                created_at=created,
+                email=f"p{i}@example.nl",
+                email_verified=True,
+                addresses=[
+                    Address(
+                        kind=AddressKind.HOME,
+                        postcode="2611AB",
+                        house_number=i + 1,
+                        municipality=town,
+                        lat=lat + rnd.uniform(-0.003, 0.003),
+                        lon=lon + rnd.uniform(-0.003, 0.003),
+                        geocode_status=GeocodeStatus.OK,
+                    )
+                ],
+                phones=[
+                    PhoneNumber(e164=f"+316{10000000 + i}", kind=PhoneKind.MOBILE, verified=True),
+                    PhoneNumber(e164=f"+3115{2000000 + i}", kind=PhoneKind.LANDLINE, verified=True),
+                ],
+            )
             s.add(p)
             people.append(p)
             truth["people"].append({"town": town, "created": created})
@@ -74,15 +92,33 @@ def simulate(db, seed=8):
             running = n == 44
             outcome = None if running else rnd.choice(list(Outcome))
             training = rnd.random() < 0.15
-            action = Action(control_room_id=room.id, incident_type=rnd.choice(list(IncidentType)),
-                            lat=TOWNS[town][0], lon=TOWNS[town][1], radius_m=1000, channels=["voice", "sms"],
-                            status=ActionStatus.RUNNING if running else ActionStatus.ENDED, outcome=outcome,
-                            started_at=started, ended_at=None if running else ended, training=training)
+            action = Action(
+                control_room_id=room.id,
+                incident_type=rnd.choice(list(IncidentType)),
+                lat=TOWNS[town][0],
+                lon=TOWNS[town][1],
+                radius_m=1000,
+                channels=["voice", "sms"],
+                status=ActionStatus.RUNNING if running else ActionStatus.ENDED,
+                outcome=outcome,
+                started_at=started,
+                ended_at=None if running else ended,
+                training=training,
+            )
             s.add(action)
             s.flush()
-            truth["actions"].append({"id": action.id, "room": room.id, "town": town, "type": action.incident_type.value,
-                                     "outcome": outcome.value if outcome else "running", "started": started,
-                                     "ended": None if running else ended, "training": training})
+            truth["actions"].append(
+                {
+                    "id": action.id,
+                    "room": room.id,
+                    "town": town,
+                    "type": action.incident_type.value,
+                    "outcome": outcome.value if outcome else "running",
+                    "started": started,
+                    "ended": None if running else ended,
+                    "training": training,
+                }
+            )
             for p in rnd.sample(people, rnd.randrange(0, 25)):
                 contacts = [(Channel.VOICE, PhoneKind.LANDLINE, p.phones[1].e164)]
                 if rnd.random() < 0.7:
@@ -94,29 +130,66 @@ def simulate(db, seed=8):
                 for channel, kind, target in contacts:
                     state = rnd.choice(VOICE_END if channel is Channel.VOICE else TEXT_END)
                     ack = state in REACHED and rnd.random() < 0.4
-                    d = Delivery(action_id=action.id, participant_id=p.id, kind=DeliveryKind.ALERT,
-                                 channel=channel, phone_kind=kind, target=target, state=DeliveryState(state),
-                                 acknowledged=ack, answered_by="human" if state == "completed" else None,
-                                 created_at=started)
+                    d = Delivery(
+                        action_id=action.id,
+                        participant_id=p.id,
+                        kind=DeliveryKind.ALERT,
+                        channel=channel,
+                        phone_kind=kind,
+                        target=target,
+                        state=DeliveryState(state),
+                        acknowledged=ack,
+                        answered_by="human" if state == "completed" else None,
+                        created_at=started,
+                    )
                     s.add(d)
-                    truth["deliveries"].append({"action": action.id, "person": p.id, "channel": channel.value,
-                                                "kind": kind.value if kind else "", "state": state, "ack": ack})
+                    truth["deliveries"].append(
+                        {
+                            "action": action.id,
+                            "person": p.id,
+                            "channel": channel.value,
+                            "kind": kind.value if kind else "",
+                            "state": state,
+                            "ack": ack,
+                        }
+                    )
             # an outcome message and a verification call must not count
-            s.add(Delivery(action_id=action.id, participant_id=people[0].id, kind=DeliveryKind.OUTCOME,
-                           channel=Channel.SMS, phone_kind=PhoneKind.MOBILE, target="+31600000000",
-                           state=DeliveryState.DELIVERED, created_at=started))
+            s.add(
+                Delivery(
+                    action_id=action.id,
+                    participant_id=people[0].id,
+                    kind=DeliveryKind.OUTCOME,
+                    channel=Channel.SMS,
+                    phone_kind=PhoneKind.MOBILE,
+                    target="+31600000000",
+                    state=DeliveryState.DELIVERED,
+                    created_at=started,
+                )
+            )
             for _ in range(rnd.choice([0, 0, 1, 2, 3])):
                 at = started + timedelta(seconds=rnd.randrange(30, 3000))
-                s.add(Sighting(action_id=action.id, control_room_id=room.id, received_at=at,
-                               caller_number="+31611112222", participant_id=rnd.choice(people).id))
+                s.add(
+                    Sighting(
+                        action_id=action.id,
+                        control_room_id=room.id,
+                        received_at=at,
+                        caller_number="+31611112222",
+                        participant_id=rnd.choice(people).id,
+                    )
+                )
                 truth["sightings"].append({"action": action.id, "at": at})
     return truth
 
 
 def recount(truth, start, end, room=None, town=None, training=False):
-    actions = [a for a in truth["actions"] if start <= a["started"] < end
-               and (room is None or a["room"] == room) and (town is None or a["town"] == town)
-               and (training or not a["training"])]
+    actions = [
+        a
+        for a in truth["actions"]
+        if start <= a["started"] < end
+        and (room is None or a["room"] == room)
+        and (town is None or a["town"] == town)
+        and (training or not a["training"])
+    ]
     ids = {a["id"] for a in actions}
     per_channel = defaultdict(lambda: [0, 0, 0])
     people = defaultdict(lambda: [False, False])
@@ -153,8 +226,10 @@ def figures(report):
     return {
         "actions": report.action_count,
         "by_type_outcome": report.by_type_outcome,
-        "channels": {(c.channel, c.phone_kind): (c.counts.recipients, c.counts.reached, c.counts.acknowledged)
-                     for c in report.channels},
+        "channels": {
+            (c.channel, c.phone_kind): (c.counts.recipients, c.counts.reached, c.counts.acknowledged)
+            for c in report.channels
+        },
         "people": (report.people.recipients, report.people.reached, report.people.acknowledged),
         "sightings": report.sightings,
         "first_median": report.first_sighting_median_s,
@@ -177,11 +252,21 @@ def test_month_figures_match_a_brute_force_recount(db, scope):
     with db.session() as s:
         first_room = s.scalar(select(ControlRoom.id).order_by(ControlRoom.id))
     room = first_room if scope.get("room") else None
-    expected = recount(truth, NOV, DEC, room=room, town=scope.get("town"), training=scope.get("training", False))
+    expected = recount(
+        truth, NOV, DEC, room=room, town=scope.get("town"), training=scope.get("training", False)
+    )
     assert expected["actions"] > 3 and expected["sightings"] > 0  # the simulation is not empty
     with db.session() as s:
-        report = build_report(s, Scope(NOV, DEC, control_room_id=room, municipality=scope.get("town"),
-                                       include_training=scope.get("training", False)))
+        report = build_report(
+            s,
+            Scope(
+                NOV,
+                DEC,
+                control_room_id=room,
+                municipality=scope.get("town"),
+                include_training=scope.get("training", False),
+            ),
+        )
     assert figures(report) == expected
 
 
@@ -216,7 +301,9 @@ def test_growth_and_coverage_per_municipality(db):
     for town in TOWNS:
         created = [p["created"] for p in truth["people"] if p["town"] == town]
         assert growth[(town, "2026-11")] == (
-            sum(NOV <= c < DEC for c in created), sum(c < DEC for c in created))
+            sum(NOV <= c < DEC for c in created),
+            sum(c < DEC for c in created),
+        )
     cover = {c.municipality: c for c in report.coverage}
     assert cover["Delft"].participants == sum(p["town"] == "Delft" for p in truth["people"])
     assert cover["Delft"].population == 106000

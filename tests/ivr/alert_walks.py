@@ -4,6 +4,7 @@ Each walk: (answered_by, [inputs], [expected step summaries, one more than input
 test checks the summaries; each renderer's test plays the same inputs over its wire format and
 checks that it did the same steps. Import with tests/ivr on sys.path (pytest's default).
 """
+
 from __future__ import annotations
 
 from ivr_seed import VOICE_TEXT
@@ -44,33 +45,65 @@ ALERT_WALKS = {
     "repeat_then_confirm": (
         "human",
         [Input.done(), Input.digit("1"), Input.done(), Input.digit("3")],
-        [ALERT, MENU, ("play", "repeat", ("repeat", VOICE_TEXT)), MENU,
-         ("hangup", "acknowledged", ("confirm_thanks", "goodbye"))],
+        [
+            ALERT,
+            MENU,
+            ("play", "repeat", ("repeat", VOICE_TEXT)),
+            MENU,
+            ("hangup", "acknowledged", ("confirm_thanks", "goodbye")),
+        ],
     ),
     "machine_leaves_message": (
         "machine_end_beep",
         [Input.done(), Input.done()],
-        [("await_message_end", "machine_wait"),
-         ("play", "machine_message", (VOICE_TEXT, "machine_callback")), ("hangup", "end", ())],
+        [
+            ("await_message_end", "machine_wait"),
+            ("play", "machine_message", (VOICE_TEXT, "machine_callback")),
+            ("hangup", "end", ()),
+        ],
     ),
     "transfer_fails_then_succeeds": (
         "human",
-        [Input.done(), Input.digit("2"), Input.transfer(False, "NOANSWER"), Input.done(),
-         Input.digit("2"), Input.transfer(True, "ANSWER")],
-        [ALERT, MENU, TRANSFER, ("play", "transfer_failed", ("transfer_failed",)), MENU,
-         TRANSFER, ("hangup", "end", ())],
+        [
+            Input.done(),
+            Input.digit("2"),
+            Input.transfer(False, "NOANSWER"),
+            Input.done(),
+            Input.digit("2"),
+            Input.transfer(True, "ANSWER"),
+        ],
+        [
+            ALERT,
+            MENU,
+            TRANSFER,
+            ("play", "transfer_failed", ("transfer_failed",)),
+            MENU,
+            TRANSFER,
+            ("hangup", "end", ()),
+        ],
     ),
     "opt_out_after_second_thought": (
         "human",
-        [Input.done(), Input.digit("9"), Input.digit("2"), Input.done(), Input.digit("9"),
-         Input.digit("1")],
-        [ALERT, MENU, CONFIRM, ("play", "opt_out_cancelled", ("opt_out_cancelled",)), MENU,
-         CONFIRM, ("hangup", "opted_out", ("opted_out", "goodbye"))],
+        [Input.done(), Input.digit("9"), Input.digit("2"), Input.done(), Input.digit("9"), Input.digit("1")],
+        [
+            ALERT,
+            MENU,
+            CONFIRM,
+            ("play", "opt_out_cancelled", ("opt_out_cancelled",)),
+            MENU,
+            CONFIRM,
+            ("hangup", "opted_out", ("opted_out", "goodbye")),
+        ],
     ),
     "invalid_and_silent_until_goodbye": (
         "human",
         [Input.done(), Input.digit("5"), Input.timeout(), Input.timeout()],
-        [ALERT, MENU, ("menu", "menu", ("invalid", "alert_menu"), "1239"),
-         ("menu", "menu", ("no_input", "alert_menu"), "1239"), ("hangup", "goodbye", ("goodbye",))],
+        [
+            ALERT,
+            MENU,
+            ("menu", "menu", ("invalid", "alert_menu"), "1239"),
+            ("menu", "menu", ("no_input", "alert_menu"), "1239"),
+            ("hangup", "goodbye", ("goodbye",)),
+        ],
     ),
 }

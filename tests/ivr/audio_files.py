@@ -1,4 +1,5 @@
 """A real WAV file, as Asterisk's RECORD FILE or a Twilio download would leave it."""
+
 from __future__ import annotations
 
 import math
@@ -14,6 +15,9 @@ def write_wav(path: Path, seconds: float = 2.0, rate: int = 8000) -> Path:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(rate)
-        out.writeframes(b"".join(
-            struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate))) for i in range(frames)))
+        out.writeframes(
+            b"".join(
+                struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate))) for i in range(frames)
+            )
+        )
     return path

@@ -1,5 +1,6 @@
 """Fixtures of the FastAGI tests: settings whose Asterisk folders are temporary, and a running
 server on a free port (stopped after the test)."""
+
 from __future__ import annotations
 
 import threading
@@ -19,10 +20,10 @@ def shared_instance(tmp_path_factory) -> Path:
 @pytest.fixture
 def agi_settings(settings, shared_instance, tmp_path):
     pbx = tmp_path / "pbx"
-    asterisk = settings.asterisk.model_copy(update={
-        "sounds_dir": str(pbx / "sounds"), "recordings_dir": str(pbx / "recordings")})
-    configured = settings.model_copy(update={
-        "instance_path": shared_instance, "asterisk": asterisk})
+    asterisk = settings.asterisk.model_copy(
+        update={"sounds_dir": str(pbx / "sounds"), "recordings_dir": str(pbx / "recordings")}
+    )
+    configured = settings.model_copy(update={"instance_path": shared_instance, "asterisk": asterisk})
     configured.ensure_instance_dirs()
     (pbx / "recordings").mkdir(parents=True)
     return configured

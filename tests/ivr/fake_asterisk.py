@@ -5,6 +5,7 @@ and a blank line, then answers every command the way Asterisk 22 does ("200 resu
 driven by a script of key presses and a table of channel variables. It writes the file a
 RECORD FILE asks for (as Asterisk would), and can hang up at a chosen command.
 """
+
 from __future__ import annotations
 
 import re
@@ -80,8 +81,11 @@ class FakeChannel:
                 if self.on_command:
                     self.on_command(command)
                 reply = self.reply(command)
-                if (self.hang_up_after and not self.hung_up
-                        and command.upper().startswith(self.hang_up_after.upper())):
+                if (
+                    self.hang_up_after
+                    and not self.hung_up
+                    and command.upper().startswith(self.hang_up_after.upper())
+                ):
                     self.hung_up = True
                     self._notice_due = self.hangup_line
                 sock.sendall(reply.encode())
@@ -128,7 +132,9 @@ class FakeChannel:
             self.variables[words[2]] = words[3]
             return "200 result=1\n"
         if words[0].upper() == "GOSUB":  # runs the subroutine (Dial) before it answers
-            self.variables["DIALSTATUS"] = self.dial_statuses.pop(0) if self.dial_statuses else self.dial_status
+            self.variables["DIALSTATUS"] = (
+                self.dial_statuses.pop(0) if self.dial_statuses else self.dial_status
+            )
             return "100 result=0 Trying...\n200 result=0 Gosub complete\n"
         if words[0].upper() == "EXEC":
             return "200 result=0\n"

@@ -1,4 +1,5 @@
 """Prompts published where Asterisk reads them, remembered, and rendered again when gone."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The FastAGI server over a real TCP socket, with the test playing Asterisk's side."""
+
 from __future__ import annotations
 
 import threading
@@ -31,12 +32,16 @@ def wait_for_outcomes(server, total: int) -> dict:
 
 
 def test_alert_call_repeat_then_confirm(server, seeded, db, agi_settings):
-    call = channel(server, "alert", variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id),
-                                               "BURGERNET_AMD": "HUMAN"}, presses=["1", "3"])
+    call = channel(
+        server,
+        "alert",
+        variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id), "BURGERNET_AMD": "HUMAN"},
+        presses=["1", "3"],
+    )
     commands = call.run()
     assert wait_for_outcomes(server, 1) == {"completed": 1}
     assert commands[-1] == "HANGUP"
-    assert call.sent('STREAM FILE') and len(call.sent("WAIT FOR DIGIT 6000")) == 2
+    assert call.sent("STREAM FILE") and len(call.sent("WAIT FOR DIGIT 6000")) == 2
     # alert, menu, repeat + alert, menu, thanks + goodbye
     played = call.played()
     assert len(played) == 7 and played[0] == played[3] and played[1] == played[4]
@@ -52,8 +57,11 @@ def test_alert_call_repeat_then_confirm(server, seeded, db, agi_settings):
 
 
 def test_alert_to_answering_machine_waits_for_the_beep(server, seeded, db):
-    call = channel(server, "alert", variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id),
-                                               "BURGERNET_AMD": "MACHINE"})
+    call = channel(
+        server,
+        "alert",
+        variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id), "BURGERNET_AMD": "MACHINE"},
+    )
     commands = call.run()
     assert commands[0].startswith("GET VARIABLE")
     assert call.sent("EXEC WaitForSilence") == ["EXEC WaitForSilence 1500,1,30"]
@@ -62,8 +70,9 @@ def test_alert_to_answering_machine_waits_for_the_beep(server, seeded, db):
 
 
 def test_alert_key_during_the_menu_prompt_opts_out(server, seeded, db):
-    call = channel(server, "alert", variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)},
-                   barge_in=["9", "1"])
+    call = channel(
+        server, "alert", variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)}, barge_in=["9", "1"]
+    )
     call.run()
     assert wait_for_outcomes(server, 1) == {"completed": 1}
     assert not call.sent("WAIT FOR DIGIT")
@@ -85,7 +94,7 @@ def test_callback_caller_presses_1_and_records_before_the_thanks(server, seeded,
     call = channel(server, "callback", callerid="0612345678", presses=["1"], on_command=check)
     commands = call.run()
     assert wait_for_outcomes(server, 1) == {"completed": 1}
-    assert call.sent('STREAM FILE') and [c for c in commands if '"1"' in c]  # the offer to record
+    assert call.sent("STREAM FILE") and [c for c in commands if '"1"' in c]  # the offer to record
     [record] = call.sent("RECORD FILE")
     assert record.endswith('wav "#" 120000 0 BEEP s=4')
     assert seen_at_thanks and seen_at_thanks[0][0][0] == seeded.action_id and seen_at_thanks[0][0][1]
@@ -119,8 +128,14 @@ def test_callback_caller_who_waits_is_put_through(server, seeded, db):
 
 
 def test_callback_hangup_while_recording_keeps_the_sighting(server, seeded, db, agi_settings):
-    call = channel(server, "callback", callerid="+31612345678", presses=["1"],
-                   hang_up_at="RECORD FILE", record_seconds=1.0)
+    call = channel(
+        server,
+        "callback",
+        callerid="+31612345678",
+        presses=["1"],
+        hang_up_at="RECORD FILE",
+        record_seconds=1.0,
+    )
     call.run()
     assert wait_for_outcomes(server, 1) == {"hangup": 1}
     assert not call.sent("SET CONTEXT")
@@ -134,7 +149,7 @@ def test_callback_transfer_unanswered_records_the_sighting(server, seeded, db, a
     call = channel(server, "callback", callerid="0612345678", dial_status="NOANSWER")
     commands = call.run()
     assert wait_for_outcomes(server, 1) == {"completed": 1}
-    after = commands[commands.index("GET VARIABLE DIALSTATUS") + 1:]
+    after = commands[commands.index("GET VARIABLE DIALSTATUS") + 1 :]
     # "unreachable, speak after the beep", the recording, "thank you", hang up
     assert [c.split()[0] for c in after] == ["STREAM", "RECORD", "STREAM", "STREAM", "HANGUP"]
     with db.session() as s:
@@ -145,8 +160,7 @@ def test_callback_transfer_unanswered_records_the_sighting(server, seeded, db, a
 
 @pytest.mark.parametrize("hangup_line", [True, False], ids=["notice_first", "notice_later"])
 def test_caller_hangs_up_after_the_conversation_with_the_centralist(hangup_line, server, seeded, db):
-    call = channel(server, "callback", callerid="0612345678", hang_up_at="GOSUB",
-                   hangup_line=hangup_line)
+    call = channel(server, "callback", callerid="0612345678", hang_up_at="GOSUB", hangup_line=hangup_line)
     call.run()
     assert wait_for_outcomes(server, 1) == {"hangup": 1}
     with db.session() as s:
@@ -156,23 +170,33 @@ def test_caller_hangs_up_after_the_conversation_with_the_centralist(hangup_line,
 
 
 def test_minus_one_on_a_live_channel_is_an_error_and_falls_back(server, seeded):
-    call = channel(server, "alert", variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)},
-                   fail_at="STREAM FILE")
+    call = channel(
+        server, "alert", variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)}, fail_at="STREAM FILE"
+    )
     commands = call.run()
     assert wait_for_outcomes(server, 1) == {"fallback": 1}
     assert commands[-5:] == ["CHANNEL STATUS", *FALLBACK]
 
 
 def test_minus_one_on_a_dead_channel_is_a_hangup(server, seeded):
-    call = channel(server, "alert", variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)},
-                   hang_up_at="STREAM FILE", hangup_line=False)
+    call = channel(
+        server,
+        "alert",
+        variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)},
+        hang_up_at="STREAM FILE",
+        hangup_line=False,
+    )
     commands = call.run()
     assert wait_for_outcomes(server, 1) == {"hangup": 1}
     assert commands[-1] == "CHANNEL STATUS"
 
 
-FALLBACK = ['SET VARIABLE "BURGERNET_IVR_ERROR" "1"', "SET CONTEXT burgernet-fallback",
-            "SET EXTENSION s", "set priority 1"]
+FALLBACK = [
+    'SET VARIABLE "BURGERNET_IVR_ERROR" "1"',
+    "SET CONTEXT burgernet-fallback",
+    "SET EXTENSION s",
+    "set priority 1",
+]
 
 
 @pytest.mark.parametrize("case", ["no_delivery_variable", "unknown_script", "no_voice_text"])
@@ -194,11 +218,20 @@ def test_forced_error_sends_the_channel_to_the_fallback(case, server, seeded, db
 
 
 def test_concurrent_calls_each_get_their_own_session(server, seeded, db):
-    calls = [channel(server, "alert", uniqueid=f"1.{n}",
-                     variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)}, presses=["1", "3"])
-             for n in range(4)]
-    calls += [channel(server, "callback", uniqueid=f"2.{n}", callerid="0152158000",
-                      presses=["1" if n % 2 else ""]) for n in range(4)]
+    calls = [
+        channel(
+            server,
+            "alert",
+            uniqueid=f"1.{n}",
+            variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)},
+            presses=["1", "3"],
+        )
+        for n in range(4)
+    ]
+    calls += [
+        channel(server, "callback", uniqueid=f"2.{n}", callerid="0152158000", presses=["1" if n % 2 else ""])
+        for n in range(4)
+    ]
     threads = [threading.Thread(target=c.run) for c in calls]
     for t in threads:
         t.start()
@@ -209,7 +242,11 @@ def test_concurrent_calls_each_get_their_own_session(server, seeded, db):
         stored = s.scalars(select(Sighting)).all()
         # Two callers recorded, two were put through: every call-back is a row.
         assert sorted((x.transferred, x.recording_path is not None) for x in stored) == [
-            (False, True), (False, True), (True, False), (True, False)]
+            (False, True),
+            (False, True),
+            (True, False),
+            (True, False),
+        ]
         # Four calls on one delivery interleave, but no digit is lost.
         assert sorted(s.get(Delivery, seeded.delivery_id).menu_choices) == sorted("13" * 4)
 
@@ -225,8 +262,17 @@ def test_calls_hold_no_database_connection_while_audio_plays(seeded, database_ur
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     try:
-        calls = [channel(srv, "alert", uniqueid=f"3.{n}", prompt_seconds=0.3, presses=["3"],
-                         variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)}) for n in range(6)]
+        calls = [
+            channel(
+                srv,
+                "alert",
+                uniqueid=f"3.{n}",
+                prompt_seconds=0.3,
+                presses=["3"],
+                variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)},
+            )
+            for n in range(6)
+        ]
         threads = [threading.Thread(target=c.run) for c in calls]
         for t in threads:
             t.start()
@@ -240,18 +286,26 @@ def test_calls_hold_no_database_connection_while_audio_plays(seeded, database_ur
 
 
 @pytest.mark.parametrize("hangup_line", [True, False], ids=["notice", "no_notice"])
-@pytest.mark.parametrize("how", ["during_digit_wait", "right_after_digit_wait", "during_menu_prompt",
-                                 "right_after_menu_prompt"])
+@pytest.mark.parametrize(
+    "how", ["during_digit_wait", "right_after_digit_wait", "during_menu_prompt", "right_after_menu_prompt"]
+)
 def test_hangup_during_a_menu_is_a_normal_end(how, hangup_line, server, seeded, db, caplog):
     """A caller who hangs up in the menu ends the call: no error logged, no fallback tried,
     whether Asterisk reports it on the running command (result -1) or refuses the next one
     (511 on a dead channel)."""
-    where = {"during_digit_wait": {"hang_up_at": "WAIT FOR DIGIT"},
-             "right_after_digit_wait": {"hang_up_after": "WAIT FOR DIGIT"},
-             "during_menu_prompt": {"hang_up_at": 'STREAM FILE', "barge_in": []},
-             "right_after_menu_prompt": {"hang_up_after": 'STREAM FILE'}}[how]
-    call = channel(server, "alert", variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)},
-                   hangup_line=hangup_line, **where)
+    where = {
+        "during_digit_wait": {"hang_up_at": "WAIT FOR DIGIT"},
+        "right_after_digit_wait": {"hang_up_after": "WAIT FOR DIGIT"},
+        "during_menu_prompt": {"hang_up_at": "STREAM FILE", "barge_in": []},
+        "right_after_menu_prompt": {"hang_up_after": "STREAM FILE"},
+    }[how]
+    call = channel(
+        server,
+        "alert",
+        variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)},
+        hangup_line=hangup_line,
+        **where,
+    )
     if how == "during_menu_prompt":  # the alert plays; the caller hangs up in the menu prompt
         call.hang_up_at = None
         call.on_command = lambda c: setattr(call, "hang_up_at", "STREAM FILE") if '"1239"' in c else None
@@ -261,8 +315,7 @@ def test_hangup_during_a_menu_is_a_normal_end(how, hangup_line, server, seeded, 
     assert any('"1239"' in c for c in commands)  # the menu was reached
     assert not call.sent("SET CONTEXT") and not call.sent("HANGUP")
     assert [r.levelname for r in caplog.records if r.levelname in ("ERROR", "WARNING")] == []
-    assert any("fastagi.hangup" in r.getMessage() and "node=menu" in r.getMessage()
-               for r in caplog.records)
+    assert any("fastagi.hangup" in r.getMessage() and "node=menu" in r.getMessage() for r in caplog.records)
     with db.session() as s:
         assert s.get(Delivery, seeded.delivery_id).menu_choices == ""
 

@@ -2,6 +2,7 @@
 FastAGI renderer: the same inputs, played by a scripted Asterisk over TCP, must give the same
 steps as the engine alone, prompt for prompt (each expected prompt's sound file is the one
 Asterisk is told to play)."""
+
 from __future__ import annotations
 
 import shlex
@@ -61,9 +62,12 @@ def test_fastagi_does_the_engine_walk(name, server, db, agi_settings):
     seeded = seed_all(db)
     answered_by, inputs, expected = ALERT_WALKS[name]
     call = FakeChannel(
-        *server.server_address[:2], "alert",
-        variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id),
-                   "BURGERNET_AMD": "MACHINE" if answered_by.startswith("machine") else "HUMAN"},
+        *server.server_address[:2],
+        "alert",
+        variables={
+            "BURGERNET_DELIVERY_ID": str(seeded.delivery_id),
+            "BURGERNET_AMD": "MACHINE" if answered_by.startswith("machine") else "HUMAN",
+        },
         presses=[i.digits for i in inputs if i.kind in (InputKind.DIGITS, InputKind.TIMEOUT)],
         dial_statuses=[i.status for i in inputs if i.kind is InputKind.TRANSFER],
     )
@@ -72,8 +76,12 @@ def test_fastagi_does_the_engine_walk(name, server, db, agi_settings):
     assert [command_kind(c) for c in commands] == want
     sounds = AsteriskSounds(agi_settings)
     expected_sounds = [
-        sounds.sound_name(Speech(VOICE_TEXT) if item == VOICE_TEXT else Speech(prompt_text(item, agi_settings), item))
-        for s in expected if len(s) > 2 and isinstance(s[2], tuple) for item in s[2]
+        sounds.sound_name(
+            Speech(VOICE_TEXT) if item == VOICE_TEXT else Speech(prompt_text(item, agi_settings), item)
+        )
+        for s in expected
+        if len(s) > 2 and isinstance(s[2], tuple)
+        for item in s[2]
     ]
     assert call.played() == expected_sounds
 
@@ -85,7 +93,12 @@ CALLBACK_WALKS = {
     "press_1_and_record": [Input.done(), Input.done(), Input.digit("1"), "record"],
     "wait_and_be_put_through": [Input.done(), Input.done(), Input.timeout(), Input.transfer(True, "ANSWER")],
     "centralist_unreachable_then_record": [
-        Input.done(), Input.done(), Input.timeout(), Input.transfer(False, "NOANSWER"), "record"],
+        Input.done(),
+        Input.done(),
+        Input.timeout(),
+        Input.transfer(False, "NOANSWER"),
+        "record",
+    ],
 }
 
 
@@ -103,19 +116,27 @@ def step_commands(step) -> list[str]:
 
 
 @pytest.mark.parametrize("name", sorted(CALLBACK_WALKS))
-def test_fastagi_does_the_engine_walk_of_the_call_back_flow(name, server, db, agi_settings, clock,
-                                                             tmp_path):
+def test_fastagi_does_the_engine_walk_of_the_call_back_flow(name, server, db, agi_settings, clock, tmp_path):
     seed_all(db)
     script = CALLBACK_WALKS[name]
-    inputs = [Input.recording(str(write_wav(tmp_path / f"{n}.wav")), None) if item == "record" else item
-              for n, item in enumerate(script)]
+    inputs = [
+        Input.recording(str(write_wav(tmp_path / f"{n}.wav")), None) if item == "record" else item
+        for n, item in enumerate(script)
+    ]
     with db.session() as session:
-        env = CallEnv(session=session, clock=clock, settings=agi_settings, provider="engine",
-                      caller_number="0612345678", dialed_number="08000011")
+        env = CallEnv(
+            session=session,
+            clock=clock,
+            settings=agi_settings,
+            provider="engine",
+            caller_number="0612345678",
+            dialed_number="08000011",
+        )
         steps = [t.step for t in walk(Engine(CALLBACK_FLOW), env, {}, inputs)]
 
     call = FakeChannel(
-        *server.server_address[:2], "callback",
+        *server.server_address[:2],
+        "callback",
         presses=[i.digits for i in inputs if i.kind in (InputKind.DIGITS, InputKind.TIMEOUT)],
         dial_statuses=[i.status for i in inputs if i.kind is InputKind.TRANSFER],
     )
@@ -128,5 +149,8 @@ def test_fastagi_does_the_engine_walk_of_the_call_back_flow(name, server, db, ag
     assert set(by_provider) == {"engine", "asterisk"}
     engine_row, agi_row = by_provider["engine"], by_provider["asterisk"]
     assert (agi_row.action_id, agi_row.transferred, agi_row.transfer_result) == (
-        engine_row.action_id, engine_row.transferred, engine_row.transfer_result)
+        engine_row.action_id,
+        engine_row.transferred,
+        engine_row.transfer_result,
+    )
     assert bool(agi_row.recording_path) == bool(engine_row.recording_path) == ("record" in script)

@@ -3,6 +3,7 @@
 The walks themselves (inputs and the expected steps) are in `alert_walks.py`, shared with the
 renderers' tests (tests/ivr/test_fastagi_walks.py for FastAGI; the TwiML side can use them too).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -44,15 +45,15 @@ def session(db):
 
 
 def env_for(session, clock, settings, answered_by="human") -> CallEnv:
-    return CallEnv(session=session, clock=clock, settings=settings, provider="test",
-                   answered_by=answered_by)
+    return CallEnv(session=session, clock=clock, settings=settings, provider="test", answered_by=answered_by)
 
 
 @pytest.mark.parametrize("name", sorted(ALERT_WALKS))
 def test_alert_walks(name, seeded, session, clock, settings):
     answered_by, inputs, expected = ALERT_WALKS[name]
-    turns = walk(ENGINE, env_for(session, clock, settings, answered_by),
-                 {"delivery_id": seeded.delivery_id}, inputs)
+    turns = walk(
+        ENGINE, env_for(session, clock, settings, answered_by), {"delivery_id": seeded.delivery_id}, inputs
+    )
     assert [summary(t.step) for t in turns] == expected
 
 
@@ -67,14 +68,20 @@ def test_alert_walks_resume_from_query_string(name, seeded, db, clock, settings)
         params = turn.state.to_params()
         assert all(isinstance(v, str) and len(v) < 40 for v in params.values())
         with db.session() as s:
-            turn = ENGINE.resume(FlowState.from_params(params), happened, env_for(s, clock, settings, answered_by))
+            turn = ENGINE.resume(
+                FlowState.from_params(params), happened, env_for(s, clock, settings, answered_by)
+            )
         seen.append(summary(turn.step))
     assert seen == expected
 
 
 def test_choices_land_on_the_delivery_row(seeded, session, clock, settings, db):
-    walk(ENGINE, env_for(session, clock, settings), {"delivery_id": seeded.delivery_id},
-         ALERT_WALKS["repeat_then_confirm"][1])
+    walk(
+        ENGINE,
+        env_for(session, clock, settings),
+        {"delivery_id": seeded.delivery_id},
+        ALERT_WALKS["repeat_then_confirm"][1],
+    )
     with db.session() as s:
         delivery = s.get(Delivery, seeded.delivery_id)
         assert delivery.menu_choices == "13"
@@ -84,21 +91,32 @@ def test_choices_land_on_the_delivery_row(seeded, session, clock, settings, db):
 
 
 def test_transfer_request_and_results_are_stored(seeded, session, clock, settings, db):
-    walk(ENGINE, env_for(session, clock, settings), {"delivery_id": seeded.delivery_id},
-         ALERT_WALKS["transfer_fails_then_succeeds"][1])
+    walk(
+        ENGINE,
+        env_for(session, clock, settings),
+        {"delivery_id": seeded.delivery_id},
+        ALERT_WALKS["transfer_fails_then_succeeds"][1],
+    )
     with db.session() as s:
         delivery = s.get(Delivery, seeded.delivery_id)
         assert delivery.transfer_requested is True
         assert delivery.menu_choices == "22"
-        events = s.scalars(select(DeliveryEvent).where(DeliveryEvent.delivery_id == delivery.id)
-                           .order_by(DeliveryEvent.id)).all()
+        events = s.scalars(
+            select(DeliveryEvent).where(DeliveryEvent.delivery_id == delivery.id).order_by(DeliveryEvent.id)
+        ).all()
         assert [(e.event, e.detail["answered"], e.detail["status"]) for e in events] == [
-            ("ivr_transfer", False, "NOANSWER"), ("ivr_transfer", True, "ANSWER")]
+            ("ivr_transfer", False, "NOANSWER"),
+            ("ivr_transfer", True, "ANSWER"),
+        ]
 
 
 def test_opt_out_sets_participant_status_and_audits(seeded, session, clock, settings, db):
-    walk(ENGINE, env_for(session, clock, settings), {"delivery_id": seeded.delivery_id},
-         ALERT_WALKS["opt_out_after_second_thought"][1])
+    walk(
+        ENGINE,
+        env_for(session, clock, settings),
+        {"delivery_id": seeded.delivery_id},
+        ALERT_WALKS["opt_out_after_second_thought"][1],
+    )
     with db.session() as s:
         delivery = s.get(Delivery, seeded.delivery_id)
         assert delivery.opt_out_requested is True
@@ -111,8 +129,12 @@ def test_opt_out_sets_participant_status_and_audits(seeded, session, clock, sett
 
 
 def test_opt_out_not_confirmed_changes_nothing(seeded, session, clock, settings, db):
-    walk(ENGINE, env_for(session, clock, settings), {"delivery_id": seeded.delivery_id},
-         [Input.done(), Input.digit("9"), Input.timeout(), Input.done(), Input.digit("3")])
+    walk(
+        ENGINE,
+        env_for(session, clock, settings),
+        {"delivery_id": seeded.delivery_id},
+        [Input.done(), Input.digit("9"), Input.timeout(), Input.done(), Input.digit("3")],
+    )
     with db.session() as s:
         assert s.get(Delivery, seeded.delivery_id).opt_out_requested is False
         assert s.get(Participant, seeded.participant_id).status is ParticipantStatus.ACTIVE
@@ -121,16 +143,21 @@ def test_opt_out_not_confirmed_changes_nothing(seeded, session, clock, settings,
 def test_machine_verdict_from_the_delivery_row(seeded, session, clock, settings, db):
     with db.transaction() as s:
         s.get(Delivery, seeded.delivery_id).answered_by = "machine"
-    turn = ENGINE.start(env_for(session, clock, settings, answered_by=None),
-                        {"delivery_id": seeded.delivery_id})
+    turn = ENGINE.start(
+        env_for(session, clock, settings, answered_by=None), {"delivery_id": seeded.delivery_id}
+    )
     assert isinstance(turn.step, AwaitMessageEndStep)
 
 
 def test_transfer_falls_back_to_the_control_room(seeded, session, clock, settings, db):
     with db.transaction() as s:
         s.get(Operator, seeded.operator_id).transfer_target = None
-    turns = walk(ENGINE, env_for(session, clock, settings), {"delivery_id": seeded.delivery_id},
-                 [Input.done(), Input.digit("2"), Input.transfer(True, "ANSWER")])
+    turns = walk(
+        ENGINE,
+        env_for(session, clock, settings),
+        {"delivery_id": seeded.delivery_id},
+        [Input.done(), Input.digit("2"), Input.transfer(True, "ANSWER")],
+    )
     assert turns[2].step.target == "PJSIP/meldkamer"
 
 
@@ -160,18 +187,31 @@ def test_flow_definitions_are_checked():
     with pytest.raises(FlowError, match="unknown 'nowhere'"):
         Flow.build("x", "a", [Play("a", prompts=(), next="nowhere")], {})
     with pytest.raises(FlowError, match="unknown handler 'store'"):
-        Flow.build("x", "a", [Menu("a", prompts=(Say("k"),), choices={"1": "b"}, on_exhausted="b",
-                                   on_input="store"), Hangup("b")], {})
+        Flow.build(
+            "x",
+            "a",
+            [
+                Menu("a", prompts=(Say("k"),), choices={"1": "b"}, on_exhausted="b", on_input="store"),
+                Hangup("b"),
+            ],
+            {},
+        )
     with pytest.raises(FlowError, match="defined twice"):
         Flow.build("x", "a", [Hangup("a"), Hangup("a")], {})
 
 
 @pytest.mark.parametrize("flow", [ALERT_FLOW, CALLBACK_FLOW], ids=lambda f: f.name)
 def test_every_fixed_prompt_has_text(flow, settings):
-    keys = {ref.key for node in flow.nodes.values()
-            for ref in (*getattr(node, "prompts", ()), *getattr(node, "invalid_prompts", ()),
-                        *getattr(node, "timeout_prompts", ()))
-            if isinstance(ref, Say)}
+    keys = {
+        ref.key
+        for node in flow.nodes.values()
+        for ref in (
+            *getattr(node, "prompts", ()),
+            *getattr(node, "invalid_prompts", ()),
+            *getattr(node, "timeout_prompts", ()),
+        )
+        if isinstance(ref, Say)
+    }
     assert len(keys) > 5
     for key in keys:
         assert prompt_text(key, settings).strip(), key

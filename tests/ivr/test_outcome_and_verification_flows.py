@@ -1,5 +1,6 @@
 """The outcome call (afloopbericht) and the verification call: walked through the engine, and
 through the FastAGI server over TCP with the test playing Asterisk."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,20 +29,27 @@ def seed_outcome_call(db, *, outcome: Outcome | None = Outcome.ARRESTED, note: s
         action.status = ActionStatus.ENDED
         action.outcome = outcome
         action.outcome_note = note
-        delivery = Delivery(action_id=action.id, participant_id=seeded.participant_id,
-                            kind=DeliveryKind.OUTCOME, channel=Channel.VOICE,
-                            target=PARTICIPANT_NUMBER, phone_kind=PhoneKind.MOBILE,
-                            state=DeliveryState.ANSWERED)
+        delivery = Delivery(
+            action_id=action.id,
+            participant_id=seeded.participant_id,
+            kind=DeliveryKind.OUTCOME,
+            channel=Channel.VOICE,
+            target=PARTICIPANT_NUMBER,
+            phone_kind=PhoneKind.MOBILE,
+            state=DeliveryState.ANSWERED,
+        )
         s.add(delivery)
         s.flush()
-        text = compose_outcome(outcome.value, action.incident_type.value, "+318000011", note).voice \
-            if outcome else ""
+        text = (
+            compose_outcome(outcome.value, action.incident_type.value, "+318000011", note).voice
+            if outcome
+            else ""
+        )
         return delivery.id, text
 
 
 def env_for(session, clock, settings, answered_by=None) -> CallEnv:
-    return CallEnv(session=session, clock=clock, settings=settings, provider="test",
-                   answered_by=answered_by)
+    return CallEnv(session=session, clock=clock, settings=settings, provider="test", answered_by=answered_by)
 
 
 def speech_of(turns) -> list[tuple]:
@@ -55,8 +63,12 @@ def test_outcome_is_played_once_then_repeated_on_request(db, clock, settings):
     delivery_id, text = seed_outcome_call(db, note="Dankzij uw tips")
     assert "Dankzij uw tips" in text
     with db.session() as s:
-        turns = walk(OUTCOME, env_for(s, clock, settings), {"delivery_id": delivery_id},
-                     [Input.done(), Input.digit("1"), Input.done(), Input.timeout()])
+        turns = walk(
+            OUTCOME,
+            env_for(s, clock, settings),
+            {"delivery_id": delivery_id},
+            [Input.done(), Input.digit("1"), Input.done(), Input.timeout()],
+        )
     assert speech_of(turns) == [
         ("message", (text,)),
         ("offer_repeat", ("outcome_repeat_offer",)),
@@ -74,8 +86,12 @@ def test_outcome_is_played_once_then_repeated_on_request(db, clock, settings):
 def test_outcome_to_an_answering_machine_waits_for_the_beep(db, clock, settings):
     delivery_id, text = seed_outcome_call(db, outcome=Outcome.FOUND)
     with db.session() as s:
-        turns = walk(OUTCOME, env_for(s, clock, settings, answered_by="machine_end_beep"),
-                     {"delivery_id": delivery_id}, [Input.done(), Input.done()])
+        turns = walk(
+            OUTCOME,
+            env_for(s, clock, settings, answered_by="machine_end_beep"),
+            {"delivery_id": delivery_id},
+            [Input.done(), Input.done()],
+        )
     assert speech_of(turns) == [("machine_wait", ()), ("machine_message", (text,)), ("end", ())]
 
 
@@ -96,8 +112,12 @@ def test_outcome_flow_refuses_what_it_cannot_say(case, db, clock, settings):
 
 def test_verification_code_is_spoken_twice_digit_by_digit(db, clock, settings):
     with db.session() as s:
-        turns = walk(VERIFICATION, env_for(s, clock, settings), {"delivery_id": 1, "code": "482013"},
-                     [Input.done(), Input.done()])
+        turns = walk(
+            VERIFICATION,
+            env_for(s, clock, settings),
+            {"delivery_id": 1, "code": "482013"},
+            [Input.done(), Input.done()],
+        )
     digits = ("vier", "acht", "twee", "nul", "één", "drie")
     assert speech_of(turns) == [
         ("code", ("verification_intro", *digits)),
@@ -110,8 +130,12 @@ def test_verification_code_is_spoken_twice_digit_by_digit(db, clock, settings):
 
 def test_verification_to_an_answering_machine_waits_for_the_beep(db, clock, settings):
     with db.session() as s:
-        turns = walk(VERIFICATION, env_for(s, clock, settings, answered_by="MACHINE"),
-                     {"code": "1234"}, [Input.done(), Input.done(), Input.done()])
+        turns = walk(
+            VERIFICATION,
+            env_for(s, clock, settings, answered_by="MACHINE"),
+            {"code": "1234"},
+            [Input.done(), Input.done(), Input.done()],
+        )
     assert [t.step.node for t in turns] == ["machine_wait", "code", "again", "end"]
 
 
@@ -131,13 +155,19 @@ def channel(server, script, **kwargs) -> FakeChannel:
 
 def test_fastagi_routes_outcome_calls_to_the_outcome_flow(server, db, agi_settings):
     delivery_id, text = seed_outcome_call(db)
-    call = channel(server, "outcome", presses=["1", ""],
-                   variables={"BURGERNET_DELIVERY_ID": str(delivery_id), "BURGERNET_AMD": "HUMAN"})
+    call = channel(
+        server,
+        "outcome",
+        presses=["1", ""],
+        variables={"BURGERNET_DELIVERY_ID": str(delivery_id), "BURGERNET_AMD": "HUMAN"},
+    )
     commands = call.run()
     assert wait_for_outcomes(server, 1) == {"completed": 1}
     sounds = AsteriskSounds(agi_settings)
     message = sounds.sound_name(Speech(text))
-    offer = sounds.sound_name(Speech(prompt_text("outcome_repeat_offer", agi_settings), "outcome_repeat_offer"))
+    offer = sounds.sound_name(
+        Speech(prompt_text("outcome_repeat_offer", agi_settings), "outcome_repeat_offer")
+    )
     # message, offer, "I repeat" + message, offer, goodbye
     played = call.played()
     assert len(played) == 6
@@ -149,8 +179,9 @@ def test_fastagi_routes_outcome_calls_to_the_outcome_flow(server, db, agi_settin
 
 def test_fastagi_outcome_call_to_a_machine(server, db):
     delivery_id, _ = seed_outcome_call(db)
-    call = channel(server, "outcome",
-                   variables={"BURGERNET_DELIVERY_ID": str(delivery_id), "BURGERNET_AMD": "MACHINE"})
+    call = channel(
+        server, "outcome", variables={"BURGERNET_DELIVERY_ID": str(delivery_id), "BURGERNET_AMD": "MACHINE"}
+    )
     commands = call.run()
     assert wait_for_outcomes(server, 1) == {"completed": 1}
     assert call.sent("EXEC WaitForSilence") and len(call.played()) == 1 and commands[-1] == "HANGUP"
@@ -158,9 +189,11 @@ def test_fastagi_outcome_call_to_a_machine(server, db):
 
 
 def test_fastagi_routes_verification_calls_and_speaks_each_digit(server, db, agi_settings):
-    call = channel(server, "verification",
-                   variables={"BURGERNET_DELIVERY_ID": "7", "BURGERNET_AMD": "HUMAN",
-                              "BURGERNET_CODE": "4 8 2 0 1 4"})
+    call = channel(
+        server,
+        "verification",
+        variables={"BURGERNET_DELIVERY_ID": "7", "BURGERNET_AMD": "HUMAN", "BURGERNET_CODE": "4 8 2 0 1 4"},
+    )
     commands = call.run()
     assert wait_for_outcomes(server, 1) == {"completed": 1}
     sounds = AsteriskSounds(agi_settings)
@@ -172,9 +205,11 @@ def test_fastagi_routes_verification_calls_and_speaks_each_digit(server, db, agi
     assert not call.sent("WAIT FOR DIGIT") and commands[-1] == "HANGUP"
 
 
-@pytest.mark.parametrize("variables", [{"BURGERNET_DELIVERY_ID": "7"},
-                                       {"BURGERNET_DELIVERY_ID": "7", "BURGERNET_CODE": "12"}],
-                         ids=["no_code", "short_code"])
+@pytest.mark.parametrize(
+    "variables",
+    [{"BURGERNET_DELIVERY_ID": "7"}, {"BURGERNET_DELIVERY_ID": "7", "BURGERNET_CODE": "12"}],
+    ids=["no_code", "short_code"],
+)
 def test_fastagi_verification_without_a_code_falls_back(variables, server):
     call = channel(server, "verification", variables=variables)
     commands = call.run()

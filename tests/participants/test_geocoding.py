@@ -68,7 +68,11 @@ def test_gazetteer_geocoder_matches_addition_and_falls_back(db, tmp_path):
         geocoder = GazetteerGeocoder(session)
         markt = geocoder.geocode(AddressQuery("2611GW", 87))
         assert (markt.lat, markt.lon, markt.street, markt.municipality, markt.source) == (
-            52.01138, 4.35797, "Markt", "Delft", "gazetteer"
+            52.01138,
+            4.35797,
+            "Markt",
+            "Delft",
+            "gazetteer",
         )
         assert geocoder.geocode(AddressQuery("2611BB", 39, "A")).lat == 52.0125
         assert geocoder.geocode(AddressQuery("2611BB", 39)).lat == 52.0126
@@ -181,7 +185,11 @@ def test_pdok_geocoder_speaks_the_free_endpoint(locatieserver):
     geocoder = PdokGeocoder(base_url + "/", timeout_s=2)
     result = geocoder.geocode(AddressQuery("2611GW", 87))
     assert (result.lat, result.lon, result.street, result.city, result.source) == (
-        52.01138, 4.35797, "Markt", "Delft", "pdok"
+        52.01138,
+        4.35797,
+        "Markt",
+        "Delft",
+        "pdok",
     )
     path, query = stub.requests[0]
     assert path == "/bzk/locatieserver/search/v3_1/free"
@@ -223,7 +231,9 @@ def test_chain_and_failed_addresses_are_kept(db, tmp_path, locatieserver):
         participant = Participant(name="Test", birth_year=1980, channels=["voice"])
         places = [("2628CC", 5), ("2611GW", 87), ("9999ZZ", 1)]
         for postcode, number in places:
-            participant.addresses.append(Address(kind=AddressKind.HOME, postcode=postcode, house_number=number))
+            participant.addresses.append(
+                Address(kind=AddressKind.HOME, postcode=postcode, house_number=number)
+            )
         session.add(participant)
         session.flush()
         results = [geocode_address(a, chain) for a in participant.addresses]

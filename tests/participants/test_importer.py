@@ -63,16 +63,39 @@ def run_import(db, path):
 def snapshot(db):
     with db.session() as session:
         people = session.scalars(
-            select(Participant).order_by(Participant.id)
+            select(Participant)
+            .order_by(Participant.id)
             .options(selectinload(Participant.addresses), selectinload(Participant.phones))
         ).all()
         return [
             (
-                p.id, p.external_ref, p.name, p.birth_year, p.email, p.email_verified, p.channels,
-                p.status, p.updated_at,
-                sorted((a.id, a.kind, a.postcode, a.house_number, a.house_number_addition, a.lat, a.lon,
-                        a.geocode_status, a.geocode_error, a.window_days, a.window_start_min,
-                        a.window_end_min, a.updated_at) for a in p.addresses),
+                p.id,
+                p.external_ref,
+                p.name,
+                p.birth_year,
+                p.email,
+                p.email_verified,
+                p.channels,
+                p.status,
+                p.updated_at,
+                sorted(
+                    (
+                        a.id,
+                        a.kind,
+                        a.postcode,
+                        a.house_number,
+                        a.house_number_addition,
+                        a.lat,
+                        a.lon,
+                        a.geocode_status,
+                        a.geocode_error,
+                        a.window_days,
+                        a.window_start_min,
+                        a.window_end_min,
+                        a.updated_at,
+                    )
+                    for a in p.addresses
+                ),
                 sorted((ph.id, ph.e164, ph.kind, ph.verified, ph.updated_at) for ph in p.phones),
             )
             for p in people
@@ -85,11 +108,14 @@ def test_rows_are_checked_and_rejections_reported_per_row(db, tmp_path, gazettee
     found = {(e.row, e.field) for e in report.errors}
     assert found == {
         (6, "birth_year"),
-        (7, "phone_1"), (7, "home_postcode"),
+        (7, "phone_1"),
+        (7, "home_postcode"),
         (8, "external_ref"),
-        (9, "email"), (9, "channels"),
+        (9, "email"),
+        (9, "channels"),
         (10, "external_ref"),
-        (11, "channels"), (11, "work_window"),
+        (11, "channels"),
+        (11, "work_window"),
         (12, "home_postcode"),
     }
     reasons = {(e.row, e.field): e.reason for e in report.errors}
@@ -113,8 +139,18 @@ def test_imported_values_are_normalised(db, tmp_path, gazetteer):
             ("+31612345678", PhoneKind.MOBILE, True),
         ]
         home, work = sorted(jan.addresses, key=lambda a: a.kind.value)
-        assert (home.postcode, home.lat, home.street, home.geocode_status) == ("2611GW", 52.01138, "Markt", GeocodeStatus.OK)
-        assert (work.postcode, work.window_days, work.window_start_min, work.window_end_min) == ("2628CC", 31, 480, 1080)
+        assert (home.postcode, home.lat, home.street, home.geocode_status) == (
+            "2611GW",
+            52.01138,
+            "Markt",
+            GeocodeStatus.OK,
+        )
+        assert (work.postcode, work.window_days, work.window_start_min, work.window_end_min) == (
+            "2628CC",
+            31,
+            480,
+            1080,
+        )
         anna = session.scalars(select(Participant).where(Participant.external_ref == "r2")).one()
         assert (anna.addresses[0].house_number_addition, anna.addresses[0].lat) == ("A", 52.0125)
         piet = session.scalars(select(Participant).where(Participant.external_ref == "r3")).one()
@@ -154,7 +190,10 @@ def test_reimport_applies_changes_but_never_undoes_an_opt_out(db, tmp_path, gaze
         jan = session.scalars(select(Participant).where(Participant.external_ref == "r1")).one()
         assert sorted(p.e164 for p in jan.phones) == ["+31152158000", "+31611112222"]
         assert [a.kind.value for a in jan.addresses] == ["home"]
-        assert session.scalars(select(Participant.status).where(Participant.external_ref == "r2")).one() is ParticipantStatus.OPTED_OUT
+        assert (
+            session.scalars(select(Participant.status).where(Participant.external_ref == "r2")).one()
+            is ParticipantStatus.OPTED_OUT
+        )
         assert db.count(PhoneNumber) == 4 and db.count(Address) == 4
 
 
@@ -172,7 +211,12 @@ def test_whole_file_problems(db, tmp_path):
 def test_semicolon_files_from_excel(db, tmp_path, gazetteer):
     path = tmp_path / "excel.csv"
     path.write_bytes(
-        ("\ufeff" + HEADER.replace(",", ";") + "\r\n" + "r1;Jan;1960;;0612345678;;voice;;ja;2611 GW;87;;;;;;\r\n").encode("utf-8")
+        (
+            "\ufeff"
+            + HEADER.replace(",", ";")
+            + "\r\n"
+            + "r1;Jan;1960;;0612345678;;voice;;ja;2611 GW;87;;;;;;\r\n"
+        ).encode("utf-8")
     )
     report = run_import(db, path)
     assert report.created == 1 and report.ok

@@ -45,14 +45,17 @@ def test_demo_seed_is_deterministic_and_idempotent(app, db):
     assert "300 participants added (300 in total)" in result.output
     with db.session() as session:
         first = session.execute(
-            select(Participant.external_ref, Participant.name, Participant.channels, Participant.status)
-            .order_by(Participant.external_ref)
+            select(
+                Participant.external_ref, Participant.name, Participant.channels, Participant.status
+            ).order_by(Participant.external_ref)
         ).all()
         room = session.scalars(select(ControlRoom)).one()
         assert (room.name, room.transfer_target) == ("Meldkamer Haaglanden", "+31703456789")
         operators = {o.username: o for o in session.scalars(select(Operator))}
         assert {u: o.role for u, o in operators.items()} == {
-            "centralist": Role.CENTRALIST, "supervisor": Role.SUPERVISOR, "admin": Role.ADMIN,
+            "centralist": Role.CENTRALIST,
+            "supervisor": Role.SUPERVISOR,
+            "admin": Role.ADMIN,
         }
         from werkzeug.security import check_password_hash
 
@@ -68,8 +71,9 @@ def test_demo_seed_is_deterministic_and_idempotent(app, db):
     runner.invoke(demo_group, ["seed", "--participants", "320"])
     with db.session() as session:
         again = session.execute(
-            select(Participant.external_ref, Participant.name, Participant.channels, Participant.status)
-            .order_by(Participant.external_ref)
+            select(
+                Participant.external_ref, Participant.name, Participant.channels, Participant.status
+            ).order_by(Participant.external_ref)
         ).all()
     assert again[:300] == first and len(again) == 320
 
@@ -81,4 +85,3 @@ def test_demo_population_lives_in_delft():
     postcodes = {row["postcode"][:4] for row in gazetteer}
     assert postcodes <= {str(n) for n in range(2611, 2630)} and len(postcodes) >= 15
     assert inside_delft(52.0116, 4.3571) and not inside_delft(52.0786, 4.2887)  # Delft, not Den Haag
-

@@ -237,8 +237,12 @@ def test_matches_brute_force_reference_on_random_data(db):
 
 def test_nearest_first_with_distance(db):
     with db.transaction() as session:
-        far = add_participant(session, offset(*DELFT, 900, 0), phones=[("+31612000001", PhoneKind.MOBILE, True)])
-        near = add_participant(session, offset(*DELFT, 0, 200), phones=[("+31612000002", PhoneKind.MOBILE, True)])
+        far = add_participant(
+            session, offset(*DELFT, 900, 0), phones=[("+31612000001", PhoneKind.MOBILE, True)]
+        )
+        near = add_participant(
+            session, offset(*DELFT, 0, 200), phones=[("+31612000002", PhoneKind.MOBILE, True)]
+        )
         add_participant(session, offset(*DELFT, 1100, 0), phones=[("+31612000003", PhoneKind.MOBILE, True)])
     with db.session() as session:
         got = select_recipients(session, *DELFT, 1000, WEDNESDAY_AFTERNOON)
@@ -384,13 +388,17 @@ def test_bad_requests_are_refused(db):
 
 def test_index_follows_address_changes(db):
     with db.transaction() as session:
-        p = add_participant(session, offset(*DELFT, 5000, 0), phones=[("+31612000077", PhoneKind.MOBILE, True)])
+        p = add_participant(
+            session, offset(*DELFT, 5000, 0), phones=[("+31612000077", PhoneKind.MOBILE, True)]
+        )
     with db.transaction() as session:
         assert select_recipients(session, *DELFT, 1000, WEDNESDAY_AFTERNOON) == []
         address = session.get(Address, p.addresses[0].id)
         address.lat, address.lon = offset(*DELFT, 100, 0)
     with db.transaction() as session:
-        assert [r.participant_id for r in select_recipients(session, *DELFT, 1000, WEDNESDAY_AFTERNOON)] == [p.id]
+        assert [r.participant_id for r in select_recipients(session, *DELFT, 1000, WEDNESDAY_AFTERNOON)] == [
+            p.id
+        ]
         session.delete(session.get(Address, p.addresses[0].id))
     with db.session() as session:
         assert select_recipients(session, *DELFT, 1000, WEDNESDAY_AFTERNOON) == []
@@ -401,19 +409,28 @@ def test_selection_uses_the_spatial_index(db):
 
     box = bounding_box(*DELFT, 2000)
     query = _candidate_query(db.engine.dialect.name, box)
-    params = {"south": box.south, "north": box.north, "west": box.west, "east": box.east,
-              "at": WEDNESDAY_AFTERNOON}
+    params = {
+        "south": box.south,
+        "north": box.north,
+        "west": box.west,
+        "east": box.east,
+        "at": WEDNESDAY_AFTERNOON,
+    }
     with db.engine.connect() as conn:
         compiled = str(query.compile(conn))
         if db.is_sqlite:
             plan = conn.exec_driver_sql(
                 "EXPLAIN QUERY PLAN " + compiled,
-                tuple(params[k] if k != "at" else "2026-11-25 13:00:00.000000"
-                      for k in query.compile(conn).positiontup),
+                tuple(
+                    params[k] if k != "at" else "2026-11-25 13:00:00.000000"
+                    for k in query.compile(conn).positiontup
+                ),
             ).all()
             details = [row[-1] for row in plan]
             # Range scans on the grid's clustered key; no other table is read.
-            assert len(details) == 1 and details[0].startswith("SEARCH selection_grid USING PRIMARY KEY (lat_cell=? AND lon_cell>? AND lon_cell<?)"), details
+            assert len(details) == 1 and details[0].startswith(
+                "SEARCH selection_grid USING PRIMARY KEY (lat_cell=? AND lon_cell>? AND lon_cell<?)"
+            ), details
         else:
             conn.exec_driver_sql("SET enable_seqscan = off")  # a test table is tiny
             conn.exec_driver_sql("SET enable_bitmapscan = off")

@@ -24,9 +24,18 @@ def test_bench_select_runs_and_prints_one_json_line_last(app):
     figures = json.loads(result.output.strip().splitlines()[-1])
     assert figures["participants"] == 3000 and figures["database"] == "sqlite"
     assert figures["selected"] > 0 and figures["median_ms"] > 0 and figures["scan_median_ms"] > 0
-    assert set(figures) >= {"participants", "selected", "median_ms", "scan_median_ms", "speedup",
-                            "btree_median_ms", "speedup_vs_btree", "rtree_median_ms",
-                            "speedup_vs_rtree", "postgis"}
+    assert set(figures) >= {
+        "participants",
+        "selected",
+        "median_ms",
+        "scan_median_ms",
+        "speedup",
+        "btree_median_ms",
+        "speedup_vs_btree",
+        "rtree_median_ms",
+        "speedup_vs_rtree",
+        "postgis",
+    }
     # The baselines go in through their indexes (EXPLAIN), else their figures mean nothing.
     assert figures["btree_index_used"] is True, figures["btree_plan"]
     assert figures["rtree_index_used"] is True, figures["rtree_plan"]
@@ -46,8 +55,10 @@ def test_generated_population_is_deterministic_and_clustered():
 
 SQLITE_BTREE = "SEARCH a USING INDEX ix_address_lat_lon (lat>? AND lat<?)"
 SQLITE_SCAN = "SCAN a"
-PG_BITMAP = ("->  Bitmap Index Scan on ix_address_lat_lon  (cost=0.00..31.15 rows=40 width=0)\n"
-             "      Index Cond: ((lat >= 51.99))")
+PG_BITMAP = (
+    "->  Bitmap Index Scan on ix_address_lat_lon  (cost=0.00..31.15 rows=40 width=0)\n"
+    "      Index Cond: ((lat >= 51.99))"
+)
 PG_SEQ = "->  Seq Scan on address a  (cost=0.00..9000.00 rows=13 width=36)"
 
 

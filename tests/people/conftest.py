@@ -1,4 +1,5 @@
 """Fixtures for the participants' portal tests."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Helpers for the participants' portal tests: a recording courier, test stand-ins, builders."""
+
 from __future__ import annotations
 
 import phonenumbers
@@ -13,8 +14,16 @@ class RecordingCourier:
         self.sent = []
 
     def send_code(self, session, participant, purpose, method, target, code, link):
-        self.sent.append({"participant": participant.id, "purpose": purpose, "method": method,
-                          "target": target, "code": code, "link": link})
+        self.sent.append(
+            {
+                "participant": participant.id,
+                "purpose": purpose,
+                "method": method,
+                "target": target,
+                "code": code,
+                "link": link,
+            }
+        )
 
     def last(self, target=None):
         for item in reversed(self.sent):
@@ -66,29 +75,58 @@ def control_room(s, name="Meldkamer Haaglanden") -> ControlRoom:
     return room
 
 
-def ended_action(s, room, started: datetime, minutes=30, outcome=Outcome.NO_RESULT,
-                 incident=IncidentType.SUSPECT, lat=52.0116, lon=4.3571, training=False) -> Action:
+def ended_action(
+    s,
+    room,
+    started: datetime,
+    minutes=30,
+    outcome=Outcome.NO_RESULT,
+    incident=IncidentType.SUSPECT,
+    lat=52.0116,
+    lon=4.3571,
+    training=False,
+) -> Action:
     action = Action(
-        control_room_id=room.id, incident_type=incident, lat=lat, lon=lon, radius_m=1000,
-        channels=["voice", "sms"], status=ActionStatus.ENDED, outcome=outcome,
-        started_at=started, ended_at=started + timedelta(minutes=minutes), training=training,
+        control_room_id=room.id,
+        incident_type=incident,
+        lat=lat,
+        lon=lon,
+        radius_m=1000,
+        channels=["voice", "sms"],
+        status=ActionStatus.ENDED,
+        outcome=outcome,
+        started_at=started,
+        ended_at=started + timedelta(minutes=minutes),
+        training=training,
     )
     s.add(action)
     s.flush()
     return action
 
 
-def delivery(s, action, participant, channel=Channel.VOICE, kind=PhoneKind.MOBILE,
-             state=DeliveryState.COMPLETED, acknowledged=False, target=None) -> Delivery:
+def delivery(
+    s,
+    action,
+    participant,
+    channel=Channel.VOICE,
+    kind=PhoneKind.MOBILE,
+    state=DeliveryState.COMPLETED,
+    acknowledged=False,
+    target=None,
+) -> Delivery:
     d = Delivery(
         action_id=action.id if action else None,
         participant_id=participant.id if participant else None,
         kind=DeliveryKind.ALERT if action else DeliveryKind.VERIFICATION,
         channel=channel,
-        target=target or (participant.phones[0].e164 if participant and participant.phones else "x@example.nl"),
+        target=target
+        or (participant.phones[0].e164 if participant and participant.phones else "x@example.nl"),
         phone_kind=kind if channel is not Channel.EMAIL else None,
-        state=state, acknowledged=acknowledged, answered_by="human",
-        provider="simulator", provider_id=f"sim-{id(object())}",
+        state=state,
+        acknowledged=acknowledged,
+        answered_by="human",
+        provider="simulator",
+        provider_id=f"sim-{id(object())}",
     )
     s.add(d)
     s.flush()

@@ -1,5 +1,6 @@
 """The portal's states as the wave sees them: who signs up but is not yet verified, who
 pauses, opts out or leaves, is never called. Uses the real selection and wave planning."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -21,9 +22,15 @@ def parse(raw):
 
 
 def signup(s, clock, policy, name, mobile, email):
-    data = ss.SignUpInput(name=name, birth_year=1980, email=email, phones=[mobile],
-                          addresses=[ss.AddressInput(AddressKind.HOME, "2611AB", 1)],
-                          channels=["voice", "sms", "email"], consent=True)
+    data = ss.SignUpInput(
+        name=name,
+        birth_year=1980,
+        email=email,
+        phones=[mobile],
+        addresses=[ss.AddressInput(AddressKind.HOME, "2611AB", 1)],
+        channels=["voice", "sms", "email"],
+        consent=True,
+    )
     return ss.sign_up(s, clock, policy, data, parse, geocode_delft)
 
 
@@ -41,9 +48,16 @@ def run_wave(db, clock, settings):
     with db.transaction() as s:
         room = s.scalar(select(Action.control_room_id).limit(1))
     with db.session() as s:
-        action = Action(control_room_id=room, incident_type=IncidentType.SUSPECT,
-                        description={"clothing": "rode jas"}, lat=52.0116, lon=4.3571, radius_m=500,
-                        channels=["voice", "sms", "email"], status=ActionStatus.DRAFT)
+        action = Action(
+            control_room_id=room,
+            incident_type=IncidentType.SUSPECT,
+            description={"clothing": "rode jas"},
+            lat=52.0116,
+            lon=4.3571,
+            radius_m=500,
+            channels=["voice", "sms", "email"],
+            status=ActionStatus.DRAFT,
+        )
         s.add(action)
         s.flush()
         launch_wave(s, action, None, clock, settings)
@@ -55,8 +69,16 @@ def run_wave(db, clock, settings):
 def people(db, clock, policy):
     with db.transaction() as s:
         room = control_room(s)
-        s.add(Action(control_room_id=room.id, incident_type=IncidentType.OTHER, lat=0, lon=0,
-                     radius_m=1, status=ActionStatus.ENDED))  # gives run_wave the room
+        s.add(
+            Action(
+                control_room_id=room.id,
+                incident_type=IncidentType.OTHER,
+                lat=0,
+                lon=0,
+                radius_m=1,
+                status=ActionStatus.ENDED,
+            )
+        )  # gives run_wave the room
         verified = signup(s, clock, policy, "Geverifieerd", "06 1111 2222", "v@example.nl")
         verify_everything(s, clock, policy, verified)
         unverified = signup(s, clock, policy, "Ongeverifieerd", "06 3333 4444", "u@example.nl")

@@ -29,14 +29,18 @@ from participants.verification import Method, Purpose
 
 def signup_input(**over) -> ss.SignUpInput:
     data = dict(
-        name="  Jan   Jansen ", birth_year="1975", email="Jan@Example.nl",
+        name="  Jan   Jansen ",
+        birth_year="1975",
+        email="Jan@Example.nl",
         phones=["06 1234 5678", "015-2345678"],
         addresses=[
             ss.AddressInput(AddressKind.HOME, "2611 ab", "12", "a"),
-            ss.AddressInput(AddressKind.WORK, "2628CD", 3, window_days=31, window_start_min=480,
-                            window_end_min=1080),
+            ss.AddressInput(
+                AddressKind.WORK, "2628CD", 3, window_days=31, window_start_min=480, window_end_min=1080
+            ),
         ],
-        channels=["voice", "sms"], consent=True,
+        channels=["voice", "sms"],
+        consent=True,
     )
     data.update(over)
     return ss.SignUpInput(**data)
@@ -51,7 +55,9 @@ def test_sign_up_stores_normalised_unverified_data(db, clock, policy):
         p = do_signup(s, clock, policy)
         assert p.name == "Jan Jansen" and p.email == "jan@example.nl" and not p.email_verified
         assert {(x.e164, x.kind, x.verified) for x in p.phones} == {
-            ("+31612345678", PhoneKind.MOBILE, False), ("+31152345678", PhoneKind.LANDLINE, False)}
+            ("+31612345678", PhoneKind.MOBILE, False),
+            ("+31152345678", PhoneKind.LANDLINE, False),
+        }
         home, work = sorted(p.addresses, key=lambda a: a.kind.value)
         assert (home.postcode, home.house_number, home.house_number_addition) == ("2611AB", 12, "A")
         assert (work.window_days, work.window_start_min, work.window_end_min) == (31, 480, 1080)
@@ -59,22 +65,38 @@ def test_sign_up_stores_normalised_unverified_data(db, clock, policy):
         assert p.source == "signup"
 
 
-@pytest.mark.parametrize("over, field", [
-    ({"name": " "}, "name"),
-    ({"birth_year": "2011"}, "birth_year"),  # turns 15 in 2026
-    ({"birth_year": "19x5"}, "birth_year"),
-    ({"consent": False}, "consent"),
-    ({"email": "not-an-address"}, "email"),
-    ({"phones": ["12345"]}, "phones"),
-    ({"addresses": []}, "postcode"),
-    ({"addresses": [ss.AddressInput(AddressKind.HOME, "0123 AB", "1")]}, "postcode"),
-    ({"addresses": [ss.AddressInput(AddressKind.HOME, "2611AB", "1", window_days=31)]}, "window"),
-    ({"addresses": [ss.AddressInput(AddressKind.HOME, "2611AB", "1", window_days=31,
-                                    window_start_min=600, window_end_min=500)]}, "window"),
-    ({"channels": []}, "channels"),
-    ({"channels": ["sms"], "phones": ["015-2345678"]}, "channels"),
-    ({"channels": ["email"], "email": ""}, "channels"),
-])
+@pytest.mark.parametrize(
+    "over, field",
+    [
+        ({"name": " "}, "name"),
+        ({"birth_year": "2011"}, "birth_year"),  # turns 15 in 2026
+        ({"birth_year": "19x5"}, "birth_year"),
+        ({"consent": False}, "consent"),
+        ({"email": "not-an-address"}, "email"),
+        ({"phones": ["12345"]}, "phones"),
+        ({"addresses": []}, "postcode"),
+        ({"addresses": [ss.AddressInput(AddressKind.HOME, "0123 AB", "1")]}, "postcode"),
+        ({"addresses": [ss.AddressInput(AddressKind.HOME, "2611AB", "1", window_days=31)]}, "window"),
+        (
+            {
+                "addresses": [
+                    ss.AddressInput(
+                        AddressKind.HOME,
+                        "2611AB",
+                        "1",
+                        window_days=31,
+                        window_start_min=600,
+                        window_end_min=500,
+                    )
+                ]
+            },
+            "window",
+        ),
+        ({"channels": []}, "channels"),
+        ({"channels": ["sms"], "phones": ["015-2345678"]}, "channels"),
+        ({"channels": ["email"], "email": ""}, "channels"),
+    ],
+)
 def test_sign_up_refuses_bad_input_with_a_dutch_reason(db, clock, policy, over, field):
     with db.transaction() as s:
         with pytest.raises(ss.PortalError) as err:
@@ -88,7 +110,9 @@ def test_sixteen_this_year_may_join(db, clock, policy):
         assert do_signup(s, clock, policy, birth_year=str(clock.now().year - 16)).birth_year == 2010
 
 
-def test_login_by_code_only_for_verified_numbers_and_same_answer_for_strangers(db, clock, verifier_for, courier):
+def test_login_by_code_only_for_verified_numbers_and_same_answer_for_strangers(
+    db, clock, verifier_for, courier
+):
     with db.transaction() as s:
         p = do_signup(s, clock, ss_policy := verifier_for(s).policy)
         v = verifier_for(s)
@@ -103,7 +127,10 @@ def test_login_by_code_only_for_verified_numbers_and_same_answer_for_strangers(d
         challenge = ss.request_login(s, v, "0612345678", "192.0.2.1", parse_phone)
         sent = courier.last("+31612345678")
         assert sent["method"] is Method.SMS and sent["purpose"] is Purpose.LOGIN
-        assert ss.complete_login(v, s, challenge.target, "999999" if sent["code"] != "999999" else "111111") is None
+        assert (
+            ss.complete_login(v, s, challenge.target, "999999" if sent["code"] != "999999" else "111111")
+            is None
+        )
         assert ss.complete_login(v, s, challenge.target, sent["code"]) == p.id
 
 
@@ -121,10 +148,14 @@ def test_change_details_resets_email_verification_and_checks_channels(db, clock,
     with db.transaction() as s:
         p = do_signup(s, clock, policy)
         p.email_verified = True
-        assert ss.update_details(s, clock, p, name="Jan J.", email="jan@example.nl", channels=["sms"]) is False
+        assert (
+            ss.update_details(s, clock, p, name="Jan J.", email="jan@example.nl", channels=["sms"]) is False
+        )
         assert p.email_verified is True
-        assert ss.update_details(s, clock, p, name="Jan J.", email="nieuw@example.nl",
-                                 channels=["sms", "email"]) is True
+        assert (
+            ss.update_details(s, clock, p, name="Jan J.", email="nieuw@example.nl", channels=["sms", "email"])
+            is True
+        )
         assert p.email == "nieuw@example.nl" and p.email_verified is False
         with pytest.raises(ss.PortalError):
             ss.update_details(s, clock, p, name="Jan", email="", channels=["email"])
@@ -197,9 +228,16 @@ def test_export_holds_everything_and_is_json(db, clock, policy, verifier_for):
 def test_deleted_participant_leaves_no_personal_data_behind(db, clock, policy, verifier_for):
     with db.transaction() as s:
         p = do_signup(s, clock, policy, name="Zeldzame Naamvoorbeeld", email="zeldzaam@example.nl")
-        other = do_signup(s, clock, policy, name="Ander Persoon", email="ander@example.nl",
-                          phones=["06 5555 4444"], channels=["sms"],
-                          addresses=[ss.AddressInput(AddressKind.HOME, "2624 AA", "7")])
+        other = do_signup(
+            s,
+            clock,
+            policy,
+            name="Ander Persoon",
+            email="ander@example.nl",
+            phones=["06 5555 4444"],
+            channels=["sms"],
+            addresses=[ss.AddressInput(AddressKind.HOME, "2624 AA", "7")],
+        )
         verifier_for(s).issue(p, Purpose.PHONE, "+31612345678", Method.SMS)
         room = control_room(s)
         action = ended_action(s, room, clock.now())
@@ -208,8 +246,15 @@ def test_deleted_participant_leaves_no_personal_data_behind(db, clock, policy, v
         delivery(s, action, other, state=DeliveryState.NO_ANSWER)
         s.add(DeliveryEvent(delivery_id=d.id, event="answered", detail={"to": "+31612345678"}))
         delivery(s, None, p)  # a verification call
-        s.add(Sighting(action_id=action.id, caller_number="+31612345678", participant_id=p.id,
-                       delivery_id=d.id, received_at=clock.now()))
+        s.add(
+            Sighting(
+                action_id=action.id,
+                caller_number="+31612345678",
+                participant_id=p.id,
+                delivery_id=d.id,
+                received_at=clock.now(),
+            )
+        )
         pid, action_id = p.id, action.id
         report = ss.delete_account(s, clock, p)
         assert report.deliveries_anonymised == 2 and report.deliveries_deleted == 1
@@ -221,8 +266,17 @@ def test_deleted_participant_leaves_no_personal_data_behind(db, clock, policy, v
         # Scan every text column of every table for the personal data.
         needles = ["Zeldzame", "zeldzaam@example.nl", "+31612345678", "+31152345678", "2611AB"]
         dump = []
-        for table in ("participant", "address", "phone_number", "verification_code", "delivery",
-                      "delivery_event", "sighting", "audit_event", "daily_aggregate"):
+        for table in (
+            "participant",
+            "address",
+            "phone_number",
+            "verification_code",
+            "delivery",
+            "delivery_event",
+            "sighting",
+            "audit_event",
+            "daily_aggregate",
+        ):
             for row in s.execute(text(f"SELECT * FROM {table}")):
                 dump.append(" ".join(str(v) for v in row))
         blob = "\n".join(dump)
@@ -230,9 +284,16 @@ def test_deleted_participant_leaves_no_personal_data_behind(db, clock, policy, v
             assert needle not in blob, needle
         assert "Ander Persoon" in blob  # the other participant is untouched
         # the action's counts survive: 2 anonymous deliveries + the other participant's
-        assert s.scalar(select(Delivery.id).where(Delivery.action_id == action_id, Delivery.participant_id.is_(None))) is not None
-        rows = {(r.channel, r.phone_kind): (r.recipients, r.reached, r.acknowledged)
-                for r in s.scalars(select(DailyAggregate).where(DailyAggregate.action_id == action_id))}
+        assert (
+            s.scalar(
+                select(Delivery.id).where(Delivery.action_id == action_id, Delivery.participant_id.is_(None))
+            )
+            is not None
+        )
+        rows = {
+            (r.channel, r.phone_kind): (r.recipients, r.reached, r.acknowledged)
+            for r in s.scalars(select(DailyAggregate).where(DailyAggregate.action_id == action_id))
+        }
         assert rows[("all", "")] == (2, 1, 1)
         assert rows[("voice", "mobile")] == (2, 1, 1)
         assert rows[("sms", "mobile")] == (1, 1, 0)

@@ -29,8 +29,13 @@ from participants.verification import (
 
 
 def make_participant(s, number="+31612345678", email="a@example.nl"):
-    p = Participant(name="Anna de Vries", birth_year=1980, email=email, channels=["sms"],
-                    phones=[PhoneNumber(e164=number, kind=PhoneKind.MOBILE)])
+    p = Participant(
+        name="Anna de Vries",
+        birth_year=1980,
+        email=email,
+        channels=["sms"],
+        phones=[PhoneNumber(e164=number, kind=PhoneKind.MOBILE)],
+    )
     s.add(p)
     s.flush()
     return p
@@ -60,7 +65,9 @@ def test_code_expires(db, verifier_for, clock, policy):
         p = make_participant(s)
         issued = verifier_for(s).issue(p, Purpose.PHONE, "+31612345678", Method.SMS)
         clock.advance(policy.code_ttl_minutes * 60 + 1)
-        assert verifier_for(s).check(p.id, Purpose.PHONE, "+31612345678", issued.secret) is CheckResult.EXPIRED
+        assert (
+            verifier_for(s).check(p.id, Purpose.PHONE, "+31612345678", issued.secret) is CheckResult.EXPIRED
+        )
         assert p.phones[0].verified is False
 
 
@@ -77,7 +84,10 @@ def test_attempts_are_limited_even_for_the_right_code(db, verifier_for, policy):
     assert results[:-1] == [CheckResult.WRONG] * (policy.max_code_attempts - 1)
     assert results[-1] is CheckResult.TOO_MANY_ATTEMPTS
     with db.transaction() as s:
-        assert verifier_for(s).check(pid, Purpose.PHONE, "+31612345678", issued.secret) is CheckResult.TOO_MANY_ATTEMPTS
+        assert (
+            verifier_for(s).check(pid, Purpose.PHONE, "+31612345678", issued.secret)
+            is CheckResult.TOO_MANY_ATTEMPTS
+        )
         assert s.get(Participant, pid).phones[0].verified is False
 
 
@@ -134,7 +144,9 @@ def test_a_code_for_one_number_does_not_verify_another(db, verifier_for):
         p.phones.append(PhoneNumber(e164="+31152345678", kind=PhoneKind.LANDLINE))
         s.flush()
         issued = verifier_for(s).issue(p, Purpose.PHONE, "+31612345678", Method.SMS)
-        assert verifier_for(s).check(p.id, Purpose.PHONE, "+31152345678", issued.secret) is CheckResult.EXPIRED
+        assert (
+            verifier_for(s).check(p.id, Purpose.PHONE, "+31152345678", issued.secret) is CheckResult.EXPIRED
+        )
         phones = {x.e164: x.verified for x in s.scalars(select(PhoneNumber))}
         assert phones == {"+31612345678": False, "+31152345678": False}
 
@@ -172,14 +184,24 @@ class RecordingSender:
 
 def events_of(db, delivery_id):
     with db.session() as s:
-        return [tuple(row) for row in s.execute(
-            select(DeliveryEvent.event, DeliveryEvent.from_state, DeliveryEvent.to_state)
-            .where(DeliveryEvent.delivery_id == delivery_id).order_by(DeliveryEvent.id))]
+        return [
+            tuple(row)
+            for row in s.execute(
+                select(DeliveryEvent.event, DeliveryEvent.from_state, DeliveryEvent.to_state)
+                .where(DeliveryEvent.delivery_id == delivery_id)
+                .order_by(DeliveryEvent.id)
+            )
+        ]
 
 
 def voice_courier(backend, clock, **senders):
-    return PortCourier(call_backend=backend, caller_id="0343529850",
-                       public_base_url="https://burgernet.example/", clock=clock, **senders)
+    return PortCourier(
+        call_backend=backend,
+        caller_id="0343529850",
+        public_base_url="https://burgernet.example/",
+        clock=clock,
+        **senders,
+    )
 
 
 def test_port_courier_speaks_the_code_in_a_call_and_texts_it(db, clock, policy):
@@ -196,7 +218,11 @@ def test_port_courier_speaks_the_code_in_a_call_and_texts_it(db, clock, policy):
         assert backend.requests == []  # not before the code is committed
         queued = s.scalars(select(Delivery)).one()
         assert (queued.kind, queued.state, queued.action_id, queued.attempts) == (
-            DeliveryKind.VERIFICATION, DeliveryState.QUEUED, None, 0)
+            DeliveryKind.VERIFICATION,
+            DeliveryState.QUEUED,
+            None,
+            0,
+        )
         assert text.secret in sms.sent[0].text and sms.sent[0].to == "+31612345678"
         assert email.sent[0].subject.startswith("Bevestig")
         assert f"https://burgernet.example/aanmelden/bevestig/{link.secret}" in email.sent[0].text
@@ -217,7 +243,8 @@ def test_no_call_for_a_code_that_was_rolled_back(db, clock, policy):
     with pytest.raises(RuntimeError), db.transaction() as s:
         p = make_participant(s, number="+31152345678")
         VerificationService(s, clock, policy, "k" * 32, voice_courier(backend, clock)).issue(
-            p, Purpose.PHONE, "+31152345678", Method.VOICE)
+            p, Purpose.PHONE, "+31152345678", Method.VOICE
+        )
         raise RuntimeError("the sign-up failed after the code was issued")
     assert backend.requests == []
     with db.session() as s:
@@ -232,7 +259,8 @@ def test_a_refused_verification_call_is_a_recorded_failure(db, clock, policy, ca
     with db.transaction() as s:
         p = make_participant(s, number="+31152345678")
         VerificationService(s, clock, policy, "k" * 32, voice_courier(backend, clock)).issue(
-            p, Purpose.PHONE, "+31152345678", Method.VOICE)
+            p, Purpose.PHONE, "+31152345678", Method.VOICE
+        )
     (request,) = backend.requests
     assert backend.row_at_originate == [(DeliveryState.DIALING, 1)]
     with db.session() as s:
@@ -241,16 +269,25 @@ def test_a_refused_verification_call_is_a_recorded_failure(db, clock, policy, ca
         assert delivery.next_attempt_at is None  # never retried: the participant asks again
         assert s.scalar(select(VerificationCode.id)) is not None  # the code stays issued
     assert events_of(db, request.delivery_id) == [
-        ("verification.claimed", "queued", "dialing"), ("call.failed", "dialing", "failed")]
+        ("verification.claimed", "queued", "dialing"),
+        ("call.failed", "dialing", "failed"),
+    ]
     assert "portal.verification_call_failed" in caplog.text
 
 
 def test_the_dialer_never_claims_a_verification_call(db, clock, settings):
     with db.transaction() as s:
         p = make_participant(s, number="+31152345678")
-        s.add(Delivery(participant_id=p.id, kind=DeliveryKind.VERIFICATION, channel=Channel.VOICE,
-                       target="+31152345678", phone_kind=PhoneKind.LANDLINE,
-                       state=DeliveryState.QUEUED))
+        s.add(
+            Delivery(
+                participant_id=p.id,
+                kind=DeliveryKind.VERIFICATION,
+                channel=Channel.VOICE,
+                target="+31152345678",
+                phone_kind=PhoneKind.LANDLINE,
+                state=DeliveryState.QUEUED,
+            )
+        )
     network = SimulatedNetwork(clock, settings.dialer.simulator, threaded=False)
     worker = DialerWorker(db, network, clock, settings, worker_id="w")
     worker.start()

@@ -1,4 +1,5 @@
 """Alert and outcome messages for every incident type and channel."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,20 +14,45 @@ CALLBACK = "0800-0011"
 CALLBACK_SPOKEN = "nul acht nul nul, nul nul één één"
 
 SUSPECT = {
-    "gender": "male", "age": "20-25", "height_cm": 180, "build": "slim", "skin_colour": "tinted",
-    "hair": "kort zwart", "clothing": "een blauwe jas en een spijkerbroek",
-    "items": "een zwarte rugtas", "transport": "bicycle", "direction": "richting het station",
+    "gender": "male",
+    "age": "20-25",
+    "height_cm": 180,
+    "build": "slim",
+    "skin_colour": "tinted",
+    "hair": "kort zwart",
+    "clothing": "een blauwe jas en een spijkerbroek",
+    "items": "een zwarte rugtas",
+    "transport": "bicycle",
+    "direction": "richting het station",
 }
 MISSING_PERSON = {
-    "name": "Anna de Vries", "name_consent": True, "gender": "female", "age": "82",
-    "height_cm": 165, "hair": "grijs", "clothing": "een beige regenjas",
-    "medical_urgency": True, "medical_note": "Zij heeft dementie en kan verward zijn",
-    "last_seen_place": "de Markt", "last_seen_time": "14:35",
+    "name": "Anna de Vries",
+    "name_consent": True,
+    "gender": "female",
+    "age": "82",
+    "height_cm": 165,
+    "hair": "grijs",
+    "clothing": "een beige regenjas",
+    "medical_urgency": True,
+    "medical_note": "Zij heeft dementie en kan verward zijn",
+    "last_seen_place": "de Markt",
+    "last_seen_time": "14:35",
 }
-MISSING_CHILD = {"gender": "female", "age": "7", "clothing": "een roze jas",
-                 "last_seen_place": "de speeltuin", "last_seen_time": "9:05"}
-VEHICLE = {"vehicle_kind": "car", "colour": "blue", "make": "Volkswagen", "model": "Golf",
-           "plate": "12abc3", "direction": "de A13"}
+MISSING_CHILD = {
+    "gender": "female",
+    "age": "7",
+    "clothing": "een roze jas",
+    "last_seen_place": "de speeltuin",
+    "last_seen_time": "9:05",
+}
+VEHICLE = {
+    "vehicle_kind": "car",
+    "colour": "blue",
+    "make": "Volkswagen",
+    "model": "Golf",
+    "plate": "12abc3",
+    "direction": "de A13",
+}
 OTHER = {"subject": "een loslopend paard", "details": "Bruin met witte manen"}
 
 
@@ -92,8 +118,10 @@ def test_missing_child_alert():
 def test_vehicle_alert_spells_and_repeats_the_plate():
     message = compose_alert("vehicle", VEHICLE, "", CALLBACK)
     _assert_script_shape(message, "dit voertuig")
-    assert ("Wilt u uitkijken naar een blauwe auto van het merk Volkswagen, type Golf, "
-            "met kenteken één twee, aa bee cee, drie.") in message.voice
+    assert (
+        "Wilt u uitkijken naar een blauwe auto van het merk Volkswagen, type Golf, "
+        "met kenteken één twee, aa bee cee, drie."
+    ) in message.voice
     assert "Ik herhaal het kenteken: één twee, aa bee cee, drie." in message.voice
     assert "met kenteken 12-ABC-3." in message.display
     assert "Ik herhaal" not in message.display
@@ -119,7 +147,9 @@ def test_free_text_is_cleaned_and_spoken():
 
 def test_area_is_named_in_the_opening():
     message = compose_alert("suspect", SUSPECT, "", CALLBACK, area="Delft, rond de Markt")
-    assert message.voice.startswith("Hier volgt een oproep van Burgernet voor de omgeving Delft, rond de Markt.")
+    assert message.voice.startswith(
+        "Hier volgt een oproep van Burgernet voor de omgeving Delft, rond de Markt."
+    )
 
 
 def test_unspeakable_free_text_is_refused():
@@ -133,11 +163,14 @@ def test_unspeakable_description_field_is_refused():
         compose_alert("suspect", dict(SUSPECT, clothing="<i>rode</i> jas"), "", CALLBACK)
 
 
-@pytest.mark.parametrize("description, field, dutch", [
-    ({"colour": "turquoise"}, "colour", "kies een van de mogelijkheden"),
-    ({"plate": "12-AB*-3"}, "plate", "Kenteken"),
-    ({"plate": "12ABC3", "wheels": 4}, "wheels", "Onbekende velden"),
-])
+@pytest.mark.parametrize(
+    "description, field, dutch",
+    [
+        ({"colour": "turquoise"}, "colour", "kies een van de mogelijkheden"),
+        ({"plate": "12-AB*-3"}, "plate", "Kenteken"),
+        ({"plate": "12ABC3", "wheels": 4}, "wheels", "Onbekende velden"),
+    ],
+)
 def test_invalid_vehicle_descriptions(description, field, dutch):
     with pytest.raises(InvalidDescription) as caught:
         compose_alert("vehicle", description, "", CALLBACK)
@@ -145,14 +178,17 @@ def test_invalid_vehicle_descriptions(description, field, dutch):
     assert dutch in caught.value.user_message
 
 
-@pytest.mark.parametrize("description, field", [
-    ({"age": "oud"}, "age"),
-    ({"age": "200"}, "age"),
-    ({"height_cm": "lang"}, "height_cm"),
-    ({"height_cm": 300}, "height_cm"),
-    ({"clothing": "x" * 161}, "clothing"),
-    ({"gender": "male"}, None),  # too thin: nothing to look out for
-])
+@pytest.mark.parametrize(
+    "description, field",
+    [
+        ({"age": "oud"}, "age"),
+        ({"age": "200"}, "age"),
+        ({"height_cm": "lang"}, "height_cm"),
+        ({"height_cm": 300}, "height_cm"),
+        ({"clothing": "x" * 161}, "clothing"),
+        ({"gender": "male"}, None),  # too thin: nothing to look out for
+    ],
+)
 def test_invalid_suspect_descriptions(description, field):
     with pytest.raises(InvalidDescription) as caught:
         compose_alert("suspect", description, "", CALLBACK)
@@ -185,18 +221,31 @@ def test_description_fields_cover_every_incident_type():
             if spec.kind == "text":
                 assert spec.max_length
     suspect = {spec.name for spec in description_fields("suspect")}
-    assert {"gender", "age", "height_cm", "build", "skin_colour", "hair", "clothing", "items",
-            "transport", "direction"} <= suspect
+    assert {
+        "gender",
+        "age",
+        "height_cm",
+        "build",
+        "skin_colour",
+        "hair",
+        "clothing",
+        "items",
+        "transport",
+        "direction",
+    } <= suspect
     assert {"make", "model", "colour", "plate", "direction"} <= {
-        spec.name for spec in description_fields("vehicle")}
+        spec.name for spec in description_fields("vehicle")
+    }
 
 
 def test_validate_description_drops_empty_values_and_normalises():
-    cleaned = validate_description("vehicle", {"plate": " gh 123 j ", "make": "", "model": None,
-                                               "colour": "red"})
+    cleaned = validate_description(
+        "vehicle", {"plate": " gh 123 j ", "make": "", "model": None, "colour": "red"}
+    )
     assert cleaned == {"plate": "GH-123-J", "colour": "red"}
-    person = validate_description("missing_person", {"age": "ca. 25 jaar", "last_seen_time": "9.05",
-                                                     "medical_urgency": "on"})
+    person = validate_description(
+        "missing_person", {"age": "ca. 25 jaar", "last_seen_time": "9.05", "medical_urgency": "on"}
+    )
     assert person == {"age": "25", "last_seen_time": "09:05", "medical_urgency": True}
 
 
@@ -208,10 +257,16 @@ def test_describe_gives_a_short_label():
 # --- SMS -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind, description", [
-    ("suspect", SUSPECT), ("missing_person", MISSING_PERSON), ("missing_child", MISSING_CHILD),
-    ("vehicle", VEHICLE), ("other", OTHER),
-])
+@pytest.mark.parametrize(
+    "kind, description",
+    [
+        ("suspect", SUSPECT),
+        ("missing_person", MISSING_PERSON),
+        ("missing_child", MISSING_CHILD),
+        ("vehicle", VEHICLE),
+        ("other", OTHER),
+    ],
+)
 def test_sms_fits_one_gsm7_segment(kind, description):
     message = compose_alert(kind, description, "Extra toelichting van de centralist.", CALLBACK)
     assert len(message.sms) <= 160
@@ -233,13 +288,13 @@ def test_sms_shortening_drops_free_text_then_low_priority_parts():
 
 def test_short_sms_keeps_free_text():
     message = compose_alert("vehicle", {"plate": "12-ABC-3"}, "Mogelijk gestolen.", CALLBACK)
-    assert message.sms == ("Burgernet: kijk uit naar voertuig 12-ABC-3. Mogelijk gestolen. "
-                           f"Gezien? Bel gratis {CALLBACK}")
+    assert message.sms == (
+        f"Burgernet: kijk uit naar voertuig 12-ABC-3. Mogelijk gestolen. Gezien? Bel gratis {CALLBACK}"
+    )
 
 
 def test_sms_transliterates_to_gsm7_where_readable():
-    message = compose_alert("missing_child", dict(MISSING_CHILD, name="Zoë", name_consent=True),
-                            "", CALLBACK)
+    message = compose_alert("missing_child", dict(MISSING_CHILD, name="Zoë", name_consent=True), "", CALLBACK)
     assert "Zoë" in message.voice
     assert "Zoe" in message.sms
     assert message.sms_encoding == "GSM-7"
@@ -280,15 +335,22 @@ def test_email_variants():
 # --- outcome messages (afloopbericht) -----------------------------------------------------
 
 
-@pytest.mark.parametrize("outcome, kind, expected", [
-    ("arrested", "suspect", "De persoon naar wie wij u vroegen uit te kijken, is aangehouden."),
-    ("arrested", "vehicle", "is een verdachte aangehouden."),
-    ("found", "missing_person", "De vermiste persoon naar wie wij u vroegen uit te kijken, is gevonden."),
-    ("found", "missing_child", "Het vermiste kind naar wie wij u vroegen uit te kijken, is gevonden."),
-    ("vehicle_found", "vehicle", "Het voertuig waarnaar wij u vroegen uit te kijken, is gevonden."),
-    ("no_result", "suspect", "De actie is beëindigd zonder resultaat. U hoeft niet langer uit te kijken."),
-    ("other", "other", "De actie is beëindigd."),
-])
+@pytest.mark.parametrize(
+    "outcome, kind, expected",
+    [
+        ("arrested", "suspect", "De persoon naar wie wij u vroegen uit te kijken, is aangehouden."),
+        ("arrested", "vehicle", "is een verdachte aangehouden."),
+        ("found", "missing_person", "De vermiste persoon naar wie wij u vroegen uit te kijken, is gevonden."),
+        ("found", "missing_child", "Het vermiste kind naar wie wij u vroegen uit te kijken, is gevonden."),
+        ("vehicle_found", "vehicle", "Het voertuig waarnaar wij u vroegen uit te kijken, is gevonden."),
+        (
+            "no_result",
+            "suspect",
+            "De actie is beëindigd zonder resultaat. U hoeft niet langer uit te kijken.",
+        ),
+        ("other", "other", "De actie is beëindigd."),
+    ],
+)
 def test_outcome_messages(outcome, kind, expected):
     message = compose_outcome(outcome, kind, CALLBACK)
     assert message.voice.startswith("Hier volgt een bericht van Burgernet.")

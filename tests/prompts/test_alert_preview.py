@@ -1,4 +1,5 @@
 """The web preview: texts and audio in one call, audio served by key from the cache."""
+
 from __future__ import annotations
 
 import pytest
@@ -32,8 +33,9 @@ def test_find_cached_rejects_bad_and_unknown_keys(preview_settings):
 
 
 def test_preview_without_audio_and_with_errors(preview_settings):
-    preview = alert_preview("other", {"subject": "een loslopend paard"}, "", preview_settings,
-                            with_audio=False)
+    preview = alert_preview(
+        "other", {"subject": "een loslopend paard"}, "", preview_settings, with_audio=False
+    )
     assert preview.audio is None and preview.as_dict()["audio_key"] is None
     with pytest.raises(InvalidDescription):
         alert_preview("other", {}, "", preview_settings)

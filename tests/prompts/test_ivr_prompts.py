@@ -1,4 +1,5 @@
 """The fixed IVR prompts: complete, Dutch, spoken forms, and recorded replacements."""
+
 from __future__ import annotations
 
 import wave
@@ -20,13 +21,32 @@ from prompts.ivr_prompts import (
     static_prompt_keys,
 )
 
-ALERT_CALL_KEYS = {"alert_menu", "repeat", "confirm_thanks", "transfer", "transfer_failed",
-                   "opt_out_confirm", "opted_out", "invalid", "goodbye"}
-CALLBACK_LINE_KEYS = {"callback_welcome", "callback_choose_action", "callback_record",
-                      "callback_thanks", "callback_no_action", "callback_transfer",
-                      "callback_transfer_failed", "callback_action_option", "callback_one_action",
-                      "callback_offer_control_room", "callback_saved_bye",
-                      "callback_room_unreachable", "callback_goodbye"}
+ALERT_CALL_KEYS = {
+    "alert_menu",
+    "repeat",
+    "confirm_thanks",
+    "transfer",
+    "transfer_failed",
+    "opt_out_confirm",
+    "opted_out",
+    "invalid",
+    "goodbye",
+}
+CALLBACK_LINE_KEYS = {
+    "callback_welcome",
+    "callback_choose_action",
+    "callback_record",
+    "callback_thanks",
+    "callback_no_action",
+    "callback_transfer",
+    "callback_transfer_failed",
+    "callback_action_option",
+    "callback_one_action",
+    "callback_offer_control_room",
+    "callback_saved_bye",
+    "callback_room_unreachable",
+    "callback_goodbye",
+}
 
 
 @pytest.fixture
@@ -49,12 +69,15 @@ def test_alert_menu_offers_the_four_choices():
 
 def test_no_action_prompt_text_is_exact():
     assert IVR_PROMPTS["callback_no_action"] == (
-        "Er is op dit moment geen actie actief. Heeft u spoed, bel dan 112.")
+        "Er is op dit moment geen actie actief. Heeft u spoed, bel dan 112."
+    )
 
 
 def test_spoken_forms_have_no_digits_left():
-    values = {"verification_code": {"code": "482913"},
-              "callback_action_option": {"digit": 2, "description": "de vermiste man in Delft"}}
+    values = {
+        "verification_code": {"code": "482913"},
+        "callback_action_option": {"digit": 2, "description": "de vermiste man in Delft"},
+    }
     settings = Settings(_env_file=None)
     for key in IVR_PROMPTS:
         text = ivr_prompt_text(key, settings, **values.get(key, {}))
@@ -71,8 +94,9 @@ def test_callback_number_and_112_are_read_digit_by_digit(prompt_settings):
 def test_caller_values_are_filled_and_checked(prompt_settings):
     text = ivr_prompt_text("verification_code", prompt_settings, code="482913")
     assert "vier, acht, twee, negen, één, drie" in text
-    option = ivr_prompt_text("callback_action_option", prompt_settings, digit=2,
-                             description="de blauwe auto 12-ABC-3")
+    option = ivr_prompt_text(
+        "callback_action_option", prompt_settings, digit=2, description="de blauwe auto 12-ABC-3"
+    )
     assert option == ("Belt u over de blauwe auto één twee, aa bee cee, drie, druk dan op twee.")
     with pytest.raises(PromptError, match="needs code"):
         ivr_prompt_text("verification_code", prompt_settings)

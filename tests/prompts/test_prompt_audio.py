@@ -1,4 +1,5 @@
 """Real audio with espeak-ng: format, duration, loudness, cache, concurrency, engines."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -15,11 +16,14 @@ from prompts.audio import LEAD_IN_MS, PEAK_CEILING_DBFS, cache_key, render
 from prompts.errors import AudioError, PromptError, TtsError, UnspeakableText
 from prompts.tts import EspeakEngine, PiperEngine, engine_from_settings, twilio_say_attributes
 
-pytestmark = pytest.mark.skipif(not Path("/usr/bin/espeak-ng").exists(),
-                                reason="espeak-ng is installed by scripts/setup")
+pytestmark = pytest.mark.skipif(
+    not Path("/usr/bin/espeak-ng").exists(), reason="espeak-ng is installed by scripts/setup"
+)
 
-ALERT = ("Hier volgt een oproep van Burgernet. Wilt u uitkijken naar een man van ongeveer "
-         "25 jaar met een blauwe jas. Ziet u deze persoon, bel dan gratis 0800-0011.")
+ALERT = (
+    "Hier volgt een oproep van Burgernet. Wilt u uitkijken naar een man van ongeveer "
+    "25 jaar met een blauwe jas. Ziet u deze persoon, bel dan gratis 0800-0011."
+)
 
 
 @pytest.fixture
@@ -59,8 +63,12 @@ class SilentEngine:
 
 def _wav_format(path: Path) -> tuple[int, int, int, float]:
     with wave.open(str(path)) as wav:
-        return (wav.getframerate(), wav.getnchannels(), wav.getsampwidth(),
-                wav.getnframes() / wav.getframerate())
+        return (
+            wav.getframerate(),
+            wav.getnchannels(),
+            wav.getsampwidth(),
+            wav.getnframes() / wav.getframerate(),
+        )
 
 
 def test_render_produces_telephony_and_web_audio(audio_settings):
@@ -86,11 +94,11 @@ def test_rendered_audio_is_speech_not_silence_and_levelled(audio_settings):
     audio = AudioSegment.from_wav(prompt.wav_8k)
     assert audio.max_dBFS <= PEAK_CEILING_DBFS + 0.5
     lead_in = audio[: LEAD_IN_MS - 50]
-    speech = audio[LEAD_IN_MS: -300]
+    speech = audio[LEAD_IN_MS:-300]
     assert lead_in.max_dBFS < -60  # the lead-in is silence
     assert speech.dBFS > -30  # the body is speech at a useful level
     # Speech has pauses and syllables: the level varies across 250 ms windows.
-    levels = [speech[i:i + 250].dBFS for i in range(0, len(speech) - 250, 250)]
+    levels = [speech[i : i + 250].dBFS for i in range(0, len(speech) - 250, 250)]
     assert max(levels) - min(levels) > 10
 
 
@@ -113,8 +121,9 @@ def test_cache_hit_does_not_render_again(audio_settings, tmp_path):
     render("Een andere tekst.", audio_settings, engine)
     assert engine.runs == 2
     files = sorted(p.name for p in first.wav_8k.parent.iterdir() if p.name.startswith(first.key))
-    assert files == sorted(f"{first.key}{ext}" for ext in
-                           (".wav", ".sln", ".ulaw", ".web.wav", ".json", ".lock"))
+    assert files == sorted(
+        f"{first.key}{ext}" for ext in (".wav", ".sln", ".ulaw", ".web.wav", ".json", ".lock")
+    )
 
 
 def test_cache_key_depends_on_engine_voice_parameters_and_text(tmp_path):
@@ -136,9 +145,13 @@ def _render_in_child(settings_path: str, markers: str, barrier, queue) -> None:
 def test_two_processes_rendering_the_same_text_at_once(audio_settings, tmp_path):
     context = multiprocessing.get_context("fork")
     barrier, queue = context.Barrier(3), context.Queue()
-    children = [context.Process(target=_render_in_child,
-                                args=(str(audio_settings.instance_path), str(tmp_path / "markers"),
-                                      barrier, queue)) for _ in range(3)]
+    children = [
+        context.Process(
+            target=_render_in_child,
+            args=(str(audio_settings.instance_path), str(tmp_path / "markers"), barrier, queue),
+        )
+        for _ in range(3)
+    ]
     for child in children:
         child.start()
     for child in children:

@@ -1,4 +1,5 @@
 """`burgernet prompts say|render-ivr|compose` and `burgernet bench tts`."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,12 @@ from tests.support.cli import cli_runner
 
 @pytest.fixture
 def runner(tmp_path):
-    settings = Settings(_env_file=None, instance_path=tmp_path / "instance",
-                        database_url=f"sqlite:///{tmp_path / 'cli.sqlite3'}", secret_key="test")
+    settings = Settings(
+        _env_file=None,
+        instance_path=tmp_path / "instance",
+        database_url=f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+        secret_key="test",
+    )
     app = create_app(settings)
     yield cli_runner(app)
     app.extensions["burgernet.db"].dispose()
@@ -23,7 +28,9 @@ def runner(tmp_path):
 
 def test_say_writes_telephony_wav(runner, tmp_path):
     out = tmp_path / "out.wav"
-    result = runner.invoke(cli, ["prompts", "say", "Wilt u uitkijken naar een man van ca. 25 jr.", "-o", str(out)])
+    result = runner.invoke(
+        cli, ["prompts", "say", "Wilt u uitkijken naar een man van ca. 25 jr.", "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert "ongeveer vijfentwintig jaar" in result.output
     with wave.open(str(out)) as wav:
@@ -48,8 +55,9 @@ def test_render_ivr_renders_every_fixed_prompt(runner):
 
 
 def test_compose_prints_every_channel(runner):
-    result = runner.invoke(cli, ["prompts", "compose", "vehicle", "--field", "plate=12ABC3",
-                                 "--field", "colour=red"])
+    result = runner.invoke(
+        cli, ["prompts", "compose", "vehicle", "--field", "plate=12ABC3", "--field", "colour=red"]
+    )
     assert result.exit_code == 0, result.output
     assert "kenteken één twee, aa bee cee, drie" in result.output
     assert "SMS:     Burgernet: kijk uit naar rood voertuig 12-ABC-3" in result.output

@@ -7,6 +7,7 @@ GOSUB answers "100 Trying" then "200 ... Gosub complete" with the scripted DIALS
 It measures how long the server takes between a reply and its next command (the time a
 real caller would hear nothing because of the server).
 """
+
 from __future__ import annotations
 
 import shlex
@@ -47,11 +48,17 @@ class AgiPeer:
         with socket.create_connection((self.host, self.port), timeout=timeout) as sock:
             reader = sock.makefile("r", encoding="utf-8", newline="\n")
             headers = {
-                "agi_network": "yes", "agi_network_script": self.script,
+                "agi_network": "yes",
+                "agi_network_script": self.script,
                 "agi_request": f"agi://{self.host}:{self.port}/{self.script}",
-                "agi_channel": f"PJSIP/peer-{self.uniqueid}", "agi_uniqueid": self.uniqueid,
-                "agi_callerid": self.callerid, "agi_dnid": self.dnid, "agi_extension": "s",
-                "agi_context": "burgernet", "agi_priority": "1", "agi_version": "22.0.0",
+                "agi_channel": f"PJSIP/peer-{self.uniqueid}",
+                "agi_uniqueid": self.uniqueid,
+                "agi_callerid": self.callerid,
+                "agi_dnid": self.dnid,
+                "agi_extension": "s",
+                "agi_context": "burgernet",
+                "agi_priority": "1",
+                "agi_version": "22.0.0",
             }
             sent_at = time.monotonic()
             sock.sendall("".join(f"{k}: {v}\n" for k, v in headers.items()).encode() + b"\n")

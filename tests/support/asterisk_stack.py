@@ -6,6 +6,7 @@ parts (`burgernet ivr serve` and `burgernet dialer run` with the asterisk backen
 runs the production pacing loop (`dialer.worker.PacingLoop`, i.e. `DialerWorker.run`), so the
 end-to-end tests pace, wake on events and survive a failed tick exactly like a dialer process.
 """
+
 from __future__ import annotations
 
 import logging
@@ -63,46 +64,85 @@ class SeededWave:
     participants: dict[str, int]  # number -> participant id
 
 
-def seed_alert_wave(db: Database, numbers: list[str], *, voice_text: str = DEFAULT_VOICE_TEXT,
-                    transfer_target: str = "PJSIP/centralist",
-                    callback_number: str = "08000011", clock: Clock | None = None,
-                    state: DeliveryState = DeliveryState.QUEUED) -> SeededWave:
+def seed_alert_wave(
+    db: Database,
+    numbers: list[str],
+    *,
+    voice_text: str = DEFAULT_VOICE_TEXT,
+    transfer_target: str = "PJSIP/centralist",
+    callback_number: str = "08000011",
+    clock: Clock | None = None,
+    state: DeliveryState = DeliveryState.QUEUED,
+) -> SeededWave:
     """A running action with one voice alert per number (queued, unless `state` says the wave
     already ran), each for its own participant."""
     clock = clock or SystemClock()
     with db.transaction() as s:
-        room = ControlRoom(name=f"Meldkamer testbed {time.time_ns()}", region="Haaglanden",
-                           transfer_target=transfer_target, callback_number=callback_number)
+        room = ControlRoom(
+            name=f"Meldkamer testbed {time.time_ns()}",
+            region="Haaglanden",
+            transfer_target=transfer_target,
+            callback_number=callback_number,
+        )
         s.add(room)
         s.flush()
-        operator = Operator(username=f"centralist-{time.time_ns()}", display_name="C. Entralist",
-                            password_hash="!", role=Role.CENTRALIST, control_room_id=room.id,
-                            transfer_target=transfer_target)
+        operator = Operator(
+            username=f"centralist-{time.time_ns()}",
+            display_name="C. Entralist",
+            password_hash="!",
+            role=Role.CENTRALIST,
+            control_room_id=room.id,
+            transfer_target=transfer_target,
+        )
         s.add(operator)
         s.flush()
-        action = Action(control_room_id=room.id, incident_type=IncidentType.SUSPECT,
-                        voice_text=voice_text, sms_text="Burgernet: kijk uit naar een man, rode jas.",
-                        location_label="Markt, Delft", lat=52.0116, lon=4.3571, radius_m=1000,
-                        channels=[Channel.VOICE.value], status=ActionStatus.RUNNING,
-                        started_by_id=operator.id, started_at=clock.now(),
-                        description={"clothing": "rode jas"})
+        action = Action(
+            control_room_id=room.id,
+            incident_type=IncidentType.SUSPECT,
+            voice_text=voice_text,
+            sms_text="Burgernet: kijk uit naar een man, rode jas.",
+            location_label="Markt, Delft",
+            lat=52.0116,
+            lon=4.3571,
+            radius_m=1000,
+            channels=[Channel.VOICE.value],
+            status=ActionStatus.RUNNING,
+            started_by_id=operator.id,
+            started_at=clock.now(),
+            description={"clothing": "rode jas"},
+        )
         s.add(action)
         s.flush()
         deliveries, participants = {}, {}
         for rank, number in enumerate(numbers):
-            participant = Participant(name=f"Deelnemer {rank}", birth_year=1980,
-                                      channels=[Channel.VOICE.value])
-            participant.addresses.append(Address(
-                kind=AddressKind.HOME, postcode="2611AB", house_number=rank + 1,
-                lat=52.0126, lon=4.3571, geocode_status=GeocodeStatus.OK))
-            participant.phones.append(PhoneNumber(e164=number, kind=PhoneKind.MOBILE,
-                                                  verified=True))
+            participant = Participant(
+                name=f"Deelnemer {rank}", birth_year=1980, channels=[Channel.VOICE.value]
+            )
+            participant.addresses.append(
+                Address(
+                    kind=AddressKind.HOME,
+                    postcode="2611AB",
+                    house_number=rank + 1,
+                    lat=52.0126,
+                    lon=4.3571,
+                    geocode_status=GeocodeStatus.OK,
+                )
+            )
+            participant.phones.append(PhoneNumber(e164=number, kind=PhoneKind.MOBILE, verified=True))
             s.add(participant)
             s.flush()
-            delivery = Delivery(action_id=action.id, participant_id=participant.id,
-                                kind=DeliveryKind.ALERT, channel=Channel.VOICE, target=number,
-                                phone_kind=PhoneKind.MOBILE, rank=rank, distance_m=100.0,
-                                priority=action.priority, state=state)
+            delivery = Delivery(
+                action_id=action.id,
+                participant_id=participant.id,
+                kind=DeliveryKind.ALERT,
+                channel=Channel.VOICE,
+                target=number,
+                phone_kind=PhoneKind.MOBILE,
+                rank=rank,
+                distance_m=100.0,
+                priority=action.priority,
+                state=state,
+            )
             s.add(delivery)
             s.flush()
             deliveries[number] = delivery.id
@@ -164,17 +204,24 @@ class AsteriskStack:
     """FastAGI server + AMI backend + dialer worker for one database, started and stopped
     together. `settings.asterisk.fastagi_port` must be free (see `free_port`)."""
 
-    def __init__(self, settings: Settings, db: Database, clock: Clock | None = None,
-                 trunk_name: str = "asterisk", with_ivr: bool = True,
-                 backend_options: dict | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        clock: Clock | None = None,
+        trunk_name: str = "asterisk",
+        with_ivr: bool = True,
+        backend_options: dict | None = None,
+    ):
         self.settings = settings
         self.db = db
         self.clock = clock or SystemClock()
         self.trunk_name = trunk_name
         self.with_ivr = with_ivr
         self.originates = OriginateLog()
-        self.backend = AsteriskBackend(settings.asterisk, caller_id=settings.caller_id,
-                                       clock=self.clock, **(backend_options or {}))
+        self.backend = AsteriskBackend(
+            settings.asterisk, caller_id=settings.caller_id, clock=self.clock, **(backend_options or {})
+        )
         self.server = None
         self.worker: DialerWorker | None = None
         self.loop: PacingLoop | None = None
@@ -184,9 +231,14 @@ class AsteriskStack:
         if self.with_ivr:
             self.server = build_server(self.settings, self.db, self.clock)
             self._spawn("fastagi", self.server.serve_forever)
-        self.worker = DialerWorker(self.db, TimedBackend(self.backend, self.originates),
-                                   self.clock, self.settings, trunk_name=self.trunk_name,
-                                   simulate_ivr=False)
+        self.worker = DialerWorker(
+            self.db,
+            TimedBackend(self.backend, self.originates),
+            self.clock,
+            self.settings,
+            trunk_name=self.trunk_name,
+            simulate_ivr=False,
+        )
         # Connects the backend now, so a dead AMI fails here, loudly; then the production loop.
         self.loop = PacingLoop(self.worker, name="stack-dialer").start()
         log_event(logger, "asterisk_stack.started", fastagi=self.settings.asterisk.fastagi_port)

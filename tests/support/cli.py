@@ -1,4 +1,5 @@
 """A click runner that gives commands the test's settings and database (no web app built)."""
+
 from __future__ import annotations
 
 from click.testing import CliRunner
@@ -19,5 +20,6 @@ class RuntimeCliRunner(CliRunner):
 
 def cli_runner(app: Flask) -> RuntimeCliRunner:
     """The runner for an app fixture: the same settings and database as its requests."""
-    return RuntimeCliRunner(Runtime(settings=app.extensions["burgernet.settings"],
-                                    database=app.extensions["burgernet.db"]))
+    return RuntimeCliRunner(
+        Runtime(settings=app.extensions["burgernet.settings"], database=app.extensions["burgernet.db"])
+    )

@@ -17,6 +17,7 @@ Twilio, the fake then calls the platform's webhooks over HTTP, signed with the r
 waits for speech, `<Dial>` waits for the callee's result, `<Redirect>` and `<Hangup>` do what
 Twilio does.
 """
+
 from __future__ import annotations
 
 import base64
@@ -185,17 +186,17 @@ class FakeTwilio:
             return self._error(404, 20404, "The requested resource was not found")
         if not self._authorised(request):
             return self._error(401, 20003, "Authenticate")
-        account, _, rest = path[len(API):].partition("/")
+        account, _, rest = path[len(API) :].partition("/")
         if account != self.account_sid:
             return self._error(404, 20404, f"The requested resource {path} was not found")
         if rest == "Calls.json" and request.method == "POST":
             return self._create_call(request)
         if rest.startswith("Calls/") and rest.endswith(".json") and request.method == "POST":
-            return self._update_call(request, rest[len("Calls/"):-len(".json")])
+            return self._update_call(request, rest[len("Calls/") : -len(".json")])
         if rest == "Messages.json" and request.method == "POST":
             return self._create_message(request)
         if rest.startswith("Recordings/") and request.method == "GET":
-            sid = rest[len("Recordings/"):].removesuffix(".wav")
+            sid = rest[len("Recordings/") :].removesuffix(".wav")
             audio = self.recordings.get(sid)
             if audio is None:
                 return self._error(404, 20404, f"The requested resource {path} was not found")
@@ -321,8 +322,9 @@ class FakeTwilio:
     def sign(self, url: str, params: dict) -> str:
         return self.validator.compute_signature(url, params)
 
-    def post_webhook(self, url: str, params: dict, *, signature: str | None = "compute",
-                     expect_ok: bool = True) -> requests.Response:
+    def post_webhook(
+        self, url: str, params: dict, *, signature: str | None = "compute", expect_ok: bool = True
+    ) -> requests.Response:
         """POST a form to the platform as Twilio does, with X-Twilio-Signature."""
         headers = {"User-Agent": "TwilioProxy/1.1"}
         if signature == "compute":
@@ -354,8 +356,11 @@ class FakeTwilio:
     def _status_callback(self, call: FakeCall, event: str, **extra) -> None:
         if call.status_callback and event in call.status_events:
             params = self._call_params(
-                call, CallbackSource="call-progress-events",
-                SequenceNumber=next(call.sequence), Timestamp=formatdate(usegmt=True), **extra,
+                call,
+                CallbackSource="call-progress-events",
+                SequenceNumber=next(call.sequence),
+                Timestamp=formatdate(usegmt=True),
+                **extra,
             )
             self.post_webhook(call.status_callback, params)
 
@@ -436,7 +441,7 @@ class FakeTwilio:
                         )
                 if tag == "Dial":
                     call.dialed.append("".join(verb.itertext()).strip())
-                call.pending = Pending(verb, base_url, verbs[index + 1:])
+                call.pending = Pending(verb, base_url, verbs[index + 1 :])
                 return
             elif tag == "Redirect":
                 self._fetch_and_run(call, urljoin(base_url, (verb.text or "").strip()))
@@ -483,8 +488,9 @@ class FakeTwilio:
             return
         self._run_verbs(call, pending.rest, pending.base_url)
 
-    def speak(self, sid: str, audio: bytes | None = None, duration_s: int = 7,
-              recording_available: bool = True) -> str:
+    def speak(
+        self, sid: str, audio: bytes | None = None, duration_s: int = 7, recording_available: bool = True
+    ) -> str:
         """The caller speaks into a <Record>; returns the RecordingSid."""
         call = self.calls[sid]
         pending = self._expect(sid, "Record")
@@ -495,17 +501,26 @@ class FakeTwilio:
         verb = pending.verb
         action = urljoin(pending.base_url, verb.get("action") or pending.base_url)
         self._fetch_and_run(
-            call, action, RecordingUrl=recording_url, RecordingSid=recording_sid,
-            RecordingDuration=duration_s, Digits="hangup",
+            call,
+            action,
+            RecordingUrl=recording_url,
+            RecordingSid=recording_sid,
+            RecordingDuration=duration_s,
+            Digits="hangup",
         )
         callback = verb.get("recordingStatusCallback")
         if callback:
             self.recordings.setdefault(recording_sid, audio or silence_wav(1.0))
             params = {
-                "AccountSid": self.account_sid, "CallSid": sid, "RecordingSid": recording_sid,
-                "RecordingUrl": recording_url, "RecordingStatus": "completed",
-                "RecordingDuration": str(duration_s), "RecordingChannels": "1",
-                "RecordingSource": "RecordVerb", "RecordingStartTime": formatdate(usegmt=True),
+                "AccountSid": self.account_sid,
+                "CallSid": sid,
+                "RecordingSid": recording_sid,
+                "RecordingUrl": recording_url,
+                "RecordingStatus": "completed",
+                "RecordingDuration": str(duration_s),
+                "RecordingChannels": "1",
+                "RecordingSource": "RecordVerb",
+                "RecordingStartTime": formatdate(usegmt=True),
             }
             self.post_webhook(urljoin(pending.base_url, callback), params)
         return recording_sid
@@ -522,8 +537,11 @@ class FakeTwilio:
                 self._run_verbs(call, pending.rest, pending.base_url)
             return
         self._fetch_and_run(
-            call, urljoin(pending.base_url, action), DialCallStatus=status,
-            DialCallSid=_sid("CA"), DialCallDuration=duration_s if status == "completed" else 0,
+            call,
+            urljoin(pending.base_url, action),
+            DialCallStatus=status,
+            DialCallSid=_sid("CA"),
+            DialCallDuration=duration_s if status == "completed" else 0,
         )
 
     def hangup(self, sid: str) -> None:
@@ -541,8 +559,13 @@ class FakeTwilio:
         message = self.messages[sid]
         message.status = status
         params = {
-            "AccountSid": self.account_sid, "ApiVersion": "2010-04-01", "MessageSid": sid,
-            "SmsSid": sid, "SmsStatus": status, "MessageStatus": status, "From": message.from_,
+            "AccountSid": self.account_sid,
+            "ApiVersion": "2010-04-01",
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "SmsStatus": status,
+            "MessageStatus": status,
+            "From": message.from_,
             "To": message.to,
         }
         if error_code:
@@ -553,10 +576,19 @@ class FakeTwilio:
         """A text arrives at our number; returns the reply texts the platform sent in TwiML."""
         sid = _sid("SM")
         params = {
-            "AccountSid": self.account_sid, "ApiVersion": "2010-04-01", "MessageSid": sid,
-            "SmsMessageSid": sid, "SmsSid": sid, "SmsStatus": "received", "Body": body,
-            "From": from_, "To": to, "NumMedia": "0", "NumSegments": "1",
-            "FromCountry": "NL", "ToCountry": "NL",
+            "AccountSid": self.account_sid,
+            "ApiVersion": "2010-04-01",
+            "MessageSid": sid,
+            "SmsMessageSid": sid,
+            "SmsSid": sid,
+            "SmsStatus": "received",
+            "Body": body,
+            "From": from_,
+            "To": to,
+            "NumMedia": "0",
+            "NumSegments": "1",
+            "FromCountry": "NL",
+            "ToCountry": "NL",
         }
         response = self.post_webhook(sms_url, params)
         root = ET.fromstring(response.text)

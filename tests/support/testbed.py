@@ -5,6 +5,7 @@ sipp instances that play participant phones, the centralist's phone and callers 
 call-back number. Scenarios are templates under tests/e2e/asterisk/scenarios/ with `@name@`
 placeholders.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,9 +55,7 @@ def stop_testbed() -> None:
 
 
 def asterisk_cli(command: str) -> str:
-    result = subprocess.run(
-        [str(TESTBED_SCRIPT), "cli", command], capture_output=True, text=True, timeout=30
-    )
+    result = subprocess.run([str(TESTBED_SCRIPT), "cli", command], capture_output=True, text=True, timeout=30)
     if result.returncode != 0:
         raise TestbedError(f"asterisk CLI {command!r} failed: {result.stderr.strip()}")
     return result.stdout
@@ -84,15 +83,25 @@ class Sipp:
             raise TestbedError("sipp missing: run scripts/setup --test (package sip-tester)")
         self.workdir = workdir
         self.label = label
-        self.args = ["sipp", *args, "-nostdin", "-trace_err",
-                     "-error_file", str(workdir / f"{label}.errors.log")]
+        self.args = [
+            "sipp",
+            *args,
+            "-nostdin",
+            "-trace_err",
+            "-error_file",
+            str(workdir / f"{label}.errors.log"),
+        ]
         self.process: subprocess.Popen | None = None
 
     def start(self) -> Sipp:
         self.output = open(self.workdir / f"{self.label}.out", "w")
         self.process = subprocess.Popen(
-            self.args, cwd=self.workdir, stdout=self.output, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            self.args,
+            cwd=self.workdir,
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         time.sleep(0.3)
         if self.process.poll() is not None:
@@ -129,42 +138,99 @@ class Sipp:
         self.stop()
 
 
-def phone_farm(workdir: Path, *, port: int = PHONES_PORT, media_port: int = 6000,
-               dtmf_delay_ms: int = 4000, hangup_after_ms: int = 120_000,
-               label: str = "phones", trace_messages: bool = False) -> Sipp:
+def phone_farm(
+    workdir: Path,
+    *,
+    port: int = PHONES_PORT,
+    media_port: int = 6000,
+    dtmf_delay_ms: int = 4000,
+    hangup_after_ms: int = 120_000,
+    label: str = "phones",
+    trace_messages: bool = False,
+) -> Sipp:
     """The participant phones (see phones.xml for the number plan)."""
     scenario = render_scenario(
         "phones.xml", workdir, dtmf_delay_ms=dtmf_delay_ms, hangup_after_ms=hangup_after_ms
     )
-    extra = ["-trace_msg", "-message_file", str(workdir / f"{label}.messages.log")] \
-        if trace_messages else []
+    extra = ["-trace_msg", "-message_file", str(workdir / f"{label}.messages.log")] if trace_messages else []
     return Sipp(
-        ["-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
-         "-mp", str(media_port), "-max_socket", "2000", "-t", "u1", *extra],
-        workdir, label,
+        [
+            "-sf",
+            str(scenario),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            str(media_port),
+            "-max_socket",
+            "2000",
+            "-t",
+            "u1",
+            *extra,
+        ],
+        workdir,
+        label,
     )
 
 
 def centralist_phone(workdir: Path, *, hangup_after_ms: int = 60_000) -> Sipp:
     """The centralist's phone: answers a transfer and listens (phones.xml, default behaviour).
     Its SIP messages are kept in `centralist.messages.log`."""
-    return phone_farm(workdir, port=CENTRALIST_PORT, media_port=6100,
-                      hangup_after_ms=hangup_after_ms, label="centralist", trace_messages=True)
+    return phone_farm(
+        workdir,
+        port=CENTRALIST_PORT,
+        media_port=6100,
+        hangup_after_ms=hangup_after_ms,
+        label="centralist",
+        trace_messages=True,
+    )
 
 
-def callback_caller(workdir: Path, *, caller: str, dialed: str = "08000011", digit: str = "1",
-                    digit_at_ms: int = 8000, speak_after_ms: int = 6000,
-                    stay_ms: int = 20_000, port: int = 5090) -> Sipp:
+def callback_caller(
+    workdir: Path,
+    *,
+    caller: str,
+    dialed: str = "08000011",
+    digit: str = "1",
+    digit_at_ms: int = 8000,
+    speak_after_ms: int = 6000,
+    stay_ms: int = 20_000,
+    port: int = 5090,
+) -> Sipp:
     """One call to the call-back number that presses `digit`, speaks and hangs up (sipp -m 1)."""
     scenario = render_scenario(
-        "callback_caller.xml", workdir, caller=caller, dialed=dialed,
-        dtmf_pcap=str(SIPP_SHARE / f"dtmf_2833_{digit}.pcap"), digit_at_ms=digit_at_ms,
-        speak_after_ms=speak_after_ms, stay_ms=stay_ms,
+        "callback_caller.xml",
+        workdir,
+        caller=caller,
+        dialed=dialed,
+        dtmf_pcap=str(SIPP_SHARE / f"dtmf_2833_{digit}.pcap"),
+        digit_at_ms=digit_at_ms,
+        speak_after_ms=speak_after_ms,
+        stay_ms=stay_ms,
     )
     return Sipp(
-        ["-sf", str(scenario), ASTERISK_SIP, "-m", "1", "-i", "127.0.0.1", "-p", str(port),
-         "-mi", "127.0.0.1", "-mp", "6200", "-t", "u1"],
-        workdir, "caller",
+        [
+            "-sf",
+            str(scenario),
+            ASTERISK_SIP,
+            "-m",
+            "1",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            "6200",
+            "-t",
+            "u1",
+        ],
+        workdir,
+        "caller",
     )
 
 

@@ -1,5 +1,6 @@
 """Fixtures for the Twilio, SMS and email tests: the fake Twilio server, the platform served
 over real HTTP (Twilio calls its webhooks back), a local SMTP server (aiosmtpd)."""
+
 from __future__ import annotations
 
 import threading

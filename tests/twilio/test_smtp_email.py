@@ -1,5 +1,6 @@
 """Email over SMTP against a local aiosmtpd server: plain text + HTML, refusals, STARTTLS with
 login, implicit TLS."""
+
 from __future__ import annotations
 
 import email
@@ -15,8 +16,11 @@ from deliveries.message_sender import OutgoingMessage, SendError
 from messaging.smtp_email import SmtpEmailSender, build_email
 
 MESSAGE = OutgoingMessage(
-    channel="email", to="anna@example.nl", subject="Burgernet: kijk uit naar een man",
-    text="Wilt u uitkijken naar een man met een rode jas?", delivery_id=5,
+    channel="email",
+    to="anna@example.nl",
+    subject="Burgernet: kijk uit naar een man",
+    text="Wilt u uitkijken naar een man met een rode jas?",
+    delivery_id=5,
     html="<p>Wilt u uitkijken naar een man met een <strong>rode jas</strong>?</p>",
 )
 
@@ -26,8 +30,9 @@ def received(inbox: Inbox, index: int = -1):
 
 
 def test_plain_text_and_html_are_delivered(settings, smtp_server):
-    settings.smtp = SmtpSettings(host="127.0.0.1", port=smtp_server.port,
-                                 sender="Burgernet <noreply@burgernet.example.nl>")
+    settings.smtp = SmtpSettings(
+        host="127.0.0.1", port=smtp_server.port, sender="Burgernet <noreply@burgernet.example.nl>"
+    )
     result = SmtpEmailSender(settings).send(MESSAGE)
     assert result.provider == "smtp" and result.provider_id.endswith("@burgernet.example.nl>")
     envelope = smtp_server.envelopes[-1]
@@ -42,8 +47,9 @@ def test_plain_text_and_html_are_delivered(settings, smtp_server):
 
 def test_plain_text_only(settings, smtp_server):
     settings.smtp = SmtpSettings(host="127.0.0.1", port=smtp_server.port)
-    SmtpEmailSender(settings).send(OutgoingMessage(channel="email", to="b@example.nl",
-                                                   subject="Afloop", text="Gevonden. Dank u wel."))
+    SmtpEmailSender(settings).send(
+        OutgoingMessage(channel="email", to="b@example.nl", subject="Afloop", text="Gevonden. Dank u wel.")
+    )
     mail = received(smtp_server)
     assert mail.get_content_type() == "text/plain"
     assert "Gevonden" in mail.get_content()
@@ -85,10 +91,26 @@ def certificate(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tls")
     key, cert = folder / "key.pem", folder / "cert.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 
@@ -119,13 +141,20 @@ def test_starttls_with_login(settings, certificate):
     from aiosmtpd.controller import Controller
 
     inbox, credentials = Inbox(), Credentials()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(),
-                            tls_context=_server_context(certificate), require_starttls=True,
-                            authenticator=credentials, auth_require_tls=True)
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=_server_context(certificate),
+        require_starttls=True,
+        authenticator=credentials,
+        auth_require_tls=True,
+    )
     controller.start()
     try:
-        settings.smtp = SmtpSettings(host="127.0.0.1", port=controller.port, starttls=True,
-                                     username="burgernet", password="geheim")
+        settings.smtp = SmtpSettings(
+            host="127.0.0.1", port=controller.port, starttls=True, username="burgernet", password="geheim"
+        )
         SmtpEmailSender(settings, ssl_context=_client_context(certificate)).send(MESSAGE)
         assert len(inbox.envelopes) == 1
         assert credentials.seen and credentials.seen[0][1:] == (b"burgernet", b"geheim")
@@ -143,8 +172,13 @@ def test_an_untrusted_certificate_is_refused(settings, certificate):
     from aiosmtpd.controller import Controller
 
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(),
-                            tls_context=_server_context(certificate), require_starttls=True)
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=_server_context(certificate),
+        require_starttls=True,
+    )
     controller.start()
     try:
         settings.smtp = SmtpSettings(host="127.0.0.1", port=controller.port, starttls=True)
@@ -159,8 +193,9 @@ def test_implicit_tls(settings, certificate):
     from aiosmtpd.controller import Controller
 
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(),
-                            ssl_context=_server_context(certificate))
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=free_port(), ssl_context=_server_context(certificate)
+    )
     controller.start()
     try:
         settings.smtp = SmtpSettings(host="127.0.0.1", port=controller.port, use_ssl=True)

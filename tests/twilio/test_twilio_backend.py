@@ -1,4 +1,5 @@
 """The Twilio CallBackend against the fake REST server, and the status mapping on its own."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -20,8 +21,7 @@ AT = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
 
 
 def request_for(number="+31612345678", delivery_id=7, **kw) -> CallRequest:
-    return CallRequest(delivery_id=delivery_id, number=number, caller_id="0343529850",
-                       timeout_s=25, **kw)
+    return CallRequest(delivery_id=delivery_id, number=number, caller_id="0343529850", timeout_s=25, **kw)
 
 
 def test_originate_sends_the_real_form_fields(twilio_settings, fake_twilio):
@@ -104,19 +104,27 @@ def test_hangup_completes_the_call(twilio_settings, fake_twilio):
     backend.hangup(7, "CA" + "f" * 32)  # unknown call: logged, not raised
 
 
-@pytest.mark.parametrize("status,expected,cause", [
-    ("initiated", CallEventType.DIALING, None),
-    ("ringing", CallEventType.RINGING, None),
-    ("in-progress", CallEventType.ANSWERED, None),
-    ("completed", CallEventType.COMPLETED, None),
-    ("busy", CallEventType.BUSY, None),
-    ("no-answer", CallEventType.NO_ANSWER, None),
-    ("failed", CallEventType.FAILED, "failed"),
-    ("canceled", CallEventType.FAILED, "canceled"),
-])
+@pytest.mark.parametrize(
+    "status,expected,cause",
+    [
+        ("initiated", CallEventType.DIALING, None),
+        ("ringing", CallEventType.RINGING, None),
+        ("in-progress", CallEventType.ANSWERED, None),
+        ("completed", CallEventType.COMPLETED, None),
+        ("busy", CallEventType.BUSY, None),
+        ("no-answer", CallEventType.NO_ANSWER, None),
+        ("failed", CallEventType.FAILED, "failed"),
+        ("canceled", CallEventType.FAILED, "canceled"),
+    ],
+)
 def test_every_call_status_maps_to_a_dialer_event(status, expected, cause):
     event = call_event_from_status(3, {"CallStatus": status, "CallSid": "CA1"}, AT)
-    assert (event.type, event.delivery_id, event.provider_id, event.hangup_cause) == (expected, 3, "CA1", cause)
+    assert (event.type, event.delivery_id, event.provider_id, event.hangup_cause) == (
+        expected,
+        3,
+        "CA1",
+        cause,
+    )
     assert event.event_key == f"twilio:CA1:{status}"
     assert event.provider == "twilio" and event.at == AT
 
@@ -128,14 +136,22 @@ def test_queued_is_no_event_and_an_unknown_status_is_refused():
 
 
 def test_failed_with_a_sip_code_keeps_it_as_the_cause():
-    event = call_event_from_status(3, {"CallStatus": "failed", "CallSid": "CA1", "SipResponseCode": "404"}, AT)
+    event = call_event_from_status(
+        3, {"CallStatus": "failed", "CallSid": "CA1", "SipResponseCode": "404"}, AT
+    )
     assert event.hangup_cause == "sip:404"
 
 
-@pytest.mark.parametrize("answered_by,machine", [
-    ("machine_end_beep", True), ("machine_end_silence", True), ("fax", True),
-    ("human", False), ("unknown", False),
-])
+@pytest.mark.parametrize(
+    "answered_by,machine",
+    [
+        ("machine_end_beep", True),
+        ("machine_end_silence", True),
+        ("fax", True),
+        ("human", False),
+        ("unknown", False),
+    ],
+)
 def test_amd_results(answered_by, machine):
     event = call_event_from_amd(3, {"AnsweredBy": answered_by, "CallSid": "CA1"}, AT)
     assert (event is not None) == machine

@@ -1,4 +1,5 @@
 """The Twilio webhook benchmark runs a small wave end to end and loses nothing."""
+
 from __future__ import annotations
 
 from bench.twilio import run_bench

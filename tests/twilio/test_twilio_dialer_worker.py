@@ -2,6 +2,7 @@
 calls-per-second, places the calls through the Twilio backend and hands SMS and email to the
 real senders; Twilio's callbacks land on the rows. When the action ends, the outcome message
 (afloopbericht) reaches everyone who was reached, on their own channel."""
+
 from __future__ import annotations
 
 import email
@@ -36,28 +37,50 @@ def tick_until(worker, clock, done, limit=20):
         if done():
             return
         clock.advance(1.0)
-    raise AssertionError(f"the worker did not get there: {[(d.channel.value, d.state.value, d.hangup_cause) for d in rows(worker.db)]}")
+    raise AssertionError(
+        f"the worker did not get there: {[(d.channel.value, d.state.value, d.hangup_cause) for d in rows(worker.db)]}"
+    )
 
 
-def test_wave_and_outcome_message_on_every_channel(db, clock, twilio_settings, live_app,
-                                                   fake_twilio, smtp_server):
+def test_wave_and_outcome_message_on_every_channel(
+    db, clock, twilio_settings, live_app, fake_twilio, smtp_server
+):
     twilio_settings.smtp = SmtpSettings(host="127.0.0.1", port=smtp_server.port)
     wave = seed_wave(db, VOICE)
     with db.transaction() as s:
         sms_person = participant_with_number(s, SMS, channels=("sms",))
         mail_person = participant_with_number(s, "+31612300010", channels=("email",), email=MAIL)
-        s.add_all([
-            Delivery(action_id=wave.action_id, participant_id=sms_person.id, channel=Channel.SMS,
-                     target=SMS, phone_kind=PhoneKind.MOBILE, rank=10),
-            Delivery(action_id=wave.action_id, participant_id=mail_person.id, channel=Channel.EMAIL,
-                     target=MAIL, rank=11),
-        ])
+        s.add_all(
+            [
+                Delivery(
+                    action_id=wave.action_id,
+                    participant_id=sms_person.id,
+                    channel=Channel.SMS,
+                    target=SMS,
+                    phone_kind=PhoneKind.MOBILE,
+                    rank=10,
+                ),
+                Delivery(
+                    action_id=wave.action_id,
+                    participant_id=mail_person.id,
+                    channel=Channel.EMAIL,
+                    target=MAIL,
+                    rank=11,
+                ),
+            ]
+        )
         # The Twilio account allows 2 calls a second: the trunk carries that limit.
         s.add(Trunk(name="twilio", backend="twilio", max_channels=10, cps=2.0, prefix_caps={}))
 
     backend = TwilioCallBackend(twilio_settings)
-    worker = DialerWorker(db, backend, clock, twilio_settings,
-                          senders=senders_from_settings(twilio_settings), worker_id="test-worker")
+    worker = DialerWorker(
+        db,
+        backend,
+        clock,
+        twilio_settings,
+        senders=senders_from_settings(twilio_settings),
+        worker_id="test-worker",
+    )
     worker.start()
     tick_until(worker, clock, lambda: all(d.provider_id for d in rows(db)))
     assert len(fake_twilio.calls) == 3

@@ -1,4 +1,5 @@
 """Every Twilio webhook checks X-Twilio-Signature: missing, forged and replayed are refused."""
+
 from __future__ import annotations
 
 import logging
@@ -16,9 +17,16 @@ NUMBER = "+31612345678"
 
 
 def status_params(fake, sid="CA" + "a" * 32, status="ringing", seq="1") -> dict:
-    return {"AccountSid": fake.account_sid, "CallSid": sid, "CallStatus": status,
-            "From": OUR_NUMBER, "To": NUMBER, "Direction": "outbound-api",
-            "SequenceNumber": seq, "ApiVersion": "2010-04-01"}
+    return {
+        "AccountSid": fake.account_sid,
+        "CallSid": sid,
+        "CallStatus": status,
+        "From": OUR_NUMBER,
+        "To": NUMBER,
+        "Direction": "outbound-api",
+        "SequenceNumber": seq,
+        "ApiVersion": "2010-04-01",
+    }
 
 
 @pytest.fixture
@@ -30,15 +38,22 @@ def dialing(db, clock):
     return delivery_id
 
 
-ENDPOINTS = ["/twilio/call-status?delivery=1", "/twilio/amd?delivery=1", "/twilio/voice/callback",
-             "/twilio/recording", "/twilio/message-status?delivery=1", "/twilio/sms"]
+ENDPOINTS = [
+    "/twilio/call-status?delivery=1",
+    "/twilio/amd?delivery=1",
+    "/twilio/voice/callback",
+    "/twilio/recording",
+    "/twilio/message-status?delivery=1",
+    "/twilio/sms",
+]
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
 def test_missing_signature_is_refused_everywhere(live_app, fake_twilio, path, caplog):
     caplog.set_level(logging.WARNING)
-    response = fake_twilio.post_webhook(live_app.url(path), status_params(fake_twilio),
-                                        signature=None, expect_ok=False)
+    response = fake_twilio.post_webhook(
+        live_app.url(path), status_params(fake_twilio), signature=None, expect_ok=False
+    )
     assert response.status_code == 403
     assert "twilio.webhook.unsigned" in caplog.text
 
@@ -72,8 +87,11 @@ def test_a_signed_callback_lands_and_its_replay_is_refused(live_app, fake_twilio
     assert "twilio.webhook.replayed" in caplog.text
     with db.session() as s:
         assert s.get(Delivery, dialing).state is DeliveryState.RINGING
-        ringing = s.scalars(select(DeliveryEvent).where(DeliveryEvent.delivery_id == dialing,
-                                                        DeliveryEvent.to_state == "ringing")).all()
+        ringing = s.scalars(
+            select(DeliveryEvent).where(
+                DeliveryEvent.delivery_id == dialing, DeliveryEvent.to_state == "ringing"
+            )
+        ).all()
         assert len(ringing) == 1
 
 
@@ -82,17 +100,31 @@ def test_the_same_status_delivered_twice_counts_once(live_app, fake_twilio, dial
     no replay): the second report changes nothing."""
     url = live_app.url(f"/twilio/call-status?delivery={dialing}")
     sid = "CA" + "b" * 32
-    for status, seq in [("ringing", "1"), ("in-progress", "2"), ("in-progress", "3"),
-                        ("ringing", "4"), ("completed", "5"), ("completed", "6")]:
+    for status, seq in [
+        ("ringing", "1"),
+        ("in-progress", "2"),
+        ("in-progress", "3"),
+        ("ringing", "4"),
+        ("completed", "5"),
+        ("completed", "6"),
+    ]:
         fake_twilio.post_webhook(url, status_params(fake_twilio, sid, status, seq))
     with db.session() as s:
         delivery = s.get(Delivery, dialing)
         assert delivery.state is DeliveryState.COMPLETED
         assert delivery.provider_id == sid
-        moves = [(e.from_state, e.to_state) for e in s.scalars(
-            select(DeliveryEvent).where(DeliveryEvent.delivery_id == dialing).order_by(DeliveryEvent.id))]
-        assert moves == [("queued", "dialing"), ("dialing", "ringing"), ("ringing", "answered"),
-                         ("answered", "completed")]
+        moves = [
+            (e.from_state, e.to_state)
+            for e in s.scalars(
+                select(DeliveryEvent).where(DeliveryEvent.delivery_id == dialing).order_by(DeliveryEvent.id)
+            )
+        ]
+        assert moves == [
+            ("queued", "dialing"),
+            ("dialing", "ringing"),
+            ("ringing", "answered"),
+            ("answered", "completed"),
+        ]
 
 
 def test_signature_is_checked_against_the_public_url_behind_a_proxy(live_app, fake_twilio, dialing):
@@ -104,10 +136,13 @@ def test_signature_is_checked_against_the_public_url_behind_a_proxy(live_app, fa
     params = status_params(fake_twilio)
     signed_public = fake_twilio.sign(public + path, params)
     signed_local = fake_twilio.sign(live_app.url(path), params)
-    assert fake_twilio.post_webhook(live_app.url(path), params, signature=signed_local,
-                                    expect_ok=False).status_code == 403
-    assert fake_twilio.post_webhook(live_app.url(path), params,
-                                    signature=signed_public).status_code == 200
+    assert (
+        fake_twilio.post_webhook(
+            live_app.url(path), params, signature=signed_local, expect_ok=False
+        ).status_code
+        == 403
+    )
+    assert fake_twilio.post_webhook(live_app.url(path), params, signature=signed_public).status_code == 200
 
 
 def test_validation_can_be_switched_off_in_a_testing_app_only(live_app, fake_twilio, dialing, caplog):
@@ -130,10 +165,16 @@ def test_receipts_older_than_the_replay_window_are_forgotten(db, clock):
 
     now = clock.now()
     with db.transaction() as s:
-        s.add_all([WebhookReceipt(provider="twilio", request_hash="a" * 64, path="/x",
-                                  received_at=now - timedelta(days=2)),
-                   WebhookReceipt(provider="twilio", request_hash="b" * 64, path="/x",
-                                  received_at=now - timedelta(hours=1))])
+        s.add_all(
+            [
+                WebhookReceipt(
+                    provider="twilio", request_hash="a" * 64, path="/x", received_at=now - timedelta(days=2)
+                ),
+                WebhookReceipt(
+                    provider="twilio", request_hash="b" * 64, path="/x", received_at=now - timedelta(hours=1)
+                ),
+            ]
+        )
     with db.transaction() as s:
         assert purge_receipts(s, now, 86400) == 1
     with db.session() as s:

@@ -1,4 +1,5 @@
 """SMS through Twilio Messages: sending, delivery reports, STOP, and the sign-up keyword."""
+
 from __future__ import annotations
 
 import re
@@ -47,12 +48,14 @@ def sms_wave(db, live_app):
 def send_as_dialer(db, clock, settings, delivery_id) -> str:
     """What the dialer does with an SMS row: claim it, hand it to the sender, mark it sent."""
     with db.transaction() as s:
-        transition(s, s.get(Delivery, delivery_id), DeliveryState.SENDING, event="dialer.claimed",
-                   clock=clock)
+        transition(
+            s, s.get(Delivery, delivery_id), DeliveryState.SENDING, event="dialer.claimed", clock=clock
+        )
     with db.transaction() as s:
         row = s.get(Delivery, delivery_id)
-        result = TwilioSmsSender(settings).send(OutgoingMessage(
-            channel="sms", to=row.target, text=row.action.sms_text, delivery_id=row.id))
+        result = TwilioSmsSender(settings).send(
+            OutgoingMessage(channel="sms", to=row.target, text=row.action.sms_text, delivery_id=row.id)
+        )
         transition(s, row, DeliveryState.SENT, event="message.sent", clock=clock)
         row.provider, row.provider_id = result.provider, result.provider_id
     return result.provider_id
@@ -76,9 +79,18 @@ def test_delivery_reports_land_and_count_once(db, clock, twilio_settings, fake_t
     fake_twilio.message_status(sid, "delivered")
     replay = fake_twilio.post_webhook(
         fake_twilio.messages[sid].status_callback,
-        {"AccountSid": ACCOUNT_SID, "ApiVersion": "2010-04-01", "MessageSid": sid, "SmsSid": sid,
-         "SmsStatus": "delivered", "MessageStatus": "delivered", "From": OUR_NUMBER, "To": NUMBER},
-        expect_ok=False)
+        {
+            "AccountSid": ACCOUNT_SID,
+            "ApiVersion": "2010-04-01",
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "SmsStatus": "delivered",
+            "MessageStatus": "delivered",
+            "From": OUR_NUMBER,
+            "To": NUMBER,
+        },
+        expect_ok=False,
+    )
     assert replay.status_code == 403  # the exact same report again is a replay
     with db.session() as s:
         row = s.get(Delivery, delivery_id)
@@ -86,8 +98,9 @@ def test_delivery_reports_land_and_count_once(db, clock, twilio_settings, fake_t
         assert row.finished_at is not None
 
 
-def test_an_undelivered_sms_fails_with_the_error_code(db, clock, twilio_settings, fake_twilio,
-                                                    live_app, sms_wave):
+def test_an_undelivered_sms_fails_with_the_error_code(
+    db, clock, twilio_settings, fake_twilio, live_app, sms_wave
+):
     delivery_id = sms_wave.deliveries[NUMBER]
     sid = send_as_dialer(db, clock, twilio_settings, delivery_id)
     fake_twilio.message_status(sid, "undelivered", error_code="30003")
@@ -102,7 +115,9 @@ def test_status_application_is_idempotent_and_never_goes_back(db, clock, sms_wav
         assert not apply_message_status(s, row, "delivered", clock)  # queued: not with the provider
         transition(s, row, DeliveryState.SENDING, event="dialer.claimed", clock=clock)
         row.provider_id = "SM1"
-        assert apply_message_status(s, row, "delivered", clock, message_sid="SM1")  # sending -> sent -> delivered
+        assert apply_message_status(
+            s, row, "delivered", clock, message_sid="SM1"
+        )  # sending -> sent -> delivered
         assert not apply_message_status(s, row, "delivered", clock, message_sid="SM1")
         assert not apply_message_status(s, row, "sent", clock, message_sid="SM1")
         assert not apply_message_status(s, row, "failed", clock, message_sid="SM1")
@@ -142,34 +157,42 @@ def test_unconfigured_sender_is_a_clear_error(settings):
 # --- inbound: parsing ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body", ["STOP", "stop", " Stoppen ", "AFMELDEN", "uitschrijven", "Stop Burgernet",
-                                  "UNSUBSCRIBE", "opzeggen."])
+@pytest.mark.parametrize(
+    "body",
+    ["STOP", "stop", " Stoppen ", "AFMELDEN", "uitschrijven", "Stop Burgernet", "UNSUBSCRIBE", "opzeggen."],
+)
 def test_stop_words(body):
     assert parse_inbound(body, "BURGERNET", 2026) == Stop()
 
 
-@pytest.mark.parametrize("body,expected", [
-    ("BURGERNET 2611AB 12 1980", SignUp("2611AB", 12, "", 1980)),
-    ("burgernet 2611 ab 12 1980", SignUp("2611AB", 12, "", 1980)),
-    ("Burgernet 2611AB 12a 1975", SignUp("2611AB", 12, "A", 1975)),
-    ("BURGERNET 2611AB 12 A 1975", SignUp("2611AB", 12, "A", 1975)),
-    ("BURGERNET 2611AB 12-2 2001", SignUp("2611AB", 12, "2", 2001)),
-    ("JA 123456", ConfirmCode("123456")),
-    ("code 4821", ConfirmCode("4821")),
-    ("Hallo, ik zag iets", Unknown()),
-])
+@pytest.mark.parametrize(
+    "body,expected",
+    [
+        ("BURGERNET 2611AB 12 1980", SignUp("2611AB", 12, "", 1980)),
+        ("burgernet 2611 ab 12 1980", SignUp("2611AB", 12, "", 1980)),
+        ("Burgernet 2611AB 12a 1975", SignUp("2611AB", 12, "A", 1975)),
+        ("BURGERNET 2611AB 12 A 1975", SignUp("2611AB", 12, "A", 1975)),
+        ("BURGERNET 2611AB 12-2 2001", SignUp("2611AB", 12, "2", 2001)),
+        ("JA 123456", ConfirmCode("123456")),
+        ("code 4821", ConfirmCode("4821")),
+        ("Hallo, ik zag iets", Unknown()),
+    ],
+)
 def test_inbound_commands(body, expected):
     assert parse_inbound(body, "BURGERNET", 2026) == expected
 
 
-@pytest.mark.parametrize("body,why", [
-    ("BURGERNET", "Stuur: BURGERNET postcode huisnummer geboortejaar"),
-    ("BURGERNET 2611AB 12", "geboortejaar"),
-    ("BURGERNET 0611AB 12 1980", "postcode 0611AB is niet geldig"),
-    ("BURGERNET 2611AB twaalf 1980", "huisnummer"),
-    ("BURGERNET 2611AB 12 1850", "geboortejaar 1850 is niet geldig"),
-    ("BURGERNET 2611AB 12 2015", "minimaal 16 jaar"),
-])
+@pytest.mark.parametrize(
+    "body,why",
+    [
+        ("BURGERNET", "Stuur: BURGERNET postcode huisnummer geboortejaar"),
+        ("BURGERNET 2611AB 12", "geboortejaar"),
+        ("BURGERNET 0611AB 12 1980", "postcode 0611AB is niet geldig"),
+        ("BURGERNET 2611AB twaalf 1980", "huisnummer"),
+        ("BURGERNET 2611AB 12 1850", "geboortejaar 1850 is niet geldig"),
+        ("BURGERNET 2611AB 12 2015", "minimaal 16 jaar"),
+    ],
+)
 def test_invalid_sign_ups_get_a_dutch_explanation(body, why):
     result = parse_inbound(body, "BURGERNET", 2026)
     assert isinstance(result, Invalid) and why in result.reply
@@ -190,13 +213,24 @@ def test_stop_opts_out_and_cancels_what_is_queued(db, fake_twilio, live_app, sms
     # A second STOP changes nothing more.
     fake_twilio.incoming_sms(NUMBER, OUR_NUMBER, "STOP", sms_url(live_app))
     with db.session() as s:
-        assert len(s.scalars(select(AuditEvent).where(AuditEvent.event == "participant.opted_out")).all()) == 1
+        assert (
+            len(s.scalars(select(AuditEvent).where(AuditEvent.event == "participant.opted_out")).all()) == 1
+        )
 
 
 def test_sign_up_by_keyword_then_confirm_with_the_code(db, fake_twilio, live_app):
     with db.transaction() as s:
-        s.add(GazetteerAddress(postcode="2611AB", house_number=12, street="Markt", city="Delft",
-                               municipality="Delft", lat=52.0116, lon=4.3571))
+        s.add(
+            GazetteerAddress(
+                postcode="2611AB",
+                house_number=12,
+                street="Markt",
+                city="Delft",
+                municipality="Delft",
+                lat=52.0116,
+                lon=4.3571,
+            )
+        )
     replies = fake_twilio.incoming_sms(NEWCOMER, OUR_NUMBER, "BURGERNET 2611 AB 12 1980", sms_url(live_app))
     assert "Welkom bij Burgernet" in replies[0]
     code = re.search(r"JA (\d{6})", replies[0]).group(1)
@@ -207,10 +241,15 @@ def test_sign_up_by_keyword_then_confirm_with_the_code(db, fake_twilio, live_app
         assert (phone.e164, phone.verified) == (NEWCOMER, False)  # pending verification
         address = participant.addresses[0]
         assert (address.postcode, address.house_number) == ("2611AB", 12)
-        assert (address.geocode_status, address.lat, address.municipality) == (GeocodeStatus.OK, 52.0116, "Delft")
+        assert (address.geocode_status, address.lat, address.municipality) == (
+            GeocodeStatus.OK,
+            52.0116,
+            "Delft",
+        )
 
-    wrong = fake_twilio.incoming_sms(NEWCOMER, OUR_NUMBER, "JA 000000" if code != "000000" else "JA 111111",
-                                     sms_url(live_app))
+    wrong = fake_twilio.incoming_sms(
+        NEWCOMER, OUR_NUMBER, "JA 000000" if code != "000000" else "JA 111111", sms_url(live_app)
+    )
     assert "klopt niet" in wrong[0]
     right = fake_twilio.incoming_sms(NEWCOMER, OUR_NUMBER, f"ja {code}", sms_url(live_app))
     assert "bevestigd" in right[0]

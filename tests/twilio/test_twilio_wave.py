@@ -1,6 +1,7 @@
 """A whole wave through the Twilio backend and the fake Twilio: statuses, DTMF via <Gather>,
 answering machines, a transfer; then a participant phones the call-back line, records a
 sighting and is put through."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,8 +31,9 @@ def place_calls(db, backend, clock, settings) -> dict[str, str]:
     keep the provider's id. Returns number -> CallSid."""
     placed = {}
     with db.transaction() as s:
-        queued = s.scalars(select(Delivery).where(Delivery.state == DeliveryState.QUEUED)
-                           .order_by(Delivery.rank)).all()
+        queued = s.scalars(
+            select(Delivery).where(Delivery.state == DeliveryState.QUEUED).order_by(Delivery.rank)
+        ).all()
         for delivery in queued:
             transition(s, delivery, DeliveryState.DIALING, event="dialer.claimed", clock=clock)
             delivery.attempts += 1
@@ -52,8 +54,14 @@ def delivery(db, delivery_id) -> Delivery:
 
 def events_of(db, delivery_id) -> list[str]:
     with db.session() as s:
-        return [e.event for e in s.scalars(select(DeliveryEvent).where(
-            DeliveryEvent.delivery_id == delivery_id).order_by(DeliveryEvent.id))]
+        return [
+            e.event
+            for e in s.scalars(
+                select(DeliveryEvent)
+                .where(DeliveryEvent.delivery_id == delivery_id)
+                .order_by(DeliveryEvent.id)
+            )
+        ]
 
 
 @pytest.fixture
@@ -87,8 +95,14 @@ def test_a_whole_wave(db, clock, twilio_settings, live_app, fake_twilio, wave, s
     assert (row.state, row.acknowledged, row.menu_choices) == (DeliveryState.COMPLETED, True, "13")
     assert row.provider_id == ack and row.answered_by == "human"
     with db.session() as s:
-        digits = [e.detail["digits"] for e in s.scalars(select(DeliveryEvent).where(
-            DeliveryEvent.delivery_id == row.id, DeliveryEvent.event == "call.dtmf"))]
+        digits = [
+            e.detail["digits"]
+            for e in s.scalars(
+                select(DeliveryEvent).where(
+                    DeliveryEvent.delivery_id == row.id, DeliveryEvent.event == "call.dtmf"
+                )
+            )
+        ]
         assert digits == ["1", "3"]
 
     # Busy and no answer: results stored, and a retry is scheduled while the action runs.
@@ -120,8 +134,11 @@ def test_a_whole_wave(db, clock, twilio_settings, live_app, fake_twilio, wave, s
     row = delivery(db, wave.deliveries[TRANSFER])
     assert row.transfer_requested and row.state is DeliveryState.COMPLETED
     with db.session() as s:
-        ivr_transfer = s.scalars(select(DeliveryEvent).where(
-            DeliveryEvent.delivery_id == row.id, DeliveryEvent.event == "ivr_transfer")).one()
+        ivr_transfer = s.scalars(
+            select(DeliveryEvent).where(
+                DeliveryEvent.delivery_id == row.id, DeliveryEvent.event == "ivr_transfer"
+            )
+        ).one()
         assert ivr_transfer.detail == {"answered": True, "status": "completed"}
 
     # The retries go out again as new calls and their callbacks land on the same rows.
@@ -139,8 +156,9 @@ def test_a_whole_wave(db, clock, twilio_settings, live_app, fake_twilio, wave, s
     assert delivery(db, wave.deliveries[BUSY]).state is DeliveryState.COMPLETED
 
 
-def test_gather_timeouts_run_the_menu_retries_then_goodbye(db, clock, twilio_settings, live_app,
-                                                          fake_twilio, wave, said):
+def test_gather_timeouts_run_the_menu_retries_then_goodbye(
+    db, clock, twilio_settings, live_app, fake_twilio, wave, said
+):
     sid = place_calls(db, TwilioCallBackend(twilio_settings), clock, twilio_settings)[ACK]
     fake_twilio.answer(sid)
     for _ in range(3):
@@ -152,7 +170,8 @@ def test_gather_timeouts_run_the_menu_retries_then_goodbye(db, clock, twilio_set
 
 
 def test_the_callback_line_puts_the_caller_through_and_records_when_nobody_answers(
-        db, clock, twilio_settings, live_app, fake_twilio, wave, said):
+    db, clock, twilio_settings, live_app, fake_twilio, wave, said
+):
     audio = silence_wav(2.0)
     call = fake_twilio.incoming_call(ACK, OUR_NUMBER, live_app.url("/twilio/voice/callback"))
     # "U wordt nu doorverbonden ... liever inspreken, druk dan 1": the caller waits.
@@ -187,7 +206,8 @@ def test_the_callback_line_puts_the_caller_through_and_records_when_nobody_answe
 
 
 def test_a_callback_caller_who_presses_1_records_without_being_put_through(
-        db, clock, twilio_settings, live_app, fake_twilio, wave, said):
+    db, clock, twilio_settings, live_app, fake_twilio, wave, said
+):
     call = fake_twilio.incoming_call(ACK, OUR_NUMBER, live_app.url("/twilio/voice/callback"))
     fake_twilio.press(call.sid, "1")
     assert fake_twilio.call(call.sid).heard[-1] == said("callback_record")
@@ -199,7 +219,8 @@ def test_a_callback_caller_who_presses_1_records_without_being_put_through(
 
 
 def test_a_recording_not_yet_available_completes_from_the_recording_callback(
-        db, clock, twilio_settings, live_app, fake_twilio, wave):
+    db, clock, twilio_settings, live_app, fake_twilio, wave
+):
     call = fake_twilio.incoming_call(ACK, OUR_NUMBER, live_app.url("/twilio/voice/callback"))
     fake_twilio.press(call.sid, "1")
     fake_twilio.speak(call.sid, silence_wav(1.0), duration_s=1, recording_available=False)
@@ -213,7 +234,8 @@ def test_a_recording_not_yet_available_completes_from_the_recording_callback(
 
 
 def test_a_caller_of_the_callback_line_is_put_through_when_nobody_was_alerted(
-        db, clock, twilio_settings, live_app, fake_twilio):
+    db, clock, twilio_settings, live_app, fake_twilio
+):
     seed_wave(db, [ACK])
     stranger = "+31687654321"
     call = fake_twilio.incoming_call(stranger, OUR_NUMBER, live_app.url("/twilio/voice/callback"))
@@ -229,19 +251,20 @@ def test_a_caller_of_the_callback_line_is_put_through_when_nobody_was_alerted(
 
 def test_a_broken_flow_state_gets_a_spoken_fallback_not_dead_air(live_app, fake_twilio, db):
     url = live_app.url("/twilio/voice/alert?delivery=999")
-    response = fake_twilio.post_webhook(url, {"CallSid": "CA" + "c" * 32, "From": OUR_NUMBER,
-                                              "To": ACK, "CallStatus": "in-progress"})
+    response = fake_twilio.post_webhook(
+        url, {"CallSid": "CA" + "c" * 32, "From": OUR_NUMBER, "To": ACK, "CallStatus": "in-progress"}
+    )
     assert "storing" in response.text and "<Hangup" in response.text
 
 
 def test_an_unknown_flow_is_not_found(live_app, fake_twilio):
-    response = fake_twilio.post_webhook(live_app.url("/twilio/voice/nonsense"), {"CallSid": "x"},
-                                        expect_ok=False)
+    response = fake_twilio.post_webhook(
+        live_app.url("/twilio/voice/nonsense"), {"CallSid": "x"}, expect_ok=False
+    )
     assert response.status_code == 404
 
 
-def test_rendered_prompts_are_played_instead_of_said(db, clock, twilio_settings, live_app,
-                                                     fake_twilio, wave):
+def test_rendered_prompts_are_played_instead_of_said(db, clock, twilio_settings, live_app, fake_twilio, wave):
     """With play_rendered_audio, Twilio plays the platform's own rendering (the same voice as
     on Asterisk, or an administrator's recorded prompt) fetched from our audio route."""
     import requests as http
@@ -253,16 +276,16 @@ def test_rendered_prompts_are_played_instead_of_said(db, clock, twilio_settings,
     assert heard and all(h.startswith("play:") for h in heard)
     assert heard[0] != heard[1]  # the alert text, then the menu prompt
     for item in heard[:2]:
-        audio = http.get(item[len("play:"):], timeout=10)
+        audio = http.get(item[len("play:") :], timeout=10)
         assert audio.status_code == 200 and audio.headers["Content-Type"] == "audio/wav"
         assert audio.content[:4] == b"RIFF" and len(audio.content) > 8000
     assert http.get(live_app.url("/twilio/audio/" + "0" * 64 + ".wav"), timeout=10).status_code == 404
     assert http.get(live_app.url("/twilio/audio/..%2F..%2Fetc%2Fpasswd.wav"), timeout=10).status_code == 404
 
 
-def test_an_unexpected_failure_in_a_flow_gets_the_spoken_fallback(db, clock, twilio_settings,
-                                                                  live_app, fake_twilio, wave,
-                                                                  monkeypatch, caplog):
+def test_an_unexpected_failure_in_a_flow_gets_the_spoken_fallback(
+    db, clock, twilio_settings, live_app, fake_twilio, wave, monkeypatch, caplog
+):
     import ivr.alert_flow
 
     def broken(env, ctx):

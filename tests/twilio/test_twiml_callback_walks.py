@@ -1,6 +1,7 @@
 """The call-back flow walked twice with the same inputs: once by the engine alone (what the
 FastAGI renderer executes, step for step) and once by Twilio over TwiML. The steps must match,
 prompt text for prompt text, and both walks must store their sighting."""
+
 from __future__ import annotations
 
 import sys
@@ -65,39 +66,75 @@ def twiml_or_record(url: str, document: str) -> tuple:
 def second_action(db, room_id: int, delivery_target: str) -> int:
     with db.transaction() as s:
         first = s.scalars(select(Action)).first()
-        action = Action(control_room_id=room_id, incident_type=IncidentType.MISSING_PERSON,
-                        description={}, voice_text="Wij zoeken een vermiste vrouw.",
-                        location_label="Station, Delft", lat=52.0067, lon=4.3556, radius_m=2000,
-                        channels=["voice"], status=ActionStatus.RUNNING,
-                        started_by_id=first.started_by_id)
+        action = Action(
+            control_room_id=room_id,
+            incident_type=IncidentType.MISSING_PERSON,
+            description={},
+            voice_text="Wij zoeken een vermiste vrouw.",
+            location_label="Station, Delft",
+            lat=52.0067,
+            lon=4.3556,
+            radius_m=2000,
+            channels=["voice"],
+            status=ActionStatus.RUNNING,
+            started_by_id=first.started_by_id,
+        )
         s.add(action)
         s.flush()
-        s.add(Delivery(action_id=action.id, participant_id=None, channel="voice",
-                       target=delivery_target, state=DeliveryState.COMPLETED, rank=0))
+        s.add(
+            Delivery(
+                action_id=action.id,
+                participant_id=None,
+                channel="voice",
+                target=delivery_target,
+                state=DeliveryState.COMPLETED,
+                rank=0,
+            )
+        )
         return action.id
 
 
 # name -> (caller, several actions?, inputs)
 SCRIPTS = {
     "one_action_press_1_and_record": (
-        CALLER, False, [Input.done(), Input.done(), Input.digit("1"), "record"]),
+        CALLER,
+        False,
+        [Input.done(), Input.done(), Input.digit("1"), "record"],
+    ),
     "one_action_put_through": (
-        CALLER, False, [Input.done(), Input.done(), Input.timeout(), Input.transfer(True, "completed")]),
+        CALLER,
+        False,
+        [Input.done(), Input.done(), Input.timeout(), Input.transfer(True, "completed")],
+    ),
     "one_action_centralist_unreachable_then_record": (
-        CALLER, False,
-        [Input.done(), Input.done(), Input.timeout(), Input.transfer(False, "no-answer"), "record"]),
+        CALLER,
+        False,
+        [Input.done(), Input.done(), Input.timeout(), Input.transfer(False, "no-answer"), "record"],
+    ),
     "several_actions_choose_the_second_and_record": (
-        CALLER, True, [Input.done(), Input.digit("2"), Input.digit("1"), "record"]),
+        CALLER,
+        True,
+        [Input.done(), Input.digit("2"), Input.digit("1"), "record"],
+    ),
     "several_actions_no_choice_put_through": (
-        CALLER, True,
-        [Input.done(), Input.timeout(), Input.timeout(), Input.timeout(), Input.timeout(),
-         Input.transfer(True, "completed")]),
+        CALLER,
+        True,
+        [
+            Input.done(),
+            Input.timeout(),
+            Input.timeout(),
+            Input.timeout(),
+            Input.timeout(),
+            Input.transfer(True, "completed"),
+        ],
+    ),
 }
 
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
 def test_callback_flow_same_steps_on_the_engine_and_on_twilio(
-        name, db, clock, twilio_settings, live_app, fake_twilio, tmp_path):
+    name, db, clock, twilio_settings, live_app, fake_twilio, tmp_path
+):
     caller, several, script = SCRIPTS[name]
     wave = seed_wave(db, [caller])
     if several:
@@ -113,8 +150,15 @@ def test_callback_flow_same_steps_on_the_engine_and_on_twilio(
         else:
             inputs.append(item)
     with db.session() as session:
-        env = CallEnv(session=session, clock=clock, settings=twilio_settings, provider="engine",
-                      provider_call_id="engine-1", caller_number=caller, dialed_number=OUR_NUMBER)
+        env = CallEnv(
+            session=session,
+            clock=clock,
+            settings=twilio_settings,
+            provider="engine",
+            provider_call_id="engine-1",
+            caller_number=caller,
+            dialed_number=OUR_NUMBER,
+        )
         turns = walk(Engine(CALLBACK_FLOW), env, {}, inputs)
         expected = [engine_summary(t.step) for t in turns]
 

@@ -1,6 +1,7 @@
 """The outcome flow (afloopbericht) over TwiML: the same flow definition the FastAGI server
 runs, step for step, when Twilio fetches /twilio/voice/outcome (an answering machine redirected
 after its beep, or an outcome call placed through the voice webhook)."""
+
 from __future__ import annotations
 
 import sys
@@ -30,18 +31,25 @@ def outcome_delivery(db) -> int:
     return wave.deliveries[LISTENER]
 
 
-@pytest.mark.parametrize("answered_by,inputs", [
-    ("human", [Input.done(), Input.digit("1"), Input.done(), Input.timeout()]),
-    ("machine_end_beep", [Input.done(), Input.done()]),
-])
+@pytest.mark.parametrize(
+    "answered_by,inputs",
+    [
+        ("human", [Input.done(), Input.digit("1"), Input.done(), Input.timeout()]),
+        ("machine_end_beep", [Input.done(), Input.done()]),
+    ],
+)
 def test_outcome_flow_same_steps_on_the_engine_and_on_twilio(
-        answered_by, inputs, db, clock, twilio_settings, live_app, fake_twilio):
+    answered_by, inputs, db, clock, twilio_settings, live_app, fake_twilio
+):
     delivery_id = outcome_delivery(db)
     with db.session() as session:
-        env = CallEnv(session=session, clock=clock, settings=twilio_settings, provider="engine",
-                      answered_by=answered_by)
-        expected = [engine_summary(t.step) for t in walk(Engine(OUTCOME_FLOW), env,
-                                                           {"delivery_id": delivery_id}, inputs)]
+        env = CallEnv(
+            session=session, clock=clock, settings=twilio_settings, provider="engine", answered_by=answered_by
+        )
+        expected = [
+            engine_summary(t.step)
+            for t in walk(Engine(OUTCOME_FLOW), env, {"delivery_id": delivery_id}, inputs)
+        ]
     with db.transaction() as s:  # the engine walk's key press is not Twilio's
         s.get(Delivery, delivery_id).menu_choices = ""
 

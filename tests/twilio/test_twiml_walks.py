@@ -7,6 +7,7 @@ itself. Every TwiML document the platform answered is read back into a step summ
 compared with the reference, prompt text for prompt text. The FastAGI renderer is held to the
 same reference (tests/ivr/test_fastagi_walks.py): one flow, two renderers, the same steps.
 """
+
 from __future__ import annotations
 
 import sys
@@ -70,7 +71,8 @@ def test_twiml_does_the_engine_walk(name, db, twilio_settings, live_app, fake_tw
     seeded = seed_all(db)
     twilio_settings.twilio.async_amd = False  # the verdict comes with the first request
     sid = TwilioCallBackend(twilio_settings).originate(
-        CallRequest(seeded.delivery_id, "+31612345678", twilio_settings.caller_id, 30))
+        CallRequest(seeded.delivery_id, "+31612345678", twilio_settings.caller_id, 30)
+    )
     fake_twilio.calls[sid].status_callback = None  # only the flow is walked here
     fake_twilio.answer(sid, answered_by=answered_by)
     for happened in inputs:

@@ -1,4 +1,5 @@
 """Rows and helpers the Twilio, SMS and email tests share (fixtures are in conftest.py)."""
+
 from __future__ import annotations
 
 import socket
@@ -46,45 +47,87 @@ class Wave:
     deliveries: dict[str, int]  # target -> delivery id
 
 
-def participant_with_number(session, number: str, *, name: str = "Deelnemer",
-                            channels=("voice",), lat: float = 52.0126, lon: float = 4.3571,
-                            email: str | None = None) -> Participant:
-    participant = Participant(name=name, birth_year=1980, channels=list(channels), email=email,
-                              email_verified=bool(email))
-    participant.addresses.append(Address(kind=AddressKind.HOME, postcode="2611AB", house_number=1,
-                                         lat=lat, lon=lon, geocode_status=GeocodeStatus.OK))
+def participant_with_number(
+    session,
+    number: str,
+    *,
+    name: str = "Deelnemer",
+    channels=("voice",),
+    lat: float = 52.0126,
+    lon: float = 4.3571,
+    email: str | None = None,
+) -> Participant:
+    participant = Participant(
+        name=name, birth_year=1980, channels=list(channels), email=email, email_verified=bool(email)
+    )
+    participant.addresses.append(
+        Address(
+            kind=AddressKind.HOME,
+            postcode="2611AB",
+            house_number=1,
+            lat=lat,
+            lon=lon,
+            geocode_status=GeocodeStatus.OK,
+        )
+    )
     participant.phones.append(PhoneNumber(e164=number, kind=PhoneKind.MOBILE, verified=True))
     session.add(participant)
     session.flush()
     return participant
 
 
-def seed_wave(db, numbers: list[str], *, channel: Channel = Channel.VOICE,
-              kind: DeliveryKind = DeliveryKind.ALERT) -> Wave:
+def seed_wave(
+    db, numbers: list[str], *, channel: Channel = Channel.VOICE, kind: DeliveryKind = DeliveryKind.ALERT
+) -> Wave:
     with db.transaction() as s:
-        room = ControlRoom(name="Meldkamer Haaglanden", region="Haaglanden",
-                           transfer_target=CONTROL_ROOM, callback_number=OUR_NUMBER)
+        room = ControlRoom(
+            name="Meldkamer Haaglanden",
+            region="Haaglanden",
+            transfer_target=CONTROL_ROOM,
+            callback_number=OUR_NUMBER,
+        )
         s.add(room)
         s.flush()
-        operator = Operator(username="centralist", display_name="C. Entralist", password_hash="x",
-                            role=Role.CENTRALIST, control_room_id=room.id,
-                            transfer_target=CENTRALIST)
+        operator = Operator(
+            username="centralist",
+            display_name="C. Entralist",
+            password_hash="x",
+            role=Role.CENTRALIST,
+            control_room_id=room.id,
+            transfer_target=CENTRALIST,
+        )
         s.add(operator)
         s.flush()
-        action = Action(control_room_id=room.id, incident_type=IncidentType.SUSPECT,
-                        description={"gender": "male", "clothing": "rode jas"},
-                        voice_text=VOICE_TEXT, sms_text="Burgernet: kijk uit naar een man met rode jas.",
-                        location_label="Markt, Delft", lat=52.0116, lon=4.3571, radius_m=1000,
-                        channels=[channel.value], status=ActionStatus.RUNNING,
-                        started_by_id=operator.id, started_at=None)
+        action = Action(
+            control_room_id=room.id,
+            incident_type=IncidentType.SUSPECT,
+            description={"gender": "male", "clothing": "rode jas"},
+            voice_text=VOICE_TEXT,
+            sms_text="Burgernet: kijk uit naar een man met rode jas.",
+            location_label="Markt, Delft",
+            lat=52.0116,
+            lon=4.3571,
+            radius_m=1000,
+            channels=[channel.value],
+            status=ActionStatus.RUNNING,
+            started_by_id=operator.id,
+            started_at=None,
+        )
         s.add(action)
         s.flush()
         participants, deliveries = {}, {}
         for rank, number in enumerate(numbers):
             participant = participant_with_number(s, number, name=f"Deelnemer {rank}")
-            delivery = Delivery(action_id=action.id, participant_id=participant.id, kind=kind,
-                                channel=channel, target=number, phone_kind=PhoneKind.MOBILE,
-                                rank=rank, state=DeliveryState.QUEUED)
+            delivery = Delivery(
+                action_id=action.id,
+                participant_id=participant.id,
+                kind=kind,
+                channel=channel,
+                target=number,
+                phone_kind=PhoneKind.MOBILE,
+                rank=rank,
+                state=DeliveryState.QUEUED,
+            )
             s.add(delivery)
             s.flush()
             participants[number] = participant.id

@@ -1,4 +1,5 @@
 """Fixtures for the console tests: a control room with operators of every role."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,15 +35,19 @@ def app(settings, clock):
 def staff(db) -> Staff:
     hashed = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
     with db.transaction() as s:
-        room = ControlRoom(name="Meldkamer Haaglanden", region="Haaglanden",
-                           transfer_target="+31703456789")
+        room = ControlRoom(name="Meldkamer Haaglanden", region="Haaglanden", transfer_target="+31703456789")
         s.add(room)
         s.flush()
         ids = {}
         for role in Role:
-            op = Operator(username=role.value, display_name=role.value.title(),
-                          password_hash=hashed, role=role, control_room_id=room.id,
-                          transfer_target="+31701234567")
+            op = Operator(
+                username=role.value,
+                display_name=role.value.title(),
+                password_hash=hashed,
+                role=role,
+                control_room_id=room.id,
+                transfer_target="+31701234567",
+            )
             s.add(op)
             s.flush()
             ids[role] = op.id

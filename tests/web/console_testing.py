@@ -1,4 +1,5 @@
 """Helpers for console tests: read the CSRF token from a page, log in."""
+
 from __future__ import annotations
 
 import re
@@ -14,5 +15,6 @@ def csrf_from(html: str) -> str:
 
 def login(client, username: str, password: str = PASSWORD):
     page = client.get("/login").get_data(as_text=True)
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": csrf_from(page)})
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": csrf_from(page)}
+    )

@@ -1,4 +1,5 @@
 """The JSON API: token auth, the form's validation, create -> start -> read -> end."""
+
 from __future__ import annotations
 
 import pytest
@@ -65,8 +66,9 @@ def test_create_start_read_end(api, db):
     running = api("GET", "/api/v1/actions?status=running").get_json()["actions"]
     assert [a["id"] for a in running] == [action_id]
     assert api("POST", f"/api/v1/actions/{action_id}/end", {"outcome": "maybe"}).status_code == 422
-    ended = api("POST", f"/api/v1/actions/{action_id}/end",
-                {"outcome": "vehicle_found", "note": "bij het station"})
+    ended = api(
+        "POST", f"/api/v1/actions/{action_id}/end", {"outcome": "vehicle_found", "note": "bij het station"}
+    )
     assert ended.status_code == 200
     assert ended.get_json()["action"]["outcome"] == "vehicle_found"
     assert api("POST", f"/api/v1/actions/{action_id}/end", {"outcome": "found"}).status_code == 409
@@ -75,8 +77,12 @@ def test_create_start_read_end(api, db):
 
 
 def test_same_validation_as_the_form(api, db):
-    bad = {**BODY, "description": {"make": "<script>alert(1)</script>"}, "radius_m": 10,
-           "norms": {"urgent_recent": True}}
+    bad = {
+        **BODY,
+        "description": {"make": "<script>alert(1)</script>"},
+        "radius_m": 10,
+        "norms": {"urgent_recent": True},
+    }
     response = api("POST", "/api/v1/actions", bad)
     assert response.status_code == 422
     errors = response.get_json()["errors"]
@@ -92,8 +98,9 @@ def test_oversized_action_via_api_needs_a_supervisor(api, settings):
     settings.max_radius_without_supervisor_m = 1000
     body = api("POST", "/api/v1/actions", BODY).get_json()
     assert body["preview"]["needs_supervisor"] is True
-    response = api("POST", f"/api/v1/actions/{body['action']['id']}/start",
-                   {"expected_total": body["preview"]["total"]})
+    response = api(
+        "POST", f"/api/v1/actions/{body['action']['id']}/start", {"expected_total": body["preview"]["total"]}
+    )
     assert response.status_code == 403 and "supervisor" in response.get_json()["error"]
 
 

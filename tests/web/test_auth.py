@@ -1,4 +1,3 @@
-
 from console_testing import PASSWORD, csrf_from, login
 from sqlalchemy import select
 
@@ -101,8 +100,15 @@ def test_deactivated_operator_loses_session(logged_in, db, staff):
 
 def test_open_redirect_after_login_is_dropped(client, staff):
     page = client.get("/login").get_data(as_text=True)
-    response = client.post("/login", data={"username": "centralist", "password": PASSWORD,
-                                           "next": "//evil.example/x", "csrf_token": csrf_from(page)})
+    response = client.post(
+        "/login",
+        data={
+            "username": "centralist",
+            "password": PASSWORD,
+            "next": "//evil.example/x",
+            "csrf_token": csrf_from(page),
+        },
+    )
     assert response.headers["Location"] == "/"
 
 
@@ -164,8 +170,11 @@ def test_trusted_proxy_gives_the_client_address(settings, staff, db):
     client = proxied.test_client()
     headers = {"X-Forwarded-For": "198.51.100.7"}
     page = client.get("/login", headers=headers).get_data(as_text=True)
-    client.post("/login", headers=headers, data={"username": "centralist", "password": "x",
-                                                  "csrf_token": csrf_from(page)})
+    client.post(
+        "/login",
+        headers=headers,
+        data={"username": "centralist", "password": "x", "csrf_token": csrf_from(page)},
+    )
     with db.session() as s:
         ips = set(s.scalars(select(AuditEvent.ip).where(AuditEvent.event == "auth.login_failed")))
     assert ips == {"198.51.100.7"}
@@ -182,8 +191,10 @@ def test_session_ends_after_the_maximum_age_despite_activity(logged_in, clock, s
     clock.advance(step)
     assert client.get("/").status_code == 302
     with db.session() as s:
-        reasons = [e.detail.get("reason") for e in s.scalars(
-            select(AuditEvent).where(AuditEvent.event == "auth.session_expired"))]
+        reasons = [
+            e.detail.get("reason")
+            for e in s.scalars(select(AuditEvent).where(AuditEvent.event == "auth.session_expired"))
+        ]
     assert reasons == ["max_age"]
 
 

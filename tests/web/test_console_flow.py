@@ -1,4 +1,5 @@
 """The console end to end through the Flask test client: preview, draft, start, live, end."""
+
 from __future__ import annotations
 
 import re
@@ -90,23 +91,31 @@ def test_norms_are_enforced(console, db):
     response = post(client, "/actions/new", token, form)
     assert response.status_code == 422
     assert "Burgernet-normen" in response.get_data(as_text=True)
-    missing = {**SUSPECT, "incident_type": "missing_person", "d__missing_person__age": "80",
-               "d__missing_person__clothing": "een grijze jas"}
+    missing = {
+        **SUSPECT,
+        "incident_type": "missing_person",
+        "d__missing_person__age": "80",
+        "d__missing_person__clothing": "een grijze jas",
+    }
     response = post(client, "/actions/new", token, missing)
     assert response.status_code == 422
     assert "familie heeft toestemming" in response.get_data(as_text=True).lower()
     assert db.count(Action) == 0
 
 
-@pytest.mark.parametrize("text", [
-    "<script>alert(1)</script>",
-    '"><img src=x onerror=alert(1)>',
-    "x" * 5000,
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<script>alert(1)</script>",
+        '"><img src=x onerror=alert(1)>',
+        "x" * 5000,
+    ],
+)
 def test_malicious_or_huge_description_refused_and_inert(console, db, text):
     client, token = console
-    response = post(client, "/actions/new", token, {**SUSPECT, "d__suspect__clothing": text,
-                                                    "free_text": text})
+    response = post(
+        client, "/actions/new", token, {**SUSPECT, "d__suspect__clothing": text, "free_text": text}
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "<script>alert(1)</script>" not in html and "<img src=x" not in html
@@ -134,13 +143,27 @@ def test_oversized_action_needs_a_supervisor(console, db, settings, staff):
     assert "Supervisor vereist" in html and 'name="supervisor_password"' in html
     response = post(client, f"/actions/{action_id}/start", token, {"expected_total": "15"})
     assert response.headers["Location"].endswith("/confirm")
-    response = post(client, f"/actions/{action_id}/start", token, {
-        "expected_total": "15", "supervisor_username": "centralist",
-        "supervisor_password": "burgernet-demo"})
+    response = post(
+        client,
+        f"/actions/{action_id}/start",
+        token,
+        {
+            "expected_total": "15",
+            "supervisor_username": "centralist",
+            "supervisor_password": "burgernet-demo",
+        },
+    )
     assert response.headers["Location"].endswith("/confirm")  # a centralist cannot confirm
-    response = post(client, f"/actions/{action_id}/start", token, {
-        "expected_total": "15", "supervisor_username": "supervisor",
-        "supervisor_password": "burgernet-demo"})
+    response = post(
+        client,
+        f"/actions/{action_id}/start",
+        token,
+        {
+            "expected_total": "15",
+            "supervisor_username": "supervisor",
+            "supervisor_password": "burgernet-demo",
+        },
+    )
     assert response.headers["Location"] == f"/actions/{action_id}"
     with db.session() as s:
         assert s.get(Action, action_id).supervisor_confirmed_by_id == staff.supervisor_id
@@ -154,9 +177,17 @@ def test_live_progress_sightings_and_end(console, db, staff, settings, clock):
     settings.recordings_dir.mkdir(parents=True, exist_ok=True)
     (settings.recordings_dir / "s1.wav").write_bytes(b"RIFF....WAVEfmt ")
     with db.transaction() as s:
-        s.add(Sighting(action_id=action_id, control_room_id=staff.control_room_id,
-                       caller_number="+31612345678", distance_m=420.0, recording_path="s1.wav",
-                       duration_s=12.0, received_at=clock.now()))
+        s.add(
+            Sighting(
+                action_id=action_id,
+                control_room_id=staff.control_room_id,
+                caller_number="+31612345678",
+                distance_m=420.0,
+                recording_path="s1.wav",
+                duration_s=12.0,
+                received_at=clock.now(),
+            )
+        )
     snapshot = client.get(f"/actions/{action_id}/progress.json").get_json()
     assert snapshot["progress"]["by_state"] == {"queued": 15}
     [sighting] = snapshot["sightings"]
@@ -207,9 +238,15 @@ def test_other_control_room_cannot_see_the_action(console, db, staff):
         room = ControlRoom(name="Meldkamer Rotterdam", region="R", transfer_target="+31101234567")
         s.add(room)
         s.flush()
-        s.add(Operator(username="rotterdam", display_name="R", role=Role.CENTRALIST,
-                       password_hash=generate_password_hash("burgernet-demo", method="pbkdf2:sha256:1000"),
-                       control_room_id=room.id))
+        s.add(
+            Operator(
+                username="rotterdam",
+                display_name="R",
+                role=Role.CENTRALIST,
+                password_hash=generate_password_hash("burgernet-demo", method="pbkdf2:sha256:1000"),
+                control_room_id=room.id,
+            )
+        )
     other = client.application.test_client()
     login(other, "rotterdam")
     assert other.get(f"/actions/{action_id}").status_code == 404
@@ -222,8 +259,17 @@ def test_address_search_uses_the_gazetteer(console, db, settings):
     settings.pdok_base_url = ""
     client, token = console
     with db.transaction() as s:
-        s.add(GazetteerAddress(postcode="2611GN", house_number=1, street="Markt", city="Delft",
-                               municipality="Delft", lat=52.0116, lon=4.3586))
+        s.add(
+            GazetteerAddress(
+                postcode="2611GN",
+                house_number=1,
+                street="Markt",
+                city="Delft",
+                municipality="Delft",
+                lat=52.0116,
+                lon=4.3586,
+            )
+        )
     found = post(client, "/geocode", token, {"postcode": "2611 gn", "house_number": "1"}).get_json()
     assert found == {"ok": True, "lat": 52.0116, "lon": 4.3586, "label": "Markt 1, Delft"}
     missing = post(client, "/geocode", token, {"postcode": "2611GN", "house_number": "99"}).get_json()
@@ -245,8 +291,13 @@ def test_preview_and_confirmation_announce_quiet_hours(console, clock, settings)
     clock._now = datetime(2026, 11, 28, 1, 30, tzinfo=UTC)  # 02:30 in Amsterdam
     preview = post(client, "/actions/preview", token, SUSPECT).get_json()
     assert preview["voice_held_until"] == "2026-11-28T06:00:00+00:00"
-    urgent = {**SUSPECT, "incident_type": "missing_child", "d__missing_child__age": "6",
-              "d__missing_child__clothing": "een gele regenjas", "norm_family_consent": "on"}
+    urgent = {
+        **SUSPECT,
+        "incident_type": "missing_child",
+        "d__missing_child__age": "6",
+        "d__missing_child__clothing": "een gele regenjas",
+        "norm_family_consent": "on",
+    }
     assert post(client, "/actions/preview", token, urgent).get_json()["voice_held_until"] is None
     response = post(client, "/actions/new", token, SUSPECT)
     html = client.get(response.headers["Location"]).get_data(as_text=True)
@@ -261,8 +312,9 @@ def test_audio_preview_renders_and_is_served_to_operators_only(console, app):
     audio = client.get(result["url"])
     assert audio.status_code == 200 and audio.mimetype == "audio/wav"
     assert audio.data[:4] == b"RIFF"
-    refused = post(client, "/actions/preview/audio", token,
-                   {**SUSPECT, "d__suspect__clothing": "<b>jas</b>"}).get_json()
+    refused = post(
+        client, "/actions/preview/audio", token, {**SUSPECT, "d__suspect__clothing": "<b>jas</b>"}
+    ).get_json()
     assert refused["ok"] is False and "d_clothing" in refused["errors"]
     anonymous = app.test_client()
     assert anonymous.get(result["url"]).status_code == 302
@@ -273,16 +325,24 @@ def test_mark_handled_from_the_live_page_answers_json(console, db, staff, clock)
     client, token = console
     action_id = start_action(client, token)
     with db.transaction() as s:
-        s.add(Sighting(action_id=action_id, control_room_id=staff.control_room_id,
-                       caller_number=None, received_at=clock.now()))
+        s.add(
+            Sighting(
+                action_id=action_id,
+                control_room_id=staff.control_room_id,
+                caller_number=None,
+                received_at=clock.now(),
+            )
+        )
     [sighting] = client.get(f"/actions/{action_id}/progress.json").get_json()["sightings"]
     assert sighting["caller"] == "anoniem" and sighting["audio_url"] is None
     headers = {"Accept": "application/json"}
-    bad = client.post(sighting["handle_url"], headers=headers,
-                      data={"note": "<script>", "csrf_token": token}).get_json()
+    bad = client.post(
+        sighting["handle_url"], headers=headers, data={"note": "<script>", "csrf_token": token}
+    ).get_json()
     assert bad["ok"] is False and "niet-toegestane" in bad["errors"]["note"]
-    good = client.post(sighting["handle_url"], headers=headers,
-                       data={"note": "loos alarm", "csrf_token": token}).get_json()
+    good = client.post(
+        sighting["handle_url"], headers=headers, data={"note": "loos alarm", "csrf_token": token}
+    ).get_json()
     assert good == {"ok": True, "errors": {}}
     [after] = client.get(f"/actions/{action_id}/progress.json").get_json()["sightings"]
     assert after["handled"] and after["note"] == "loos alarm" and after["handled_by"] == "Centralist"
@@ -292,7 +352,13 @@ def test_sighting_audio_never_leaves_the_recordings_store(console, db, staff, cl
     client, token = console
     action_id = start_action(client, token)
     with db.transaction() as s:
-        s.add(Sighting(action_id=action_id, control_room_id=staff.control_room_id,
-                       recording_path="../../etc/passwd", received_at=clock.now()))
+        s.add(
+            Sighting(
+                action_id=action_id,
+                control_room_id=staff.control_room_id,
+                recording_path="../../etc/passwd",
+                received_at=clock.now(),
+            )
+        )
     [sighting] = client.get(f"/actions/{action_id}/progress.json").get_json()["sightings"]
     assert client.get(sighting["audio_url"]).status_code == 404

@@ -1,5 +1,6 @@
 """The console, the JSON API and the CLI start an action through one function
 (actions.start.start_action): the same rule refuses, with the same Dutch words, at each door."""
+
 from __future__ import annotations
 
 import html
@@ -41,27 +42,55 @@ def doors(app, client, staff, db):
     def console(action_id: int) -> str:
         page = client.get(f"/actions/{action_id}/confirm").get_data(as_text=True)
         total = re.search(r'name="expected_total" value="(\d+)"', page).group(1)
-        response = client.post(f"/actions/{action_id}/start",
-                               data={"expected_total": total, "csrf_token": token})
+        response = client.post(
+            f"/actions/{action_id}/start", data={"expected_total": total, "csrf_token": token}
+        )
         assert response.headers["Location"].endswith(f"/actions/{action_id}/confirm")
         return html.unescape(client.get(response.headers["Location"]).get_data(as_text=True))
 
     def api(action_id: int) -> str:
         read = client.get(f"/api/v1/actions/{action_id}", headers=headers).get_json()["action"]
         assert read["status"] == "draft"
-        preview = client.post("/api/v1/preview", headers=headers, json={
-            "incident_type": "vehicle", "description": VEHICLE, "radius_m": 1500,
-            "location": {"lat": MARKT[0], "lon": MARKT[1]}, "channels": ["voice", "sms"]}).get_json()
-        response = client.post(f"/api/v1/actions/{action_id}/start", headers=headers,
-                               json={"expected_total": preview["total"]})
+        preview = client.post(
+            "/api/v1/preview",
+            headers=headers,
+            json={
+                "incident_type": "vehicle",
+                "description": VEHICLE,
+                "radius_m": 1500,
+                "location": {"lat": MARKT[0], "lon": MARKT[1]},
+                "channels": ["voice", "sms"],
+            },
+        ).get_json()
+        response = client.post(
+            f"/api/v1/actions/{action_id}/start", headers=headers, json={"expected_total": preview["total"]}
+        )
         assert response.status_code in (403, 422), response.get_json()
         return response.get_json()["error"]
 
     def command(*flags: str) -> str:
-        result = runner.invoke(cli, args=[
-            "action", "start", "--lat", str(MARKT[0]), "--lon", str(MARKT[1]), "--radius", "1500",
-            "--type", "vehicle", "--channels", "voice,sms", "--operator", "centralist",
-            "--description", '{"vehicle_kind": "car", "colour": "red", "make": "Volkswagen"}', *flags])
+        result = runner.invoke(
+            cli,
+            args=[
+                "action",
+                "start",
+                "--lat",
+                str(MARKT[0]),
+                "--lon",
+                str(MARKT[1]),
+                "--radius",
+                "1500",
+                "--type",
+                "vehicle",
+                "--channels",
+                "voice,sms",
+                "--operator",
+                "centralist",
+                "--description",
+                '{"vehicle_kind": "car", "colour": "red", "make": "Volkswagen"}',
+                *flags,
+            ],
+        )
         assert result.exit_code == 1
         return result.output
 
@@ -70,17 +99,29 @@ def doors(app, client, staff, db):
 
 def draft(db, staff, settings, norms) -> int:
     """A draft as the console and the API save it, with the norms given."""
-    request = ActionRequest(incident_type="vehicle", description=VEHICLE, free_text="",
-                            lat=MARKT[0], lon=MARKT[1], location_label="Markt, Delft",
-                            radius_m=1500, channels=["voice", "sms"], norms=norms)
+    request = ActionRequest(
+        incident_type="vehicle",
+        description=VEHICLE,
+        free_text="",
+        lat=MARKT[0],
+        lon=MARKT[1],
+        location_label="Markt, Delft",
+        radius_m=1500,
+        channels=["voice", "sms"],
+        norms=norms,
+    )
     with db.transaction() as s:
         operator = s.get(Operator, staff.centralist_id)
         return save_draft(s, request, operator, staff.control_room_id, settings).id
 
 
 def test_one_start_function_behind_every_door():
-    assert (web.console.confirm.start_action is web.api.start_action is actions.cli.start_action
-            is actions.start.start_action)
+    assert (
+        web.console.confirm.start_action
+        is web.api.start_action
+        is actions.cli.start_action
+        is actions.start.start_action
+    )
 
 
 def test_the_supervisor_rule_refuses_alike_at_every_door(doors, db, staff, settings):

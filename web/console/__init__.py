@@ -11,6 +11,7 @@
 Every page needs a logged-in operator and shows only the operator's own control room. The
 rules live in actions/; these modules translate requests and Dutch errors.
 """
+
 from __future__ import annotations
 
 from web.console import audit, confirm, ending, form, live, overview, sightings  # noqa: F401  (views)

@@ -1,4 +1,5 @@
 """What the console's views share: labels, the own-room lookup, durations and local times."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -16,8 +17,12 @@ from web.runtime import current_settings
 
 
 def labels() -> dict:
-    return {"incident": INCIDENT_LABELS, "outcome": OUTCOME_LABELS, "channel": CHANNEL_LABELS,
-            "status": {"draft": "concept", "running": "loopt", "ended": "beëindigd"}}
+    return {
+        "incident": INCIDENT_LABELS,
+        "outcome": OUTCOME_LABELS,
+        "channel": CHANNEL_LABELS,
+        "status": {"draft": "concept", "running": "loopt", "ended": "beëindigd"},
+    }
 
 
 def action_or_404(s: Session, action_id: int | None, operator: Operator) -> Action:

@@ -1,6 +1,7 @@
 """The confirmation page, which states the numbers, and the start: actions.start.start_action,
 the same function the JSON API and the CLI call. A supervisor confirms an oversized action on
 the spot with their own password."""
+
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -30,14 +31,21 @@ def confirm_action(action_id: int):
         if action.status != ActionStatus.DRAFT:
             return redirect(url_for("console.action_page", action_id=action_id))
         try:
-            result = preview_action(s, request_from_action(action), action.control_room_id,
-                                    current_clock().now(), settings)
+            result = preview_action(
+                s, request_from_action(action), action.control_room_id, current_clock().now(), settings
+            )
         except InvalidActionRequest as invalid:
             flash(invalid.user_message, "error")
             return redirect(url_for("console.edit_action", action_id=action_id))
-        return render_template("console/confirm.html", action=action, preview=result,
-                               channel_plural=CHANNEL_PLURAL, labels=labels(),
-                               eta=duration(result.eta_s), is_supervisor=is_supervisor(operator))
+        return render_template(
+            "console/confirm.html",
+            action=action,
+            preview=result,
+            channel_plural=CHANNEL_PLURAL,
+            labels=labels(),
+            eta=duration(result.eta_s),
+            is_supervisor=is_supervisor(operator),
+        )
 
 
 @bp.post("/actions/<int:action_id>/start", endpoint="start_action")
@@ -50,16 +58,25 @@ def start(action_id: int):
         abort(400, description="Het bevestigde aantal ontvangers ontbreekt.")
     supervisor = None
     if form.get("supervisor_username"):
-        supervisor, refused = _supervisor_login(form.get("supervisor_username", ""),
-                                                form.get("supervisor_password", ""))
+        supervisor, refused = _supervisor_login(
+            form.get("supervisor_username", ""), form.get("supervisor_password", "")
+        )
         if refused:
             flash(refused, "error")
             return redirect(url_for("console.confirm_action", action_id=action_id))
     with current_db().session() as s:
         action = action_or_404(s, action_id, operator)
         try:
-            start_action(s, action, operator, current_clock(), current_settings(),
-                         expected_total=int(expected), supervisor=supervisor, ip=client_ip())
+            start_action(
+                s,
+                action,
+                operator,
+                current_clock(),
+                current_settings(),
+                expected_total=int(expected),
+                supervisor=supervisor,
+                ip=client_ip(),
+            )
         except (ActionError, InvalidActionRequest) as error:
             s.rollback()
             flash(error.user_message, "error")

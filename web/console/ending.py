@@ -1,4 +1,5 @@
 """Ending an action (actions.end): the outcome message's preview, and the end itself."""
+
 from __future__ import annotations
 
 from flask import flash, jsonify, redirect, request, url_for
@@ -28,13 +29,22 @@ def outcome_preview(action_id: int):
     with current_db().session() as s:
         action = action_or_404(s, action_id, operator)
         try:
-            message = compose_outcome(outcome, action.incident_type.value,
-                                      callback_number_for(action.control_room, settings.callback_number),
-                                      note)
+            message = compose_outcome(
+                outcome,
+                action.incident_type.value,
+                callback_number_for(action.control_room, settings.callback_number),
+                note,
+            )
         except PromptError as error:
             return jsonify({"ok": False, "errors": {"note": error.user_message}})
-    return jsonify({"ok": True, "display_text": message.display, "sms": message.sms,
-                    "sms_segments": message.sms_segments})
+    return jsonify(
+        {
+            "ok": True,
+            "display_text": message.display,
+            "sms": message.sms,
+            "sms_segments": message.sms_segments,
+        }
+    )
 
 
 @bp.post("/actions/<int:action_id>/end", endpoint="end_action")
@@ -51,8 +61,9 @@ def end(action_id: int):
         action = action_or_404(s, action_id, operator)
         try:
             # one commit: queued rows are cancelled together with the status change
-            end_action(s, action, s.get(Operator, operator.id), outcome, note, current_clock(),
-                       current_settings())
+            end_action(
+                s, action, s.get(Operator, operator.id), outcome, note, current_clock(), current_settings()
+            )
         except ActionError as error:
             s.rollback()
             flash(error.user_message, "error")

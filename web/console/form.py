@@ -1,6 +1,7 @@
 """The new-action form: show, save as draft (actions.drafts), the live preview of the figures
 (actions.preview) and of the spoken message (prompts.audio), and the address search
 (actions.location)."""
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,13 @@ def geocode_into(values: dict, form: MultiDict) -> None:
         values["location_label"] = point.label
 
 
-def _render_form(values: dict | None = None, description: dict | None = None,
-                 errors: dict | None = None, draft: Action | None = None, status: int = 200):
+def _render_form(
+    values: dict | None = None,
+    description: dict | None = None,
+    errors: dict | None = None,
+    draft: Action | None = None,
+    status: int = 200,
+):
     settings = current_settings()
     specs = {t: field_specs(t) for t in INCIDENT_LABELS}
     values = values or {}
@@ -97,9 +103,13 @@ def edit_action(action_id: int):
         if action.status != ActionStatus.DRAFT:
             return redirect(url_for("console.action_page", action_id=action_id))
         values = {
-            "incident_type": action.incident_type.value, "free_text": action.free_text,
-            "lat": action.lat, "lon": action.lon, "location_label": action.location_label,
-            "radius_m": action.radius_m, "channels": list(action.channels),
+            "incident_type": action.incident_type.value,
+            "free_text": action.free_text,
+            "lat": action.lat,
+            "lon": action.lon,
+            "location_label": action.location_label,
+            "radius_m": action.radius_m,
+            "channels": list(action.channels),
         }
         return _render_form(values, dict(action.description or {}), draft=action)
 
@@ -122,8 +132,9 @@ def _save_form(draft_id: int | None):
     with current_db().transaction() as s:
         draft = action_or_404(s, draft_id, operator) if draft_id else None
         try:
-            action = save_draft(s, validated, operator, operator.control_room_id, settings,
-                                action=draft, ip=client_ip())
+            action = save_draft(
+                s, validated, operator, operator.control_room_id, settings, action=draft, ip=client_ip()
+            )
         except ActionError as error:
             flash(error.user_message, "error")
             return redirect(url_for("console.action_page", action_id=draft_id))
@@ -142,11 +153,11 @@ def preview():
         geocode_into(values, request.form)
         validated = validate_request(values, description, settings, require_norms=False)
         with current_db().session() as s:
-            result = preview_action(s, validated, operator.control_room_id, current_clock().now(),
-                                    settings)
+            result = preview_action(s, validated, operator.control_room_id, current_clock().now(), settings)
     except InvalidActionRequest as invalid:
-        return jsonify({"ok": False, "errors": invalid.errors,
-                        "lat": values.get("lat"), "lon": values.get("lon")}), 200
+        return jsonify(
+            {"ok": False, "errors": invalid.errors, "lat": values.get("lat"), "lon": values.get("lon")}
+        ), 200
     return jsonify({"ok": True, **result.as_json()})
 
 
@@ -165,8 +176,13 @@ def preview_audio():
         return jsonify({"ok": False, "errors": invalid.errors}), 200
     except PromptError as error:
         return jsonify({"ok": False, "errors": {"audio": error.user_message}}), 200
-    return jsonify({"ok": True, "url": url_for("console.prompt_audio", key=rendered.key),
-                    "duration_s": round(rendered.duration_s, 1)})
+    return jsonify(
+        {
+            "ok": True,
+            "url": url_for("console.prompt_audio", key=rendered.key),
+            "duration_s": round(rendered.duration_s, 1),
+        }
+    )
 
 
 @bp.get("/audio/prompt/<key>")
@@ -185,9 +201,11 @@ def prompt_audio(key: str):
 @login_required
 def geocode():
     try:
-        point = geocode_address(request.form.get("postcode", ""),
-                                request.form.get("house_number", "").strip(),
-                                request.form.get("addition", ""))
+        point = geocode_address(
+            request.form.get("postcode", ""),
+            request.form.get("house_number", "").strip(),
+            request.form.get("addition", ""),
+        )
     except InvalidActionRequest as invalid:
         return jsonify({"ok": False, "error": invalid.user_message})
     return jsonify({"ok": True, "lat": point.lat, "lon": point.lon, "label": point.label})

@@ -1,5 +1,6 @@
 """The live action page: progress (actions.progress), figures and the sightings inbox, as a
 page, as JSON and as server-sent events."""
+
 from __future__ import annotations
 
 import json
@@ -40,14 +41,35 @@ def action_page(action_id: int):
         if action.status == ActionStatus.DRAFT:
             return redirect(url_for("console.confirm_action", action_id=action_id))
         snapshot = live_snapshot(s, action, settings)
-        people = {o.id: o.display_name for o in s.scalars(select(Operator).where(
-            Operator.id.in_([i for i in (action.started_by_id, action.ended_by_id,
-                                          action.supervisor_confirmed_by_id) if i])))}
+        people = {
+            o.id: o.display_name
+            for o in s.scalars(
+                select(Operator).where(
+                    Operator.id.in_(
+                        [
+                            i
+                            for i in (
+                                action.started_by_id,
+                                action.ended_by_id,
+                                action.supervisor_confirmed_by_id,
+                            )
+                            if i
+                        ]
+                    )
+                )
+            )
+        }
         return render_template(
-            "console/action.html", action=action, snapshot=snapshot, labels=labels(),
+            "console/action.html",
+            action=action,
+            snapshot=snapshot,
+            labels=labels(),
             display_text=_display_text(action, settings),
-            figures=figures(s, action), people=people, web=settings.web,
-            outcomes=OUTCOME_LABELS, duration=duration,
+            figures=figures(s, action),
+            people=people,
+            web=settings.web,
+            outcomes=OUTCOME_LABELS,
+            duration=duration,
         )
 
 
@@ -107,8 +129,9 @@ def live_snapshot(s: Session, action: Action, settings: Settings) -> dict:
     for item in list_sightings(s, action.id):
         data = _plain(item)
         sid = data.get("id") or data.get("sighting_id")
-        data["audio_url"] = (url_for("console.sighting_audio", sighting_id=sid)
-                             if data.get("recording_path") else None)
+        data["audio_url"] = (
+            url_for("console.sighting_audio", sighting_id=sid) if data.get("recording_path") else None
+        )
         data["handle_url"] = url_for("console.handle_sighting", sighting_id=sid)
         data.pop("recording_path", None)
         data["caller"] = mask_phone(data.pop("caller_number", None)) or "anoniem"
@@ -126,9 +149,12 @@ def live_snapshot(s: Session, action: Action, settings: Settings) -> dict:
 def _display_text(action: Action, settings: Settings) -> str:
     """The alert as written (the frozen voice text is in spoken form: "nul acht nul nul")."""
     try:
-        return compose_alert(action.incident_type.value, dict(action.description or {}),
-                             action.free_text or "",
-                             callback_number_for(action.control_room, settings.callback_number)).display
+        return compose_alert(
+            action.incident_type.value,
+            dict(action.description or {}),
+            action.free_text or "",
+            callback_number_for(action.control_room, settings.callback_number),
+        ).display
     except PromptError:
         return action.voice_text or ""
 

@@ -1,4 +1,5 @@
 """The console's start page: the actions of the operator's control room, running first."""
+
 from __future__ import annotations
 
 from flask import render_template

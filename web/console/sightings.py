@@ -1,4 +1,5 @@
 """The sightings of an action (callback_line.inbox): the recording, and marking one handled."""
+
 from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, request, send_file, url_for
@@ -41,8 +42,9 @@ def sighting_audio(sighting_id: int):
 def handle_sighting(sighting_id: int):
     operator = current_operator()
     errors: dict[str, str] = {}
-    note = clean_text(request.form.get("note", ""), label="Notitie", max_chars=1000,
-                      errors=errors, key="note")
+    note = clean_text(
+        request.form.get("note", ""), label="Notitie", max_chars=1000, errors=errors, key="note"
+    )
     with current_db().transaction() as s:
         sighting = s.get(Sighting, sighting_id)
         if sighting is None:

@@ -1,4 +1,5 @@
 """The benchmark's bound: what an ideal dialer achieves on a trunk (a pure function)."""
+
 import pytest
 
 from bench.asterisk import ideal_wave_seconds, mean_seconds, pace, phone_calls

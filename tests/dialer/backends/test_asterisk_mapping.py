@@ -1,4 +1,5 @@
 """The AMI backend's pure parts: call ids, Q.850 causes, the hangup handler's record."""
+
 import re
 
 from config.logging import mask_phones_in
@@ -46,8 +47,10 @@ def test_hangup_record():
 
 def test_originate_variables_survive_commas_and_line_breaks():
     assert ami_variable("CHANNEL(hangup_handler_push)", "burgernet-hangup,s,1") == (
-        "CHANNEL(hangup_handler_push)=burgernet-hangup\\,s\\,1")
+        "CHANNEL(hangup_handler_push)=burgernet-hangup\\,s\\,1"
+    )
     text = "De persoon is gevonden,\ndank voor uw hulp."
     assert ami_variable("BURGERNET_TEXT", text) == (
-        "BURGERNET_TEXT=De persoon is gevonden\\, dank voor uw hulp.")
+        "BURGERNET_TEXT=De persoon is gevonden\\, dank voor uw hulp."
+    )
     assert ami_variable("BURGERNET_ATTEMPT", 2) == "BURGERNET_ATTEMPT=2"

@@ -1,4 +1,5 @@
 """Helpers of the Asterisk end-to-end tests (imported by name: tests are not a package)."""
+
 from __future__ import annotations
 
 import threading
@@ -51,8 +52,7 @@ class EventLog:
         return self.terminal()
 
 
-TERMINAL = {CallEventType.COMPLETED, CallEventType.BUSY, CallEventType.NO_ANSWER,
-            CallEventType.FAILED}
+TERMINAL = {CallEventType.COMPLETED, CallEventType.BUSY, CallEventType.NO_ANSWER, CallEventType.FAILED}
 
 
 def wait_until_no_channels(timeout_s: float = 30) -> None:
@@ -66,14 +66,37 @@ def wait_until_no_channels(timeout_s: float = 30) -> None:
     time.sleep(1)
 
 
-def waiting_caller(workdir, *, caller: str, dialed: str = "08000011", speak_after_ms: int,
-                   stay_ms: int, port: int = 5090) -> testbed.Sipp:
+def waiting_caller(
+    workdir, *, caller: str, dialed: str = "08000011", speak_after_ms: int, stay_ms: int, port: int = 5090
+) -> testbed.Sipp:
     """One call to the call-back number that presses no key (it waits to be put through),
     speaks after `speak_after_ms` and stays until the IVR hangs up (sipp -m 1)."""
     scenario = testbed.render_scenario(
-        "callback_waiting_caller.xml", workdir, caller=caller, dialed=dialed,
-        speak_after_ms=speak_after_ms, stay_ms=stay_ms)
+        "callback_waiting_caller.xml",
+        workdir,
+        caller=caller,
+        dialed=dialed,
+        speak_after_ms=speak_after_ms,
+        stay_ms=stay_ms,
+    )
     return testbed.Sipp(
-        ["-sf", str(scenario), testbed.ASTERISK_SIP, "-m", "1", "-i", "127.0.0.1", "-p", str(port),
-         "-mi", "127.0.0.1", "-mp", "6200", "-t", "u1"],
-        workdir, "caller")
+        [
+            "-sf",
+            str(scenario),
+            testbed.ASTERISK_SIP,
+            "-m",
+            "1",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            "6200",
+            "-t",
+            "u1",
+        ],
+        workdir,
+        "caller",
+    )

@@ -4,6 +4,7 @@ The testbed is started once per session (and stopped again if this session start
 it cannot be built or started, the tests are skipped on a developer machine and FAIL in CI
 (CI=true): a broken testbed must never pass silently.
 """
+
 from __future__ import annotations
 
 import os

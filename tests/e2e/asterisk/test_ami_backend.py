@@ -1,5 +1,6 @@
 """The AMI backend against the real testbed: each phone behaviour lands as the right event, one
 terminal event per call, and a dropped AMI link loses nothing."""
+
 from __future__ import annotations
 
 import re
@@ -13,8 +14,11 @@ from deliveries.call_backend import CallRequest, OriginateError
 from dialer.backends.asterisk import AsteriskBackend
 from tests.support import testbed
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asterisk,
-              pytest.mark.filterwarnings("ignore::DeprecationWarning:asterisk.manager")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.asterisk,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:asterisk.manager"),
+]
 
 CALLER_ID = "0343529850"
 
@@ -42,8 +46,9 @@ def backend(phones, ami_settings, event_log):
 
 def test_every_phone_behaviour_becomes_the_right_events(backend, event_log):
     for delivery_id, (number, *_rest) in BEHAVIOURS.items():
-        provider_id = backend.originate(CallRequest(delivery_id, number, CALLER_ID, timeout_s=4,
-                                                    variables={"attempt": "1"}))
+        provider_id = backend.originate(
+            CallRequest(delivery_id, number, CALLER_ID, timeout_s=4, variables={"attempt": "1"})
+        )
         assert provider_id.startswith(f"bn-{delivery_id}-")
 
     terminal = event_log.wait_terminal(BEHAVIOURS, timeout_s=60)
@@ -60,8 +65,7 @@ def test_every_phone_behaviour_becomes_the_right_events(backend, event_log):
         digits = [e.digits for e in event_log.for_delivery(delivery_id) if e.type == T.DTMF]
         assert digits == ([digit] if digit else []), (number, types)
         events = event_log.for_delivery(delivery_id)
-        assert all(e.provider == "asterisk" and e.provider_id == events[0].provider_id
-                   for e in events)
+        assert all(e.provider == "asterisk" and e.provider_id == events[0].provider_id for e in events)
         assert all(e.detail.get("attempt") == 1 for e in events)
         assert len({e.event_key for e in events}) == len(events)
 
@@ -80,8 +84,7 @@ def _manager_sessions() -> list[str]:
     return re.findall(r"^\s*burgernet\s+\S+\s+\d+\s+\d+\s+(\d+)", out, re.MULTILINE)
 
 
-def test_dropped_ami_links_are_reconnected_and_nothing_is_lost(phones, ami_settings,
-                                                               event_log):
+def test_dropped_ami_links_are_reconnected_and_nothing_is_lost(phones, ami_settings, event_log):
     wait_until_no_channels()
     # Stay deaf for 3 s after the drop, so calls end while nobody listens.
     backend = AsteriskBackend(ami_settings, caller_id=CALLER_ID, reconnect_delays_s=(3.0,))
@@ -89,13 +92,11 @@ def test_dropped_ami_links_are_reconnected_and_nothing_is_lost(phones, ami_setti
     backend.start(event_log)
     try:
         plan = {}
-        numbers = ["+3169000{:04d}", "+3169110{:04d}", "+3169200{:04d}", "+3169300{:04d}",
-                   "+3169400{:04d}"]
+        numbers = ["+3169000{:04d}", "+3169110{:04d}", "+3169200{:04d}", "+3169300{:04d}", "+3169400{:04d}"]
         for i in range(20):
             delivery_id = 100 + i
             plan[delivery_id] = numbers[i % len(numbers)].format(i)
-            backend.originate(CallRequest(delivery_id, plan[delivery_id], CALLER_ID,
-                                          timeout_s=3))
+            backend.originate(CallRequest(delivery_id, plan[delivery_id], CALLER_ID, timeout_s=3))
         time.sleep(1.0)
         sessions = set(_manager_sessions()) - others
         assert len(sessions) == 1 + ami_settings.ami_connections
@@ -114,7 +115,9 @@ def test_dropped_ami_links_are_reconnected_and_nothing_is_lost(phones, ami_setti
         expected = {0: T.COMPLETED, 1: T.COMPLETED, 2: T.NO_ANSWER, 3: T.BUSY, 4: T.COMPLETED}
         for i, delivery_id in enumerate(plan):
             assert terminal[delivery_id][0].type == expected[i % 5], (
-                plan[delivery_id], event_log.types(delivery_id))
+                plan[delivery_id],
+                event_log.types(delivery_id),
+            )
         assert backend.reconnects >= 1 + ami_settings.ami_connections
         assert 999 not in terminal
         assert backend.in_flight() == 0

@@ -1,5 +1,6 @@
 """The whole telephony side on the real testbed: dialer worker + AMI backend + FastAGI IVR, with
 sipp phones, centralist and caller. Each test runs on SQLite and on PostgreSQL."""
+
 from __future__ import annotations
 
 import re
@@ -36,8 +37,7 @@ from tests.support.asterisk_stack import (
     seed_alert_wave,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asterisk,
-              pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asterisk, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 S = DeliveryState
 SHARE = Path("/var/lib/burgernet")
@@ -47,11 +47,16 @@ FINAL = {S.COMPLETED, S.BUSY, S.NO_ANSWER, S.FAILED, S.MACHINE}
 @pytest.fixture
 def stack_settings(settings, tmp_path, asterisk_testbed):
     wait_until_no_channels()
-    base = bench_settings(settings, channels=30, cps=20, connections=2, share=SHARE,
-                          instance=tmp_path / "instance")
-    dialer = base.dialer.model_copy(update={
-        "dial_timeout_s": 4, "busy_retry_delays_s": [2], "no_answer_retry_delays_s": [],
-    })
+    base = bench_settings(
+        settings, channels=30, cps=20, connections=2, share=SHARE, instance=tmp_path / "instance"
+    )
+    dialer = base.dialer.model_copy(
+        update={
+            "dial_timeout_s": 4,
+            "busy_retry_delays_s": [2],
+            "no_answer_retry_delays_s": [],
+        }
+    )
     return base.model_copy(update={"dialer": dialer})
 
 
@@ -67,7 +72,8 @@ def prompt_seconds(settings, *, key: str | None = None, text: str = "") -> float
 
 
 def test_wave_lands_every_answer_digit_busy_no_answer_and_machine_on_its_row(
-        stack_settings, stack_db, tmp_path):
+    stack_settings, stack_db, tmp_path
+):
     plan: dict[str, str] = {}
     for i in range(16):
         plan[f"+3169000{i:04d}"] = "listen"
@@ -87,10 +93,13 @@ def test_wave_lands_every_answer_digit_busy_no_answer_and_machine_on_its_row(
     alert_s = prompt_seconds(stack_settings, text=DEFAULT_VOICE_TEXT)
     dtmf_delay_ms = int(1400 + alert_s * 1000 + 1500)
 
-    with testbed.phone_farm(tmp_path, dtmf_delay_ms=dtmf_delay_ms,
-                            hangup_after_ms=dtmf_delay_ms + 25_000) as phones, \
-            testbed.centralist_phone(tmp_path, hangup_after_ms=5_000), \
-            AsteriskStack(stack_settings, stack_db) as stack:
+    with (
+        testbed.phone_farm(
+            tmp_path, dtmf_delay_ms=dtmf_delay_ms, hangup_after_ms=dtmf_delay_ms + 25_000
+        ) as phones,
+        testbed.centralist_phone(tmp_path, hangup_after_ms=5_000),
+        AsteriskStack(stack_settings, stack_db) as stack,
+    ):
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
             states = delivery_states(stack_db, wave.action_id)
@@ -103,8 +112,7 @@ def test_wave_lands_every_answer_digit_busy_no_answer_and_machine_on_its_row(
     assert all(state in FINAL for state in states.values()), (states, phones.log_tail())
     assert max_in_flight == 0
     with stack_db.session() as s:
-        rows = {d.target: d for d in s.scalars(
-            select(Delivery).where(Delivery.action_id == wave.action_id))}
+        rows = {d.target: d for d in s.scalars(select(Delivery).where(Delivery.action_id == wave.action_id))}
         events = {}
         for event in s.scalars(select(DeliveryEvent).order_by(DeliveryEvent.id)):
             events.setdefault(event.delivery_id, []).append(event.event)
@@ -115,9 +123,13 @@ def test_wave_lands_every_answer_digit_busy_no_answer_and_machine_on_its_row(
         assert row.provider == "asterisk" and row.provider_id.startswith(f"bn-{row.id}-")
         expected = {
             "listen": (S.COMPLETED, ""),
-            "press1": (S.COMPLETED, "1"), "press2": (S.COMPLETED, "2"),
-            "press3": (S.COMPLETED, "3"), "press9": (S.COMPLETED, "9"),
-            "no_answer": (S.NO_ANSWER, ""), "busy": (S.BUSY, ""), "machine": (S.MACHINE, ""),
+            "press1": (S.COMPLETED, "1"),
+            "press2": (S.COMPLETED, "2"),
+            "press3": (S.COMPLETED, "3"),
+            "press9": (S.COMPLETED, "9"),
+            "no_answer": (S.NO_ANSWER, ""),
+            "busy": (S.BUSY, ""),
+            "machine": (S.MACHINE, ""),
         }[behaviour]
         got = (S(row.state), row.menu_choices[:1])
         if got != expected:
@@ -160,14 +172,25 @@ def callback_seconds(settings, db, action_id: int) -> dict[str, float]:
         return prompt_seconds(settings, text=prompt_text(key, settings))
 
     with db.session() as s:
-        name = action_name(CallEnv(session=s, clock=SystemClock(), settings=settings),
-                           {"action_id": action_id})
-    seconds = {key: spoken(key) for key in (
-        "callback_welcome", "callback_one_action", "callback_transfer_or_record",
-        "callback_record", "callback_unreachable_record", "callback_thanks", "callback_saved_bye")}
+        name = action_name(
+            CallEnv(session=s, clock=SystemClock(), settings=settings), {"action_id": action_id}
+        )
+    seconds = {
+        key: spoken(key)
+        for key in (
+            "callback_welcome",
+            "callback_one_action",
+            "callback_transfer_or_record",
+            "callback_record",
+            "callback_unreachable_record",
+            "callback_thanks",
+            "callback_saved_bye",
+        )
+    }
     # Until the offer "doorverbonden ... druk dan 1" starts.
-    seconds["until_offer"] = (seconds["callback_welcome"] + seconds["callback_one_action"]
-                              + prompt_seconds(settings, text=name))
+    seconds["until_offer"] = (
+        seconds["callback_welcome"] + seconds["callback_one_action"] + prompt_seconds(settings, text=name)
+    )
     return seconds
 
 
@@ -175,8 +198,9 @@ def seed_callback_caller(db, caller: str, *, transfer_target: str = "PJSIP/centr
     """The caller was alerted for one running action; another action runs that they were not
     alerted for (so the flow must pick theirs, not the newest)."""
     clock = SystemClock()
-    theirs = seed_alert_wave(db, [caller], state=S.COMPLETED, clock=_Shifted(clock, -600),
-                             transfer_target=transfer_target)
+    theirs = seed_alert_wave(
+        db, [caller], state=S.COMPLETED, clock=_Shifted(clock, -600), transfer_target=transfer_target
+    )
     seed_alert_wave(db, ["+31600000001"], state=S.COMPLETED)
     return theirs
 
@@ -201,16 +225,22 @@ def test_call_back_caller_who_presses_1_records_the_sighting(stack_settings, sta
     prerender_prompts(stack_settings, [])
     t = callback_seconds(stack_settings, stack_db, wave.action_id)
 
-    with testbed.centralist_phone(tmp_path, hangup_after_ms=60_000), \
-            AsteriskStack(stack_settings, stack_db) as stack:
+    with (
+        testbed.centralist_phone(tmp_path, hangup_after_ms=60_000),
+        AsteriskStack(stack_settings, stack_db) as stack,
+    ):
         asterisk = stack_settings.asterisk
         testbed.point_inbound_calls_at(f"{asterisk.fastagi_host}:{asterisk.fastagi_port}")
         # 1 pressed halfway through the offer's prompt + its 4 s wait.
         press_s = t["until_offer"] + (t["callback_transfer_or_record"] + 4) / 2 + 0.5
         call = testbed.callback_caller(
-            tmp_path, caller=caller.lstrip("+"), digit="1", digit_at_ms=int(press_s * 1000),
+            tmp_path,
+            caller=caller.lstrip("+"),
+            digit="1",
+            digit_at_ms=int(press_s * 1000),
             speak_after_ms=int(t["callback_record"] * 1000) + 1500,
-            stay_ms=int((4 + t["callback_thanks"] + t["callback_saved_bye"] + 10) * 1000))
+            stay_ms=int((4 + t["callback_thanks"] + t["callback_saved_bye"] + 10) * 1000),
+        )
         with call:
             exit_code = call.wait(timeout_s=120)
         assert exit_code == 0, call.log_tail()
@@ -227,8 +257,7 @@ def test_call_back_caller_who_presses_1_records_the_sighting(stack_settings, sta
     assert "INVITE sip:centralist@" not in messages
 
 
-def test_call_back_caller_who_waits_is_put_through_to_the_centralist(stack_settings, stack_db,
-                                                                     tmp_path):
+def test_call_back_caller_who_waits_is_put_through_to_the_centralist(stack_settings, stack_db, tmp_path):
     caller = "+31612345678"
     wave = seed_callback_caller(stack_db, caller)
     prerender_prompts(stack_settings, [])
@@ -236,12 +265,18 @@ def test_call_back_caller_who_waits_is_put_through_to_the_centralist(stack_setti
     put_through_s = t["until_offer"] + t["callback_transfer_or_record"] + 4
 
     # The centralist answers, listens to the caller and hangs up; the IVR then ends the call.
-    with testbed.centralist_phone(tmp_path, hangup_after_ms=14_000), \
-            AsteriskStack(stack_settings, stack_db) as stack:
+    with (
+        testbed.centralist_phone(tmp_path, hangup_after_ms=14_000),
+        AsteriskStack(stack_settings, stack_db) as stack,
+    ):
         asterisk = stack_settings.asterisk
         testbed.point_inbound_calls_at(f"{asterisk.fastagi_host}:{asterisk.fastagi_port}")
-        call = waiting_caller(tmp_path, caller=caller.lstrip("+"),
-                              speak_after_ms=int((put_through_s + 1.5) * 1000), stay_ms=30_000)
+        call = waiting_caller(
+            tmp_path,
+            caller=caller.lstrip("+"),
+            speak_after_ms=int((put_through_s + 1.5) * 1000),
+            stay_ms=30_000,
+        )
         with call:
             exit_code = call.wait(timeout_s=120)
         assert exit_code == 0, call.log_tail()
@@ -256,8 +291,7 @@ def test_call_back_caller_who_waits_is_put_through_to_the_centralist(stack_setti
     assert "INVITE sip:centralist@" in messages
 
 
-def test_call_back_centralist_not_answering_leads_to_a_recording(stack_settings, stack_db,
-                                                                 tmp_path):
+def test_call_back_centralist_not_answering_leads_to_a_recording(stack_settings, stack_db, tmp_path):
     caller = "+31612345678"
     # The centralist's line is busy (a phone-farm number that answers 486).
     wave = seed_callback_caller(stack_db, caller, transfer_target="+31693000001")
@@ -265,14 +299,18 @@ def test_call_back_centralist_not_answering_leads_to_a_recording(stack_settings,
     t = callback_seconds(stack_settings, stack_db, wave.action_id)
     put_through_s = t["until_offer"] + t["callback_transfer_or_record"] + 4
 
-    with testbed.phone_farm(tmp_path, hangup_after_ms=30_000), \
-            AsteriskStack(stack_settings, stack_db) as stack:
+    with (
+        testbed.phone_farm(tmp_path, hangup_after_ms=30_000),
+        AsteriskStack(stack_settings, stack_db) as stack,
+    ):
         asterisk = stack_settings.asterisk
         testbed.point_inbound_calls_at(f"{asterisk.fastagi_host}:{asterisk.fastagi_port}")
         call = waiting_caller(
-            tmp_path, caller=caller.lstrip("+"),
+            tmp_path,
+            caller=caller.lstrip("+"),
             speak_after_ms=int((put_through_s + 1 + t["callback_unreachable_record"] + 2) * 1000),
-            stay_ms=int((4 + t["callback_thanks"] + t["callback_saved_bye"] + 10) * 1000))
+            stay_ms=int((4 + t["callback_thanks"] + t["callback_saved_bye"] + 10) * 1000),
+        )
         with call:
             exit_code = call.wait(timeout_s=120)
         assert exit_code == 0, call.log_tail()
@@ -286,20 +324,29 @@ def test_call_back_centralist_not_answering_leads_to_a_recording(stack_settings,
     assert_recorded(stack_settings, sighting)
 
 
-def test_an_ivr_error_sends_the_call_to_the_fallback_not_dead_air(stack_settings, stack_db,
-                                                                   tmp_path):
+def test_an_ivr_error_sends_the_call_to_the_fallback_not_dead_air(stack_settings, stack_db, tmp_path):
     # An alert row without its action: the alert flow cannot run.
     with stack_db.transaction() as s:
-        row = Delivery(action_id=None, kind=DeliveryKind.ALERT, channel="voice",
-                       target="+31690000777", phone_kind=PhoneKind.MOBILE, rank=0,
-                       state=S.DIALING, attempts=1)
+        row = Delivery(
+            action_id=None,
+            kind=DeliveryKind.ALERT,
+            channel="voice",
+            target="+31690000777",
+            phone_kind=PhoneKind.MOBILE,
+            rank=0,
+            state=S.DIALING,
+            attempts=1,
+        )
         s.add(row)
         s.flush()
         delivery_id = row.id
-    with testbed.phone_farm(tmp_path, hangup_after_ms=30_000), \
-            AsteriskStack(stack_settings, stack_db) as stack:
-        stack.backend.originate(CallRequest(delivery_id, "+31690000777", "0343529850",
-                                            timeout_s=5, variables={"attempt": "1"}))
+    with (
+        testbed.phone_farm(tmp_path, hangup_after_ms=30_000),
+        AsteriskStack(stack_settings, stack_db) as stack,
+    ):
+        stack.backend.originate(
+            CallRequest(delivery_id, "+31690000777", "0343529850", timeout_s=5, variables={"attempt": "1"})
+        )
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
             if delivery_states_by_id(stack_db, delivery_id) == S.COMPLETED:
@@ -310,8 +357,7 @@ def test_an_ivr_error_sends_the_call_to_the_fallback_not_dead_air(stack_settings
     assert delivery_states_by_id(stack_db, delivery_id) == S.COMPLETED
 
 
-def test_ami_links_dropped_mid_wave_lose_and_double_count_nothing(stack_settings, stack_db,
-                                                                  tmp_path):
+def test_ami_links_dropped_mid_wave_lose_and_double_count_nothing(stack_settings, stack_db, tmp_path):
     plan = {}
     for i in range(6):  # interleaved, so each kind is in flight when the links drop
         plan[f"+3169200{i:04d}"] = S.NO_ANSWER
@@ -323,9 +369,10 @@ def test_ami_links_dropped_mid_wave_lose_and_double_count_nothing(stack_settings
     settings = stack_settings.model_copy(update={"dialer": dialer})
     others = set(manager_sessions())
     # Deaf for 3 s after the drop: calls end, and originates fail, while the links are down.
-    with testbed.phone_farm(tmp_path, hangup_after_ms=8_000), \
-            AsteriskStack(settings, stack_db,
-                          backend_options={"reconnect_delays_s": (3.0, 1.0)}) as stack:
+    with (
+        testbed.phone_farm(tmp_path, hangup_after_ms=8_000),
+        AsteriskStack(settings, stack_db, backend_options={"reconnect_delays_s": (3.0, 1.0)}) as stack,
+    ):
         time.sleep(2.0)
         ours = set(manager_sessions()) - others
         assert len(ours) == 1 + settings.asterisk.ami_connections
@@ -342,8 +389,7 @@ def test_ami_links_dropped_mid_wave_lose_and_double_count_nothing(stack_settings
     assert reconnects >= 1 + settings.asterisk.ami_connections
     assert reconciled >= 1  # some calls ended while nobody listened, and were settled
     with stack_db.session() as s:
-        rows = {d.target: d for d in s.scalars(
-            select(Delivery).where(Delivery.action_id == wave.action_id))}
+        rows = {d.target: d for d in s.scalars(select(Delivery).where(Delivery.action_id == wave.action_id))}
         log: dict[int, list[str]] = {}
         for event in s.scalars(select(DeliveryEvent).order_by(DeliveryEvent.id)):
             log.setdefault(event.delivery_id, []).append(event.event)
@@ -354,8 +400,7 @@ def test_ami_links_dropped_mid_wave_lose_and_double_count_nothing(stack_settings
         assert "dialer.reconciled" not in events, (number, events)  # no outcome unknown
         ends = [e for e in events if e in ("call.completed", "call.busy", "call.no_answer")]
         # One end per call placed: nothing lost, nothing counted twice.
-        assert len(ends) == events.count("dialer.claimed") - events.count("call.failed"), (
-            number, events)
+        assert len(ends) == events.count("dialer.claimed") - events.count("call.failed"), (number, events)
 
 
 def manager_sessions() -> list[str]:

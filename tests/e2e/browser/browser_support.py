@@ -1,6 +1,7 @@
 """Helpers for the browser tests (imported by conftest.py and the test modules):
 Chromium's path and flags, the live app's description, quick training settings, log-in and
 screenshots. Import from here, not from `conftest` (that module name is shared by every folder)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,8 +12,14 @@ from db.database import Database
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 PASSWORD = "burgernet-demo"

@@ -1,5 +1,6 @@
 """A participant phones the call-back line: the real call-back flow (ivr.callback_flow), walked
 through the flow engine as a renderer would, with a real spoken recording (espeak-ng)."""
+
 from __future__ import annotations
 
 import shutil
@@ -22,14 +23,22 @@ def spoken_wav(path: Path, text: str) -> Path:
     return path
 
 
-def phone_in_sighting(db, settings, caller: str, dialed: str, recording: Path,
-                      menu_digit: str = "1") -> list[str]:
+def phone_in_sighting(
+    db, settings, caller: str, dialed: str, recording: Path, menu_digit: str = "1"
+) -> list[str]:
     """Walk the call-back flow to its end; returns the node ids the caller went through."""
     call_id = f"browser-test-{uuid.uuid4().hex[:8]}"
     nodes = []
     with db.session() as session:
-        env = CallEnv(session=session, clock=SystemClock(), settings=settings, provider="simulator",
-                      provider_call_id=call_id, caller_number=caller, dialed_number=dialed)
+        env = CallEnv(
+            session=session,
+            clock=SystemClock(),
+            settings=settings,
+            provider="simulator",
+            provider_call_id=call_id,
+            caller_number=caller,
+            dialed_number=dialed,
+        )
         turn = ENGINE.start(env)
         for _ in range(30):
             step = turn.step

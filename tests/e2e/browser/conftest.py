@@ -9,6 +9,7 @@ Fixtures other browser tests reuse:
 - `login(page, live_app, username)`, `screenshot(page, name)` live in browser_support.py (import them
   from there: the module name `conftest` is shared by every test folder).
 """
+
 from __future__ import annotations
 
 import threading
@@ -52,8 +53,13 @@ def live_app(tmp_path):
     server_thread.start()
 
     network = SimulatedNetwork(clock, settings.dialer.simulator, threaded=True)
-    worker = DialerWorker(db, network, clock, settings,
-                          senders={"sms": SimulatedSender("sms"), "email": SimulatedSender("email")})
+    worker = DialerWorker(
+        db,
+        network,
+        clock,
+        settings,
+        senders={"sms": SimulatedSender("sms"), "email": SimulatedSender("email")},
+    )
     stop = threading.Event()
     worker_thread = threading.Thread(target=worker.run, args=(stop,), name="browser-test-dialer", daemon=True)
     worker_thread.start()
@@ -81,8 +87,9 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(locale="nl-NL", timezone_id="Europe/Amsterdam",
-                                  viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(
+        locale="nl-NL", timezone_id="Europe/Amsterdam", viewport={"width": 1400, "height": 1000}
+    )
     context.set_default_timeout(15_000)
     page = context.new_page()
     page.console_errors = []

@@ -1,5 +1,6 @@
 """The centralist's console in a real Chromium: a whole action on the simulator, and the
 guards (log-in, CSRF, roles, malicious input)."""
+
 from __future__ import annotations
 
 import re
@@ -70,8 +71,11 @@ def test_a_whole_action_in_the_browser(page, live_app, tmp_path):
     # Location by a click on the map: the point and the counts follow.
     box = page.locator("#map").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.5 + 40, box["y"] + box["height"] * 0.5)
-    wait_until(page, lambda: page.input_value('input[name="location_label"]').startswith("Kaartpunt"),
-               what="map click")
+    wait_until(
+        page,
+        lambda: page.input_value('input[name="location_label"]').startswith("Kaartpunt"),
+        what="map click",
+    )
     clicked_lat = page.input_value('input[name="lat"]')
     page.fill('input[name="radius_m"]', "1200")
     page.wait_for_timeout(800)
@@ -110,8 +114,10 @@ def test_a_whole_action_in_the_browser(page, live_app, tmp_path):
     screenshot(page, "04-live-action")
 
     # A participant phones the call-back line; the sighting appears in the inbox, playable.
-    recording = spoken_wav(tmp_path / "sighting.wav",
-                           "Ik zie een man met een blauwe jas bij de Oude Kerk, hij loopt richting het station.")
+    recording = spoken_wav(
+        tmp_path / "sighting.wav",
+        "Ik zie een man met een blauwe jas bij de Oude Kerk, hij loopt richting het station.",
+    )
     nodes = phone_in_sighting(live_app.db, live_app.settings, WITNESS_NUMBER, "0800-0011", recording)
     assert "thanks" in nodes
     card = page.wait_for_selector(".sighting", timeout=15_000)
@@ -157,10 +163,19 @@ def test_unauthenticated_access_is_redirected_to_login(page, live_app):
 
 def test_posts_without_csrf_token_are_refused(page, live_app):
     login(page, live_app, "centralist")
-    response = page.request.post(live_app.url("/actions/new"), form={
-        "incident_type": "suspect", "d__suspect__clothing": "een rode jas",
-        "lat": "52.0116", "lon": "4.3571", "radius_m": "1000", "channels": "voice",
-        "norm_urgent_recent": "on", "norm_clear_description": "on"})
+    response = page.request.post(
+        live_app.url("/actions/new"),
+        form={
+            "incident_type": "suspect",
+            "d__suspect__clothing": "een rode jas",
+            "lat": "52.0116",
+            "lon": "4.3571",
+            "radius_m": "1000",
+            "channels": "voice",
+            "norm_urgent_recent": "on",
+            "norm_clear_description": "on",
+        },
+    )
     assert response.status == 400
     assert "beveiligingscode" in response.text()
     assert page.request.post(live_app.url("/logout")).status == 400
@@ -185,7 +200,7 @@ def test_malicious_description_is_inert_and_refused(page, live_app):
     login(page, live_app, "centralist")
     page.goto(live_app.url("/actions/new"))
     page.check('input[name="incident_type"][value="suspect"]')
-    script = "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned=2\">"
+    script = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned=2">'
     page.fill('input[name="d__suspect__clothing"]', script)
     page.evaluate("document.querySelector('textarea[name=free_text]').value = 'lang '.repeat(1000)")
     page.fill('input[name="lat"]', "52.0116")

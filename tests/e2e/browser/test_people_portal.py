@@ -2,6 +2,7 @@
 speaks the code, email link), Mijn Burgernet (change, pause, opt out, export, delete), admin
 and evaluation pages guarded by role, the recruitment page. Training mode: the codes are read
 from the page's training outbox, which shows what the simulated senders were given."""
+
 from __future__ import annotations
 
 import json
@@ -65,7 +66,9 @@ def test_sign_up_with_verification_by_sms_call_and_email(page, live_app):
     assert "sms naar " + MOBILE in outbox and "voice naar " + LANDLINE in outbox
     assert "Dit is Burgernet. Uw verificatiecode is" in outbox  # the text the call speaks
     with live_app.db.session() as s:
-        assert not any(p.verified for p in s.scalars(select(PhoneNumber).where(PhoneNumber.e164.in_([MOBILE, LANDLINE]))))
+        assert not any(
+            p.verified for p in s.scalars(select(PhoneNumber).where(PhoneNumber.e164.in_([MOBILE, LANDLINE])))
+        )
     # a wrong code first
     card = page.locator(f'.phone-card[data-number="{MOBILE}"]')
     right = code_in_outbox(page, MOBILE)

@@ -7,6 +7,7 @@ The audio is synthetic (tones shaped like words): Asterisk's answering-machine d
 only at the lengths of sound and silence, which is what these files control. G.711 A-law,
 payload type 8, 20 ms packets, in Ethernet/IPv4/UDP frames as sipp's pcap player expects.
 """
+
 from __future__ import annotations
 
 import math
@@ -48,8 +49,17 @@ def _udp_frame(payload: bytes) -> bytes:
     ip_len = 20 + 8 + len(payload)
     eth = b"\x00\x00\x00\x00\x00\x02" + b"\x00\x00\x00\x00\x00\x01" + b"\x08\x00"
     ip = struct.pack(
-        "!BBHHHBBH4s4s", 0x45, 0, ip_len, 0, 0, 64, 17, 0,
-        bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1]),
+        "!BBHHHBBH4s4s",
+        0x45,
+        0,
+        ip_len,
+        0,
+        0,
+        64,
+        17,
+        0,
+        bytes([127, 0, 0, 1]),
+        bytes([127, 0, 0, 1]),
     )
     udp = struct.pack("!HHHH", 6000, 20000, 8 + len(payload), 0)
     return eth + ip + udp + payload
@@ -58,7 +68,7 @@ def _udp_frame(payload: bytes) -> bytes:
 def write_rtp_pcap(path: Path, samples: list[int]) -> None:
     packets = []
     for seq, start in enumerate(range(0, len(samples), SAMPLES_PER_PACKET)):
-        chunk = samples[start:start + SAMPLES_PER_PACKET]
+        chunk = samples[start : start + SAMPLES_PER_PACKET]
         chunk += [0] * (SAMPLES_PER_PACKET - len(chunk))
         rtp = struct.pack("!BBHII", 0x80, 8, seq & 0xFFFF, start & 0xFFFFFFFF, 0x42555247)
         packets.append(rtp + bytes(_alaw(s) for s in chunk))
@@ -72,7 +82,7 @@ def write_rtp_pcap(path: Path, samples: list[int]) -> None:
 
 
 def person_hello() -> list[int]:
-    """"Hallo?" (0.6 s), then listening in silence: detected as a person."""
+    """ "Hallo?" (0.6 s), then listening in silence: detected as a person."""
     return tone(0.6, 220) + silence(3.0)
 
 
