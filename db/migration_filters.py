@@ -7,6 +7,4 @@ UNMODELLED_TABLE_PREFIXES = ("address_rtree", "selection_grid", "apscheduler_job
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    if type_ == "table" and name and name.startswith(UNMODELLED_TABLE_PREFIXES):
-        return False
-    return True
+    return not (type_ == "table" and name and name.startswith(UNMODELLED_TABLE_PREFIXES))

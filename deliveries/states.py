@@ -100,9 +100,7 @@ def is_allowed(channel: Channel, from_state: DeliveryState, to_state: DeliverySt
         return False
     if channel == Channel.VOICE and to_state in MESSAGE_ONLY:
         return False
-    if channel != Channel.VOICE and to_state in VOICE_ONLY:
-        return False
-    return True
+    return not (channel != Channel.VOICE and to_state in VOICE_ONLY)
 
 
 def _refuse(delivery_id, channel, from_state, to_state, event) -> IllegalTransition:

@@ -43,7 +43,7 @@ T = CallEventType
 INVALID_PREFIXES = ("+3199", "+31800")  # not issued to subscribers (simulated)
 BOUNCING_DOMAIN = "bounce.invalid"  # simulated mailboxes that do not exist
 SETUP_S = 1.0
-MENU_TIMEOUT_S = 6.0  # the alert menu's wait for a digit (shorter in very fast profiles)  # from originate to ringing or busy
+MENU_TIMEOUT_S = 6.0  # the alert menu's wait for a digit (shorter in very fast profiles)
 # What an answering participant presses after hearing the message ("" = nothing).
 DTMF_CHOICES = (("3", 0.55), ("", 0.25), ("1", 0.10), ("2", 0.07), ("9", 0.03))
 

@@ -68,7 +68,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Union
+from typing import Any
 
 from ivr.prompt_texts import UnknownPromptKey, prompt_text
 
@@ -89,7 +89,7 @@ class SayFrom:
     handler: str
 
 
-PromptRef = Union[Say, SayFrom]
+PromptRef = Say | SayFrom
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ class Hangup(Node):
     prompts: tuple[PromptRef, ...] = ()
 
 
-AnyNode = Union[Play, Menu, Record, Transfer, AwaitMessageEnd, Branch, Hangup]
+AnyNode = Play | Menu | Record | Transfer | AwaitMessageEnd | Branch | Hangup
 
 
 # --- steps (what a renderer executes) ---------------------------------------------------
@@ -266,7 +266,7 @@ class Input:
 
 # --- state and call environment ---------------------------------------------------------
 
-Scalar = Union[int, str]
+Scalar = int | str
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,7 @@ def inside_delft(lat: float, lon: float) -> bool:
     """Ray casting against the simplified outline."""
     inside = False
     points = DELFT_OUTLINE
-    for (lat1, lon1), (lat2, lon2) in zip(points, points[1:] + points[:1]):
+    for (lat1, lon1), (lat2, lon2) in zip(points, points[1:] + points[:1], strict=True):
         if (lon1 > lon) != (lon2 > lon):
             crossing = lat1 + (lon - lon1) * (lat2 - lat1) / (lon2 - lon1)
             if lat < crossing:

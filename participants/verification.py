@@ -283,9 +283,12 @@ class VerificationService:
                 if phone.e164 == record.target and not phone.verified:
                     phone.verified = True
                     phone.verified_at = now
-        if record.purpose in (Purpose.EMAIL.value, Purpose.LOGIN.value):
-            if participant.email and participant.email == record.target:
-                participant.email_verified = True
+        if (
+            record.purpose in (Purpose.EMAIL.value, Purpose.LOGIN.value)
+            and participant.email
+            and participant.email == record.target
+        ):
+            participant.email_verified = True
         log_event(log, "portal.verified", participant=participant.id, purpose=record.purpose)
 
 

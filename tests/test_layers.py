@@ -68,7 +68,8 @@ def test_no_project_module_is_imported_inside_a_function():
 def test_the_check_finds_an_import_inside_a_function(tmp_path):
     source = tmp_path / "sample.py"
     source.write_text(
-        "import os\nfrom typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from db.models import Action\n\n"
+        "import os\nfrom typing import TYPE_CHECKING\n\n"
+        "if TYPE_CHECKING:\n    from db.models import Action\n\n"
         "def late():\n    import json\n    from dialer.worker import DialerWorker\n"
     )
     assert _function_level_imports(source, tmp_path) == ["sample.py:9 imports dialer.worker"]

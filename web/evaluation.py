@@ -108,7 +108,10 @@ def chart_data(report: Report) -> dict:
         },
         "answerRates": {
             "labels": [
-                f"{CHANNEL_LABELS.get(c.channel, c.channel)} {KIND_LABELS.get(c.phone_kind, c.phone_kind)}".strip()
+                (
+                    f"{CHANNEL_LABELS.get(c.channel, c.channel)} "
+                    f"{KIND_LABELS.get(c.phone_kind, c.phone_kind)}"
+                ).strip()
                 for c in report.channels
             ],
             "reached": [round(100 * (c.answer_rate or 0), 1) for c in report.channels],

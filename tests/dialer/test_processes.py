@@ -56,7 +56,7 @@ def start_dialer(env, tmp_path, name, *extra) -> tuple[subprocess.Popen, Path]:
         [BURGERNET, "dialer", "run", "--worker-id", name, "--call-log", str(log), *extra],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / f"{name}.err", "w"),
+        stderr=open(tmp_path / f"{name}.err", "w"),  # noqa: SIM115 (lives as long as the process)
     )
     return process, log
 

@@ -66,11 +66,11 @@ def test_every_transition(db, room, clock, channel, caplog):
     with db.session() as s:
         action = make_action(s, room)
         rows = make_deliveries(s, action, len(ALL_PAIRS), channel=channel)
-        for row, (a, _b) in zip(rows, ALL_PAIRS):
+        for row, (a, _b) in zip(rows, ALL_PAIRS, strict=True):
             row.state = a  # arrange the starting state directly (test set-up only)
         s.commit()
         legal = illegal = 0
-        for row, (a, b) in zip(rows, ALL_PAIRS):
+        for row, (a, b) in zip(rows, ALL_PAIRS, strict=True):
             if expected_legal(channel, a, b):
                 transition(s, row, b, event="test", clock=clock, note="x")
                 assert row.state == b
@@ -88,7 +88,7 @@ def test_every_transition(db, room, clock, channel, caplog):
             (a.value, b.value) for a, b in ALL_PAIRS if expected_legal(channel, a, b)
         }
         stored = {r.id: r.state for r in s.scalars(select(Delivery))}
-        for row, (a, b) in zip(rows, ALL_PAIRS):
+        for row, (a, b) in zip(rows, ALL_PAIRS, strict=True):
             assert stored[row.id] == (b if expected_legal(channel, a, b) else a)
     assert legal > 10 and illegal > 100
     assert sum("delivery.illegal_transition" in r.message for r in caplog.records) == illegal

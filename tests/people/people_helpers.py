@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import phonenumbers
 
-from db.models import PhoneKind
+from db.models import (
+    Action,
+    ActionStatus,
+    Channel,
+    ControlRoom,
+    Delivery,
+    DeliveryKind,
+    DeliveryState,
+    IncidentType,
+    Outcome,
+    PhoneKind,
+)
 
 
 class RecordingCourier:
@@ -51,21 +64,6 @@ def geocode_delft(session, address) -> None:
 
     address.lat, address.lon, address.municipality = 52.0116, 4.3571, "Delft"
     address.geocode_status = GeocodeStatus.OK
-
-
-from datetime import datetime, timedelta
-
-from db.models import (
-    Action,
-    ActionStatus,
-    Channel,
-    ControlRoom,
-    Delivery,
-    DeliveryKind,
-    DeliveryState,
-    IncidentType,
-    Outcome,
-)
 
 
 def control_room(s, name="Meldkamer Haaglanden") -> ControlRoom:

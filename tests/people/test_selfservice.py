@@ -114,7 +114,7 @@ def test_login_by_code_only_for_verified_numbers_and_same_answer_for_strangers(
     db, clock, verifier_for, courier
 ):
     with db.transaction() as s:
-        p = do_signup(s, clock, ss_policy := verifier_for(s).policy)
+        p = do_signup(s, clock, verifier_for(s).policy)
         v = verifier_for(s)
         # unverified number: nothing is sent, same answer
         unknown = ss.request_login(s, v, "06 1234 5678", "192.0.2.1", parse_phone)

@@ -94,7 +94,7 @@ class Sipp:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> Sipp:
-        self.output = open(self.workdir / f"{self.label}.out", "w")
+        self.output = open(self.workdir / f"{self.label}.out", "w")  # noqa: SIM115 (closed in stop())
         self.process = subprocess.Popen(
             self.args,
             cwd=self.workdir,

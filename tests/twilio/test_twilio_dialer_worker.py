@@ -37,9 +37,8 @@ def tick_until(worker, clock, done, limit=20):
         if done():
             return
         clock.advance(1.0)
-    raise AssertionError(
-        f"the worker did not get there: {[(d.channel.value, d.state.value, d.hangup_cause) for d in rows(worker.db)]}"
-    )
+    states = [(d.channel.value, d.state.value, d.hangup_cause) for d in rows(worker.db)]
+    raise AssertionError(f"the worker did not get there: {states}")
 
 
 def test_wave_and_outcome_message_on_every_channel(
