@@ -7,7 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -78,7 +78,7 @@ def room_for_dialed_number(session: Session, dialed: str | None, region: str = "
     return rooms[0][0] if len(rooms) == 1 else None
 
 
-def _running() -> select:
+def _running() -> Select[Action]:
     return (
         select(Action)
         .where(Action.status == ActionStatus.RUNNING)

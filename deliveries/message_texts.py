@@ -37,7 +37,13 @@ class MessageComposer:
             )
         return self._alerts[action.id]
 
-    def message(self, delivery: Delivery, action: Action) -> OutgoingMessage:
+    def message(self, delivery: Delivery, action: Action | None) -> OutgoingMessage:
+        """The SMS or email of a delivery; ValueError when it cannot be composed (never retried)."""
+        if action is None:
+            raise ValueError(f"delivery {delivery.id} belongs to no action")
+        if not delivery.target:
+            raise ValueError(f"delivery {delivery.id} has no address left to send to")
+        to = delivery.target
         kind = DeliveryKind(delivery.kind)
         channel = Channel(delivery.channel)
         if channel == Channel.SMS:
@@ -46,12 +52,12 @@ class MessageComposer:
                 if kind == DeliveryKind.ALERT and action.sms_text
                 else self.composed(action, kind).sms
             )
-            return OutgoingMessage(channel="sms", to=delivery.target, text=text, delivery_id=delivery.id)
+            return OutgoingMessage(channel="sms", to=to, text=text, delivery_id=delivery.id)
         if channel == Channel.EMAIL:
             composed = self.composed(action, kind)
             return OutgoingMessage(
                 channel="email",
-                to=delivery.target,
+                to=to,
                 text=composed.email_text,
                 subject=composed.email_subject,
                 html=composed.email_html,
@@ -59,5 +65,7 @@ class MessageComposer:
             )
         raise ValueError(f"delivery {delivery.id} is a {channel.value} delivery, not a message")
 
-    def outcome_voice_text(self, action: Action) -> str:
+    def outcome_voice_text(self, action: Action | None) -> str:
+        if action is None:
+            raise ValueError("an outcome call belongs to no action")
         return self.composed(action, DeliveryKind.OUTCOME).voice

@@ -39,7 +39,7 @@ NOT_RETRIED_CAUSES = PERMANENT_CAUSES | {OUTCOME_UNKNOWN, MESSAGE_INVALID}
 
 
 def is_permanent_cause(cause: str | None) -> bool:
-    return bool(cause) and cause.strip().upper() in NOT_RETRIED_CAUSES
+    return cause is not None and cause.strip().upper() in NOT_RETRIED_CAUSES
 
 
 def retry_delay_s(

@@ -30,12 +30,13 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TextIO
 
 from config.clock import Clock
 from config.logging import log_event
 from config.settings import SimulatorSettings
 from deliveries.call_backend import CallEvent, CallEventType, CallRequest, EventSink, OriginateError
-from deliveries.message_sender import OutgoingMessage, SendError, SendResult
+from deliveries.message_sender import MessageChannel, OutgoingMessage, SendError, SendResult
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +182,7 @@ class SimulatedNetwork:
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._log_file = None
+        self._log_file: TextIO | None = None
         self.originated = 0
         self.recent_requests: deque[CallRequest] = deque(maxlen=1000)
         self.peak_channels = 0
@@ -283,8 +284,13 @@ class SimulatedNetwork:
                 )
                 if scripted.type in (T.COMPLETED, T.BUSY, T.NO_ANSWER, T.FAILED):
                     del self._calls[provider_id]
+        sink = self._sink
+        if not due:
+            return 0
+        if sink is None:
+            raise RuntimeError("the simulated network has events but was never started")
         for event in due:
-            self._sink(event)
+            sink(event)
         return len(due)
 
     def _push(self, at: datetime, provider_id: str, scripted: ScriptedEvent, forced: bool = False) -> None:
@@ -312,10 +318,10 @@ class SimulatedSender:
     Addresses at `BOUNCING_DOMAIN` and numbers in `INVALID_PREFIXES` are refused permanently.
     """
 
-    def __init__(self, channel: str):
+    def __init__(self, channel: MessageChannel):
         if channel not in ("sms", "email"):
             raise ValueError(f"unknown message channel {channel!r}")
-        self.channel = channel
+        self.channel: MessageChannel = channel
         self.sent: list[OutgoingMessage] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()

@@ -521,7 +521,7 @@ class DialerWorker:
             load = {}
             if caps:
                 targets = session.scalars(select(Delivery.target).where(self._holds_channel())).all()
-                load = prefix_load(targets, caps)
+                load = prefix_load([t for t in targets if t], caps)
             chosen = choose_calls(
                 fair_order(candidates),
                 free_channels=free,
@@ -616,10 +616,11 @@ class DialerWorker:
                 session.commit()
         return len(claimed)
 
-    def _outcome_text(self, action_id: int) -> str:
+    def _outcome_text(self, action_id: int | None) -> str:
         """The spoken outcome message (afloopbericht), given to the backend as the call's text."""
         with self.db.session() as session:
-            return self.composer.outcome_voice_text(session.get(Action, action_id))
+            action = session.get(Action, action_id) if action_id is not None else None
+            return self.composer.outcome_voice_text(action)
 
     # --- 5. messages ------------------------------------------------------------------------
 

@@ -217,6 +217,8 @@ def _sighting_figures(session: Session, actions: list[Action]) -> dict[int, tupl
             .where(Sighting.action_id.in_(chunk))
             .group_by(Sighting.action_id)
         ):
+            if action_id is None:
+                continue
             if first is not None and first.tzinfo is None:
                 first = first.replace(tzinfo=UTC)  # aggregate bypasses UTCDateTime
             figures[action_id] = (count, first)
@@ -236,10 +238,11 @@ def build_report(session: Session, scope: Scope) -> Report:
     by_type_outcome: Counter = Counter()
     for action, municipality in selected:
         action_count = counts.get(action.id, {})
+        started_at = action.started_at
+        if started_at is None:  # actions_in_scope selects started actions only
+            raise ValueError(f"action {action.id} in the report was never started")
         n_sightings, first = sightings.get(action.id, (0, None))
-        first_s = (
-            (first - action.started_at).total_seconds() if first and first >= action.started_at else None
-        )
+        first_s = (first - started_at).total_seconds() if first and first >= started_at else None
         outcome = action.outcome.value if action.outcome else ActionStatus(action.status).value
         rows.append(
             ActionFigures(
@@ -248,7 +251,7 @@ def build_report(session: Session, scope: Scope) -> Report:
                 outcome=outcome,
                 control_room=rooms.get(action.control_room_id, ""),
                 municipality=municipality,
-                started_at=action.started_at,
+                started_at=started_at,
                 ended_at=action.ended_at,
                 counts=action_count,
                 sightings=n_sightings,
@@ -327,11 +330,11 @@ def participant_growth(session: Session, scope: Scope) -> list[GrowthRow]:
     months = months_overlapping(scope.start, scope.end)
     rows = []
     for municipality in sorted(by_muni):
-        created = by_muni[municipality]
+        registered = by_muni[municipality]
         for label, month_end in months:
             until = min(month_end, scope.end)
-            new = sum(1 for c in created if _month(c) == label and scope.start <= c < until)
-            total = sum(1 for c in created if c < until)
+            new = sum(1 for c in registered if _month(c) == label and scope.start <= c < until)
+            total = sum(1 for c in registered if c < until)
             rows.append(GrowthRow(municipality, label, new, total))
     return rows
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +44,7 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
 
 
-def _column(header: list[str], choices: tuple[str, ...]) -> str:
+def _column(header: Sequence[str], choices: tuple[str, ...]) -> str:
     lowered = {h.strip().lower(): h for h in header}
     for choice in choices:
         if choice in lowered:

@@ -155,7 +155,7 @@ class PdokGeocoder:
         self.http = http or requests.Session()
 
     def geocode(self, query: AddressQuery) -> GeocodeResult:
-        params = {
+        params: dict[str, str | int] = {
             "q": f"postcode:{query.postcode} AND huisnummer:{query.house_number}",
             "fq": "type:adres",
             "fl": self.fields,

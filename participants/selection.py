@@ -36,9 +36,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import Row, bindparam, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
@@ -355,7 +356,9 @@ def _candidate_query(dialect: str, box: BoundingBox, circle: bool = False):
     return _grid_query(box, circle)
 
 
-def candidate_rows(session: Session, lat: float, lon: float, radius_m: float, at: datetime) -> list:
+def candidate_rows(
+    session: Session, lat: float, lon: float, radius_m: float, at: datetime
+) -> Sequence[Row[Any]]:
     """One row per address inside the circle's bounding box, read through the spatial index."""
     box = bounding_box(lat, lon, radius_m)
     prefilter = circle_prefilter_params(lat, lon, radius_m, box)

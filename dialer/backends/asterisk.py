@@ -30,7 +30,7 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
-from asterisk.manager import Manager, ManagerException, ManagerSocketException
+from asterisk.manager import Manager, ManagerException, ManagerMsg, ManagerSocketException
 
 from config.clock import Clock, SystemClock
 from config.logging import log_event
@@ -215,7 +215,7 @@ class AmiLink:
     def connected(self) -> bool:
         return self.manager is not None and self.manager.connected()
 
-    def send(self, action: dict) -> object:
+    def send(self, action: dict) -> ManagerMsg:
         manager = self.manager
         if manager is None or not manager.connected():
             raise AmiError(f"AMI link {self.name} is down")
@@ -538,7 +538,7 @@ class AsteriskBackend:
             response = self._event_link.send({**action, "ActionID": action_id})
             if response.get_header("Response") == "Error":
                 raise AmiError(f"{action['Action']}: {response.get_header('Message')}")
-            items = []
+            items: list = []
             deadline = time.monotonic() + 10
             while True:
                 try:
