@@ -7,9 +7,6 @@ from __future__ import annotations
 from actions.errors import SupervisorRequired
 from db.models import Operator, Role
 
-# Roles that may confirm an oversized action.
-CONFIRMING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
-
 
 def needs_supervisor(radius_m: int, recipients: int, *, max_radius_m: int, max_recipients: int) -> bool:
     """Above either configured limit an action needs a supervisor's confirmation."""
@@ -17,7 +14,11 @@ def needs_supervisor(radius_m: int, recipients: int, *, max_radius_m: int, max_r
 
 
 def is_supervisor(operator: Operator | None) -> bool:
-    return operator is not None and operator.active is not False and Role(operator.role) in CONFIRMING_ROLES
+    return (
+        operator is not None
+        and operator.active is not False
+        and Role(operator.role).includes(Role.SUPERVISOR)
+    )
 
 
 def confirming_supervisor(

@@ -91,9 +91,15 @@ class PhoneKind(str, enum.Enum):
 
 
 class Role(str, enum.Enum):
+    """Ordered: each role may do what the roles before it may."""
+
     CENTRALIST = "centralist"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
+
+    def includes(self, other: Role) -> bool:
+        order = list(Role)
+        return order.index(self) >= order.index(other)
 
 
 class IncidentType(str, enum.Enum):

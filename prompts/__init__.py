@@ -7,5 +7,4 @@
 - `prompts.tts`: TtsEngine (espeak-ng, Piper), twilio_say_attributes
 - `prompts.audio`: render() through pydub into cached 8 kHz WAV/sln/ulaw and web WAV
 - `prompts.ivr_prompts`: IVR_PROMPTS and ivr_prompt_audio (recorded replacements)
-- `prompts.preview`: alert_preview for the web form
 """

@@ -56,7 +56,6 @@ login_manager = LoginManager()
 # Where Flask-Login keeps the logged-in operator's id in the session.
 SESSION_USER_KEY = "_user_id"
 
-ROLE_RANK: dict[Role, int] = {Role.CENTRALIST: 1, Role.SUPERVISOR: 2, Role.ADMIN: 3}
 ROLE_LABELS: dict[Role, str] = {
     Role.CENTRALIST: "centralist",
     Role.SUPERVISOR: "supervisor",
@@ -70,7 +69,7 @@ LOGIN_FAILED = "Inloggen mislukt: onbekende gebruikersnaam of onjuist wachtwoord
 
 
 def has_role(operator: Operator | None, role: Role) -> bool:
-    return operator is not None and ROLE_RANK[Role(operator.role)] >= ROLE_RANK[role]
+    return operator is not None and Role(operator.role).includes(role)
 
 
 # --- wiring ---------------------------------------------------------------------------------
