@@ -67,7 +67,7 @@ from db.models import (
 )
 from deliveries.call_backend import CallRequest
 from deliveries.retry import retry_delay_s
-from deliveries.states import IN_FLIGHT, REACHED
+from deliveries.states import IN_PROGRESS, REACHED
 from dialer.simulator import SimulatedNetwork, script_call
 from dialer.worker import DialerWorker
 
@@ -366,7 +366,7 @@ def run_bench(
                         session.scalar(
                             select(func.count())
                             .select_from(Delivery)
-                            .where(Delivery.state.in_([S.QUEUED, S.HELD, *IN_FLIGHT]))
+                            .where(Delivery.state.in_([S.QUEUED, S.HELD, *IN_PROGRESS]))
                         )
                         or 0
                     )
