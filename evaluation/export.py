@@ -4,10 +4,29 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Iterator
 
 from evaluation.figures import Report
 
 TABLES = ("acties", "kanalen", "gemeenten", "groei")
+# A spreadsheet reads a cell that starts with one of these as a formula (or, for tab and CR,
+# may shift it into one): `=HYPERLINK(...)` in a participant's city would run when opened.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> str:
+    """The cell as text, with a leading apostrophe when a spreadsheet would read a formula.
+
+    The usual neutralisation (OWASP "CSV injection"): Excel and LibreOffice show the value
+    as typed, the apostrophe itself is not shown. Applied to every exported cell.
+    """
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def safe_rows(rows: Iterable[Iterable[object]]) -> Iterator[list[str]]:
+    for row in rows:
+        yield [spreadsheet_safe(cell) for cell in row]
 
 
 def _rate(value: float | None) -> str:
@@ -94,6 +113,5 @@ def report_csv(report: Report, table: str) -> str:
     header, rows = _rows(report, table)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows(safe_rows([header, *rows]))
     return out.getvalue()

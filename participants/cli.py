@@ -10,6 +10,7 @@ import click
 
 from config.clock import SystemClock
 from db.runtime import current_db, current_settings
+from evaluation.export import safe_rows
 from participants.csv_files import CsvFileError, RowError, count_data_rows
 from participants.demo import seed_demo
 from participants.geocoding import geocoder_for, import_gazetteer
@@ -28,10 +29,10 @@ def _progress_bar(total: int, desc: str):
 def _write_report(path: Path, errors: list[RowError], warnings: list[RowError]) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["row", "field", "severity", "reason"])
+        rows: list[list[object]] = [["row", "field", "severity", "reason"]]
         for severity, entries in (("rejected", errors), ("warning", warnings)):
-            for entry in entries:
-                writer.writerow([entry.row, entry.field, severity, entry.reason])
+            rows.extend([entry.row, entry.field, severity, entry.reason] for entry in entries)
+        writer.writerows(safe_rows(rows))
 
 
 def _echo_problems(errors: list[RowError], warnings: list[RowError]) -> None:
