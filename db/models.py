@@ -489,9 +489,9 @@ class DailyAggregate(Base):
 
 
 class WebhookReceipt(Base):
-    """One signed provider webhook request, by the hash of its signature and URL: the same
-    request seen again is a replay (web/twilio_hooks.py). Rows older than the replay window
-    are deleted."""
+    """One signed provider webhook request, by a digest of what its signature covers (the URL
+    and the canonical parameter set, however the body was encoded): the same event seen again
+    is a replay (web/twilio_hooks.py). Rows older than the replay window are deleted."""
 
     __tablename__ = "webhook_receipt"
 

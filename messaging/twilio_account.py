@@ -3,10 +3,12 @@ the REST client on our configured API base, our webhook URLs, E.164 numbers, err
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from collections.abc import Iterable
+from urllib.parse import urlencode, urlparse
 
 import phonenumbers
 from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import remove_port
 from twilio.rest import Client
 
 from config.logging import mask_phone
@@ -41,6 +43,25 @@ def webhook_url(settings: Settings, path: str, /, **query: object) -> str:
 
 def voice_url(settings: Settings, flow_name: str, /, **query: object) -> str:
     return webhook_url(settings, WebhookPaths.VOICE.replace("<flow>", flow_name), **query)
+
+
+def signed_content(url: str, params: Iterable[tuple[str, str]]) -> str:
+    """What X-Twilio-Signature covers, as Twilio's algorithm (RequestValidator) sees it: the URL
+    (without a port, which the validator accepts either way) followed by every parameter name
+    and value, names sorted, each name's values sorted and de-duplicated, all concatenated.
+
+    Two requests with the same signed content carry the same signature, however their bodies
+    are encoded (`&=` appended, a parameter repeated, `ApiVersio=n2010-04-01` for
+    `ApiVersion=2010-04-01`): this, not the raw body, identifies one signed event."""
+
+    values: dict[str, set[str]] = {}
+    for name, value in params:
+        values.setdefault(name, set()).add(value)
+    content = remove_port(urlparse(url))
+    for name in sorted(values):
+        for value in sorted(values[name]):
+            content += name + value
+    return content
 
 
 class RebasedHttpClient(TwilioHttpClient):

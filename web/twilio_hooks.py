@@ -60,6 +60,7 @@ from ivr.flow import CallEnv, Engine, FlowError, InputKind
 from ivr.flows import UnknownFlow, flow_named
 from ivr.twiml import EV_RECORD, TwimlRenderer, input_from_request, state_from_request
 from messaging.inbound_sms import handle_inbound_sms
+from messaging.twilio_account import signed_content
 from prompts.audio import find_cached, render
 from prompts.errors import PromptError
 from prompts.ivr_prompts import IVR_PROMPTS, ivr_prompt_audio
@@ -117,11 +118,17 @@ def _refuse(event: str, **fields) -> None:
     abort(403)
 
 
-def _note_receipt(url: str, signature: str) -> str | None:
+def receipt_digest(url: str, params) -> str:
+    """The receipt key of a signed request: a digest of what its signature covers
+    (messaging.twilio_account.signed_content), so that a re-encoding of the same signed event
+    has the same key and counts as a replay."""
+    return hashlib.sha256(signed_content(url, params).encode()).hexdigest()
+
+
+def _note_receipt(url: str) -> str | None:
     """Remember this signed request by a digest; None when it was seen before (a replay)."""
     settings = current_settings()
-    body = "&".join(f"{k}={v}" for k, v in sorted(request.form.items(multi=True)))
-    digest = hashlib.sha256(f"{signature}\n{url}\n{body}".encode()).hexdigest()
+    digest = receipt_digest(url, request.form.items(multi=True))
     now = _clock().now()
     db = current_db()
     try:
@@ -166,7 +173,7 @@ def signed(view):
         validator = RequestValidator(current_settings().twilio.auth_token)
         if not validator.validate(url, request.form, signature):
             _refuse("twilio.webhook.forged", url=url)
-        digest = _note_receipt(url, signature)
+        digest = _note_receipt(url)
         if digest is None:
             _refuse(
                 "twilio.webhook.replayed",

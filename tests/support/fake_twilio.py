@@ -338,6 +338,15 @@ class FakeTwilio:
             raise WebhookError(f"{url} answered {response.status_code}: {response.text[:300]}")
         return response
 
+    def post_raw_webhook(self, url: str, body: str, signature: str) -> requests.Response:
+        """POST a form body exactly as given (a re-encoded replay of a signed request)."""
+        headers = {
+            "User-Agent": "TwilioProxy/1.1",
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature,
+        }
+        return requests.post(url, data=body.encode(), headers=headers, timeout=30)
+
     def _call_params(self, call: FakeCall, **extra) -> dict:
         params = {
             "AccountSid": self.account_sid,
