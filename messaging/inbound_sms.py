@@ -38,10 +38,10 @@ from db.models import (
     GeocodeStatus,
     Participant,
     ParticipantStatus,
-    PhoneKind,
     PhoneNumber,
 )
 from deliveries.states import transition
+from participants.phones import InvalidPhoneNumber, ParsedPhone, parse_participant_phone
 from participants.verification import CheckResult, Method, Purpose, RateLimited, VerificationService
 
 log = logging.getLogger(__name__)
@@ -212,9 +212,9 @@ def _verification(session: Session, clock: Clock, settings: Settings, secret_key
 
 
 def sign_up_by_sms(
-    session: Session, e164: str, command: SignUp, clock: Clock, settings: Settings, secret_key: str
+    session: Session, sender: ParsedPhone, command: SignUp, clock: Clock, settings: Settings, secret_key: str
 ) -> str:
-
+    e164 = sender.e164
     existing = _participants_with_number(session, e164)
     verified = [person for person in existing if any(p.e164 == e164 and p.verified for p in person.phones)]
     if any(person.status is not ParticipantStatus.OPTED_OUT for person in verified):
@@ -242,7 +242,7 @@ def sign_up_by_sms(
             consent_at=now,
             status=ParticipantStatus.ACTIVE,
         )
-        participant.phones.append(PhoneNumber(e164=e164, kind=PhoneKind.MOBILE, verified=False))
+        participant.phones.append(PhoneNumber(e164=e164, kind=sender.kind, verified=False))
         session.add(participant)
     participant.birth_year = command.birth_year
     participant.status = ParticipantStatus.ACTIVE
@@ -314,22 +314,36 @@ def confirm_code(
     return "Deze code is verlopen of te vaak geprobeerd. Meld u opnieuw aan om een nieuwe code te krijgen."
 
 
+def sender_number(from_number: str, region: str) -> ParsedPhone | None:
+    """The sender's number as a participant's phone (participants.phones); None for what is no
+    number a person answers (an alphanumeric sender, a short code, a premium number, garbage)."""
+    try:
+        return parse_participant_phone(from_number, region)
+    except InvalidPhoneNumber:  # its message quotes the raw number: not logged
+        log_event(log, "sms.sender_refused", logging.WARNING, number=mask_phone(from_number))
+        return None
+
+
 def handle_inbound_sms(
     session: Session, from_number: str, body: str, clock: Clock, settings: Settings, secret_key: str
 ) -> str | None:
-    """Apply one inbound text; returns the Dutch reply (None: no reply)."""
+    """Apply one inbound text; returns the Dutch reply (None: no reply). A sender that is no
+    valid participant's number is refused: nothing is stored and nothing is answered."""
+    sender = sender_number(from_number, settings.default_region)
+    if sender is None:
+        return None
     now: datetime = clock.now()
     command = parse_inbound(body, settings.twilio.sms_keyword, now.year, settings.portal.min_age)
     if isinstance(command, Stop):
-        opt_out_number(session, from_number, clock)
+        opt_out_number(session, sender.e164, clock)
         return (
             "U bent afgemeld bij Burgernet en ontvangt geen berichten meer. "
             "Weer aanmelden kan via de website."
         )
     if isinstance(command, SignUp):
-        return sign_up_by_sms(session, from_number, command, clock, settings, secret_key)
+        return sign_up_by_sms(session, sender, command, clock, settings, secret_key)
     if isinstance(command, ConfirmCode):
-        return confirm_code(session, from_number, command, clock, settings, secret_key)
+        return confirm_code(session, sender.e164, command, clock, settings, secret_key)
     if isinstance(command, Invalid):
         return command.reply
     return (
