@@ -27,6 +27,7 @@ from web import register_blueprints
 from web.auth import init_login
 from web.cli import api_token_group
 from web.csrf import init_csrf
+from web.validation import MAX_CONTENT_LENGTH, DatabaseIdConverter
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
@@ -39,6 +40,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         static_folder=str(PROJECT_ROOT / "web" / "static"),
     )
     app.config["SECRET_KEY"] = settings.secret_key or _instance_secret(settings)
+    # Refuse oversized requests (413) before a form is parsed; ids in routes are bounded to
+    # the id columns, so `<int:...>` never hands the database a number it cannot hold.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
+    app.url_map.converters["int"] = DatabaseIdConverter
     app.extensions["burgernet.settings"] = settings
     app.extensions["burgernet.db"] = database or Database(settings.sqlalchemy_url)
     init_csrf(app)  # first, so a forged request is refused before anything else runs

@@ -190,6 +190,9 @@ class Operator(Timestamped, Base):
     last_login_at: Mapped[datetime | None]
     # Hash of the API token for the control-room system (JSON API); null means no API access.
     api_token_hash: Mapped[str | None] = mapped_column(String(255))
+    # Written into the session at log-in and compared on every request: log-out, deactivation
+    # and a password reset raise it, which ends every copy of every session of this operator.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     control_room: Mapped[ControlRoom] = relationship(back_populates="operators")
 

@@ -31,15 +31,16 @@ from db.models import (
     Role,
     Trunk,
 )
-from web.auth import ROLE_LABELS, current_operator, login_required
+from web.auth import ROLE_LABELS, current_operator, end_sessions, login_required
 from web.common import client_ip
 from web.runtime import current_db, current_settings
+from web.validation import DB_INT_MAX, parse_decimal, parse_id, parse_int
 
 bp = Blueprint("admin", __name__, url_prefix="/beheer")
 
 OVERRIDES_FILE = "admin_settings.json"
 BACKENDS = ("simulator", "asterisk", "twilio")
-HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 USERNAME = re.compile(r"^[a-z0-9._-]{3,80}$")
 INCIDENT_LABELS = {
     "suspect": "verdachte",
@@ -67,22 +68,22 @@ def validate_platform_settings(form) -> dict:
     """Pure: the overrides from a form, checked. Raises AdminError."""
     radius = {}
     for incident in IncidentType:
-        raw = (form.get(f"radius_{incident.value}") or "").strip()
-        if not raw.isdigit() or not 100 <= int(raw) <= 20000:
+        meters = parse_int(form.get(f"radius_{incident.value}"), minimum=100, maximum=20000)
+        if meters is None:
             raise AdminError(f"Straal voor {INCIDENT_LABELS[incident.value]}: kies 100 tot 20.000 meter.")
-        radius[incident.value] = int(raw)
-    retention = (form.get("retention_days") or "").strip()
-    if not retention.isdigit() or not 7 <= int(retention) <= 3650:
+        radius[incident.value] = meters
+    retention = parse_int(form.get("retention_days"), minimum=7, maximum=3650)
+    if retention is None:
         raise AdminError("Bewaartermijn: kies 7 tot 3650 dagen.")
     start, end = (form.get("quiet_start") or "").strip(), (form.get("quiet_end") or "").strip()
     if bool(start) != bool(end):
         raise AdminError("Nachtrust: vul begin en einde allebei in, of allebei leeg.")
     for value in (start, end):
-        if value and not HHMM.match(value):
+        if value and not HHMM.fullmatch(value):
             raise AdminError("Nachtrust: vul tijden in als uu:mm.")
     return {
         "radius_by_incident": radius,
-        "retention_days": int(retention),
+        "retention_days": retention,
         "quiet_hours_start": start or None,
         "quiet_hours_end": end or None,
     }
@@ -154,10 +155,8 @@ def operators():
 
 
 def _room_id(s, raw) -> int:
-    try:
-        room = s.get(ControlRoom, int(raw or ""))
-    except ValueError:
-        room = None
+    room_id = parse_id(raw)
+    room = s.get(ControlRoom, room_id) if room_id is not None else None
     if room is None:
         raise AdminError("Kies een meldkamer.")
     return room.id
@@ -226,6 +225,8 @@ def update_operator(operator_id: int):
             if operator.id == me.id and (role is not Role.ADMIN or not active):
                 raise AdminError("U kunt uw eigen beheerrechten niet intrekken.")
             operator.role = role
+            if operator.active and not active:
+                end_sessions(operator)
             operator.active = active
             operator.control_room_id = _room_id(s, form.get("control_room_id"))
             operator.transfer_target = (form.get("transfer_target") or "").strip()[:200] or None
@@ -234,6 +235,8 @@ def update_operator(operator_id: int):
                 if len(password) < MIN_PASSWORD:
                     raise AdminError(f"Het wachtwoord moet minstens {MIN_PASSWORD} tekens hebben.")
                 operator.password_hash = generate_password_hash(password)
+                if operator.id != me.id:
+                    end_sessions(operator)  # the old password's sessions end with it
                 operator.failed_logins = 0
                 operator.locked_until = None
             _audit(
@@ -263,7 +266,7 @@ def _room_fields(form) -> dict:
     if not target:
         raise AdminError("Vul het doorverbindnummer of SIP-adres van de centralisten in.")
     start, end = (form.get("quiet_start") or "").strip(), (form.get("quiet_end") or "").strip()
-    if bool(start) != bool(end) or any(v and not HHMM.match(v) for v in (start, end)):
+    if bool(start) != bool(end) or any(v and not HHMM.fullmatch(v) for v in (start, end)):
         raise AdminError("Nachtrust: vul begin en einde als uu:mm in, of laat beide leeg.")
     return {
         "name": name,
@@ -329,11 +332,10 @@ def _trunk_fields(s, form) -> dict:
     backend = form.get("backend")
     if backend not in BACKENDS:
         raise AdminError("Kies een netwerk: simulator, asterisk of twilio.")
-    try:
-        channels = int(form.get("max_channels") or "")
-        cps = float((form.get("cps") or "").replace(",", "."))
-    except ValueError:
-        raise AdminError("Kanalen en oproepen per seconde moeten getallen zijn.") from None
+    channels = parse_int(form.get("max_channels"), maximum=DB_INT_MAX)
+    cps = parse_decimal(form.get("cps"))
+    if channels is None or cps is None:
+        raise AdminError("Kanalen en oproepen per seconde moeten getallen zijn.")
     if not 1 <= channels <= 10000:
         raise AdminError("Kanalen: kies 1 tot 10.000.")
     if not 0.1 <= cps <= 1000:
@@ -343,9 +345,10 @@ def _trunk_fields(s, form) -> dict:
     for part in filter(None, (p.strip() for p in caps_raw.replace("\n", ",").split(","))):
         prefix, _, limit = part.partition("=")
         prefix, limit = prefix.strip(), limit.strip()
-        if not re.fullmatch(r"\+\d{2,8}", prefix) or not limit.isdigit() or int(limit) < 1:
+        cap = parse_int(limit, minimum=1, maximum=10000)
+        if not re.fullmatch(r"\+[0-9]{2,8}", prefix) or cap is None:
             raise AdminError("Limiet per netnummer: schrijf als +3115=40, gescheiden door komma's.")
-        caps[prefix] = int(limit)
+        caps[prefix] = cap
     room_raw = form.get("control_room_id") or ""
     return {
         "name": name,

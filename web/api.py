@@ -40,6 +40,7 @@ from web.auth import operator_for_api_token
 from web.common import client_ip, current_clock
 from web.csrf import exempt_blueprint
 from web.runtime import current_db, current_settings
+from web.validation import HOUSE_NUMBER_MESSAGE, MAX_HOUSE_NUMBER, InvalidInput, load_json, parse_int
 
 bp = exempt_blueprint(Blueprint("api", __name__, url_prefix="/api/v1"))
 
@@ -86,7 +87,13 @@ def token_required(view):
 
 
 def _json_body() -> dict:
-    body = request.get_json(silent=True)
+    """The request's JSON object, parsed within web.validation's size and depth limits."""
+    if not request.is_json:
+        raise ApiError(400, "Verwacht een JSON-object in de body (Content-Type: application/json).")
+    try:
+        body = load_json(request.get_data(cache=True))
+    except InvalidInput as invalid:
+        raise ApiError(invalid.status, invalid.message) from invalid
     if not isinstance(body, dict):
         raise ApiError(400, "Verwacht een JSON-object in de body (Content-Type: application/json).")
     return body
@@ -106,17 +113,23 @@ def values_from_json(body: dict) -> tuple[dict, dict]:
     if not isinstance(norms, dict):
         raise ApiError(422, "norms moet een object zijn.", {"norms": "Ongeldige normen."})
     channels = body.get("channels")
+    # An explicit radius is validated as given (0 is refused); only a missing one is defaulted.
+    radius = body.get("radius_m")
+    if radius is None:
+        radius = settings.radius_by_incident.get(str(incident_type), "")
     values = {
         "incident_type": incident_type if isinstance(incident_type, str) else "",
         "free_text": body.get("free_text", ""),
         "lat": location.get("lat"),
         "lon": location.get("lon"),
         "location_label": location.get("label", ""),
-        "radius_m": body.get("radius_m") or settings.radius_by_incident.get(str(incident_type), ""),
+        "radius_m": radius,
         "channels": channels if isinstance(channels, list) else ["voice", "sms", "email"],
         "norms": {name: norms.get(name) is True for name in NORMS},
     }
     if (values["lat"] is None or values["lon"] is None) and location.get("postcode"):
+        if parse_int(location.get("house_number"), minimum=1, maximum=MAX_HOUSE_NUMBER) is None:
+            raise InvalidActionRequest({"location": HOUSE_NUMBER_MESSAGE})
         with current_db().session() as s:
             point = locate_address(
                 s,

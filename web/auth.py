@@ -5,6 +5,11 @@ centralist < supervisor < admin; `@login_required(role=Role.SUPERVISOR)` guards 
 Flask-Login keeps the operator's id in the session and loads the operator once per request
 (`current_operator()`); `create_app()` calls `init_login(app)`.
 
+Sessions are checked on the server too: the session carries the operator's
+`session_generation`, compared on every request; log-out, deactivation and a password reset
+raise it (`end_sessions`), so every copy of the cookie stops working at once (on every device
+of that operator: a log-out ends all of that operator's sessions).
+
 Session hardening: the cookie is HttpOnly, SameSite=Lax and Secure when configured; the session
 is cleared and given a fresh identifier at log-in (no session fixation); it ends after
 `web.session_idle_minutes` without a request and after `web.session_max_hours` in any case,
@@ -55,6 +60,8 @@ login_manager = LoginManager()
 
 # Where Flask-Login keeps the logged-in operator's id in the session.
 SESSION_USER_KEY = "_user_id"
+# The operator's session generation at log-in (see end_sessions).
+SESSION_GENERATION_KEY = "generation"
 
 ROLE_LABELS: dict[Role, str] = {
     Role.CENTRALIST: "centralist",
@@ -122,10 +129,21 @@ def _load_operator(user_id: str) -> SessionUser | None:
             if operator is not None:
                 _ = operator.control_room  # loaded now, readable after the session closes
                 s.expunge(operator)
-    if operator is None or not operator.active:
+    if (
+        operator is None
+        or not operator.active
+        # A signed session from before this check carries no generation: it counts as 0.
+        or session.get(SESSION_GENERATION_KEY, 0) != (operator.session_generation or 0)
+    ):
         session.clear()
         return None
     return SessionUser(operator)
+
+
+def end_sessions(operator: Operator) -> None:
+    """End every session of this operator, every copy of its cookie included (the caller
+    commits): the generation stored in each session no longer matches."""
+    operator.session_generation = (operator.session_generation or 0) + 1
 
 
 @login_manager.unauthorized_handler
@@ -280,11 +298,12 @@ def authenticate(s: Session, username: str, password: str, now: datetime) -> Ope
             target_id=operator.id,
             ip=ip,
             reason="locked",
+            minutes_left=minutes,
         )
-        raise LoginRefused(
-            "Dit account is tijdelijk geblokkeerd na te veel mislukte pogingen. "
-            f"Probeer het over {minutes} minuten opnieuw of neem contact op met een beheerder."
-        )
+        # The same answer as for an unknown name or a wrong password: a different one would
+        # tell an attacker that this username exists. The lock-out is audited (above).
+        check_password_hash(_DUMMY_HASH, password)
+        raise LoginRefused(LOGIN_FAILED)
     if not check_password_hash(operator.password_hash, password):
         operator.failed_logins = (operator.failed_logins or 0) + 1
         _audit(
@@ -354,6 +373,7 @@ def login():
     session.permanent = True
     login_user(SessionUser(operator), remember=False)
     session["sid"] = secrets.token_urlsafe(16)
+    session[SESSION_GENERATION_KEY] = operator.session_generation or 0
     session["logged_in_at"] = now.isoformat()
     session["last_seen"] = now.isoformat()
     return redirect(target or url_for("console.index"))
@@ -364,6 +384,9 @@ def logout():
     operator = current_operator()
     if operator is not None:
         with current_db().transaction() as s:
+            stored = s.get(Operator, operator.id)
+            if stored is not None:
+                end_sessions(stored)
             record_audit(
                 s,
                 "auth.logout",

@@ -15,6 +15,7 @@ from evaluation.figures import EvaluationError, Report, Scope, build_report, mun
 from web.auth import login_required
 from web.common import current_clock
 from web.runtime import current_db, current_settings
+from web.validation import EARLIEST_DATE, LATEST_DATE, parse_date, parse_id
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluatie")
 
@@ -50,10 +51,13 @@ def nl_number(value, decimals: int = 0) -> str:
 def _day(raw: str | None, default: date) -> date:
     if not raw:
         return default
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        abort(400, "Vul datums in als jjjj-mm-dd.")
+    day = parse_date(raw)
+    if day is None:
+        abort(
+            400,
+            f"Vul datums in als jjjj-mm-dd, tussen {EARLIEST_DATE:%d-%m-%Y} en {LATEST_DATE:%d-%m-%Y}.",
+        )
+    return day
 
 
 def scope_from_request() -> tuple[Scope, dict]:
@@ -63,7 +67,9 @@ def scope_from_request() -> tuple[Scope, dict]:
     first = _day(request.args.get("van"), today.replace(day=1))
     last = _day(request.args.get("tot"), today)
     room_raw = request.args.get("meldkamer", "")
-    room_id = int(room_raw) if room_raw.isdigit() else None
+    room_id = parse_id(room_raw)
+    if room_raw and room_id is None:
+        abort(400, "Kies een meldkamer uit de lijst.")
     municipality = request.args.get("gemeente", "")[:120] or None
     # In training mode every action is a training action: count them unless the form says not.
     submitted = "van" in request.args

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from web.validation import InvalidInput
+
 bp = Blueprint("security", __name__)
 
 ERROR_TEXTS = {
@@ -19,7 +21,7 @@ ERROR_TEXTS = {
     403: "U heeft geen toegang tot deze pagina met uw rol.",
     404: "Deze pagina bestaat niet.",
     405: "Deze handeling is hier niet toegestaan.",
-    413: "De invoer is te groot.",
+    413: "De invoer is te groot (hooguit 1 MB per verzoek).",
     429: "Te veel verzoeken. Wacht even en probeer het opnieuw.",
 }
 
@@ -80,6 +82,12 @@ def _security_headers(response: Response) -> Response:
     if request.endpoint != "static" and "Cache-Control" not in headers:
         headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.app_errorhandler(InvalidInput)
+def _invalid_input(error: InvalidInput):
+    """Input refused by web.validation anywhere in a view: its Dutch message, a 4xx."""
+    return error_response(error.status, error.message)
 
 
 @bp.app_errorhandler(HTTPException)

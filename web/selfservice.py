@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import (
     Blueprint,
@@ -39,6 +39,7 @@ from web.signup import (
     portal_courier,
     verifier,
 )
+from web.validation import parse_date, parse_id
 
 bp = Blueprint("selfservice", __name__)
 
@@ -53,9 +54,10 @@ STATUS_LABELS = {"active": "actief", "paused": "gepauzeerd", "opted_out": "afgem
 
 
 def _log_in(participant_id: int) -> None:
-    keep = {k: session[k] for k in (CSRF_SESSION_KEY,) if k in session}
+    # A fresh session, its CSRF token included (no token of the anonymous session survives;
+    # Flask-WTF also caches the token for this request in g).
     session.clear()
-    session.update(keep)
+    g.pop(CSRF_SESSION_KEY, None)
     session[SESSION_KEY] = participant_id
     session["participant_seen"] = current_clock().now().isoformat()
 
@@ -321,7 +323,7 @@ def resend_phone_code():
 @participant_required
 def remove_phone():
     def act(s, me):
-        ss.remove_phone(s, current_clock(), me, int(request.form.get("phone_id", "0") or 0))
+        ss.remove_phone(s, current_clock(), me, parse_id(request.form.get("phone_id")) or 0)
         return "Het nummer is verwijderd."
 
     return _change(act)
@@ -345,7 +347,7 @@ def add_address():
 @participant_required
 def remove_address():
     def act(s, me):
-        ss.remove_address(s, current_clock(), me, int(request.form.get("address_id", "0") or 0))
+        ss.remove_address(s, current_clock(), me, parse_id(request.form.get("address_id")) or 0)
         return "Het adres is verwijderd."
 
     return _change(act)
@@ -355,10 +357,9 @@ def remove_address():
 @participant_required
 def pause():
     def act(s, me):
-        try:
-            until = date.fromisoformat(request.form.get("until", ""))
-        except ValueError:
-            raise ss.PortalError("Kies een datum.", "until") from None
+        until = parse_date(request.form.get("until"))
+        if until is None:
+            raise ss.PortalError("Kies een datum (jjjj-mm-dd).", "until")
         ss.pause(s, current_clock(), me, until, current_settings().timezone)
         return f"U krijgt geen oproepen tot {until.strftime('%d-%m-%Y')}."
 

@@ -56,6 +56,7 @@ from participants.verification import (
 )
 from web.common import client_ip, current_clock
 from web.runtime import current_db, current_settings
+from web.validation import HOUSE_NUMBER_MESSAGE, MAX_HOUSE_NUMBER, parse_id, parse_int
 
 log = logging.getLogger(__name__)
 
@@ -213,11 +214,11 @@ def _minutes(raw: str | None) -> int | None:
     raw = (raw or "").strip()
     if not raw:
         return None
-    try:
-        hours, minutes = raw.split(":")
-        value = int(hours) * 60 + int(minutes)
-    except ValueError:
-        raise ss.PortalError("Vul tijden in als uu:mm, bijvoorbeeld 08:30.", "window") from None
+    hours_raw, _, minutes_raw = raw.partition(":")
+    hours, minutes = parse_int(hours_raw, maximum=24), parse_int(minutes_raw, maximum=59)
+    if hours is None or minutes is None or len(minutes_raw.strip()) != 2:
+        raise ss.PortalError("Vul tijden in als uu:mm, bijvoorbeeld 08:30.", "window")
+    value = hours * 60 + minutes
     if not 0 <= value <= 24 * 60:
         raise ss.PortalError("Vul tijden in als uu:mm, bijvoorbeeld 08:30.", "window")
     return value
@@ -228,6 +229,8 @@ def address_from_form(form, prefix: str, kind: AddressKind) -> ss.AddressInput |
     number = form.get(f"{prefix}_number", "").strip()
     if not postcode and not number:
         return None
+    if parse_int(number, minimum=1, maximum=MAX_HOUSE_NUMBER) is None:
+        raise ss.PortalError(HOUSE_NUMBER_MESSAGE, f"{prefix}_number")
     days = sum(bit for _label, bit in DAYS if form.get(f"{prefix}_day_{bit}"))
     start, end = _minutes(form.get(f"{prefix}_from")), _minutes(form.get(f"{prefix}_to"))
     windowed = bool(days or start is not None or end is not None)
@@ -360,9 +363,8 @@ def verify():
 
 
 def _own_phone(participant: Participant, raw_id) -> PhoneNumber:
-    try:
-        phone_id = int(raw_id or "")
-    except ValueError:
+    phone_id = parse_id(raw_id)
+    if phone_id is None:
         abort(400, "Kies een telefoonnummer.")
     phone = next((p for p in participant.phones if p.id == phone_id), None)
     if phone is None:

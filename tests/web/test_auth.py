@@ -1,3 +1,5 @@
+import re
+
 from console_testing import PASSWORD, csrf_from, login
 from sqlalchemy import select
 
@@ -61,7 +63,7 @@ def test_lockout_after_repeated_failures_then_unlock_after_time(client, staff, d
         login(client, "centralist", "wrong")
     response = login(client, "centralist", PASSWORD)
     assert response.status_code == 401
-    assert "tijdelijk geblokkeerd" in response.get_data(as_text=True)
+    assert "onbekende gebruikersnaam of onjuist wachtwoord" in response.get_data(as_text=True)
     assert "auth.locked" in [e for e, _ in audit_events(db)]
     clock.advance(settings.web.login_lockout_minutes * 60 + 1)
     assert login(client, "centralist", PASSWORD).status_code == 302
@@ -222,3 +224,63 @@ def test_anonymous_posts_and_json_requests_get_401_not_a_redirect(client, staff)
 def test_login_sets_no_remember_me_cookie(client, staff):
     login(client, "centralist")
     assert client.get_cookie("remember_token") is None
+
+
+def _message(response) -> str:
+    match = re.search(r'role="alert">(.*?)<', response.get_data(as_text=True), re.S)
+    return match.group(1).strip() if match else response.get_data(as_text=True)
+
+
+def test_locked_account_answers_like_an_unknown_user(client, staff, db, settings):
+    """Issue 15, finding 7: a locked account got a message unknown users never see."""
+    for _ in range(settings.web.login_max_failures):
+        login(client, "centralist", "wrong")
+    locked = login(client, "centralist", PASSWORD)
+    unknown = login(client, "nobody-here", PASSWORD)
+    assert locked.status_code == unknown.status_code == 401
+    assert "geblokkeerd" not in locked.get_data(as_text=True)
+    assert _message(locked) == _message(unknown)
+    with db.session() as s:
+        reasons = [
+            e.detail.get("reason")
+            for e in s.scalars(select(AuditEvent).where(AuditEvent.event == "auth.login_failed"))
+        ]
+    assert "locked" in reasons  # the lock-out itself is still audited
+
+
+def test_copied_cookie_is_refused_after_logout(logged_in, app):
+    """Issue 15, finding 7: a copied console cookie kept working after log-out."""
+    client, token = logged_in
+    copy = app.test_client()
+    copy.set_cookie("burgernet_session", client.get_cookie("burgernet_session").value)
+    assert copy.get("/").status_code == 200
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    response = copy.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    assert copy.get("/api/v1/actions").status_code == 401
+
+
+def test_deactivation_ends_the_session_at_once(logged_in, app, staff, db):
+    client, _ = logged_in
+    admin = app.test_client()
+    login(admin, "admin")
+    token = csrf_from(admin.get("/beheer/gebruikers").get_data(as_text=True))
+    response = admin.post(
+        f"/beheer/gebruikers/{staff.centralist_id}",
+        data={"csrf_token": token, "role": "centralist", "control_room_id": staff.control_room_id},
+    )
+    assert response.status_code == 302
+    with db.session() as s:
+        assert not s.get(Operator, staff.centralist_id).active
+    assert client.get("/").status_code == 302
+
+
+def test_new_login_after_logout_works_and_old_cookie_stays_dead(logged_in, app):
+    client, token = logged_in
+    old = client.get_cookie("burgernet_session").value
+    client.post("/logout", data={"csrf_token": token})
+    assert login(client, "centralist").status_code == 302
+    assert client.get("/").status_code == 200
+    copy = app.test_client()
+    copy.set_cookie("burgernet_session", old)
+    assert copy.get("/").status_code == 302

@@ -17,6 +17,7 @@ from web.common import client_ip, current_clock
 from web.console.blueprint import bp
 from web.console.common import action_or_404, duration, labels
 from web.runtime import current_db, current_settings
+from web.validation import parse_int
 
 CHANNEL_PLURAL = {"voice": "spraakoproepen", "sms": "sms", "email": "e-mails"}
 
@@ -53,8 +54,8 @@ def confirm_action(action_id: int):
 def start(action_id: int):
     operator = current_operator()
     form = request.form
-    expected = form.get("expected_total", "")
-    if not expected.isdigit():
+    expected = parse_int(form.get("expected_total"))
+    if expected is None:
         abort(400, description="Het bevestigde aantal ontvangers ontbreekt.")
     supervisor = None
     if form.get("supervisor_username"):
@@ -73,7 +74,7 @@ def start(action_id: int):
                 operator,
                 current_clock(),
                 current_settings(),
-                expected_total=int(expected),
+                expected_total=expected,
                 supervisor=supervisor,
                 ip=client_ip(),
             )

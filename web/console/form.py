@@ -33,10 +33,13 @@ from web.common import client_ip, current_clock
 from web.console.blueprint import bp
 from web.console.common import action_or_404, labels
 from web.runtime import current_db, current_settings
+from web.validation import HOUSE_NUMBER_MESSAGE, MAX_HOUSE_NUMBER, parse_int
 
 
 def geocode_address(postcode: str, number: str, addition: str = "") -> Location:
     """The point of a postcode + house number; InvalidActionRequest (key "location") if none."""
+    if parse_int(number, minimum=1, maximum=MAX_HOUSE_NUMBER) is None:
+        raise InvalidActionRequest({"location": HOUSE_NUMBER_MESSAGE})
     with current_db().session() as s:
         return locate_address(s, current_settings(), postcode, number, addition)
 
