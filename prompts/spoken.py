@@ -189,9 +189,6 @@ def height_written(centimetres: int) -> str:
 
 # --- licence plates ------------------------------------------------------------------------
 
-_PLATE_GROUP = r"[A-Z0-9]{1,3}"
-PLATE_IN_TEXT = re.compile(rf"\b({_PLATE_GROUP})-({_PLATE_GROUP})-({_PLATE_GROUP})\b")
-
 
 def plate_groups(plate: str) -> list[str]:
     """Split a licence plate into its groups: "12-abc-3" or "12ABC3" -> ["12", "ABC", "3"].
@@ -228,16 +225,63 @@ def plate_spoken(plate: str) -> str:
     )
 
 
+# The Dutch sidecodes (X = letter, 9 = digit) of the plates since 1951.
+SIDECODES = (
+    "XX-99-99",
+    "99-99-XX",
+    "99-XX-99",
+    "XX-99-XX",
+    "XX-XX-99",
+    "99-XX-XX",
+    "99-XXX-9",
+    "9-XXX-99",
+    "XX-999-X",
+    "X-999-XX",
+    "XXX-99-X",
+    "X-99-XXX",
+    "9-XX-999",
+    "999-XX-9",
+)
+_SIDECODE_SET = frozenset(SIDECODES)
+
+
+def _shape(group: str) -> str:
+    return "".join("X" if c.isalpha() else "9" for c in group)
+
+
+def _runs(text: str) -> list[str]:
+    return re.findall(r"[A-Za-z]+|[0-9]+", text)
+
+
+# A sidecode written without dashes, as its runs of letters and digits ("XX-9999" for
+# "XX-99-99"), mapped to the group lengths of the sidecode.
+_JOINED_SIDECODES: dict[str, list[int]] = {}
+for _code in SIDECODES:
+    _merged = "-".join(_shape(run) for run in _runs(_code.replace("X", "A").replace("-", "")))
+    _JOINED_SIDECODES[_merged] = [len(g) for g in _code.split("-")]
+
+
+def sidecode_groups(candidate: str) -> list[str] | None:
+    """The plate's groups when `candidate` fits a Dutch sidecode, in any case, with dashes,
+    spaces or nothing between the groups: "gh 123 j" -> ["GH", "123", "J"]; else None."""
+    text = candidate.strip().upper()
+    separated = [g for g in re.split(r"[-\s]+", text) if g]
+    if len(separated) == 3 and all(g.isalnum() and g.isascii() for g in separated):
+        return separated if "-".join(_shape(g) for g in separated) in _SIDECODE_SET else None
+    if len(separated) != 1 or not (text.isalnum() and text.isascii()) or len(text) != 6:
+        return None
+    lengths = _JOINED_SIDECODES.get("-".join(_shape(run) for run in _runs(text)))
+    if lengths is None:
+        return None
+    groups, at = [], 0
+    for length in lengths:
+        groups.append(text[at : at + length])
+        at += length
+    return groups
+
+
 def looks_like_dutch_plate(candidate: str) -> bool:
-    groups = candidate.upper().split("-")
-    joined = "".join(groups)
-    return (
-        len(groups) == 3
-        and len(joined) == 6
-        and any(c.isalpha() for c in joined)
-        and any(c.isdigit() for c in joined)
-        and all(g.isalpha() or g.isdigit() for g in groups)
-    )
+    return sidecode_groups(candidate) is not None
 
 
 # --- cleaning and the check for unspeakable text --------------------------------------------
@@ -333,46 +377,204 @@ def _dutch_list(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " en " + items[-1]
 
 
+# --- abbreviations -------------------------------------------------------------------------
+
+# The common Dutch abbreviations, written out for readers (SMS, e-mail) and listeners alike:
+# (written form, expansion, also recognised without full stops). A recipient should never
+# have to decode one; the police named exactly this when the real SMS service stopped.
+ABBREVIATIONS: tuple[tuple[str, str, bool], ...] = (
+    ("t.w.v.", "ter waarde van", True),
+    ("i.p.v.", "in plaats van", True),
+    ("o.a.", "onder andere", True),
+    ("z.s.m.", "zo snel mogelijk", True),
+    ("m.b.t.", "met betrekking tot", True),
+    ("i.v.m.", "in verband met", True),
+    ("t.h.v.", "ter hoogte van", True),
+    ("t.o.v.", "ten opzichte van", True),
+    ("m.u.v.", "met uitzondering van", True),
+    ("n.a.v.", "naar aanleiding van", True),
+    ("i.c.m.", "in combinatie met", True),
+    ("i.o.m.", "in overleg met", True),
+    ("d.w.z.", "dat wil zeggen", True),
+    ("o.i.d.", "of iets dergelijks", True),
+    ("m.n.", "met name", False),
+    ("e.d.", "en dergelijke", False),
+    ("a.s.", "aanstaande", False),
+    ("n.b.", "let op", True),
+    ("jl.", "jongstleden", False),
+    ("enz.", "enzovoort", True),
+    ("etc.", "enzovoort", True),
+    ("ca.", "ongeveer", True),
+    ("ong.", "ongeveer", False),
+    ("bijv.", "bijvoorbeeld", True),
+    ("evt.", "eventueel", True),
+    ("incl.", "inclusief", True),
+    ("excl.", "exclusief", True),
+    ("nr.", "nummer", True),
+    ("str.", "straat", False),
+    ("tel.", "telefoon", False),
+    ("jr.", "jaar", True),
+    ("jrs.", "jaar", True),
+    ("mnd.", "maanden", True),
+    ("lft.", "leeftijd", True),
+    ("vlgs.", "volgens", True),
+    ("verm.", "vermoedelijk", False),
+    ("zgn.", "zogenaamde", True),
+    ("dhr.", "de heer", True),
+    ("mevr.", "mevrouw", True),
+    ("mw.", "mevrouw", False),
+    ("pers.", "personen", False),
+    ("max.", "maximaal", False),
+    ("t/m", "tot en met", False),
+    ("a/d", "aan de", False),
+)
+
+
+def _abbreviation_pattern(written: str, dotless: bool) -> str:
+    letters = [part for part in written.rstrip(".").split(".")]
+    if "/" in written:
+        return rf"(?<![\w/]){re.escape(written)}(?![\w/])"
+    # The last full stop may be missing ("t.w.v 500"); inner ones may not.
+    dotted = r"\.".join(re.escape(p) for p in letters) + (r"(?:\.|(?!\w))" if written.endswith(".") else "")
+    alternatives = [dotted]
+    if dotless and len(letters) >= 1:
+        alternatives.append("".join(letters) + r"(?![\w.])")
+    return r"(?<![\w.])(?:" + "|".join(alternatives) + ")"
+
+
+# Only these may end a sentence ("... een tas enz. Hij rende"); after the others a capital is
+# a name ("dhr. Jansen", "t.h.v. Albert Heijn") and the full stop is dropped with the word.
+_MAY_END_SENTENCE = {"enz.", "etc.", "e.d.", "o.i.d.", "jr.", "jrs.", "mnd.", "jl.", "a.s.", "str."}
+_ABBREVIATION_PATTERNS = [
+    (
+        re.compile(_abbreviation_pattern(w, d), re.IGNORECASE),
+        expansion,
+        w in _MAY_END_SENTENCE,
+    )
+    for w, expansion, d in ABBREVIATIONS
+]
+# Street names shortened inside the word: "Kerkstr. 12" -> "Kerkstraat 12".
+_STREET_SUFFIX = re.compile(r"(?<=[a-z]{3})str(?:\.|\b)")
+_EXTRA_WRITTEN = [
+    (re.compile(r"\+/-|\+-|±"), "ongeveer"),
+    (re.compile(r"\bcirca\b", re.IGNORECASE), "ongeveer"),
+    (re.compile(r"(?<![\w.])[Bb]v\.(?!\w)"), "bijvoorbeeld"),  # not "B.V." (a company)
+    (re.compile(r"(?<=\d)\s*min\.?(?!\w)"), " minuten"),
+]
+
+
+def _expand(match: re.Match, replacement: str, may_end: bool = True) -> str:
+    """An abbreviation's full stop also ends the sentence when the text ends there or a
+    capital follows (and the abbreviation `may_end` a sentence); keep that full stop in the
+    expansion. A capital stays a capital."""
+    written = match.group(0)
+    # "Zsm" and "Z.s.m." start a sentence; "ZSM" only at the very start of the text.
+    if written[:1].isupper() and (not written.isupper() or match.start() == 0):
+        replacement = replacement[0].upper() + replacement[1:]
+    if not match.group(0).endswith("."):
+        return replacement
+    rest = match.string[match.end() :].lstrip()
+    if not rest:
+        return replacement + "."
+    return replacement + "." if may_end and rest[0].isupper() else replacement
+
+
+def expand_abbreviations(text: str) -> str:
+    """Write out the common Dutch abbreviations: "ca. 35 jr, t.w.v. 500 euro" ->
+    "ongeveer 35 jaar, ter waarde van 500 euro". For written messages (SMS, e-mail) and as
+    a step of the spoken form."""
+    text = _STREET_SUFFIX.sub(lambda m: _expand(m, "straat"), text)
+    for pattern, replacement, may_end in _ABBREVIATION_PATTERNS:
+        text = pattern.sub(functools.partial(_expand, replacement=replacement, may_end=may_end), text)
+    for pattern, replacement in _EXTRA_WRITTEN:
+        text = pattern.sub(functools.partial(_expand, replacement=replacement), text)
+    return re.sub(r" {2,}", " ", text)
+
+
+def leftover_abbreviations(text: str) -> list[str]:
+    """The abbreviations from the table still present in `text` (for tests and checks)."""
+    found = [m.group(0) for pattern, _, _ in _ABBREVIATION_PATTERNS for m in pattern.finditer(text)]
+    return found + [m.group(0) for m in _STREET_SUFFIX.finditer(text)]
+
+
 # --- spoken form of free text --------------------------------------------------------------
 
-_ABBREVIATIONS = [
+_SPOKEN_UNITS = [
     (r"\bkm/u\b|\bkm/h\b|\bkm per uur\b", "kilometer per uur"),
-    (r"\bca\.(?=\s|$)|\bca\b", "ongeveer"),
-    (r"\bong\.(?=\s|$)", "ongeveer"),
-    (r"\bcirca\b", "ongeveer"),
-    (r"\+/-|\+-|±", "ongeveer"),
-    (r"\bjr\.(?=\s|$)|\bjr\b", "jaar"),
-    (r"\bjrs\.?(?=\s|$)", "jaar"),
-    (r"\bmnd\.?(?=\s|$)", "maanden"),
-    (r"\bo\.a\.(?=\s|$)", "onder andere"),
-    (r"\bbijv\.(?=\s|$)|\bbv\.(?=\s|$)", "bijvoorbeeld"),
-    (r"\bi\.v\.m\.(?=\s|$)", "in verband met"),
-    (r"\bi\.p\.v\.(?=\s|$)", "in plaats van"),
-    (r"\bt\.h\.v\.(?=\s|$)", "ter hoogte van"),
-    (r"\bz\.s\.m\.(?=\s|$)", "zo snel mogelijk"),
-    (r"\bnr\.(?=\s|$)", "nummer"),
-    (r"\bevt\.(?=\s|$)", "eventueel"),
-    (r"\bincl\.(?=\s|$)", "inclusief"),
-    (r"\bexcl\.(?=\s|$)", "exclusief"),
-    (r"\bstr\.(?=\s|$)", "straat"),
-    (r"\btel\.(?=\s|$)", "telefoon"),
-    (r"\bkm\b", "kilometer"),
-    (r"\bkg\b", "kilo"),
     (r"&", " en "),
     (r"%", " procent"),
-    (r"€\s*", "euro "),
+    (r"\bkm\b", "kilometer"),
+    (r"\bkg\b", "kilo"),
 ]
-_ABBREVIATION_PATTERNS = [(re.compile(p, re.IGNORECASE), r) for p, r in _ABBREVIATIONS]
+_SPOKEN_UNIT_PATTERNS = [(re.compile(p, re.IGNORECASE), r) for p, r in _SPOKEN_UNITS]
+
+MONTHS = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+_MONTH_SHORT = {
+    "jan": 1,
+    "feb": 2,
+    "febr": 2,
+    "mrt": 3,
+    "mar": 3,
+    "apr": 4,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "sept": 9,
+    "okt": 10,
+    "nov": 11,
+    "dec": 12,
+}
+_MONTH_NUMBER = {**{name: i + 1 for i, name in enumerate(MONTHS)}, **_MONTH_SHORT}
+_MONTH_WORD = "|".join(sorted(_MONTH_NUMBER, key=len, reverse=True))
 
 _PHONE_IN_TEXT = re.compile(r"(?<![\w-])(\+\d{2}[\s-]?\d[\d\s-]{7,12}\d|0\d{1,3}[\s-]?\d{4,8})(?![\w-])")
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
+_KENTEKEN = re.compile(
+    r"\bkentekens?(?:plaat)?\b[:\s]+(?:(?:is|was|begint met|eindigt op|met|van)\s+)?$", re.IGNORECASE
+)
 _HEIGHT_M = re.compile(r"\b(\d)[.,](\d{2})\s*(m|meter)\b\.?", re.IGNORECASE)
 _HEIGHT_CM = re.compile(r"\b(\d{2,3})\s*(cm|centimeter)\b\.?", re.IGNORECASE)
 _METRES = re.compile(r"\b(\d+)\s*m\b\.?")
-_TIME_COLON = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b(\s*uur\b)?")
-_TIME_DOT_UUR = re.compile(r"\b([01]?\d|2[0-3])\.([0-5]\d)\s*uur\b")
+_DATE_FULL = re.compile(r"(?<![\w/.-])(\d{1,2})([-/.])(\d{1,2})\2(\d{4}|\d{2})(?![\w/-]|[.,]\d)")
+_DATE_SHORT = re.compile(r"(?<![\w/.-])(\d{1,2})([-/])(\d{1,2})(?![\w/-]|[.,]\d)")
+_DATE_MONTH = re.compile(rf"\b(\d{{1,2}})\s+({_MONTH_WORD})(\.)?(?:\s+(\d{{4}}))?(?!\w)", re.IGNORECASE)
+_DATE_CUE = re.compile(
+    r"\b(op|sinds|vanaf|per|datum|d\.d\.|dd|geboren|ma|di|wo|do|vr|za|zo|maandag|dinsdag|woensdag|"
+    r"donderdag|vrijdag|zaterdag|zondag|tot en met|t/m|vermist)\s*:?\s*$",
+    re.IGNORECASE,
+)
+_RANGE_UNIT = re.compile(
+    r"^\s*(jaar|jr|uur|u\b|cm|centimeter|m\b|meter|km|kilometer|kilo|kg|euro|minuten|min|"
+    r"personen|pers|man|mannen|vrouwen|jongens|meisjes|kinderen|keer|dagen|weken|maanden|"
+    r"procent|%|graden|stuks|huizen|auto)",
+    re.IGNORECASE,
+)
+_TIME_COLON = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)(?!\d)(\s*(?:uur\b|u\b))?")
+_TIME_DOT_UUR = re.compile(r"\b([01]?\d|2[0-3])\.([0-5]\d)\s*(?:uur\b|u\b)")
+_TIME_LETTER = re.compile(r"\b([01]?\d|2[0-3])[uh]([0-5]\d)?\b")
+_TIME_FOUR_UUR = re.compile(r"\b([01]\d|2[0-3])([0-5]\d)\s*uur\b")
+_TIME_AFTER_CUE = re.compile(
+    r"\b(om|rond|omstreeks|vanaf|sinds|tussen|tot|na|voor|ongeveer)\s+([01]?\d|2[0-3])\.([0-5]\d)\b(?![.,]\d)",
+    re.IGNORECASE,
+)
+_MONEY = re.compile(r"€\s*(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d{2}|-{1,2}))?")
 _RANGE = re.compile(r"\b(\d{1,6})\s*(?:-|tot)\s*(\d{1,6})\b")
 _ORDINAL = re.compile(r"\b(\d{1,4})(?:e|de|ste)\b")
-_DECIMAL = re.compile(r"\b(\d+),(\d+)\b")
+_DECIMAL = re.compile(r"\b(\d+)[,.](\d+)\b")
 _NUMBER = re.compile(r"\b\d{1,9}\b")
 _EMERGENCY = re.compile(
     r"\b((?:bel(?:len)?|belt)(?: dan)?(?: direct)?(?: het)?|alarmnummer|nummer)\s+112\b", re.IGNORECASE
@@ -383,46 +585,168 @@ _HOUSE_LETTER = re.compile(r"\b(\d{1,5})([a-zA-Z])\b")
 _THOUSANDS = re.compile(r"\b(\d{1,3})\.(\d{3})\b")
 
 
-def _expand_match(match: re.Match[str], replacement: str) -> str:
-    return _expand(match, replacement)
+def _groups_spoken(groups: list[str]) -> str:
+    return ", ".join(
+        " ".join(LETTER_NAMES[c] if c.isalpha() else digit_word(c) for c in group) for group in groups
+    )
 
 
-def _expand(match: re.Match, replacement: str) -> str:
-    """An abbreviation's full stop also ends the sentence when the text ends there or a
-    capital follows; keep that full stop in the expansion."""
-    if not match.group(0).endswith("."):
-        return replacement
-    rest = match.string[match.end() :].lstrip()
-    return replacement + "." if not rest or rest[0].isupper() else replacement
+def _plates_spoken(text: str) -> str:
+    """Licence plates as people type them, spelled group by group.
+
+    Recognised: any token that fits a Dutch sidecode, in any case, with dashes or without
+    ("12abc3", "gh-123-j"), except a joined 9999XX (a postcode, not a 1960s plate); three
+    groups separated by spaces when the letters are capitals ("GH 123 J"). After the word
+    "kenteken" also lower case with spaces, and any token with a digit or a short run of
+    capitals (a partial or foreign plate: "kenteken begint met GH").
+    """
+    tokens = list(_TOKEN.finditer(text))
+    out: list[str] = []
+    at = 0
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        after_kenteken = bool(_KENTEKEN.search(text[: token.start()]))
+        spoken: str | None = None
+        end_token = i
+        three = tokens[i : i + 3]
+        if (
+            len(three) == 3
+            and all("-" not in t.group(0) and len(t.group(0)) <= 3 for t in three)
+            and text[three[0].end() : three[1].start()] == " "
+            and text[three[1].end() : three[2].start()] == " "
+        ):
+            candidate = " ".join(t.group(0) for t in three)
+            groups = sidecode_groups(candidate)
+            letters = "".join(c for c in candidate if c.isalpha())
+            if groups and (after_kenteken or letters.isupper()):
+                spoken, end_token = _groups_spoken(groups), i + 2
+        if spoken is None:
+            word = token.group(0)
+            groups = sidecode_groups(word)
+            postcode = "-" not in word and _shape(word) == "9999XX"
+            if groups and (after_kenteken or not postcode):
+                spoken = _groups_spoken(groups)
+            elif after_kenteken and (
+                any(c.isdigit() for c in word) or (word.isupper() and len(word.replace("-", "")) <= 3)
+            ):
+                spoken = _groups_spoken(plate_groups(word))
+        if spoken is not None:
+            out.append(text[at : token.start()] + spoken)
+            at = tokens[end_token].end()
+            i = end_token + 1
+        else:
+            i += 1
+    out.append(text[at:])
+    return "".join(out)
+
+
+def _year(text: str) -> int:
+    year = int(text)
+    if len(text) == 2:
+        year += 2000 if year <= 50 else 1900
+    return year
+
+
+def date_spoken(day: int, month: int, year: int | None = None) -> str:
+    """(28, 11) -> "achtentwintig november"; with 2026 -> "... tweeduizend zesentwintig"."""
+    spoken = f"{number_words(day)} {MONTHS[month - 1]}"
+    return spoken + (f" {number_words(year)}" if year is not None else "")
+
+
+def _valid_date(day: int, month: int) -> bool:
+    return 1 <= month <= 12 and 1 <= day <= (29 if month == 2 else 30 if month in (4, 6, 9, 11) else 31)
+
+
+def _short_date(match: re.Match) -> str:
+    """ "28-11" is a date, "20-25 jaar" a range: a slash, a cue before ("op 3-5", "sinds
+    28-11") or a second number below the first make a date; a unit after makes a range."""
+    day, month = int(match.group(1)), int(match.group(3))
+    before = match.string[: match.start()]
+    after = match.string[match.end() :]
+    if match.group(0) == "24/7":
+        return "dag en nacht"
+    if not _valid_date(day, month) or _RANGE_UNIT.match(after):
+        return match.group(0)
+    if re.search(r"\btussen\s*$", before, re.IGNORECASE):
+        return match.group(0)
+    if match.group(2) == "/" or _DATE_CUE.search(before) or month < day:
+        return date_spoken(day, month)
+    return match.group(0)
+
+
+def _month_date(match: re.Match) -> str:
+    day, month = int(match.group(1)), _MONTH_NUMBER[match.group(2).lower()]
+    if not _valid_date(day, month):
+        return match.group(0)
+    spoken = date_spoken(day, month, int(match.group(4)) if match.group(4) else None)
+    if match.group(3) and not match.group(4):
+        rest = match.string[match.end() :].lstrip()
+        if not rest or rest[0].isupper():
+            spoken += "."
+    return spoken
+
+
+def _full_date(match: re.Match) -> str:
+    day, month = int(match.group(1)), int(match.group(3))
+    if not _valid_date(day, month):
+        return match.group(0)
+    return date_spoken(day, month, _year(match.group(4)))
+
+
+def _money(match: re.Match) -> str:
+    euros = int(match.group(1).replace(".", ""))
+    cents = match.group(2)
+    spoken = f"{number_words(euros)} euro"
+    if cents and cents.isdigit() and int(cents):
+        spoken += f" {number_words(int(cents))}"
+    return spoken
+
+
+def _range(match: re.Match) -> str:
+    """ "20-25" -> "twintig tot vijfentwintig"; after "tussen": "tussen veertien en zestien"."""
+    low, high = number_words(int(match.group(1))), number_words(int(match.group(2)))
+    if re.search(r"\btussen\s*$", match.string[: match.start()], re.IGNORECASE):
+        return f"{low} en {high}"
+    return f"{low} tot {high}"
 
 
 def to_spoken(text: str) -> str:
     """Turn cleaned Dutch written text into the form a TTS voice reads well.
 
     Order matters: phone numbers and plates first (they contain digits and dashes), then
-    heights and times, then ranges, ordinals and plain numbers; abbreviations throughout.
+    dates, heights and times, abbreviations, then ranges, ordinals and plain numbers.
+    Where the text is ambiguous, the reading a listener can act on wins: "28-11" is a date,
+    "20-25 jaar" a range, "om 14.35" a time.
     """
     text = _PHONE_IN_TEXT.sub(
         lambda m: digits_spoken(m.group(0)) if _digit_count(m.group(0)) >= 8 else m.group(0), text
     )
-    text = PLATE_IN_TEXT.sub(
-        lambda m: plate_spoken(m.group(0)) if looks_like_dutch_plate(m.group(0)) else m.group(0),
-        text,
-    )
+    text = _plates_spoken(text)
     text = _EMERGENCY.sub(lambda m: f"{m.group(1)} {digits_spoken('112')}", text)
     text = _POSTCODE.sub(
         lambda m: f"{digits_spoken(m.group(1))}, " + " ".join(LETTER_NAMES[c] for c in m.group(2)), text
     )
     text = _ROAD.sub(lambda m: f"{LETTER_NAMES[m.group(1)]} {number_words(int(m.group(2)))}", text)
+    text = _DATE_FULL.sub(_full_date, text)
+    text = _DATE_MONTH.sub(_month_date, text)
+    text = _DATE_SHORT.sub(_short_date, text)
     text = _HEIGHT_M.sub(lambda m: _expand(m, height_spoken(int(m.group(1)) * 100 + int(m.group(2)))), text)
     text = _HEIGHT_CM.sub(lambda m: _expand(m, f"{number_words(int(m.group(1)))} centimeter"), text)
     text = _TIME_COLON.sub(lambda m: time_spoken(int(m.group(1)), int(m.group(2))), text)
     text = _TIME_DOT_UUR.sub(lambda m: time_spoken(int(m.group(1)), int(m.group(2))), text)
-    for pattern, replacement in _ABBREVIATION_PATTERNS:
-        text = pattern.sub(functools.partial(_expand_match, replacement=replacement), text)
+    text = _TIME_FOUR_UUR.sub(lambda m: time_spoken(int(m.group(1)), int(m.group(2))), text)
+    text = _TIME_LETTER.sub(lambda m: time_spoken(int(m.group(1)), int(m.group(2) or 0)), text)
+    text = _TIME_AFTER_CUE.sub(
+        lambda m: f"{m.group(1)} {time_spoken(int(m.group(2)), int(m.group(3)))}", text
+    )
+    text = _MONEY.sub(_money, text)
+    text = expand_abbreviations(text)
+    for pattern, replacement in _SPOKEN_UNIT_PATTERNS:
+        text = pattern.sub(replacement, text)
     text = _METRES.sub(lambda m: _expand(m, f"{number_words(int(m.group(1)))} meter"), text)
     text = _THOUSANDS.sub(lambda m: m.group(1) + m.group(2), text)
-    text = _RANGE.sub(lambda m: f"{number_words(int(m.group(1)))} tot {number_words(int(m.group(2)))}", text)
+    text = _RANGE.sub(_range, text)
     text = _ORDINAL.sub(lambda m: ordinal_words(int(m.group(1))), text)
     text = _HOUSE_LETTER.sub(
         lambda m: f"{number_words(int(m.group(1)))} {LETTER_NAMES[m.group(2).upper()]}", text
