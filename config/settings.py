@@ -29,6 +29,18 @@ class AsteriskSettings(BaseModel):
     ami_connections: int = 2
     fastagi_host: str = "127.0.0.1"
     fastagi_port: int = 4573
+    # FastAGI limits (ivr/fastagi.py). A peer must send its agi_* headers within
+    # header_timeout and answer each command within command_timeout (plus the step's own
+    # length for RECORD FILE and WaitForSilence; a transfer's GOSUB answers only when the
+    # conversation ends, so it has transfer_timeout); otherwise the socket is closed. A line
+    # longer than max_line_bytes closes it too. Connections beyond max_sessions are refused
+    # at once (logged as fastagi.refused); Asterisk then runs the dialplan's failure path.
+    fastagi_header_timeout_s: float = Field(default=10.0, gt=0)
+    fastagi_command_timeout_s: float = Field(default=300.0, gt=0)
+    fastagi_transfer_timeout_s: float = Field(default=4 * 3600.0, gt=0)
+    fastagi_max_line_bytes: int = Field(default=8192, ge=256)
+    fastagi_max_header_lines: int = Field(default=200, ge=20)
+    fastagi_max_sessions: int = Field(default=400, ge=1)
     # Dial string template for participants; {number} is the E.164 number without '+'.
     dial_template: str = "PJSIP/{number}@trunk"
     originate_context: str = "burgernet-alert"

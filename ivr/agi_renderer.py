@@ -24,14 +24,26 @@ commands, say while a menu's prompt ended) is a hangup too.
 
 A transfer target with a '/' is an Asterisk dial string already (PJSIP/centralist); a phone
 number is dialled through `settings.asterisk.dial_template`.
+
+The channel reads its socket through `SocketLines`: every answer has a deadline (the headers
+`header_timeout_s`, each command `command_timeout_s`, plus the step's own length for RECORD
+FILE, WAIT FOR DIGIT and WaitForSilence, and `transfer_timeout_s` for the GOSUB of a transfer,
+which answers only when the conversation ends) and every line a maximum length; a peer that
+breaks either is `PeerMisbehaves`, and the server closes its socket.
 """
 
 from __future__ import annotations
 
+import socket
+import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
-from asterisk.agi import AGI, AGIAppError, AGIHangup, AGISIGHUPHangup, AGIUnknownError
+from asterisk.agi import AGI, AGIAppError, AGIException, AGIHangup, AGISIGHUPHangup, AGIUnknownError
 
 from ivr.asterisk_audio import AsteriskSounds
 from ivr.flow import (
@@ -60,19 +72,128 @@ class CallerHungUp(Exception):
         self.last = last
 
 
+class PeerMisbehaves(AGIException):
+    """The peer broke the protocol's limits: too slow, a line too long, too many headers."""
+
+
+class PeerTooSlow(PeerMisbehaves):
+    pass
+
+
+class LineTooLong(PeerMisbehaves):
+    pass
+
+
+@dataclass(frozen=True)
+class ChannelLimits:
+    """How long and how much the server waits for and reads from one FastAGI peer."""
+
+    header_timeout_s: float = 10.0
+    command_timeout_s: float = 300.0
+    transfer_timeout_s: float = 4 * 3600.0
+    max_line_bytes: int = 8192
+    max_header_lines: int = 200
+
+    @classmethod
+    def from_settings(cls, asterisk) -> ChannelLimits:
+        return cls(
+            header_timeout_s=asterisk.fastagi_header_timeout_s,
+            command_timeout_s=asterisk.fastagi_command_timeout_s,
+            transfer_timeout_s=asterisk.fastagi_transfer_timeout_s,
+            max_line_bytes=asterisk.fastagi_max_line_bytes,
+            max_header_lines=asterisk.fastagi_max_header_lines,
+        )
+
+
+class SocketLines:
+    """Text lines from a socket, each due before a deadline and at most `max_bytes` long.
+
+    Reads in small chunks into one buffer, so a peer that sends an endless line costs at most
+    `max_bytes` plus a chunk, and one that trickles a byte at a time still meets the deadline
+    (a socket timeout alone restarts with every byte).
+    """
+
+    CHUNK = 4096
+
+    def __init__(self, sock: socket.socket, max_bytes: int, now: Callable[[], float] = time.monotonic):
+        self.sock = sock
+        self.max_bytes = max_bytes
+        self.now = now
+        self.buffer = bytearray()
+        self.deadline = now() + 3600.0
+
+    def expect_within(self, seconds: float) -> None:
+        """The next lines are due within `seconds` (also the limit for sending meanwhile)."""
+        self.deadline = self.now() + seconds
+        self.sock.settimeout(seconds)
+
+    def readline(self) -> str:
+        while True:
+            end = self.buffer.find(b"\n")
+            if 0 <= end <= self.max_bytes:
+                line = bytes(self.buffer[: end + 1])
+                del self.buffer[: end + 1]
+                return line.decode("utf-8", errors="replace")
+            if end > self.max_bytes or len(self.buffer) > self.max_bytes:
+                raise LineTooLong(f"a line longer than {self.max_bytes} bytes")
+            remaining = self.deadline - self.now()
+            if remaining <= 0:
+                raise PeerTooSlow("no complete line before the deadline")
+            self.sock.settimeout(remaining)
+            try:
+                chunk = self.sock.recv(self.CHUNK)
+            except TimeoutError:
+                raise PeerTooSlow("no complete line before the deadline") from None
+            if not chunk:  # end of stream: what is left, then ""
+                rest = bytes(self.buffer)
+                self.buffer.clear()
+                return rest.decode("utf-8", errors="replace")
+            self.buffer += chunk
+
+
 class ChannelAGI(AGI):
     """pyst2's AGI, fit for a FastAGI server thread: no SIGHUP handler (signal.signal raises
     outside the main thread), no debug chatter, and the "HANGUP" line FastAGI sends when the
-    channel hangs up is understood instead of being read as a command result."""
+    channel hangs up is understood instead of being read as a command result. Reads are
+    bounded in time and size (`ChannelLimits`)."""
 
-    def __init__(self, rfile, wfile):  # not super().__init__: it would install the signal handler
-        self.stdin = _HangupAwareReader(rfile, self._note_hangup)
+    def __init__(self, lines: SocketLines, wfile: TextIO, limits: ChannelLimits | None = None):
+        # not super().__init__: it would install the signal handler
+        self.limits = limits or ChannelLimits()
+        self.lines = lines
+        self.stdin = _HangupAwareReader(lines, self._note_hangup)
         self.stdout = wfile
         self.stderr = _Discard()
         self._got_sighup = False
-        self.env = {}
+        self._extra_s = 0.0
+        self.env: dict[str, str] = {}
+        lines.expect_within(self.limits.header_timeout_s)
         self._get_agi_env()
         self.stdin.eof_is_hangup = True
+
+    def _get_agi_env(self) -> None:
+        """The agi_* headers up to the blank line; at most `max_header_lines` of them."""
+        for _ in range(self.limits.max_header_lines):
+            line = self.stdin.readline().strip()
+            if line == "":
+                return
+            key, _, data = line.partition(":")
+            if key.strip():
+                self.env[key.strip()] = data.strip()
+        raise LineTooLong(f"more than {self.limits.max_header_lines} header lines")
+
+    def send_command(self, command, *args):
+        self.lines.expect_within(self.limits.command_timeout_s + self._extra_s)
+        super().send_command(command, *args)
+
+    @contextmanager
+    def allowing(self, seconds: float) -> Iterator[None]:
+        """Commands sent inside may take `seconds` longer than `command_timeout_s`."""
+        self._extra_s = float(seconds)
+        try:
+            yield
+        finally:
+            self._extra_s = 0.0
 
     def _note_hangup(self) -> None:
         self._got_sighup = True
@@ -161,7 +282,8 @@ class AgiRenderer:
             if isinstance(step, TransferStep):
                 return self._transfer(step)
             if isinstance(step, AwaitMessageEndStep):
-                self.agi.execute("EXEC", "WaitForSilence", f"{MESSAGE_END_SILENCE_MS},1,{step.max_s}")
+                with self.agi.allowing(step.max_s):
+                    self.agi.execute("EXEC", "WaitForSilence", f"{MESSAGE_END_SILENCE_MS},1,{step.max_s}")
                 return Input.done()
             if isinstance(step, HangupStep):
                 self._play(step.speech)
@@ -183,7 +305,8 @@ class AgiRenderer:
     def _menu(self, step: MenuStep) -> Input:
         digit = self._play(step.speech, "".join(sorted(step.digits)))
         if not digit:
-            digit = self.agi.wait_for_digit(int(step.timeout_s * 1000))
+            with self.agi.allowing(step.timeout_s):
+                digit = self.agi.wait_for_digit(int(step.timeout_s * 1000))
         return Input.digit(digit) if digit else Input.timeout()
 
     def _record(self, step: RecordStep) -> Input:
@@ -196,7 +319,8 @@ class AgiRenderer:
         if step.silence_s:
             args.append(f"s={step.silence_s}")
         try:
-            self.agi.execute("RECORD FILE", *args)
+            with self.agi.allowing(step.max_s):
+                self.agi.execute("RECORD FILE", *args)
         except AGIHangup:
             raise CallerHungUp(Input.recording(path, None)) from None
         return Input.recording(path, None)
@@ -206,7 +330,9 @@ class AgiRenderer:
         self.agi.set_variable("BURGERNET_TRANSFER_TARGET", self.dial_string(step.target))
         self.agi.set_variable("BURGERNET_TRANSFER_TIMEOUT", str(step.timeout_s))
         try:
-            self.agi.execute("GOSUB", *TRANSFER_SUBROUTINE)
+            # GOSUB answers when the subroutine returns: after the whole conversation.
+            with self.agi.allowing(self.agi.limits.transfer_timeout_s):
+                self.agi.execute("GOSUB", *TRANSFER_SUBROUTINE)
         except AGIHangup:
             # The caller's channel ends with the bridged conversation (or the caller hung up
             # while it rang). It still answers GET VARIABLE, so the result is recorded.

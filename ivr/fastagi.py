@@ -29,6 +29,13 @@ Each connection gets its own thread, its own database session and its own pyst2 
 session gives its connection back to the pool while the channel plays, records or dials, so
 hundreds of concurrent calls need only a few connections. A hangup is a normal end (a
 recording in progress is still stored).
+
+Limits (settings `asterisk.fastagi_*`): at most `max_sessions` connections at once, more are
+refused at once and logged (`fastagi.refused`); a peer that does not send its headers within
+`header_timeout_s`, does not answer a command in time, or sends a line longer than
+`max_line_bytes` is dropped (`fastagi.bad_connection` before the call, `fastagi.dropped`
+during it) and its socket closed, so idle or abusive connections hold neither a thread nor
+memory for long.
 """
 
 from __future__ import annotations
@@ -45,7 +52,14 @@ from typing import BinaryIO, cast
 from asterisk.agi import AGIException, AGIHangup
 
 from config.logging import log_event
-from ivr.agi_renderer import AgiRenderer, CallerHungUp, ChannelAGI
+from ivr.agi_renderer import (
+    AgiRenderer,
+    CallerHungUp,
+    ChannelAGI,
+    ChannelLimits,
+    PeerMisbehaves,
+    SocketLines,
+)
 from ivr.asterisk_audio import AsteriskSounds
 from ivr.flow import CallEnv, Engine, Flow, FlowError, Scalar
 from ivr.flows import flow_named
@@ -154,6 +168,19 @@ class CallRunner:
                         return "completed"
                     turn = engine.resume(turn.state, happened, env)
                     state = turn.state
+            except PeerMisbehaves as exc:
+                # Too slow or a line too long: the link cannot be trusted for a fallback.
+                session.rollback()
+                log_event(
+                    logger,
+                    "fastagi.dropped",
+                    level=logging.WARNING,
+                    script=name,
+                    uniqueid=unique_id,
+                    node=state.node if state else "",
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+                return "dropped"
             except AGIHangup:  # hung up before the flow began (reading channel variables)
                 session.rollback()
                 log_event(logger, "fastagi.hangup", script=name, uniqueid=unique_id, node="")
@@ -198,13 +225,20 @@ class _Handler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         sock: socket.socket = self.request
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        limits = self.server.limits
+        lines = SocketLines(sock, limits.max_line_bytes)
         # socketserver types its streams as BufferedIOBase; they are binary files all the same.
-        rfile = io.TextIOWrapper(cast(BinaryIO, self.rfile), encoding="utf-8", errors="replace", newline="\n")
         wfile = io.TextIOWrapper(cast(BinaryIO, self.wfile), encoding="utf-8", write_through=True)
         try:
-            agi = ChannelAGI(rfile, wfile)
+            agi = ChannelAGI(lines, wfile, limits)
         except (AGIException, OSError, ValueError) as exc:
-            log_event(logger, "fastagi.bad_connection", level=logging.WARNING, error=str(exc))
+            log_event(
+                logger,
+                "fastagi.bad_connection",
+                level=logging.WARNING,
+                peer=self.client_address[0],
+                error=f"{type(exc).__name__}: {exc}",
+            )
             return
         self.server.call_started()
         try:
@@ -215,19 +249,63 @@ class _Handler(socketserver.StreamRequestHandler):
 
 
 class FastAgiServer(socketserver.ThreadingTCPServer):
-    """One thread per call. `serve_forever()` until `shutdown()`."""
+    """One thread per call, at most `max_sessions` at once. `serve_forever()` until `shutdown()`."""
 
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], runner: CallRunner):
+    def __init__(
+        self,
+        address: tuple[str, int],
+        runner: CallRunner,
+        limits: ChannelLimits | None = None,
+        max_sessions: int = 400,
+    ):
         self.runner = runner
+        self.limits = limits or ChannelLimits()
+        self.max_sessions = max_sessions
+        self.sessions = 0  # open connections, calls or not yet
+        self.refused = 0
         self.outcomes: dict[str, int] = {}
         self.active_calls = 0
         self.max_active_calls = 0
         self._lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def process_request(self, request, client_address) -> None:
+        """Start the connection's thread, or refuse it when `max_sessions` are open."""
+        with self._lock:
+            full = self.sessions >= self.max_sessions
+            if full:
+                self.refused += 1
+            else:
+                self.sessions += 1
+        if full:
+            log_event(
+                logger,
+                "fastagi.refused",
+                level=logging.WARNING,
+                peer=client_address[0],
+                sessions=self.max_sessions,
+            )
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._session_closed()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._session_closed()
+
+    def _session_closed(self) -> None:
+        with self._lock:
+            self.sessions -= 1
 
     def note(self, outcome: str) -> None:
         with self._lock:
@@ -256,4 +334,9 @@ def build_server(
         host or settings.asterisk.fastagi_host,
         settings.asterisk.fastagi_port if port is None else port,
     )
-    return FastAgiServer(address, runner)
+    return FastAgiServer(
+        address,
+        runner,
+        ChannelLimits.from_settings(settings.asterisk),
+        settings.asterisk.fastagi_max_sessions,
+    )
