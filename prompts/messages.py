@@ -17,6 +17,7 @@ from db.models import IncidentType, Outcome
 from prompts import spoken
 from prompts.errors import InvalidDescription, UnknownOutcome
 from prompts.fields import Age, incident_type_of, parse_age, validate_description
+from prompts.grammar import place_with_article, with_articles
 from prompts.sms import SINGLE_GSM7, sms_length, to_gsm7
 
 FREE_TEXT_MAX = 300
@@ -191,6 +192,11 @@ def _direction(text: str) -> str:
     return re.sub(r"^(in de )?richting( van)?\s+", "", text, flags=re.IGNORECASE)
 
 
+def _direction_phrase(text: str) -> str:
+    """For a full sentence: "richting station" -> "het station" ("in de richting van ...")."""
+    return place_with_article(_direction(text))
+
+
 def _hair(pronoun: str, hair: str, form: WrittenForm) -> str:
     words = hair.lower()
     if words == "kaal":
@@ -224,9 +230,9 @@ def _person_sentences(kind: IncidentType, d: dict, form: WrittenForm) -> list[st
     if "features" in d:
         sentences.append(f"Opvallend: {form.text(d['features'])}")
     if "clothing" in d:
-        sentences.append(f"{pronoun} draagt {form.text(d['clothing'])}")
+        sentences.append(f"{pronoun} draagt {form.text(with_articles(d['clothing']))}")
     if "items" in d:
-        sentences.append(f"{pronoun} heeft {form.text(d['items'])} bij zich")
+        sentences.append(f"{pronoun} heeft {form.text(with_articles(d['items']))} bij zich")
     if kind is IncidentType.SUSPECT:
         if "transport" in d or "direction" in d:
             move = f"{pronoun} is"
@@ -234,7 +240,7 @@ def _person_sentences(kind: IncidentType, d: dict, form: WrittenForm) -> list[st
                 move += " " + _TRANSPORT[d["transport"]]
             move += " gevlucht"
             if "direction" in d:
-                move += f" in de richting van {form.text(_direction(d['direction']))}"
+                move += f" in de richting van {form.text(_direction_phrase(d['direction']))}"
             sentences.append(move)
     else:
         if d.get("medical_urgency"):
@@ -275,14 +281,16 @@ def _vehicle_sentences(d: dict, form: WrittenForm) -> list[str]:
     if "occupants" in d:
         sentences.append(f"Inzittenden: {form.text(d['occupants'])}")
     if "direction" in d:
-        sentences.append(f"Het voertuig reed in de richting van {form.text(_direction(d['direction']))}")
+        sentences.append(
+            f"Het voertuig reed in de richting van {form.text(_direction_phrase(d['direction']))}"
+        )
     if "plate" in d and isinstance(form, SpokenForm):
         sentences.append(f"Ik herhaal het kenteken: {form.plate(d['plate'])}")
     return sentences
 
 
 def _other_sentences(d: dict, form: WrittenForm) -> list[str]:
-    sentences = [f"Wilt u uitkijken naar {form.text(d['subject'])}"]
+    sentences = [f"Wilt u uitkijken naar {form.text(with_articles(d['subject']))}"]
     if "details" in d:
         sentences.append(form.text(d["details"]))
     if "direction" in d:
