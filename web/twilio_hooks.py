@@ -15,7 +15,10 @@ Paths (dialer/backends/twilio.py `WebhookPaths`):
   /twilio/recording                  a recording is ready: fetch it with authentication
   /twilio/message-status?delivery=N  SMS delivery reports
   /twilio/sms                        text messages to our number (STOP, sign-up keyword)
-  /twilio/audio/<key>.wav            rendered prompts for <Play> (twilio.play_rendered_audio)
+  /twilio/audio/<key>.wav?for=&exp=&sig=
+                                     rendered prompts for <Play> (twilio.play_rendered_audio),
+                                     by a short-lived link signed for one delivery or call
+                                     (web.audio_links); not served on other backends
 
 Setting up a Twilio number: Voice "A call comes in" -> POST
 {public_base_url}/twilio/voice/callback (the call-back line); Messaging "A message comes in"
@@ -65,6 +68,7 @@ from prompts.audio import find_cached, render
 from prompts.errors import PromptError
 from prompts.ivr_prompts import IVR_PROMPTS, ivr_prompt_audio
 from prompts.tts import twilio_say_attributes
+from web.audio_links import TWILIO_AUDIO_TTL_S, audio_link_valid, sign_audio
 from web.csrf import exempt_blueprint
 from web.runtime import current_db, current_settings
 
@@ -72,6 +76,9 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("twilio_hooks", __name__, url_prefix=WebhookPaths.PREFIX)
 exempt_blueprint(bp)  # no CSRF token: Twilio's signature authenticates every request
+
+# The purpose of our signed <Play> links (web.audio_links): not valid in the console.
+AUDIO_PURPOSE = "twilio"
 
 # Expired receipts are deleted when a request's hash starts with this (about 1 in 256).
 _PURGE_PREFIX = "00"
@@ -282,10 +289,11 @@ def say_attributes(settings) -> dict:
     return twilio_say_attributes(settings)
 
 
-def rendered_audio_url(settings, speech) -> str | None:
-    """The URL of the platform's rendering of `speech` for <Play>: a fixed prompt by its key
-    (an administrator's recording when there is one), anything else by its text. None when it
-    cannot be rendered: the renderer then falls back to <Say>."""
+def rendered_audio_url(settings, speech, subject: str) -> str | None:
+    """A short-lived signed URL of the platform's rendering of `speech` for <Play>, bound to
+    `subject` (web.audio_links): a fixed prompt by its key (an administrator's recording when
+    there is one), anything else by its text. None when it cannot be rendered: the renderer
+    then falls back to <Say>."""
 
     try:
         if speech.key and speech.key in IVR_PROMPTS:
@@ -295,10 +303,25 @@ def rendered_audio_url(settings, speech) -> str | None:
     except (PromptError, OSError) as exc:
         log_event(log, "twilio.audio.unrendered", logging.WARNING, key=speech.key or "", error=str(exc))
         return None
-    return webhook_url(settings, f"{WebhookPaths.PREFIX}/audio/{rendered.key}.wav")
+    link = sign_audio(
+        current_app.config["SECRET_KEY"],
+        AUDIO_PURPOSE,
+        rendered.key,
+        subject,
+        _clock().now(),
+        TWILIO_AUDIO_TTL_S,
+    )
+    return webhook_url(settings, f"{WebhookPaths.PREFIX}/audio/{rendered.key}.wav", **link.as_query())
 
 
-def renderer_for(settings, flow_name: str):
+def audio_subject(delivery_id, call_sid: str | None) -> str:
+    """What a call's audio links are bound to: its delivery (alert, outcome), else the call."""
+    if isinstance(delivery_id, int):
+        return f"delivery:{delivery_id}"
+    return f"call:{call_sid or ''}"
+
+
+def renderer_for(settings, flow_name: str, audio_for: str):
     def url_for(params) -> str:
         return voice_url(settings, flow_name, **params)
 
@@ -306,7 +329,7 @@ def renderer_for(settings, flow_name: str):
     if settings.twilio.play_rendered_audio:
 
         def audio_url(speech):
-            return rendered_audio_url(settings, speech)
+            return rendered_audio_url(settings, speech, audio_for)
 
     return TwimlRenderer(
         url_for=url_for,
@@ -318,13 +341,29 @@ def renderer_for(settings, flow_name: str):
 
 @bp.get("/audio/<key>.wav")
 def rendered_audio(key: str):
-    """Rendered prompt audio for Twilio's <Play>. Only files of the audio cache, by their
-    sha256 key: nothing to guess, nothing else to reach."""
+    """Rendered prompt audio for Twilio's <Play>: only with a valid, unexpired signature for
+    this key (web.audio_links), and only when Twilio is the phone backend. Anything else is
+    404, the same answer as for a key that was never rendered."""
 
-    rendered = find_cached(key, current_settings())
+    settings = current_settings()
+    if settings.phone_backend != "twilio":
+        abort(404)
+    args = request.args
+    if not audio_link_valid(
+        current_app.config["SECRET_KEY"],
+        AUDIO_PURPOSE,
+        key,
+        args.get("for", ""),
+        args.get("exp", ""),
+        args.get("sig", ""),
+        _clock().now(),
+    ):
+        log_event(log, "twilio.audio.refused", logging.WARNING, ip=request.remote_addr or "")
+        abort(404)
+    rendered = find_cached(key, settings)
     if rendered is None or not rendered.web.is_file():
         abort(404)
-    return send_file(rendered.web, mimetype="audio/wav", conditional=True, max_age=3600)
+    return send_file(rendered.web, mimetype="audio/wav", conditional=True, max_age=TWILIO_AUDIO_TTL_S)
 
 
 def _fallback_twiml() -> VoiceResponse:
@@ -405,7 +444,8 @@ def voice(flow_name: str):
                 elif flow.name in ("alert", "outcome"):
                     abort(400)
                 turn = engine.start(env, ctx)
-            twiml = renderer_for(settings, flow.name).render(turn, step_no)
+            audio_for = audio_subject(turn.state.ctx.get("delivery_id"), call_sid)
+            twiml = renderer_for(settings, flow.name, audio_for).render(turn, step_no)
             session.commit()
         except FlowError as exc:
             session.rollback()

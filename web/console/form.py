@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from werkzeug.datastructures import MultiDict
 
 from actions.drafts import save_draft
@@ -23,11 +23,11 @@ from actions.request import (
     validate_request,
 )
 from db.models import Action, ActionStatus
-from prompts.audio import _paths as cached_paths
-from prompts.audio import render
+from prompts.audio import find_cached, render
 from prompts.callback_number import callback_number_for
 from prompts.errors import PromptError
 from web.action_form import form_values
+from web.audio_links import CONSOLE_AUDIO_TTL_S, audio_link_valid, sign_audio
 from web.auth import current_operator, login_required
 from web.common import client_ip, current_clock
 from web.console.blueprint import bp
@@ -179,25 +179,53 @@ def preview_audio():
         return jsonify({"ok": False, "errors": invalid.errors}), 200
     except PromptError as error:
         return jsonify({"ok": False, "errors": {"audio": error.user_message}}), 200
+    link = sign_audio(
+        current_app.config["SECRET_KEY"],
+        PREVIEW_PURPOSE,
+        rendered.key,
+        _room_subject(current_operator().control_room_id),
+        current_clock().now(),
+        CONSOLE_AUDIO_TTL_S,
+    )
     return jsonify(
         {
             "ok": True,
-            "url": url_for("console.prompt_audio", key=rendered.key),
+            "url": url_for("console.prompt_audio", key=rendered.key, **link.as_query()),
             "duration_s": round(rendered.duration_s, 1),
         }
     )
 
 
+# The purpose of the console's signed preview links (web.audio_links): not valid for Twilio.
+PREVIEW_PURPOSE = "console"
+
+
+def _room_subject(control_room_id: int) -> str:
+    return f"room:{control_room_id}"
+
+
 @bp.get("/audio/prompt/<key>")
 @login_required
 def prompt_audio(key: str):
-    """A rendered prompt's browser-playable WAV from the audio cache, by its key."""
-    if not key.isalnum() or len(key) > 128:
+    """A rendered preview's browser-playable WAV, by the short-lived link that preview_audio
+    signed for the operator's control room: a key computed from a guessed text, another
+    room's link or an expired one get 404, like a key that was never rendered."""
+    args = request.args
+    valid = audio_link_valid(
+        current_app.config["SECRET_KEY"],
+        PREVIEW_PURPOSE,
+        key,
+        args.get("for", ""),
+        args.get("exp", ""),
+        args.get("sig", ""),
+        current_clock().now(),
+    )
+    if not valid or args.get("for") != _room_subject(current_operator().control_room_id):
         abort(404)
-    path = cached_paths(current_settings().audio_cache_dir, key)["web"]
-    if not path.is_file():
+    rendered = find_cached(key, current_settings())
+    if rendered is None or not rendered.web.is_file():
         abort(404)
-    return send_file(path, mimetype="audio/wav", conditional=True)
+    return send_file(rendered.web, mimetype="audio/wav", conditional=True)
 
 
 @bp.post("/geocode")
