@@ -67,7 +67,8 @@ class WrittenForm:
         return number
 
     def text(self, text: str) -> str:
-        return text
+        # Written for participants too (e-mail): the abbreviations written out.
+        return spoken.expand_abbreviations(text)
 
 
 class SpokenForm(WrittenForm):
@@ -139,14 +140,6 @@ _TRANSPORT = {
     "motorbike": "op een motor",
     "car": "in een auto",
     "public_transport": "met het openbaar vervoer",
-}
-_TRANSPORT_SHORT = {
-    "on_foot": "te voet",
-    "bicycle": "op fiets",
-    "scooter": "op scooter",
-    "motorbike": "op motor",
-    "car": "in auto",
-    "public_transport": "met ov",
 }
 # (noun, grammatical gender: "de" or "het") for "een blauwe auto" / "een blauw voertuig".
 _VEHICLE = {
@@ -349,7 +342,7 @@ def _sms_parts(kind: IncidentType, d: dict) -> tuple[str, list[tuple[int, str]]]
     priority number is dropped first when the message must be shortened."""
     parts: list[tuple[int, str]] = []
     if kind is IncidentType.VEHICLE:
-        head = _vehicle_noun(d)[len("een ") :]
+        head = _vehicle_noun(d)
         if "make" in d:
             head += " " + d["make"]
         if "model" in d:
@@ -364,18 +357,19 @@ def _sms_parts(kind: IncidentType, d: dict) -> tuple[str, list[tuple[int, str]]]
             parts.append((1, f"richting {_direction(d['direction'])}"))
         return head, parts
     if kind is IncidentType.OTHER:
-        head = d["subject"]
+        head = with_articles(d["subject"])
         if "details" in d:
             parts.append((2, d["details"]))
         if "direction" in d:
             parts.append((1, f"richting {_direction(d['direction'])}"))
         return head, parts
     gender = d.get("gender", "unknown")
-    head = _PERSON_NOUN[kind][gender].split(" ", 1)[1]
+    head = _PERSON_NOUN[kind][gender]
     if "age" in d:
         age = parse_age(d["age"])
+        # Words, not "ca. 35 jr": recipients did not understand the abbreviations.
         span = f"{age.low}-{age.high}" if age.high is not None else str(age.low)
-        head += f" {'ca. ' if kind is IncidentType.SUSPECT else ''}{span} jr"
+        head += f" van {'ongeveer ' if kind is IncidentType.SUSPECT else ''}{span} jaar"
     if "name" in d:
         head = f"{d['name']}, {head}"
     if "height_cm" in d:
@@ -390,9 +384,9 @@ def _sms_parts(kind: IncidentType, d: dict) -> tuple[str, list[tuple[int, str]]]
     if "features" in d:
         parts.append((2, d["features"]))
     if "clothing" in d:
-        parts.append((1, d["clothing"]))
+        parts.append((1, "in " + with_articles(d["clothing"])))
     if "items" in d:
-        parts.append((4, f"met {d['items']}"))
+        parts.append((4, f"met {with_articles(d['items'])}"))
     if d.get("medical_urgency"):
         parts.append((1, "heeft dringend medische hulp nodig"))
     if "medical_note" in d:
@@ -406,7 +400,7 @@ def _sms_parts(kind: IncidentType, d: dict) -> tuple[str, list[tuple[int, str]]]
         parts.append((2, seen))
     move = []
     if "transport" in d:
-        move.append(_TRANSPORT_SHORT[d["transport"]])
+        move.append(_TRANSPORT[d["transport"]])
     if "direction" in d:
         move.append(f"richting {_direction(d['direction'])}")
     if move:
@@ -419,7 +413,8 @@ def _sms_text(head: str, parts: list[str], free: str, tail: str) -> str:
     text = f"Burgernet: kijk uit naar {body}."
     if free:
         text += " " + _sentence(free)
-    return to_gsm7(f"{text} {tail}")
+    # No abbreviation a recipient must decode, also not in what the centralist typed.
+    return to_gsm7(spoken.expand_abbreviations(f"{text} {tail}"))
 
 
 def shorten_sms(
@@ -573,7 +568,9 @@ def compose_outcome(outcome: str, incident_type: str, callback_number: str, note
     voice = text(SPOKEN, "Hier volgt een bericht van Burgernet")
     display = text(WRITTEN, "Bericht van Burgernet")
     sms_full = to_gsm7(
-        f"Burgernet: {sms_main}. " + (_sentence(note) + " " if note else "") + "Bedankt voor uw hulp!"
+        f"Burgernet: {sms_main}. "
+        + (_sentence(spoken.expand_abbreviations(note)) + " " if note else "")
+        + "Bedankt voor uw hulp!"
     )
     sms = (
         sms_full
@@ -596,7 +593,8 @@ def compose_outcome(outcome: str, incident_type: str, callback_number: str, note
 
 
 def describe(incident_type: str, description: dict[str, Any]) -> str:
-    """A short written label for lists and menus, e.g. "man ca. 25 jr" or "blauwe auto 12-ABC-3"."""
+    """A short written label for lists and menus, e.g. "man van ongeveer 25 jaar" or
+    "blauwe auto 12-ABC-3"."""
     kind = incident_type_of(incident_type)
     head, _ = _sms_parts(kind, validate_description(kind, description))
-    return head
+    return head.removeprefix("een ")

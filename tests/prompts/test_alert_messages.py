@@ -251,7 +251,7 @@ def test_validate_description_drops_empty_values_and_normalises():
 
 def test_describe_gives_a_short_label():
     assert describe("vehicle", VEHICLE) == "blauwe auto Volkswagen Golf 12-ABC-3"
-    assert describe("suspect", SUSPECT) == "man ca. 20-25 jr"
+    assert describe("suspect", SUSPECT) == "man van ongeveer 20-25 jaar"
 
 
 # --- SMS -----------------------------------------------------------------------------------
@@ -279,8 +279,8 @@ def test_sms_fits_one_gsm7_segment(kind, description):
 def test_sms_shortening_drops_free_text_then_low_priority_parts():
     message = compose_alert("suspect", SUSPECT, "Hij liep hard weg.", CALLBACK)
     assert "Hij liep hard weg" not in message.sms  # free text goes first
-    assert "een blauwe jas en een spijkerbroek" in message.sms  # clothing is kept longest
-    assert "op fiets richting het station" in message.sms  # and the direction of flight
+    assert "in een blauwe jas en een spijkerbroek" in message.sms  # clothing is kept longest
+    assert "op een fiets richting het station" in message.sms  # and the direction of flight
     assert "slank" not in message.sms  # build is dropped before them
     # Deterministic: the same input gives the same SMS.
     assert compose_alert("suspect", SUSPECT, "Hij liep hard weg.", CALLBACK).sms == message.sms
@@ -289,7 +289,7 @@ def test_sms_shortening_drops_free_text_then_low_priority_parts():
 def test_short_sms_keeps_free_text():
     message = compose_alert("vehicle", {"plate": "12-ABC-3"}, "Mogelijk gestolen.", CALLBACK)
     assert message.sms == (
-        f"Burgernet: kijk uit naar voertuig 12-ABC-3. Mogelijk gestolen. Gezien? Bel gratis {CALLBACK}"
+        f"Burgernet: kijk uit naar een voertuig 12-ABC-3. Mogelijk gestolen. Gezien? Bel gratis {CALLBACK}"
     )
 
 

@@ -60,7 +60,7 @@ def test_compose_prints_every_channel(runner):
     )
     assert result.exit_code == 0, result.output
     assert "kenteken één twee, aa bee cee, drie" in result.output
-    assert "SMS:     Burgernet: kijk uit naar rood voertuig 12-ABC-3" in result.output
+    assert "SMS:     Burgernet: kijk uit naar een rood voertuig 12-ABC-3" in result.output
     bad = runner.invoke(cli, ["prompts", "compose", "vehicle", "--field", "colour=turquoise"])
     assert bad.exit_code == 1 and "Kleur" in bad.output
 
