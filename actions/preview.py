@@ -19,6 +19,7 @@ from db.models import Channel, ControlRoom
 from deliveries.quiet_hours import held_until, quiet_window
 from participants.selection import count_by_channel, select_recipients
 from prompts.callback_number import callback_number_for
+from prompts.messages import spoken_readings
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ class Preview:
     limits: dict[str, int] = field(default_factory=dict)
     # Quiet hours: voice calls of a non-urgent action wait until this moment (UTC), or None.
     voice_held_until: datetime | None = None
+    # How the voice reads each typed text where that differs from what was typed, so the
+    # centralist sees a wrong guess (prompts.messages.spoken_readings).
+    spoken_readings: list[dict[str, str]] = field(default_factory=list)
 
     def as_json(self) -> dict:
         return {
@@ -58,6 +62,7 @@ class Preview:
             "needs_supervisor": self.needs_supervisor,
             "limits": self.limits,
             "voice_held_until": self.voice_held_until.isoformat() if self.voice_held_until else None,
+            "spoken_readings": self.spoken_readings,
             "radius_m": self.request.radius_m,
             "lat": self.request.lat,
             "lon": self.request.lon,
@@ -116,4 +121,5 @@ def preview_action(
             if Channel.VOICE.value in request.channels
             else None
         ),
+        spoken_readings=spoken_readings(request.incident_type, dict(request.description), request.free_text),
     )

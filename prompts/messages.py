@@ -592,6 +592,29 @@ def compose_outcome(outcome: str, incident_type: str, callback_number: str, note
     )
 
 
+_TYPED_FIELDS = ("name", "hair", "features", "clothing", "items", "medical_note", "last_seen_place")
+_TYPED_FIELDS += ("make", "model", "occupants", "direction", "subject", "details")
+
+
+def spoken_readings(incident_type: str, description: dict[str, Any], free_text: str) -> list[dict[str, str]]:
+    """What the voice will make of each typed text, where it differs from what was typed:
+    [{"field": "free_text", "written": "kenteken gh 123 j", "spoken": "kenteken gee haa, ..."}].
+    The console shows these so the centralist sees a wrong guess (a date read as a range, a
+    word read as a plate) before the wave starts."""
+    kind = incident_type_of(incident_type)
+    d = validate_description(kind, description)
+    typed = [(name, str(d[name])) for name in _TYPED_FIELDS if name in d]
+    free = _clean_free_text(free_text, "free_text", FREE_TEXT_MAX)
+    if free:
+        typed.append(("free_text", free))
+    readings = []
+    for name, written in typed:
+        said = spoken.to_spoken(written)
+        if said != written:
+            readings.append({"field": name, "written": written, "spoken": said})
+    return readings
+
+
 def describe(incident_type: str, description: dict[str, Any]) -> str:
     """A short written label for lists and menus, e.g. "man van ongeveer 25 jaar" or
     "blauwe auto 12-ABC-3"."""
