@@ -592,8 +592,10 @@ def compose_outcome(outcome: str, incident_type: str, callback_number: str, note
     )
 
 
-_TYPED_FIELDS = ("name", "hair", "features", "clothing", "items", "medical_note", "last_seen_place")
-_TYPED_FIELDS += ("make", "model", "occupants", "direction", "subject", "details")
+_TYPED_FIELDS: tuple[str, ...] = (
+    *("name", "hair", "features", "clothing", "items", "medical_note", "last_seen_place"),
+    *("make", "model", "occupants", "direction", "subject", "details"),
+)
 
 
 def spoken_readings(incident_type: str, description: dict[str, Any], free_text: str) -> list[dict[str, str]]:
