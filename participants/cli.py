@@ -16,6 +16,11 @@ from participants.demo import seed_demo
 from participants.geocoding import geocoder_for, import_gazetteer
 from participants.importer import import_participants
 
+# Exit status of the imports (docs/participants-import.md).
+EXIT_ROWS_REJECTED = 1  # the file was read; the valid rows are imported, some were rejected
+EXIT_FILE_UNREADABLE = 2  # nothing imported: the file itself cannot be read
+EXIT_IMPORT_FAILED = 3  # nothing imported: something else failed (the database, ...)
+
 participants_group = click.Group("participants", help="The participant registry.")
 demo_group = click.Group("demo", help="Demonstration data.")
 
@@ -56,8 +61,9 @@ def _echo_problems(errors: list[RowError], warnings: list[RowError]) -> None:
 def import_command(csv_file: Path, pdok: bool, report_path: Path | None) -> None:
     """Import participants from CSV_FILE (layout: docs/participants-import.md).
 
-    Exit status 0 when every row was accepted, 1 when any row was rejected, 2 when the file
-    itself cannot be read.
+    Exit status 0 when every row was accepted, 1 when any row was rejected (the others are
+    imported), 2 when the file itself cannot be read, 3 when the import failed otherwise
+    (nothing imported).
     """
 
     settings = current_settings()
@@ -70,7 +76,10 @@ def import_command(csv_file: Path, pdok: bool, report_path: Path | None) -> None
             report = import_participants(session, csv_file, geocoder, SystemClock(), bar.update)
     except CsvFileError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_FILE_UNREADABLE)
+    except Exception as exc:  # never mistaken for "rows rejected"; the transaction rolled back
+        click.echo(f"error: import failed, nothing imported: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_IMPORT_FAILED)
     _echo_problems(report.errors, report.warnings)
     if report_path:
         _write_report(report_path, report.errors, report.warnings)
@@ -79,7 +88,7 @@ def import_command(csv_file: Path, pdok: bool, report_path: Path | None) -> None
         f"{report.rejected} rejected, {len(report.warnings)} address(es) without coordinates"
     )
     if not report.ok:
-        sys.exit(1)
+        sys.exit(EXIT_ROWS_REJECTED)
 
 
 @participants_group.command("import-gazetteer")
@@ -87,7 +96,8 @@ def import_command(csv_file: Path, pdok: bool, report_path: Path | None) -> None
 def import_gazetteer_command(csv_file: Path) -> None:
     """Load a BAG address extract (postcode + house number -> coordinates) into the gazetteer.
 
-    Exit status 1 when any row was rejected, 2 when the file cannot be read.
+    Exit status 1 when any row was rejected, 2 when the file cannot be read, 3 when the
+    import failed otherwise.
     """
 
     try:
@@ -98,14 +108,17 @@ def import_gazetteer_command(csv_file: Path) -> None:
             report = import_gazetteer(session, csv_file, bar.update)
     except CsvFileError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_FILE_UNREADABLE)
+    except Exception as exc:
+        click.echo(f"error: import failed, nothing imported: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_IMPORT_FAILED)
     _echo_problems(report.errors, [])
     click.echo(
         f"{report.inserted} added, {report.updated} updated, {report.unchanged} unchanged, "
         f"{report.rejected} rejected"
     )
     if report.errors:
-        sys.exit(1)
+        sys.exit(EXIT_ROWS_REJECTED)
 
 
 @demo_group.command("seed")

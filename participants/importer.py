@@ -131,6 +131,9 @@ def _address(kind: AddressKind, number: int, row: dict[str, str], errors: list[R
                 errors.append(RowError(number, prefix + "lat", f"({lat}, {lon}) is not in the Netherlands"))
         except ValueError:
             errors.append(RowError(number, prefix + "lat", "lat and lon must both be decimal numbers"))
+    for name, limit in (("street", 200), ("city", 120)):  # the columns' sizes
+        if len(values[name]) > limit:
+            errors.append(RowError(number, prefix + name, f"longer than {limit} characters"))
     window = None
     try:
         window = parse_time_window(values["window"])
