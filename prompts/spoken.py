@@ -552,6 +552,19 @@ _METRES = re.compile(r"\b(\d+)\s*m\b\.?")
 _DATE_FULL = re.compile(r"(?<![\w/.-])(\d{1,2})([-/.])(\d{1,2})\2(\d{4}|\d{2})(?![\w/-]|[.,]\d)")
 _DATE_SHORT = re.compile(r"(?<![\w/.-])(\d{1,2})([-/])(\d{1,2})(?![\w/-]|[.,]\d)")
 _DATE_MONTH = re.compile(rf"\b(\d{{1,2}})\s+({_MONTH_WORD})(\.)?(?:\s+(\d{{4}}))?(?!\w)", re.IGNORECASE)
+_WEEKDAYS = {
+    "ma": "maandag",
+    "di": "dinsdag",
+    "wo": "woensdag",
+    "do": "donderdag",
+    "vr": "vrijdag",
+    "za": "zaterdag",
+    "zo": "zondag",
+}
+# A weekday shortened before a date: "vr 26-11" -> "vrijdag 26-11" (only there: "zo" is a word).
+_WEEKDAY_BEFORE_DATE = re.compile(
+    rf"\b(ma|di|wo|do|vr|za|zo)\.?(?=\s+\d{{1,2}}(?:[-/]\d|\s+(?:{_MONTH_WORD})\b))", re.IGNORECASE
+)
 _DATE_CUE = re.compile(
     r"\b(op|sinds|vanaf|per|datum|d\.d\.|dd|geboren|ma|di|wo|do|vr|za|zo|maandag|dinsdag|woensdag|"
     r"donderdag|vrijdag|zaterdag|zondag|tot en met|t/m|vermist)\s*:?\s*$",
@@ -665,10 +678,10 @@ def _short_date(match: re.Match) -> str:
     before = match.string[: match.start()]
     after = match.string[match.end() :]
     if match.group(0) == "24/7":
-        return "dag en nacht"
+        return "Dag en nacht" if match.start() == 0 else "dag en nacht"
     if not _valid_date(day, month) or _RANGE_UNIT.match(after):
         return match.group(0)
-    if re.search(r"\btussen\s*$", before, re.IGNORECASE):
+    if re.search(r"\btussen(?: de)?\s*$", before, re.IGNORECASE):
         return match.group(0)
     if match.group(2) == "/" or _DATE_CUE.search(before) or month < day:
         return date_spoken(day, month)
@@ -706,7 +719,7 @@ def _money(match: re.Match) -> str:
 def _range(match: re.Match) -> str:
     """ "20-25" -> "twintig tot vijfentwintig"; after "tussen": "tussen veertien en zestien"."""
     low, high = number_words(int(match.group(1))), number_words(int(match.group(2)))
-    if re.search(r"\btussen\s*$", match.string[: match.start()], re.IGNORECASE):
+    if re.search(r"\btussen(?: de)?\s*$", match.string[: match.start()], re.IGNORECASE):
         return f"{low} en {high}"
     return f"{low} tot {high}"
 
@@ -728,6 +741,7 @@ def to_spoken(text: str) -> str:
         lambda m: f"{digits_spoken(m.group(1))}, " + " ".join(LETTER_NAMES[c] for c in m.group(2)), text
     )
     text = _ROAD.sub(lambda m: f"{LETTER_NAMES[m.group(1)]} {number_words(int(m.group(2)))}", text)
+    text = _WEEKDAY_BEFORE_DATE.sub(lambda m: _expand(m, _WEEKDAYS[m.group(1).lower()], may_end=False), text)
     text = _DATE_FULL.sub(_full_date, text)
     text = _DATE_MONTH.sub(_month_date, text)
     text = _DATE_SHORT.sub(_short_date, text)

@@ -75,7 +75,7 @@ def test_sidecode_shapes(candidate, groups):
         ("groep van 3-4 jongens", "groep van drie tot vier jongens"),
         ("huisnummers 10-12", "huisnummers tien tot twaalf"),
         ("31-2", "eenendertig tot twee"),  # no such date
-        ("24/7 bereikbaar", "dag en nacht bereikbaar"),
+        ("Het is 24/7 bereikbaar", "Het is dag en nacht bereikbaar"),
     ],
 )
 def test_dates_and_ranges(written, spoken):
