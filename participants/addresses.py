@@ -38,7 +38,8 @@ def normalise_postcode(raw: str) -> str:
 
 def parse_house_number(raw: str | int) -> int:
     text = str(raw).strip() if raw is not None else ""
-    if not text.isdigit() or not 0 < int(text) <= 99999:
+    # ASCII digits only ("²".isdigit() is True) and at most five, before int() sees them.
+    if not (text.isascii() and text.isdigit() and len(text) <= 5) or not 0 < int(text) <= 99999:
         raise InvalidAddress(
             "house_number",
             f"not a house number: {raw!r} (expected a whole number from 1 to 99999)",

@@ -56,6 +56,7 @@ from dialer.backends.twilio import (
     call_event_from_amd,
     call_event_from_status,
     fetch_recording,
+    is_recording_sid,
     voice_url,
     webhook_url,
 )
@@ -509,6 +510,10 @@ def recording():
             log, "twilio.recording.status", status=form.get("RecordingStatus"), recording_sid=recording_sid
         )
         return _twiml()
+    if not is_recording_sid(recording_sid):
+        # Nothing Twilio could ever deliver: a 4xx, so it is not retried (a 503 would be).
+        log_event(log, "twilio.recording.refused", logging.WARNING, recording_sid=recording_sid[:40])
+        return Response("no valid RecordingSid", status=400)
     settings = current_settings()
     with current_db().transaction() as session:
         sightings = session.scalars(

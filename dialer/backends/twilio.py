@@ -58,10 +58,14 @@ def spoken_text_twiml(text: str, settings: Settings) -> str:
 _RECORDING_SID = re.compile(r"^RE[0-9a-fA-F]{32}$")
 
 
+def is_recording_sid(value: str | None) -> bool:
+    return bool(_RECORDING_SID.match(value or ""))
+
+
 def recording_path(settings: Settings, recording_sid: str) -> Path:
     """Where a fetched recording waits until the call-back flow files it with its sighting
     (callback_line.recordings.store_recording moves it under settings.recordings_dir)."""
-    if not _RECORDING_SID.match(recording_sid or ""):
+    if not is_recording_sid(recording_sid):
         raise ValueError(f"not a Twilio recording sid: {recording_sid[:40]!r}")
     return settings.instance_path / "incoming-recordings" / f"{recording_sid}.wav"
 

@@ -6,7 +6,12 @@ from sqlalchemy.orm import selectinload
 
 from config.clock import FakeClock
 from db.models import Address, GeocodeStatus, Participant, ParticipantStatus, PhoneKind, PhoneNumber
-from participants.addresses import InvalidAddress, normalise_addition, normalise_postcode
+from participants.addresses import (
+    InvalidAddress,
+    normalise_addition,
+    normalise_postcode,
+    parse_house_number,
+)
 from participants.csv_files import CsvFileError
 from participants.geocoding import DirectCoordinates, GazetteerGeocoder, GeocoderChain, import_gazetteer
 from participants.importer import import_participants
@@ -269,3 +274,10 @@ def test_bad_time_windows(text):
 def test_time_window_as_text():
     assert format_time_window(31, 480, 1080) == "mon-fri 08:00-18:00"
     assert parse_time_window(format_time_window(0b1000001, 1320, 360)) == TimeWindow(0b1000001, 1320, 360)
+
+
+@pytest.mark.parametrize("raw", ["²", "٣", "9" * 5000, "123456", "0", "-1", "12a"])
+def test_house_numbers_are_ascii_digits_from_1_to_99999(raw):
+    with pytest.raises(InvalidAddress):
+        parse_house_number(raw)
+    assert parse_house_number(" 87 ") == 87

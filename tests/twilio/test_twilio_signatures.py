@@ -201,3 +201,11 @@ def test_a_request_that_failed_here_may_be_retried(live_app, fake_twilio, dialin
     with db.session() as s:
         assert s.get(Delivery, dialing).state is DeliveryState.RINGING
     assert fake_twilio.post_webhook(url, params, expect_ok=False).status_code == 403
+
+
+@pytest.mark.parametrize("recording_sid", ["", "RE123", "../../etc/passwd", "RE" + "g" * 32])
+def test_a_recording_callback_without_a_valid_sid_is_a_client_error(live_app, fake_twilio, recording_sid):
+    """Twilio retries a 5xx; a RecordingSid that can never be fetched is refused with a 4xx."""
+    params = {**status_params(fake_twilio), "RecordingStatus": "completed", "RecordingSid": recording_sid}
+    response = fake_twilio.post_webhook(live_app.url("/twilio/recording"), params, expect_ok=False)
+    assert response.status_code == 400
