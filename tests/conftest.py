@@ -12,12 +12,24 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from config.clock import FakeClock
 from config.settings import Settings
 from db.database import Database
 from db.models import Base
+
+# The fuzz suites' profiles (HYPOTHESIS_PROFILE): `ci` runs a bounded, repeatable number of
+# examples per endpoint; `nightly` runs many random ones (docs/fuzzing.md).
+_FUZZ = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+}
+hypothesis_settings.register_profile("ci", max_examples=30, derandomize=True, **_FUZZ)
+hypothesis_settings.register_profile("nightly", max_examples=1000, **_FUZZ)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
 DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])

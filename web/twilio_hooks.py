@@ -72,6 +72,7 @@ from prompts.tts import twilio_say_attributes
 from web.audio_links import TWILIO_AUDIO_TTL_S, audio_link_valid, sign_audio
 from web.csrf import exempt_blueprint
 from web.runtime import current_db, current_settings
+from web.validation import parse_id
 
 log = logging.getLogger(__name__)
 
@@ -205,10 +206,10 @@ def signed(view):
 
 
 def _delivery_id() -> int:
-    raw = request.args.get("delivery", "")
-    if not raw.isdigit():
+    delivery_id = parse_id(request.args.get("delivery", ""))
+    if delivery_id is None:
         abort(400)
-    return int(raw)
+    return delivery_id
 
 
 def _checked_delivery(session, delivery_id: int, call_sid: str | None) -> Delivery | None:

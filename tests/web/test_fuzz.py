@@ -14,33 +14,17 @@ Profiles (HYPOTHESIS_PROFILE): `ci` (default) runs 30 examples per endpoint; `ni
 from __future__ import annotations
 
 import json
-import os
 from datetime import date
 
 import pytest
 from console_population import MARKT, add_participants
 from console_testing import csrf_from, login
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from db.models import Action, ActionStatus, Base, Operator, Participant, Sighting
 from web.auth import issue_api_token
-
-settings.register_profile(
-    "ci",
-    max_examples=30,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-settings.register_profile(
-    "nightly",
-    max_examples=1000,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # Rows a refused request may still add: the audit trail records refusals on purpose.
 MAY_CHANGE_ON_REFUSAL = {"audit_event"}
