@@ -15,7 +15,7 @@ Paths (dialer/backends/twilio.py `WebhookPaths`):
   /twilio/recording                  a recording is ready: fetch it with authentication
   /twilio/message-status?delivery=N  SMS delivery reports
   /twilio/sms                        text messages to our number (STOP, sign-up keyword)
-  /twilio/audio/<key>.wav?for=&exp=&sig=
+  /twilio/audio/<token>.wav?for=&exp=&sig=  (the token is the cache key, sealed)
                                      rendered prompts for <Play> (twilio.play_rendered_audio),
                                      by a short-lived link signed for one delivery or call
                                      (web.audio_links); not served on other backends
@@ -69,7 +69,7 @@ from prompts.audio import find_cached, render
 from prompts.errors import PromptError
 from prompts.ivr_prompts import IVR_PROMPTS, ivr_prompt_audio
 from prompts.tts import twilio_say_attributes
-from web.audio_links import TWILIO_AUDIO_TTL_S, audio_link_valid, sign_audio
+from web.audio_links import TWILIO_AUDIO_TTL_S, audio_key, sign_audio
 from web.csrf import exempt_blueprint
 from web.runtime import current_db, current_settings
 from web.validation import parse_id
@@ -313,7 +313,7 @@ def rendered_audio_url(settings, speech, subject: str) -> str | None:
         _clock().now(),
         TWILIO_AUDIO_TTL_S,
     )
-    return webhook_url(settings, f"{WebhookPaths.PREFIX}/audio/{rendered.key}.wav", **link.as_query())
+    return webhook_url(settings, f"{WebhookPaths.PREFIX}/audio/{link.token}.wav", **link.as_query())
 
 
 def audio_subject(delivery_id, call_sid: str | None) -> str:
@@ -341,25 +341,26 @@ def renderer_for(settings, flow_name: str, audio_for: str):
     )
 
 
-@bp.get("/audio/<key>.wav")
-def rendered_audio(key: str):
-    """Rendered prompt audio for Twilio's <Play>: only with a valid, unexpired signature for
-    this key (web.audio_links), and only when Twilio is the phone backend. Anything else is
-    404, the same answer as for a key that was never rendered."""
+@bp.get("/audio/<token>.wav")
+def rendered_audio(token: str):
+    """Rendered prompt audio for Twilio's <Play>: only by a valid, unexpired link signed for
+    it (web.audio_links; the path carries the cache key sealed), and only when Twilio is the
+    phone backend. Anything else is 404, the same answer as for audio never rendered."""
 
     settings = current_settings()
     if settings.phone_backend != "twilio":
         abort(404)
     args = request.args
-    if not audio_link_valid(
+    key = audio_key(
         current_app.config["SECRET_KEY"],
         AUDIO_PURPOSE,
-        key,
+        token,
         args.get("for", ""),
         args.get("exp", ""),
         args.get("sig", ""),
         _clock().now(),
-    ):
+    )
+    if key is None:
         log_event(log, "twilio.audio.refused", logging.WARNING, ip=request.remote_addr or "")
         abort(404)
     rendered = find_cached(key, settings)

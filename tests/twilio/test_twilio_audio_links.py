@@ -1,7 +1,7 @@
 """Alert audio for Twilio's <Play> is served only by a short-lived link signed for one delivery
 or call, and only on the Twilio backend (issue 15, finding 2): a key computed from a guessed
 alert text, an expired link, a link signed for another delivery or with another secret, all get
-the same 404 as a key that was never rendered."""
+the same 404 as a key that was never rendered; and no link shows the key."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from deliveries.states import transition
 from dialer.backends.twilio import TwilioCallBackend
 from prompts.audio import cache_key, prepare_text
 from prompts.tts import engine_from_settings
-from web.audio_links import TWILIO_AUDIO_TTL_S, audio_link_valid, sign_audio
+from web.audio_links import TWILIO_AUDIO_TTL_S, audio_key, sign_audio
 
 NUMBER, OTHER = "+31612345601", "+31612345602"
 
@@ -65,8 +65,10 @@ def test_a_key_from_a_guessed_alert_text_is_not_served(played, twilio_settings, 
     the text (a missing person's name), serves nothing without a signature."""
     _, urls = played
     guessed = cache_key(engine_from_settings(twilio_settings), prepare_text(VOICE_TEXT))
-    assert any(f"/audio/{guessed}.wav" in url for url in urls)  # it is the real key
+    assert not any(guessed in url for url in urls)  # a link seen in a log tells nothing either
     assert requests.get(live_app.url(f"/twilio/audio/{guessed}.wav"), timeout=10).status_code == 404
+    base, query = _split(urls[0])
+    assert _get(live_app.url(f"/twilio/audio/{guessed}.wav"), query).status_code == 404
     assert requests.get(live_app.url("/twilio/audio/" + "0" * 64 + ".wav"), timeout=10).status_code == 404
 
 
@@ -82,18 +84,11 @@ def test_a_tampered_or_foreign_link_is_refused(played, twilio_settings, live_app
         (base, {**query, "sig": "0" * 64}),
         (base, {k: v for k, v in query.items() if k != "sig"}),
         (base, other_query),  # the signature of another key
-        (
-            base,
-            sign_audio(
-                "another-secret",
-                "twilio",
-                base.rsplit("/", 1)[1][:-4],
-                query["for"],
-                clock.now(),
-                TWILIO_AUDIO_TTL_S,
-            ).as_query(),
-        ),
     ]
+    guessed = cache_key(engine_from_settings(twilio_settings), prepare_text(VOICE_TEXT))
+    foreign = sign_audio("another-secret", "twilio", guessed, query["for"], clock.now(), TWILIO_AUDIO_TTL_S)
+    refused.append((base.rsplit("/", 1)[0] + f"/{foreign.token}.wav", foreign.as_query()))
+    refused.append((base.rsplit("/", 1)[0] + f"/{'0' * 80}.wav", query))  # another token
     for url, params in refused:
         assert _get(url, params).status_code == 404, params
     assert _get(base, query).status_code == 200
@@ -128,19 +123,31 @@ def test_the_call_back_line_plays_links_bound_to_its_call(db, twilio_settings, l
         assert requests.get(url, timeout=10).status_code == 200
 
 
-def test_link_signatures_are_bound_to_purpose_key_subject_and_time(clock):
+def test_links_are_bound_to_purpose_token_subject_and_time_and_hide_the_key(clock):
     now = clock.now()
-    link = sign_audio("s3cret", "twilio", "k" * 64, "delivery:1", now, 60)
-    ok = ("s3cret", "twilio", "k" * 64, "delivery:1", str(link.expires), link.signature, now)
-    assert audio_link_valid(*ok)
-    for index, value in [(0, "other"), (1, "console"), (2, "j" * 64), (3, "delivery:2"), (4, "99")]:
+    key = "3f" * 32
+    link = sign_audio("s3cret", "twilio", key, "delivery:1", now, 60)
+    assert key not in link.token and len(link.token) == 80
+    assert sign_audio("s3cret", "twilio", key, "delivery:1", now, 60).token != link.token  # fresh each time
+    ok = ("s3cret", "twilio", link.token, "delivery:1", str(link.expires), link.signature, now)
+    assert audio_key(*ok) == key
+    flipped = "0" if link.token[-1] != "0" else "1"
+    for index, value in [
+        (0, "other"),
+        (1, "console"),
+        (2, link.token[:-1] + flipped),
+        (3, "delivery:2"),
+        (4, "99"),
+    ]:
         changed = list(ok)
         changed[index] = value
-        assert not audio_link_valid(*changed)
-    assert not audio_link_valid(*ok[:4], str(link.expires), link.signature, now.replace(year=now.year + 1))
-    assert not audio_link_valid(*ok[:4], "²", link.signature, now)  # a Unicode digit
+        assert audio_key(*changed) is None
+    assert audio_key(*ok[:4], str(link.expires), link.signature, now.replace(year=now.year + 1)) is None
+    assert audio_key(*ok[:4], "²", link.signature, now) is None  # a Unicode digit
     with pytest.raises(ValueError):
-        sign_audio("", "twilio", "k", "delivery:1", now, 60)
+        sign_audio("", "twilio", key, "delivery:1", now, 60)
+    with pytest.raises(ValueError):
+        sign_audio("s3cret", "twilio", "k" * 64, "delivery:1", now, 60)  # not a cache key
 
 
 def test_no_delivery_row_needed_to_refuse(db, live_app):

@@ -27,7 +27,7 @@ from prompts.audio import find_cached, render
 from prompts.callback_number import callback_number_for
 from prompts.errors import PromptError
 from web.action_form import form_values
-from web.audio_links import CONSOLE_AUDIO_TTL_S, audio_link_valid, sign_audio
+from web.audio_links import CONSOLE_AUDIO_TTL_S, audio_key, sign_audio
 from web.auth import current_operator, login_required
 from web.common import client_ip, current_clock
 from web.console.blueprint import bp
@@ -190,7 +190,7 @@ def preview_audio():
     return jsonify(
         {
             "ok": True,
-            "url": url_for("console.prompt_audio", key=rendered.key, **link.as_query()),
+            "url": url_for("console.prompt_audio", token=link.token, **link.as_query()),
             "duration_s": round(rendered.duration_s, 1),
         }
     )
@@ -204,23 +204,24 @@ def _room_subject(control_room_id: int) -> str:
     return f"room:{control_room_id}"
 
 
-@bp.get("/audio/prompt/<key>")
+@bp.get("/audio/prompt/<token>")
 @login_required
-def prompt_audio(key: str):
+def prompt_audio(token: str):
     """A rendered preview's browser-playable WAV, by the short-lived link that preview_audio
-    signed for the operator's control room: a key computed from a guessed text, another
-    room's link or an expired one get 404, like a key that was never rendered."""
+    signed for the operator's control room (the path carries the cache key sealed): a key
+    computed from a guessed text, another room's link or an expired one get 404, like audio
+    that was never rendered."""
     args = request.args
-    valid = audio_link_valid(
+    key = audio_key(
         current_app.config["SECRET_KEY"],
         PREVIEW_PURPOSE,
-        key,
+        token,
         args.get("for", ""),
         args.get("exp", ""),
         args.get("sig", ""),
         current_clock().now(),
     )
-    if not valid or args.get("for") != _room_subject(current_operator().control_room_id):
+    if key is None or args.get("for") != _room_subject(current_operator().control_room_id):
         abort(404)
     rendered = find_cached(key, current_settings())
     if rendered is None or not rendered.web.is_file():
