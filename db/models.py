@@ -211,6 +211,10 @@ class Trunk(Timestamped, Base):
     prefix_caps: Mapped[dict] = mapped_column(JSON, default=dict)
     control_room_id: Mapped[int | None] = mapped_column(ForeignKey("control_room.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The trunk's calls-per-second budget, shared by every dialer process on it: a token bucket
+    # kept in this row and refilled from `tokens_at` under a row lock (dialer.pacing).
+    tokens: Mapped[float | None] = mapped_column(Float)
+    tokens_at: Mapped[datetime | None]
 
 
 # --- participants -------------------------------------------------------------------------
@@ -458,6 +462,45 @@ class Sighting(Timestamped, Base):
     handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("operator.id"))
     handled_at: Mapped[datetime | None]
     note: Mapped[str] = mapped_column(Text, default="")
+    # What became of the caller's recording: complete | truncated | failed | none (no recording
+    # was made, e.g. the caller hung up first); `recording_error` says why when not complete.
+    recording_status: Mapped[str | None] = mapped_column(String(20))
+    recording_error: Mapped[str | None] = mapped_column(String(200))
+
+
+class ProcessHeartbeat(Base):
+    """A running process of the platform (web, dialer, ivr, scheduler) and its last sign of life.
+
+    Each process upserts its row every few seconds; `/readyz` and the admin status page read
+    them. `status` is ok | degraded (working around a fault, `detail` says which) | stopped.
+    """
+
+    __tablename__ = "process_heartbeat"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(160), unique=True)  # role:host:pid[:trunk]
+    role: Mapped[str] = mapped_column(String(20), index=True)  # web | dialer | ivr | scheduler
+    host: Mapped[str] = mapped_column(String(120))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    beat_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    status: Mapped[str] = mapped_column(String(20), default="ok")
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Lease(Base):
+    """A named lease one process holds until it expires: the leadership of the cluster-wide jobs.
+
+    Taken or renewed by one conditional UPDATE (free, expired, or already ours), so a holder
+    that dies loses it after `expires_at` and another process takes over.
+    """
+
+    __tablename__ = "lease"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(160))
+    acquired_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
 
 
 class AuditEvent(Base):

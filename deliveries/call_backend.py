@@ -72,5 +72,11 @@ class CallBackend(Protocol):
     def hangup(self, delivery_id: int, provider_id: str | None) -> None:
         """Hang up a call in progress (used when an action is stopped)."""
 
+    def unavailable_reason(self) -> str | None:
+        """None when calls can be handed over now; else why not (the AMI link is down, the
+        PBX is shutting down, the provider refuses requests). The dialer's circuit breaker
+        asks before each batch: while a reason is given it originates nothing and spends no
+        attempt, and resumes as soon as None comes back."""
+
     def stop(self) -> None:
         """Disconnect; calls in progress are left to finish."""

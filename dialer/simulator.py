@@ -200,6 +200,9 @@ class SimulatedNetwork:
             self._thread = threading.Thread(target=self._run, name="simulated-network", daemon=True)
             self._thread.start()
 
+    def unavailable_reason(self) -> str | None:
+        return None
+
     def originate(self, request: CallRequest) -> str | None:
         if self._sink is None:
             raise OriginateError("simulated network not started")

@@ -296,6 +296,9 @@ class AsteriskBackend:
         self._supervisor.start()
         log_event(logger, "asterisk.started", links=len(self._originate_links))
 
+    def unavailable_reason(self) -> str | None:
+        return None
+
     def originate(self, request: CallRequest) -> str | None:
         if self._sink is None:
             raise OriginateError("Asterisk backend not started")

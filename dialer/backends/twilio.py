@@ -167,6 +167,9 @@ class TwilioCallBackend:
                 params["async_amd_status_callback_method"] = "POST"
         return params
 
+    def unavailable_reason(self) -> str | None:
+        return None
+
     def originate(self, request: CallRequest) -> str | None:
         try:
             params = self.create_params(request)
