@@ -135,6 +135,17 @@ class DialerSettings(BaseModel):
     # The outcome message (afloopbericht) goes out this long after the action ends.
     outcome_delay_s: int = 0
     message_batch: int = 50
+    # A loop that has not completed a tick for this long (the database away) ends the process
+    # with a non-zero status, so its supervisor (systemd) restarts it.
+    max_outage_s: float = 120.0
+    # A failed tick is retried after a backoff that doubles from poll_interval_s up to this.
+    retry_backoff_max_s: float = 3.0
+    # Every process beats its heartbeat row this often (db.heartbeats).
+    heartbeat_interval_s: float = 5.0
+    # The cluster-wide jobs run in the one process holding the `scheduler` lease: renewed this
+    # often, lost when not renewed for scheduler_lease_s (another process takes over).
+    scheduler_lease_s: float = 15.0
+    scheduler_renew_s: float = 3.0
     simulator: SimulatorSettings = SimulatorSettings()
 
 
