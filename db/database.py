@@ -10,7 +10,8 @@ from typing import cast
 from sqlalchemy import CursorResult, Engine, Executable, create_engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.settings import PROJECT_ROOT
+# The alembic environment and its revisions, shipped as package data of `db`.
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -76,10 +77,14 @@ def rows_changed(session: Session, statement: Executable) -> int:
 
 
 def alembic_config(url: str):
+    """The migrations' configuration, built in code: the migrations ship inside the package
+    (`db/migrations/`), so an installed wheel migrates without a source checkout or an
+    alembic.ini (that file, at the root of a checkout, is for developers' `alembic revision`)."""
     from alembic.config import Config
 
-    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("path_separator", "os")
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     cfg.attributes["configure_logger"] = False
     return cfg

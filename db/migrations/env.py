@@ -1,8 +1,12 @@
+"""The alembic environment. It ships inside the `db` package, so `burgernet db upgrade` works from
+an installed wheel: db/database.py builds the configuration in code (alembic_config) and passes the
+database URL; in a checkout, alembic.ini points here too, for `alembic revision --autogenerate`."""
+
 from logging.config import fileConfig
 
+from alembic import context
 from sqlalchemy import pool
 
-from alembic import context
 from config.settings import get_settings
 from db.database import make_engine
 from db.migration_filters import include_object

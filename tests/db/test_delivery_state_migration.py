@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from alembic import command
 from sqlalchemy import text
 
-from alembic import command
 from db.database import alembic_config
 
 BEFORE = "d7b2e4f6a813"  # the revision before leaving_message and sending existed
