@@ -15,6 +15,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from config.settings import PROJECT_ROOT
@@ -31,34 +32,100 @@ class TestbedError(RuntimeError):
     """The testbed could not be built, started or used."""
 
 
+@dataclass(frozen=True)
+class TestbedInstance:
+    """One Asterisk of the testbed (`scripts/asterisk-testbed ... --instance N`): instance 1 is
+    the default PBX; instance N has its ports moved by (N-1)*100 and its own directories, so
+    several PBXs run side by side from the same chroot."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+    number: int = 1
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * 100
+
+    @property
+    def ami_port(self) -> int:
+        return 5038 + self.offset
+
+    @property
+    def sip_port(self) -> int:
+        return 5060 + self.offset
+
+    @property
+    def sip_address(self) -> str:
+        return f"127.0.0.1:{self.sip_port}"
+
+    @property
+    def phones_port(self) -> int:
+        """Where the trunk's contact points: the participant phones (sipp) of this PBX."""
+        return PHONES_PORT + self.offset
+
+    @property
+    def centralist_port(self) -> int:
+        return CENTRALIST_PORT + self.offset
+
+    @property
+    def phones_media_port(self) -> int:
+        return 6000 + self.offset * 10
+
+    def _args(self, command: str) -> list[str]:
+        return [str(TESTBED_SCRIPT), command, "--instance", str(self.number)]
+
+    def running(self) -> bool:
+        return subprocess.run(self._args("status"), capture_output=True, text=True).returncode == 0
+
+    def start(self, timeout_s: float = 600) -> float:
+        """Start this PBX (building the chroot the first time); returns the seconds it took."""
+        started = time.monotonic()
+        try:
+            result = subprocess.run(self._args("start"), capture_output=True, text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired as exc:
+            raise TestbedError(f"asterisk-testbed start took longer than {timeout_s:.0f} s") from exc
+        if result.returncode != 0:
+            raise TestbedError(
+                f"asterisk-testbed start --instance {self.number} failed: {result.stderr.strip()[-2000:]}"
+            )
+        return time.monotonic() - started
+
+    def stop(self) -> None:
+        subprocess.run(self._args("stop"), capture_output=True, text=True, timeout=60)
+
+    def cli(self, command: str) -> str:
+        result = subprocess.run([*self._args("cli"), command], capture_output=True, text=True, timeout=30)
+        if result.returncode != 0:
+            raise TestbedError(
+                f"asterisk CLI {command!r} (instance {self.number}) failed: {result.stderr.strip()}"
+            )
+        return result.stdout
+
+    def phones(self, workdir: Path, **options) -> Sipp:
+        """This PBX's participant phones (see `phone_farm`), their SIP messages always logged
+        (`<label>.messages.log`, read with bench.asterisk.phone_calls)."""
+        options.setdefault("label", f"phones-{self.number}")
+        options.setdefault("trace_messages", True)
+        return phone_farm(workdir, port=self.phones_port, media_port=self.phones_media_port, **options)
+
+
+DEFAULT_INSTANCE = TestbedInstance(1)
+
+
 def testbed_running() -> bool:
-    result = subprocess.run([str(TESTBED_SCRIPT), "status"], capture_output=True, text=True)
-    return result.returncode == 0
+    return DEFAULT_INSTANCE.running()
 
 
 def start_testbed(timeout_s: float = 600) -> float:
     """Start the testbed (building the chroot the first time); returns the seconds it took."""
-    started = time.monotonic()
-    try:
-        result = subprocess.run(
-            [str(TESTBED_SCRIPT), "start"], capture_output=True, text=True, timeout=timeout_s
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise TestbedError(f"asterisk-testbed start took longer than {timeout_s:.0f} s") from exc
-    if result.returncode != 0:
-        raise TestbedError(f"asterisk-testbed start failed: {result.stderr.strip()[-2000:]}")
-    return time.monotonic() - started
+    return DEFAULT_INSTANCE.start(timeout_s)
 
 
 def stop_testbed() -> None:
-    subprocess.run([str(TESTBED_SCRIPT), "stop"], capture_output=True, text=True, timeout=60)
+    DEFAULT_INSTANCE.stop()
 
 
 def asterisk_cli(command: str) -> str:
-    result = subprocess.run([str(TESTBED_SCRIPT), "cli", command], capture_output=True, text=True, timeout=30)
-    if result.returncode != 0:
-        raise TestbedError(f"asterisk CLI {command!r} failed: {result.stderr.strip()}")
-    return result.stdout
+    return DEFAULT_INSTANCE.cli(command)
 
 
 def render_scenario(name: str, directory: Path, **params: object) -> Path:
