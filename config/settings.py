@@ -170,7 +170,27 @@ class WebSettings(BaseModel):
     map_center_lon: float = 4.3571
     # How often the live action page gets new figures (server-sent events).
     live_interval_s: float = 1.0
+    # Each event stream ends after this long and the browser's EventSource reconnects (resuming
+    # from Last-Event-ID), so a viewer holds a server thread only briefly.
+    live_stream_s: float = Field(default=20.0, gt=0, le=300)
     max_description_chars: int = 500
+
+
+class OperationsSettings(BaseModel):
+    """Running in production: logs, health, metrics and the web workers' heartbeats."""
+
+    # "plain" (event key=value) or "json" (one JSON object per line); phone numbers are masked
+    # in both. BURGERNET_OPS__LOG_FORMAT=json.
+    log_format: Literal["plain", "json"] = "plain"
+    log_level: str = "INFO"
+    # /metrics (Prometheus): with a token, only `Authorization: Bearer <token>` may scrape;
+    # without one, only a loopback client (127.0.0.1, ::1) may.
+    metrics_token: str = ""
+    # Each web worker beats its `web` heartbeat this often (a background thread).
+    web_heartbeat_s: float = Field(default=5.0, gt=0)
+    # /readyz also needs a live dialer heartbeat (and an ivr one on Asterisk); false for a web
+    # tier deployed without dialers (then only the database counts).
+    ready_needs_dialer: bool = True
 
 
 class ParticipantPortalSettings(BaseModel):
@@ -247,6 +267,7 @@ class Settings(BaseSettings):
     dialer: DialerSettings = DialerSettings()
     web: WebSettings = WebSettings()
     portal: ParticipantPortalSettings = ParticipantPortalSettings()
+    ops: OperationsSettings = OperationsSettings()
 
     @property
     def training_mode(self) -> bool:
