@@ -54,7 +54,8 @@ def test_the_plain_format_is_unchanged():
 
 def test_a_field_named_like_a_reserved_key_does_not_overwrite_it():
     logger, lines = _capture(JsonFormatter())
-    log_event(logger, "x.y", ts="yesterday", logger="mine", message="hi")
+    log_event(logger, "x.y", ts="yesterday", exc="none", message="hi")
     entry = json.loads(lines[0])
-    assert entry["event"] == "x.y" and entry["logger"].startswith("test.json.")
-    assert entry["field_ts"] == "yesterday" and entry["field_logger"] == "mine" and entry["field_message"] == "hi"
+    assert entry["event"] == "x.y" and entry["ts"] != "yesterday" and "exc" not in entry
+    assert entry["field_ts"] == "yesterday" and entry["field_exc"] == "none"
+    assert entry["field_message"] == "hi"
