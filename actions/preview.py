@@ -18,7 +18,7 @@ from config.settings import Settings
 from db.models import Channel, ControlRoom
 from deliveries.quiet_hours import held_until, quiet_window
 from participants.selection import count_by_channel, select_recipients
-from prompts.callback_number import callback_number_for
+from prompts.callback_number import callback_number_for, sender_for
 from prompts.messages import spoken_readings
 
 
@@ -79,6 +79,7 @@ def preview_action(
         request.description,
         request.free_text,
         callback_number_for(room, settings.callback_number),
+        sender_for(room, settings),
     )
     recipients = select_recipients(
         session, request.lat, request.lon, request.radius_m, at, channels=request.channels

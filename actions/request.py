@@ -21,7 +21,7 @@ from config.settings import Settings
 from db.models import Action, Channel, IncidentType, Outcome
 from prompts.errors import PromptError
 from prompts.fields import description_fields
-from prompts.messages import AlertMessage, compose_alert
+from prompts.messages import NO_SENDER, AlertMessage, Sender, compose_alert
 
 INCIDENT_LABELS: dict[str, str] = {
     IncidentType.SUSPECT.value: "Verdachte gevlucht",
@@ -223,11 +223,11 @@ def check_message_fields(
 
 
 def compose_text(
-    incident_type: str, description: Mapping, free_text: str, callback_number: str
+    incident_type: str, description: Mapping, free_text: str, callback_number: str, sender: Sender = NO_SENDER
 ) -> AlertMessage:
     """The alert message (prompts); its domain errors become field errors."""
     try:
-        return compose_alert(incident_type, dict(description), free_text, callback_number)
+        return compose_alert(incident_type, dict(description), free_text, callback_number, sender=sender)
     except PromptError as error:
         name = getattr(error, "field", None)
         key = f"d_{name}" if name and name != "free_text" else ("free_text" if name else "description")

@@ -29,7 +29,7 @@ from db.models import (
 from deliveries.quiet_hours import held_until, quiet_window
 from deliveries.states import transition_many
 from participants.selection import select_recipients
-from prompts.callback_number import callback_number_for
+from prompts.callback_number import callback_number_for, sender_for
 from prompts.messages import compose_alert
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ def launch_wave(
         action.description or {},
         action.free_text or "",
         callback_number_for(action.control_room, settings.callback_number),
+        sender=sender_for(action.control_room, settings),
     )
     now = clock.now()
     action.voice_text = message.voice

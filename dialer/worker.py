@@ -152,7 +152,7 @@ class DialerWorker:
         self.worker_id = worker_id or default_worker_id()
         self.trunk = ensure_trunk(db, trunk_name or backend.name, backend, settings)
         self.bucket = TokenBucket.for_cps(self.trunk.cps, settings.dialer.cps_burst_s, clock.monotonic())
-        self.composer = MessageComposer(settings.callback_number)
+        self.composer = MessageComposer(settings, clock)
         self.simulate_ivr = (backend.name == "simulator") if simulate_ivr is None else simulate_ivr
         self.wake = threading.Event()
         self._events: deque[CallEvent] = deque()

@@ -1,13 +1,16 @@
-"""The call-back number a message names: the control room's own, else the platform's.
+"""The numbers a message names: the call-back number, and the number that takes STOP.
 
-The one place for this rule. Alerts, outcome messages (afloopbericht) and their previews all
+The one place for these rules. Alerts, outcome messages (afloopbericht) and their previews all
 name the number of the action's control room when it has one, and otherwise the global
-`settings.callback_number`; every composer of such a message asks here.
+`settings.callback_number`; every composer of such a message asks here. `sender_for` gives
+what every SMS and e-mail says about who sends it and how to stop it.
 """
 
 from __future__ import annotations
 
+from config.settings import Settings
 from db.models import ControlRoom
+from prompts.messages import Sender
 
 
 def callback_number_for(room: ControlRoom | None, default: str) -> str:
@@ -15,3 +18,23 @@ def callback_number_for(room: ControlRoom | None, default: str) -> str:
     if room is not None and room.callback_number:
         return room.callback_number
     return default
+
+
+def stop_number(settings: Settings) -> str:
+    """The number a participant texts STOP to: the number the platform sends its SMS from
+    (twilio.messaging_from, else twilio.from_number), whose inbound texts reach
+    /twilio/sms and messaging.inbound_sms. A Messaging Service SID or an alphanumeric sender
+    cannot be answered, so then twilio.from_number is named. Written nationally for Dutch
+    numbers ("+3197010200300" -> "097010200300"); empty when no number is configured (training
+    mode), and the SMS then says to reply to the sender."""
+    cfg = settings.twilio
+    for candidate in (cfg.messaging_from, cfg.from_number):
+        number = candidate.strip().replace(" ", "")
+        if number and not number.startswith("MG") and number.lstrip("+").isdigit():
+            return "0" + number[3:] if number.startswith("+31") else number
+    return ""
+
+
+def sender_for(room: ControlRoom | None, settings: Settings) -> Sender:
+    """Who an action's messages come from (its control room) and where STOP goes."""
+    return Sender(control_room=room.name if room is not None else "", stop_number=stop_number(settings))

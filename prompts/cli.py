@@ -11,7 +11,7 @@ from sqlalchemy import select
 from db.models import ControlRoom
 from db.runtime import current_db, current_settings
 from prompts.audio import render
-from prompts.callback_number import callback_number_for
+from prompts.callback_number import callback_number_for, sender_for
 from prompts.errors import PromptError
 from prompts.ivr_prompts import ivr_prompt_audio, recording_path, static_prompt_keys
 from prompts.messages import compose_alert
@@ -89,7 +89,9 @@ def compose(incident_type: str, fields: tuple[str, ...], free_text: str, room: s
             raise click.ClickException(f"no control room {room!r}")
     number = callback_number_for(control_room, current_settings().callback_number)
     try:
-        message = compose_alert(incident_type, description, free_text, number)
+        message = compose_alert(
+            incident_type, description, free_text, number, sender=sender_for(control_room, current_settings())
+        )
     except PromptError as error:
         raise _fail(error) from None
     click.echo(f"STEM:    {message.voice}")

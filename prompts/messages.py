@@ -18,27 +18,80 @@ from prompts import spoken
 from prompts.errors import InvalidDescription, UnknownOutcome
 from prompts.fields import Age, incident_type_of, parse_age, validate_description
 from prompts.grammar import place_with_article, with_articles
-from prompts.sms import SINGLE_GSM7, sms_length, to_gsm7
+from prompts.sms import sms_length, to_gsm7
 
 FREE_TEXT_MAX = 300
 OUTCOME_NOTE_MAX = 200
 POLICE_INFO_NUMBER = "0900-8844"  # the police's non-emergency number
+# An alert SMS may take up to three concatenated segments (459 GSM-7 characters, 201 UCS-2)
+# before details are dropped: a whole description beats a cheap one.
+MAX_SMS_SEGMENTS = 3
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who a message comes from and how to stop it; every SMS and e-mail names both.
+
+    `control_room` is the meldkamer that started the action ("Meldkamer Haaglanden");
+    `stop_number` the number that takes a STOP reply (the number the platform sends SMS from,
+    whose inbound messages messaging.inbound_sms handles); empty when SMS are sent from that
+    number anyway, then the text says to reply to it."""
+
+    control_room: str = ""
+    stop_number: str = ""
+
+    @property
+    def sms_prefix(self) -> str:
+        return f"Burgernet ({self.control_room})" if self.control_room else "Burgernet"
+
+    @property
+    def sms_stop(self) -> str:
+        where = self.stop_number or "dit nummer"
+        return f"Stop? Sms STOP naar {where}."
+
+    @property
+    def email_sender(self) -> str:
+        if self.control_room:
+            return f"Dit bericht is verstuurd door Burgernet namens de politie, {self.control_room}."
+        return "Dit bericht is verstuurd door Burgernet namens de politie."
+
+
+NO_SENDER = Sender()
 
 
 @dataclass(frozen=True)
 class AlertMessage:
     voice: str  # the full spoken text (already in spoken form, ready for TTS)
     display: str  # the same message in normal written form (for the web preview)
-    sms: str  # <= 160 GSM-7 chars where possible
+    sms: str  # at most three segments (GSM-7 where possible), sender and STOP footer included
     sms_segments: int
     sms_encoding: str  # "GSM-7" or "UCS-2"
     email_subject: str
-    email_text: str
-    email_html: str
+    email_footer: str  # who sends it, why you get it, the call-back number
 
     @property
     def sms_fits_one_segment(self) -> bool:
         return self.sms_segments == 1
+
+    def email_for(self, unsubscribe_url: str) -> tuple[str, str]:
+        """The e-mail (plain text, HTML) for one recipient, with their own unsubscribe link
+        (a signed link to the self-service opt-out; deliveries.message_texts makes it)."""
+        stop = "Geen berichten van Burgernet meer ontvangen? Meld u af"
+        if unsubscribe_url:
+            text = f"{self.display}\n\n{self.email_footer}\n\n{stop}: {unsubscribe_url}\n"
+            link = f'{html.escape(stop)}: <a href="{html.escape(unsubscribe_url)}">afmelden</a>.'
+        else:  # a preview: the link is made per recipient when the e-mail is sent
+            text = f"{self.display}\n\n{self.email_footer}\n\n{stop} via Mijn Burgernet.\n"
+            link = html.escape(f"{stop} via Mijn Burgernet.")
+        return text, _email_html([self.display, self.email_footer], link)
+
+    @property
+    def email_text(self) -> str:
+        return self.email_for("")[0]
+
+    @property
+    def email_html(self) -> str:
+        return self.email_for("")[1]
 
 
 # --- forms: written and spoken -------------------------------------------------------------
@@ -339,7 +392,9 @@ def _alert_text(kind: IncidentType, d: dict, free: str, callback: str, area: str
 
 def _sms_parts(kind: IncidentType, d: dict) -> tuple[str, list[tuple[int, str]]]:
     """The head ("kijk uit naar ...") and the optional parts as (priority, text); a higher
-    priority number is dropped first when the message must be shortened."""
+    priority number is dropped first when the message must be shortened. In the order of what
+    matters most: what to look for (the head, the clothing), where and when (direction of
+    flight, last seen); the call-back number is in the tail, which is never dropped."""
     parts: list[tuple[int, str]] = []
     if kind is IncidentType.VEHICLE:
         head = _vehicle_noun(d)
@@ -388,16 +443,17 @@ def _sms_parts(kind: IncidentType, d: dict) -> tuple[str, list[tuple[int, str]]]
     if "items" in d:
         parts.append((4, f"met {with_articles(d['items'])}"))
     if d.get("medical_urgency"):
-        parts.append((1, "heeft dringend medische hulp nodig"))
+        parts.append((2, "heeft dringend medische hulp nodig"))
     if "medical_note" in d:
         parts.append((4, d["medical_note"]))
     if "last_seen_place" in d or "last_seen_time" in d:
+        # Where before when, as in the whole message.
         seen = "laatst gezien"
-        if "last_seen_time" in d:
-            seen += f" {d['last_seen_time']}"
         if "last_seen_place" in d:
             seen += f" bij {d['last_seen_place']}"
-        parts.append((2, seen))
+        if "last_seen_time" in d:
+            seen += f" om {d['last_seen_time']} uur"
+        parts.append((1, seen))
     move = []
     if "transport" in d:
         move.append(_TRANSPORT[d["transport"]])
@@ -408,48 +464,56 @@ def _sms_parts(kind: IncidentType, d: dict) -> tuple[str, list[tuple[int, str]]]
     return head, parts
 
 
-def _sms_text(head: str, parts: list[str], free: str, tail: str) -> str:
+def _sms_text(prefix: str, head: str, parts: list[str], free: str, tail: str) -> str:
     body = ", ".join([head, *parts])
-    text = f"Burgernet: kijk uit naar {body}."
+    text = f"{prefix}: kijk uit naar {body}."
     if free:
         text += " " + _sentence(free)
     # No abbreviation a recipient must decode, also not in what the centralist typed.
     return to_gsm7(spoken.expand_abbreviations(f"{text} {tail}"))
 
 
+def _fits(text: str, max_segments: int) -> bool:
+    return sms_length(text).segments <= max_segments
+
+
 def shorten_sms(
-    head: str, parts: list[tuple[int, str]], free: str, tail: str, limit: int = SINGLE_GSM7
+    head: str,
+    parts: list[tuple[int, str]],
+    free: str,
+    tail: str,
+    prefix: str = "Burgernet",
+    max_segments: int = MAX_SMS_SEGMENTS,
 ) -> str:
-    """Deterministic shortening: the full text if it fits one segment; else without the free
-    text; else drop optional parts, highest priority number first (the later part first on
-    a tie), until it fits. If even head and tail do not fit, the full text is sent in several
-    segments: complete information beats a mutilated message."""
-    full = _sms_text(head, [p for _, p in parts], free, tail)
-    if sms_length(full).segments == 1 and len(full) <= limit:
+    """Deterministic shortening: the full text if it fits `max_segments` concatenated
+    segments; else without the free text; else drop optional parts, highest priority number
+    first (the later part first on a tie), until it fits. The head (what to look for) and the
+    tail (the call-back number, the STOP footer) are never dropped; if even they do not fit,
+    the full text is sent in more segments: complete information beats a mutilated message."""
+    full = _sms_text(prefix, head, [p for _, p in parts], free, tail)
+    if _fits(full, max_segments):
         return full
     kept = list(enumerate(parts))
-    candidate = _sms_text(head, [p for _, (_, p) in kept], "", tail)
+    candidate = _sms_text(prefix, head, [p for _, (_, p) in kept], "", tail)
     drop_order = sorted(kept, key=lambda item: (-item[1][0], -item[0]))
     for item in drop_order:
-        if sms_length(candidate).segments == 1 and len(candidate) <= limit:
+        if _fits(candidate, max_segments):
             return candidate
         kept.remove(item)
-        candidate = _sms_text(head, [p for _, (_, p) in kept], "", tail)
-    if sms_length(candidate).segments == 1 and len(candidate) <= limit:
-        return candidate
-    return full
+        candidate = _sms_text(prefix, head, [p for _, (_, p) in kept], "", tail)
+    return candidate if _fits(candidate, max_segments) else full
 
 
 # --- e-mail --------------------------------------------------------------------------------
 
 _EMAIL_FOOTER = (
-    "U ontvangt dit bericht omdat u deelnemer bent van Burgernet in dit gebied. "
+    "{sender} U ontvangt het omdat u deelnemer bent van Burgernet in dit gebied. "
     "Het terugbelnummer van Burgernet is {callback} (gratis). Heeft u spoed, bel dan 112."
 )
 
 
-def _email_html(paragraphs: list[str]) -> str:
-    body = "\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+def _email_html(paragraphs: list[str], last_html: str) -> str:
+    body = "\n".join([*(f"<p>{html.escape(p)}</p>" for p in paragraphs), f"<p>{last_html}</p>"])
     return (
         '<!DOCTYPE html>\n<html lang="nl"><head><meta charset="utf-8"><title>Burgernet</title>'
         "</head>\n<body>\n" + body + "\n</body></html>\n"
@@ -460,11 +524,17 @@ def _email_html(paragraphs: list[str]) -> str:
 
 
 def compose_alert(
-    incident_type: str, description: dict, free_text: str, callback_number: str, area: str = ""
+    incident_type: str,
+    description: dict,
+    free_text: str,
+    callback_number: str,
+    area: str = "",
+    sender: Sender = NO_SENDER,
 ) -> AlertMessage:
     """The alert for every channel, from a structured description and optional free text.
 
-    `area` (optional) names the neighbourhood, e.g. "Delft, rond de Markt". Raises
+    `area` (optional) names the neighbourhood, e.g. "Delft, rond de Markt"; `sender` the
+    control room and the STOP number the SMS and e-mail name. Raises
     InvalidDescription / UnspeakableText / UnknownIncidentType with a Dutch `user_message`.
     """
     kind = incident_type_of(incident_type)
@@ -477,14 +547,14 @@ def compose_alert(
     display = _alert_text(kind, d, free, callback, area, WRITTEN)
 
     head, parts = _sms_parts(kind, d)
-    sms = shorten_sms(head, parts, free, f"Gezien? Bel gratis {callback}")
+    tail = f"Gezien? Bel gratis {callback}. {sender.sms_stop}"
+    sms = shorten_sms(head, parts, free, tail, prefix=sender.sms_prefix)
     length = sms_length(sms)
 
     subject_noun = _description_sentences(kind, d, WRITTEN)[0][len("Wilt u uitkijken naar ") :]
     subject = f"Burgernet-oproep: kijk uit naar {subject_noun}"
     if len(subject) > 90:
         subject = subject[:87].rstrip() + "..."
-    footer = _EMAIL_FOOTER.format(callback=callback)
     return AlertMessage(
         voice=voice,
         display=display,
@@ -492,8 +562,7 @@ def compose_alert(
         sms_segments=length.segments,
         sms_encoding=length.encoding,
         email_subject=subject,
-        email_text=f"{display}\n\n{footer}\n",
-        email_html=_email_html([display, footer]),
+        email_footer=_EMAIL_FOOTER.format(sender=sender.email_sender, callback=callback),
     )
 
 
@@ -535,7 +604,9 @@ _OUTCOME_SUBJECT: dict[Outcome, str] = {
 _THANKS = "Hartelijk dank voor uw hulp"
 
 
-def compose_outcome(outcome: str, incident_type: str, callback_number: str, note: str = "") -> AlertMessage:
+def compose_outcome(
+    outcome: str, incident_type: str, callback_number: str, note: str = "", sender: Sender = NO_SENDER
+) -> AlertMessage:
     """The outcome message (afloopbericht) for everyone who was reached, with thanks."""
     try:
         result = Outcome(outcome)
@@ -567,18 +638,18 @@ def compose_outcome(outcome: str, incident_type: str, callback_number: str, note
 
     voice = text(SPOKEN, "Hier volgt een bericht van Burgernet")
     display = text(WRITTEN, "Bericht van Burgernet")
+    tail = f"Bedankt voor uw hulp! {sender.sms_stop}"
     sms_full = to_gsm7(
-        f"Burgernet: {sms_main}. "
+        f"{sender.sms_prefix}: {sms_main}. "
         + (_sentence(spoken.expand_abbreviations(note)) + " " if note else "")
-        + "Bedankt voor uw hulp!"
+        + tail
     )
     sms = (
         sms_full
-        if sms_length(sms_full).segments == 1
-        else to_gsm7(f"Burgernet: {sms_main}. Bedankt voor uw hulp!")
+        if sms_length(sms_full).segments <= MAX_SMS_SEGMENTS
+        else to_gsm7(f"{sender.sms_prefix}: {sms_main}. {tail}")
     )
     length = sms_length(sms)
-    footer = _EMAIL_FOOTER.format(callback=callback)
     return AlertMessage(
         voice=voice,
         display=display,
@@ -587,8 +658,7 @@ def compose_outcome(outcome: str, incident_type: str, callback_number: str, note
         sms_encoding=length.encoding,
         email_subject="Burgernet: "
         + ("kind gevonden" if sms_main == "het kind is gevonden" else _OUTCOME_SUBJECT[result]),
-        email_text=f"{display}\n\n{footer}\n",
-        email_html=_email_html([display, footer]),
+        email_footer=_EMAIL_FOOTER.format(sender=sender.email_sender, callback=callback),
     )
 
 

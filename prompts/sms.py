@@ -34,6 +34,22 @@ _TRANSLITERATION = str.maketrans(
         "…": "...",
         "\u00a0": " ",
         "\t": " ",
+        # Letters that Unicode does not decompose into a base letter and an accent.
+        "Ł": "L",
+        "ł": "l",
+        "Đ": "D",
+        "đ": "d",
+        "Ħ": "H",
+        "ħ": "h",
+        "ı": "i",
+        "Œ": "OE",
+        "œ": "oe",
+        "Þ": "Th",
+        "þ": "th",
+        "Ð": "D",
+        "ð": "d",
+        "Ŋ": "N",
+        "ŋ": "n",
     }
 )
 

@@ -11,6 +11,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -22,6 +23,7 @@ from flask import (
 from sqlalchemy.orm import Session
 
 from db.models import AddressKind, Participant, ParticipantStatus, PhoneKind
+from deliveries.message_texts import read_unsubscribe_token
 from participants import selfservice as ss
 from participants.verification import CheckResult, Method, Purpose, RateLimited, VerificationError
 from web.common import client_ip, current_clock
@@ -384,6 +386,29 @@ def opt_out():
         return "U bent afgemeld en krijgt geen oproepen meer. Uw gegevens bewaren wij tot u ze verwijdert."
 
     return _change(act)
+
+
+@bp.route("/mijn/afmelden/<token>", methods=["GET", "POST"])
+def unsubscribe(token: str):
+    """The unsubscribe link of every e-mail (deliveries.message_texts): works without logging
+    in. GET only asks for confirmation (a mail scanner that follows links opts nobody out);
+    the POST, with the page's CSRF token, opts the participant out and says so."""
+    now = current_clock().now()
+    participant_id = read_unsubscribe_token(current_app.config["SECRET_KEY"], token[:100], now)
+    if participant_id is None:
+        return render_template("selfservice/unsubscribe.html", state="invalid"), 404
+    with current_db().transaction() as s:
+        me = s.get(Participant, participant_id)
+        if me is None:
+            state = "gone"
+        elif me.status is ParticipantStatus.OPTED_OUT:
+            state = "already"
+        elif request.method == "POST":
+            ss.opt_out(s, current_clock(), me)
+            state = "done"
+        else:
+            state = "confirm"
+    return render_template("selfservice/unsubscribe.html", state=state, token=token)
 
 
 @bp.get("/mijn/gegevens.json")

@@ -267,29 +267,44 @@ def test_describe_gives_a_short_label():
         ("other", OTHER),
     ],
 )
-def test_sms_fits_one_gsm7_segment(kind, description):
+def test_sms_is_complete_within_three_gsm7_segments(kind, description):
     message = compose_alert(kind, description, "Extra toelichting van de centralist.", CALLBACK)
-    assert len(message.sms) <= 160
     assert message.sms_encoding == "GSM-7"
-    assert message.sms_segments == 1
+    assert message.sms_segments <= 3 and len(message.sms) <= 3 * 153
     assert message.sms.startswith("Burgernet: kijk uit naar ")
-    assert message.sms.endswith(f"Gezien? Bel gratis {CALLBACK}")
+    assert "Extra toelichting van de centralist." in message.sms  # nothing had to be dropped
+    assert message.sms.endswith(f"Gezien? Bel gratis {CALLBACK}. Stop? Sms STOP naar dit nummer.")
 
 
 def test_sms_shortening_drops_free_text_then_low_priority_parts():
-    message = compose_alert("suspect", SUSPECT, "Hij liep hard weg.", CALLBACK)
+    message = compose_alert("suspect", SUSPECT, "Hij liep hard weg. " * 15, CALLBACK)
+    assert message.sms_segments <= 3
     assert "Hij liep hard weg" not in message.sms  # free text goes first
-    assert "in een blauwe jas en een spijkerbroek" in message.sms  # clothing is kept longest
-    assert "op een fiets richting het station" in message.sms  # and the direction of flight
-    assert "slank" not in message.sms  # build is dropped before them
+    assert "in een blauwe jas en een spijkerbroek" in message.sms
+    assert "slank" in message.sms  # the description itself fits three segments
     # Deterministic: the same input gives the same SMS.
-    assert compose_alert("suspect", SUSPECT, "Hij liep hard weg.", CALLBACK).sms == message.sms
+    assert compose_alert("suspect", SUSPECT, "Hij liep hard weg. " * 15, CALLBACK).sms == message.sms
+    # In one segment the low-priority parts go first; the clothing and the flight are kept longest.
+    head, parts = (
+        "een man van ongeveer 20-25 jaar",
+        [
+            (3, "1,80 m"),
+            (5, "slank"),
+            (1, "in een blauwe jas en een spijkerbroek"),
+            (1, "op een fiets richting het station"),
+        ],
+    )
+    one = shorten_sms(head, parts, "", f"Gezien? Bel gratis {CALLBACK}", max_segments=1)
+    assert sms_length(one).segments == 1
+    assert "in een blauwe jas en een spijkerbroek" in one and "op een fiets richting het station" in one
+    assert "slank" not in one
 
 
 def test_short_sms_keeps_free_text():
     message = compose_alert("vehicle", {"plate": "12-ABC-3"}, "Mogelijk gestolen.", CALLBACK)
     assert message.sms == (
-        f"Burgernet: kijk uit naar een voertuig 12-ABC-3. Mogelijk gestolen. Gezien? Bel gratis {CALLBACK}"
+        "Burgernet: kijk uit naar een voertuig 12-ABC-3. Mogelijk gestolen. "
+        f"Gezien? Bel gratis {CALLBACK}. Stop? Sms STOP naar dit nummer."
     )
 
 
@@ -300,18 +315,29 @@ def test_sms_transliterates_to_gsm7_where_readable():
     assert message.sms_encoding == "GSM-7"
 
 
-def test_sms_outside_gsm7_is_reported_as_ucs2_with_segments():
+def test_letters_without_a_decomposition_are_transliterated_too():
     message = compose_alert("missing_person", dict(MISSING_PERSON, name="Łucja Wąs"), "", CALLBACK)
-    assert "Łucja" in message.sms
+    assert "Łucja Wąs" in message.display
+    assert "Lucja Was" in message.sms
+    assert message.sms_encoding == "GSM-7"
+
+
+def test_sms_outside_gsm7_is_ucs2_within_three_segments():
+    # The schwa has no readable GSM-7 form: UCS-2, 67 characters a segment; the free text goes
+    # before the description does.
+    message = compose_alert(
+        "missing_person", dict(MISSING_PERSON, name="Aysel Həsənova"), "Extra. " * 10, CALLBACK
+    )
+    assert "Həsənova" in message.sms
     assert message.sms_encoding == "UCS-2"
-    assert message.sms_segments == sms_length(message.sms).segments
-    assert message.sms_segments >= 2  # does not fit 70 UCS-2 characters
-    assert len(message.sms) > 70
+    assert message.sms_segments == sms_length(message.sms).segments == 3
+    assert "Extra" not in message.sms
+    assert "laatst gezien bij de Markt" in message.sms and CALLBACK in message.sms
 
 
 def test_sms_that_cannot_fit_reports_its_segments():
     head = "man met een heel lange omschrijving " * 5
-    sms = shorten_sms(head, [(1, "rode jas")], "", f"Gezien? Bel gratis {CALLBACK}")
+    sms = shorten_sms(head, [(1, "rode jas")], "", f"Gezien? Bel gratis {CALLBACK}", max_segments=1)
     length = sms_length(sms)
     assert length.encoding == "GSM-7"
     assert length.segments == 2
@@ -357,7 +383,8 @@ def test_outcome_messages(outcome, kind, expected):
     assert expected in message.voice
     assert expected in message.display
     assert message.voice.endswith("Hartelijk dank voor uw hulp.")
-    assert message.sms.startswith("Burgernet: ") and message.sms.endswith("Bedankt voor uw hulp!")
+    assert message.sms.startswith("Burgernet: ")
+    assert message.sms.endswith("Bedankt voor uw hulp! Stop? Sms STOP naar dit nummer.")
     assert message.sms_segments == 1 and message.sms_encoding == "GSM-7"
     assert message.email_subject.startswith("Burgernet: ")
     assert not any(c.isdigit() for c in message.voice)
