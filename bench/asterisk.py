@@ -88,6 +88,7 @@ _SEPARATOR = re.compile(r"^-{20,} (?P<stamp>.+)$")
 _EPOCH = re.compile(r"\b(\d{9,11}\.\d{1,6})\b")
 _DATE_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})\s+(\d{2}:\d{2}:\d{2}(?:\.\d+)?)")
 _DIRECTION = re.compile(r"message (sent|received)", re.IGNORECASE)
+_REQUEST_USER = re.compile(r"^INVITE sips?:\+?([^@;> ]+)@")
 
 
 @dataclass
@@ -95,6 +96,7 @@ class PhoneCall:
     """One call at a phone, in seconds of the phone's clock (None: not seen)."""
 
     invite_at: float | None = None
+    number: str | None = None  # the user part of the INVITE's request URI: the number dialled
     answer_at: float | None = None  # the phone's 200 OK to the INVITE
     hangup_at: float | None = None  # the first BYE of the call, either way
 
@@ -153,6 +155,8 @@ def phone_calls(log: str) -> dict[str, PhoneCall]:
         call = calls.setdefault(call_id, PhoneCall())
         if start.startswith("INVITE ") and direction == "received" and call.invite_at is None:
             call.invite_at = at
+            dialled = _REQUEST_USER.match(start)
+            call.number = dialled.group(1) if dialled else None
         elif (
             start.startswith("SIP/2.0 200")
             and direction == "sent"
@@ -163,6 +167,28 @@ def phone_calls(log: str) -> dict[str, PhoneCall]:
         elif start.startswith("BYE ") and call.hangup_at is None:
             call.hangup_at = at
     return calls
+
+
+def invites_per_number(*logs: str) -> dict[str, int]:
+    """How many calls (Call-IDs) each number received across the phones' message logs."""
+    counts: dict[str, int] = {}
+    for log in logs:
+        for call in phone_calls(log).values():
+            if call.invite_at is not None and call.number is not None:
+                counts[call.number] = counts.get(call.number, 0) + 1
+    return counts
+
+
+def max_per_window(times: list[float], window_s: float = 1.0) -> int:
+    """The most events inside any window [t, t + window_s) (sliding): a trunk's highest
+    calls-per-second when window_s is 1."""
+    ordered = sorted(times)
+    best, first = 0, 0
+    for last, at in enumerate(ordered):
+        while at - ordered[first] >= window_s:
+            first += 1
+        best = max(best, last - first + 1)
+    return best
 
 
 def mean_seconds(values: list[float | None]) -> float:

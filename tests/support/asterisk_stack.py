@@ -9,11 +9,17 @@ end-to-end tests pace, wake on events and survive a failed tick exactly like a d
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -269,3 +275,123 @@ def delivery_states(db: Database, action_id: int) -> dict[int, DeliveryState]:
     with db.session() as s:
         rows = s.execute(select(Delivery.id, Delivery.state).where(Delivery.action_id == action_id))
         return {row.id: DeliveryState(row.state) for row in rows}
+
+
+# --- the production topology: `burgernet ...` processes ----------------------------------------
+
+BURGERNET = Path(sys.executable).parent / "burgernet"
+
+
+def platform_env(settings: Settings, **extra: object) -> dict[str, str]:
+    """The environment a `burgernet` process needs to run with `settings` (the parts the
+    topology tests change: database, backend, AMI, FastAGI, shared directories, the dialer's
+    pacing). Quiet hours off (settings without a window) becomes an empty window (00:00-00:00).
+    `extra` adds BURGERNET_ variables by setting path, e.g. dialer__cps=5."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BURGERNET_") and k != "DATABASE_URL"}
+    a, d = settings.asterisk, settings.dialer
+    values: dict[str, object] = {
+        "secret_key": settings.secret_key or "test-secret",
+        "instance_path": settings.instance_path,
+        "phone_backend": settings.phone_backend,
+        "asterisk__ami_host": a.ami_host,
+        "asterisk__ami_port": a.ami_port,
+        "asterisk__ami_connections": a.ami_connections,
+        "asterisk__fastagi_host": a.fastagi_host,
+        "asterisk__fastagi_port": a.fastagi_port,
+        "asterisk__dial_template": a.dial_template,
+        "asterisk__sounds_dir": a.sounds_dir,
+        "asterisk__recordings_dir": a.recordings_dir,
+        "dialer__cps": d.cps,
+        "dialer__channels": d.channels,
+        "dialer__dial_timeout_s": d.dial_timeout_s,
+        "dialer__reconcile_grace_s": d.reconcile_grace_s,
+        "dialer__max_call_s": d.max_call_s,
+        "dialer__poll_interval_s": d.poll_interval_s,
+        "dialer__busy_retry_delays_s": d.busy_retry_delays_s,
+        "dialer__no_answer_retry_delays_s": d.no_answer_retry_delays_s,
+        "dialer__failed_retry_delays_s": d.failed_retry_delays_s,
+    }
+    if settings.quiet_hours_start is None or settings.quiet_hours_end is None:
+        # The environment cannot say None; a window that ends where it starts is empty.
+        values["quiet_hours_start"] = values["quiet_hours_end"] = "00:00"
+    values.update(extra)
+    for key, value in values.items():
+        text = json.dumps(value) if isinstance(value, list | dict) else str(value)
+        env[f"BURGERNET_{key.upper()}"] = text
+    env["DATABASE_URL"] = settings.database_url
+    return env
+
+
+class PlatformProcess:
+    """One `burgernet ARGS...` process (dialer, FastAGI server, scheduler, gunicorn...), its
+    output in `<workdir>/<label>.log`; stopped with SIGTERM (SIGKILL after 15 s) on exit.
+    Runs in `workdir`, so no .env file of the checkout applies."""
+
+    def __init__(self, args: list[str], env: dict[str, str], workdir: Path, label: str):
+        self.args = args if args[0] != "burgernet" else [str(BURGERNET), *args[1:]]
+        self.env = env
+        self.workdir = workdir
+        self.label = label
+        self.log_path = workdir / f"{label}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, ready: str | None = None, timeout_s: float = 60) -> PlatformProcess:
+        """Start it; with `ready`, wait until that text appears in its output."""
+        self._log = open(self.log_path, "w")  # noqa: SIM115 (closed in stop())
+        self.process = subprocess.Popen(
+            self.args,
+            cwd=self.workdir,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        if ready is not None:
+            deadline = time.monotonic() + timeout_s
+            while ready not in self.output():
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{self.label} exited with {self.process.returncode}: {self.tail()}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.label} not ready within {timeout_s:.0f} s: {self.tail()}")
+                time.sleep(0.2)
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: the process dies without running a line of its own clean-up."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> int | None:
+        if self.alive():
+            assert self.process is not None
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        if getattr(self, "_log", None):
+            self._log.close()
+        return self.process.returncode if self.process else None
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def tail(self, chars: int = 3000) -> str:
+        return f"--- {self.label} ---\n{self.output()[-chars:]}"
+
+    def __enter__(self) -> PlatformProcess:
+        return self if self.process is not None else self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
