@@ -57,6 +57,22 @@ class OriginateError(Exception):
     """The backend could not hand the call to the network (link down, rejected request)."""
 
 
+class BackendUnavailable(OriginateError):
+    """The backend could not take the call at all (the link to the PBX is down, the PBX is
+    shutting down, the provider's API does not answer): nothing reached the network, so no
+    attempt was spent. The dialer puts the row back as it was; `str()` says why."""
+
+
+# Hangup causes of an answered call that ended before the alert message was heard, set by the
+# adapters (never by the participant's own hang-up): the PBX went down or restarted, or the IVR
+# could not run and the dialplan's fallback apology played. `deliveries.events` stores such a
+# call as FAILED with this cause (retried by the policy), unless the flow already recorded that
+# the message was heard.
+CALL_CUT = "CALL_CUT"
+IVR_FALLBACK = "IVR_FALLBACK"
+CUT_CAUSES = frozenset({CALL_CUT, IVR_FALLBACK})
+
+
 class CallBackend(Protocol):
     name: str
     # An adapter whose provider imposes its own calls-per-second limit (a Twilio account)

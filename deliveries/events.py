@@ -5,6 +5,12 @@ status webhooks. Each event is matched to its delivery and attempt; an event tha
 earlier attempt, repeats an `event_key` already seen, or reports a state the row has already
 passed is ignored. A result that the retry policy retries puts the row back in the queue with
 `next_attempt_at` set: retries are rows scheduled for later, not sleeping threads.
+
+An answered call that the PBX or the IVR cut (the adapter says so with hangup cause CALL_CUT or
+IVR_FALLBACK) was not "completed": unless the alert flow had already recorded that the message
+was heard (`record_message_heard`, a DeliveryEvent of this attempt), it ends FAILED with that
+cause and the retry policy retries it like any transient failure. A participant who hangs up
+on their own is still COMPLETED: they were reached.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from db.models import (
     DeliveryKind,
     DeliveryState,
 )
-from deliveries.call_backend import CallEvent, CallEventType
+from deliveries.call_backend import CUT_CAUSES, IVR_FALLBACK, CallEvent, CallEventType
 from deliveries.retry import retry_delay_s
 from deliveries.states import record_event, transition
 
@@ -37,6 +43,9 @@ S = DeliveryState
 T = CallEventType
 
 _RESULT_OF = {T.BUSY: S.BUSY, T.NO_ANSWER: S.NO_ANSWER, T.FAILED: S.FAILED}
+
+# The IVR's evidence that the participant heard the alert message on this attempt.
+MESSAGE_HEARD = "ivr.message_heard"
 
 
 class UnknownDelivery(LookupError):
@@ -123,10 +132,72 @@ def _seen(session: Session, delivery_id: int, event_key: str) -> bool:
     return any((d or {}).get("event_key") == event_key for d in details)
 
 
+def record_message_heard(session: Session, delivery: Delivery, clock: Clock) -> bool:
+    """The IVR played the alert message to its end on the current attempt (once per attempt;
+    the caller commits). Returns False when it was already recorded."""
+    if message_heard(session, delivery):
+        return False
+    session.add(
+        DeliveryEvent(
+            delivery_id=delivery.id,
+            at=clock.now(),
+            event=MESSAGE_HEARD,
+            detail={"attempt": delivery.attempts},
+        )
+    )
+    return True
+
+
+def message_heard(session: Session, delivery: Delivery) -> bool:
+    """Has the IVR recorded that the message was heard on the delivery's current attempt?"""
+    session.flush()
+    details = session.scalars(
+        select(DeliveryEvent.detail).where(
+            DeliveryEvent.delivery_id == delivery.id, DeliveryEvent.event == MESSAGE_HEARD
+        )
+    )
+    return any((d or {}).get("attempt") == delivery.attempts for d in details)
+
+
+def cut_cause(event: CallEvent) -> str | None:
+    """CALL_CUT or IVR_FALLBACK when the adapter says the PBX or the IVR ended the call."""
+    cause = (event.hangup_cause or "").strip().upper()
+    if cause in CUT_CAUSES:
+        return cause
+    if (event.detail or {}).get("fallback"):
+        return IVR_FALLBACK
+    return None
+
+
+def _answered_call_ended(session, delivery, event, clock, settings, detail, **extra) -> None:
+    """An answered (person) call ended: completed, or cut before the message was heard."""
+    cut = cut_cause(event)
+    if cut is not None and not message_heard(session, delivery):
+        delivery.hangup_cause = cut
+        transition(
+            session,
+            delivery,
+            S.FAILED,
+            event="call.cut",
+            clock=clock,
+            hangup_cause=cut,
+            **extra,
+            **detail,
+        )
+        log_event(
+            logger, "call.cut", logging.WARNING, delivery_id=delivery.id, cause=cut, attempt=delivery.attempts
+        )
+        schedule_retry(session, delivery, S.FAILED, cut, clock, settings)
+        return
+    delivery.hangup_cause = event.hangup_cause
+    if cut is not None:
+        extra = {**extra, "cut_after_message": cut}
+    transition(session, delivery, S.COMPLETED, event="call.completed", clock=clock, **extra, **detail)
+
+
 def _completed(session, delivery, state, event, clock, settings, detail) -> None:
     if state == S.ANSWERED:
-        delivery.hangup_cause = event.hangup_cause
-        transition(session, delivery, S.COMPLETED, event="call.completed", clock=clock, **detail)
+        _answered_call_ended(session, delivery, event, clock, settings, detail)
     elif state == S.LEAVING_MESSAGE:
         _message_left(session, delivery, event, clock, settings, detail)
     elif state in (S.DIALING, S.RINGING):
@@ -137,17 +208,9 @@ def _completed(session, delivery, state, event, clock, settings, detail) -> None
 def _ended_without_answer(session, delivery, state, event, clock, settings, detail) -> None:
     result = _RESULT_OF[event.type]
     if state == S.ANSWERED:
-        # The line dropped after the participant answered: they were reached.
-        delivery.hangup_cause = event.hangup_cause
-        transition(
-            session,
-            delivery,
-            S.COMPLETED,
-            event="call.completed",
-            clock=clock,
-            reported=result.value,
-            **detail,
-        )
+        # The line dropped after the participant answered: they were reached, unless the PBX
+        # or the IVR cut the call before the message was heard.
+        _answered_call_ended(session, delivery, event, clock, settings, detail, reported=result.value)
         return
     if state == S.LEAVING_MESSAGE:
         # The line ended while the machine listened: the message was left as far as it got.

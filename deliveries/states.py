@@ -3,6 +3,7 @@
     queued -> dialing -> ringing -> answered -> completed                (voice, a person)
     dialing/ringing/answered -> leaving_message -> machine               (voice, a machine)
     dialing/ringing -> busy | no_answer | failed | cancelled
+    answered -> failed                                                   (cut before the message was heard)
     queued -> sending -> sent -> delivered                               (SMS, email)
     sending -> failed | sent -> failed
     busy | no_answer | failed | machine -> queued                        (a retry, scheduled later)
@@ -40,7 +41,8 @@ ALLOWED: dict[DeliveryState, set[DeliveryState]] = {
     S.DIALING: {S.RINGING, S.ANSWERED, S.LEAVING_MESSAGE, S.BUSY, S.NO_ANSWER, S.FAILED, S.CANCELLED},
     S.RINGING: {S.ANSWERED, S.LEAVING_MESSAGE, S.BUSY, S.NO_ANSWER, S.FAILED, S.CANCELLED},
     # Answering-machine detection may decide only after the line was picked up.
-    S.ANSWERED: {S.COMPLETED, S.LEAVING_MESSAGE, S.OPTED_OUT},
+    # FAILED: the PBX or the IVR cut the call before the message was heard (deliveries.events).
+    S.ANSWERED: {S.COMPLETED, S.LEAVING_MESSAGE, S.OPTED_OUT, S.FAILED},
     # The machine's line ends (hang-up, or the dialer gives up on it): the message was left.
     S.LEAVING_MESSAGE: {S.MACHINE},
     S.BUSY: {S.QUEUED},

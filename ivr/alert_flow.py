@@ -10,6 +10,11 @@ Context: `{"delivery_id": <Delivery.id>}`. Every digit chosen is appended to
 `Delivery.menu_choices` (e.g. "1923" = repeat, opt out, changed mind, will look out); choice 2 sets
 `transfer_requested`, 3 `acknowledged`, a confirmed 9 `opt_out_requested` and the participant's
 status `opted_out` (audited). Each is committed at once, so a dropped call keeps it.
+
+Entering the menu (a person) or hanging up after the message (a machine) means the alert text
+was played to its end: `message_heard` records that on the delivery for this attempt
+(`deliveries.events.record_message_heard`), so a call the PBX or the IVR cuts later still
+counts as reached, and one cut before it is retried.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from sqlalchemy import func, update
 from config.logging import log_event
 from db.audit import record_audit
 from db.models import Action, Delivery, DeliveryEvent, Participant, ParticipantStatus
+from deliveries.events import record_message_heard
 from ivr.flow import (
     AwaitMessageEnd,
     Branch,
@@ -74,6 +80,13 @@ def alert_text(env: CallEnv, ctx: Mapping) -> str:
     if not action.voice_text:
         raise FlowError(f"alert flow: action {action.id} has no frozen voice text")
     return action.voice_text
+
+
+def message_heard(env: CallEnv, ctx: Mapping, _happened: Input | None) -> None:
+    """The alert text was played to its end on this call (committed at once)."""
+    delivery = _delivery(env, ctx)
+    if record_message_heard(env.session, delivery, env.clock):
+        env.session.commit()
 
 
 def record_menu_choice(env: CallEnv, ctx: Mapping, happened: Input) -> None:
@@ -153,6 +166,7 @@ def opt_out(env: CallEnv, ctx: Mapping, _happened: Input | None) -> None:
 
 HANDLERS: dict[str, Handler] = {
     "answered_by": answered_by,
+    "message_heard": message_heard,
     "alert_text": alert_text,
     "record_menu_choice": record_menu_choice,
     "acknowledge": acknowledge,
@@ -176,6 +190,7 @@ ALERT_FLOW = Flow.build(
         Play("alert", prompts=(SayFrom("alert_text"),), next="menu"),
         Menu(
             "menu",
+            on_enter="message_heard",
             prompts=(Say("alert_menu"),),
             choices={"1": "repeat", "2": "transfer", "3": "acknowledged", "9": "opt_out_confirm"},
             on_exhausted="goodbye",
@@ -210,7 +225,8 @@ ALERT_FLOW = Flow.build(
         Play("opt_out_cancelled", prompts=(Say("opt_out_cancelled"),), next="menu"),
         Hangup("opted_out", on_enter="opt_out", prompts=(Say("opted_out"), Say("goodbye"))),
         Hangup("goodbye", prompts=(Say("goodbye"),)),
-        Hangup("end"),
+        # Reached after the machine's message or a transfer the control room answered.
+        Hangup("end", on_enter="message_heard"),
     ],
     handlers=HANDLERS,
 )

@@ -104,9 +104,15 @@ def test_transfer_request_and_results_are_stored(seeded, session, clock, setting
         events = s.scalars(
             select(DeliveryEvent).where(DeliveryEvent.delivery_id == delivery.id).order_by(DeliveryEvent.id)
         ).all()
-        assert [(e.event, e.detail["answered"], e.detail["status"]) for e in events] == [
+        assert [
+            (e.event, e.detail["answered"], e.detail["status"]) for e in events if e.event == "ivr_transfer"
+        ] == [
             ("ivr_transfer", False, "NOANSWER"),
             ("ivr_transfer", True, "ANSWER"),
+        ]
+        # The message was played before the menu: recorded once for this attempt.
+        assert [e.detail for e in events if e.event == "ivr.message_heard"] == [
+            {"attempt": delivery.attempts}
         ]
 
 
