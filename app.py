@@ -18,7 +18,7 @@ from config.logging import configure_logging
 from config.settings import PROJECT_ROOT, Settings, get_settings
 from db.database import Database
 from db.runtime import Runtime, current_db, current_settings
-from dialer.cli import dialer_group, start_background_dialer
+from dialer.cli import dialer_group, scheduler_group, start_background_dialer
 from evaluation.cli import evaluation_group
 from ivr.cli import ivr_group
 from participants.cli import demo_group, participants_group
@@ -116,6 +116,7 @@ for group in (
     demo_group,
     prompts_group,
     dialer_group,
+    scheduler_group,
     action_group,
     ivr_group,
     evaluation_group,

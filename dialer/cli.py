@@ -1,6 +1,9 @@
-"""`burgernet dialer run`: the long-running dialer worker (one per trunk or PBX).
+"""`burgernet dialer run` (the long-running dialer worker; several may share a trunk on
+PostgreSQL) and `burgernet scheduler run` (the cluster-wide jobs; several may run, one leads).
 
-Errors end with a line on stderr and a non-zero exit status (click.ClickException).
+Errors end with a line on stderr and a non-zero exit status (click.ClickException). A dialer
+whose loop gave up (no tick completed for `dialer.max_outage_s`) exits with status 3, so its
+supervisor restarts it.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import TextIO
@@ -18,13 +22,15 @@ from config.logging import configure_logging, log_event
 from config.settings import Settings
 from db.database import Database
 from db.runtime import current_db, current_settings
-from dialer.jobs import build_scheduler
+from dialer.leadership import ClusterScheduler
 from dialer.wiring import build_worker
 from dialer.worker import PacingLoop
 
 logger = logging.getLogger(__name__)
 
 dialer_group = click.Group("dialer", help="The power dialer.")
+scheduler_group = click.Group("scheduler", help="The cluster-wide jobs (one leader at a time).")
+GAVE_UP_EXIT = 3
 
 
 class SqliteDialerLock:
@@ -53,7 +59,8 @@ class SqliteDialerLock:
 
 
 class BackgroundDialer:
-    """The pacing loop (`PacingLoop`, i.e. `DialerWorker.run`) and, if asked, the durable jobs."""
+    """The pacing loop (`PacingLoop`, i.e. `DialerWorker.run`) and, if asked, the cluster-wide
+    jobs beside it (a `ClusterScheduler` thread, which runs them only while it holds the lease)."""
 
     def __init__(
         self,
@@ -63,9 +70,8 @@ class BackgroundDialer:
         trunk_name: str | None = None,
         worker_id: str | None = None,
         call_log: Path | None = None,
-        durable_jobs: bool = True,
+        with_scheduler: bool = False,
     ):
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per run otherwise
         self.lock = SqliteDialerLock(db) if db.is_sqlite else None
         if self.lock:
             self.lock.acquire()
@@ -73,7 +79,7 @@ class BackgroundDialer:
             db, settings, trunk_name=trunk_name, worker_id=worker_id, call_log=call_log
         )
         self.loop = PacingLoop(self.worker)
-        self.scheduler = build_scheduler(db, settings, self.worker.clock) if durable_jobs else None
+        self.scheduler = ClusterScheduler(db, settings) if with_scheduler else None
 
     def start(self) -> None:
         self.loop.start()
@@ -82,15 +88,15 @@ class BackgroundDialer:
 
     def stop(self) -> None:
         if self.scheduler is not None:
-            self.scheduler.shutdown(wait=True)
+            self.scheduler.stop()
         self.loop.stop()
         if self.lock:
             self.lock.release()
 
 
 def start_background_dialer(db: Database, settings: Settings) -> BackgroundDialer:
-    """For `burgernet serve` in training mode: the wave runs from the web console out of the box."""
-    dialer = BackgroundDialer(db, settings)
+    """A dialer with the jobs in this process: the wave runs from the web console out of the box."""
+    dialer = BackgroundDialer(db, settings, with_scheduler=True)
     dialer.start()
     log_event(logger, "dialer.background_started", worker=dialer.worker.worker_id)
     return dialer
@@ -106,15 +112,23 @@ def start_background_dialer(db: Database, settings: Settings) -> BackgroundDiale
     help="Simulator only: append every call placed to this file.",
 )
 @click.option(
-    "--no-jobs", is_flag=True, help="Only the pacing loop, for a second dialer process on PostgreSQL."
+    "--with-scheduler",
+    is_flag=True,
+    help="Also run the cluster-wide jobs here (single-process setups); else run `scheduler run`.",
 )
-def run_dialer(trunk_name, worker_id, call_log, no_jobs) -> None:
-    """Run the dialer worker until SIGTERM or Ctrl-C."""
+@click.option("--no-jobs", is_flag=True, hidden=True, help="Accepted and ignored (the default now).")
+def run_dialer(trunk_name, worker_id, call_log, with_scheduler, no_jobs) -> None:
+    """Run the dialer worker until SIGTERM or Ctrl-C (exit status 3 if its loop gives up)."""
     configure_logging()
     settings = current_settings()
     db = current_db()
     dialer = BackgroundDialer(
-        db, settings, trunk_name=trunk_name, worker_id=worker_id, call_log=call_log, durable_jobs=not no_jobs
+        db,
+        settings,
+        trunk_name=trunk_name,
+        worker_id=worker_id,
+        call_log=call_log,
+        with_scheduler=with_scheduler,
     )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -125,6 +139,25 @@ def run_dialer(trunk_name, worker_id, call_log, no_jobs) -> None:
     click.echo(f"dialer {dialer.worker.worker_id} runs on trunk {dialer.worker.trunk.name}", err=True)
     try:
         while not stop.wait(0.5):
-            pass
+            if not dialer.loop.running:
+                break
     finally:
         dialer.stop()
+    if dialer.worker.gave_up is not None:
+        click.echo(f"dialer gave up: {dialer.worker.gave_up}", err=True)
+        sys.exit(GAVE_UP_EXIT)
+    if not stop.is_set():
+        click.echo("dialer loop ended unexpectedly", err=True)
+        sys.exit(1)
+
+
+@scheduler_group.command("run")
+def run_scheduler() -> None:
+    """Run the cluster-wide jobs while this process holds the lease, until SIGTERM or Ctrl-C."""
+    configure_logging()
+    scheduler = ClusterScheduler(current_db(), current_settings())
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo(f"scheduler {scheduler.holder} runs (the lease holder runs the jobs)", err=True)
+    scheduler.run(stop)

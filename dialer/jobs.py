@@ -1,28 +1,24 @@
-"""The dialer's durable jobs, on APScheduler 3.
+"""The cluster-wide jobs: outcome messages, the end of stale actions, the nightly retention purge.
 
-The pacing loop is not one of them: `DialerWorker.run` paces the calls (in a thread of its own,
-`dialer.worker.PacingLoop`), the same loop in production and in the end-to-end tests. It also
-picks up retries when their `next_attempt_at` comes (retries are rows, not jobs or sleeping
-threads).
-
-The durable jobs live in the persistent SQLAlchemyJobStore (table `apscheduler_jobs`): the
-outcome message after an action ends, the automatic end of stale actions, the nightly retention
-purge. They are plain functions found by reference; `bind()` gives them this process's
-database, settings and clock. Each is idempotent, so a restart that runs one late, or two
-dialer processes that both run it, change nothing twice.
+They run once for the whole cluster, in the process that holds the `scheduler` lease
+(`dialer.leadership.ClusterScheduler`: `burgernet scheduler run`, or `dialer run
+--with-scheduler` on a single machine). No job store: each job derives what is due from the
+database (ended actions without their outcome message, running actions past their age, the
+purge's last run kept in a `lease` row), so a restart, a new leader or a job run twice changes
+nothing twice. The pacing loop is not a job: `DialerWorker.run` paces the calls and picks up
+retries when their `next_attempt_at` comes (retries are rows, not jobs or sleeping threads).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from actions.end import end_action, outcome_due_at, plan_outcome_messages
@@ -30,14 +26,14 @@ from config.clock import Clock
 from config.logging import log_event
 from config.settings import Settings
 from db.database import Database
-from db.models import Action, ActionStatus, Outcome
+from db.models import Action, ActionStatus, Lease, Outcome
 from participants.retention import purge
 
 logger = logging.getLogger(__name__)
 
-PERSISTENT = "persistent"
-JOB_TABLE = "apscheduler_jobs"
 STALE_NOTE = "Automatisch beëindigd: de actie liep langer dan {hours} uur."
+PURGE_AT = (3, 30)  # local time of the nightly retention purge
+PURGE_RECORD = "job:retention_purge"  # a lease row whose acquired_at is the purge's last run
 
 
 # --- the work, testable without a scheduler ---------------------------------------------------
@@ -73,89 +69,69 @@ def end_stale_actions(session: Session, clock: Clock, settings: Settings) -> lis
     return ended
 
 
-# --- the jobs (found by reference, so they survive a restart) ----------------------------------
+def last_purge_slot(now: datetime, timezone: str) -> datetime:
+    """The latest 03:30 local time at or before `now` (aware UTC)."""
+    local = now.astimezone(ZoneInfo(timezone))
+    slot = local.replace(hour=PURGE_AT[0], minute=PURGE_AT[1], second=0, microsecond=0)
+    if slot > local:
+        slot -= timedelta(days=1)
+    return slot.astimezone(now.tzinfo)
 
 
-@dataclass
-class _Bound:
-    db: Database
-    settings: Settings
-    clock: Clock
+def purge_last_run(session: Session) -> datetime | None:
+    record = session.get(Lease, PURGE_RECORD)
+    return record.acquired_at if record is not None else None
 
 
-_bound: _Bound | None = None
-_bind_lock = threading.Lock()
+def retention_purge_due(session: Session, clock: Clock, settings: Settings) -> bool:
+    last = purge_last_run(session)
+    return last is None or last < last_purge_slot(clock.now(), settings.timezone)
 
 
-def bind(db: Database, settings: Settings, clock: Clock) -> None:
-    """Give the persistent jobs this process's database, settings and clock."""
-    global _bound
-    with _bind_lock:
-        _bound = _Bound(db, settings, clock)
+# --- the jobs, as the scheduler runs them -------------------------------------------------------
 
 
-def _context() -> _Bound:
-    if _bound is None:
-        raise RuntimeError("dialer jobs ran before dialer.jobs.bind()")
-    return _bound
-
-
-def outcome_messages_job() -> None:
-    ctx = _context()
-    with ctx.db.session() as session:
-        count = send_due_outcome_messages(session, ctx.clock, ctx.settings)
+def outcome_messages_job(db: Database, settings: Settings, clock: Clock) -> None:
+    with db.session() as session:
+        count = send_due_outcome_messages(session, clock, settings)
     if count:
         log_event(logger, "job.outcome_messages", deliveries=count)
 
 
-def stale_actions_job() -> None:
-    ctx = _context()
-    with ctx.db.session() as session:
-        ended = end_stale_actions(session, ctx.clock, ctx.settings)
+def stale_actions_job(db: Database, settings: Settings, clock: Clock) -> None:
+    with db.session() as session:
+        ended = end_stale_actions(session, clock, settings)
     if ended:
         log_event(logger, "job.stale_actions_ended", actions=ended)
 
 
-def retention_purge_job() -> None:
-    ctx = _context()
-    with ctx.db.session() as session:
-        report = purge(session, ctx.clock, ctx.settings)
-        session.commit()
+def retention_purge_job(db: Database, settings: Settings, clock: Clock) -> None:
+    """The nightly purge, once per night whoever leads: its last run is kept in the database."""
+    with db.session() as session:
+        if not retention_purge_due(session, clock, settings):
+            return
+        report = purge(session, clock, settings)
+        record = session.get(Lease, PURGE_RECORD)
+        if record is None:
+            session.add(Lease(name=PURGE_RECORD, holder=None, acquired_at=clock.now()))
+        else:
+            record.acquired_at = clock.now()
+        try:
+            session.commit()
+        except IntegrityError:  # another process recorded a run meanwhile: it purged too
+            session.rollback()
     log_event(logger, "job.retention_purge", report=repr(report))
 
 
-def build_scheduler(db: Database, settings: Settings, clock: Clock) -> BackgroundScheduler:
-    """A scheduler with the durable jobs (not started)."""
-    bind(db, settings, clock)
-    scheduler = BackgroundScheduler(
-        jobstores={PERSISTENT: SQLAlchemyJobStore(engine=db.engine, tablename=JOB_TABLE)},
-        executors={"default": ThreadPoolExecutor(4)},
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
-        timezone=settings.timezone,
-    )
-    scheduler.add_job(
-        "dialer.jobs:outcome_messages_job",
-        "interval",
-        seconds=15,
-        id="dialer.outcome_messages",
-        jobstore=PERSISTENT,
-        replace_existing=True,
-    )
-    scheduler.add_job(
-        "dialer.jobs:stale_actions_job",
-        "interval",
-        minutes=5,
-        id="dialer.stale_actions",
-        jobstore=PERSISTENT,
-        replace_existing=True,
-    )
-    scheduler.add_job(
-        "dialer.jobs:retention_purge_job",
-        "cron",
-        hour=3,
-        minute=30,
-        id="dialer.retention_purge",
-        jobstore=PERSISTENT,
-        replace_existing=True,
-    )
-    return scheduler
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[Database, Settings, Clock], None]
+    every_s: float  # how often the leader looks; the job itself decides from the database
+
+
+JOBS = (
+    Job("outcome_messages", outcome_messages_job, 15.0),
+    Job("stale_actions", stale_actions_job, 300.0),
+    Job("retention_purge", retention_purge_job, 60.0),
+)

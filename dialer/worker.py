@@ -14,41 +14,64 @@ One `tick()` does, in order:
 All state is in the database: a row is claimed (queued -> dialing for a call, queued -> sending
 for a message; attempts + 1, claimed_by) and committed BEFORE it is handed to the network, so a
 crash can never make the same attempt twice. On PostgreSQL claims use `FOR UPDATE SKIP LOCKED`,
-so several workers (one per trunk or PBX) share a wave without overlap; on SQLite one worker
-runs.
+so several workers share a wave without overlap; on SQLite one worker runs.
+
+Several workers may dial on ONE trunk (PostgreSQL): each claim transaction first locks the
+trunk row (`SELECT ... FOR UPDATE`), so claims on a trunk are serialised across processes. The
+free channels are counted from the rows in flight on the trunk (a dead worker's rows are
+reconciled, never a counter that leaks), and the calls-per-second budget is a token bucket kept
+in the trunk row (`tokens`, `tokens_at`), refilled from the database clock and taken in the same
+transaction; no more than `cps` calls are claimed in any one-second window either. The trunk's
+limits therefore hold whatever the number of dialers.
+
+The loop survives its database (`run`): a failed tick is logged and retried with backoff; a loop
+that has completed no tick for `dialer.max_outage_s` gives up (`gave_up`), and `dialer run` exits
+non-zero so its supervisor restarts it. A circuit breaker asks the backend before each claim
+(`unavailable_reason()`): while the link is down nothing is claimed and no attempt is spent.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from config.clock import Clock
+from config.clock import Clock, SystemClock
 from config.logging import log_event
 from config.settings import Settings
 from db.database import Database
+from db.heartbeats import Heartbeat
 from db.models import (
     Action,
     ActionStatus,
     Channel,
     Delivery,
+    DeliveryEvent,
     DeliveryKind,
     DeliveryState,
     Participant,
     ParticipantStatus,
     Trunk,
 )
-from deliveries.call_backend import CallBackend, CallEvent, CallEventType, CallRequest, OriginateError
+from deliveries.call_backend import (
+    BackendUnavailable,
+    CallBackend,
+    CallEvent,
+    CallEventType,
+    CallRequest,
+    OriginateError,
+)
 from deliveries.events import UnknownDelivery, apply_call_event, schedule_retry
 from deliveries.message_sender import MessageSender, SendError, SendResult
 from deliveries.message_texts import MessageComposer
@@ -62,6 +85,9 @@ logger = logging.getLogger(__name__)
 
 S = DeliveryState
 RECONCILE_EVERY_S = 5.0
+CPS_WINDOW_S = 1.0  # no more than the trunk's cps calls are claimed in any window this long
+BREAKER_POLL_S = 0.1  # how often the loop asks a down backend whether it is back
+BREAKER_HOLD_S = 1.0  # after an originate found the backend down, claim nothing for this long
 PERMANENT_SEND_CAUSE = "INVALID_NUMBER"  # never retried (deliveries.retry.PERMANENT_CAUSES)
 
 
@@ -131,6 +157,10 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+class DialerGaveUp(RuntimeError):
+    """The loop could not complete a tick for longer than `dialer.max_outage_s`."""
+
+
 class DialerWorker:
     def __init__(
         self,
@@ -151,7 +181,9 @@ class DialerWorker:
         self.senders = dict(senders or {})
         self.worker_id = worker_id or default_worker_id()
         self.trunk = ensure_trunk(db, trunk_name or backend.name, backend, settings)
-        self.bucket = TokenBucket.for_cps(self.trunk.cps, settings.dialer.cps_burst_s, clock.monotonic())
+        # The shared budget is timed by the database's clock when several processes on several
+        # hosts may share the trunk; by the worker's clock otherwise (tests, simulated time).
+        self.database_time = db.is_postgresql and isinstance(clock, SystemClock)
         self.composer = MessageComposer(settings, clock)
         self.simulate_ivr = (backend.name == "simulator") if simulate_ivr is None else simulate_ivr
         self.wake = threading.Event()
@@ -161,6 +193,14 @@ class DialerWorker:
         self._hung_up: set[int] = set()
         self._ivr_digits: dict[int, list[str]] = {}
         self._lock = threading.Lock()  # one tick at a time, whoever calls it
+        # Claims whose commit failed (the connection cut): committed or not, nobody knows; the
+        # next tick looks them up and dials those that were (the attempt was never made).
+        self._uncertain_claims: tuple[list[int], datetime] | None = None
+        self._breaker_until = 0.0  # monotonic; an originate found the backend down
+        self.breaker_reason: str | None = None
+        self.database_error: str | None = None
+        self.gave_up: str | None = None
+        self.heartbeat = Heartbeat(db, "dialer", suffix=self.trunk.name)
         self.started = False
 
     # --- life cycle -------------------------------------------------------------------------
@@ -202,23 +242,100 @@ class DialerWorker:
 
         Tick, then wait until the backend reports an event (`wake`) or `poll_interval_s`
         passes, until `stop` is set (set `wake` too, to end the wait at once). A tick that
-        fails (the database away for a moment) is logged and the loop goes on: the events it
-        could not apply wait for the next tick, and every claim was committed before its call.
+        fails (the database away) is logged and retried after a backoff (doubling from the poll
+        interval up to `retry_backoff_max_s`); the events it could not apply wait for the next
+        tick, and every claim was committed before its call. When no tick has completed for
+        `max_outage_s` the loop gives up: `gave_up` says why and the loop returns (the process
+        exits non-zero). While the backend is unavailable the loop polls quickly, so the first
+        call goes out soon after the link is back. The heartbeat is beaten every
+        `heartbeat_interval_s`, from this loop, and a failed beat is only logged.
         """
+        config = self.settings.dialer
         self.start()
+        last_ok = time.monotonic()
+        next_beat = 0.0
+        failures = 0
         try:
             while not stop.is_set():
                 self.wake.clear()  # an event that arrives during the tick wakes the next wait
+                wait_s = config.poll_interval_s
                 try:
                     self.tick()
-                except Exception as exc:  # logged (traceback at debug level); the next tick retries
+                except Exception as exc:  # logged (traceback at debug level); retried with backoff
+                    failures += 1
+                    self.database_error = repr(exc)[:300]
                     log_event(
-                        logger, "dialer.tick_failed", logging.ERROR, worker=self.worker_id, error=repr(exc)
+                        logger,
+                        "dialer.tick_failed",
+                        logging.ERROR,
+                        worker=self.worker_id,
+                        failures=failures,
+                        error=repr(exc)[:500],
                     )
                     logger.debug("dialer.tick_failed traceback", exc_info=True)
-                self.wake.wait(self.settings.dialer.poll_interval_s)
+                    down_s = time.monotonic() - last_ok
+                    if down_s > config.max_outage_s:
+                        self.gave_up = f"no tick completed for {down_s:.0f} s: {exc!r}"[:500]
+                        log_event(
+                            logger,
+                            "dialer.gave_up",
+                            logging.CRITICAL,
+                            worker=self.worker_id,
+                            outage_s=round(down_s, 1),
+                            max_outage_s=config.max_outage_s,
+                            error=repr(exc)[:500],
+                        )
+                        return
+                    wait_s = min(config.retry_backoff_max_s, config.poll_interval_s * 2 ** min(failures, 16))
+                else:
+                    if failures:
+                        log_event(
+                            logger,
+                            "dialer.recovered",
+                            worker=self.worker_id,
+                            failures=failures,
+                            outage_s=round(time.monotonic() - last_ok, 1),
+                        )
+                    failures = 0
+                    self.database_error = None
+                    last_ok = time.monotonic()
+                    if self.breaker_reason is not None:
+                        wait_s = min(wait_s, BREAKER_POLL_S)
+                if time.monotonic() >= next_beat:
+                    self.beat()
+                    next_beat = time.monotonic() + config.heartbeat_interval_s
+                if stop.is_set():
+                    break
+                self.wake.wait(wait_s)
         finally:
             self.stop()
+            if self.gave_up is None:
+                self.beat("stopped")
+
+    def health(self) -> tuple[str, dict]:
+        """ok, or degraded with the reason: the database unreachable, the backend unavailable."""
+        detail: dict = {"worker": self.worker_id, "trunk": self.trunk.name, "backend": self.backend.name}
+        reasons = []
+        if self.database_error:
+            reasons.append("database unreachable")
+            detail["database_error"] = self.database_error
+        if self.breaker_reason:
+            reasons.append("backend unavailable")
+            detail["backend_reason"] = self.breaker_reason
+        if reasons:
+            detail["reason"] = "; ".join(reasons)
+            return "degraded", detail
+        return "ok", detail
+
+    def beat(self, status: str | None = None) -> None:
+        """Beat the heartbeat row; a failure (the database away) is logged, never raised."""
+        state, detail = self.health()
+        try:
+            self.heartbeat.beat(status or state, **detail)
+        except Exception as exc:
+            log_event(
+                logger, "dialer.heartbeat_failed", logging.WARNING, worker=self.worker_id, error=repr(exc)
+            )
 
     # --- one pass ---------------------------------------------------------------------------
 
@@ -493,75 +610,195 @@ class DialerWorker:
             )
         )
 
-    def place_calls(self) -> int:
-        mono = self.clock.monotonic()
-        now = self.clock.now()
-        with self.db.session() as session:
-            free = self.trunk.max_channels - self.in_flight(session)
-            tokens = self.bucket.available(mono)
-            budget = min(free, tokens)
-            if budget <= 0:
-                return 0
-            caps = self.trunk.prefix_caps
-            # Due retries first (their chain is the wave's tail), then nearest first.
-            query = (
-                self._claimable([Channel.VOICE], now)
-                .order_by(
-                    Delivery.priority.desc(), Delivery.next_attempt_at.is_(None), Delivery.rank, Delivery.id
+    def backend_unavailable(self) -> str | None:
+        """The circuit breaker: why calls cannot be handed over now, or None.
+
+        Asks the backend (`unavailable_reason()`), and stays open for a moment after an
+        originate found the backend down even if the backend does not say so itself.
+        """
+        ask = getattr(self.backend, "unavailable_reason", None)
+        reason = ask() if ask is not None else None
+        if reason is None and self.clock.monotonic() < self._breaker_until:
+            reason = self.breaker_reason or "backend unavailable"
+        if reason != self.breaker_reason:
+            if reason is None:
+                log_event(
+                    logger, "dialer.backend_available", worker=self.worker_id, backend=self.backend.name
                 )
-                .limit(budget * (4 if caps else 1))
+            else:
+                log_event(
+                    logger,
+                    "dialer.backend_unavailable",
+                    logging.WARNING,
+                    worker=self.worker_id,
+                    backend=self.backend.name,
+                    reason=reason,
+                )
+        self.breaker_reason = reason
+        return reason
+
+    def _lock_trunk(self, session: Session) -> Trunk:
+        """The trunk row, locked until the claim transaction ends (PostgreSQL): the claims of
+        every dialer on this trunk take turns here."""
+        trunk = session.get(Trunk, self.trunk.id, with_for_update=self.db.is_postgresql)
+        if trunk is None:
+            raise RuntimeError(f"trunk {self.trunk.name!r} was deleted")
+        return trunk
+
+    def _claim_time(self, session: Session) -> datetime:
+        if self.database_time:
+            # clock_timestamp(), not now(): the latter is the transaction's start, before the lock.
+            return session.scalar(select(func.clock_timestamp()))
+        return self.clock.now()
+
+    def _bucket(self, trunk: Trunk, now: datetime) -> tuple[TokenBucket, float]:
+        """The trunk's shared token bucket as the pure TokenBucket, and `now` on its time line
+        (seconds since the row's `tokens_at`)."""
+        bucket = TokenBucket.for_cps(trunk.cps, self.settings.dialer.cps_burst_s, 0.0)
+        if trunk.tokens is not None:
+            bucket.tokens = max(0.0, min(bucket.capacity, trunk.tokens))
+        elapsed = (now - trunk.tokens_at).total_seconds() if trunk.tokens_at is not None else 0.0
+        return bucket, elapsed
+
+    def _started_in_window(self, session: Session, now: datetime) -> int:
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(Delivery)
+                .where(
+                    Delivery.trunk_id == self.trunk.id,
+                    Delivery.channel == Channel.VOICE,
+                    Delivery.last_attempt_at > now - timedelta(seconds=CPS_WINDOW_S),
+                )
             )
-            if self.db.is_postgresql:
-                query = query.with_for_update(skip_locked=True, of=Delivery)
-            candidates = [
-                Candidate(d.id, d.action_id, d.priority, d.rank, d.target) for d in session.scalars(query)
-            ]
-            if not candidates:
-                return 0
-            load = {}
-            if caps:
-                targets = session.scalars(select(Delivery.target).where(self._holds_channel())).all()
-                load = prefix_load([t for t in targets if t], caps)
-            chosen = choose_calls(
-                fair_order(candidates),
-                free_channels=free,
-                tokens=tokens,
-                prefix_caps=caps,
-                prefix_in_flight=load,
-            )
-            ids = [c.delivery_id for c in chosen]
-            transition_many(
-                session,
-                ids,
-                Channel.VOICE,
-                S.QUEUED,
-                S.DIALING,
-                event="dialer.claimed",
-                clock=self.clock,
-                values={
-                    "claimed_by": self.worker_id,
-                    "trunk_id": self.trunk.id,
-                    "attempts": Delivery.attempts + 1,
-                    "last_attempt_at": now,
-                    "provider": self.backend.name,
-                    "provider_id": None,
-                    "next_attempt_at": None,
-                },
-                worker=self.worker_id,
-                trunk=self.trunk.name,
-            )
-            claimed = session.execute(
+            or 0
+        )
+
+    def _recover_uncertain_claims(self) -> list:
+        """Rows of a claim whose commit failed but which were committed: dial them now."""
+        if self._uncertain_claims is None:
+            return []
+        ids, at = self._uncertain_claims
+        with self.db.session() as session:
+            rows = session.execute(
                 select(
                     Delivery.id, Delivery.attempts, Delivery.target, Delivery.kind, Delivery.action_id
                 ).where(
-                    Delivery.id.in_(ids), Delivery.claimed_by == self.worker_id, Delivery.state == S.DIALING
+                    Delivery.id.in_(ids),
+                    Delivery.claimed_by == self.worker_id,
+                    Delivery.state == S.DIALING,
+                    Delivery.provider_id.is_(None),
+                    Delivery.last_attempt_at == at,
                 )
             ).all()
-            session.commit()
-        self.bucket.take(len(claimed), mono)
+        self._uncertain_claims = None
+        if rows:
+            log_event(
+                logger, "dialer.claims_recovered", logging.WARNING, worker=self.worker_id, rows=len(rows)
+            )
+        return list(rows)
+
+    def place_calls(self) -> int:
+        if self.backend_unavailable() is not None:
+            return 0  # nothing claimed, no attempt spent; the loop polls quickly meanwhile
+        recovered = self._recover_uncertain_claims()
+        claimed: list = []
+        ids: list[int] = []
+        with self.db.session() as session:
+            trunk = self._lock_trunk(session)
+            now = self._claim_time(session)
+            free = trunk.max_channels - self.in_flight(session)
+            bucket, elapsed = self._bucket(trunk, now)
+            tokens = bucket.available(elapsed)
+            window_cap = max(1, math.floor(trunk.cps * CPS_WINDOW_S + 1e-9))
+            budget = min(free, tokens)
+            if budget > 0:
+                budget = min(budget, window_cap - self._started_in_window(session, now))
+            candidates: list[Candidate] = []
+            caps = dict(trunk.prefix_caps or {})
+            if budget > 0:
+                # Due retries first (their chain is the wave's tail), then nearest first.
+                query = (
+                    self._claimable([Channel.VOICE], self.clock.now())
+                    .order_by(
+                        Delivery.priority.desc(),
+                        Delivery.next_attempt_at.is_(None),
+                        Delivery.rank,
+                        Delivery.id,
+                    )
+                    .limit(budget * (4 if caps else 1))
+                )
+                if self.db.is_postgresql:
+                    query = query.with_for_update(skip_locked=True, of=Delivery)
+                candidates = [
+                    Candidate(d.id, d.action_id, d.priority, d.rank, d.target) for d in session.scalars(query)
+                ]
+            if candidates:
+                load = {}
+                if caps:
+                    targets = session.scalars(select(Delivery.target).where(self._holds_channel())).all()
+                    load = prefix_load([t for t in targets if t], caps)
+                chosen = choose_calls(
+                    fair_order(candidates),
+                    free_channels=budget,
+                    tokens=budget,
+                    prefix_caps=caps,
+                    prefix_in_flight=load,
+                )
+                ids = [c.delivery_id for c in chosen]
+                transition_many(
+                    session,
+                    ids,
+                    Channel.VOICE,
+                    S.QUEUED,
+                    S.DIALING,
+                    event="dialer.claimed",
+                    clock=self.clock,
+                    values={
+                        "claimed_by": self.worker_id,
+                        "trunk_id": self.trunk.id,
+                        "attempts": Delivery.attempts + 1,
+                        "last_attempt_at": now,
+                        "provider": self.backend.name,
+                        "provider_id": None,
+                        "next_attempt_at": None,
+                    },
+                    worker=self.worker_id,
+                    trunk=self.trunk.name,
+                )
+                claimed = list(
+                    session.execute(
+                        select(
+                            Delivery.id, Delivery.attempts, Delivery.target, Delivery.kind, Delivery.action_id
+                        ).where(
+                            Delivery.id.in_(ids),
+                            Delivery.claimed_by == self.worker_id,
+                            Delivery.state == S.DIALING,
+                        )
+                    ).all()
+                )
+            if claimed:
+                bucket.take(len(claimed), elapsed)
+                trunk.tokens = bucket.tokens
+                if trunk.tokens_at is None or now > trunk.tokens_at:
+                    trunk.tokens_at = now
+                self._uncertain_claims = (ids, now)
+                session.commit()
+                self._uncertain_claims = None
+            else:
+                session.rollback()
         order = {delivery_id: i for i, delivery_id in enumerate(ids)}
+        rows = recovered + sorted(claimed, key=lambda r: order[r.id])
+        if not rows:
+            return 0
+        return self._originate(rows)
+
+    def _originate(self, rows: list) -> int:
+        """Hand the claimed rows to the network, in order; returns how many attempts were
+        made (a refused originate counts, a row given back because the backend is down not)."""
         provider_ids: dict[int, str] = {}
-        for row in sorted(claimed, key=lambda r: order[r.id]):
+        given_back = 0
+        for index, row in enumerate(rows):
             variables = {"attempt": str(row.attempts), "action_id": str(row.action_id or "")}
             if row.kind == DeliveryKind.OUTCOME:
                 try:
@@ -588,6 +825,23 @@ class DialerWorker:
             )
             try:
                 provider_id = self.backend.originate(request)
+            except BackendUnavailable as exc:
+                # Nothing reached the network: this row and the rest of the batch go back to
+                # the queue with their attempt unspent, and the breaker opens for a moment.
+                self._breaker_until = self.clock.monotonic() + BREAKER_HOLD_S
+                self.breaker_reason = str(exc) or "backend unavailable"
+                log_event(
+                    logger,
+                    "dialer.backend_unavailable",
+                    logging.WARNING,
+                    worker=self.worker_id,
+                    backend=self.backend.name,
+                    reason=self.breaker_reason,
+                    delivery_id=row.id,
+                )
+                given_back = len(rows) - index
+                self.unclaim(rows[index:], self.breaker_reason)
+                break
             except OriginateError as exc:
                 log_event(
                     logger, "dialer.originate_failed", logging.WARNING, delivery_id=row.id, error=str(exc)
@@ -614,7 +868,64 @@ class DialerWorker:
                         .values(provider_id=provider_id)
                     )
                 session.commit()
-        return len(claimed)
+        return len(rows) - given_back
+
+    def unclaim(self, rows: list, reason: str) -> int:
+        """Undo claims whose call never reached the network (the backend was down): dialing ->
+        queued, the attempt given back (attempts - 1), the claim cleared, an event recorded.
+
+        Not a transition of the call's state machine (no call existed), so it is written here,
+        in one conditional UPDATE like the claim: only rows still dialing, claimed by this
+        worker and without a provider id move.
+        """
+        if not rows:
+            return 0
+        now = self.clock.now()
+        with self.db.session() as session:
+            moved = list(
+                session.execute(
+                    update(Delivery)
+                    .where(
+                        Delivery.id.in_([row.id for row in rows]),
+                        Delivery.state == S.DIALING,
+                        Delivery.claimed_by == self.worker_id,
+                        Delivery.provider_id.is_(None),
+                    )
+                    .values(
+                        state=S.QUEUED,
+                        attempts=Delivery.attempts - 1,
+                        claimed_by=None,
+                        provider=None,
+                        updated_at=now,
+                    )
+                    .returning(Delivery.id),
+                    execution_options={"synchronize_session": False},
+                ).scalars()
+            )
+            if moved:
+                session.execute(
+                    insert(DeliveryEvent),
+                    [
+                        {
+                            "delivery_id": delivery_id,
+                            "at": now,
+                            "event": "dialer.unclaimed",
+                            "from_state": S.DIALING.value,
+                            "to_state": S.QUEUED.value,
+                            "detail": {
+                                "worker": self.worker_id,
+                                "reason": reason[:200],
+                                "attempt_spent": False,
+                            },
+                        }
+                        for delivery_id in moved
+                    ],
+                )
+            session.commit()
+        log_event(
+            logger, "dialer.unclaimed", logging.WARNING, worker=self.worker_id, rows=len(moved), reason=reason
+        )
+        return len(moved)
 
     def _outcome_text(self, action_id: int | None) -> str:
         """The spoken outcome message (afloopbericht), given to the backend as the call's text."""

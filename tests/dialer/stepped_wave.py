@@ -112,7 +112,7 @@ def dialer_log(db):
             continue
         if event == "dialer.claimed":
             log.append((at, event_id, delivery_id, target, +1))
-        elif from_state in ends_from and to_state in ends_to:
+        elif from_state in ends_from and (to_state in ends_to or event == "dialer.unclaimed"):
             log.append((at, event_id, delivery_id, target, -1))
     return log
 

@@ -153,7 +153,7 @@ def test_two_dialers_on_postgresql_share_a_wave_without_overlap(db, room, databa
     seed_wave(db, room, 40)
     env = dialer_env(database_url, tmp_path)
     a, a_log = start_dialer(env, tmp_path, "pbx-a", "--trunk", "pbx-a")
-    b, b_log = start_dialer(env, tmp_path, "pbx-b", "--trunk", "pbx-b", "--no-jobs")
+    b, b_log = start_dialer(env, tmp_path, "pbx-b", "--trunk", "pbx-b")
     try:
         wait_for(lambda: open_rows(db) == 0, 120, "the wave to finish", a)
     finally:
