@@ -14,6 +14,7 @@ import click
 from flask import Flask
 
 from actions.cli import action_group
+from config.checks import refuse_bad_configuration
 from config.logging import configure_logging
 from config.settings import PROJECT_ROOT, Settings, get_settings
 from db.database import Database
@@ -27,11 +28,25 @@ from web import register_blueprints
 from web.auth import init_login
 from web.cli import api_token_group
 from web.csrf import init_csrf
+from web.heartbeat import enable_web_heartbeat
 from web.validation import MAX_CONTENT_LENGTH, DatabaseIdConverter
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None,
+    database: Database | None = None,
+    *,
+    production: bool | None = None,
+) -> Flask:
+    """The web app. `production` (default: when the settings come from the environment, as in
+    `web.wsgi` under gunicorn) refuses an unsafe configuration (config.checks) before serving
+    and makes every worker beat a `web` heartbeat; tests and benchmarks pass their settings."""
+    if production is None:
+        production = settings is None
     settings = settings or get_settings()
+    database = database or Database(settings.sqlalchemy_url)
+    if production:
+        refuse_bad_configuration(settings, "web", database.engine)
     settings.ensure_instance_dirs()
     app = Flask(
         __name__,
@@ -45,10 +60,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     app.url_map.converters["int"] = DatabaseIdConverter
     app.extensions["burgernet.settings"] = settings
-    app.extensions["burgernet.db"] = database or Database(settings.sqlalchemy_url)
+    app.extensions["burgernet.db"] = database
     init_csrf(app)  # first, so a forged request is refused before anything else runs
     init_login(app)
     register_blueprints(app)
+    if production:
+        enable_web_heartbeat(app)
     return app
 
 

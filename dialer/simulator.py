@@ -12,6 +12,11 @@ Time comes from the clock it is given. `ScaledClock` runs simulated time faster 
 (a 30-minute wave in seconds); a `FakeClock` with `pump()` steps a wave as fast as the computer
 allows (the benchmark). In threaded mode a background thread delivers due events to the sink.
 
+`outage(reason)` plays a PBX restart or a trunk outage: calls in progress are cut (an answered
+call ends FAILED with cause CALL_CUT, one still ringing with NETWORK_OUT_OF_ORDER),
+`unavailable_reason()` answers `reason` and `originate` raises `BackendUnavailable` until
+`restore()`.
+
 The simulator never touches the database. Its DTMF events carry `detail["ivr"] = "simulated"`
 so the worker can walk the real alert flow with those digits (dialer.simulated_ivr), which
 stores the menu choices on the row exactly as the IVR does on a real call.
@@ -35,7 +40,15 @@ from typing import TextIO
 from config.clock import Clock
 from config.logging import log_event
 from config.settings import SimulatorSettings
-from deliveries.call_backend import CallEvent, CallEventType, CallRequest, EventSink, OriginateError
+from deliveries.call_backend import (
+    CALL_CUT,
+    BackendUnavailable,
+    CallEvent,
+    CallEventType,
+    CallRequest,
+    EventSink,
+    OriginateError,
+)
 from deliveries.message_sender import MessageChannel, OutgoingMessage, SendError, SendResult
 
 logger = logging.getLogger(__name__)
@@ -76,6 +89,7 @@ class ScriptedEvent:
     type: CallEventType
     hangup_cause: str | None = None
     digits: str | None = None
+    ivr: bool = True  # the simulated participant's side (False: the network cut the call)
 
 
 @dataclass(frozen=True)
@@ -187,6 +201,9 @@ class SimulatedNetwork:
         self.recent_requests: deque[CallRequest] = deque(maxlen=1000)
         self.peak_channels = 0
         self.congested = 0
+        self._outage: str | None = None
+        self.refused_unavailable = 0  # originates refused during an outage
+        self.cut_calls = 0
 
     # --- CallBackend ------------------------------------------------------------------------
 
@@ -201,11 +218,41 @@ class SimulatedNetwork:
             self._thread.start()
 
     def unavailable_reason(self) -> str | None:
-        return None
+        return self._outage
+
+    def outage(self, reason: str = "centrale niet bereikbaar") -> int:
+        """The network goes down (a PBX restart): every call in progress is cut now, and no
+        call is taken until `restore()`. Returns how many calls were cut."""
+        now = self.clock.now()
+        with self._lock:
+            self._outage = reason
+            cut = 0
+            for call in self._calls.values():
+                if call.ended:
+                    continue
+                call.ended = True
+                kind_cause = (T.FAILED, CALL_CUT) if call.answered else (T.FAILED, "NETWORK_OUT_OF_ORDER")
+                self._push(
+                    now, call.provider_id, ScriptedEvent(0.0, kind_cause[0], kind_cause[1], ivr=False), True
+                )
+                cut += 1
+            self.cut_calls += cut
+        log_event(logger, "simulator.outage", logging.WARNING, reason=reason, cut_calls=cut)
+        return cut
+
+    def restore(self) -> None:
+        """The network is back: calls are taken again."""
+        with self._lock:
+            self._outage = None
+        log_event(logger, "simulator.restored")
 
     def originate(self, request: CallRequest) -> str | None:
         if self._sink is None:
             raise OriginateError("simulated network not started")
+        if self._outage is not None:
+            with self._lock:
+                self.refused_unavailable += 1
+            raise BackendUnavailable(self._outage)
         attempt = int(request.variables.get("attempt", "1"))
         now = self.clock.now()
         with self._lock:
@@ -282,7 +329,7 @@ class SimulatedNetwork:
                         hangup_cause=scripted.hangup_cause,
                         digits=scripted.digits,
                         event_key=f"{provider_id}:{seq}",
-                        detail={"attempt": call.attempt, "ivr": "simulated"},
+                        detail={"attempt": call.attempt, **({"ivr": "simulated"} if scripted.ivr else {})},
                     )
                 )
                 if scripted.type in (T.COMPLETED, T.BUSY, T.NO_ANSWER, T.FAILED):

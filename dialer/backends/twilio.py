@@ -8,6 +8,12 @@ them into `CallEvent`s with `call_event_from_status` / `call_event_from_amd` bel
 them to the delivery rows. So events do not flow through this object: `start` only keeps the
 sink for symmetry with the other adapters.
 
+A circuit breaker guards the REST API: `breaker_threshold` consecutive server errors (5xx) or
+connection failures open it for `breaker_cooldown_s`; meanwhile `unavailable_reason()` says
+so and `originate` raises `BackendUnavailable` without asking Twilio (no attempt spent). After
+the cool-down the next originate is a probe: a success closes the breaker, a failure opens it
+again. A refusal about the call itself (4xx) says nothing about availability.
+
 The real `twilio` client is used; `settings.twilio.api_base_url` replaces Twilio's API host
 (tests point it at a local server that speaks the same contract).
 """
@@ -17,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +35,14 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from config.logging import log_event, mask_phone
 from config.settings import Settings
-from deliveries.call_backend import CallEvent, CallEventType, CallRequest, EventSink, OriginateError
+from deliveries.call_backend import (
+    BackendUnavailable,
+    CallEvent,
+    CallEventType,
+    CallRequest,
+    EventSink,
+    OriginateError,
+)
 from ivr.flows import WEBHOOK_FLOWS
 from messaging.twilio_account import (  # noqa: F401 (re-exported for the web hooks and tests)
     PERMANENT_ERROR_CODES,
@@ -110,13 +124,35 @@ class TwilioOriginateError(OriginateError):
         self.permanent = permanent
 
 
+class TwilioUnavailable(TwilioOriginateError, BackendUnavailable):
+    """Twilio's API did not take the call (a server error, no connection, the breaker open)."""
+
+
+UNREACHABLE = "Twilio niet bereikbaar"
+
+
 class TwilioCallBackend:
     name = PROVIDER
 
-    def __init__(self, settings: Settings, client: Client | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        client: Client | None = None,
+        *,
+        breaker_threshold: int = 3,
+        breaker_cooldown_s: float = 5.0,
+        monotonic=time.monotonic,
+    ):
         self.settings = settings
         self._client = client
         self._sink: EventSink | None = None
+        self.breaker_threshold = breaker_threshold
+        self.breaker_cooldown_s = breaker_cooldown_s
+        self._monotonic = monotonic
+        self._breaker_lock = threading.Lock()
+        self._failures = 0  # consecutive server or connection errors
+        self._open_until: float | None = None
+        self._last_error = ""
 
     @property
     def client(self) -> Client:
@@ -168,16 +204,50 @@ class TwilioCallBackend:
         return params
 
     def unavailable_reason(self) -> str | None:
+        with self._breaker_lock:
+            if self._open_until is not None and self._monotonic() < self._open_until:
+                return f"{UNREACHABLE} ({self._last_error})" if self._last_error else UNREACHABLE
         return None
+
+    def _link_failed(self, error: str) -> None:
+        with self._breaker_lock:
+            self._failures += 1
+            self._last_error = error
+            if self._failures >= self.breaker_threshold or self._open_until is not None:
+                # A failed probe after the cool-down opens the breaker again at once.
+                self._open_until = self._monotonic() + self.breaker_cooldown_s
+                opened = True
+            else:
+                opened = False
+        if opened:
+            log_event(log, "twilio.breaker_open", logging.WARNING, error=error, failures=self._failures)
+
+    def _link_works(self) -> None:
+        with self._breaker_lock:
+            was_open = self._open_until is not None
+            self._failures = 0
+            self._open_until = None
+            self._last_error = ""
+        if was_open:
+            log_event(log, "twilio.breaker_closed")
 
     def originate(self, request: CallRequest) -> str | None:
         try:
             params = self.create_params(request)
         except ValueError as exc:
             raise TwilioOriginateError(str(exc), code=None, permanent=True) from exc
+        reason = self.unavailable_reason()
+        if reason is not None:
+            raise TwilioUnavailable(reason, code=None, permanent=False)
         try:
             call = self.client.calls.create(**params)
         except TwilioRestException as exc:
+            if exc.status >= 500:  # Twilio's side: nothing was placed
+                self._link_failed(f"HTTP {exc.status}")
+                raise TwilioUnavailable(
+                    f"{UNREACHABLE}: HTTP {exc.status} ({exc.code})", code=exc.code, permanent=False
+                ) from exc
+            self._link_works()
             permanent = exc.code in PERMANENT_ERROR_CODES
             log_event(
                 log,
@@ -192,8 +262,13 @@ class TwilioCallBackend:
             raise TwilioOriginateError(
                 f"Twilio refused the call ({exc.code}): {exc.msg}", code=exc.code, permanent=permanent
             ) from exc
-        except OSError as exc:  # connection refused, timeout: the link, not the number
+        except requests.ConnectionError as exc:  # refused, reset, connect timeout: nothing sent
+            self._link_failed(type(exc).__name__)
+            raise TwilioUnavailable(f"{UNREACHABLE}: {exc}", code=None, permanent=False) from exc
+        except OSError as exc:  # e.g. a read timeout: the link, not the number
+            self._link_failed(type(exc).__name__)
             raise TwilioOriginateError(f"Twilio unreachable: {exc}", code=None, permanent=False) from exc
+        self._link_works()
         log_event(
             log,
             "twilio.originate",
