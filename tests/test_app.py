@@ -2,9 +2,15 @@ import ast
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from app import BenchGroup
+import pytest
+
+from app import BenchGroup, create_app
+from config.checks import ConfigurationRefused
+from db.heartbeats import recent
+from web.heartbeat import stop_web_heartbeat
 
 
 def test_login_page_shows_training_mode(client):
@@ -93,3 +99,39 @@ def test_a_benchmark_is_loaded_when_asked_for_and_alone(tmp_path):
     loaded = _loaded(_python(code, tmp_path).stdout)
     assert "bench.tts" in loaded
     assert not {"bench.select", "bench.asterisk", "bench.dialer"} & set(loaded)
+
+
+# --- the production app: configuration refused, heartbeats --------------------------------
+
+
+def _production_settings(settings, tmp_path):
+    settings.phone_backend = "twilio"
+    settings.secret_key = "x" * 40
+    settings.twilio.auth_token = "0123456789abcdef0123456789abcdef"
+    settings.twilio.public_base_url = "https://burgernet.example.nl"
+    settings.web.session_cookie_secure = True
+    settings.ops.web_heartbeat_s = 0.2
+    return settings
+
+
+def test_the_production_app_refuses_an_unsafe_configuration(settings, tmp_path):
+    settings = _production_settings(settings, tmp_path)
+    settings.twilio.public_base_url = "http://127.0.0.1:5000"
+    with pytest.raises(ConfigurationRefused, match="BURGERNET_TWILIO__PUBLIC_BASE_URL"):
+        create_app(settings, production=True)
+    create_app(settings)  # tests and benchmarks pass their own settings and are not checked
+
+
+def test_each_production_worker_beats_a_web_heartbeat(settings, tmp_path, db):
+    app = create_app(_production_settings(settings, tmp_path), production=True)
+    assert recent(db) == []  # the first request starts the beating
+    assert app.test_client().get("/healthz").status_code == 200
+    for _ in range(100):
+        beats = [p for p in recent(db) if p.role == "web"]
+        if beats:
+            break
+        time.sleep(0.1)
+    assert len(beats) == 1 and beats[0].alive and beats[0].detail["backend"] == "twilio"
+    stop_web_heartbeat(app)
+    assert [p.status for p in recent(db) if p.role == "web"] == ["stopped"]
+    app.extensions["burgernet.db"].dispose()

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
 from werkzeug.security import generate_password_hash
 
+from config.clock import utcnow
 from config.logging import mask_phone
 from config.settings import Settings
 from db.audit import record_audit
+from db.heartbeats import recent
 from db.models import (
     Address,
     ControlRoom,
@@ -29,10 +31,12 @@ from db.models import (
     ParticipantStatus,
     PhoneNumber,
     Role,
+    Sighting,
     Trunk,
 )
 from web.auth import ROLE_LABELS, current_operator, end_sessions, login_required
 from web.common import client_ip
+from web.ops import backend_unreachable, degraded_reason, readiness
 from web.runtime import current_db, current_settings
 from web.validation import DB_INT_MAX, parse_decimal, parse_id, parse_int
 
@@ -136,6 +140,73 @@ def index():
             "participants": s.scalar(select(func.count()).select_from(Participant)),
         }
     return render_template("admin/index.html", counts=counts)
+
+
+# status: processes, faults, recordings that went wrong
+
+ROLE_NAMES = {"web": "webserver", "dialer": "kiezer", "ivr": "FastAGI-server (IVR)", "scheduler": "planner"}
+STATUS_NAMES = {
+    "ok": "in orde",
+    "degraded": "verstoord",
+    "stopped": "gestopt",
+    "gone": "geen teken van leven",
+}
+RECORDING_STATUS_NAMES = {"failed": "mislukt", "truncated": "afgebroken"}
+RECORDING_PROBLEM_DAYS = 7
+
+
+@bp.get("/status")
+@login_required(role=Role.ADMIN)
+def status():
+    """Every process seen in the last hour, why one is degraded, and sightings whose recording
+    failed or was cut short in the last week."""
+    settings = current_settings()
+    now = utcnow()
+    processes = recent(current_db(), now=now)
+    rows = []
+    for p in processes:
+        state = p.status if p.alive or p.status == "stopped" else "gone"
+        reason = degraded_reason(p)
+        rows.append(
+            {
+                "role": ROLE_NAMES.get(p.role, p.role),
+                "name": p.name,
+                "state": state,
+                "state_label": STATUS_NAMES.get(state, state),
+                "reason": (f"centrale niet bereikbaar: {reason}" if p.role == "dialer" else reason)
+                if reason
+                else "",
+                "age_s": max(0, round((now - p.beat_at).total_seconds())),
+                "detail": ", ".join(f"{k}: {v}" for k, v in sorted(p.detail.items()) if k != "reason"),
+            }
+        )
+    since = now - timedelta(days=RECORDING_PROBLEM_DAYS)
+    with current_db().session() as s:
+        sightings = [
+            {
+                "id": x.id,
+                "action_id": x.action_id,
+                "received_at": x.received_at,
+                "caller": mask_phone(x.caller_number) or "anoniem",
+                "status": RECORDING_STATUS_NAMES.get(x.recording_status or "", x.recording_status),
+                "error": x.recording_error or "",
+            }
+            for x in s.scalars(
+                select(Sighting)
+                .where(Sighting.recording_status.in_(RECORDING_STATUS_NAMES), Sighting.received_at >= since)
+                .order_by(Sighting.received_at.desc())
+                .limit(100)
+            )
+        ]
+    return render_template(
+        "admin/status.html",
+        processes=rows,
+        problems=readiness(processes),
+        backend=settings.phone_backend,
+        backend_unreachable=backend_unreachable(processes, settings.phone_backend),
+        sightings=sightings,
+        days=RECORDING_PROBLEM_DAYS,
+    )
 
 
 # operators

@@ -69,6 +69,7 @@ from prompts.audio import find_cached, render
 from prompts.errors import PromptError
 from prompts.ivr_prompts import IVR_PROMPTS, ivr_prompt_audio
 from prompts.tts import twilio_say_attributes
+from web import process_stats
 from web.audio_links import TWILIO_AUDIO_TTL_S, audio_key, sign_audio
 from web.csrf import exempt_blueprint
 from web.runtime import current_db, current_settings
@@ -124,6 +125,8 @@ def _validation_enabled() -> bool:
 
 def _refuse(event: str, **fields) -> None:
     log_event(log, event, logging.WARNING, path=request.path, ip=request.remote_addr or "", **fields)
+    process_stats.count("webhook_refusals")
+    process_stats.count(f"webhook_refusals.{event.rsplit('.', 1)[-1]}")
     abort(403)
 
 

@@ -221,9 +221,11 @@ def test_event_stream_sends_progress(console):
     post(client, f"/actions/{action_id}/end", token, {"outcome": "no_result"})
     response = client.get(f"/actions/{action_id}/events")
     assert response.mimetype == "text/event-stream"
-    first = next(response.response)
+    chunks = iter(response.response)
+    assert next(chunks) in (b"retry: 1000\n\n", "retry: 1000\n\n")
+    first = next(chunks)
     text = first.decode() if isinstance(first, bytes) else first
-    assert text.startswith("event: progress\ndata: ") and '"status":"ended"' in text
+    assert text.startswith("id: ") and "\nevent: progress\ndata: " in text and '"status":"ended"' in text
     response.close()
 
 

@@ -3,6 +3,7 @@ page, as JSON and as server-sent events."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import asdict, is_dataclass
@@ -10,7 +11,7 @@ from datetime import datetime
 from enum import Enum
 from pathlib import Path
 
-from flask import Response, jsonify, redirect, render_template, stream_with_context, url_for
+from flask import Response, jsonify, redirect, render_template, request, stream_with_context, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,7 @@ from actions.request import OUTCOME_LABELS
 from callback_line.inbox import list_sightings
 from config.logging import mask_phone
 from config.settings import Settings
+from db.heartbeats import recent
 from db.models import Action, ActionStatus, Operator
 from prompts.callback_number import callback_number_for
 from prompts.errors import PromptError
@@ -28,7 +30,10 @@ from web.auth import current_operator, login_required
 from web.common import current_clock
 from web.console.blueprint import bp
 from web.console.common import action_or_404, duration, labels
+from web.ops import backend_unreachable
 from web.runtime import current_db, current_settings
+
+RECONNECT_MS = 1000
 
 
 @bp.get("/actions/<int:action_id>")
@@ -87,33 +92,42 @@ def action_progress_json(action_id: int):
 def action_events_stream(action_id: int):
     """Server-sent events: a snapshot of progress and sightings every web.live_interval_s.
 
-    The stream ends after a few minutes (the browser's EventSource reconnects on its own, and
-    the reconnect checks the session again) and shortly after the action has ended."""
+    Each stream is short (web.live_stream_s, 20 s by default) so a viewer holds a server thread
+    only briefly: the stream says `retry:` and ends, the browser's EventSource reconnects (and
+    the reconnect checks the session again). Every snapshot has an id (a digest of its
+    content); a reconnect that sends it back as Last-Event-ID gets no copy of a snapshot it
+    already shows, only what changed since. The stream also ends shortly after the action."""
     operator = current_operator()
     settings = current_settings()
     with current_db().session() as s:
         action_or_404(s, action_id, operator)
     db = current_db()
     interval = max(0.2, settings.web.live_interval_s)
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + settings.web.live_stream_s
+    last_seen = request.headers.get("Last-Event-ID", "")[:64]
 
     def events():
-        last = None
+        last = last_seen
         ended_ticks = 0
-        while time.monotonic() < deadline:
+        yield f"retry: {RECONNECT_MS}\n\n"
+        while True:
             with db.session() as s:
                 action = s.get(Action, action_id)
                 snapshot = live_snapshot(s, action, settings)
             payload = json.dumps(snapshot, default=_json_default, separators=(",", ":"))
-            if payload != last:
-                yield f"event: progress\ndata: {payload}\n\n"
-                last = payload
+            event_id = hashlib.blake2b(payload.encode(), digest_size=8).hexdigest()
+            if event_id != last:
+                yield f"id: {event_id}\nevent: progress\ndata: {payload}\n\n"
+                last = event_id
             else:
                 yield ": keep-alive\n\n"
             if snapshot["status"] == ActionStatus.ENDED.value:
                 ended_ticks += 1
                 if ended_ticks > 3:
                     return
+            if time.monotonic() + interval >= deadline:
+                yield "event: reconnect\ndata: {}\n\n"  # a planned end: the browser reconnects
+                return
             time.sleep(interval)
 
     response = Response(stream_with_context(events()), mimetype="text/event-stream")
@@ -143,6 +157,10 @@ def live_snapshot(s: Session, action: Action, settings: Settings) -> dict:
         "progress": _plain(progress),
         "figures": _plain(figures(s, action)),
         "sightings": sightings,
+        # Every dialer of the backend says it cannot hand calls over: "centrale niet bereikbaar".
+        "backend_unreachable": backend_unreachable(
+            recent(current_db(), within_s=120), settings.phone_backend
+        ),
     }
 
 

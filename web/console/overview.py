@@ -37,8 +37,3 @@ def index():
         database=db.engine.dialect.name,
         labels=labels(),
     )
-
-
-@bp.get("/healthz")
-def healthz():
-    return {"status": "ok"}

@@ -154,6 +154,7 @@
   function render(snap) {
     renderProgress(snap);
     renderSightings(snap.sightings);
+    $("backend-banner").hidden = !snap.backend_unreachable;
   }
 
   // --- transport ---------------------------------------------------------------------------
@@ -176,7 +177,13 @@
       render(JSON.parse(e.data));
       setLive(true, "live · " + new Date().toLocaleTimeString("nl-NL"));
     });
+    // The server ends each stream after a few seconds on purpose ("reconnect"); the browser
+    // reconnects by itself and resumes from the last snapshot's id.
+    var planned = false;
+    source.addEventListener("reconnect", function () { planned = true; });
+    source.onopen = function () { planned = false; };
     source.onerror = function () {
+      if (planned && source.readyState === EventSource.CONNECTING) { return; }
       setLive(false, "verbinding herstellen…");
       // closed for good (session expired, action ended): one poll shows why, or reloads to log in
       if (source.readyState === EventSource.CLOSED || root.dataset.status !== "running") { source.close(); poll(); }
