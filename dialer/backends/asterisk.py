@@ -15,6 +15,18 @@ How a call is followed, without ever relying on the order of events:
   in flight are reconciled: those still up are listed by CoreShowChannels; for those that ended
   while we were deaf, the dialplan's hangup handler left `<cause>|<answered>|<amd>` in AstDB
   (family burgernet-calls), which we read and delete. Nothing is lost, nothing counted twice.
+
+Availability (the dialer's circuit breaker asks `unavailable_reason()` before each batch):
+- "geen AMI-verbinding" while the event link or every originate link is down; the links are
+  retried every few hundred milliseconds, so a PBX that comes back is used within a second.
+- "Asterisk wordt afgesloten/herstart" from AMI's Shutdown event (or an Originate refused
+  because Asterisk is shutting down) until the links are back and Asterisk answers again.
+  `originate` raises `BackendUnavailable` meanwhile: nothing was handed over, no attempt spent.
+- An answered call that the PBX ended (a Shutdown while it was up, or Asterisk found restarted
+  when the link came back: its CoreStatus startup time changed) ends FAILED with cause
+  CALL_CUT; one whose IVR could not run (the dialplan's fallback: UserEvent BurgernetFallback,
+  or `fallback` in the hangup record) with cause IVR_FALLBACK. `deliveries.events` turns them
+  back into COMPLETED when the alert flow had already recorded that the message was heard.
 """
 
 from __future__ import annotations
@@ -36,6 +48,9 @@ from config.clock import Clock, SystemClock
 from config.logging import log_event
 from config.settings import AsteriskSettings
 from deliveries.call_backend import (
+    CALL_CUT,
+    IVR_FALLBACK,
+    BackendUnavailable,
     CallEvent,
     CallEventType,
     CallRequest,
@@ -49,7 +64,13 @@ PROVIDER = "asterisk"
 CALL_ID_PREFIX = "bn-"
 DB_FAMILY = "burgernet-calls"
 HANGUP_HANDLER = "burgernet-hangup,s,1"  # commas escaped by ami_variable()
-EVENT_CLASSES = "call,user,dtmf,agi"
+EVENT_CLASSES = "call,user,dtmf,agi,system"
+NO_LINK = "geen AMI-verbinding"
+SHUTTING_DOWN = "Asterisk wordt afgesloten/herstart"
+REFUSED_PROBE_S = 2.0  # after an Originate refused for a shutdown, try again this much later
+# Asterisk hangs channels up (cause 0) just before it sends Shutdown: an answered call ending
+# that way is held this long, in case the PBX is going down under it.
+SHUTDOWN_GRACE_S = 1.0
 PURGE_AFTER_S = 10.0  # a hangup record is deleted this long after its call ended
 
 # Q.850 causes Asterisk reports on Hangup.
@@ -124,10 +145,16 @@ def unanswered_outcome(cause: int | None) -> CallEventType:
 
 
 def parse_hangup_record(value: str) -> tuple[int | None, bool, str]:
-    """The hangup handler's AstDB value `<cause>|<answered|unanswered>|<amd status>`."""
+    """The hangup handler's AstDB value `<cause>|<answered|unanswered>|<amd status>[|fallback]`."""
     parts = (value.split("|") + ["", "", ""])[:3]
     cause = int(parts[0]) if parts[0].strip().isdigit() else None
     return cause, parts[1] == "answered", parts[2].strip()
+
+
+def hangup_record_fallback(value: str) -> bool:
+    """Did the call of this hangup record end in the dialplan's fallback (4th field `1`)?"""
+    parts = value.split("|")
+    return len(parts) > 3 and parts[3].strip() == "1"
 
 
 @dataclass
@@ -144,6 +171,10 @@ class CallInFlight:
     attempt: int | None = None
     failed_reason: int | None = None  # OriginateResponse Failure, waiting for the Hangup
     failed_deadline: float | None = None
+    # An answered call that ended with no cause from the far end (cause 0: Asterisk itself
+    # tore the channel down) waits this long for a Shutdown before it counts as completed.
+    ended_cause: int | None = None
+    ended_deadline: float | None = None
     detail: dict = field(default_factory=dict)
 
 
@@ -171,7 +202,7 @@ class BufferedManager(Manager):
 # The events the platform needs; everything else stays in Asterisk.
 EVENT_FILTER = (
     "Event: (OriginateResponse|Newstate|Hangup|UserEvent|DTMFEnd|AGIExecStart|AGIExecEnd"
-    "|CoreShowChannel|CoreShowChannelsComplete|DBGetResponse|DBGetComplete)"
+    "|CoreShowChannel|CoreShowChannelsComplete|DBGetResponse|DBGetComplete|Shutdown)"
 )
 
 
@@ -251,7 +282,9 @@ class AsteriskBackend:
         *,
         caller_id: str,
         clock: Clock | None = None,
-        reconnect_delays_s: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 5.0),
+        # Short: a closed port answers at once, and a PBX back from a restart should carry
+        # calls again within a second.
+        reconnect_delays_s: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5),
         unknown_call_grace_s: float = 5.0,
         adopt_foreign_calls: bool = False,
         hangup_wait_s: float = 2.0,
@@ -282,6 +315,12 @@ class AsteriskBackend:
         self._supervisor: threading.Thread | None = None
         self.reconnects = 0
         self.reconciled = 0
+        self._shutting_down = False  # AMI said Shutdown; cleared when the links are back
+        self._refusing_until = 0.0  # an Originate was refused for a shutdown: wait until then
+        self._startup: str | None = None  # CoreStatus startup stamp: changes when Asterisk restarts
+        self._down_since: float | None = None  # monotonic time the link was lost
+        self.last_outage_s: float | None = None  # how long the last loss of the link lasted
+        self.outages = 0
 
     # ---- the port --------------------------------------------------------------------------
 
@@ -289,6 +328,7 @@ class AsteriskBackend:
         self._sink = sink
         for link in [self._event_link, *self._originate_links]:
             link.connect()
+        self._startup = self._startup_stamp()
         self._stopping.clear()
         self._supervisor = threading.Thread(
             target=self._supervise, name="asterisk-ami-supervisor", daemon=True
@@ -297,11 +337,18 @@ class AsteriskBackend:
         log_event(logger, "asterisk.started", links=len(self._originate_links))
 
     def unavailable_reason(self) -> str | None:
+        if self._shutting_down or time.monotonic() < self._refusing_until:
+            return SHUTTING_DOWN
+        if not self._event_link.connected or not any(link.connected for link in self._originate_links):
+            return NO_LINK
         return None
 
     def originate(self, request: CallRequest) -> str | None:
         if self._sink is None:
             raise OriginateError("Asterisk backend not started")
+        reason = self.unavailable_reason()
+        if reason is not None:
+            raise BackendUnavailable(reason)
         call_id = call_id_for(request.delivery_id)
         variables = {
             "BURGERNET_DELIVERY_ID": str(request.delivery_id),
@@ -335,7 +382,7 @@ class AsteriskBackend:
         link = self._pick_link()
         if link is None:
             self._forget(call_id)
-            raise OriginateError("no AMI link to Asterisk is up")
+            raise BackendUnavailable(NO_LINK)
         try:
             response = link.send(action)
         except ManagerSocketException as exc:
@@ -346,13 +393,21 @@ class AsteriskBackend:
                 log_event(logger, "asterisk.originate_unconfirmed", call_id=call_id)
                 return call_id
             self._forget(call_id)
-            raise OriginateError(f"AMI link {link.name} failed while sending: {exc}") from exc
-        except (AmiError, ManagerException) as exc:
+            raise BackendUnavailable(f"{NO_LINK} ({link.name}: {exc})") from exc
+        except AmiError as exc:  # the link was down before anything was sent
+            self._forget(call_id)
+            raise BackendUnavailable(f"{NO_LINK} ({exc})") from exc
+        except ManagerException as exc:
             self._forget(call_id)
             raise OriginateError(str(exc)) from exc
         if response.get_header("Response") != "Success":
             self._forget(call_id)
-            raise OriginateError(f"Asterisk refused the Originate: {response.get_header('Message')}")
+            message = response.get_header("Message") or ""
+            if "shutting down" in message.lower():
+                self._refusing_until = time.monotonic() + REFUSED_PROBE_S
+                log_event(logger, "asterisk.refusing_calls", level=logging.WARNING, message=message)
+                raise BackendUnavailable(SHUTTING_DOWN)
+            raise OriginateError(f"Asterisk refused the Originate: {message}")
         return call_id
 
     def hangup(self, delivery_id: int, provider_id: str | None) -> None:
@@ -407,8 +462,10 @@ class AsteriskBackend:
         attempts: dict[str, int] = {}
         next_try: dict[str, float] = {}
         recheck_at: float | None = None
-        while not self._stopping.wait(0.1):
+        while not self._stopping.wait(0.05):
             now = time.monotonic()
+            if self._down_since is None and not self._all_links_up():
+                self._down_since = now
             for link in [self._event_link, *self._originate_links]:
                 if link.connected:
                     attempts.pop(link.name, None)
@@ -443,11 +500,81 @@ class AsteriskBackend:
                 attempts.pop(link.name, None)
                 log_event(logger, "asterisk.reconnected", link=link.name, attempt=n + 1)
                 if link is self._event_link:
+                    self._after_event_link_back()
                     recheck_at = self._reconcile_safely()
+            if self._down_since is not None and self._all_links_up():
+                self._link_restored(time.monotonic())
             if recheck_at is not None and now >= recheck_at and self._event_link.connected:
                 recheck_at = self._reconcile_safely()
             self._settle_failed_originates(now)
+            self._settle_ended_calls(now)
             self._purge_hangup_records(now)
+
+    def _all_links_up(self) -> bool:
+        return all(link.connected for link in [self._event_link, *self._originate_links])
+
+    def _startup_stamp(self) -> str | None:
+        """When this Asterisk started (CoreStatus), to recognise a restart behind a reconnect."""
+        try:
+            response = self._event_link.send({"Action": "CoreStatus"})
+        except (AmiError, ManagerException):
+            return None
+        if response.get_header("Response") != "Success":
+            return None
+        return f"{response.get_header('CoreStartupDate', '')} {response.get_header('CoreStartupTime', '')}"
+
+    def _after_event_link_back(self) -> None:
+        """Asterisk answers again. If it restarted meanwhile, every answered call of ours was
+        cut by the restart (the reconciliation that follows settles them as CALL_CUT)."""
+        stamp = self._startup_stamp()
+        restarted = self._shutting_down or (
+            stamp is not None and self._startup is not None and stamp != self._startup
+        )
+        if stamp is not None:
+            self._startup = stamp
+        if restarted:
+            self._mark_answered_calls_cut("pbx_restart")
+            log_event(logger, "asterisk.restarted", level=logging.WARNING)
+        self._shutting_down = False
+        self._refusing_until = 0.0
+
+    def _link_restored(self, now: float) -> None:
+        down_since, self._down_since = self._down_since, None
+        if down_since is None:
+            return
+        self.outages += 1
+        self.last_outage_s = round(now - down_since, 3)
+        log_event(logger, "asterisk.link_restored", down_s=self.last_outage_s, outages=self.outages)
+
+    def _mark_answered_calls_cut(self, why: str) -> int:
+        with self._lock:
+            calls = [c for c in self._calls.values() if c.answered]
+            for call in calls:
+                call.detail.setdefault("cut", why)
+        return len(calls)
+
+    def _on_shutdown(self, event) -> None:
+        self._shutting_down = True
+        cut = self._mark_answered_calls_cut("pbx_shutdown")
+        log_event(
+            logger,
+            "asterisk.shutdown",
+            level=logging.WARNING,
+            restart=event.get_header("Restart", ""),
+            shutdown=event.get_header("Shutdown", ""),
+            answered_calls=cut,
+        )
+
+    def _settle_ended_calls(self, now: float) -> None:
+        with self._lock:
+            due = [
+                c for c in self._calls.values() if c.ended_deadline is not None and c.ended_deadline <= now
+            ]
+        for call in due:
+            if self._shutting_down or not self._event_link.connected:
+                call.detail.setdefault("cut", "pbx_shutdown")
+            call.ended_deadline = None
+            self._finish(call, call.ended_cause, source="hangup")
 
     def _settle_failed_originates(self, now: float) -> None:
         with self._lock:
@@ -517,6 +644,8 @@ class AsteriskBackend:
             record = self._db_get(call.call_id)
             if record is not None:
                 cause, answered, amd = parse_hangup_record(record)
+                if hangup_record_fallback(record):
+                    call.detail["fallback"] = True
                 if answered:
                     call.answered = True
                     if amd:
@@ -610,6 +739,9 @@ class AsteriskBackend:
                 inbox.put(event)
                 return
         name = event.name
+        if name == "Shutdown":
+            self._on_shutdown(event)
+            return
         if name == "OriginateResponse":
             call = self._call(action_id or "")
             if call is None:
@@ -662,8 +794,15 @@ class AsteriskBackend:
         elif name in ("AGIExecStart", "AGIExecEnd"):
             call.detail["agi"] = event.get_header("Command", "")
         elif name == "Hangup":
-            cause = event.get_header("Cause")
-            self._finish(call, int(cause) if cause and cause.isdigit() else None, source="hangup")
+            text = event.get_header("Cause")
+            cause = int(text) if text and text.isdigit() else None
+            settled = call.detail.get("fallback") or call.detail.get("cut")
+            if call.answered and not cause and not settled and call.ended_deadline is None:
+                # Nobody at either end asked for this hang-up: maybe a shutdown. Decide shortly.
+                call.ended_cause = cause
+                call.ended_deadline = time.monotonic() + SHUTDOWN_GRACE_S
+                return
+            self._finish(call, cause, source="hangup")
 
     def _call(self, call_id: str) -> CallInFlight | None:
         if not call_id.startswith(CALL_ID_PREFIX):
@@ -698,7 +837,12 @@ class AsteriskBackend:
         if call.answered:
             # A person or machine answered; if detection never reported, it was a person to us.
             self._amd_result(call, "", "no_detection")
-            self._emit_terminal(call, CallEventType.COMPLETED, cause_name(cause), cause, source)
+            if call.detail.get("fallback"):  # the IVR could not run: an apology, not the alert
+                self._emit_terminal(call, CallEventType.FAILED, IVR_FALLBACK, cause, source)
+            elif call.detail.get("cut"):  # the PBX went down under the call
+                self._emit_terminal(call, CallEventType.FAILED, CALL_CUT, cause, source)
+            else:
+                self._emit_terminal(call, CallEventType.COMPLETED, cause_name(cause), cause, source)
         else:
             kind = unanswered_outcome(cause)
             self._emit_terminal(call, kind, cause_name(cause), cause, source)
