@@ -109,7 +109,8 @@ Command = Stop | SignUp | ConfirmCode | Invalid | Unknown
 
 
 def _normalise(body: str) -> str:
-    return re.sub(r"\s+", " ", body.strip().upper().strip(".!"))
+    # "Stop?" and "stop." are answers to the footer "Stop? Sms STOP naar ...".
+    return re.sub(r"\s+", " ", body.strip().upper().strip(".!? "))
 
 
 def parse_inbound(body: str, keyword: str, now_year: int, min_age: int = 16) -> Command:

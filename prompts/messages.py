@@ -477,6 +477,12 @@ def _fits(text: str, max_segments: int) -> bool:
     return sms_length(text).segments <= max_segments
 
 
+# The centralist's free text is dropped after what they carry and how they look in general
+# (build, skin: 4 and 5), before height and hair (3): it often says what matters ("mogelijk
+# gewapend").
+FREE_TEXT_PRIORITY = 3.5
+
+
 def shorten_sms(
     head: str,
     parts: list[tuple[int, str]],
@@ -486,22 +492,41 @@ def shorten_sms(
     max_segments: int = MAX_SMS_SEGMENTS,
 ) -> str:
     """Deterministic shortening: the full text if it fits `max_segments` concatenated
-    segments; else without the free text; else drop optional parts, highest priority number
-    first (the later part first on a tie), until it fits. The head (what to look for) and the
-    tail (the call-back number, the STOP footer) are never dropped; if even they do not fit,
-    the full text is sent in more segments: complete information beats a mutilated message."""
-    full = _sms_text(prefix, head, [p for _, p in parts], free, tail)
+    segments; else drop the optional parts and the free text, highest priority number first
+    (the later part first on a tie), until it fits, then take back what fits again. The head
+    (what to look for) and the tail (the call-back number, the STOP footer) are never dropped;
+    if even they do not fit, the full text is sent in more segments: complete information
+    beats a mutilated message."""
+    optional: list[tuple[float, str]] = [*parts, *([(FREE_TEXT_PRIORITY, free)] if free else [])]
+    free_index = len(parts) if free else -1
+
+    def text(kept: list[int]) -> str:
+        return _sms_text(
+            prefix,
+            head,
+            [optional[i][1] for i in kept if i != free_index],
+            free if free_index in kept else "",
+            tail,
+        )
+
+    kept = list(range(len(optional)))
+    full = text(kept)
     if _fits(full, max_segments):
         return full
-    kept = list(enumerate(parts))
-    candidate = _sms_text(prefix, head, [p for _, (_, p) in kept], "", tail)
-    drop_order = sorted(kept, key=lambda item: (-item[1][0], -item[0]))
-    for item in drop_order:
-        if _fits(candidate, max_segments):
-            return candidate
-        kept.remove(item)
-        candidate = _sms_text(prefix, head, [p for _, (_, p) in kept], "", tail)
-    return candidate if _fits(candidate, max_segments) else full
+    dropped = []
+    for index in sorted(kept, key=lambda i: (-optional[i][0], -i)):
+        kept.remove(index)
+        dropped.append(index)
+        if _fits(text(kept), max_segments):
+            break
+    else:
+        return full
+    # What was dropped on the way and fits again in the room the last drop made (the long free
+    # text went, a short build fits) comes back, most important first.
+    for index in reversed(dropped[:-1]):
+        if _fits(text(sorted([*kept, index])), max_segments):
+            kept = sorted([*kept, index])
+    return text(kept)
 
 
 # --- e-mail --------------------------------------------------------------------------------
