@@ -10,7 +10,7 @@ import click
 from config.clock import SystemClock
 from config.logging import configure_logging
 from db.runtime import current_db, current_settings
-from ivr.fastagi import build_server
+from ivr.fastagi import ServerHeartbeat, build_server
 from ivr.flows import FLOWS
 
 ivr_group = click.Group("ivr", help="The IVR: FastAGI server for Asterisk.")
@@ -26,7 +26,9 @@ def serve(host: str | None, port: int | None) -> None:
     configure_logging()
     settings = current_settings()
     settings.ensure_instance_dirs()
-    server = build_server(settings, current_db(), SystemClock(), host, port)
+    db = current_db()
+    server = build_server(settings, db, SystemClock(), host, port)
+    heartbeat = ServerHeartbeat(server, db)
     bound_host, bound_port = server.socket.getsockname()[:2]
 
     def stop(_signum, _frame):
@@ -35,8 +37,10 @@ def serve(host: str | None, port: int | None) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     click.echo(f"FastAGI listening on {bound_host}:{bound_port} (scripts: {', '.join(FLOWS)})")
+    heartbeat.start()
     try:
         server.serve_forever()
     finally:
+        heartbeat.stop()
         server.server_close()
         click.echo(f"FastAGI stopped; calls: {server.outcomes}")

@@ -36,6 +36,11 @@ refused at once and logged (`fastagi.refused`); a peer that does not send its he
 `max_line_bytes` is dropped (`fastagi.bad_connection` before the call, `fastagi.dropped`
 during it) and its socket closed, so idle or abusive connections hold neither a thread nor
 memory for long.
+
+Faults: a database error inside a flow (the connection cut, the server restarting) sends that
+call to the fallback and is logged; it never ends the server or another call. `ivr serve`
+beats a heartbeat (`db.heartbeats`, role `ivr`) every few seconds with the calls in progress
+(`ServerHeartbeat`); a beat that fails is logged and tried again at the next one.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from typing import BinaryIO, cast
 from asterisk.agi import AGIException, AGIHangup
 
 from config.logging import log_event
+from db.heartbeats import Heartbeat
 from ivr.agi_renderer import (
     AgiRenderer,
     CallerHungUp,
@@ -170,7 +176,7 @@ class CallRunner:
                     state = turn.state
             except PeerMisbehaves as exc:
                 # Too slow or a line too long: the link cannot be trusted for a fallback.
-                session.rollback()
+                _rollback_quietly(session)
                 log_event(
                     logger,
                     "fastagi.dropped",
@@ -182,11 +188,11 @@ class CallRunner:
                 )
                 return "dropped"
             except AGIHangup:  # hung up before the flow began (reading channel variables)
-                session.rollback()
+                _rollback_quietly(session)
                 log_event(logger, "fastagi.hangup", script=name, uniqueid=unique_id, node="")
                 return "hangup"
-            except Exception as exc:  # any failure: never dead air
-                session.rollback()
+            except Exception as exc:  # any failure, the database's too: never dead air
+                _rollback_quietly(session)
                 log_event(
                     logger,
                     "fastagi.error",
@@ -209,6 +215,16 @@ class CallRunner:
         except (AGIException, OSError) as exc:
             # The channel is gone (or Asterisk closed the link): nobody is left to hear it.
             log_event(logger, "fastagi.fallback_failed", level=logging.WARNING, error=str(exc))
+
+
+def _rollback_quietly(session) -> None:
+    """Roll back after a failure; when the database itself is gone, that fails too (logged)."""
+    try:
+        session.rollback()
+    except Exception as exc:
+        log_event(
+            logger, "fastagi.rollback_failed", level=logging.WARNING, error=f"{type(exc).__name__}: {exc}"
+        )
 
 
 def _dialed(agi: ChannelAGI) -> str | None:
@@ -243,6 +259,18 @@ class _Handler(socketserver.StreamRequestHandler):
         self.server.call_started()
         try:
             outcome = self.server.runner.run(agi)
+        except Exception as exc:  # e.g. the session could not even be opened or closed
+            log_event(
+                logger,
+                "fastagi.error",
+                level=logging.ERROR,
+                script=script_name(agi.env),
+                uniqueid=agi.env.get("agi_uniqueid", ""),
+                node="",
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            self.server.runner.send_to_fallback(agi)
+            outcome = "fallback"
         finally:
             self.server.call_ended()
         self.server.note(outcome)
@@ -319,6 +347,67 @@ class FastAgiServer(socketserver.ThreadingTCPServer):
     def call_ended(self) -> None:
         with self._lock:
             self.active_calls -= 1
+
+    def status(self) -> dict:
+        """What the heartbeat reports: calls and connections now, outcomes so far."""
+        with self._lock:
+            return {
+                "active_calls": self.active_calls,
+                "sessions": self.sessions,
+                "refused": self.refused,
+                "outcomes": dict(self.outcomes),
+            }
+
+
+class ServerHeartbeat:
+    """Beats `Heartbeat(db, "ivr")` every `every_s` seconds with the server's status, from its
+    own thread, until `stop()` (which says "stopped"). A failed beat is logged, never raised."""
+
+    def __init__(self, server: FastAgiServer, db, every_s: float = 5.0, heartbeat: Heartbeat | None = None):
+        self.server = server
+        self.heartbeat = heartbeat or Heartbeat(db, "ivr")
+        self.every_s = every_s
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def beat(self) -> bool:
+        try:
+            self.heartbeat.beat("ok", **self.server.status())
+        except Exception as exc:
+            self.failures += 1
+            log_event(
+                logger,
+                "fastagi.heartbeat_failed",
+                level=logging.WARNING,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            return False
+        return True
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="fastagi-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self.beat()
+            if self._stop.wait(self.every_s):
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        try:
+            self.heartbeat.stopped()
+        except Exception as exc:
+            log_event(
+                logger,
+                "fastagi.heartbeat_failed",
+                level=logging.WARNING,
+                error=f"{type(exc).__name__}: {exc}",
+            )
 
 
 def build_server(
