@@ -202,6 +202,9 @@ class TimedBackend:
     def hangup(self, delivery_id: int, provider_id: str | None) -> None:
         self.inner.hangup(delivery_id, provider_id)
 
+    def unavailable_reason(self) -> str | None:
+        return self.inner.unavailable_reason()
+
     def stop(self) -> None:
         self.inner.stop()
 
