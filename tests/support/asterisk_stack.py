@@ -156,6 +156,67 @@ def seed_alert_wave(
         return SeededWave(room.id, operator.id, action.id, deliveries, participants)
 
 
+@dataclass
+class SeededRegistry:
+    room_id: int
+    username: str  # the centralist, for `burgernet api-token issue`
+    participants: dict[str, int]  # number -> participant id
+
+
+def seed_registry(
+    db: Database,
+    numbers: list[str],
+    *,
+    lat: float = 52.0116,
+    lon: float = 4.3571,
+    transfer_target: str = "PJSIP/centralist",
+    callback_number: str = "08000011",
+) -> SeededRegistry:
+    """A control room with a centralist and one verified voice participant per number, each at
+    a home address within 300 m of (lat, lon): what an action through the console or the JSON
+    API selects and calls (nothing queued yet)."""
+    with db.transaction() as s:
+        room = ControlRoom(
+            name=f"Meldkamer topologie {time.time_ns()}",
+            region="Haaglanden",
+            transfer_target=transfer_target,
+            callback_number=callback_number,
+        )
+        s.add(room)
+        s.flush()
+        username = f"centralist-{time.time_ns()}"
+        s.add(
+            Operator(
+                username=username,
+                display_name="C. Entralist",
+                password_hash="!",
+                role=Role.CENTRALIST,
+                control_room_id=room.id,
+                transfer_target=transfer_target,
+            )
+        )
+        participants = {}
+        for rank, number in enumerate(numbers):
+            participant = Participant(
+                name=f"Deelnemer {rank}", birth_year=1980, channels=[Channel.VOICE.value]
+            )
+            participant.addresses.append(
+                Address(
+                    kind=AddressKind.HOME,
+                    postcode="2611AB",
+                    house_number=rank + 1,
+                    lat=lat + (rank % 20) * 0.0001,
+                    lon=lon + (rank // 20) * 0.0001,
+                    geocode_status=GeocodeStatus.OK,
+                )
+            )
+            participant.phones.append(PhoneNumber(e164=number, kind=PhoneKind.MOBILE, verified=True))
+            s.add(participant)
+            s.flush()
+            participants[number] = participant.id
+        return SeededRegistry(room.id, username, participants)
+
+
 def prerender_prompts(settings: Settings, texts: list[str]) -> None:
     """Render the fixed IVR prompts and the given texts once, before calls ask for them."""
     sounds = AsteriskSounds(settings)
@@ -283,6 +344,7 @@ def delivery_states(db: Database, action_id: int) -> dict[int, DeliveryState]:
 # --- the production topology: `burgernet ...` processes ----------------------------------------
 
 BURGERNET = Path(sys.executable).parent / "burgernet"
+TEST_SECRET_KEY = "topology-test-secret-key-0123456789abcdef"
 
 
 def platform_env(settings: Settings, **extra: object) -> dict[str, str]:
@@ -293,12 +355,15 @@ def platform_env(settings: Settings, **extra: object) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BURGERNET_") and k != "DATABASE_URL"}
     a, d = settings.asterisk, settings.dialer
     values: dict[str, object] = {
-        "secret_key": settings.secret_key or "test-secret",
+        # config.checks wants at least 32 characters outside training mode.
+        "secret_key": settings.secret_key if len(settings.secret_key) >= 32 else TEST_SECRET_KEY,
         "instance_path": settings.instance_path,
         "phone_backend": settings.phone_backend,
         "asterisk__ami_host": a.ami_host,
         "asterisk__ami_port": a.ami_port,
         "asterisk__ami_connections": a.ami_connections,
+        "asterisk__ami_username": a.ami_username,
+        "asterisk__ami_secret": a.ami_secret,
         "asterisk__fastagi_host": a.fastagi_host,
         "asterisk__fastagi_port": a.fastagi_port,
         "asterisk__dial_template": a.dial_template,

@@ -26,6 +26,10 @@ SIPP_SHARE = Path("/usr/share/sip-tester")
 PHONES_PORT = 5070  # the trunk's contact in config/asterisk/pjsip.conf
 CENTRALIST_PORT = 5080  # the centralist endpoint's contact
 ASTERISK_SIP = "127.0.0.1:5060"
+# An AMI user with a non-default secret (config/asterisk/testbed/manager_users.conf), for the
+# platform's processes, which refuse the shipped default secret outside training mode.
+PRODUCTION_AMI_USER = "burgernet-production"
+PRODUCTION_AMI_SECRET = "testbed-production-ami-secret-7c1e5b0a"
 
 
 class TestbedError(RuntimeError):

@@ -128,7 +128,10 @@ def test_two_pbxs_share_one_wave_and_a_killed_dialers_calls_are_reconciled_not_r
             "failed_retry_delays_s": [],
         }
     )
-    cfg = base.model_copy(update={"dialer": dialer, "database_url": pg_url})
+    asterisk = base.asterisk.model_copy(
+        update={"ami_username": testbed.PRODUCTION_AMI_USER, "ami_secret": testbed.PRODUCTION_AMI_SECRET}
+    )
+    cfg = base.model_copy(update={"dialer": dialer, "asterisk": asterisk, "database_url": pg_url})
     db = Database(pg_url)
     numbers = [f"+316900{i:05d}" for i in range(60)]  # 3169 0...: answer and listen
     wave = seed_alert_wave(db, numbers, voice_text=DEFAULT_VOICE_TEXT)
@@ -139,16 +142,8 @@ def test_two_pbxs_share_one_wave_and_a_killed_dialers_calls_are_reconciled_not_r
     ivr = PlatformProcess(["burgernet", "ivr", "serve"], env, tmp_path, "ivr")
     dialers = {
         pbx.number: PlatformProcess(
-            [
-                "burgernet",
-                "dialer",
-                "run",
-                "--trunk",
-                f"pbx-{pbx.number}",
-                "--worker-id",
-                f"dialer-pbx-{pbx.number}",
-            ]
-            + ["--no-jobs"],
+            ["burgernet", "dialer", "run", "--trunk", f"pbx-{pbx.number}"]
+            + ["--worker-id", f"dialer-pbx-{pbx.number}"],
             platform_env(cfg, asterisk__ami_port=pbx.ami_port, asterisk__fastagi_port=fastagi_port),
             tmp_path,
             f"dialer-{pbx.number}",
