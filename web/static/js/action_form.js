@@ -166,6 +166,33 @@
     return Math.floor(m / 60) + " u " + (m % 60) + " min";
   }
 
+  // How the voice reads each typed text where it differs ("Wordt uitgesproken als: ..."), so a
+  // wrong guess is visible before the start. Built with textContent: typed text is never HTML.
+  function fieldLabel(name) {
+    var el = name === "free_text" ? field("free_text") : field("d__" + currentType() + "__" + name);
+    var label = el && el.closest ? el.closest("label") : null;
+    return label && label.firstChild ? label.firstChild.textContent.replace("*", "").trim() : name;
+  }
+
+  function showReadings(readings) {
+    var list = $("pv-readings-list");
+    list.textContent = "";
+    readings.forEach(function (r) {
+      var item = document.createElement("li");
+      var written = document.createElement("span");
+      written.className = "reading-written";
+      written.textContent = fieldLabel(r.field) + ": “" + r.written + "”";
+      var spoken = document.createElement("span");
+      spoken.className = "reading-spoken";
+      spoken.textContent = "Wordt uitgesproken als: “" + r.spoken + "”";
+      item.appendChild(written);
+      item.appendChild(document.createElement("br"));
+      item.appendChild(spoken);
+      list.appendChild(item);
+    });
+    $("pv-readings").classList.toggle("hidden", readings.length === 0);
+  }
+
   function runPreview() {
     var mine = ++seq;
     if (!currentType()) { return; }
@@ -185,6 +212,7 @@
         errorBox.classList.toggle("hidden", loose.length === 0);
         ["pv-total", "pv-voice", "pv-sms", "pv-email", "pv-eta"].forEach(function (id) { setFigure(id, "—"); });
         $("pv-supervisor").classList.add("hidden");
+        showReadings([]);
         return;
       }
       errorBox.classList.add("hidden");
@@ -194,6 +222,7 @@
       setFigure("pv-email", data.counts.email !== undefined ? data.counts.email : "–");
       setFigure("pv-eta", formatEta(data.eta_s));
       $("pv-text").textContent = data.display_text;
+      showReadings(data.spoken_readings || []);
       $("pv-sms-text").textContent = data.sms.text;
       $("pv-sms-count").textContent = "(" + data.sms.chars + " tekens, " + data.sms.segments +
         (data.sms.segments === 1 ? " sms-deel, " : " sms-delen, ") + data.sms.encoding + ")";
