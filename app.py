@@ -19,7 +19,7 @@ from config.logging import configure_logging
 from config.settings import PROJECT_ROOT, Settings, get_settings
 from db.database import Database
 from db.runtime import Runtime, current_db, current_settings
-from dialer.cli import dialer_group, scheduler_group, start_background_dialer
+from dialer.cli import dialer_group, scheduler_group
 from evaluation.cli import evaluation_group
 from ivr.cli import ivr_group
 from participants.cli import demo_group, participants_group
@@ -146,13 +146,25 @@ for group in (
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 def serve(host: str, port: int) -> None:
-    """Migrate, then run the web app (training mode on the simulated phone network)."""
+    """The development web server (werkzeug, one process): for a laptop and for training.
+
+    It neither migrates nor dials: run `burgernet db upgrade` first, and `burgernet dialer run`
+    and `burgernet scheduler run` beside it (scripts/run starts them all). In production the web
+    tier is gunicorn with `web.wsgi:app` (docs/deployment.md).
+    """
     from werkzeug.serving import run_simple
 
-    configure_logging()
+    if not current_db().schema_is_current():
+        raise click.ClickException(
+            "the database is not at the newest schema; run `burgernet db upgrade` first"
+        )
+    configure_logging()  # after the schema check, whose alembic lines would read like a migration
     settings = current_settings()
-    current_db().upgrade()
+    click.echo(
+        "burgernet serve is the development server; in production run gunicorn with web.wsgi:app "
+        "(docs/deployment.md)",
+        err=True,
+    )
     if settings.training_mode:
         click.echo("TRAININGSMODUS: gesimuleerd telefoonnetwerk, er wordt niemand echt gebeld.")
-        start_background_dialer(current_db(), settings)
     run_simple(host, port, create_app(settings, current_db()), threaded=True, use_reloader=False)

@@ -62,6 +62,15 @@ class Database:
 
         command.upgrade(alembic_config(self.url), "head")
 
+    def schema_is_current(self) -> bool:
+        """Whether the schema is at the newest migration (false on an empty database)."""
+        from alembic.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        heads = set(ScriptDirectory.from_config(alembic_config(self.url)).get_heads())
+        with self.engine.connect() as conn:
+            return set(MigrationContext.configure(conn).get_current_heads()) == heads
+
     def count(self, model) -> int:
         with self.session() as s:
             return s.scalar(select(func.count()).select_from(model)) or 0
