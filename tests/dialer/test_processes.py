@@ -3,7 +3,9 @@
 - kill -9 mid-wave, then a restart: nothing lost (every row ends), nothing dialled twice (the
   network's own call log has each attempt once), and calls that were in flight when the
   process died are reconciled as outcome unknown, never redialled;
-- two dialer processes on PostgreSQL (one per trunk) share one wave without overlap.
+- two dialer processes on PostgreSQL (one per trunk) share one wave without overlap;
+- three dialer processes on ONE trunk keep its channel cap and CPS and call everyone once;
+- killing the leading `scheduler run` (-9) hands the cluster-wide jobs to the other.
 """
 
 from __future__ import annotations
@@ -20,9 +22,23 @@ from pathlib import Path
 import pytest
 from dialer_fixtures import make_action, make_deliveries
 from sqlalchemy import func, select
+from stepped_wave import dialer_log, max_calls_in_window, peak_concurrency
 
-from db.models import Delivery, DeliveryEvent, DeliveryState, IncidentType
+from actions.end import end_action
+from config.clock import SystemClock
+from config.settings import Settings
+from db.models import (
+    Channel,
+    Delivery,
+    DeliveryEvent,
+    DeliveryKind,
+    DeliveryState,
+    IncidentType,
+    Lease,
+    Outcome,
+)
 from deliveries.retry import OUTCOME_UNKNOWN
+from dialer.leadership import SCHEDULER_LEASE
 
 pytestmark = pytest.mark.e2e
 
@@ -174,3 +190,97 @@ def test_two_dialers_on_postgresql_share_a_wave_without_overlap(db, room, databa
     assert {worker for _d, worker in claims} == {"pbx-a", "pbx-b"}
     for row in rows:
         assert sorted(a for d, a in on_a + on_b if d == row.id) == list(range(1, row.attempts + 1))
+
+
+def test_three_dialers_on_one_trunk_keep_its_limits_and_call_everyone_once(db, room, database_url, tmp_path):
+    if not db.is_postgresql:
+        pytest.skip("several dialer processes need PostgreSQL (the trunk row lock)")
+    seed_wave(db, room, 60)
+    env = dialer_env(database_url, tmp_path) | {
+        "BURGERNET_DIALER__BUSY_RETRY_DELAYS_S": "[]",
+        "BURGERNET_DIALER__NO_ANSWER_RETRY_DELAYS_S": "[]",
+        "BURGERNET_DIALER__FAILED_RETRY_DELAYS_S": "[]",
+        "BURGERNET_DIALER__MACHINE_RETRY_DELAYS_S": "[]",
+    }
+    dialers = [start_dialer(env, tmp_path, f"d{i}", "--trunk", "shared") for i in range(3)]
+    try:
+        wait_for(lambda: open_rows(db) == 0, 180, "the wave to finish", dialers[0][0])
+    finally:
+        for process, _log in dialers:
+            stop(process)
+    placed = [call for _process, log in dialers for call in calls_in(log)]
+    with db.session() as s:
+        rows = s.scalars(select(Delivery)).all()
+    assert Counter(d for d, _a in placed) == {row.id: 1 for row in rows}  # everyone exactly once
+    assert sum(1 for _process, log in dialers if calls_in(log)) >= 2, "the dialers shared the wave"
+    log = dialer_log(db)
+    assert peak_concurrency(log) <= 6  # BURGERNET_DIALER__CHANNELS, whatever the number of dialers
+    assert max_calls_in_window(log, 1.0) <= 6  # BURGERNET_DIALER__CPS
+
+
+def scheduler_holder(db) -> str | None:
+    with db.session() as s:
+        lease = s.get(Lease, SCHEDULER_LEASE)
+        return lease.holder if lease is not None else None
+
+
+def test_killing_the_leading_scheduler_hands_the_jobs_to_the_other(db, room, database_url, tmp_path):
+    if not db.is_postgresql:
+        pytest.skip("a cluster of processes needs PostgreSQL")
+    env = dialer_env(database_url, tmp_path) | {
+        "BURGERNET_DIALER__SCHEDULER_LEASE_S": "4",
+        "BURGERNET_DIALER__SCHEDULER_RENEW_S": "0.5",
+        "BURGERNET_DIALER__OUTCOME_DELAY_S": "0",
+    }
+    schedulers = {}
+    for name in ("s1", "s2"):
+        process = subprocess.Popen(
+            [BURGERNET, "scheduler", "run"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(tmp_path / f"{name}.err", "w"),  # noqa: SIM115 (lives as long as the process)
+        )
+        schedulers[process.pid] = process
+    try:
+        wait_for(lambda: scheduler_holder(db) is not None, 60, "a leader")
+        leader_pid = int(scheduler_holder(db).split(":")[1])
+        (other_pid,) = set(schedulers) - {leader_pid}
+        schedulers[leader_pid].send_signal(signal.SIGKILL)
+        schedulers[leader_pid].wait()
+        with db.session() as s:
+            held_until = s.get(Lease, SCHEDULER_LEASE).expires_at
+        wait_for(lambda: f":{other_pid}:" in (scheduler_holder(db) or ""), 30, "the other to lead")
+        with db.session() as s:
+            taken_at = s.get(Lease, SCHEDULER_LEASE).acquired_at
+        assert taken_at >= held_until  # once the dead leader's lease expired, never two leaders
+        # The new leader runs the jobs: an ended action gets its outcome message.
+        with db.session() as s:
+            action = make_action(s, room, clock=SystemClock())
+            s.add(
+                Delivery(
+                    action_id=action.id,
+                    kind=DeliveryKind.ALERT,
+                    channel=Channel.SMS,
+                    target="+31612345678",
+                    rank=0,
+                    priority=action.priority,
+                    state=S.DELIVERED,
+                )
+            )
+            s.commit()
+            end_action(
+                s, action, None, Outcome.FOUND.value, "Gevonden.", SystemClock(), Settings(_env_file=None)
+            )
+        wait_for(lambda: outcome_rows(db) == 1, 30, "the outcome message", schedulers[other_pid])
+    finally:
+        for process in schedulers.values():
+            stop(process)
+    assert scheduler_holder(db) is None  # the survivor gave the lease up at its clean exit
+
+
+def outcome_rows(db) -> int:
+    with db.session() as s:
+        return (
+            s.scalar(select(func.count()).select_from(Delivery).where(Delivery.kind == DeliveryKind.OUTCOME))
+            or 0
+        )
