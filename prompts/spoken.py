@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Callable
 
 from prompts.errors import UnspeakableText
 
@@ -427,15 +428,23 @@ ABBREVIATIONS: tuple[tuple[str, str, bool], ...] = (
     ("max.", "maximaal", False),
     ("t/m", "tot en met", False),
     ("a/d", "aan de", False),
+    ("s.v.p.", "alstublieft", True),
+    ("li.", "linker", False),
+    ("re.", "rechter", False),
 )
+
+
+_STOP_REQUIRED = frozenset({"li.", "re."})
 
 
 def _abbreviation_pattern(written: str, dotless: bool) -> str:
     letters = [part for part in written.rstrip(".").split(".")]
     if "/" in written:
         return rf"(?<![\w/]){re.escape(written)}(?![\w/])"
-    # The last full stop may be missing ("t.w.v 500"); inner ones may not.
-    dotted = r"\.".join(re.escape(p) for p in letters) + (r"(?:\.|(?!\w))" if written.endswith(".") else "")
+    # The last full stop may be missing ("t.w.v 500"); inner ones may not. Without it "li" and
+    # "re" are names and words ("Li Wei"), so those need it.
+    last = r"\." if written in _STOP_REQUIRED else r"(?:\.|(?!\w))"
+    dotted = r"\.".join(re.escape(p) for p in letters) + (last if written.endswith(".") else "")
     alternatives = [dotted]
     if dotless and len(letters) >= 1:
         alternatives.append("".join(letters) + r"(?![\w.])")
@@ -444,7 +453,7 @@ def _abbreviation_pattern(written: str, dotless: bool) -> str:
 
 # Only these may end a sentence ("... een tas enz. Hij rende"); after the others a capital is
 # a name ("dhr. Jansen", "t.h.v. Albert Heijn") and the full stop is dropped with the word.
-_MAY_END_SENTENCE = {"enz.", "etc.", "e.d.", "o.i.d.", "jr.", "jrs.", "mnd.", "jl.", "a.s.", "str."}
+_MAY_END_SENTENCE = {"enz.", "etc.", "e.d.", "o.i.d.", "jr.", "jrs.", "mnd.", "jl.", "a.s.", "str.", "s.v.p."}
 _ABBREVIATION_PATTERNS = [
     (
         re.compile(_abbreviation_pattern(w, d), re.IGNORECASE),
@@ -461,6 +470,12 @@ _EXTRA_WRITTEN = [
     (re.compile(r"(?<![\w.])[Bb]v\.(?!\w)"), "bijvoorbeeld"),  # not "B.V." (a company)
     (re.compile(r"(?<=\d)\s*min\.?(?!\w)"), " minuten"),
 ]
+# The sides of a vehicle, before the table reads "li" as "linker": "li-voor" -> "linksvoor".
+_SIDES = re.compile(r"(?<![\w-])(li|re)-(voor|achter)(?![\w-])", re.IGNORECASE)
+
+
+def _side(match: re.Match) -> str:
+    return ("links" if match.group(1).lower() == "li" else "rechts") + match.group(2).lower()
 
 
 def _expand(match: re.Match, replacement: str, may_end: bool = True) -> str:
@@ -484,6 +499,7 @@ def expand_abbreviations(text: str) -> str:
     "ongeveer 35 jaar, ter waarde van 500 euro". For written messages (SMS, e-mail) and as
     a step of the spoken form."""
     text = _STREET_SUFFIX.sub(lambda m: _expand(m, "straat"), text)
+    text = _SIDES.sub(_side, text)
     for pattern, replacement, may_end in _ABBREVIATION_PATTERNS:
         text = pattern.sub(functools.partial(_expand, replacement=replacement, may_end=may_end), text)
     for pattern, replacement in _EXTRA_WRITTEN:
@@ -499,12 +515,14 @@ def leftover_abbreviations(text: str) -> list[str]:
 
 # --- spoken form of free text --------------------------------------------------------------
 
-_SPOKEN_UNITS = [
+_SPOKEN_UNITS: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     (r"\bkm/u\b|\bkm/h\b|\bkm per uur\b", "kilometer per uur"),
     (r"&", " en "),
     (r"%", " procent"),
     (r"\bkm\b", "kilometer"),
     (r"\bkg\b", "kilo"),
+    (r"(?<=\d)\s*[x×]\s*(?=\d)", " bij "),  # sizes: "30x40 cm" -> "30 bij 40 cm"
+    (r"(?<=\d)\s*cm\b\.?", lambda m: _expand(m, " centimeter")),
 ]
 _SPOKEN_UNIT_PATTERNS = [(re.compile(p, re.IGNORECASE), r) for p, r in _SPOKEN_UNITS]
 
@@ -589,8 +607,10 @@ _RANGE = re.compile(r"\b(\d{1,6})\s*(?:-|tot)\s*(\d{1,6})\b")
 _ORDINAL = re.compile(r"\b(\d{1,4})(?:e|de|ste)\b")
 _DECIMAL = re.compile(r"\b(\d+)[,.](\d+)\b")
 _NUMBER = re.compile(r"\b\d{1,9}\b")
+# 112 is the emergency number, said digit by digit, after "bel" (a few words may come between:
+# "bel bij twijfel 112") or "alarmnummer"/"nummer"/"via"; a house number 112 stays a number.
 _EMERGENCY = re.compile(
-    r"\b((?:bel(?:len)?|belt)(?: dan)?(?: direct)?(?: het)?|alarmnummer|nummer)\s+112\b", re.IGNORECASE
+    r"\b((?:bel(?:len)?|belt)\b[^.!?\d]{0,30}?|alarmnummer|nummer|via)\s+112\b", re.IGNORECASE
 )
 _ROAD = re.compile(r"\b([ANS])(\d{1,3})\b")  # motorways and provincial roads: "de A13"
 _POSTCODE = re.compile(r"\b([1-9]\d{3})\s?([A-Z]{2})\b")
