@@ -231,6 +231,10 @@ class Settings(BaseSettings):
     caller_id: str = "0343529850"
     default_region: str = "NL"
     timezone: str = "Europe/Amsterdam"
+    # The call-back line asks a caller to speak only when both the recorder's directory
+    # (asterisk.recordings_dir) and the platform's recordings store have this much free space
+    # (and take a probe write); otherwise the caller is put through or told to call 112.
+    recording_min_free_mb: float = Field(default=16.0, ge=0)
 
     # Default radius (metres) per incident type; the centralist may change it per action.
     radius_by_incident: dict[str, int] = {

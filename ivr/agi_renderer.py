@@ -7,7 +7,9 @@ what happened as an `Input`.
     MenuStep            STREAM FILE <sound> "<digits>" (a key stops the prompt), then
                         WAIT FOR DIGIT <timeout ms>                    -> digits | timeout
     RecordStep          prompts, RECORD FILE <recordings_dir>/sighting-<id> wav "#" <ms> 0
-                        BEEP s=<silence>                               -> recording
+                        BEEP s=<silence>                               -> recording (the file,
+                        the seconds Asterisk counted from endpos=, an error when it
+                        answered -1 on a live channel: the file could not be written)
     TransferStep        prompts, SET VARIABLE BURGERNET_TRANSFER_TARGET <dial string>,
                         SET VARIABLE BURGERNET_TRANSFER_TIMEOUT <s>,
                         GOSUB burgernet-transfer s 1; GET VARIABLE DIALSTATUS
@@ -34,6 +36,7 @@ breaks either is `PeerMisbehaves`, and the server closes its socket.
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 import uuid
@@ -61,6 +64,7 @@ from ivr.flow import (
 TRANSFER_SUBROUTINE = ("burgernet-transfer", "s", "1")
 MESSAGE_END_SILENCE_MS = 1500
 DEAD_CHANNEL_CODE = 511  # Asterisk refuses a command on a channel that hung up
+RECORD_RATE_HZ = 8000  # RECORD FILE ... wav: 8 kHz signed linear; endpos counts samples
 
 
 class CallerHungUp(Exception):
@@ -237,6 +241,7 @@ class _HangupAwareReader:
         self.rfile = rfile
         self.on_hangup = on_hangup
         self.eof_is_hangup = False
+        self.last_line = ""  # the last result line (RECORD FILE's endpos after a hangup)
 
     def readline(self) -> str:
         while True:
@@ -251,7 +256,19 @@ class _HangupAwareReader:
                 continue
             if self.eof_is_hangup and line.startswith("100 "):
                 continue  # "100 result=0 Trying...": GOSUB is running; its result follows
+            self.last_line = line
             return line
+
+
+def _recorded_s_from(result: dict) -> float | None:
+    """Seconds recorded by Asterisk's own count: RECORD FILE's endpos in samples (wav: 8 kHz)."""
+    raw = result.get("endpos", ("", ""))[0]
+    return round(int(raw) / RECORD_RATE_HZ, 2) if raw.isdigit() else None
+
+
+def _recorded_s(line: str) -> float | None:
+    match = re.search(r"endpos=(\d+)", line or "")
+    return round(int(match.group(1)) / RECORD_RATE_HZ, 2) if match else None
 
 
 class _Discard:
@@ -320,10 +337,16 @@ class AgiRenderer:
             args.append(f"s={step.silence_s}")
         try:
             with self.agi.allowing(step.max_s):
-                self.agi.execute("RECORD FILE", *args)
+                result = self.agi.execute("RECORD FILE", *args)
         except AGIHangup:
-            raise CallerHungUp(Input.recording(path, None)) from None
-        return Input.recording(path, None)
+            raise CallerHungUp(
+                Input.recording(path, _recorded_s(getattr(self.agi.stdin, "last_line", "")))
+            ) from None
+        except AGIAppError:
+            # result=-1 on a live channel: Asterisk could not open or write the file (a full
+            # or read-only directory). Reported, so the flow can tell the caller.
+            return Input.recording(path, None, error="RECORD FILE failed (result -1: writefile)")
+        return Input.recording(path, _recorded_s_from(result))
 
     def _transfer(self, step: TransferStep) -> Input:
         self._play(step.speech)

@@ -1,6 +1,7 @@
 """The call-back flow: a caller phones the Burgernet number after seeing something.
 
-    welcome (identify the caller by number: participant or not, both welcome)
+    welcome (identify the caller by number: participant or not, both welcome;
+             the call's Sighting row is written now, recording_status 'none')
       ├ no running action ─> "no action active, in an emergency call 112"
       │                      ├ control room known: "press 1 for the control room" ─> transfer ─┐
       │                      └ else goodbye                                                    │
@@ -8,24 +9,35 @@
       └ several ─> "press 1 for ..., 2 for ..." ─────┤ (no choice: the control room's line)     │
                                                      v                                          │
       "you are being put through; press 1 to record your sighting instead" (a few seconds)    │
-        ├ 1 ─> record after the beep ─────────────────────────────────────────────┐            │
-        └ no key ─> transfer to the centralist who started the action             │            │
+        ├ 1 ─> room to record? ─ yes ─> record after the beep ────────────────────┐            │
+        │                       └ no ─> "cannot be recorded", put through ───┐    │            │
+        └ no key ─> transfer to the centralist who started the action        │    │            │
                     (Operator.transfer_target, else ControlRoom.transfer_target)   │  <─────────┘
-             ├ answered ─> the conversation; Sighting row stored (transferred,    │
-             │             no recording) and the call ends                        │
-             └ no answer / failed / nobody to reach ─> "the control room cannot   │
-                 be reached, record after the beep" ─> record ────────────────────┤
+             ├ answered ─> the conversation; the row says transferred     │    │
+             └ no answer / failed / nobody to reach ─> room to record? ─ no ─> "cannot be
+                 recorded, the control room is unreachable: call 112" ─> hang up
+                                      └ yes ─> "the control room cannot be reached, record
+                                               after the beep" ─> record ─────────┤
                                                                                   v
-      file on disk + Sighting row committed ─> "thank you, your report is saved" ─> hang up
+      row (recording 'failed' until filed) ─> audio assessed and moved ─> row updated
+        ├ complete ─> "thank you, your report is saved" ─> hang up
+        └ truncated / failed ─> said honestly ("only partly recorded" / "not recorded"),
+                                then put through, or "call 112" when that is not possible
 
-A recording is never lost: the audio is filed and the row committed before the thank-you,
-also when the caller hangs up while recording. Every call-back that reaches the centralist
-or leaves a recording is one Sighting row, so the inbox and the figures see all of them.
+State lives in the database first: every call to the line is one Sighting row from its first
+prompt on (a caller who hangs up during the welcome is a row with recording_status 'none'),
+updated as the call goes: the action chosen, the transfer's result, the recording. Before a
+recording is moved, the row already says 'failed' and where the audio is; after the move it
+says complete, truncated (duration_s = the seconds kept) or failed with the reason
+(`recording_error`). The caller hears "vastgelegd" only for a complete recording in the store.
+A recording that is not complete is logged as `callback.recording_failed` (level ERROR) for
+the operators; the admin status page and the metric read `Sighting.recording_status`.
 
 Which actions: the running actions this number (or a participant registered with it) was
 alerted for, else every running action of the control room whose call-back number was dialed.
-Context keys: participant_id, room_id, action_id, delivery_id, sighting_id, and
-transfer_result (the status of a transfer that did not connect, kept for the Sighting row).
+Context keys: participant_id, room_id, action_id, delivery_id, sighting_id, transfer_result
+(the status of a transfer that did not connect), recording (complete | truncated | failed,
+after the recording step) and no_room (set when there was no room to record).
 """
 
 from __future__ import annotations
@@ -43,7 +55,7 @@ from callback_line.caller import (
     identify_caller,
     room_for_dialed_number,
 )
-from callback_line.recordings import RecordingError, store_recording
+from callback_line.recordings import COMPLETE, FAILED, NONE, clip, keep_recording, recording_space
 from config.logging import log_event
 from db.models import Action, Sighting
 from ivr.flow import (
@@ -77,12 +89,20 @@ def _candidates(env: CallEnv, ctx: Mapping) -> list[Action]:
     return candidate_actions(env.session, _caller(env), ctx.get("room_id"))
 
 
-def _chosen(env: CallEnv, action: Action) -> dict:
+def _chosen(env: CallEnv, ctx: Mapping, action: Action) -> dict:
     update = {"action_id": action.id, "room_id": action.control_room_id}
     delivery = alert_delivery(env.session, _caller(env), action.id)
     if delivery is not None:
         update["delivery_id"] = delivery.id
-    return update
+    sighting = _row(env, {**ctx, **update})
+    sighting.action_id = action.id
+    sighting.control_room_id = action.control_room_id
+    sighting.delivery_id = update.get("delivery_id")
+    participant_id = ctx.get("participant_id")
+    if participant_id is not None:
+        sighting.distance_m = participant_distance_m(env.session, participant_id, action.lat, action.lon)
+    env.session.commit()
+    return {**update, "sighting_id": sighting.id}
 
 
 # --- handlers ---------------------------------------------------------------------------
@@ -104,7 +124,9 @@ def identify(env: CallEnv, ctx: Mapping, _happened: Input | None) -> dict:
         room_id=room_id,
         provider=env.provider,
     )
-    return update
+    sighting = _row(env, update)
+    env.session.commit()  # the call is on record before the caller hears a word
+    return {**update, "sighting_id": sighting.id}
 
 
 def action_count(env: CallEnv, ctx: Mapping) -> str:
@@ -116,7 +138,7 @@ def take_only_action(env: CallEnv, ctx: Mapping, _happened: Input | None) -> dic
     actions = _candidates(env, ctx)
     if len(actions) != 1:
         raise FlowError(f"call-back flow: expected one running action, found {len(actions)}")
-    return _chosen(env, actions[0])
+    return _chosen(env, ctx, actions[0])
 
 
 def action_name(env: CallEnv, ctx: Mapping) -> str:
@@ -151,97 +173,152 @@ def choose_action(env: CallEnv, ctx: Mapping, happened: Input) -> dict:
     index = int(happened.digits) - 1
     if not 0 <= index < len(actions):
         raise FlowError(f"call-back flow: no action behind digit {happened.digits!r}")
-    return _chosen(env, actions[index])
+    return _chosen(env, ctx, actions[index])
 
 
 def store_sighting(env: CallEnv, ctx: Mapping, happened: Input) -> dict:
-    """Keep the audio and commit the Sighting row. Runs before the thank-you, and also when
-    the caller hangs up while recording."""
-    relative_path, duration = None, happened.duration_s
-    if happened.recording_path:
-        try:
-            stored = store_recording(happened.recording_path, env.settings.recordings_dir, env.clock.now())
-        except RecordingError as exc:
-            log_event(logger, "callback.recording_missing", level=logging.ERROR, error=str(exc))
-        else:
-            relative_path = stored.relative_path
-            duration = stored.duration_s if stored.duration_s is not None else duration
-    failed_transfer = ctx.get("transfer_result")
-    return _store(
-        env,
-        ctx,
-        recording_path=relative_path,
-        duration_s=duration,
-        transferred=False,
-        transfer_result=str(failed_transfer) if failed_transfer else None,
+    """File the recording on the call's row. Runs before the caller hears anything more, also
+    when the caller hung up while recording. The row is committed first, saying 'failed' and
+    where the audio is; then the audio is assessed and moved, and the row says what came of it."""
+    sighting = _row(env, ctx)
+    source = happened.recording_path
+    sighting.recording_status = FAILED
+    sighting.recording_error = clip(
+        f"not filed yet; audio at {source}" if source else happened.error or "no audio file"
     )
+    sighting.duration_s = happened.duration_s
+    env.session.commit()
+    kept = keep_recording(
+        source, happened.duration_s, happened.error, env.settings.recordings_dir, env.clock.now()
+    )
+    sighting.recording_status = kept.status
+    sighting.recording_error = kept.error
+    sighting.recording_path = kept.relative_path
+    sighting.duration_s = kept.duration_s if kept.duration_s is not None else happened.duration_s
+    env.session.commit()
+    level, event = (logging.INFO, "callback.sighting_stored")
+    if not kept.complete:  # the operators' alert; the status page reads recording_status
+        level, event = (logging.ERROR, "callback.recording_failed")
+    log_event(
+        logger,
+        event,
+        level,
+        sighting_id=sighting.id,
+        action_id=sighting.action_id,
+        caller=sighting.caller_number or "withheld",
+        status=kept.status,
+        recording=kept.relative_path or "none",
+        duration_s=sighting.duration_s,
+        reported_s=happened.duration_s,
+        transfer_result=sighting.transfer_result or "",
+        error=kept.error or "",
+    )
+    return {"sighting_id": sighting.id, "recording": kept.status}
 
 
 def store_transfer_result(env: CallEnv, ctx: Mapping, happened: Input) -> dict:
-    """A transfer that connected is a call-back too: one Sighting row without a recording
-    (the centralist heard it). One that did not connect is remembered for the recording's row."""
+    """A transfer that connected is a call-back too: the row says transferred (the centralist
+    heard it). One that did not connect is remembered on the row and for the recording."""
     status = (happened.status or ("answered" if happened.answered else "failed"))[:40]
-    if happened.answered:
-        return _store(
-            env, ctx, recording_path=None, duration_s=None, transferred=True, transfer_result=status
-        )
-    return {"transfer_result": status}
+    sighting = _row(env, ctx)
+    sighting.transferred = bool(happened.answered)
+    sighting.transfer_result = status
+    env.session.commit()
+    log_event(
+        logger,
+        "callback.transfer",
+        sighting_id=sighting.id,
+        action_id=sighting.action_id,
+        answered=bool(happened.answered),
+        transfer_result=status,
+    )
+    update: dict = {"sighting_id": sighting.id}
+    if not happened.answered:
+        update["transfer_result"] = status
+    return update
 
 
-def _store(
-    env: CallEnv,
-    ctx: Mapping,
-    *,
-    recording_path: str | None,
-    duration_s: float | None,
-    transferred: bool,
-    transfer_result: str | None,
-) -> dict:
-    """Commit one Sighting row for this call. A provider that reports the same call twice
-    gets the first row back."""
+def check_recording_space(env: CallEnv, ctx: Mapping, _happened: Input | None) -> dict:
+    """Before the caller is asked to speak: room in the recorder's directory (Asterisk's; Twilio
+    records on its side) and in the platform's store. Without it the row says 'failed' with the
+    reason, and the operators are told."""
+    minimum = int(env.settings.recording_min_free_mb * 1_000_000)
+    directories = [env.settings.recordings_dir]
+    if env.provider == "asterisk":
+        directories.insert(0, env.settings.asterisk.recordings_dir)
+    try:
+        env.settings.recordings_dir.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # recording_space says what is wrong with it
+    problems = [p for p in (recording_space(d, minimum) for d in directories) if p]
+    if not problems:
+        return {}
+    sighting = _row(env, ctx)
+    sighting.recording_status = FAILED
+    sighting.recording_error = clip("no room to record: " + "; ".join(problems))
+    env.session.commit()
+    log_event(
+        logger,
+        "callback.recording_failed",
+        level=logging.ERROR,
+        sighting_id=sighting.id,
+        action_id=sighting.action_id,
+        caller=sighting.caller_number or "withheld",
+        status=FAILED,
+        error=sighting.recording_error,
+    )
+    return {"sighting_id": sighting.id, "no_room": 1}
+
+
+def recording_space_decision(env: CallEnv, ctx: Mapping) -> str:
+    """ok: record; else put the caller through when that was not tried yet, or say 112."""
+    if not ctx.get("no_room"):
+        return "ok"
+    return "transfer" if _transfer_untried(env, ctx) else "call_112"
+
+
+def recording_outcome(env: CallEnv, ctx: Mapping) -> str:
+    """saved: the thank-you; anything else is said honestly, then the centralist or 112."""
+    status = ctx.get("recording")
+    if status == COMPLETE:
+        return "saved"
+    kind = "partial" if status == "truncated" else "failed"
+    return f"{kind}_transfer" if _transfer_untried(env, ctx) else f"{kind}_112"
+
+
+def _transfer_untried(env: CallEnv, ctx: Mapping) -> bool:
+    return "transfer_result" not in ctx and _target(env, ctx) is not None
+
+
+def _row(env: CallEnv, ctx: Mapping) -> Sighting:
+    """This call's Sighting row: by the id in the flow's context, else by the provider's call
+    id (a provider that reports the same call twice gets the first row back), else a new one
+    (recording_status 'none', flushed so it has its id)."""
     session = env.session
-    if env.provider_call_id:
-        existing = session.scalars(
-            select(Sighting).where(
-                Sighting.provider == env.provider, Sighting.provider_call_id == env.provider_call_id
-            )
+    sighting = session.get(Sighting, ctx["sighting_id"]) if "sighting_id" in ctx else None
+    if sighting is None and env.provider_call_id:
+        sighting = session.scalars(
+            select(Sighting)
+            .where(Sighting.provider == env.provider, Sighting.provider_call_id == env.provider_call_id)
+            .order_by(Sighting.id)
         ).first()
-        if existing is not None:
-            return {"sighting_id": existing.id}
-    action = session.get(Action, ctx["action_id"]) if "action_id" in ctx else None
-    participant_id = ctx.get("participant_id")
-    distance = None
-    if action is not None and participant_id is not None:
-        distance = participant_distance_m(session, participant_id, action.lat, action.lon)
+    if sighting is not None:
+        return sighting
     caller = _caller(env)
     sighting = Sighting(
-        action_id=action.id if action else None,
-        control_room_id=action.control_room_id if action else ctx.get("room_id"),
+        action_id=None,
+        control_room_id=ctx.get("room_id"),
         caller_number=caller.number or _raw_number(env.caller_number),
-        participant_id=participant_id,
-        delivery_id=ctx.get("delivery_id"),
-        distance_m=distance,
-        recording_path=recording_path,
-        duration_s=duration_s,
-        transferred=transferred,
-        transfer_result=transfer_result,
+        participant_id=ctx.get("participant_id"),
+        transferred=False,
         provider=env.provider or None,
         provider_call_id=env.provider_call_id,
         received_at=env.clock.now(),
+        recording_status=NONE,
     )
     session.add(sighting)
-    session.commit()
-    log_event(
-        logger,
-        "callback.sighting_stored",
-        sighting_id=sighting.id,
-        action_id=sighting.action_id,
-        recording=recording_path or "none",
-        duration_s=duration_s,
-        transferred=transferred,
-        transfer_result=transfer_result or "",
-    )
-    return {"sighting_id": sighting.id}
+    session.flush()
+    return sighting
 
 
 def _raw_number(raw: str | None) -> str | None:
@@ -291,7 +368,34 @@ HANDLERS: dict[str, Handler] = {
     "action_target": action_target,
     "room_known": room_known,
     "store_transfer_result": store_transfer_result,
+    "check_recording_space": check_recording_space,
+    "recording_space_decision": recording_space_decision,
+    "recording_outcome": recording_outcome,
 }
+
+
+def _space_check(node_id: str, record: str) -> Branch:
+    """Room to record? Then `record`; else put through (when not tried yet) or say 112."""
+    return Branch(
+        node_id,
+        on_enter="check_recording_space",
+        decide="recording_space_decision",
+        branches={"ok": record, "transfer": "no_room_transfer", "call_112": "no_room_112"},
+    )
+
+
+def _rescue_transfer(node_id: str, prompts: tuple) -> Transfer:
+    """Put the caller through after their report could not (all) be kept."""
+    return Transfer(
+        node_id,
+        prompts=prompts,
+        target="action_target",
+        on_answered="end",
+        on_failed="rescue_failed",
+        timeout_s=30,
+        on_result="store_transfer_result",
+    )
+
 
 CALLBACK_FLOW = Flow.build(
     "callback",
@@ -324,12 +428,12 @@ CALLBACK_FLOW = Flow.build(
         Branch(
             "can_transfer",
             decide="transfer_possible",
-            branches={"yes": "transfer_or_record", "no": "record_unreachable"},
+            branches={"yes": "transfer_or_record", "no": "check_space_unreachable"},
         ),
         Menu(
             "transfer_or_record",
             prompts=(Say("callback_transfer_or_record"),),
-            choices={"1": "record"},
+            choices={"1": "check_space"},
             on_exhausted="transfer",
             timeout_s=4,
             retries=0,
@@ -339,15 +443,17 @@ CALLBACK_FLOW = Flow.build(
             prompts=(),
             target="action_target",
             on_answered="end",
-            on_failed="record_unreachable",
+            on_failed="check_space_unreachable",
             timeout_s=30,
             on_result="store_transfer_result",
         ),
+        _space_check("check_space", "record"),
+        _space_check("check_space_unreachable", "record_unreachable"),
         Record(
             "record",
             prompts=(Say("callback_record"),),
             on_recording="store_sighting",
-            next="thanks",
+            next="after_record",
             max_s=120,
             beep=True,
             silence_s=4,
@@ -356,12 +462,31 @@ CALLBACK_FLOW = Flow.build(
             "record_unreachable",
             prompts=(Say("callback_unreachable_record"),),
             on_recording="store_sighting",
-            next="thanks",
+            next="after_record",
             max_s=120,
             beep=True,
             silence_s=4,
         ),
+        Branch(
+            "after_record",
+            decide="recording_outcome",
+            branches={
+                "saved": "thanks",
+                "partial_transfer": "partial_transfer",
+                "partial_112": "partial_112",
+                "failed_transfer": "failed_transfer",
+                "failed_112": "failed_112",
+            },
+        ),
         Hangup("thanks", prompts=(Say("callback_thanks"), Say("callback_saved_bye"))),
+        # Nothing below says "vastgelegd": the report was not (all) kept.
+        _rescue_transfer("no_room_transfer", (Say("callback_cannot_record"), Say("callback_transfer"))),
+        Hangup("no_room_112", prompts=(Say("callback_cannot_record"), Say("callback_room_unreachable"))),
+        _rescue_transfer("partial_transfer", (Say("callback_recording_partial"), Say("callback_transfer"))),
+        Hangup("partial_112", prompts=(Say("callback_recording_partial"), Say("callback_room_unreachable"))),
+        _rescue_transfer("failed_transfer", (Say("callback_recording_failed"), Say("callback_transfer"))),
+        Hangup("failed_112", prompts=(Say("callback_recording_failed"), Say("callback_room_unreachable"))),
+        Hangup("rescue_failed", prompts=(Say("callback_room_unreachable"),)),
         Branch("no_action", decide="room_known", branches={"yes": "offer_room", "no": "no_action_bye"}),
         Menu(
             "offer_room",
@@ -376,7 +501,7 @@ CALLBACK_FLOW = Flow.build(
             prompts=(Say("callback_transfer"),),
             target="action_target",
             on_answered="end",
-            on_failed="record_unreachable",
+            on_failed="check_space_unreachable",
             timeout_s=30,
             on_result="store_transfer_result",
         ),

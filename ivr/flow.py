@@ -242,6 +242,7 @@ class Input:
     duration_s: float | None = None
     answered: bool = False  # transfer: the far end answered
     status: str = ""  # transfer: the provider's status (ANSWER, BUSY, no-answer, ...)
+    error: str = ""  # recording: what went wrong as the renderer saw it (a write error, ...)
 
     @classmethod
     def done(cls) -> Input:
@@ -256,8 +257,10 @@ class Input:
         return cls(InputKind.TIMEOUT)
 
     @classmethod
-    def recording(cls, path: str | None, duration_s: float | None) -> Input:
-        return cls(InputKind.RECORDING, recording_path=path, duration_s=duration_s)
+    def recording(cls, path: str | None, duration_s: float | None, error: str = "") -> Input:
+        """`duration_s` is the length the recorder itself reports (Asterisk's end position,
+        Twilio's RecordingDuration), to compare with what reached the disk."""
+        return cls(InputKind.RECORDING, recording_path=path, duration_s=duration_s, error=error)
 
     @classmethod
     def transfer(cls, answered: bool, status: str = "") -> Input:

@@ -92,6 +92,12 @@ IVR_PROMPTS: dict[str, str] = {
     "callback_unreachable_record": (
         "De meldkamer is nu niet bereikbaar. Spreek na de piep uw waarneming in."
     ),
+    # When a report cannot be (all) kept (a full or broken disk): said as it is, never "vastgelegd".
+    "callback_cannot_record": "Door een technische storing kan uw waarneming nu niet worden opgenomen.",
+    "callback_recording_failed": "Door een technische storing is uw waarneming helaas niet opgenomen.",
+    "callback_recording_partial": (
+        "Door een technische storing is uw waarneming maar voor een deel opgenomen."
+    ),
     # --- the outcome call (afloopbericht) ---
     "outcome_repeat_offer": "Druk op 1 om dit bericht nog een keer te horen.",
     # --- the verification call (the code's digits are spoken between these) ---

@@ -71,8 +71,14 @@ def test_participant_who_presses_1_records_and_is_thanked_after_the_row_is_store
         turn = ENGINE.resume(turn.state, Input.digit("1"), env)
         assert isinstance(turn.step, RecordStep) and turn.step.beep and turn.step.max_s == 120
         assert turn.step.speech[0].key == "callback_record"
-        assert sightings(db) == []
-        turn = ENGINE.resume(turn.state, Input.recording(str(audio), None), env)
+        # The call is on record from its first prompt: no recording yet.
+        [early] = sightings(db)
+        assert (early.action_id, early.recording_status, early.recording_path) == (
+            seeded.action_id,
+            "none",
+            None,
+        )
+        turn = ENGINE.resume(turn.state, Input.recording(str(audio), 2.0), env)
         # Before the caller hears "thank you": file in the store and row committed.
         assert isinstance(turn.step, HangupStep) and turn.step.node == "thanks"
         assert [sp.key for sp in turn.step.speech] == ["callback_thanks", "callback_saved_bye"]
@@ -262,7 +268,11 @@ def test_no_action_and_no_key_says_goodbye(seeded, db, clock, settings):
     with db.session() as s:
         turns = walk(ENGINE, env_for(s, clock, settings), {}, [Input.done(), Input.timeout()])
     assert turns[-1].step.node == "goodbye"
-    assert sightings(db) == []
+    # Every call to the line is one row, also one that reported nothing.
+    [sighting] = sightings(db)
+    assert (sighting.action_id, sighting.control_room_id) == (None, seeded.room_id)
+    assert (sighting.recording_status, sighting.recording_path) == ("none", None)
+    assert sighting.caller_number == PARTICIPANT_NUMBER and not sighting.transferred
 
 
 def test_no_action_and_no_known_room_says_112(db, clock, settings):
@@ -327,7 +337,7 @@ def test_caller_hangs_up_after_talking_to_the_centralist(seeded, db, clock, sett
 
 def test_missing_audio_still_stores_the_sighting(seeded, db, clock, settings, tmp_path):
     with db.session() as s:
-        walk(
+        turns = walk(
             ENGINE,
             env_for(s, clock, settings),
             {},
@@ -336,10 +346,16 @@ def test_missing_audio_still_stores_the_sighting(seeded, db, clock, settings, tm
                 Input.done(),
                 Input.digit("1"),
                 Input.recording(str(tmp_path / "never-written.wav"), 3.0),
+                Input.transfer(True, "ANSWER"),
             ],
         )
+    # Not "vastgelegd": told so and put through instead.
+    assert turns[4].step.node == "failed_transfer"
+    assert [sp.key for sp in turns[4].step.speech] == ["callback_recording_failed", "callback_transfer"]
     [sighting] = sightings(db)
     assert sighting.recording_path is None and sighting.duration_s == 3.0
+    assert sighting.recording_status == "failed" and "never-written.wav" in sighting.recording_error
+    assert (sighting.transferred, sighting.transfer_result) == (True, "ANSWER")
 
 
 def test_same_provider_call_reported_twice_is_one_sighting(seeded, db, clock, settings, tmp_path):
