@@ -1,8 +1,11 @@
-"""`burgernet bench tts`: render and convert a 60-word Dutch alert, uncached and cached."""
+"""`burgernet bench tts`: render and convert a 60-word Dutch alert, uncached and cached; and
+the time free-text normalisation (prompts.spoken) takes per description over the corpus of
+centralists' texts, beside a baseline measured in the same process."""
 
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import tempfile
 import time
@@ -10,10 +13,16 @@ from pathlib import Path
 
 import click
 
+from config.settings import PROJECT_ROOT
 from db.runtime import current_settings
 from prompts.audio import render
-from prompts.spoken import word_count
+from prompts.spoken import clean_text, number_words, to_spoken, word_count
 from prompts.tts import engine_from_settings
+
+# The free-text corpus (issue 16): what centralists type, with the spoken form it must become.
+CORPUS = PROJECT_ROOT / "tests" / "prompts" / "free_text_corpus.tsv"
+NORMALISE_GOAL_MS = 2.0  # median per description
+_NUMBER = re.compile(r"\d+")
 
 # A 60-word Dutch alert, in the shape of the real script.
 BENCH_ALERT = (
@@ -24,11 +33,68 @@ BENCH_ALERT = (
 )
 
 
+def corpus_texts(path: Path = CORPUS) -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.split("\t")[0] for line in lines if line.strip() and not line.startswith("#")]
+
+
+def _baseline(text: str) -> str:
+    """The least a TTS front end does: every digit run as a number in words, one regex pass.
+    Our normalisation's cost is read against it (same texts, same process, same rounds)."""
+    return _NUMBER.sub(lambda m: number_words(int(m.group(0)[:9])), text)
+
+
+def _normalised(text: str) -> str:
+    return to_spoken(clean_text(text))
+
+
+def time_per_text(function, texts: list[str], rounds: int) -> list[float]:
+    """Microseconds per text: the median over `rounds` rounds, each text timed on its own."""
+    per_text: list[list[float]] = [[] for _ in texts]
+    for _ in range(rounds):
+        for index, text in enumerate(texts):
+            started = time.perf_counter_ns()
+            function(text)
+            per_text[index].append((time.perf_counter_ns() - started) / 1000)
+    return [statistics.median(samples) for samples in per_text]
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def normalisation_figures(texts: list[str], rounds: int) -> dict:
+    for text in texts:  # warm up: compiled patterns, caches
+        _normalised(text)
+        _baseline(text)
+    ours = time_per_text(_normalised, texts, rounds)
+    base = time_per_text(_baseline, texts, rounds)
+    median_us = statistics.median(ours)
+    return {
+        "descriptions": len(texts),
+        "normalise_rounds": rounds,
+        "normalise_median_us": round(median_us, 1),
+        "normalise_p95_us": round(_p95(ours), 1),
+        "normalise_max_us": round(max(ours), 1),
+        "baseline_median_us": round(statistics.median(base), 1),
+        "baseline_p95_us": round(_p95(base), 1),
+        "normalise_vs_baseline": round(median_us / max(statistics.median(base), 0.001), 1),
+        "normalise_goal_ms": NORMALISE_GOAL_MS,
+        "normalise_goal_met": median_us / 1000 < NORMALISE_GOAL_MS,
+    }
+
+
 @click.command("tts")
 @click.option("--runs", default=3, show_default=True, help="Uncached renders (median reported).")
 @click.option("--lookups", default=50, show_default=True, help="Cached look-ups (median reported).")
-def bench_tts(runs: int, lookups: int) -> None:
-    """Render and convert a 60-word Dutch alert; print one JSON line last."""
+@click.option(
+    "--rounds", default=20, show_default=True, help="Rounds over the free-text corpus (median per text)."
+)
+def bench_tts(runs: int, lookups: int, rounds: int) -> None:
+    """Render and convert a 60-word Dutch alert, and normalise the free-text corpus; print one
+    JSON line last."""
+    normalisation = normalisation_figures(corpus_texts(), max(1, rounds))
     settings = current_settings()
     engine = engine_from_settings(settings)
     render_ms: list[float] = []
@@ -59,6 +125,7 @@ def bench_tts(runs: int, lookups: int) -> None:
                 "render_ms_max": round(max(render_ms), 1),
                 "cached_ms": round(statistics.median(cached_ms), 3),
                 "runs": len(render_ms),
+                **normalisation,
             }
         )
     )
