@@ -68,9 +68,10 @@ EVENT_CLASSES = "call,user,dtmf,agi,system"
 NO_LINK = "geen AMI-verbinding"
 SHUTTING_DOWN = "Asterisk wordt afgesloten/herstart"
 REFUSED_PROBE_S = 2.0  # after an Originate refused for a shutdown, try again this much later
-# Asterisk hangs channels up (cause 0) just before it sends Shutdown: an answered call ending
-# that way is held this long, in case the PBX is going down under it.
-SHUTDOWN_GRACE_S = 1.0
+# Asterisk hangs its channels up before it sends Shutdown (and refuses Originates meanwhile):
+# an answered call that ends without the IVR's own HANGUP is held this long, in case the PBX is
+# going down under it. A call the IVR ended is reported at once.
+SHUTDOWN_GRACE_S = 2.0
 PURGE_AFTER_S = 10.0  # a hangup record is deleted this long after its call ended
 
 # Q.850 causes Asterisk reports on Hangup.
@@ -171,8 +172,8 @@ class CallInFlight:
     attempt: int | None = None
     failed_reason: int | None = None  # OriginateResponse Failure, waiting for the Hangup
     failed_deadline: float | None = None
-    # An answered call that ended with no cause from the far end (cause 0: Asterisk itself
-    # tore the channel down) waits this long for a Shutdown before it counts as completed.
+    # An answered call that ended without the IVR's HANGUP (the participant hung up, or
+    # Asterisk is going down) waits until this deadline for a Shutdown before it is reported.
     ended_cause: int | None = None
     ended_deadline: float | None = None
     detail: dict = field(default_factory=dict)
@@ -571,7 +572,7 @@ class AsteriskBackend:
                 c for c in self._calls.values() if c.ended_deadline is not None and c.ended_deadline <= now
             ]
         for call in due:
-            if self._shutting_down or not self._event_link.connected:
+            if self._shutting_down or now < self._refusing_until or not self._event_link.connected:
                 call.detail.setdefault("cut", "pbx_shutdown")
             call.ended_deadline = None
             self._finish(call, call.ended_cause, source="hangup")
@@ -797,8 +798,10 @@ class AsteriskBackend:
             text = event.get_header("Cause")
             cause = int(text) if text and text.isdigit() else None
             settled = call.detail.get("fallback") or call.detail.get("cut")
-            if call.answered and not cause and not settled and call.ended_deadline is None:
-                # Nobody at either end asked for this hang-up: maybe a shutdown. Decide shortly.
+            ivr_hung_up = str(call.detail.get("agi", "")).strip().upper().startswith("HANGUP")
+            if call.answered and not settled and not ivr_hung_up and call.ended_deadline is None:
+                # Not the IVR's own end: the participant hung up, or the PBX is going down
+                # (it hangs channels up before its Shutdown event). Decide shortly.
                 call.ended_cause = cause
                 call.ended_deadline = time.monotonic() + SHUTDOWN_GRACE_S
                 return

@@ -92,20 +92,32 @@ def test_hangup_by_asterisk_just_before_its_shutdown_is_a_cut(backend):
     assert ends(backend) == [(T.FAILED, CALL_CUT)]
 
 
-def test_hangup_without_cause_and_no_shutdown_is_completed_after_the_grace(backend):
+def test_participant_hanging_up_is_completed_after_the_grace(backend):
     links_up(backend)
     call = answered_call(backend)
-    backend._handle(Ev("Hangup", Uniqueid=CALL_ID, Cause="0"))
-    assert call.ended_deadline is not None and SHUTDOWN_GRACE_S <= 1.0
+    backend._handle(Ev("AGIExecStart", Uniqueid=CALL_ID, Command="STREAM FILE /x/alert 1239"))
+    backend._handle(Ev("Hangup", Uniqueid=CALL_ID, Cause="16"))
+    assert ends(backend) == []  # not the IVR's own end: wait for a possible shutdown
+    assert call.ended_deadline is not None and SHUTDOWN_GRACE_S <= 2.0
     backend._settle_ended_calls(call.ended_deadline + 0.01)
-    assert ends(backend) == [(T.COMPLETED, "UNKNOWN")]
+    assert ends(backend) == [(T.COMPLETED, "NORMAL_CLEARING")]
 
 
-def test_normal_hangup_is_completed_at_once(backend):
+def test_call_the_ivr_hung_up_is_completed_at_once(backend):
     links_up(backend)
     answered_call(backend)
+    backend._handle(Ev("AGIExecStart", Uniqueid=CALL_ID, Command="HANGUP"))
     backend._handle(Ev("Hangup", Uniqueid=CALL_ID, Cause="16"))
     assert ends(backend) == [(T.COMPLETED, "NORMAL_CLEARING")]
+
+
+def test_hangups_while_asterisk_refuses_calls_for_a_shutdown_are_cuts(backend):
+    links_up(backend)
+    call = answered_call(backend)
+    backend._handle(Ev("Hangup", Uniqueid=CALL_ID, Cause="16"))
+    backend._refusing_until = call.ended_deadline + 1.0  # an Originate was just refused
+    backend._settle_ended_calls(call.ended_deadline + 0.01)
+    assert ends(backend) == [(T.FAILED, CALL_CUT)]
 
 
 def test_fallback_apology_ends_as_ivr_fallback(backend):
