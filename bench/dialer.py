@@ -25,6 +25,19 @@ Figures (one JSON line last):
 - batch_efficiency: a naive dialer, in this process, on the same calls (the network draws
   each attempt's fate from (seed, delivery, attempt)): it places `channels` calls at the CPS
   rate, waits for all of them to end, then places the next batch.
+
+With `--dialers N` (PostgreSQL) the wave runs instead in real time with N separate `burgernet
+dialer run` processes on ONE simulated trunk, in a fresh database created beside the one named
+(dropped afterwards), retries off so that every participant is called once. Figures: the calls'
+start times give achieved_cps (calls over the span from the first start to the last) and
+max_cps_1s (the most starts in any window under one second), both from the claims' database
+times (`last_attempt_at`: with retries off, one per participant; the times the trunk lock
+serialises); max_cps_1s_originate is the same from the simulator's call logs (when each process
+handed the call over, which a loaded machine delays by a varying amount after the claim);
+max_channels is the peak of calls in flight (from the delivery events), double_calls the calls
+beyond the first per participant, efficiency = achieved_cps / configured_cps. Goals:
+max_cps_1s <= configured_cps, max_channels <= configured_channels, achieved_cps >= 0.95 *
+configured_cps, double_calls == 0.
 """
 
 from __future__ import annotations
@@ -35,19 +48,24 @@ import logging
 import math
 import os
 import random
+import signal
+import subprocess
+import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
-from sqlalchemy import func, insert, select
+from sqlalchemy import create_engine, func, insert, select, text
 
 from actions.wave import launch_wave
-from config.clock import FakeClock
+from config.clock import FakeClock, SystemClock
 from config.settings import Settings, get_settings
 from db.database import Database
+from db.heartbeats import recent
 from db.models import (
     Action,
     ActionStatus,
@@ -156,6 +174,9 @@ class TimedBackend:
 
     def hangup(self, delivery_id, provider_id) -> None:
         self.network.hangup(delivery_id, provider_id)
+
+    def unavailable_reason(self) -> str | None:
+        return self.network.unavailable_reason()
 
     def stop(self) -> None:
         self.network.stop()
@@ -453,15 +474,226 @@ def clock_start(clock: FakeClock, start_mono: float):
     return clock.now() - timedelta(seconds=clock.monotonic() - start_mono)
 
 
+# --- several dialer processes on one trunk (real time, PostgreSQL) -------------------------------
+
+ENDS_FROM = {"dialing", "ringing", "answered", "leaving_message"}
+ENDS_TO = {"completed", "busy", "no_answer", "failed", "machine", "cancelled", "opted_out"}
+
+
+def max_in_window(starts: list[float], window_s: float = 1.0) -> int:
+    """The most starts in any window shorter than `window_s` (sorted seconds)."""
+    best = j = 0
+    for i, at in enumerate(starts):
+        while at - starts[j] >= window_s:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+def peak_in_flight(steps: list[tuple[float, int, int]]) -> int:
+    current = peak = 0
+    for _at, _order, step in sorted(steps):
+        current += step
+        peak = max(peak, current)
+    return peak
+
+
+def run_multi_dialer_bench(
+    dialers: int, participants: int, channels: int, cps: float, seed: int, database_url: str
+) -> dict:
+    if not database_url.startswith("postgresql"):
+        raise click.ClickException("--dialers needs a PostgreSQL --database-url (SQLite runs one dialer)")
+    name = f"bench_dialer_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = database_url.rsplit("/", 1)[0] + "/" + name
+    db = Database(url)
+    work = tempfile.TemporaryDirectory(prefix="bench-dialers-")
+    processes: list[subprocess.Popen] = []
+    try:
+        db.upgrade()
+        seed_population(db, participants, seed)
+        with db.transaction() as session:
+            session.add(ControlRoom(name="Bench", region="Haaglanden", transfer_target="+31701234567"))
+            session.add(
+                Trunk(name="bench", backend="simulator", max_channels=channels, cps=cps, prefix_caps={})
+            )
+        env = os.environ | {
+            "DATABASE_URL": url,
+            "BURGERNET_INSTANCE_PATH": str(Path(work.name) / "instance"),
+            "BURGERNET_PHONE_BACKEND": "simulator",
+            "BURGERNET_DIALER__CHANNELS": str(channels),
+            "BURGERNET_DIALER__CPS": str(cps),
+            "BURGERNET_DIALER__POLL_INTERVAL_S": "0.05",
+            "BURGERNET_DIALER__DIAL_TIMEOUT_S": "6",
+            "BURGERNET_DIALER__BUSY_RETRY_DELAYS_S": "[]",
+            "BURGERNET_DIALER__NO_ANSWER_RETRY_DELAYS_S": "[]",
+            "BURGERNET_DIALER__FAILED_RETRY_DELAYS_S": "[]",
+            "BURGERNET_DIALER__MACHINE_RETRY_DELAYS_S": "[]",
+            "BURGERNET_DIALER__HEARTBEAT_INTERVAL_S": "1",
+            "BURGERNET_DIALER__SIMULATOR__RING_MEAN_S": "1.0",
+            "BURGERNET_DIALER__SIMULATOR__LISTEN_MEAN_S": "3.0",
+            "BURGERNET_DIALER__SIMULATOR__CHANNELS": str(channels),
+            "BURGERNET_DIALER__SIMULATOR__SEED": str(seed),
+        }
+        burgernet = str(Path(sys.executable).parent / "burgernet")
+        logs = [Path(work.name) / f"calls-{i}.jsonl" for i in range(dialers)]
+        for i, log in enumerate(logs):
+            processes.append(
+                subprocess.Popen(
+                    [
+                        burgernet,
+                        "dialer",
+                        "run",
+                        "--trunk",
+                        "bench",
+                        "--worker-id",
+                        f"bench-{i}",
+                        "--call-log",
+                        str(log),
+                    ],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=(Path(work.name) / f"dialer-{i}.err").open("w"),
+                )
+            )
+        deadline = time.monotonic() + 120
+        while sum(1 for b in recent(db) if b.role == "dialer" and b.status == "ok") < dialers:
+            if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
+                raise click.ClickException("the dialer processes did not start")
+            time.sleep(0.2)
+        clock = SystemClock()
+        settings = get_settings().model_copy(update={"database_url": url})
+        with db.session() as session:
+            room = session.scalars(select(ControlRoom)).one()
+            action = Action(
+                control_room_id=room.id,
+                incident_type=IncidentType.MISSING_CHILD,
+                urgent=True,  # never held by quiet hours, whatever the time of day
+                description={"clothing": "rode jas", "height_cm": 130},
+                lat=CENTRE[0],
+                lon=CENTRE[1],
+                radius_m=RADIUS_M + 100,
+                status=ActionStatus.DRAFT,
+                channels=["voice"],
+            )
+            session.add(action)
+            session.flush()
+            launch_wave(session, action, None, clock, settings)
+        started = time.monotonic()
+        deadline = started + participants / cps * 3 + 120
+        while True:
+            with db.session() as session:
+                open_count = session.scalar(
+                    select(func.count())
+                    .select_from(Delivery)
+                    .where(Delivery.state.in_([S.QUEUED, S.HELD, *IN_PROGRESS]))
+                )
+            if not open_count:
+                break
+            if time.monotonic() > deadline:
+                raise click.ClickException(f"the wave did not finish: {open_count} rows open")
+            time.sleep(0.5)
+        wave_s = time.monotonic() - started
+        load = os.getloadavg()
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=30)
+        calls = [json.loads(line) for log in logs if log.exists() for line in log.read_text().splitlines()]
+        starts = sorted(datetime_seconds(c["at"]) for c in calls)
+        per_dialer = [sum(1 for _ in log.read_text().splitlines()) if log.exists() else 0 for log in logs]
+        per_delivery: dict[int, int] = {}
+        for c in calls:
+            per_delivery[c["delivery_id"]] = per_delivery.get(c["delivery_id"], 0) + 1
+        with db.session() as session:
+            events = session.execute(
+                select(
+                    DeliveryEvent.at,
+                    DeliveryEvent.id,
+                    DeliveryEvent.event,
+                    DeliveryEvent.from_state,
+                    DeliveryEvent.to_state,
+                )
+            ).all()
+            deliveries = session.scalar(select(func.count()).select_from(Delivery)) or 0
+            claimed_at = sorted(
+                at.timestamp()
+                for at in session.scalars(select(Delivery.last_attempt_at)).all()
+                if at is not None
+            )
+        steps: list[tuple[float, int, int]] = []
+        claims: list[float] = []
+        for at, event_id, event, from_state, to_state in events:
+            if event == "dialer.claimed":
+                steps.append((at.timestamp(), event_id, +1))
+                claims.append(at.timestamp())
+            elif from_state in ENDS_FROM and (to_state in ENDS_TO or event == "dialer.unclaimed"):
+                steps.append((at.timestamp(), event_id, -1))
+        span = claimed_at[-1] - claimed_at[0] if len(claimed_at) > 1 else 0.0
+        achieved = (len(claimed_at) - 1) / span if span > 0 else 0.0
+        return {
+            "dialers": dialers,
+            "participants": participants,
+            "deliveries": deliveries,
+            "calls": len(calls),
+            "calls_per_dialer": per_dialer,
+            "configured_cps": cps,
+            "achieved_cps": round(achieved, 2),
+            "max_cps_1s": max_in_window(claimed_at),
+            "max_cps_1s_originate": max_in_window(starts),
+            "max_cps_1s_claim_events": max_in_window(sorted(claims)),
+            "configured_channels": channels,
+            "max_channels": peak_in_flight(steps),
+            "double_calls": sum(n - 1 for n in per_delivery.values() if n > 1),
+            "not_called": deliveries - len(per_delivery),
+            "efficiency": round(achieved / cps, 4),
+            "wave_s": round(wave_s, 1),
+            "load_average_1m": round(load[0], 2),
+            "load_average_5m": round(load[1], 2),
+            "cpus": os.cpu_count(),
+        }
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        db.dispose()
+        work.cleanup()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def datetime_seconds(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
+
+
 @click.command("dialer")
-@click.option("--participants", type=click.IntRange(1, 200_000), default=10_000)
-@click.option("--channels", type=click.IntRange(1, 10_000), default=500)
-@click.option("--cps", type=click.FloatRange(0.1, 10_000), default=100.0)
+@click.option(
+    "--participants", type=click.IntRange(1, 200_000), default=None, help="10,000; 600 with --dialers."
+)
+@click.option("--channels", type=click.IntRange(1, 10_000), default=None, help="500; 300 with --dialers.")
+@click.option("--cps", type=click.FloatRange(0.1, 10_000), default=None, help="100; 20 with --dialers.")
 @click.option("--seed", type=int, default=7)
 @click.option("--database-url", default=None, help="Default: a temporary SQLite file.")
 @click.option("--retries/--no-retries", default=True, help="Retry busy, unanswered, failed.")
-def bench_dialer(participants, channels, cps, seed, database_url, retries) -> None:
+@click.option(
+    "--dialers",
+    type=click.IntRange(1, 32),
+    default=None,
+    help="Run the wave with this many `dialer run` processes on one trunk (PostgreSQL, real time).",
+)
+def bench_dialer(participants, channels, cps, seed, database_url, retries, dialers) -> None:
     """A full wave on the simulated network; prints one JSON line last."""
     logging.getLogger("dialer").setLevel(logging.WARNING)
-    result = run_bench(participants, channels, cps, seed, database_url, get_settings(), retries)
+    if dialers is not None:
+        result = run_multi_dialer_bench(
+            dialers, participants or 600, channels or 300, cps or 20.0, seed, database_url or ""
+        )
+    else:
+        result = run_bench(
+            participants or 10_000, channels or 500, cps or 100.0, seed, database_url, get_settings(), retries
+        )
     click.echo(json.dumps(result))

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from config.clock import Clock, SystemClock
@@ -147,7 +148,11 @@ def ensure_trunk(db: Database, name: str, backend: CallBackend, settings: Settin
                 prefix_caps={},
             )
             session.add(trunk)
-            session.commit()
+            try:
+                session.commit()
+            except IntegrityError:  # another dialer created it at the same moment: use theirs
+                session.rollback()
+                trunk = session.scalars(select(Trunk).where(Trunk.name == name)).one()
         if trunk.max_channels <= 0 or trunk.cps <= 0:
             raise ValueError(f"trunk {name!r} needs max_channels > 0 and cps > 0")
         return TrunkLimits(trunk.id, trunk.name, trunk.max_channels, trunk.cps, dict(trunk.prefix_caps or {}))
