@@ -7,13 +7,25 @@ from `--concurrency` client threads against the real app served over HTTP, every
 signed with the real `RequestValidator` and checked (signature, replay receipt, state
 machine, flow engine), on a scratch database. It prints one JSON line last: webhooks per
 second, latency percentiles, and how many calls did not end completed and acknowledged.
+
+`--server gunicorn` runs the production web tier instead of werkzeug's development server:
+gunicorn with `web.wsgi:app` and web/gunicorn_conf.py (`--workers`, `--threads`), started by
+the benchmark on a free port with its settings in the environment exactly as in production
+(the configuration checks pass: the public URL is https, Twilio signs for that URL and the
+benchmark delivers to the local port). Use PostgreSQL (`--database-url`) for it. The line
+also reports the machine's load average, since client and server share its cores.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -29,7 +41,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from config.clock import SystemClock
-from config.settings import Settings, TwilioSettings
+from config.settings import PROJECT_ROOT, Settings, TwilioSettings
 from db.database import Database
 from db.models import (
     Action,
@@ -47,8 +59,11 @@ from deliveries.states import transition_many
 from dialer.backends.twilio import WebhookPaths, voice_url, webhook_url
 
 ACCOUNT_SID = "AC" + "0" * 32
-AUTH_TOKEN = "bench-auth-token"
+AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
 OUR_NUMBER = "+31851234567"
+# What Twilio would call; signatures cover it. The requests go to the local server instead.
+PUBLIC_BASE_URL = "https://burgernet-bench.example.nl"
+SECRET_KEY = "bench-secret-key-" + "0" * 32
 
 
 def _seed(db: Database, calls: int) -> list[tuple[int, str]]:
@@ -106,17 +121,25 @@ def _seed(db: Database, calls: int) -> list[tuple[int, str]]:
 class TwilioPlayer:
     """Plays Twilio's side of one call: signed callbacks and the TwiML it is given."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, server_base: str):
         self.settings = settings
+        self.public_base = settings.twilio.public_base_url.rstrip("/")
+        self.server_base = server_base.rstrip("/")
         self.validator = RequestValidator(AUTH_TOKEN)
-        self.session = requests.Session()
+        self.local = threading.local()  # one HTTP session (keep-alive connection) per thread
         self.latencies: list[float] = []
         self.lock = threading.Lock()
 
+    def session(self) -> requests.Session:
+        if not hasattr(self.local, "session"):
+            self.local.session = requests.Session()
+        return self.local.session
+
     def post(self, url: str, params: dict) -> str:
         headers = {"X-Twilio-Signature": self.validator.compute_signature(url, params)}
+        target = self.server_base + url.removeprefix(self.public_base)
         started = time.perf_counter()
-        response = self.session.post(url, data=params, headers=headers, timeout=60)
+        response = self.session().post(target, data=params, headers=headers, timeout=60)
         elapsed = time.perf_counter() - started
         with self.lock:
             self.latencies.append(elapsed)
@@ -147,33 +170,125 @@ class TwilioPlayer:
         )
 
 
-def run_bench(calls: int, concurrency: int, database_url: str) -> dict:
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _environment(settings: Settings) -> dict[str, str]:
+    """The production settings of the bench, as the environment gunicorn's workers read."""
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "DATABASE_URL": settings.database_url,
+        "BURGERNET_INSTANCE_PATH": str(settings.instance_path),
+        "BURGERNET_SECRET_KEY": SECRET_KEY,
+        "BURGERNET_PHONE_BACKEND": "twilio",
+        "BURGERNET_TWILIO__ACCOUNT_SID": ACCOUNT_SID,
+        "BURGERNET_TWILIO__AUTH_TOKEN": AUTH_TOKEN,
+        "BURGERNET_TWILIO__FROM_NUMBER": OUR_NUMBER,
+        "BURGERNET_TWILIO__API_BASE_URL": settings.twilio.api_base_url,
+        "BURGERNET_TWILIO__PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "BURGERNET_PORTAL__PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "BURGERNET_WEB__SESSION_COOKIE_SECURE": "true",
+        "BURGERNET_OPS__LOG_LEVEL": "WARNING",
+    }
+
+
+class GunicornServer:
+    """gunicorn with the production entry point, on a free local port."""
+
+    def __init__(self, settings: Settings, workers: int, threads: int, workdir: Path):
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        command = [
+            sys.executable, "-m", "gunicorn",
+            "-c", str(PROJECT_ROOT / "web" / "gunicorn_conf.py"),
+            "--bind", f"127.0.0.1:{self.port}",
+            "--workers", str(workers),
+            "--threads", str(threads),
+            "web.wsgi:app",
+        ]  # fmt: skip
+        self.log = (workdir / "gunicorn.log").open("w+")
+        # cwd outside the checkout, so no developer's .env is read
+        self.process = subprocess.Popen(
+            command, cwd=workdir, env=_environment(settings), stdout=self.log, stderr=subprocess.STDOUT
+        )
+        self._wait_healthy()
+
+    def _wait_healthy(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                if requests.get(self.base + "/healthz", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        self.log.seek(0)
+        raise click.ClickException("gunicorn did not start:\n" + self.log.read()[-3000:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def run_bench(
+    calls: int,
+    concurrency: int,
+    database_url: str,
+    server: str = "werkzeug",
+    workers: int = 2,
+    threads: int = 8,
+) -> dict:
     with tempfile.TemporaryDirectory(prefix="burgernet-bench-twilio-") as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
         settings = Settings(
             _env_file=None,
             database_url=url,
             instance_path=Path(tmp) / "instance",
-            secret_key="bench",
+            secret_key=SECRET_KEY,
             phone_backend="twilio",
             twilio=TwilioSettings(
                 account_sid=ACCOUNT_SID,
                 auth_token=AUTH_TOKEN,
                 from_number=OUR_NUMBER,
                 api_base_url="http://127.0.0.1:9",
+                public_base_url=PUBLIC_BASE_URL,
             ),
         )
         db = Database(settings.sqlalchemy_url)
         db.upgrade()
         rows = _seed(db, calls)
-        app = create_app(settings)
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request: too many
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        settings.twilio.public_base_url = f"http://127.0.0.1:{server.server_port}"
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        player = TwilioPlayer(settings)
+        if server == "gunicorn":
+            gunicorn = GunicornServer(settings, workers, threads, Path(tmp))
+            base, stop = gunicorn.base, gunicorn.stop
+        else:
+            app = create_app(settings)
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request: too many
+            httpd = make_server("127.0.0.1", 0, app, threaded=True)
+            threading.Thread(target=httpd.serve_forever, daemon=True).start()
+            base = f"http://127.0.0.1:{httpd.server_port}"
+
+            def stop() -> None:
+                httpd.shutdown()
+                httpd.server_close()
+                app.extensions["burgernet.db"].dispose()
+
+        player = TwilioPlayer(settings, base)
         errors = 0
+        load_before = os.getloadavg()
+        cpu_before = os.times()
         started = time.perf_counter()
         try:
             with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -184,10 +299,10 @@ def run_bench(calls: int, concurrency: int, database_url: str) -> dict:
                     except Exception:
                         errors += 1
             wall = time.perf_counter() - started
+            cpu_after = os.times()
+            load_after = os.getloadavg()
         finally:
-            server.shutdown()
-            server.server_close()
-            app.extensions["burgernet.db"].dispose()
+            stop()
         with db.session() as s:
             done = (
                 s.scalar(
@@ -199,7 +314,9 @@ def run_bench(calls: int, concurrency: int, database_url: str) -> dict:
             )
         db.dispose()
         latencies = sorted(player.latencies)
+        client_cpu = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
         return {
+            "server": server if server == "werkzeug" else f"gunicorn {workers}x{threads}",
             "calls": calls,
             "concurrency": concurrency,
             "webhooks": len(latencies),
@@ -212,6 +329,11 @@ def run_bench(calls: int, concurrency: int, database_url: str) -> dict:
             "errors": errors,
             "lost": calls - done,
             "database": db.engine.dialect.name,
+            # the client (this process) shares the machine with the server
+            "client_cpu_s": round(client_cpu, 2),
+            "cpus": os.cpu_count(),
+            "load_avg_1m_before": round(load_before[0], 2),
+            "load_avg_1m_after": round(load_after[0], 2),
         }
 
 
@@ -219,8 +341,19 @@ def run_bench(calls: int, concurrency: int, database_url: str) -> dict:
 @click.option("--calls", default=200, show_default=True, help="Calls in the wave.")
 @click.option("--concurrency", default=8, show_default=True, help="Twilio's parallel requests.")
 @click.option("--database-url", default="", help="Scratch database (default: a temporary SQLite file).")
-def bench_twilio(calls: int, concurrency: int, database_url: str) -> None:
+@click.option(
+    "--server",
+    type=click.Choice(["werkzeug", "gunicorn"]),
+    default="werkzeug",
+    show_default=True,
+    help="werkzeug's threaded server in this process, or the production gunicorn (web.wsgi:app).",
+)
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
+@click.option("--threads", default=8, show_default=True, help="gunicorn threads per worker.")
+def bench_twilio(
+    calls: int, concurrency: int, database_url: str, server: str, workers: int, threads: int
+) -> None:
     """Throughput of the signed Twilio webhooks for a wave (prints one JSON line last)."""
-    if calls < 1 or concurrency < 1:
-        raise click.BadParameter("calls and concurrency must be at least 1")
-    click.echo(json.dumps(run_bench(calls, concurrency, database_url)))
+    if calls < 1 or concurrency < 1 or workers < 1 or threads < 1:
+        raise click.BadParameter("calls, concurrency, workers and threads must be at least 1")
+    click.echo(json.dumps(run_bench(calls, concurrency, database_url, server, workers, threads)))

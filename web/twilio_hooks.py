@@ -36,13 +36,15 @@ from functools import wraps
 
 from flask import Blueprint, Response, abort, current_app, request, send_file
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
-from callback_line.recordings import store_recording
+from callback_line.recordings import file_recording
 from config.clock import Clock, SystemClock
 from config.logging import log_event, mask_phone
 from db.models import Delivery, DeliveryKind, Sighting, WebhookReceipt
@@ -85,6 +87,7 @@ AUDIO_PURPOSE = "twilio"
 
 # Expired receipts are deleted when a request's hash starts with this (about 1 in 256).
 _PURGE_PREFIX = "00"
+_INSERT_BY_DIALECT = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
 
 
 def _clock() -> Clock:
@@ -143,15 +146,27 @@ def _note_receipt(url: str) -> str | None:
     digest = receipt_digest(url, request.form.items(multi=True))
     now = _clock().now()
     db = current_db()
-    try:
-        with db.transaction() as session:
-            session.add(
-                WebhookReceipt(
-                    provider=PROVIDER, request_hash=digest, path=request.path[:120], received_at=now
-                )
-            )
-    except IntegrityError:
-        return None
+    # One INSERT ... ON CONFLICT DO NOTHING on a plain connection (no ORM unit of work, no
+    # exception for a replay): a concurrent copy of the same request waits for the first one's
+    # transaction and then inserts nothing. This runs for every webhook, so it is kept lean.
+    values = {"provider": PROVIDER, "request_hash": digest, "path": request.path[:120], "received_at": now}
+    insert = _INSERT_BY_DIALECT.get(db.engine.dialect.name)
+    if insert is None:  # another database: the ORM and its IntegrityError
+        try:
+            with db.transaction() as session:
+                session.add(WebhookReceipt(**values))
+        except IntegrityError:
+            return None
+    else:
+        statement = (
+            insert(WebhookReceipt)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["request_hash"])
+            .returning(WebhookReceipt.id)
+        )
+        with db.engine.begin() as connection:
+            if connection.execute(statement).first() is None:  # nothing inserted: seen before
+                return None
     if digest.startswith(_PURGE_PREFIX):
         with db.transaction() as session:
             purge_receipts(session, now, settings.twilio.replay_window_s)
@@ -500,6 +515,13 @@ def _store_recording(recording_sid: str) -> str | None:
         return None
 
 
+def _seconds(raw: str | None) -> float | None:
+    try:
+        return float(raw) if raw else None
+    except ValueError:
+        return None
+
+
 @bp.post("/recording")
 @signed
 def recording():
@@ -530,13 +552,9 @@ def recording():
         path = _store_recording(recording_sid)
         if path is None:
             return Response("recording not available", status=503)
-        for sighting in waiting:
-            stored = store_recording(path, settings.recordings_dir, _clock().now())
-            sighting.recording_path = stored.relative_path
-            if stored.duration_s is not None:
-                sighting.duration_s = stored.duration_s
-            elif form.get("RecordingDuration"):
-                sighting.duration_s = float(form["RecordingDuration"])
+        for sighting in waiting:  # assessed and flagged like an Asterisk recording
+            reported_s = _seconds(form.get("RecordingDuration"))
+            file_recording(sighting, path, reported_s, "", settings.recordings_dir, _clock().now())
     log_event(
         log,
         "twilio.recording.stored",
