@@ -18,6 +18,8 @@ Three steps, each safe on a full or read-only disk:
 
 `keep_recording` runs 2 and 3 and never raises: the caller's flow gets a `KeptRecording` to
 write on the row and to decide what the caller hears ("vastgelegd" only when complete).
+`file_recording` does that for a Sighting row (the call-back flow, and Twilio's recording
+callback when the audio arrives after the call).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ import wave
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+from db.models import Sighting
 
 COMPLETE = "complete"
 TRUNCATED = "truncated"
@@ -280,3 +284,20 @@ def keep_recording(
         reason = f"{verdict.error}; {exc}" if verdict.error else str(exc)
         return KeptRecording(FAILED, None, verdict.kept_s, clip(reason))
     return KeptRecording(verdict.status, stored.relative_path, verdict.kept_s, verdict.error)
+
+
+def file_recording(
+    sighting: Sighting,
+    source: str | Path | None,
+    reported_s: float | None,
+    recorder_error: str,
+    recordings_dir: Path,
+    now: datetime,
+) -> KeptRecording:
+    """Keep the recording and write what became of it on the row (the caller commits)."""
+    kept = keep_recording(source, reported_s, recorder_error, recordings_dir, now)
+    sighting.recording_status = kept.status
+    sighting.recording_error = kept.error
+    sighting.recording_path = kept.relative_path
+    sighting.duration_s = kept.duration_s if kept.duration_s is not None else reported_s
+    return kept

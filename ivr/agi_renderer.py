@@ -7,9 +7,10 @@ what happened as an `Input`.
     MenuStep            STREAM FILE <sound> "<digits>" (a key stops the prompt), then
                         WAIT FOR DIGIT <timeout ms>                    -> digits | timeout
     RecordStep          prompts, RECORD FILE <recordings_dir>/sighting-<id> wav "#" <ms> 0
-                        BEEP s=<silence>                               -> recording (the file,
-                        the seconds Asterisk counted from endpos=, an error when it
-                        answered -1 on a live channel: the file could not be written)
+                        BEEP s=<silence>                               -> recording (the file;
+                        the seconds it must hold at least: endpos=, or the time RECORD FILE
+                        ran less the beep and the silence Asterisk cuts off; an error when
+                        it answered -1 on a live channel: the file could not be written)
     TransferStep        prompts, SET VARIABLE BURGERNET_TRANSFER_TARGET <dial string>,
                         SET VARIABLE BURGERNET_TRANSFER_TIMEOUT <s>,
                         GOSUB burgernet-transfer s 1; GET VARIABLE DIALSTATUS
@@ -65,6 +66,7 @@ TRANSFER_SUBROUTINE = ("burgernet-transfer", "s", "1")
 MESSAGE_END_SILENCE_MS = 1500
 DEAD_CHANNEL_CODE = 511  # Asterisk refuses a command on a channel that hung up
 RECORD_RATE_HZ = 8000  # RECORD FILE ... wav: 8 kHz signed linear; endpos counts samples
+RECORD_BEEP_S = 1.0  # at most this long goes to the beep before RECORD FILE writes audio
 
 
 class CallerHungUp(Exception):
@@ -271,6 +273,16 @@ def _recorded_s(line: str) -> float | None:
     return round(int(match.group(1)) / RECORD_RATE_HZ, 2) if match else None
 
 
+def _at_least(endpos_s: float | None, started: float, step: RecordStep) -> float | None:
+    """How long the recording must be, at least. Asterisk's end position, or the time RECORD
+    FILE ran less the beep and the silence it cuts off, whichever is longer: when the disk
+    fills, Asterisk keeps recording (and reports an end position) without writing a byte."""
+    floor = time.monotonic() - started - RECORD_BEEP_S - step.silence_s
+    if floor <= 0:
+        return endpos_s
+    return round(max(endpos_s or 0.0, floor), 2)
+
+
 class _Discard:
     def write(self, _text: str) -> None:
         pass
@@ -335,18 +347,18 @@ class AgiRenderer:
             args.append("BEEP")
         if step.silence_s:
             args.append(f"s={step.silence_s}")
+        started = time.monotonic()
         try:
             with self.agi.allowing(step.max_s):
                 result = self.agi.execute("RECORD FILE", *args)
         except AGIHangup:
-            raise CallerHungUp(
-                Input.recording(path, _recorded_s(getattr(self.agi.stdin, "last_line", "")))
-            ) from None
+            endpos_s = _recorded_s(getattr(self.agi.stdin, "last_line", ""))
+            raise CallerHungUp(Input.recording(path, _at_least(endpos_s, started, step))) from None
         except AGIAppError:
             # result=-1 on a live channel: Asterisk could not open or write the file (a full
             # or read-only directory). Reported, so the flow can tell the caller.
             return Input.recording(path, None, error="RECORD FILE failed (result -1: writefile)")
-        return Input.recording(path, _recorded_s_from(result))
+        return Input.recording(path, _at_least(_recorded_s_from(result), started, step))
 
     def _transfer(self, step: TransferStep) -> Input:
         self._play(step.speech)

@@ -37,7 +37,8 @@ Which actions: the running actions this number (or a participant registered with
 alerted for, else every running action of the control room whose call-back number was dialed.
 Context keys: participant_id, room_id, action_id, delivery_id, sighting_id, transfer_result
 (the status of a transfer that did not connect), recording (complete | truncated | failed,
-after the recording step) and no_room (set when there was no room to record).
+after the recording step; held when Twilio keeps a recording not fetched yet, filed by its
+recording callback) and no_room (set when there was no room to record).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ from callback_line.caller import (
     identify_caller,
     room_for_dialed_number,
 )
-from callback_line.recordings import COMPLETE, FAILED, NONE, clip, keep_recording, recording_space
+from callback_line.recordings import COMPLETE, FAILED, NONE, clip, file_recording, recording_space
 from config.logging import log_event
 from db.models import Action, Sighting
 from ivr.flow import (
@@ -188,16 +189,19 @@ def store_sighting(env: CallEnv, ctx: Mapping, happened: Input) -> dict:
     )
     sighting.duration_s = happened.duration_s
     env.session.commit()
-    kept = keep_recording(
-        source, happened.duration_s, happened.error, env.settings.recordings_dir, env.clock.now()
+    kept = file_recording(
+        sighting, source, happened.duration_s, happened.error, env.settings.recordings_dir, env.clock.now()
     )
-    sighting.recording_status = kept.status
-    sighting.recording_error = kept.error
-    sighting.recording_path = kept.relative_path
-    sighting.duration_s = kept.duration_s if kept.duration_s is not None else happened.duration_s
+    held = env.provider == "twilio" and not source and not happened.error
+    if held:
+        # Twilio recorded it and keeps it; it was not fetched yet (not available at once, or
+        # our store refused it). Its recording callback files it and updates this row.
+        sighting.recording_error = "not in the store yet: held by Twilio until its recording callback"
     env.session.commit()
     level, event = (logging.INFO, "callback.sighting_stored")
-    if not kept.complete:  # the operators' alert; the status page reads recording_status
+    if held:
+        level, event = (logging.WARNING, "callback.recording_pending")
+    elif not kept.complete:  # the operators' alert; the status page reads recording_status
         level, event = (logging.ERROR, "callback.recording_failed")
     log_event(
         logger,
@@ -213,7 +217,7 @@ def store_sighting(env: CallEnv, ctx: Mapping, happened: Input) -> dict:
         transfer_result=sighting.transfer_result or "",
         error=kept.error or "",
     )
-    return {"sighting_id": sighting.id, "recording": kept.status}
+    return {"sighting_id": sighting.id, "recording": "held" if held else kept.status}
 
 
 def store_transfer_result(env: CallEnv, ctx: Mapping, happened: Input) -> dict:
@@ -280,7 +284,7 @@ def recording_space_decision(env: CallEnv, ctx: Mapping) -> str:
 def recording_outcome(env: CallEnv, ctx: Mapping) -> str:
     """saved: the thank-you; anything else is said honestly, then the centralist or 112."""
     status = ctx.get("recording")
-    if status == COMPLETE:
+    if status in (COMPLETE, "held"):  # held: Twilio has the whole recording
         return "saved"
     kind = "partial" if status == "truncated" else "failed"
     return f"{kind}_transfer" if _transfer_untried(env, ctx) else f"{kind}_112"

@@ -44,7 +44,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
-from callback_line.recordings import store_recording
+from callback_line.recordings import file_recording
 from config.clock import Clock, SystemClock
 from config.logging import log_event, mask_phone
 from db.models import Delivery, DeliveryKind, Sighting, WebhookReceipt
@@ -515,6 +515,13 @@ def _store_recording(recording_sid: str) -> str | None:
         return None
 
 
+def _seconds(raw: str | None) -> float | None:
+    try:
+        return float(raw) if raw else None
+    except ValueError:
+        return None
+
+
 @bp.post("/recording")
 @signed
 def recording():
@@ -545,13 +552,9 @@ def recording():
         path = _store_recording(recording_sid)
         if path is None:
             return Response("recording not available", status=503)
-        for sighting in waiting:
-            stored = store_recording(path, settings.recordings_dir, _clock().now())
-            sighting.recording_path = stored.relative_path
-            if stored.duration_s is not None:
-                sighting.duration_s = stored.duration_s
-            elif form.get("RecordingDuration"):
-                sighting.duration_s = float(form["RecordingDuration"])
+        for sighting in waiting:  # assessed and flagged like an Asterisk recording
+            reported_s = _seconds(form.get("RecordingDuration"))
+            file_recording(sighting, path, reported_s, "", settings.recordings_dir, _clock().now())
     log_event(
         log,
         "twilio.recording.stored",
