@@ -7,11 +7,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import cast
 
-from sqlalchemy import CursorResult, Engine, Executable, create_engine, event, func, select
+from sqlalchemy import CursorResult, Engine, Executable, create_engine, event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 # The alembic environment and its revisions, shipped as package data of `db`.
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# The PostgreSQL advisory lock held while migrating (the bytes of "burgernm").
+MIGRATION_LOCK_KEY = 0x6275726765726E6D
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -57,10 +59,22 @@ class Database:
             yield session
 
     def upgrade(self) -> None:
-        """Bring the schema to the newest migration (alembic upgrade head)."""
+        """Bring the schema to the newest migration (alembic upgrade head).
+
+        On PostgreSQL the upgrade runs in one transaction that first takes an advisory lock, so
+        `burgernet db upgrade` started on several hosts at once (each one's oneshot unit before
+        its services) migrates once: the others wait, then find the schema at head.
+        """
         from alembic import command
 
-        command.upgrade(alembic_config(self.url), "head")
+        config = alembic_config(self.url)
+        if not self.is_postgresql:
+            command.upgrade(config, "head")
+            return
+        with self.engine.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
 
     def schema_is_current(self) -> bool:
         """Whether the schema is at the newest migration (false on an empty database)."""
