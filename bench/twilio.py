@@ -232,6 +232,19 @@ class GunicornServer:
         self.log.seek(0)
         raise click.ClickException("gunicorn did not start:\n" + self.log.read()[-3000:])
 
+    def cpu_s(self) -> float | None:
+        """CPU seconds (user + system) the workers used so far (Linux /proc; None elsewhere)."""
+        try:
+            pid = self.process.pid
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            ticks = 0
+            for child in [str(pid), *children]:
+                fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+            return ticks / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return None
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -270,9 +283,10 @@ def run_bench(
         db = Database(settings.sqlalchemy_url)
         db.upgrade()
         rows = _seed(db, calls)
+        server_cpu = lambda: None
         if server == "gunicorn":
             gunicorn = GunicornServer(settings, workers, threads, Path(tmp))
-            base, stop = gunicorn.base, gunicorn.stop
+            base, stop, server_cpu = gunicorn.base, gunicorn.stop, gunicorn.cpu_s
         else:
             app = create_app(settings)
             logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request: too many
@@ -289,6 +303,7 @@ def run_bench(
         errors = 0
         load_before = os.getloadavg()
         cpu_before = os.times()
+        server_cpu_before = server_cpu()
         started = time.perf_counter()
         try:
             with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -300,6 +315,7 @@ def run_bench(
                         errors += 1
             wall = time.perf_counter() - started
             cpu_after = os.times()
+            server_cpu_after = server_cpu()
             load_after = os.getloadavg()
         finally:
             stop()
@@ -315,6 +331,11 @@ def run_bench(
         db.dispose()
         latencies = sorted(player.latencies)
         client_cpu = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
+        server_cpu_s = (
+            server_cpu_after - server_cpu_before
+            if server_cpu_after is not None and server_cpu_before is not None
+            else None
+        )
         return {
             "server": server if server == "werkzeug" else f"gunicorn {workers}x{threads}",
             "calls": calls,
@@ -331,6 +352,11 @@ def run_bench(
             "database": db.engine.dialect.name,
             # the client (this process) shares the machine with the server
             "client_cpu_s": round(client_cpu, 2),
+            # what the web tier spent per webhook, whatever else ran on the machine
+            "server_cpu_s": round(server_cpu_s, 2) if server_cpu_s is not None else None,
+            "server_cpu_ms_per_webhook": round(server_cpu_s * 1000 / len(latencies), 2)
+            if server_cpu_s is not None and latencies
+            else None,
             "cpus": os.cpu_count(),
             "load_avg_1m_before": round(load_before[0], 2),
             "load_avg_1m_after": round(load_after[0], 2),

@@ -87,7 +87,13 @@ AUDIO_PURPOSE = "twilio"
 
 # Expired receipts are deleted when a request's hash starts with this (about 1 in 256).
 _PURGE_PREFIX = "00"
-_INSERT_BY_DIALECT = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+# Built once (the statement and its compiled form are reused); parameters come per request.
+_RECEIPT_INSERT = {
+    dialect: insert(WebhookReceipt)
+    .on_conflict_do_nothing(index_elements=["request_hash"])
+    .returning(WebhookReceipt.id)
+    for dialect, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}
 
 
 def _clock() -> Clock:
@@ -150,22 +156,16 @@ def _note_receipt(url: str) -> str | None:
     # exception for a replay): a concurrent copy of the same request waits for the first one's
     # transaction and then inserts nothing. This runs for every webhook, so it is kept lean.
     values = {"provider": PROVIDER, "request_hash": digest, "path": request.path[:120], "received_at": now}
-    insert = _INSERT_BY_DIALECT.get(db.engine.dialect.name)
-    if insert is None:  # another database: the ORM and its IntegrityError
+    statement = _RECEIPT_INSERT.get(db.engine.dialect.name)
+    if statement is None:  # another database: the ORM and its IntegrityError
         try:
             with db.transaction() as session:
                 session.add(WebhookReceipt(**values))
         except IntegrityError:
             return None
     else:
-        statement = (
-            insert(WebhookReceipt)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["request_hash"])
-            .returning(WebhookReceipt.id)
-        )
         with db.engine.begin() as connection:
-            if connection.execute(statement).first() is None:  # nothing inserted: seen before
+            if connection.execute(statement, values).first() is None:  # nothing inserted: seen before
                 return None
     if digest.startswith(_PURGE_PREFIX):
         with db.transaction() as session:
