@@ -29,6 +29,10 @@ class SightingItem:
     distance_m: float | None
     duration_s: float | None
     recording_path: str | None  # relative to settings.recordings_dir
+    # complete | truncated | failed | none (nothing recorded); the reason when not complete
+    # (a truncated recording keeps duration_s seconds; a failed one may name where the audio is)
+    recording_status: str | None
+    recording_error: str | None
     transferred: bool
     transfer_result: str | None
     handled: bool
@@ -60,6 +64,8 @@ def list_sightings(session: Session, action_id: int, *, unhandled_only: bool = F
             distance_m=s.distance_m,
             duration_s=s.duration_s,
             recording_path=s.recording_path,
+            recording_status=s.recording_status,
+            recording_error=s.recording_error,
             transferred=s.transferred,
             transfer_result=s.transfer_result,
             handled=s.handled,

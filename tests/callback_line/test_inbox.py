@@ -30,12 +30,15 @@ def seeded(db):
                     distance_m=1000.8,
                     duration_s=12.5,
                     recording_path="2026/11/28/a.wav",
+                    recording_status="truncated",
+                    recording_error="cut short: 12.5 of 30.0 s reached the disk",
                     received_at=STARTED + timedelta(minutes=3),
                 ),
                 Sighting(
                     action_id=seeded.action_id,
                     control_room_id=seeded.room_id,
                     caller_number="+31152158000",
+                    recording_status="none",
                     received_at=STARTED + timedelta(minutes=7),
                 ),
             ]
@@ -52,6 +55,12 @@ def test_newest_first_with_participant_names(seeded, db):
     assert [i.caller_number for i in items] == ["+31152158000", "+31612345678"]
     assert [i.participant_name for i in items] == [None, "Anna Jansen"]
     assert items[1].recording_path == "2026/11/28/a.wav" and items[1].duration_s == 12.5
+    # A cut recording says so, with the seconds kept; a caller who left nothing is listed too.
+    assert (items[1].recording_status, items[1].recording_error) == (
+        "truncated",
+        "cut short: 12.5 of 30.0 s reached the disk",
+    )
+    assert (items[0].recording_status, items[0].recording_path) == ("none", None)
 
 
 def test_mark_handled_is_audited_and_filters(seeded, db, clock):
