@@ -6,6 +6,7 @@ configured map tile server (images only); pages may not be framed.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, render_template, request
@@ -37,6 +38,7 @@ def tile_origin(tiles_url: str) -> str:
     return f"{parts.scheme}://{host}"
 
 
+@lru_cache(maxsize=8)
 def content_security_policy(tiles_url: str) -> str:
     img = " ".join(x for x in ("'self'", "data:", tile_origin(tiles_url)) if x)
     return "; ".join(
