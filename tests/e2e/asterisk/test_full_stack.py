@@ -349,12 +349,19 @@ def test_an_ivr_error_sends_the_call_to_the_fallback_not_dead_air(stack_settings
         )
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
-            if delivery_states_by_id(stack_db, delivery_id) == S.COMPLETED:
+            if delivery_states_by_id(stack_db, delivery_id) not in (S.DIALING, S.RINGING, S.ANSWERED):
                 break
             time.sleep(0.5)
         outcomes = dict(stack.server.outcomes)
     assert outcomes.get("fallback") == 1, outcomes
-    assert delivery_states_by_id(stack_db, delivery_id) == S.COMPLETED
+    # The apology is not the alert: the call is no "completed" one, and it is retried.
+    with stack_db.session() as s:
+        row = s.get(Delivery, delivery_id)
+        events = [
+            e.event for e in s.scalars(select(DeliveryEvent).where(DeliveryEvent.delivery_id == delivery_id))
+        ]
+    assert row.hangup_cause == "IVR_FALLBACK" and "call.cut" in events, events
+    assert S(row.state) == S.QUEUED and "call.completed" not in events, events
 
 
 def test_ami_links_dropped_mid_wave_lose_and_double_count_nothing(stack_settings, stack_db, tmp_path):
