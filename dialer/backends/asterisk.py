@@ -433,6 +433,7 @@ class AsteriskBackend:
         self._stopping.set()
         if self._supervisor is not None:
             self._supervisor.join(timeout=5)
+        self._settle_ended_calls(float("inf"))  # calls held for the shutdown grace end now
         if self._event_link.connected:  # best effort: the hangup records of ended calls
             self._purge_hangup_records(float("inf"), batch=len(self._to_purge))
         for link in [self._event_link, *self._originate_links]:
@@ -633,6 +634,11 @@ class AsteriskBackend:
                 state = present.get_header("ChannelStateDesc", "")
                 if state == "Up":
                     call.answered = True
+                    # The fallback's UserEvent may also have come while we were deaf.
+                    if not call.detail.get("fallback") and self._channel_variable(
+                        call.channel, "BURGERNET_FALLBACK"
+                    ):
+                        call.detail["fallback"] = True
                     if not call.person_or_machine_sent:
                         # The AMD UserEvent may have come while we were deaf; the dialplan
                         # also keeps the result in a channel variable.

@@ -33,6 +33,12 @@ class UpManager:
     def connected(self) -> bool:
         return True
 
+    def send_action(self, action):
+        return Ev("", Response="Success")
+
+    def close(self) -> None:
+        pass
+
 
 @pytest.fixture
 def backend():
@@ -168,3 +174,12 @@ def test_hangup_record_keeps_the_fallback():
     assert hangup_record_fallback("16|answered|HUMAN|1")
     assert not hangup_record_fallback("16|answered|HUMAN|")
     assert not hangup_record_fallback("16|answered|HUMAN")
+
+
+def test_stopping_reports_the_calls_held_for_the_grace(backend):
+    links_up(backend)
+    answered_call(backend)
+    backend._handle(Ev("Hangup", Uniqueid=CALL_ID, Cause="16"))
+    assert ends(backend) == []
+    backend.stop()
+    assert ends(backend) == [(T.COMPLETED, "NORMAL_CLEARING")]
