@@ -23,15 +23,17 @@ pytestmark = [
 CALLER_ID = "0343529850"
 
 # delivery id -> (number, expected terminal, expected person/machine, expected digit)
+# No FastAGI server listens here: every answered call gets the dialplan's fallback apology, which
+# the adapter reports as FAILED with cause IVR_FALLBACK (the alert was not heard).
 BEHAVIOURS = {
-    1: ("+31690000001", T.COMPLETED, T.ANSWERED, None),
-    2: ("+31691100002", T.COMPLETED, T.ANSWERED, "1"),
-    3: ("+31691200003", T.COMPLETED, T.ANSWERED, "2"),
-    4: ("+31691300004", T.COMPLETED, T.ANSWERED, "3"),
-    5: ("+31691900005", T.COMPLETED, T.ANSWERED, "9"),
+    1: ("+31690000001", T.FAILED, T.ANSWERED, None),
+    2: ("+31691100002", T.FAILED, T.ANSWERED, "1"),
+    3: ("+31691200003", T.FAILED, T.ANSWERED, "2"),
+    4: ("+31691300004", T.FAILED, T.ANSWERED, "3"),
+    5: ("+31691900005", T.FAILED, T.ANSWERED, "9"),
     6: ("+31692000006", T.NO_ANSWER, None, None),
     7: ("+31693000007", T.BUSY, None, None),
-    8: ("+31694000008", T.COMPLETED, T.MACHINE, None),
+    8: ("+31694000008", T.FAILED, T.MACHINE, None),
 }
 
 
@@ -75,6 +77,7 @@ def test_every_phone_behaviour_becomes_the_right_events(backend, event_log):
     assert T.RINGING in event_log.types(6)
     # With no FastAGI server the answered calls went to the dialplan's fallback, not dead air.
     assert terminal[1][0].detail.get("fallback") is True
+    assert {terminal[d][0].hangup_cause for d in (1, 2, 3, 4, 5, 8)} == {"IVR_FALLBACK"}
     assert backend.in_flight() == 0
 
 
@@ -112,7 +115,8 @@ def test_dropped_ami_links_are_reconnected_and_nothing_is_lost(phones, ami_setti
         assert all(len(terminal[d]) == 1 for d in plan), {d: terminal[d] for d in plan}
         sources = {terminal[d][0].detail.get("source") for d in plan}
         assert "reconciled" in sources, sources  # some calls ended while we were deaf
-        expected = {0: T.COMPLETED, 1: T.COMPLETED, 2: T.NO_ANSWER, 3: T.BUSY, 4: T.COMPLETED}
+        # Answered calls got the fallback (no FastAGI here), also those settled from AstDB.
+        expected = {0: T.FAILED, 1: T.FAILED, 2: T.NO_ANSWER, 3: T.BUSY, 4: T.FAILED}
         for i, delivery_id in enumerate(plan):
             assert terminal[delivery_id][0].type == expected[i % 5], (
                 plan[delivery_id],
