@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from config.clock import Clock, SystemClock
@@ -203,7 +203,8 @@ class DialerWorker:
         self._uncertain_claims: tuple[list[int], datetime] | None = None
         self._breaker_until = 0.0  # monotonic; an originate found the backend down
         self.breaker_reason: str | None = None
-        self.database_error: str | None = None
+        self.tick_error: str | None = None  # the last tick's error while ticks fail
+        self.database_down = False
         self.gave_up: str | None = None
         self.heartbeat = Heartbeat(db, "dialer", suffix=self.trunk.name)
         self.started = False
@@ -268,7 +269,8 @@ class DialerWorker:
                     self.tick()
                 except Exception as exc:  # logged (traceback at debug level); retried with backoff
                     failures += 1
-                    self.database_error = repr(exc)[:300]
+                    self.tick_error = repr(exc)[:300]
+                    self.database_down = isinstance(exc, SQLAlchemyError)
                     log_event(
                         logger,
                         "dialer.tick_failed",
@@ -302,7 +304,8 @@ class DialerWorker:
                             outage_s=round(time.monotonic() - last_ok, 1),
                         )
                     failures = 0
-                    self.database_error = None
+                    self.tick_error = None
+                    self.database_down = False
                     last_ok = time.monotonic()
                     if self.breaker_reason is not None:
                         wait_s = min(wait_s, BREAKER_POLL_S)
@@ -321,9 +324,9 @@ class DialerWorker:
         """ok, or degraded with the reason: the database unreachable, the backend unavailable."""
         detail: dict = {"worker": self.worker_id, "trunk": self.trunk.name, "backend": self.backend.name}
         reasons = []
-        if self.database_error:
-            reasons.append("database unreachable")
-            detail["database_error"] = self.database_error
+        if self.tick_error:
+            reasons.append("database unreachable" if self.database_down else "tick failed")
+            detail["error"] = self.tick_error
         if self.breaker_reason:
             reasons.append("backend unavailable")
             detail["backend_reason"] = self.breaker_reason
@@ -653,7 +656,9 @@ class DialerWorker:
     def _claim_time(self, session: Session) -> datetime:
         if self.database_time:
             # clock_timestamp(), not now(): the latter is the transaction's start, before the lock.
-            return session.scalar(select(func.clock_timestamp()))
+            now = session.scalar(select(func.clock_timestamp()))
+            if now is not None:
+                return now
         return self.clock.now()
 
     def _bucket(self, trunk: Trunk, now: datetime) -> tuple[TokenBucket, float]:

@@ -195,7 +195,7 @@ def test_two_dialers_on_postgresql_share_a_wave_without_overlap(db, room, databa
 def test_three_dialers_on_one_trunk_keep_its_limits_and_call_everyone_once(db, room, database_url, tmp_path):
     if not db.is_postgresql:
         pytest.skip("several dialer processes need PostgreSQL (the trunk row lock)")
-    seed_wave(db, room, 60)
+    seed_wave(db, room, 30)
     env = dialer_env(database_url, tmp_path) | {
         "BURGERNET_DIALER__BUSY_RETRY_DELAYS_S": "[]",
         "BURGERNET_DIALER__NO_ANSWER_RETRY_DELAYS_S": "[]",

@@ -3,6 +3,7 @@ and the simulated participant walking the real alert flow."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from stepped_wave import run_until_done, simulated_worker
 
 from actions.end import end_action
 from config.settings import SimulatorSettings
+from db.heartbeats import recent
 from db.models import (
     Action,
     Channel,
@@ -291,3 +293,26 @@ def wait_for(condition, timeout_s: float = 5.0) -> bool:
             return True
         time.sleep(0.01)
     return False
+
+
+def test_the_loop_gives_up_when_no_tick_completes_for_max_outage_s(db, room, clock, settings):
+    settings.dialer.poll_interval_s, settings.dialer.retry_backoff_max_s = 0.05, 0.1
+    settings.dialer.max_outage_s, settings.dialer.heartbeat_interval_s = 0.5, 0.05
+    worker, _network = simulated_worker(db, clock, settings)
+    failures: list[float] = []
+
+    def database_away():
+        failures.append(time.monotonic())
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+    worker.tick = database_away
+    stop = threading.Event()
+    runner = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    runner.start()
+    runner.join(20)
+    stop.set()
+    assert not runner.is_alive() and not worker.started  # it returned by itself, backend stopped
+    assert worker.gave_up and "server closed the connection" in worker.gave_up
+    assert len(failures) >= 3  # retried meanwhile
+    (beat,) = recent(db)
+    assert beat.status == "degraded" and beat.detail["reason"] == "database unreachable"
