@@ -35,6 +35,7 @@ def empty_postgres_url():
     admin.dispose()
 
 
+@pytest.mark.e2e  # three processes, each importing the app: about 15 s
 def test_simultaneous_upgrades_of_an_empty_postgresql_database_all_succeed(empty_postgres_url, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BURGERNET_", "DATABASE_URL"))}
     env |= {"DATABASE_URL": empty_postgres_url, "BURGERNET_INSTANCE_PATH": str(tmp_path / "instance")}
