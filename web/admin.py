@@ -36,7 +36,7 @@ from db.models import (
 )
 from web.auth import ROLE_LABELS, current_operator, end_sessions, login_required
 from web.common import client_ip
-from web.ops import backend_unreachable, degraded_reason, readiness
+from web.ops import backend_reason, backend_unreachable, degraded_reason, readiness
 from web.runtime import current_db, current_settings
 from web.validation import DB_INT_MAX, parse_decimal, parse_id, parse_int
 
@@ -167,15 +167,14 @@ def status():
     for p in processes:
         state = p.status if p.alive or p.status == "stopped" else "gone"
         reason = degraded_reason(p)
+        unreachable = backend_reason(p)
         rows.append(
             {
                 "role": ROLE_NAMES.get(p.role, p.role),
                 "name": p.name,
                 "state": state,
                 "state_label": STATUS_NAMES.get(state, state),
-                "reason": (f"centrale niet bereikbaar: {reason}" if p.role == "dialer" else reason)
-                if reason
-                else "",
+                "reason": f"centrale niet bereikbaar: {unreachable}" if unreachable else (reason or ""),
                 "age_s": max(0, round((now - p.beat_at).total_seconds())),
                 "detail": ", ".join(f"{k}: {v}" for k, v in sorted(p.detail.items()) if k != "reason"),
             }

@@ -63,10 +63,19 @@ def healthz():
 
 
 def degraded_reason(process: ProcessStatus) -> str | None:
-    """Why a live process says it is degraded (a dialer: its backend's unavailable reason)."""
+    """Why a process says it is degraded (its heartbeat's `reason`), or None when it is not."""
     if process.status != "degraded":
         return None
     return str(process.detail.get("reason") or "onbekende storing")
+
+
+def backend_reason(process: ProcessStatus) -> str | None:
+    """Why a degraded dialer cannot hand calls to its backend (the dialer's circuit breaker:
+    `CallBackend.unavailable_reason()`, beaten as `backend_reason`), or None."""
+    if process.status != "degraded" or process.role != "dialer":
+        return None
+    reason = process.detail.get("backend_reason")
+    return str(reason) if reason else None
 
 
 def dialers_for(processes: list[ProcessStatus], backend: str) -> list[ProcessStatus]:
@@ -77,9 +86,11 @@ def dialers_for(processes: list[ProcessStatus], backend: str) -> list[ProcessSta
 
 
 def backend_unreachable(processes: list[ProcessStatus], backend: str) -> bool:
-    """Every live dialer of the backend is degraded for a backend reason (and there is one)."""
+    """Every live dialer of the backend is degraded because the backend refuses calls (and
+    there is at least one): "centrale niet bereikbaar". A dialer degraded for another reason
+    (its database) does not count: the phone network may well be fine."""
     dialers = dialers_for(processes, backend)
-    return bool(dialers) and all(degraded_reason(p) for p in dialers)
+    return bool(dialers) and all(backend_reason(p) for p in dialers)
 
 
 def readiness(processes: list[ProcessStatus]) -> list[str]:
@@ -92,10 +103,13 @@ def readiness(processes: list[ProcessStatus]) -> list[str]:
         reasons.append(problem)
     if settings.ops.ready_needs_dialer:
         backend = settings.phone_backend
-        if not dialers_for(processes, backend):
+        dialers = dialers_for(processes, backend)
+        if not dialers:
             reasons.append(f"geen actieve kiezer voor {backend}")
         elif backend_unreachable(processes, backend):
-            reasons.append(f"centrale niet bereikbaar: elke kiezer voor {backend} is verstoord")
+            reasons.append(f"centrale niet bereikbaar: elke kiezer voor {backend} meldt een storing")
+        elif all(p.status == "degraded" for p in dialers):
+            reasons.append(f"elke kiezer voor {backend} is verstoord")
         if backend == "asterisk" and not any(p.role == "ivr" and p.alive for p in processes):
             reasons.append("geen actieve FastAGI-server (ivr serve)")
     return reasons
@@ -118,6 +132,7 @@ def readyz():
             "status": p.status if p.alive or p.status == "stopped" else "gone",
             "age_s": round((now - p.beat_at).total_seconds(), 1),
             "reason": degraded_reason(p),
+            "backend_reason": backend_reason(p),
         }
         for p in processes
     ]

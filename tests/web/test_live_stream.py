@@ -86,10 +86,17 @@ def test_the_live_page_says_when_the_phone_network_is_unreachable(live, db):
     assert re.search(r'id="backend-banner" hidden', page)
 
     dialer = Heartbeat(db, "dialer", suffix="trunk-a")
-    dialer.beat("degraded", backend="simulator", reason="AMI-verbinding weg")
+    dialer.beat(
+        "degraded", backend="simulator", reason="backend unavailable", backend_reason="AMI-verbinding weg"
+    )
     page = client.get(f"/actions/{action_id}").get_data(as_text=True)
     assert 'id="backend-banner">' in page and "Centrale niet bereikbaar" in page
     assert '"backend_unreachable":true' in progress_events(read_stream(client, action_id))[0][1]
+
+    # a dialer that lost its database says nothing about the phone network
+    dialer.beat("degraded", backend="simulator", reason="database unreachable")
+    assert client.get(f"/actions/{action_id}/progress.json").get_json()["backend_unreachable"] is False
+    dialer.beat("degraded", backend="simulator", reason="backend unavailable", backend_reason="weg")
 
     # one healthy dialer on the backend is enough to call
     Heartbeat(db, "dialer", suffix="trunk-b").beat(backend="simulator")

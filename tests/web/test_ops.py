@@ -83,9 +83,17 @@ def test_readyz_needs_a_live_dialer_for_the_backend(ops_client, db):
     assert listed[dialer.name]["role"] == "dialer" and listed[dialer.name]["status"] == "ok"
     assert 0 <= listed[dialer.name]["age_s"] < 30
 
-    dialer.beat("degraded", backend="simulator", reason="AMI-verbinding weg")
+    dialer.beat(
+        "degraded", backend="simulator", reason="backend unavailable", backend_reason="AMI-verbinding weg"
+    )
     body = ops_client.get("/readyz").get_json()
     assert not body["ready"] and "centrale niet bereikbaar" in body["reasons"][0]
+    assert {p["name"]: p for p in body["processes"]}[dialer.name]["backend_reason"] == "AMI-verbinding weg"
+
+    # degraded for its database, not the phone network: not ready, but no "centrale" verdict
+    dialer.beat("degraded", backend="simulator", reason="database unreachable", error="timeout")
+    body = ops_client.get("/readyz").get_json()
+    assert body["reasons"] == ["elke kiezer voor simulator is verstoord"]
 
 
 def test_readyz_on_asterisk_also_needs_the_fastagi_server(app, db):
@@ -204,7 +212,9 @@ def test_metrics_are_only_for_loopback_or_the_token(app):
 def test_admin_status_page_shows_processes_faults_and_failed_recordings(client, staff, db):
     login(client, "admin")
     dialer = Heartbeat(db, "dialer", suffix="trunk-a")
-    dialer.beat("degraded", backend="simulator", reason="AMI-verbinding weg")
+    dialer.beat(
+        "degraded", backend="simulator", reason="backend unavailable", backend_reason="AMI-verbinding weg"
+    )
     Heartbeat(db, "ivr").beat(sessions=3)
     with db.transaction() as s:
         s.add(Sighting(caller_number="+31612345678", recording_status="failed", recording_error="schijf vol"))
