@@ -8,8 +8,9 @@
 - `/metrics`: Prometheus text format, computed from the database at scrape time (so any web
   worker gives the same answer for the whole cluster) plus the processes' heartbeats.
   Protected: with `ops.metrics_token` set, only `Authorization: Bearer <token>`; without a token,
-  only a loopback client (a Prometheus on the same host, or through the local reverse proxy
-  when `web.trusted_proxies` is 0). Everything else gets 404, as if there were no such page.
+  only a loopback client that did not come through a proxy (a request with X-Forwarded-For
+  or Forwarded is refused, so a reverse proxy on the same host does not open /metrics to the
+  world). Everything else gets 404, as if there were no such page.
 """
 
 from __future__ import annotations
@@ -148,6 +149,8 @@ def _metrics_allowed() -> bool:
     if token:
         given = request.headers.get("Authorization", "")
         return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+    if request.headers.get("X-Forwarded-For") or request.headers.get("Forwarded"):
+        return False  # came through a reverse proxy on this host: not a local scraper
     try:
         return ipaddress.ip_address(request.remote_addr or "").is_loopback
     except ValueError:

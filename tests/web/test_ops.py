@@ -202,6 +202,8 @@ def test_metrics_are_only_for_loopback_or_the_token(app):
     remote = {"REMOTE_ADDR": "192.0.2.10"}
     assert client.get("/metrics").status_code == 200
     assert client.get("/metrics", environ_base=remote).status_code == 404
+    # through a reverse proxy on the same host: loopback address, but not a local scraper
+    assert client.get("/metrics", headers={"X-Forwarded-For": "198.51.100.7"}).status_code == 404
     app.extensions["burgernet.settings"].ops.metrics_token = "scrape-token-1"
     assert client.get("/metrics").status_code == 404  # with a token, loopback needs it too
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 404
