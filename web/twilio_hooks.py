@@ -49,7 +49,7 @@ from config.clock import Clock, SystemClock
 from config.logging import log_event, mask_phone
 from db.models import Delivery, DeliveryKind, Sighting, WebhookReceipt
 from deliveries.call_backend import CallEvent, CallEventType
-from deliveries.events import apply_call_event
+from deliveries.events import UnknownDelivery, apply_call_event
 from deliveries.message_status import UnknownMessageStatus, apply_message_status
 from dialer.backends.twilio import (
     PROVIDER,
@@ -230,32 +230,19 @@ def _delivery_id() -> int:
     return delivery_id
 
 
-def _checked_delivery(session, delivery_id: int, call_sid: str | None) -> Delivery | None:
-    delivery = session.get(Delivery, delivery_id)
-    if delivery is None:
-        log_event(log, "twilio.webhook.unknown_delivery", logging.WARNING, delivery_id=delivery_id)
-        abort(404)
-    if call_sid and delivery.provider_id and delivery.provider_id != call_sid:
-        # A callback of an earlier attempt of the same delivery (a retry has a new call).
-        log_event(
-            log,
-            "twilio.webhook.stale_call",
-            delivery_id=delivery_id,
-            call_sid=call_sid,
-            current=delivery.provider_id,
-        )
-        return None
-    return delivery
-
-
 # --- calls ----------------------------------------------------------------------------------
 
 
 def _apply(event) -> None:
-    with current_db().transaction() as session:
-        if _checked_delivery(session, event.delivery_id, event.provider_id) is None:
-            return
-        apply_call_event(session, event, _clock(), current_settings())
+    """Apply a call event. Its delivery is read once, locked (deliveries.events.load_for_update),
+    so two callbacks of one call at the same moment each see the other's state; a callback of an
+    earlier call of the delivery (a retry has a new CallSid) is ignored there ("other_call")."""
+    try:
+        with current_db().transaction() as session:
+            apply_call_event(session, event, _clock(), current_settings())
+    except UnknownDelivery:
+        log_event(log, "twilio.webhook.unknown_delivery", logging.WARNING, delivery_id=event.delivery_id)
+        abort(404)
 
 
 @bp.post("/call-status")
