@@ -61,7 +61,8 @@ def tmpfs_recordings(size: str, leave_free_bytes: int | None):
     finally:
         for path in reversed(mounted):
             subprocess.run(["umount", str(path)], check=False)
-        directory.rmdir()
+        if not os.path.ismount(directory):
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture
