@@ -54,7 +54,7 @@ def figures_for(s: Session, actions: list[Action]) -> dict[int, ActionFigures]:
         action_id: (n, first)
         for action_id, n, first in s.execute(
             select(Sighting.action_id, func.count(), func.min(Sighting.received_at))
-            .where(Sighting.action_id.in_(ids))
+            .where(Sighting.action_id.in_(ids), Sighting.left_a_report())
             .group_by(Sighting.action_id)
         )
     }

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    or_,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -466,6 +467,15 @@ class Sighting(Timestamped, Base):
     # was made, e.g. the caller hung up first); `recording_error` says why when not complete.
     recording_status: Mapped[str | None] = mapped_column(String(20))
     recording_error: Mapped[str | None] = mapped_column(String(200))
+
+    @classmethod
+    def left_a_report(cls):
+        """SQL: the call left something to act on (put through, or a recording tried or kept).
+
+        Every call to the call-back line is a row, also a caller who hung up before a choice
+        (`recording_status` none, not put through): those are kept for the call-back list but
+        are not sightings in the figures. Rows from before the status existed count."""
+        return or_(cls.recording_status.is_(None), cls.recording_status != "none", cls.transferred.is_(True))
 
 
 class ProcessHeartbeat(Base):

@@ -214,7 +214,7 @@ def _sighting_figures(session: Session, actions: list[Action]) -> dict[int, tupl
         chunk = ids[start : start + 500]
         for action_id, count, first in session.execute(
             select(Sighting.action_id, func.count(), func.min(Sighting.received_at))
-            .where(Sighting.action_id.in_(chunk))
+            .where(Sighting.action_id.in_(chunk), Sighting.left_a_report())
             .group_by(Sighting.action_id)
         ):
             if action_id is None:

@@ -44,6 +44,7 @@ TEXT_END = ["delivered", "delivered", "sent", "failed"]
 
 def simulate(db, seed=8):
     rnd = random.Random(seed)
+    calls = random.Random(seed + 1)  # how call-back calls ended, apart from the main stream
     truth = {"actions": [], "deliveries": [], "sightings": [], "people": []}
     with db.transaction() as s:
         rooms = [
@@ -168,6 +169,12 @@ def simulate(db, seed=8):
             )
             for _ in range(rnd.choice([0, 0, 1, 2, 3])):
                 at = started + timedelta(seconds=rnd.randrange(30, 3000))
+                # Every call to the call-back line is a row; one that hung up before a choice
+                # (status none, not put through) left nothing to act on and is no sighting.
+                status, transferred = calls.choice(
+                    [(None, False), ("complete", False), ("truncated", False), ("failed", True)]
+                    + [("none", True), ("none", False), ("none", False)]
+                )
                 s.add(
                     Sighting(
                         action_id=action.id,
@@ -175,9 +182,12 @@ def simulate(db, seed=8):
                         received_at=at,
                         caller_number="+31611112222",
                         participant_id=rnd.choice(people).id,
+                        recording_status=status,
+                        transferred=transferred,
                     )
                 )
-                truth["sightings"].append({"action": action.id, "at": at})
+                if status != "none" or transferred:
+                    truth["sightings"].append({"action": action.id, "at": at})
     return truth
 
 
