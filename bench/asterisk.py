@@ -23,6 +23,9 @@ delivery row. Prints one JSON line last.
                                 `ideal_wave_seconds(calls, cps, channels, avg_call_s_network)`
                                 and bound / wall_s: nothing in it comes from the dialer's clock
     load_average_1m             before and after the wave (the machine may be shared)
+    cpu_s, machine_cpu_busy     CPU seconds during the wave of Asterisk, the sipp phones and this
+                                process (dialer, AMI, FastAGI), and the whole machine's busy share
+    originate_wait_ms_p50/_p95  how long handing one call to Asterisk took (AMI round trip)
 """
 
 from __future__ import annotations
@@ -207,6 +210,9 @@ def bench_settings(settings, *, channels: int, cps: float, connections: int, sha
             "fastagi_host": "127.0.0.1",
             "fastagi_port": free_port(),
             "ami_connections": connections,
+            # Every live call is a FastAGI session: a cap below the trunk's channels refuses
+            # the calls above it (dialplan fallback, the call is cut and retried).
+            "fastagi_max_sessions": max(settings.asterisk.fastagi_max_sessions, channels + 50),
             "dial_template": "PJSIP/{number}@trunk",
             "sounds_dir": str(share / "sounds"),
             "recordings_dir": str(share / "recordings"),
@@ -229,6 +235,32 @@ def bench_settings(settings, *, channels: int, cps: float, connections: int, sha
     return bench
 
 
+def process_cpu_s(pid: int | None) -> float:
+    """User + system CPU seconds of a process (all its threads) so far; 0 if it is gone."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(values) - idle) / tick, sum(values) / tick
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
 def run_wave(
     settings, db: Database, *, calls: int, cps: float, channels: int, timeout_s: float, workdir: Path
 ) -> dict:
@@ -237,10 +269,18 @@ def run_wave(
     prerender_prompts(settings, [DEFAULT_VOICE_TEXT])
     max_concurrent = 0
     load_before = os.getloadavg()[0]
+    asterisk_pid = testbed.DEFAULT_INSTANCE.pid()
     with (
-        testbed.phone_farm(workdir, hangup_after_ms=600_000, trace_messages=True),
+        testbed.phone_farm(workdir, hangup_after_ms=600_000, trace_messages=True) as phones,
         AsteriskStack(settings, db) as stack,
     ):
+        assert phones.process is not None
+        cpu_before = {
+            "asterisk": process_cpu_s(asterisk_pid),
+            "sipp": process_cpu_s(phones.process.pid),
+            "platform": process_cpu_s(os.getpid()),
+        }
+        machine_before = machine_cpu()
         started = time.monotonic()
         deadline = started + timeout_s
         states: dict = {}
@@ -254,7 +294,14 @@ def run_wave(
                 next_poll = time.monotonic() + 0.5
             time.sleep(0.02)
         finished = time.monotonic()
+        cpu_s = {
+            "asterisk": process_cpu_s(asterisk_pid) - cpu_before["asterisk"],
+            "sipp": process_cpu_s(phones.process.pid) - cpu_before["sipp"],
+            "platform": process_cpu_s(os.getpid()) - cpu_before["platform"],
+        }
+        machine_after = machine_cpu()
         durations = list(stack.originates.times)
+        waits = list(stack.originates.waits)
         reconnects = stack.backend.reconnects
     states = delivery_states(db, wave.action_id)
     answered = sum(1 for s in states.values() if s in ANSWERED)
@@ -287,6 +334,15 @@ def run_wave(
         "calls_seen_at_phones": sum(1 for c in at_phones.values() if c.network_s is not None),
         "bound_s_network": round(bound_network_s, 2),
         "efficiency_network": round(bound_network_s / wall_s, 3) if wall_s > 0 else 0.0,
+        # Where the CPU went during the wave (seconds, all threads): Asterisk, the sipp phones,
+        # this process (dialer, AMI and FastAGI threads); the machine's busy share of all cores.
+        "cpu_s": {name: round(value, 1) for name, value in cpu_s.items()},
+        "machine_cpu_busy": round(
+            (machine_after[0] - machine_before[0]) / max(1e-9, machine_after[1] - machine_before[1]), 3
+        ),
+        "cores": os.cpu_count(),
+        "originate_wait_ms_p50": round(percentile(waits, 0.5) * 1000, 1),
+        "originate_wait_ms_p95": round(percentile(waits, 0.95) * 1000, 1),
         "load_average_1m": round(load_before, 2),
         "load_average_1m_after": round(load_after, 2),
         "states": {

@@ -237,11 +237,15 @@ class OriginateLog:
     """Originate timestamps (monotonic), for the benchmark's CPS figures."""
 
     times: list[float] = field(default_factory=list)
+    # How long each originate took to hand over (the AMI round trip: Async Originate answers
+    # "queued" at once), seconds.
+    waits: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def note(self, at: float) -> None:
+    def note(self, at: float, wait_s: float = 0.0) -> None:
         with self.lock:
             self.times.append(at)
+            self.waits.append(wait_s)
 
 
 class TimedBackend:
@@ -256,8 +260,10 @@ class TimedBackend:
         self.inner.start(sink)
 
     def originate(self, request: CallRequest) -> str | None:
+        started = time.monotonic()
         provider_id = self.inner.originate(request)
-        self.log.note(time.monotonic())
+        done = time.monotonic()
+        self.log.note(done, done - started)
         return provider_id
 
     def hangup(self, delivery_id: int, provider_id: str | None) -> None:

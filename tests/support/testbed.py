@@ -74,6 +74,15 @@ class TestbedInstance:
     def phones_media_port(self) -> int:
         return 6000 + self.offset * 10
 
+    def pid(self) -> int | None:
+        """The running Asterisk's process id (from the testbed's pid file), or None."""
+        name = "asterisk.pid" if self.number == 1 else f"asterisk-{self.number}.pid"
+        path = PROJECT_ROOT / ".cache" / "asterisk-testbed" / name
+        try:
+            return int(path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
     def _args(self, command: str) -> list[str]:
         return [str(TESTBED_SCRIPT), command, "--instance", str(self.number)]
 
