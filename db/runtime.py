@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import click
 
+from config.checks import ConfigurationRefused, refuse_bad_configuration
 from config.settings import Settings, get_settings
 from db.database import Database
 
@@ -37,3 +38,12 @@ def current_settings() -> Settings:
 
 def current_db() -> Database:
     return current_runtime().db
+
+
+def refuse_unless_configured(role: str) -> None:
+    """The start-up check of a long-running process (`dialer run`, `scheduler run`, `ivr serve`):
+    a configuration that must not run ends the command with a message naming each setting."""
+    try:
+        refuse_bad_configuration(current_settings(), role, current_db().engine)
+    except ConfigurationRefused as exc:
+        raise click.ClickException(str(exc)) from None

@@ -18,10 +18,10 @@ from typing import TextIO
 
 import click
 
-from config.logging import configure_logging, log_event
+from config.logging import configure_logging
 from config.settings import Settings
 from db.database import Database
-from db.runtime import current_db, current_settings
+from db.runtime import current_db, current_settings, refuse_unless_configured
 from dialer.leadership import ClusterScheduler
 from dialer.wiring import build_worker
 from dialer.worker import PacingLoop
@@ -94,14 +94,6 @@ class BackgroundDialer:
             self.lock.release()
 
 
-def start_background_dialer(db: Database, settings: Settings) -> BackgroundDialer:
-    """A dialer with the jobs in this process: the wave runs from the web console out of the box."""
-    dialer = BackgroundDialer(db, settings, with_scheduler=True)
-    dialer.start()
-    log_event(logger, "dialer.background_started", worker=dialer.worker.worker_id)
-    return dialer
-
-
 @dialer_group.command("run")
 @click.option("--trunk", "trunk_name", default=None, help="Trunk name (created if new).")
 @click.option("--worker-id", default=None, help="Name of this dialer process in claims.")
@@ -120,6 +112,7 @@ def start_background_dialer(db: Database, settings: Settings) -> BackgroundDiale
 def run_dialer(trunk_name, worker_id, call_log, with_scheduler, no_jobs) -> None:
     """Run the dialer worker until SIGTERM or Ctrl-C (exit status 3 if its loop gives up)."""
     configure_logging()
+    refuse_unless_configured("dialer")
     settings = current_settings()
     db = current_db()
     dialer = BackgroundDialer(
@@ -155,6 +148,7 @@ def run_dialer(trunk_name, worker_id, call_log, with_scheduler, no_jobs) -> None
 def run_scheduler() -> None:
     """Run the cluster-wide jobs while this process holds the lease, until SIGTERM or Ctrl-C."""
     configure_logging()
+    refuse_unless_configured("scheduler")
     scheduler = ClusterScheduler(current_db(), current_settings())
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

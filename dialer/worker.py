@@ -242,9 +242,9 @@ class DialerWorker:
         return len(self._events)
 
     def run(self, stop: threading.Event) -> None:
-        """The pacing loop, and the only one: `burgernet dialer run`, the training-mode dialer
-        of `burgernet serve`, the browser tests and the Asterisk end-to-end tests all run it
-        (through `PacingLoop`, or in a thread of their own).
+        """The pacing loop, and the only one: `burgernet dialer run` (in training mode too), the
+        browser tests and the Asterisk end-to-end tests all run it (through `PacingLoop`, or in
+        a thread of their own).
 
         Tick, then wait until the backend reports an event (`wake`) or `poll_interval_s`
         passes, until `stop` is set (set `wake` too, to end the wait at once). A tick that

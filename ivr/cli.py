@@ -9,7 +9,7 @@ import click
 
 from config.clock import SystemClock
 from config.logging import configure_logging
-from db.runtime import current_db, current_settings
+from db.runtime import current_db, current_settings, refuse_unless_configured
 from ivr.fastagi import ServerHeartbeat, build_server
 from ivr.flows import FLOWS
 
@@ -24,6 +24,7 @@ def serve(host: str | None, port: int | None) -> None:
     callback calls until stopped."""
 
     configure_logging()
+    refuse_unless_configured("ivr")
     settings = current_settings()
     settings.ensure_instance_dirs()
     db = current_db()

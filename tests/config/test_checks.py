@@ -9,9 +9,13 @@ import sys
 
 import pytest
 
+from app import cli
 from config.checks import ConfigurationRefused, check_configuration, refuse_bad_configuration
 from config.settings import PROJECT_ROOT, Settings
+from db.database import Database
 from db.models import Participant, PhoneKind, PhoneNumber
+from db.runtime import Runtime
+from tests.support.cli import RuntimeCliRunner
 
 STRONG = "k" * 16 + "9f3a1c7e2b4d6a8c0e1f2a3b"
 
@@ -202,3 +206,16 @@ def test_the_wsgi_entry_point_refuses_to_start_with_a_default_secret(tmp_path):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["dialer", "run"], ["scheduler", "run"], ["ivr", "serve", "--port", "0"]]
+)
+def test_every_long_running_command_refuses_a_bad_configuration_before_it_starts(tmp_path, command):
+    settings = production(tmp_path, "asterisk", database_url=f"sqlite:///{tmp_path / 'b.db'}")
+    settings.asterisk.ami_secret = "burgernet"
+    runner = RuntimeCliRunner(Runtime(settings=settings, database=Database(settings.sqlalchemy_url)))
+    result = runner.invoke(cli, command)
+    assert result.exit_code == 1
+    assert "refusing to start" in result.output
+    assert "BURGERNET_ASTERISK__AMI_SECRET" in result.output
