@@ -4,6 +4,7 @@ Last-Event-ID gets only what changed; a viewer holds a server thread only briefl
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -101,3 +102,54 @@ def test_the_live_page_says_when_the_phone_network_is_unreachable(live, db):
     # one healthy dialer on the backend is enough to call
     Heartbeat(db, "dialer", suffix="trunk-b").beat(backend="simulator")
     assert client.get(f"/actions/{action_id}/progress.json").get_json()["backend_unreachable"] is False
+
+
+def test_the_inbox_says_when_a_recording_was_cut_or_lost(live, db, staff):
+    client, token = live
+    action_id = start_action(client, token)
+    room = staff.control_room_id
+    with db.transaction() as s:
+        s.add_all(
+            [
+                Sighting(
+                    action_id=action_id,
+                    control_room_id=room,
+                    caller_number="+31611111111",
+                    recording_status="truncated",
+                    duration_s=4.2,
+                    recording_error="cut short: 4.2 of 8 s",
+                ),
+                Sighting(
+                    action_id=action_id,
+                    control_room_id=room,
+                    caller_number="+31622222222",
+                    recording_status="failed",
+                    recording_error="No space left",
+                    transferred=True,
+                ),
+                Sighting(
+                    action_id=action_id,
+                    control_room_id=room,
+                    caller_number="+31633333333",
+                    recording_status="none",
+                ),
+                Sighting(
+                    action_id=action_id,
+                    control_room_id=room,
+                    caller_number="+31644444444",
+                    recording_status="complete",
+                    duration_s=6.0,
+                ),
+            ]
+        )
+    (_, data), *_ = progress_events(read_stream(client, action_id))
+    snapshot = json.loads(data)
+    notes = sorted(str(item["recording_note"]) for item in snapshot["sightings"])
+    assert notes == [
+        "None",  # the complete recording needs no word
+        "Opgehangen vóór een melding: niets ingesproken.",
+        "Opname mislukt: er kon niets worden opgeslagen. De melder is doorverbonden.",
+        "Opname onvolledig (opslag vol): alleen 4 s bewaard. Bel de melder terug.",
+    ]
+    assert "No space left" not in data and "cut short" not in data  # internal detail stays out
+    assert snapshot["figures"]["sightings"] == 3  # the caller who said nothing is no sighting

@@ -136,6 +136,19 @@ def action_events_stream(action_id: int):
     return response
 
 
+def recording_note(status: str | None, duration_s: float | None, transferred: bool) -> str | None:
+    """What the centralist must know about a caller's recording, in Dutch (None: nothing)."""
+    if status == "truncated":
+        kept = f"{duration_s:.0f} s" if duration_s else "een deel"
+        return f"Opname onvolledig (opslag vol): alleen {kept} bewaard. Bel de melder terug."
+    if status == "failed":
+        then = "De melder is doorverbonden." if transferred else "Bel de melder terug."
+        return f"Opname mislukt: er kon niets worden opgeslagen. {then}"
+    if status == "none" and not transferred:
+        return "Opgehangen vóór een melding: niets ingesproken."
+    return None
+
+
 def live_snapshot(s: Session, action: Action, settings: Settings) -> dict:
     """Progress plus the sightings inbox, as plain JSON-able data."""
     progress = action_progress(s, action.id, current_clock(), settings)
@@ -148,6 +161,10 @@ def live_snapshot(s: Session, action: Action, settings: Settings) -> dict:
         )
         data["handle_url"] = url_for("console.handle_sighting", sighting_id=sid)
         data.pop("recording_path", None)
+        data["recording_note"] = recording_note(
+            data.pop("recording_status", None), data.get("duration_s"), data.get("transferred", False)
+        )
+        data.pop("recording_error", None)  # for the admin status page, not the centralist
         data["caller"] = mask_phone(data.pop("caller_number", None)) or "anoniem"
         sightings.append(data)
     return {

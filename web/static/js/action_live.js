@@ -120,6 +120,12 @@
           (s.transfer_result ? "niet doorverbonden (" + (TRANSFER_RESULTS[s.transfer_result] || s.transfer_result.toLowerCase()) + ")" : "");
         var audio = card.querySelector(".s-audio");
         if (s.audio_url) { audio.src = s.audio_url; } else { audio.remove(); card.querySelector(".s-noaudio").classList.remove("hidden"); }
+        if (s.recording_note) {
+          var note = card.querySelector(".s-recording");
+          note.textContent = s.recording_note;
+          note.classList.remove("hidden");
+          if (!s.audio_url) { card.querySelector(".s-noaudio").classList.add("hidden"); }
+        }
         var handleForm = card.querySelector(".s-handle");
         handleForm.action = s.handle_url;
         handleForm.addEventListener("submit", handleSighting);
