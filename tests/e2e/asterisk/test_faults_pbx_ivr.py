@@ -54,7 +54,11 @@ def fault_settings(settings, tmp_path, asterisk_testbed, database_url):
     dialer = base.dialer.model_copy(
         update={"dial_timeout_s": 8, "failed_retry_delays_s": [1, 1, 1], "no_answer_retry_delays_s": [1]}
     )
-    return base.model_copy(update={"dialer": dialer, "database_url": database_url})
+    # The AMI user with a non-default secret: `burgernet ivr serve` refuses the shipped one.
+    asterisk = base.asterisk.model_copy(
+        update={"ami_username": testbed.PRODUCTION_AMI_USER, "ami_secret": testbed.PRODUCTION_AMI_SECRET}
+    )
+    return base.model_copy(update={"dialer": dialer, "asterisk": asterisk, "database_url": database_url})
 
 
 @pytest.fixture
