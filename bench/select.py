@@ -25,7 +25,6 @@ import os
 import random
 import re
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -760,7 +759,7 @@ def bench_select(count, database_url, radius_m, runs, scan_runs, keep, seed) -> 
                     f"{database_url} holds {present} participants, not {count}: give an empty database"
                 )
             started = time.perf_counter()
-            stderr = sys.stderr
+            stderr = click.get_text_stream("stderr")
             with tqdm(total=count, unit="participants", desc="generating", file=stderr) as bar:
                 loader = load_sqlite if db.is_sqlite else load_postgresql
                 loader(db, generate_population(count, seed), bar.update)
