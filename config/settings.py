@@ -125,6 +125,10 @@ class DialerSettings(BaseModel):
     stale_action_hours: int = 6
     # Token bucket burst, in seconds of the CPS rate (capacity = max(1, cps * burst)).
     cps_burst_s: float = 0.2
+    # No more than the trunk's cps calls are claimed in any window this long. A provider that
+    # counts calls per second at its own edge sees network and PBX jitter bring the calls of two
+    # windows closer together: widen it a little (e.g. 1.1) to keep a margin below its limit.
+    cps_window_s: float = 1.0
     # Transient failures (congestion, originate refused) are retried after these delays.
     failed_retry_delays_s: list[int] = [60, 300]
     machine_retry_delays_s: list[int] = [600]

@@ -86,7 +86,6 @@ logger = logging.getLogger(__name__)
 
 S = DeliveryState
 RECONCILE_EVERY_S = 5.0
-CPS_WINDOW_S = 1.0  # no more than the trunk's cps calls are claimed in any window this long
 BREAKER_POLL_S = 0.1  # how often the loop asks a down backend whether it is back
 BREAKER_HOLD_S = 1.0  # after an originate found the backend down, claim nothing for this long
 PERMANENT_SEND_CAUSE = "INVALID_NUMBER"  # never retried (deliveries.retry.PERMANENT_CAUSES)
@@ -678,7 +677,7 @@ class DialerWorker:
                 .where(
                     Delivery.trunk_id == self.trunk.id,
                     Delivery.channel == Channel.VOICE,
-                    Delivery.last_attempt_at > now - timedelta(seconds=CPS_WINDOW_S),
+                    Delivery.last_attempt_at > now - timedelta(seconds=self.settings.dialer.cps_window_s),
                 )
             )
             or 0
@@ -720,7 +719,7 @@ class DialerWorker:
             free = trunk.max_channels - self.in_flight(session)
             bucket, elapsed = self._bucket(trunk, now)
             tokens = bucket.available(elapsed)
-            window_cap = max(1, math.floor(trunk.cps * CPS_WINDOW_S + 1e-9))
+            window_cap = max(1, math.floor(trunk.cps + 1e-9))  # per cps_window_s
             budget = min(free, tokens)
             if budget > 0:
                 budget = min(budget, window_cap - self._started_in_window(session, now))

@@ -381,6 +381,7 @@ def platform_env(settings: Settings, **extra: object) -> dict[str, str]:
         "dialer__reconcile_grace_s": d.reconcile_grace_s,
         "dialer__max_call_s": d.max_call_s,
         "dialer__poll_interval_s": d.poll_interval_s,
+        "dialer__cps_window_s": d.cps_window_s,
         "dialer__busy_retry_delays_s": d.busy_retry_delays_s,
         "dialer__no_answer_retry_delays_s": d.no_answer_retry_delays_s,
         "dialer__failed_retry_delays_s": d.failed_retry_delays_s,
