@@ -16,10 +16,12 @@ on their own is still COMPLETED: they were reached.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 
+from sqlalchemy import event as orm_event
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from config.clock import Clock
 from config.logging import log_event
@@ -61,9 +63,35 @@ def load_for_update(session: Session, delivery_id: int) -> Delivery | None:
     return session.scalars(query).one_or_none()
 
 
-def apply_call_event(session: Session, event: CallEvent, clock: Clock, settings: Settings) -> None:
-    """Apply one normalized call event to its delivery row (the caller commits)."""
-    delivery = load_for_update(session, event.delivery_id)
+def load_batch_for_update(session: Session, delivery_ids: Iterable[int]) -> dict[int, Delivery]:
+    """Lock (PostgreSQL) and read the deliveries of a batch of call events in one query, in id
+    order (so two workers locking overlapping batches cannot deadlock), and note the event keys
+    they have already seen, so `apply_call_event` refuses duplicates without a query per event.
+    The noted keys last until the transaction ends."""
+    ids = sorted(set(delivery_ids))
+    if not ids:
+        return {}
+    query = select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    rows = {row.id: row for row in session.scalars(query)}
+    _note_seen_keys(session, list(rows))
+    return rows
+
+
+def apply_call_event(
+    session: Session,
+    event: CallEvent,
+    clock: Clock,
+    settings: Settings,
+    delivery: Delivery | None = None,
+) -> None:
+    """Apply one normalized call event to its delivery row (the caller commits).
+
+    `delivery` is the event's row when the caller has already read and locked it in this
+    transaction (`load_batch_for_update`); otherwise it is read and locked here."""
+    if delivery is None or delivery.id != event.delivery_id:
+        delivery = load_for_update(session, event.delivery_id)
     if delivery is None:
         raise UnknownDelivery(event.delivery_id)
     if Channel(delivery.channel) != Channel.VOICE:
@@ -128,8 +156,54 @@ def _ignore_reason(session: Session, delivery: Delivery, event: CallEvent) -> st
 
 
 def _seen(session: Session, delivery_id: int, event_key: str) -> bool:
+    noted = session.info.get(_SEEN_KEYS, {}).get(delivery_id)
+    if noted is not None:
+        return event_key in noted
     details = session.scalars(select(DeliveryEvent.detail).where(DeliveryEvent.delivery_id == delivery_id))
     return any((d or {}).get("event_key") == event_key for d in details)
+
+
+# session.info key: {delivery_id: event keys of its DeliveryEvents, stored or added in this
+# transaction}. Filled by `load_batch_for_update`, kept whole by `_note_added_key` (every
+# DeliveryEvent added to the session), dropped when the transaction ends (commit or rollback).
+_SEEN_KEYS = "deliveries.events.seen_keys"
+
+
+def _note_seen_keys(session: Session, delivery_ids: list[int]) -> None:
+    if not delivery_ids:
+        return
+    session.flush()  # events added earlier in this transaction are in the query's answer
+    seen: dict[int, set[str]] = {delivery_id: set() for delivery_id in delivery_ids}
+    rows = session.execute(
+        select(DeliveryEvent.delivery_id, DeliveryEvent.detail).where(
+            DeliveryEvent.delivery_id.in_(delivery_ids)
+        )
+    )
+    for delivery_id, detail in rows:
+        key = (detail or {}).get("event_key")
+        if key:
+            seen[delivery_id].add(key)
+    session.info.setdefault(_SEEN_KEYS, {}).update(seen)
+
+
+@orm_event.listens_for(Session, "transient_to_pending")
+def _note_added_key(session: Session, instance: object) -> None:
+    if not isinstance(instance, DeliveryEvent):
+        return
+    noted = session.info.get(_SEEN_KEYS)
+    if not noted or instance.delivery_id not in noted:
+        return
+    key = (instance.detail or {}).get("event_key")
+    if key:
+        noted[instance.delivery_id].add(key)
+
+
+@orm_event.listens_for(Session, "after_transaction_end")
+def _forget_seen_keys(session: Session, transaction: SessionTransaction) -> None:
+    # The transaction or a savepoint ended (committed: other writers may add events now; rolled
+    # back: the added ones are gone). A flush's inner subtransaction changes nothing.
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_SEEN_KEYS, None)
 
 
 def record_message_heard(session: Session, delivery: Delivery, clock: Clock) -> bool:

@@ -73,7 +73,7 @@ from deliveries.call_backend import (
     CallRequest,
     OriginateError,
 )
-from deliveries.events import UnknownDelivery, apply_call_event, schedule_retry
+from deliveries.events import UnknownDelivery, apply_call_event, load_batch_for_update, schedule_retry
 from deliveries.message_sender import MessageSender, SendError, SendResult
 from deliveries.message_texts import MessageComposer
 from deliveries.quiet_hours import held_until, quiet_window
@@ -373,8 +373,9 @@ class DialerWorker:
             return 0
         try:
             with self.db.session() as session:
+                rows = load_batch_for_update(session, (event.delivery_id for event in batch))
                 for event in batch:
-                    self._apply_one(session, event)
+                    self._apply_one(session, event, rows.get(event.delivery_id))
                 session.commit()
         except (IllegalTransition, UnknownDelivery, ValueError):
             # One bad event must not cost the others: apply them one transaction each.
@@ -403,8 +404,8 @@ class DialerWorker:
             self._walk_simulated_calls(batch)
         return len(batch)
 
-    def _apply_one(self, session: Session, event: CallEvent) -> None:
-        apply_call_event(session, event, self.clock, self.settings)
+    def _apply_one(self, session: Session, event: CallEvent, delivery: Delivery | None = None) -> None:
+        apply_call_event(session, event, self.clock, self.settings, delivery)
 
     def _walk_simulated_calls(self, batch: list[CallEvent]) -> None:
         """Answered simulated calls run the real alert flow with the participant's digits."""

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from db.models import ActionStatus, Delivery, DeliveryEvent, DeliveryKind, DeliveryState
 from deliveries.call_backend import CallEvent, CallEventType
-from deliveries.events import UnknownDelivery, apply_call_event
+from deliveries.events import UnknownDelivery, apply_call_event, load_batch_for_update
 from deliveries.states import IllegalTransition, transition
 
 S = DeliveryState
@@ -80,6 +80,57 @@ def test_repeated_late_and_foreign_events_change_nothing(db, room, clock, settin
         apply(s, ev(row, T.NO_ANSWER, provider_id="OTHER", key="k5"), clock, settings)
         assert row.state == S.ANSWERED
         assert len(s.scalars(select(DeliveryEvent)).all()) == count
+
+
+def apply_batch(s, events, clock, settings):
+    """The dialer's way: the batch's rows are read and locked at once, then each event applied."""
+    rows = load_batch_for_update(s, [e.delivery_id for e in events])
+    for event in events:
+        apply_call_event(s, event, clock, settings, rows.get(event.delivery_id))
+
+
+def test_a_batch_refuses_repeats_within_it_and_of_earlier_batches(db, room, clock, settings):
+    with db.session() as s:
+        row, other = make_deliveries(s, make_action(s, room), 2)
+        dialing(s, row, clock)
+        dialing(s, other, clock)
+        apply_batch(
+            s,
+            [
+                ev(row, T.RINGING, key="r1"),
+                ev(other, T.RINGING, key="o1"),
+                ev(row, T.DTMF, key="r2", digits="1"),
+                ev(row, T.DTMF, key="r2", digits="1"),  # repeated within the batch
+            ],
+            clock,
+            settings,
+        )
+        s.commit()
+        apply_batch(
+            s,
+            [ev(row, T.DTMF, key="r2", digits="1"), ev(other, T.DTMF, key="o2", digits="2")],
+            clock,
+            settings,
+        )
+        s.commit()
+        dtmf = s.scalars(
+            select(DeliveryEvent.delivery_id)
+            .where(DeliveryEvent.event == "call.dtmf")
+            .order_by(DeliveryEvent.id)
+        ).all()
+        assert dtmf == [row.id, other.id]
+        assert (row.state, other.state) == (S.RINGING, S.RINGING)
+
+
+def test_an_event_of_a_rolled_back_batch_is_applied_when_it_comes_again(db, room, clock, settings):
+    with db.session() as s:
+        (row,) = make_deliveries(s, make_action(s, room), 1)
+        dialing(s, row, clock)
+        apply_batch(s, [ev(row, T.DTMF, key="d1", digits="3")], clock, settings)
+        s.rollback()
+        apply(s, ev(row, T.DTMF, key="d1", digits="3"), clock, settings)  # one event, no batch
+        dtmf = s.scalars(select(DeliveryEvent).where(DeliveryEvent.event == "call.dtmf")).all()
+        assert [e.detail["digits"] for e in dtmf] == ["3"]
 
 
 def test_unknown_delivery_and_illegal_event_are_refused(db, room, clock, settings):

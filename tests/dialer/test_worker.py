@@ -154,7 +154,7 @@ def test_events_survive_a_database_failure(db, room, clock, settings, monkeypatc
     waiting = worker.pending_events
     assert waiting >= 2
 
-    def locked(session, event):
+    def locked(session, event, delivery=None):
         raise OperationalError("UPDATE delivery", {}, Exception("database is locked"))
 
     monkeypatch.setattr(worker, "_apply_one", locked)
