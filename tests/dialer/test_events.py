@@ -129,6 +129,7 @@ def test_an_event_of_a_rolled_back_batch_is_applied_when_it_comes_again(db, room
         apply_batch(s, [ev(row, T.DTMF, key="d1", digits="3")], clock, settings)
         s.rollback()
         apply(s, ev(row, T.DTMF, key="d1", digits="3"), clock, settings)  # one event, no batch
+        apply(s, ev(row, T.DTMF, key="d1", digits="3"), clock, settings)  # a repeated webhook
         dtmf = s.scalars(select(DeliveryEvent).where(DeliveryEvent.event == "call.dtmf")).all()
         assert [e.detail["digits"] for e in dtmf] == ["3"]
 
