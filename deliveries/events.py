@@ -159,11 +159,8 @@ def _seen(session: Session, delivery_id: int, event_key: str) -> bool:
     noted = session.info.get(_SEEN_KEYS, {}).get(delivery_id)
     if noted is not None:
         return event_key in noted
-    # One event (a webhook): ask the database for that key only, not for every earlier event.
-    match = select(DeliveryEvent.id).where(
-        DeliveryEvent.delivery_id == delivery_id, DeliveryEvent.detail["event_key"].as_string() == event_key
-    )
-    return session.scalar(match.limit(1)) is not None
+    details = session.scalars(select(DeliveryEvent.detail).where(DeliveryEvent.delivery_id == delivery_id))
+    return any((d or {}).get("event_key") == event_key for d in details)
 
 
 # session.info key: {delivery_id: event keys of its DeliveryEvents, stored or added in this
