@@ -13,16 +13,13 @@ from config.clock import utcnow
 from db.database import Database
 from db.heartbeats import Heartbeat
 from db.models import (
-    Action,
-    ActionStatus,
     Channel,
-    ControlRoom,
     Delivery,
     DeliveryEvent,
     DeliveryState,
-    IncidentType,
     Sighting,
 )
+from tests.support.seed import running_action
 
 
 @pytest.fixture
@@ -128,21 +125,7 @@ def _wave(db) -> int:
     """A running action: 3 queued, 2 in flight; in the last minute 6 calls started and 3 ended."""
     now = utcnow()
     with db.transaction() as s:
-        room = ControlRoom(name="M", region="M", transfer_target="+31703456789")
-        s.add(room)
-        s.flush()
-        action = Action(
-            control_room_id=room.id,
-            incident_type=IncidentType.SUSPECT,
-            voice_text="x",
-            lat=52.0,
-            lon=4.3,
-            radius_m=1000,
-            channels=["voice"],
-            status=ActionStatus.RUNNING,
-        )
-        s.add(action)
-        s.flush()
+        action = running_action(s)
         states = [DeliveryState.QUEUED] * 3 + [DeliveryState.DIALING, DeliveryState.ANSWERED]
         states += [DeliveryState.COMPLETED, DeliveryState.COMPLETED, DeliveryState.BUSY]
         for i, state in enumerate(states):

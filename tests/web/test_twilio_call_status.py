@@ -6,14 +6,11 @@ from __future__ import annotations
 import pytest
 
 from db.models import (
-    Action,
-    ActionStatus,
     Channel,
-    ControlRoom,
     Delivery,
     DeliveryState,
-    IncidentType,
 )
+from tests.support.seed import running_action
 
 
 @pytest.fixture
@@ -26,21 +23,7 @@ def twilio_client(app):
 
 def _dialing(db, call_sid: str) -> int:
     with db.transaction() as s:
-        room = ControlRoom(name="M", region="M", transfer_target="+31703456789")
-        s.add(room)
-        s.flush()
-        action = Action(
-            control_room_id=room.id,
-            incident_type=IncidentType.SUSPECT,
-            voice_text="x",
-            lat=52.0,
-            lon=4.3,
-            radius_m=1000,
-            channels=["voice"],
-            status=ActionStatus.RUNNING,
-        )
-        s.add(action)
-        s.flush()
+        action = running_action(s)
         delivery = Delivery(
             action_id=action.id,
             channel=Channel.VOICE,
