@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from config.clock import Clock, SystemClock
 from config.logging import log_event
@@ -70,6 +71,31 @@ class SeededWave:
     participants: dict[str, int]  # number -> participant id
 
 
+def _room_with_centralist(
+    s: Session, name: str, transfer_target: str, callback_number: str
+) -> tuple[ControlRoom, Operator]:
+    """A control room of its own (unique name) and its centralist, flushed."""
+    room = ControlRoom(
+        name=f"Meldkamer {name} {time.time_ns()}",
+        region="Haaglanden",
+        transfer_target=transfer_target,
+        callback_number=callback_number,
+    )
+    s.add(room)
+    s.flush()
+    operator = Operator(
+        username=f"centralist-{time.time_ns()}",
+        display_name="C. Entralist",
+        password_hash="!",
+        role=Role.CENTRALIST,
+        control_room_id=room.id,
+        transfer_target=transfer_target,
+    )
+    s.add(operator)
+    s.flush()
+    return room, operator
+
+
 def seed_alert_wave(
     db: Database,
     numbers: list[str],
@@ -84,24 +110,7 @@ def seed_alert_wave(
     already ran), each for its own participant."""
     clock = clock or SystemClock()
     with db.transaction() as s:
-        room = ControlRoom(
-            name=f"Meldkamer testbed {time.time_ns()}",
-            region="Haaglanden",
-            transfer_target=transfer_target,
-            callback_number=callback_number,
-        )
-        s.add(room)
-        s.flush()
-        operator = Operator(
-            username=f"centralist-{time.time_ns()}",
-            display_name="C. Entralist",
-            password_hash="!",
-            role=Role.CENTRALIST,
-            control_room_id=room.id,
-            transfer_target=transfer_target,
-        )
-        s.add(operator)
-        s.flush()
+        room, operator = _room_with_centralist(s, "testbed", transfer_target, callback_number)
         action = Action(
             control_room_id=room.id,
             incident_type=IncidentType.SUSPECT,
@@ -176,25 +185,8 @@ def seed_registry(
     a home address within 300 m of (lat, lon): what an action through the console or the JSON
     API selects and calls (nothing queued yet)."""
     with db.transaction() as s:
-        room = ControlRoom(
-            name=f"Meldkamer topologie {time.time_ns()}",
-            region="Haaglanden",
-            transfer_target=transfer_target,
-            callback_number=callback_number,
-        )
-        s.add(room)
-        s.flush()
-        username = f"centralist-{time.time_ns()}"
-        s.add(
-            Operator(
-                username=username,
-                display_name="C. Entralist",
-                password_hash="!",
-                role=Role.CENTRALIST,
-                control_room_id=room.id,
-                transfer_target=transfer_target,
-            )
-        )
+        room, operator = _room_with_centralist(s, "topologie", transfer_target, callback_number)
+        username = operator.username
         participants = {}
         for rank, number in enumerate(numbers):
             participant = Participant(
