@@ -28,6 +28,7 @@ from participants import selfservice as ss
 from participants.verification import CheckResult, Method, Purpose, RateLimited, VerificationError
 from web.common import client_ip, current_clock
 from web.csrf import SESSION_KEY as CSRF_SESSION_KEY
+from web.formatting import local_text
 from web.runtime import current_db, current_settings
 from web.signup import (
     CHANNEL_LABELS,
@@ -362,8 +363,9 @@ def pause():
         until = parse_date(request.form.get("until"))
         if until is None:
             raise ss.PortalError("Kies een datum (jjjj-mm-dd).", "until")
-        ss.pause(s, current_clock(), me, until, current_settings().timezone)
-        return f"U krijgt geen oproepen tot {until.strftime('%d-%m-%Y')}."
+        resume_at = ss.pause(s, current_clock(), me, until, current_settings().timezone)
+        # Written from the stored moment, as the overview writes it: the two cannot differ.
+        return f"U krijgt geen oproepen tot {local_text(resume_at, 'date')}."
 
     return _change(act)
 

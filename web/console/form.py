@@ -32,6 +32,7 @@ from web.auth import current_operator, login_required
 from web.common import client_ip, current_clock
 from web.console.blueprint import bp
 from web.console.common import action_or_404, labels
+from web.formatting import local_text
 from web.runtime import current_db, current_settings
 from web.validation import HOUSE_NUMBER_MESSAGE, MAX_HOUSE_NUMBER, parse_int
 
@@ -161,7 +162,10 @@ def preview():
         return jsonify(
             {"ok": False, "errors": invalid.errors, "lat": values.get("lat"), "lon": values.get("lon")}
         ), 200
-    return jsonify({"ok": True, **result.as_json()})
+    held = result.voice_held_until
+    return jsonify(
+        {"ok": True, **result.as_json(), "voice_held_until_text": local_text(held, "time") if held else None}
+    )
 
 
 @bp.post("/actions/preview/audio")

@@ -229,8 +229,7 @@
       $("pv-supervisor").classList.toggle("hidden", !data.needs_supervisor);
       var quiet = $("pv-quiet");
       if (data.voice_held_until) {
-        var until = new Date(data.voice_held_until).toLocaleTimeString("nl-NL", { hour: "2-digit", minute: "2-digit" });
-        quiet.textContent = "Nachtrust: spraakoproepen worden uitgesteld tot " + until + "; sms en e-mail gaan nu.";
+        quiet.textContent = "Nachtrust: spraakoproepen worden uitgesteld tot " + data.voice_held_until_text + "; sms en e-mail gaan nu.";
       }
       quiet.classList.toggle("hidden", !data.voice_held_until);
     }).catch(function () {

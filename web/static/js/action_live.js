@@ -42,7 +42,10 @@
 
   function formatTime(iso) {
     var d = new Date(iso);
-    return isNaN(d) ? iso : d.toLocaleTimeString("nl-NL", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    // In the control room's zone (base.html's data-timezone), as the pages write it, not the
+    // browser's own.
+    var zone = document.documentElement.dataset.timezone || undefined;
+    return isNaN(d) ? iso : d.toLocaleTimeString("nl-NL", { hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone: zone });
   }
 
   // --- figures -----------------------------------------------------------------------------
