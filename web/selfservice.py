@@ -22,6 +22,7 @@ from flask import (
 )
 from sqlalchemy.orm import Session
 
+from config.local_time import today as local_today
 from db.models import AddressKind, Participant, ParticipantStatus, PhoneKind
 from deliveries.message_texts import read_unsubscribe_token
 from participants import selfservice as ss
@@ -218,7 +219,7 @@ def overview():
                 for a in me.addresses
             ],
         }
-    today = current_clock().now().date()
+    today = local_today(current_clock().now(), current_settings().timezone)  # not UTC's date
     return render_template(
         "selfservice/overview.html",
         me=view,

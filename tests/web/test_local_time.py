@@ -87,6 +87,7 @@ def test_the_same_start_time_on_console_evaluation_export_and_phone(app, client,
 
 
 def test_a_pause_is_confirmed_and_shown_with_the_date_picked(app, client, db, clock):
+    clock.advance((STARTED - clock.now()).total_seconds())  # 00:30 on 29 November, local
     with db.transaction() as s:
         person = Participant(name="Jan Jansen", birth_year=1975, email="jan@example.nl", channels=["email"])
         s.add(person)
@@ -95,7 +96,9 @@ def test_a_pause_is_confirmed_and_shown_with_the_date_picked(app, client, db, cl
     with client.session_transaction() as sess:
         sess["participant_id"] = person_id
         sess["participant_seen"] = clock.now().isoformat()
-    token = csrf_from(client.get("/mijn/overzicht").get_data(as_text=True))
+    overview = client.get("/mijn/overzicht").get_data(as_text=True)
+    assert 'min="2026-11-30"' in overview  # tomorrow in Amsterdam, not in UTC
+    token = csrf_from(overview)
     page = client.post(
         "/mijn/pauze", data={"until": "2026-12-05", "csrf_token": token}, follow_redirects=True
     ).get_data(as_text=True)
