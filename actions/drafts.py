@@ -63,3 +63,29 @@ def save_draft(
         norms=dict(request.norms),
     )
     return action
+
+
+def discard_draft(
+    session: Session, action: Action, operator: Operator | None, *, ip: str | None = None
+) -> None:
+    """Throw a draft away: the row goes, the audit event (action.discarded) keeps what it was.
+    A started or ended action cannot be discarded. Flushes, does not commit."""
+    if action.status != ActionStatus.DRAFT:
+        raise ActionError(
+            f"action {action.id} is {action.status.value}, not a draft",
+            "Deze actie is al gestart en kan niet meer worden weggegooid.",
+        )
+    record_audit(
+        session,
+        "action.discarded",
+        operator=operator,
+        target_type="action",
+        target_id=action.id,
+        ip=ip,
+        incident_type=IncidentType(action.incident_type).value,
+        location_label=action.location_label or "",
+        radius_m=action.radius_m,
+        channels=list(action.channels or []),
+    )
+    session.delete(action)
+    session.flush()

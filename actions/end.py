@@ -10,13 +10,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from actions.errors import ActionError, InvalidActionRequest
-from actions.request import OUTCOME_LABELS, clean_text
+from actions.request import OUTCOME_LABELS, check_outcome_fits, clean_text
 from actions.wave import insert_deliveries
 from config.clock import Clock
 from config.logging import log_event
 from config.settings import Settings
 from db.audit import record_audit
-from db.models import Action, ActionStatus, Channel, Delivery, DeliveryKind, DeliveryState, Operator, Outcome
+from db.models import (
+    Action,
+    ActionStatus,
+    Channel,
+    Delivery,
+    DeliveryKind,
+    DeliveryState,
+    IncidentType,
+    Operator,
+    Outcome,
+)
 from deliveries.states import REACHED, transition_many
 
 logger = logging.getLogger(__name__)
@@ -64,6 +74,12 @@ def end_action(
     except ValueError:
         raise ActionError(
             f"unknown outcome {outcome!r}", "Kies een geldige afloop voor deze actie."
+        ) from None
+    try:
+        check_outcome_fits(result.value, IncidentType(action.incident_type).value)
+    except InvalidActionRequest as misfit:
+        raise ActionError(
+            f"outcome {outcome!r} does not fit a {action.incident_type} action", misfit.errors["outcome"]
         ) from None
     now = clock.now()
     cancelled = 0

@@ -30,6 +30,14 @@ INCIDENT_LABELS: dict[str, str] = {
     IncidentType.VEHICLE.value: "Voertuig",
     IncidentType.OTHER.value: "Overig",
 }
+# "... past niet bij een actie over <noun>"
+INCIDENT_NOUNS: dict[str, str] = {
+    IncidentType.SUSPECT.value: "een verdachte",
+    IncidentType.MISSING_PERSON.value: "een vermiste persoon",
+    IncidentType.MISSING_CHILD.value: "een vermist kind",
+    IncidentType.VEHICLE.value: "een voertuig",
+    IncidentType.OTHER.value: "dit onderwerp",
+}
 OUTCOME_LABELS: dict[str, str] = {
     Outcome.ARRESTED.value: "Verdachte aangehouden",
     Outcome.FOUND.value: "Persoon gevonden",
@@ -37,6 +45,31 @@ OUTCOME_LABELS: dict[str, str] = {
     Outcome.NO_RESULT.value: "Beëindigd zonder resultaat",
     Outcome.OTHER.value: "Anders",
 }
+# The outcomes that fit each incident type: a missing child is found, not arrested. A suspect
+# may be traced without an arrest ("Persoon gevonden"); a vehicle's driver may be arrested.
+_ENDINGS = (Outcome.NO_RESULT, Outcome.OTHER)
+OUTCOMES_BY_INCIDENT: dict[str, tuple[Outcome, ...]] = {
+    IncidentType.SUSPECT.value: (Outcome.ARRESTED, Outcome.FOUND, *_ENDINGS),
+    IncidentType.MISSING_PERSON.value: (Outcome.FOUND, *_ENDINGS),
+    IncidentType.MISSING_CHILD.value: (Outcome.FOUND, *_ENDINGS),
+    IncidentType.VEHICLE.value: (Outcome.VEHICLE_FOUND, Outcome.ARRESTED, *_ENDINGS),
+    IncidentType.OTHER.value: tuple(Outcome),
+}
+
+
+def outcome_labels_for(incident_type: str) -> dict[str, str]:
+    """The outcome choices (value -> Dutch label) that fit an action of this incident type."""
+    fitting = OUTCOMES_BY_INCIDENT.get(incident_type, tuple(Outcome))
+    return {value: label for value, label in OUTCOME_LABELS.items() if Outcome(value) in fitting}
+
+
+def check_outcome_fits(outcome: str, incident_type: str) -> None:
+    """InvalidActionRequest (key "outcome") when the outcome does not fit the incident type."""
+    if outcome not in outcome_labels_for(incident_type):
+        noun = INCIDENT_NOUNS.get(incident_type, "dit onderwerp")
+        raise InvalidActionRequest({"outcome": f"Deze afloop past niet bij een actie over {noun}."})
+
+
 CHANNEL_LABELS: dict[str, str] = {
     Channel.VOICE.value: "Spraakoproep",
     Channel.SMS.value: "SMS",

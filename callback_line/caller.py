@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import phonenumbers
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from config.local_time import to_local
 from db.models import (
     Action,
     ActionStatus,
@@ -138,7 +138,7 @@ def describe_action(action: Action, timezone: str) -> str:
     verdachte, bij Markt, Delft'."""
     parts = ["de oproep"]
     if action.started_at is not None:
-        local = action.started_at.astimezone(ZoneInfo(timezone))
+        local = to_local(action.started_at, timezone)
         parts.append(f"van {_spoken_time(local)}")
     phrase = _INCIDENT_PHRASE.get(action.incident_type, "")
     if phrase:

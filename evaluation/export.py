@@ -1,4 +1,5 @@
-"""CSV export of an evaluation report: one table per file, Dutch headers, ';' for Excel NL."""
+"""CSV export of an evaluation report: one table per file, Dutch headers, ';' for Excel NL;
+moments in the control room's local time (config.local_time), as the pages show them."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 
+from config.local_time import format_moment
 from evaluation.figures import Report
 
 TABLES = ("acties", "kanalen", "gemeenten", "groei")
@@ -33,7 +35,7 @@ def _rate(value: float | None) -> str:
     return "" if value is None else f"{value:.4f}"
 
 
-def _rows(report: Report, table: str) -> tuple[list[str], list[list]]:
+def _rows(report: Report, table: str, tz: str) -> tuple[list[str], list[list]]:
     if table == "acties":
         header = [
             "actie",
@@ -57,8 +59,8 @@ def _rows(report: Report, table: str) -> tuple[list[str], list[list]]:
                 a.outcome,
                 a.control_room,
                 a.municipality,
-                a.started_at.isoformat(),
-                a.ended_at.isoformat() if a.ended_at else "",
+                format_moment(a.started_at, tz, "export"),
+                format_moment(a.ended_at, tz, "export") if a.ended_at else "",
                 a.people.recipients,
                 a.people.reached,
                 a.people.acknowledged,
@@ -109,8 +111,9 @@ def _rows(report: Report, table: str) -> tuple[list[str], list[list]]:
     return header, rows
 
 
-def report_csv(report: Report, table: str) -> str:
-    header, rows = _rows(report, table)
+def report_csv(report: Report, table: str, tz: str) -> str:
+    """One table as CSV; `tz` (settings.timezone) is the zone its moments are written in."""
+    header, rows = _rows(report, table, tz)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerows(safe_rows([header, *rows]))

@@ -13,13 +13,14 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from config.clock import Clock
+from config.local_time import start_of_day
+from config.local_time import today as local_today
 from config.logging import log_event
 from config.settings import ParticipantPortalSettings
 from db.database import rows_changed
@@ -417,12 +418,12 @@ def remove_address(session: Session, clock: Clock, participant: Participant, add
 
 def pause(session: Session, clock: Clock, participant: Participant, until: date, tz: str) -> datetime:
     """No alerts until the start of `until` (local date). Returns that moment in UTC."""
-    today = clock.now().astimezone(ZoneInfo(tz)).date()
-    if until <= today:
+    now_day = local_today(clock.now(), tz)
+    if until <= now_day:
         raise PortalError("Kies een datum na vandaag.", "until")
-    if until > today + timedelta(days=MAX_PAUSE_DAYS):
+    if until > now_day + timedelta(days=MAX_PAUSE_DAYS):
         raise PortalError("U kunt hoogstens een jaar pauzeren.", "until")
-    resume_at = datetime.combine(until, time(0, 0), ZoneInfo(tz)).astimezone(UTC)
+    resume_at = start_of_day(until, tz)
     participant.status = ParticipantStatus.PAUSED
     participant.paused_until = resume_at
     _audit(session, clock, participant, "participant.paused", until=until.isoformat())

@@ -10,6 +10,7 @@ from web.auth import bp as auth_bp
 from web.console import bp as console_bp
 from web.csrf import bp as csrf_bp
 from web.evaluation import bp as evaluation_bp
+from web.formatting import bp as formatting_bp
 from web.ops import bp as ops_bp
 from web.security import bp as security_bp
 from web.selfservice import bp as selfservice_bp
@@ -18,6 +19,7 @@ from web.twilio_hooks import bp as twilio_hooks_bp
 
 BLUEPRINTS = (
     security_bp,
+    formatting_bp,
     csrf_bp,
     ops_bp,
     auth_bp,

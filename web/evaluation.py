@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, render_template, request
 from sqlalchemy import select
 
+from config.local_time import format_date, start_of_day, today
 from db.models import ControlRoom, Role
 from evaluation.export import TABLES, report_csv
 from evaluation.figures import EvaluationError, Report, Scope, build_report, municipality_names
@@ -55,17 +55,18 @@ def _day(raw: str | None, default: date) -> date:
     if day is None:
         abort(
             400,
-            f"Vul datums in als jjjj-mm-dd, tussen {EARLIEST_DATE:%d-%m-%Y} en {LATEST_DATE:%d-%m-%Y}.",
+            "Vul datums in als jjjj-mm-dd, tussen "
+            f"{format_date(EARLIEST_DATE)} en {format_date(LATEST_DATE)}.",
         )
     return day
 
 
 def scope_from_request() -> tuple[Scope, dict]:
     """The period (local dates, both inclusive) and filters from the query string."""
-    tz = ZoneInfo(current_settings().timezone)
-    today = current_clock().now().astimezone(tz).date()
-    first = _day(request.args.get("van"), today.replace(day=1))
-    last = _day(request.args.get("tot"), today)
+    tz = current_settings().timezone
+    now_day = today(current_clock().now(), tz)
+    first = _day(request.args.get("van"), now_day.replace(day=1))
+    last = _day(request.args.get("tot"), now_day)
     room_raw = request.args.get("meldkamer", "")
     room_id = parse_id(room_raw)
     if room_raw and room_id is None:
@@ -76,8 +77,8 @@ def scope_from_request() -> tuple[Scope, dict]:
     training = request.args.get("training") == "1" if submitted else current_settings().training_mode
     try:
         scope = Scope(
-            start=datetime.combine(first, time(0), tz),
-            end=datetime.combine(last + timedelta(days=1), time(0), tz),
+            start=start_of_day(first, tz),
+            end=start_of_day(last + timedelta(days=1), tz),
             control_room_id=room_id,
             municipality=municipality,
             include_training=training,
@@ -171,7 +172,7 @@ def export(table: str):
         abort(404, "Deze tabel bestaat niet.")
     scope, form = scope_from_request()
     with current_db().session() as s:
-        body = report_csv(build_report(s, scope), table)
+        body = report_csv(build_report(s, scope), table, current_settings().timezone)
     name = f"burgernet-{table}-{form['van']}-{form['tot']}.csv"
     return Response(
         "\ufeff" + body,

@@ -22,12 +22,14 @@ from flask import (
 )
 from sqlalchemy.orm import Session
 
+from config.local_time import today as local_today
 from db.models import AddressKind, Participant, ParticipantStatus, PhoneKind
 from deliveries.message_texts import read_unsubscribe_token
 from participants import selfservice as ss
 from participants.verification import CheckResult, Method, Purpose, RateLimited, VerificationError
 from web.common import client_ip, current_clock
 from web.csrf import SESSION_KEY as CSRF_SESSION_KEY
+from web.formatting import local_text
 from web.runtime import current_db, current_settings
 from web.signup import (
     CHANNEL_LABELS,
@@ -217,7 +219,7 @@ def overview():
                 for a in me.addresses
             ],
         }
-    today = current_clock().now().date()
+    today = local_today(current_clock().now(), current_settings().timezone)  # not UTC's date
     return render_template(
         "selfservice/overview.html",
         me=view,
@@ -362,8 +364,9 @@ def pause():
         until = parse_date(request.form.get("until"))
         if until is None:
             raise ss.PortalError("Kies een datum (jjjj-mm-dd).", "until")
-        ss.pause(s, current_clock(), me, until, current_settings().timezone)
-        return f"U krijgt geen oproepen tot {until.strftime('%d-%m-%Y')}."
+        resume_at = ss.pause(s, current_clock(), me, until, current_settings().timezone)
+        # Written from the stored moment, as the overview writes it: the two cannot differ.
+        return f"U krijgt geen oproepen tot {local_text(resume_at, 'date')}."
 
     return _change(act)
 

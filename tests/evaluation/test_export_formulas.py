@@ -71,12 +71,14 @@ def test_a_formula_city_is_text_in_every_table(db):
     _participant_in(db, FORMULA)
     with db.session() as s:
         report = build_report(s, Scope(NOV, DEC))
-    growth = list(csv.reader(io.StringIO(report_csv(report, "groei")), delimiter=";"))
+    growth = list(csv.reader(io.StringIO(report_csv(report, "groei", "Europe/Amsterdam")), delimiter=";"))
     assert growth[1] == ["'" + FORMULA, "2026-11", "1", "1"]
-    coverage = list(csv.reader(io.StringIO(report_csv(report, "gemeenten")), delimiter=";"))
+    coverage = list(
+        csv.reader(io.StringIO(report_csv(report, "gemeenten", "Europe/Amsterdam")), delimiter=";")
+    )
     assert coverage[1][0] == "'" + FORMULA
     for table in TABLES:
-        cells = _cells(report_csv(report, table))
+        cells = _cells(report_csv(report, table, "Europe/Amsterdam"))
         assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))], table
 
 

@@ -46,14 +46,14 @@ def test_csv_tables_have_headers_and_rows(db):
         import_municipalities(s, "gemeente,inwoners\nDelft,106000\n")
     with db.session() as s:
         report = build_report(s, Scope(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)))
-    rows = list(csv.reader(io.StringIO(report_csv(report, "gemeenten")), delimiter=";"))
+    rows = list(csv.reader(io.StringIO(report_csv(report, "gemeenten", "Europe/Amsterdam")), delimiter=";"))
     assert rows == [
         ["gemeente", "deelnemers", "inwoners", "per_1000_inwoners"],
         ["Delft", "0", "106000", "0.00"],
     ]
-    assert report_csv(report, "acties").startswith("actie;soort;afloop")
+    assert report_csv(report, "acties", "Europe/Amsterdam").startswith("actie;soort;afloop")
     with pytest.raises(ValueError):
-        report_csv(report, "nonsense")
+        report_csv(report, "nonsense", "Europe/Amsterdam")
 
 
 def test_cli_imports_the_demo_table_and_prints_csv(app):

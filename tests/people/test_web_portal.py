@@ -123,6 +123,11 @@ def test_wrong_code_is_refused_in_dutch(portal, client, db):
 def test_sign_up_errors_are_shown_and_under_16_refused(portal, client):
     r = sign_up(client, birth_year="2015")
     assert r.status_code == 400 and "16 jaar" in r.get_data(as_text=True)
+    # The message takes the focus and the field it is about points to it (WCAG 3.3.1).
+    html = r.get_data(as_text=True)
+    assert 'id="form-error" tabindex="-1" autofocus' in html
+    assert 'name="birth_year" aria-invalid="true" aria-describedby="form-error"' in html
+    assert html.count('aria-invalid="true"') == 1
     r = sign_up(client, consent="")
     assert r.status_code == 400 and "akkoord" in r.get_data(as_text=True)
 

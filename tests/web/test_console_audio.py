@@ -84,3 +84,21 @@ def test_a_preview_link_is_no_twilio_link(preview, app):
     app.extensions["burgernet.settings"].phone_backend = "twilio"
     twilio = f"/twilio/audio/{key}.wav?for={query['for']}&exp={query['exp']}&sig={query['sig']}"
     assert app.test_client().get(twilio).status_code == 404
+
+
+def test_the_preview_speaks_the_control_rooms_call_back_number(client, staff, db, monkeypatch):
+    """As the real alert does (actions.wave): the room's number, not the global one."""
+    import web.console.form as form
+
+    with db.transaction() as s:
+        s.get(ControlRoom, staff.control_room_id).callback_number = "0800-1234567"
+    spoken: list[str] = []
+    real_render = form.render
+    monkeypatch.setattr(
+        form, "render", lambda text, settings: spoken.append(text) or real_render(text, settings)
+    )
+    login(client, "centralist")
+    token = csrf_from(client.get("/actions/new").get_data(as_text=True))
+    assert post(client, "/actions/preview/audio", token, SUSPECT).get_json()["ok"]
+    assert "één twee drie vier vijf zes zeven" in spoken[0], spoken
+    assert "nul nul één één" not in spoken[0], "not the global 0800-0011"

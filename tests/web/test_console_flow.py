@@ -293,6 +293,7 @@ def test_preview_and_confirmation_announce_quiet_hours(console, clock, settings)
     clock._now = datetime(2026, 11, 28, 1, 30, tzinfo=UTC)  # 02:30 in Amsterdam
     preview = post(client, "/actions/preview", token, SUSPECT).get_json()
     assert preview["voice_held_until"] == "2026-11-28T06:00:00+00:00"
+    assert preview["voice_held_until_text"] == "07:00"  # as the confirmation writes it
     urgent = {
         **SUSPECT,
         "incident_type": "missing_child",

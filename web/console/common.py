@@ -1,9 +1,7 @@
-"""What the console's views share: labels, the own-room lookup, durations and local times."""
+"""What the console's views share: labels, the own-room lookup and durations (local times:
+web.formatting)."""
 
 from __future__ import annotations
-
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import abort
 from sqlalchemy.orm import Session
@@ -12,8 +10,6 @@ from actions.errors import ActionNotFound
 from actions.lookup import action_in_room
 from actions.request import CHANNEL_LABELS, INCIDENT_LABELS, OUTCOME_LABELS
 from db.models import Action, Operator
-from web.console.blueprint import bp
-from web.runtime import current_settings
 
 
 def labels() -> dict:
@@ -44,11 +40,3 @@ def duration(seconds: float | None) -> str:
         return f"{minutes} min {rest:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} u {minutes:02d} min"
-
-
-@bp.app_template_filter("localtime")
-def localtime(moment: datetime | None, fmt: str = "%d-%m-%Y %H:%M:%S") -> str:
-    """A stored UTC time in the control room's local time (settings.timezone)."""
-    if moment is None:
-        return "—"
-    return moment.astimezone(ZoneInfo(current_settings().timezone)).strftime(fmt)

@@ -6,6 +6,7 @@ from flask import flash, jsonify, redirect, request, url_for
 
 from actions.end import checked_outcome, end_action
 from actions.errors import ActionError, InvalidActionRequest
+from actions.request import check_outcome_fits
 from db.models import Operator
 from prompts.callback_number import callback_number_for
 from prompts.errors import PromptError
@@ -28,6 +29,10 @@ def outcome_preview(action_id: int):
         return jsonify({"ok": False, "errors": invalid.errors})
     with current_db().session() as s:
         action = action_or_404(s, action_id, operator)
+        try:
+            check_outcome_fits(outcome, action.incident_type.value)
+        except InvalidActionRequest as invalid:
+            return jsonify({"ok": False, "errors": invalid.errors})
         try:
             message = compose_outcome(
                 outcome,

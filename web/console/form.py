@@ -9,7 +9,7 @@ import json
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from werkzeug.datastructures import MultiDict
 
-from actions.drafts import save_draft
+from actions.drafts import discard_draft, save_draft
 from actions.errors import ActionError, InvalidActionRequest
 from actions.location import Location, locate_address
 from actions.norms import CONSENT_TYPES, NORMS
@@ -22,7 +22,7 @@ from actions.request import (
     field_specs,
     validate_request,
 )
-from db.models import Action, ActionStatus
+from db.models import Action, ActionStatus, Operator
 from prompts.audio import find_cached, render
 from prompts.callback_number import callback_number_for
 from prompts.errors import PromptError
@@ -32,6 +32,7 @@ from web.auth import current_operator, login_required
 from web.common import client_ip, current_clock
 from web.console.blueprint import bp
 from web.console.common import action_or_404, labels
+from web.formatting import local_text
 from web.runtime import current_db, current_settings
 from web.validation import HOUSE_NUMBER_MESSAGE, MAX_HOUSE_NUMBER, parse_int
 
@@ -123,6 +124,22 @@ def update_action(action_id: int):
     return _save_form(draft_id=action_id)
 
 
+@bp.post("/actions/<int:action_id>/discard")
+@login_required
+def discard_action(action_id: int):
+    """Throw a draft away (actions.drafts.discard_draft, audited)."""
+    operator = current_operator()
+    with current_db().transaction() as s:
+        action = action_or_404(s, action_id, operator)
+        try:
+            discard_draft(s, action, s.get(Operator, operator.id), ip=client_ip())
+        except ActionError as error:
+            flash(error.user_message, "error")
+            return redirect(url_for("console.action_page", action_id=action_id))
+    flash(f"Concept-actie {action_id} is weggegooid.", "success")
+    return redirect(url_for("console.index"))
+
+
 def _save_form(draft_id: int | None):
     operator = current_operator()
     settings = current_settings()
@@ -161,7 +178,10 @@ def preview():
         return jsonify(
             {"ok": False, "errors": invalid.errors, "lat": values.get("lat"), "lon": values.get("lon")}
         ), 200
-    return jsonify({"ok": True, **result.as_json()})
+    held = result.voice_held_until
+    return jsonify(
+        {"ok": True, **result.as_json(), "voice_held_until_text": local_text(held, "time") if held else None}
+    )
 
 
 @bp.post("/actions/preview/audio")

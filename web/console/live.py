@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from actions.figures import figures
 from actions.progress import action_progress
-from actions.request import OUTCOME_LABELS
+from actions.request import outcome_labels_for
 from callback_line.inbox import list_sightings
 from config.logging import mask_phone
 from config.settings import Settings
@@ -73,7 +73,7 @@ def action_page(action_id: int):
             figures=figures(s, action),
             people=people,
             web=settings.web,
-            outcomes=OUTCOME_LABELS,
+            outcomes=outcome_labels_for(action.incident_type.value),
             duration=duration,
         )
 

@@ -16,7 +16,8 @@
   var center = [parseFloat(form.dataset.centerLat), parseFloat(form.dataset.centerLon)];
   var map = null, marker = null, circle = null;
   if (window.L) {
-    map = L.map("map", { zoomControl: true, attributionControl: !!form.dataset.tiles }).setView(center, 13);
+    map = L.map("map", { zoomControl: false, attributionControl: !!form.dataset.tiles }).setView(center, 13);
+    window.BurgernetMap.addZoom(map);
     if (form.dataset.tiles) {
       L.tileLayer(form.dataset.tiles, { maxZoom: 19, attribution: form.dataset.attribution }).addTo(map);
     } else {
@@ -100,6 +101,7 @@
         setPoint(data.lat, data.lon, data.label, false);
       } else {
         showError("location", data.error);
+        $("form-announcer").textContent = data.error;
       }
     });
   });
@@ -144,17 +146,52 @@
     return inSet || form.querySelector('[data-error-for="' + name + '"]');
   }
 
+  // A message's fields name it in aria-describedby; they are aria-invalid while it shows.
+  function markFields(el, wrong) {
+    if (!el.id) { return; }
+    form.querySelectorAll('[aria-describedby~="' + el.id + '"]').forEach(function (control) {
+      if (wrong) { control.setAttribute("aria-invalid", "true"); } else { control.removeAttribute("aria-invalid"); }
+    });
+  }
+
   function showError(name, text) {
     var el = visibleError(name);
     if (!el) { return false; }
     el.textContent = text || "";
     el.classList.toggle("hidden", !text);
+    markFields(el, !!text);
     return true;
   }
 
-  function clearErrors() {
-    form.querySelectorAll(".field-error").forEach(function (el) { el.textContent = ""; el.classList.add("hidden"); });
+  // The errors found while typing (not the norms': they are checked on submit and stay marked
+  // until the box is ticked).
+  function shownErrors() {
+    var texts = [];
+    form.querySelectorAll(".field-error:not(.hidden)").forEach(function (el) { texts.push(el.textContent); });
+    return texts;
   }
+
+  function clearErrors() {
+    form.querySelectorAll(".field-error").forEach(function (el) {
+      if (el.dataset.errorFor === "norms") { return; }
+      el.textContent = ""; el.classList.add("hidden"); markFields(el, false);
+    });
+  }
+
+  // Screen readers hear new errors while the centralist types (WCAG 4.1.3), once each.
+  function announceNew(before) {
+    var fresh = shownErrors().filter(function (t) { return before.indexOf(t) < 0; });
+    if (fresh.length) { $("form-announcer").textContent = fresh.join(" "); }
+  }
+
+  // A ticked norm is no longer marked; when none is missing, its message goes.
+  form.querySelectorAll('.norm input[type="checkbox"]').forEach(function (box) {
+    box.addEventListener("change", function () {
+      var label = box.closest(".norm");
+      if (box.checked) { label.classList.remove("norm-missing"); box.removeAttribute("aria-invalid"); }
+      if (!form.querySelector(".norm.norm-missing")) { showError("norms", ""); }
+    });
+  });
 
   function setFigure(id, value) { $(id).textContent = value; }
 
@@ -198,6 +235,7 @@
     if (!currentType()) { return; }
     post(form.dataset.previewUrl, formBody()).then(function (data) {
       if (mine !== seq) { return; }
+      var before = shownErrors();
       clearErrors();
       var errorBox = $("pv-errors");
       if (!data.ok) {
@@ -210,6 +248,7 @@
         });
         errorBox.textContent = loose.join(" ");
         errorBox.classList.toggle("hidden", loose.length === 0);
+        announceNew(before);
         ["pv-total", "pv-voice", "pv-sms", "pv-email", "pv-eta"].forEach(function (id) { setFigure(id, "—"); });
         $("pv-supervisor").classList.add("hidden");
         showReadings([]);
@@ -229,8 +268,7 @@
       $("pv-supervisor").classList.toggle("hidden", !data.needs_supervisor);
       var quiet = $("pv-quiet");
       if (data.voice_held_until) {
-        var until = new Date(data.voice_held_until).toLocaleTimeString("nl-NL", { hour: "2-digit", minute: "2-digit" });
-        quiet.textContent = "Nachtrust: spraakoproepen worden uitgesteld tot " + until + "; sms en e-mail gaan nu.";
+        quiet.textContent = "Nachtrust: spraakoproepen worden uitgesteld tot " + data.voice_held_until_text + "; sms en e-mail gaan nu.";
       }
       quiet.classList.toggle("hidden", !data.voice_held_until);
     }).catch(function () {
@@ -264,5 +302,7 @@
   showType();
   drawCircle();
   if (circle) { fitCircle(); }
+  // After a refused submit the error summary takes the focus (WCAG 3.3.1), so it is read first.
+  if ($("form-errors")) { $("form-errors").focus(); }
   if (currentType()) { schedulePreview(); }
 })();

@@ -21,7 +21,8 @@
   // --- map -------------------------------------------------------------------------------
   var lat = parseFloat(root.dataset.lat), lon = parseFloat(root.dataset.lon), radius = parseFloat(root.dataset.radius);
   if (window.L) {
-    var map = L.map("map", { attributionControl: !!root.dataset.tiles }).setView([lat, lon], 13);
+    var map = L.map("map", { zoomControl: false, attributionControl: !!root.dataset.tiles }).setView([lat, lon], 13);
+    window.BurgernetMap.addZoom(map);
     if (root.dataset.tiles) {
       L.tileLayer(root.dataset.tiles, { maxZoom: 19, attribution: root.dataset.attribution }).addTo(map);
     } else { $("map").classList.add("map-blank"); }
@@ -42,7 +43,10 @@
 
   function formatTime(iso) {
     var d = new Date(iso);
-    return isNaN(d) ? iso : d.toLocaleTimeString("nl-NL", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    // In the control room's zone (base.html's data-timezone), as the pages write it, not the
+    // browser's own.
+    var zone = document.documentElement.dataset.timezone || undefined;
+    return isNaN(d) ? iso : d.toLocaleTimeString("nl-NL", { hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone: zone });
   }
 
   // --- figures -----------------------------------------------------------------------------
