@@ -40,6 +40,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from pydub import AudioSegment
+from pydub.exceptions import CouldntDecodeError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -189,7 +190,7 @@ def place_call(session: Session, call: SimulatedCall, clock: Clock, settings: Se
     if call.behaviour != Behaviour.HANG_UP:  # anyone put through may end up recording
         try:
             recording, duration_s = spoken_recording(call.text, settings)
-        except (PromptError, OSError) as exc:  # said on the row, as a recorder's failure would be
+        except (PromptError, OSError, CouldntDecodeError) as exc:  # on the row, as a recorder's failure
             error = f"simulated caller: no speech ({exc})"[:180]
     env = CallEnv(
         session=session,
@@ -289,21 +290,21 @@ def due_callbacks(session: Session, clock: Clock, settings: Settings) -> list[Si
         room = profile.max_per_action - made
         if room <= 0:
             continue
-        planned: list[tuple[datetime, PlannedCallback, Delivery]] = []
-        for delivery, at in session.execute(
-            select(Delivery, reached_at).where(
+        planned: list[tuple[datetime, PlannedCallback]] = []
+        for delivery_id, at in session.execute(
+            select(Delivery.id, reached_at).where(
                 Delivery.action_id == action.id,
                 Delivery.kind == DeliveryKind.ALERT,
                 Delivery.state.in_(CALLED_BACK_FROM),
                 reached_at.is_not(None),
             )
         ):
-            plan = plan_callback(delivery.id, profile, simulator.seed)
+            plan = plan_callback(delivery_id, profile, simulator.seed)
             if plan is not None and at + timedelta(seconds=plan.delay_s) <= now:
-                planned.append((at + timedelta(seconds=plan.delay_s), plan, delivery))
+                planned.append((at + timedelta(seconds=plan.delay_s), plan))
         if not planned:
             continue
-        call_ids = [AUTOMATIC_PREFIX + str(plan.delivery_id) for _, plan, _ in planned]
+        call_ids = [AUTOMATIC_PREFIX + str(plan.delivery_id) for _, plan in planned]
         called = set(
             session.scalars(
                 select(Sighting.provider_call_id).where(
@@ -313,7 +314,10 @@ def due_callbacks(session: Session, clock: Clock, settings: Settings) -> list[Si
         )
         planned = [item for item in planned if AUTOMATIC_PREFIX + str(item[1].delivery_id) not in called]
         planned.sort(key=lambda item: (item[0], item[1].delivery_id))
-        for at, plan, delivery in planned[:room]:
+        for at, plan in planned[:room]:
+            delivery = session.get(Delivery, plan.delivery_id)
+            if delivery is None:
+                continue
             words = sighting_text(action.incident_type, action.description, random.Random(plan.words_seed))
             call = SimulatedCall(
                 call_id=AUTOMATIC_PREFIX + str(plan.delivery_id),
