@@ -13,6 +13,8 @@ from config.clock import Clock
 from db.audit import record_audit
 from db.models import Operator, Participant, Sighting
 
+SIMULATED_PROVIDER = "simulator"  # Sighting.provider of training mode's simulated callers
+
 
 class SightingNotFound(Exception):
     """No sighting with this id (or not of the operator's control room)."""
@@ -39,6 +41,7 @@ class SightingItem:
     handled_by: str | None
     handled_at: datetime | None
     note: str
+    simulated: bool  # a simulated caller of training mode (dialer.simulated_callbacks)
 
 
 def list_sightings(session: Session, action_id: int, *, unhandled_only: bool = False) -> list[SightingItem]:
@@ -72,6 +75,7 @@ def list_sightings(session: Session, action_id: int, *, unhandled_only: bool = F
             handled_by=handled_by,
             handled_at=s.handled_at,
             note=s.note,
+            simulated=s.provider == SIMULATED_PROVIDER,
         )
         for s, name, handled_by in session.execute(query)
     ]

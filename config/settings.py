@@ -95,6 +95,30 @@ class TtsSettings(BaseModel):
     piper_binary: str = "piper"
 
 
+class SimulatedCallbackSettings(BaseModel):
+    """Training mode's participants who phone the call-back line (dialer.simulated_callbacks).
+
+    A share (`rate`) of the participants the simulator reached calls back, `delay_min_s` plus
+    an exponential delay of mean `delay_mean_s` after they were reached (simulated time), at
+    most `max_per_action` per action. What each caller does is drawn by the shares (relative
+    weights): record a sighting, ask for the centralist, or hang up early. A simulated
+    transfer to the centralist connects with `transfer_answer_rate`; otherwise the caller
+    records after "the control room cannot be reached". The draws are seeded by the
+    simulator's seed and the delivery, so a test gets the same callers every time.
+    """
+
+    rate: float = Field(default=0.03, ge=0.0, le=1.0)
+    delay_min_s: float = Field(default=20.0, ge=0.0)
+    delay_mean_s: float = Field(default=90.0, gt=0.0)
+    max_per_action: int = Field(default=25, ge=0)
+    record_share: float = Field(default=0.55, ge=0.0)
+    transfer_share: float = Field(default=0.30, ge=0.0)
+    hang_up_share: float = Field(default=0.15, ge=0.0)
+    transfer_answer_rate: float = Field(default=0.5, ge=0.0, le=1.0)
+    # How many due callers one run of the scheduler's job lets call (the rest call at its next run).
+    per_run: int = Field(default=5, ge=1)
+
+
 class SimulatorSettings(BaseModel):
     """The simulated phone network (training mode). Rates are per call attempt and sum to 1."""
 
@@ -110,6 +134,7 @@ class SimulatorSettings(BaseModel):
     # Simulated seconds per real second (1 = real time; 60 runs a 30-minute wave in 30 s).
     time_scale: float = 1.0
     seed: int = 7
+    callbacks: SimulatedCallbackSettings = SimulatedCallbackSettings()
 
 
 class DialerSettings(BaseModel):

@@ -1,4 +1,5 @@
-"""The cluster-wide jobs: outcome messages, the end of stale actions, the nightly retention purge.
+"""The cluster-wide jobs: outcome messages, the end of stale actions, the nightly retention purge,
+and in training mode the simulated participants who call back (dialer.simulated_callbacks).
 
 They run once for the whole cluster, in the process that holds the `scheduler` lease
 (`dialer.leadership.ClusterScheduler`: `burgernet scheduler run`, or `dialer run
@@ -27,6 +28,7 @@ from config.logging import log_event
 from config.settings import Settings
 from db.database import Database
 from db.models import Action, ActionStatus, Lease, Outcome
+from dialer.simulated_callbacks import simulated_callbacks_job
 from participants.retention import purge
 
 logger = logging.getLogger(__name__)
@@ -134,4 +136,6 @@ JOBS = (
     Job("outcome_messages", outcome_messages_job, 15.0),
     Job("stale_actions", stale_actions_job, 300.0),
     Job("retention_purge", retention_purge_job, 60.0),
+    # Training mode only: simulated participants phone the call-back line (a no-op otherwise).
+    Job("simulated_callbacks", simulated_callbacks_job, 3.0),
 )

@@ -122,6 +122,7 @@
         card.querySelector(".s-distance").textContent = (s.distance_m !== null && s.distance_m !== undefined) ? "afstand " + Math.round(s.distance_m) + " m" : "afstand onbekend";
         card.querySelector(".s-transfer").textContent = s.transferred ? "doorverbonden met de meldkamer" :
           (s.transfer_result ? "niet doorverbonden (" + (TRANSFER_RESULTS[s.transfer_result] || s.transfer_result.toLowerCase()) + ")" : "");
+        if (s.simulated) { card.querySelector(".s-simulated").classList.remove("hidden"); }
         var audio = card.querySelector(".s-audio");
         if (s.audio_url) { audio.src = s.audio_url; } else { audio.remove(); card.querySelector(".s-noaudio").classList.remove("hidden"); }
         if (s.recording_note) {
