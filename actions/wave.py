@@ -31,6 +31,7 @@ from deliveries.states import transition_many
 from participants.selection import select_recipients
 from prompts.callback_number import callback_number_for, sender_for
 from prompts.messages import compose_alert
+from prompts.place import area_of
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ def launch_wave(
         action.description or {},
         action.free_text or "",
         callback_number_for(action.control_room, settings.callback_number),
+        area=area_of(action.location_label or ""),
         sender=sender_for(action.control_room, settings),
     )
     now = clock.now()

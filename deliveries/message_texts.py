@@ -21,6 +21,7 @@ from db.models import Action, Channel, Delivery, DeliveryKind
 from deliveries.message_sender import OutgoingMessage
 from prompts.callback_number import callback_number_for, sender_for
 from prompts.messages import AlertMessage, compose_alert, compose_outcome
+from prompts.place import area_of
 
 # Long enough for a message read days later, short enough that an old mail is not a key forever.
 UNSUBSCRIBE_DAYS = 60
@@ -121,6 +122,7 @@ class MessageComposer:
                 action.description or {},
                 action.free_text or "",
                 number,
+                area=area_of(action.location_label or ""),
                 sender=sender,
             )
         return self._alerts[action.id]

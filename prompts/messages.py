@@ -293,16 +293,35 @@ def _person_sentences(kind: IncidentType, d: dict, form: WrittenForm) -> list[st
             sentences.append(f"{pronoun} heeft dringend medische hulp nodig")
         if "medical_note" in d:
             sentences.append(form.text(d["medical_note"]))
-        if "last_seen_place" in d or "last_seen_time" in d:
-            seen = f"{pronoun} is voor het laatst gezien"
-            if "last_seen_time" in d:
-                seen += f" om {form.time(d['last_seen_time'])}"
-            if "last_seen_place" in d:
-                seen += f" bij {form.text(d['last_seen_place'])}"
-            sentences.append(seen)
+        sentences.extend(_last_seen(d, pronoun, form))
         if "transport" in d:
             sentences.append(f"{pronoun} is mogelijk {_TRANSPORT[d['transport']]} onderweg")
     return sentences
+
+
+def _last_seen(d: dict, subject: str, form: WrittenForm) -> list[str]:
+    """ "Hij is voor het laatst gezien om ... bij ..."; nothing when neither is known."""
+    if "last_seen_place" not in d and "last_seen_time" not in d:
+        return []
+    seen = f"{subject} is voor het laatst gezien"
+    if "last_seen_time" in d:
+        seen += f" om {form.time(d['last_seen_time'])}"
+    if "last_seen_place" in d:
+        seen += f" bij {form.text(d['last_seen_place'])}"
+    return [seen]
+
+
+def _sms_last_seen(d: dict) -> list[tuple[int, str]]:
+    """Where and when, as one SMS part that is dropped last (priority 0)."""
+    if "last_seen_place" not in d and "last_seen_time" not in d:
+        return []
+    # Where before when, as in the whole message.
+    seen = "laatst gezien"
+    if "last_seen_place" in d:
+        seen += f" bij {d['last_seen_place']}"
+    if "last_seen_time" in d:
+        seen += f" om {d['last_seen_time']} uur"
+    return [(WHERE_PRIORITY, seen)]
 
 
 def _vehicle_noun(d: dict) -> str:
@@ -326,6 +345,7 @@ def _vehicle_sentences(d: dict, form: WrittenForm) -> list[str]:
         sentences.append(f"Opvallend: {form.text(d['features'])}")
     if "occupants" in d:
         sentences.append(f"Inzittenden: {form.text(d['occupants'])}")
+    sentences.extend(_last_seen(d, "Het voertuig", form))
     if "direction" in d:
         sentences.append(
             f"Het voertuig reed in de richting van {form.text(_direction_phrase(d['direction']))}"
@@ -408,6 +428,7 @@ def _sms_parts(kind: IncidentType, d: dict) -> tuple[str, list[tuple[int, str]]]
             parts.append((3, d["features"]))
         if "occupants" in d:
             parts.append((4, f"inzittenden: {d['occupants']}"))
+        parts.extend(_sms_last_seen(d))
         if "direction" in d:
             parts.append((1, f"richting {_direction(d['direction'])}"))
         return head, parts
@@ -446,14 +467,7 @@ def _sms_parts(kind: IncidentType, d: dict) -> tuple[str, list[tuple[int, str]]]
         parts.append((2, "heeft dringend medische hulp nodig"))
     if "medical_note" in d:
         parts.append((4, d["medical_note"]))
-    if "last_seen_place" in d or "last_seen_time" in d:
-        # Where before when, as in the whole message.
-        seen = "laatst gezien"
-        if "last_seen_place" in d:
-            seen += f" bij {d['last_seen_place']}"
-        if "last_seen_time" in d:
-            seen += f" om {d['last_seen_time']} uur"
-        parts.append((1, seen))
+    parts.extend(_sms_last_seen(d))
     move = []
     if "transport" in d:
         move.append(_TRANSPORT[d["transport"]])
@@ -464,9 +478,9 @@ def _sms_parts(kind: IncidentType, d: dict) -> tuple[str, list[tuple[int, str]]]
     return head, parts
 
 
-def _sms_text(prefix: str, head: str, parts: list[str], free: str, tail: str) -> str:
+def _sms_text(prefix: str, head: str, parts: list[str], free: str, tail: str, area: str = "") -> str:
     body = ", ".join([head, *parts])
-    text = f"{prefix}: kijk uit naar {body}."
+    text = f"{prefix}: omgeving {area}. Kijk uit naar {body}." if area else f"{prefix}: kijk uit naar {body}."
     if free:
         text += " " + _sentence(free)
     # No abbreviation a recipient must decode, also not in what the centralist typed.
@@ -481,6 +495,8 @@ def _fits(text: str, max_segments: int) -> bool:
 # (build, skin: 4 and 5), before height and hair (3): it often says what matters ("mogelijk
 # gewapend").
 FREE_TEXT_PRIORITY = 3.5
+# Where and when it was last seen is the last detail to go (the area itself is never dropped).
+WHERE_PRIORITY = 0
 
 
 def shorten_sms(
@@ -490,11 +506,13 @@ def shorten_sms(
     tail: str,
     prefix: str = "Burgernet",
     max_segments: int = MAX_SMS_SEGMENTS,
+    area: str = "",
 ) -> str:
     """Deterministic shortening: the full text if it fits `max_segments` concatenated
     segments; else drop the optional parts and the free text, highest priority number first
     (the later part first on a tie), until it fits, then take back what fits again. The head
-    (what to look for) and the tail (the call-back number, the STOP footer) are never dropped;
+    (what to look for), the area and the tail (the call-back number, the STOP footer) are
+    never dropped;
     if even they do not fit, the full text is sent in more segments: complete information
     beats a mutilated message."""
     optional: list[tuple[float, str]] = [*parts, *([(FREE_TEXT_PRIORITY, free)] if free else [])]
@@ -507,6 +525,7 @@ def shorten_sms(
             [optional[i][1] for i in kept if i != free_index],
             free if free_index in kept else "",
             tail,
+            area,
         )
 
     kept = list(range(len(optional)))
@@ -573,7 +592,7 @@ def compose_alert(
 
     head, parts = _sms_parts(kind, d)
     tail = f"Gezien? Bel gratis {callback}. {sender.sms_stop}"
-    sms = shorten_sms(head, parts, free, tail, prefix=sender.sms_prefix)
+    sms = shorten_sms(head, parts, free, tail, prefix=sender.sms_prefix, area=area)
     length = sms_length(sms)
 
     subject_noun = _description_sentences(kind, d, WRITTEN)[0][len("Wilt u uitkijken naar ") :]

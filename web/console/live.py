@@ -26,6 +26,7 @@ from db.models import Action, ActionStatus, Operator
 from prompts.callback_number import callback_number_for
 from prompts.errors import PromptError
 from prompts.messages import compose_alert
+from prompts.place import area_of
 from web.auth import current_operator, login_required
 from web.common import current_clock
 from web.console.blueprint import bp
@@ -189,6 +190,7 @@ def _display_text(action: Action, settings: Settings) -> str:
             dict(action.description or {}),
             action.free_text or "",
             callback_number_for(action.control_room, settings.callback_number),
+            area=area_of(action.location_label or ""),
         ).display
     except PromptError:
         return action.voice_text or ""
