@@ -1,4 +1,5 @@
-"""Composition of the alert and the outcome message (afloopbericht) for every channel.
+"""Composition of the alert, the update (vervolgbericht) and the outcome message (afloopbericht)
+for every channel.
 
 Pure functions. The message is built once from the validated description as a list of
 sentences, through a *form*: the written form (web preview, e-mail) keeps digits and plates
@@ -15,7 +16,7 @@ from typing import Any
 
 from db.models import IncidentType, Outcome
 from prompts import spoken
-from prompts.errors import InvalidDescription, UnknownOutcome
+from prompts.errors import InvalidDescription, NothingChanged, UnknownOutcome
 from prompts.fields import Age, incident_type_of, parse_age, validate_description
 from prompts.grammar import place_with_article, with_articles
 from prompts.sms import sms_length, to_gsm7
@@ -702,6 +703,80 @@ def compose_outcome(
         sms_encoding=length.encoding,
         email_subject="Burgernet: "
         + ("kind gevonden" if sms_main == "het kind is gevonden" else _OUTCOME_SUBJECT[result]),
+        email_footer=_EMAIL_FOOTER.format(sender=sender.email_sender, callback=callback),
+    )
+
+
+def _changed_sentences(kind: IncidentType, before: dict, after: dict, form: WrittenForm) -> list[str]:
+    """The sentences of the new description that the old one did not say, in order."""
+    said = set(_description_sentences(kind, before, form))
+    return [s for s in _description_sentences(kind, after, form) if s not in said]
+
+
+def compose_update(
+    incident_type: str,
+    description_before: dict,
+    description: dict,
+    free_text: str,
+    callback_number: str,
+    area: str = "",
+    sender: Sender = NO_SENDER,
+    free_text_before: str = "",
+) -> AlertMessage:
+    """The update (vervolgbericht) for those the alert already reached: only what is new in
+    the description, and the free text when it changed, under a line that says it adds to
+    the alert.
+
+    Raises NothingChanged when the description says nothing new and there is no free text;
+    InvalidDescription / UnspeakableText like compose_alert."""
+    kind = incident_type_of(incident_type)
+    old = validate_description(kind, description_before or {}) if description_before else {}
+    new = validate_description(kind, description)
+    free = _clean_free_text(free_text, "free_text", FREE_TEXT_MAX)
+    if free == spoken.clean_text(free_text_before or ""):
+        free = ""
+    area = _clean_free_text(area, "area", 80)
+    callback = _check_callback_number(callback_number)
+    if not _changed_sentences(kind, old, new, WRITTEN) and not free:
+        raise NothingChanged(
+            "the update says nothing new",
+            "Het vervolgbericht zegt niets nieuws: wijzig het signalement of vul een tekst in.",
+            "free_text",
+        )
+
+    def text(form: WrittenForm) -> str:
+        opening = "Hier volgt een aanvulling van Burgernet op de eerdere oproep"
+        if area:
+            opening += f" voor de omgeving {form.text(area)}"
+        sentences = [opening, *_changed_sentences(kind, old, new, form)]
+        if free:
+            sentences.append(form.text(free))
+        sentences.append(f"Ziet u {_SEEN_SUBJECT[kind]}, bel dan gratis {form.phone(callback)}")
+        return " ".join(_sentence(s) for s in sentences if s.strip())
+
+    voice, display = text(SPOKEN), text(WRITTEN)
+    changed = _changed_sentences(kind, old, new, WRITTEN)
+    tail = f"Gezien? Bel gratis {callback}. {sender.sms_stop}"
+    where = f" (omgeving {area})" if area else ""
+    lines = [_sentence(s) for s in changed] + ([_sentence(free)] if free else [])
+    sms = ""
+    while lines:
+        sms = to_gsm7(
+            spoken.expand_abbreviations(
+                f"{sender.sms_prefix}: aanvulling op de oproep{where}. {' '.join(lines)} {tail}"
+            )
+        )
+        if _fits(sms, MAX_SMS_SEGMENTS) or len(lines) == 1:
+            break
+        lines.pop()
+    length = sms_length(sms)
+    return AlertMessage(
+        voice=voice,
+        display=display,
+        sms=sms,
+        sms_segments=length.segments,
+        sms_encoding=length.encoding,
+        email_subject="Burgernet: aanvulling op de oproep" + (f" voor {area}" if area else ""),
         email_footer=_EMAIL_FOOTER.format(sender=sender.email_sender, callback=callback),
     )
 
