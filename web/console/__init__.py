@@ -5,6 +5,7 @@
 - confirm: the confirmation that states the numbers, and the start (actions.start)
 - live: the live action page, its progress JSON and its server-sent events
 - sightings: the recorded sightings of an action (audio, handled)
+- changing: an update (vervolgbericht) or a changed circle of a running action (actions.change)
 - ending: the outcome message's preview and the end of an action (actions.end)
 - audit: the audit trail of the control room (supervisors)
 
@@ -14,7 +15,16 @@ rules live in actions/; these modules translate requests and Dutch errors.
 
 from __future__ import annotations
 
-from web.console import audit, confirm, ending, form, live, overview, sightings  # noqa: F401  (views)
+from web.console import (  # noqa: F401  (views)
+    audit,
+    changing,
+    confirm,
+    ending,
+    form,
+    live,
+    overview,
+    sightings,
+)
 from web.console.blueprint import bp
 
 __all__ = ["bp"]

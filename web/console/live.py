@@ -30,6 +30,7 @@ from prompts.place import area_of
 from web.auth import current_operator, login_required
 from web.common import current_clock
 from web.console.blueprint import bp
+from web.console.changing import revision_history
 from web.console.common import action_or_404, duration, labels
 from web.ops import backend_unreachable
 from web.runtime import current_db, current_settings
@@ -76,6 +77,7 @@ def action_page(action_id: int):
             web=settings.web,
             outcomes=OUTCOME_LABELS,
             duration=duration,
+            revisions=revision_history(s, action),
         )
 
 
