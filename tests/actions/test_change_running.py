@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from actions.change import change_area, send_update
 from actions.drafts import save_draft
+from actions.end import end_action
 from actions.errors import ActionError, InvalidActionRequest, SupervisorRequired
 from actions.figures import figures
 from actions.request import ActionRequest
@@ -24,6 +25,8 @@ from db.models import (
     RevisionKind,
 )
 from deliveries.message_texts import MessageComposer
+from ivr.flow import CallEnv, Engine, Input, walk
+from ivr.outcome_flow import OUTCOME_FLOW
 
 CONFIRMED = {"urgent_recent": True, "clear_description": True, "family_consent": True}
 DESCRIPTION = {"gender": "male", "age": "7", "clothing": "een blauwe jas"}
@@ -97,6 +100,12 @@ def test_an_update_reaches_the_reached_and_gives_the_rest_the_new_text(
             "Hier volgt een aanvulling van Burgernet op de eerdere oproep voor de omgeving"
         )
         assert "rode jas" in spoken and "Gezien richting het station" in spoken and "zeven jaar" not in spoken
+        # The update call speaks it (the short outcome flow, on Asterisk and Twilio alike).
+        env = CallEnv(session=s, clock=clock, settings=settings, provider="test")
+        turns = walk(
+            Engine(OUTCOME_FLOW), env, {"delivery_id": updates[0].id}, [Input.done(), Input.timeout()]
+        )
+        assert turns[0].step.speech[0].text == spoken
         assert figures(s, action).recipients == population // 2  # the updates are no new recipients
         audit = s.scalars(select(AuditEvent).where(AuditEvent.event == "action.updated")).one()
         assert audit.operator_id == rooms.centralist_id and audit.detail["updates_queued"] == 2
@@ -112,6 +121,17 @@ def test_an_update_reaches_the_reached_and_gives_the_rest_the_new_text(
             )
         assert "niets nieuws" in refused.value.user_message
         s.rollback()
+
+        # Ending the action cancels the updates not yet sent, with the rest of the queue.
+        end_action(s, action, centralist, "found", "", clock, settings)
+        states = set(
+            s.scalars(
+                select(Delivery.state).where(
+                    Delivery.action_id == action.id, Delivery.kind == DeliveryKind.UPDATE
+                )
+            )
+        )
+        assert states == {DeliveryState.CANCELLED}
 
 
 def test_a_moved_and_widened_circle_adds_only_new_participants(db, rooms, population, clock, settings):
