@@ -78,5 +78,5 @@ def test_a_long_child_sms_keeps_where_and_when_before_lesser_details():
     assert sms_length(message.sms).segments <= 3
     assert "omgeving Deventer, rond de Keizerstraat" in message.sms
     assert "laatst gezien bij speeltuin in het Rijsterborgherpark om 16:30 uur" in message.sms
-    assert "in een roze winterjas" in message.sms
+    assert "in een roze winterjas" in message.sms and "lang bruin in een staart haar" in message.sms
     assert "astma" not in message.sms  # a lesser detail went first
