@@ -75,20 +75,16 @@ def alert_rows(live_app, action_id: int) -> list[tuple]:
 def test_update_and_widen_a_running_action(page, live_app):
     action_id = start_vehicle_action(live_app)
     sms_sent = live_app.worker.senders["sms"].sent
-    wait_until(
-        page,
-        lambda: (
-            [r for r in alert_rows(live_app, action_id) if r.channel == Channel.SMS and r.state != S.QUEUED]
-            and not [
-                r for r in alert_rows(live_app, action_id) if r.channel == Channel.SMS and r.state == S.QUEUED
-            ]
-        ),
-        what="the alert SMS sent",
-    )
+
+    def alert_sms_sent():
+        sms = [r for r in alert_rows(live_app, action_id) if r.channel == Channel.SMS]
+        return sms and all(r.state in (S.SENT, S.DELIVERED, S.FAILED) for r in sms)
+
+    wait_until(page, alert_sms_sent, what="the alert SMS sent")
     before = alert_rows(live_app, action_id)
     reached_sms = {r.target for r in before if r.channel == Channel.SMS and r.state in (S.SENT, S.DELIVERED)}
     held_voice = [r for r in before if r.channel == Channel.VOICE and r.state == S.HELD]
-    assert reached_sms and held_voice
+    assert reached_sms and held_voice, before
     assert all("omgeving Delft, rond de Markt" in m.text for m in sms_sent)  # the alert says where
 
     login(page, live_app, "centralist")
@@ -114,15 +110,11 @@ def test_update_and_widen_a_running_action(page, live_app):
     assert "deuk in de linkerportier" in page.inner_text(".preview-text")  # the message as it now is
 
     # The reached get the short update by SMS; the held voice calls will speak the new text.
-    updates = wait_until(
-        page,
-        lambda: (
-            [m for m in sms_sent if "aanvulling op de oproep" in m.text]
-            if len([m for m in sms_sent if "aanvulling op de oproep" in m.text]) == len(reached_sms)
-            else None
-        ),
-        what="the update SMS",
-    )
+    def update_sms():
+        found = [m for m in sms_sent if "aanvulling op de oproep" in m.text]
+        return found if len(found) == len(reached_sms) else None
+
+    updates = wait_until(page, update_sms, what="the update SMS")
     assert {m.to for m in updates} == reached_sms
     assert all("deuk in de linkerportier" in m.text and "richting het station" in m.text for m in updates)
     assert all("12-ABC-3" not in m.text for m in updates)  # only what is new
