@@ -73,6 +73,17 @@ class AreaPreview:
     needs_supervisor: bool
 
 
+def _lock(session: Session, action: Action) -> None:
+    """Lock the action's row for this change and read it again, so two changes at once are
+    numbered and applied one after the other (PostgreSQL; SQLite has one writer anyway)."""
+    session.execute(
+        select(Action)
+        .where(Action.id == action.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 def _running(action: Action) -> None:
     if action.status != ActionStatus.RUNNING:
         raise ActionError(
@@ -100,7 +111,6 @@ def _next_number(session: Session, action: Action) -> int:
 
 
 def _confirmer(
-    session: Session,
     action: Action,
     operator: Operator | None,
     supervisor: Operator | None,
@@ -140,6 +150,7 @@ def send_update(
     Deliveries not yet made carry the new text; those already reached get the short update.
     Raises InvalidActionRequest (Dutch message per field, also when nothing changed) or
     ActionError; then roll the session back, nothing was changed."""
+    _lock(session, action)
     _running(action)
     operator = session.get(Operator, operator.id) if operator is not None else None
     incident = action.incident_type.value
@@ -169,7 +180,7 @@ def send_update(
         key = f"d_{name}" if name and name != "free_text" else "free_text"
         raise InvalidActionRequest({key: error.user_message}) from error
     total = _alert_contact_points(session, action)
-    confirmer = _confirmer(session, action, operator, supervisor, action.radius_m, total, settings)
+    confirmer = _confirmer(action, operator, supervisor, action.radius_m, total, settings)
 
     now = clock.now()
     revision = ActionRevision(
@@ -348,6 +359,7 @@ def change_area(
     `expected_added` is the number the centralist confirmed (RecipientsChanged when the
     circle now adds another number). The alert texts name the new area from then on. One
     commit; on an error roll back, nothing was changed."""
+    _lock(session, action)
     _running(action)
     operator = session.get(Operator, operator.id) if operator is not None else None
     label = location_label or action.location_label or ""
@@ -363,7 +375,7 @@ def change_area(
             f"Het aantal nieuwe ontvangers is intussen veranderd ({expected_added} → {preview.added}). "
             "Controleer de aantallen en bevestig opnieuw.",
         )
-    confirmer = _confirmer(session, action, operator, supervisor, radius_m, preview.total, settings)
+    confirmer = _confirmer(action, operator, supervisor, radius_m, preview.total, settings)
     number = callback_number_for(action.control_room, settings.callback_number)
     alert = compose_text(
         action.incident_type.value,

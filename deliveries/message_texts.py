@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from config.clock import Clock
 from config.settings import Settings
-from db.models import Action, ActionRevision, Channel, Delivery, DeliveryKind
+from db.models import Action, ActionRevision, Channel, Delivery, DeliveryKind, RevisionKind
 from deliveries.message_sender import OutgoingMessage
 from prompts.callback_number import callback_number_for, sender_for
 from prompts.messages import NO_SENDER, AlertMessage, Sender, compose_alert, compose_outcome, compose_update
@@ -99,7 +99,7 @@ def update_message(
 
     ValueError when the action has no such update revision."""
     revision = next(
-        (r for r in action.revisions if r.number == revision_number and r.kind.value == "update"), None
+        (r for r in action.revisions if r.number == revision_number and r.kind == RevisionKind.UPDATE), None
     )
     if revision is None:
         raise ValueError(f"action {action.id} has no update {revision_number}")
