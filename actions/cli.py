@@ -1,8 +1,9 @@
-"""`burgernet action start|end|progress`: actions for scripted use.
+"""`burgernet action start|update|area|end|progress`: actions for scripted use.
 
 The same use cases as the console and the JSON API: `start` validates like the form, saves a
 draft with the norms given and starts it through actions.start.start_action, so the Burgernet
-norms and the supervisor rule hold here too. `--override` (scripted drills only) skips those
+norms and the supervisor rule hold here too; `update` and `area` change a running action
+through actions.change, as the console does. `--override` (scripted drills only) skips those
 two rules and is written to the audit trail as such.
 
 Errors end with a line on stderr and a non-zero exit status (click.ClickException).
@@ -17,6 +18,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from actions.change import change_area, checked_area, send_update
 from actions.drafts import save_draft
 from actions.end import checked_outcome, end_action
 from actions.errors import ActionError, InvalidActionRequest
@@ -163,6 +165,97 @@ def start_action_command(
             }
         )
     )
+
+
+@action_group.command("update")
+@click.option("--id", "action_id", type=int, required=True)
+@click.option(
+    "--description",
+    default=None,
+    help="The whole new description as a JSON object (default: unchanged).",
+)
+@click.option("--free-text", default=None, help="The new free text (default: unchanged).")
+@click.option("--operator", "username", default=None)
+@click.option("--supervisor", "supervisor_name", default=None, help="Supervisor who confirms, when needed.")
+def update_action_command(action_id, description, free_text, username, supervisor_name) -> None:
+    """Send an update (vervolgbericht): the reached get a short update, the rest the new text."""
+    settings = current_settings()
+    with current_db().session() as session:
+        action = session.get(Action, action_id)
+        if action is None:
+            raise click.ClickException(f"no action {action_id}")
+        structured = dict(action.description or {})
+        if description is not None:
+            structured, typed_free = parse_description(description)
+            if typed_free:
+                raise click.BadParameter("--description must be a JSON object; use --free-text for text")
+        try:
+            revision = send_update(
+                session,
+                action,
+                _operator(session, username, "--operator"),
+                structured,
+                action.free_text or "" if free_text is None else free_text,
+                SystemClock(),
+                settings,
+                supervisor=_operator(session, supervisor_name, "--supervisor"),
+            )
+        except (ActionError, InvalidActionRequest) as error:
+            session.rollback()
+            raise _refused(error) from error
+        result = {
+            "action_id": action_id,
+            "revision": revision.number,
+            "updates_queued": revision.updates_queued,
+            "pending_with_new_text": revision.pending_with_new_text,
+        }
+    click.echo(json.dumps(result))
+
+
+@action_group.command("area")
+@click.option("--id", "action_id", type=int, required=True)
+@click.option("--radius", type=int, default=None, help="Metres (default: unchanged).")
+@click.option("--lat", type=float, default=None)
+@click.option("--lon", type=float, default=None)
+@click.option("--label", default=None, help="The location's description, e.g. 'Markt 1, Delft'.")
+@click.option("--operator", "username", default=None)
+@click.option("--supervisor", "supervisor_name", default=None, help="Supervisor who confirms, when needed.")
+def area_action_command(action_id, radius, lat, lon, label, username, supervisor_name) -> None:
+    """Widen the circle or move its point: only participants not asked before are added."""
+    settings = current_settings()
+    with current_db().session() as session:
+        action = session.get(Action, action_id)
+        if action is None:
+            raise click.ClickException(f"no action {action_id}")
+        try:
+            new_lat, new_lon, new_radius, new_label = checked_area(
+                action.lat if lat is None else lat,
+                action.lon if lon is None else lon,
+                action.radius_m if radius is None else radius,
+                action.location_label if label is None else label,
+            )
+            revision = change_area(
+                session,
+                action,
+                _operator(session, username, "--operator"),
+                new_lat,
+                new_lon,
+                new_radius,
+                new_label,
+                SystemClock(),
+                settings,
+                supervisor=_operator(session, supervisor_name, "--supervisor"),
+            )
+        except (ActionError, InvalidActionRequest) as error:
+            session.rollback()
+            raise _refused(error) from error
+        result = {
+            "action_id": action_id,
+            "revision": revision.number,
+            "added": revision.recipients_added,
+            "total": revision.recipients_total,
+        }
+    click.echo(json.dumps(result))
 
 
 @action_group.command("end")

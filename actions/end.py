@@ -58,7 +58,8 @@ def end_action(
     clock: Clock,
     settings: Settings,
 ) -> None:
-    """End a running action: cancel everything still queued or held at once (one commit).
+    """End a running action: cancel everything still queued or held at once (one commit), the
+    alert and any update (vervolgbericht) not yet sent; the outcome message says how it ended.
 
     Calls in progress finish, or are hung up by the worker when
     `settings.dialer.hang_up_in_progress_on_stop` is set. The outcome message goes out
@@ -87,7 +88,9 @@ def end_action(
         by_channel: dict[Channel, list[int]] = defaultdict(list)
         for delivery_id, channel in session.execute(
             select(Delivery.id, Delivery.channel).where(
-                Delivery.action_id == action.id, Delivery.kind == DeliveryKind.ALERT, Delivery.state == state
+                Delivery.action_id == action.id,
+                Delivery.kind.in_([DeliveryKind.ALERT, DeliveryKind.UPDATE]),
+                Delivery.state == state,
             )
         ):
             by_channel[Channel(channel)].append(delivery_id)

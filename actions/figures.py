@@ -20,6 +20,7 @@ class ActionFigures:
     sightings: int
     first_sighting_s: float | None
     outcome_recipients: int
+    update_recipients: int = 0  # updates (vervolgberichten) queued for the reached
 
 
 def figures_for(s: Session, actions: list[Action]) -> dict[int, ActionFigures]:
@@ -37,13 +38,16 @@ def figures_for(s: Session, actions: list[Action]) -> dict[int, ActionFigures]:
         .where(Delivery.action_id.in_(ids))
         .group_by(Delivery.action_id, Delivery.kind, Delivery.state, Delivery.acknowledged)
     ).all()
-    counts = {i: {"recipients": 0, "reached": 0, "acknowledged": 0, "outcome": 0} for i in ids}
+    counts = {i: {"recipients": 0, "reached": 0, "acknowledged": 0, "outcome": 0, "update": 0} for i in ids}
     for action_id, kind, state, acknowledged, n in rows:
         if action_id is None:
             continue
         c = counts[action_id]
         if DeliveryKind(kind) == DeliveryKind.OUTCOME:
             c["outcome"] += n
+            continue
+        if DeliveryKind(kind) == DeliveryKind.UPDATE:
+            c["update"] += n
             continue
         c["recipients"] += n
         if DeliveryState(state).value in reached_states:
@@ -66,7 +70,7 @@ def figures_for(s: Session, actions: list[Action]) -> dict[int, ActionFigures]:
         if first is not None and action.started_at is not None:
             first_s = max(0.0, (first - action.started_at).total_seconds())
         result[action.id] = ActionFigures(
-            c["recipients"], c["reached"], c["acknowledged"], n, first_s, c["outcome"]
+            c["recipients"], c["reached"], c["acknowledged"], n, first_s, c["outcome"], c["update"]
         )
     return result
 

@@ -80,6 +80,7 @@ def preview_action(
         request.free_text,
         callback_number_for(room, settings.callback_number),
         sender_for(room, settings),
+        request.location_label,
     )
     recipients = select_recipients(
         session, request.lat, request.lon, request.radius_m, at, channels=request.channels

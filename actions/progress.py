@@ -48,6 +48,8 @@ class ActionProgress:
     calls_per_minute: int
     estimated_seconds_left: float
     outcome_by_state: dict[str, int] = field(default_factory=dict)
+    # The updates (vervolgberichten) to those already reached, by state (actions.change).
+    update_by_state: dict[str, int] = field(default_factory=dict)
 
     @property
     def queued(self) -> int:
@@ -103,11 +105,15 @@ def action_progress(session: Session, action_id: int, clock: Clock, settings: Se
     ).all()
     by_state: Counter[str] = Counter()
     outcome_by_state: Counter[str] = Counter()
+    update_by_state: Counter[str] = Counter()
     by_channel: dict[str, Counter[str]] = defaultdict(Counter)
     acknowledged = 0
     for kind, channel, state, count, acked in rows:
         if DeliveryKind(kind) == DeliveryKind.OUTCOME:
             outcome_by_state[S(state).value] += count
+            continue
+        if DeliveryKind(kind) == DeliveryKind.UPDATE:
+            update_by_state[S(state).value] += count
             continue
         by_state[S(state).value] += count
         by_channel[Channel(channel).value][S(state).value] += count
@@ -167,4 +173,5 @@ def action_progress(session: Session, action_id: int, clock: Clock, settings: Se
         calls_per_minute=calls_last_minute,
         estimated_seconds_left=round(left, 1),
         outcome_by_state=dict(outcome_by_state),
+        update_by_state=dict(update_by_state),
     )

@@ -22,6 +22,7 @@ from db.models import Action, Channel, IncidentType, Outcome
 from prompts.errors import PromptError
 from prompts.fields import description_fields
 from prompts.messages import NO_SENDER, AlertMessage, Sender, compose_alert
+from prompts.place import area_of
 
 INCIDENT_LABELS: dict[str, str] = {
     IncidentType.SUSPECT.value: "Verdachte gevlucht",
@@ -256,11 +257,24 @@ def check_message_fields(
 
 
 def compose_text(
-    incident_type: str, description: Mapping, free_text: str, callback_number: str, sender: Sender = NO_SENDER
+    incident_type: str,
+    description: Mapping,
+    free_text: str,
+    callback_number: str,
+    sender: Sender = NO_SENDER,
+    location_label: str = "",
 ) -> AlertMessage:
-    """The alert message (prompts); its domain errors become field errors."""
+    """The alert message (prompts), naming the area of `location_label`; its domain errors
+    become field errors."""
     try:
-        return compose_alert(incident_type, dict(description), free_text, callback_number, sender=sender)
+        return compose_alert(
+            incident_type,
+            dict(description),
+            free_text,
+            callback_number,
+            area=area_of(location_label),
+            sender=sender,
+        )
     except PromptError as error:
         name = getattr(error, "field", None)
         key = f"d_{name}" if name and name != "free_text" else ("free_text" if name else "description")

@@ -31,6 +31,7 @@ from deliveries.states import transition_many
 from participants.selection import select_recipients
 from prompts.callback_number import callback_number_for, sender_for
 from prompts.messages import compose_alert
+from prompts.place import area_of
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ def launch_wave(
         action.description or {},
         action.free_text or "",
         callback_number_for(action.control_room, settings.callback_number),
+        area=area_of(action.location_label or ""),
         sender=sender_for(action.control_room, settings),
     )
     now = clock.now()
@@ -96,36 +98,12 @@ def plan_wave(session: Session, action: Action, clock: Clock, settings: Settings
 
     Voice rows that fall in the control room's quiet hours (non-urgent actions) are held until
     the window ends: reported as held, not lost. Commits once, so the wave exists completely
-    or not at all. Planning twice adds only contact points not planned before.
+    or not at all. Planning twice (or again after the circle changed) adds only participants
+    not planned before.
     """
 
     now = clock.now()
-    recipients = select_recipients(
-        session, action.lat, action.lon, action.radius_m, now, channels=action.channels or None
-    )
-    existing = {
-        (channel, target)
-        for channel, target in session.execute(
-            select(Delivery.channel, Delivery.target).where(
-                Delivery.action_id == action.id, Delivery.kind == DeliveryKind.ALERT
-            )
-        )
-    }
-    rows = []
-    for rank, recipient in enumerate(recipients):
-        if (recipient.channel, recipient.target) in existing:
-            continue
-        existing.add((recipient.channel, recipient.target))
-        rows.append(
-            (
-                recipient.participant_id,
-                recipient.channel,
-                recipient.target,
-                recipient.phone_kind,
-                recipient.distance_m,
-                rank,
-            )
-        )
+    rows = new_contact_points(session, action, now)
     if rows:
         insert_deliveries(
             session,
@@ -168,6 +146,43 @@ def plan_wave(session: Session, action: Action, clock: Clock, settings: Settings
     return len(rows)
 
 
+def new_contact_points(session: Session, action: Action, now) -> list[tuple]:
+    """The contact points in the action's circle that have no alert yet, nearest first, as
+    rows of the VARYING columns. A participant already planned (through any contact point,
+    e.g. from the circle before it moved) is not added again: nobody gets the alert twice."""
+    recipients = select_recipients(
+        session, action.lat, action.lon, action.radius_m, now, channels=action.channels or None
+    )
+    existing: set[tuple[str, str | None]] = set()
+    planned_participants: set[int] = set()
+    for channel, target, participant_id in session.execute(
+        select(Delivery.channel, Delivery.target, Delivery.participant_id).where(
+            Delivery.action_id == action.id, Delivery.kind == DeliveryKind.ALERT
+        )
+    ):
+        existing.add((channel, target))
+        if participant_id is not None:
+            planned_participants.add(participant_id)
+    rows = []
+    for rank, recipient in enumerate(recipients):
+        if (recipient.channel, recipient.target) in existing:
+            continue
+        if recipient.participant_id in planned_participants:
+            continue
+        existing.add((recipient.channel, recipient.target))
+        rows.append(
+            (
+                recipient.participant_id,
+                recipient.channel,
+                recipient.target,
+                recipient.phone_kind,
+                recipient.distance_m,
+                rank,
+            )
+        )
+    return rows
+
+
 # The columns that differ from row to row; everything else is common to the whole wave.
 VARYING = ("participant_id", "channel", "target", "phone_kind", "distance_m", "rank")
 # Python-side defaults of the model, which a driver-level insert must give itself.
@@ -177,6 +192,7 @@ _DEFAULTS = {
     "opt_out_requested": False,
     "menu_choices": "",
     "attempts": 0,
+    "revision": 0,
 }
 
 

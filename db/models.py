@@ -128,6 +128,7 @@ class Outcome(str, enum.Enum):
 class DeliveryKind(str, enum.Enum):
     ALERT = "alert"
     OUTCOME = "outcome"  # the afloopbericht: the outcome message after an action ends
+    UPDATE = "update"  # the vervolgbericht: a short update for those already reached
     VERIFICATION = "verification"
 
 
@@ -374,6 +375,40 @@ class Action(Timestamped, Base):
 
     control_room: Mapped[ControlRoom] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="action")
+    revisions: Mapped[list[ActionRevision]] = relationship(order_by="ActionRevision.number")
+
+
+class RevisionKind(str, enum.Enum):
+    UPDATE = "update"  # a new description or free text (vervolgbericht)
+    AREA = "area"  # a wider circle or a moved point
+
+
+class ActionRevision(Base):
+    """One change to a running action, in order: who, when, what it was before and after, and
+    what it did (updates queued for the reached, new participants added)."""
+
+    __tablename__ = "action_revision"
+    __table_args__ = (UniqueConstraint("action_id", "number", name="one_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("action.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, ... per action
+    kind: Mapped[RevisionKind] = mapped_column(str_enum(RevisionKind, "revision_kind"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operator.id"))
+    supervisor_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("operator.id"))
+    # What changed, before and after: description, free_text, the update text; or lat, lon,
+    # radius_m, location_label.
+    before: Mapped[dict] = mapped_column(JSON, default=dict)
+    after: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Update deliveries queued for those already reached.
+    updates_queued: Mapped[int] = mapped_column(Integer, default=0)
+    # Alert deliveries not yet made, which now carry the new text.
+    pending_with_new_text: Mapped[int] = mapped_column(Integer, default=0)
+    # Contact points a wider or moved circle added (nobody twice).
+    recipients_added: Mapped[int] = mapped_column(Integer, default=0)
+    # The action's contact points after the change (what the supervisor rule counted).
+    recipients_total: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Delivery(Timestamped, Base):
@@ -381,7 +416,7 @@ class Delivery(Timestamped, Base):
 
     __tablename__ = "delivery"
     __table_args__ = (
-        UniqueConstraint("action_id", "kind", "channel", "target", name="one_per_contact"),
+        UniqueConstraint("action_id", "kind", "channel", "target", "revision", name="one_per_contact"),
         Index("ix_delivery_claim", "state", "next_attempt_at"),
         Index("ix_delivery_provider", "provider", "provider_id"),
     )
@@ -402,6 +437,9 @@ class Delivery(Timestamped, Base):
     distance_m: Mapped[float | None] = mapped_column(Float)
     rank: Mapped[int] = mapped_column(Integer, default=0)  # dial order: nearest first
     priority: Mapped[int] = mapped_column(Integer, default=0)
+    # The action's revision this row belongs to: 0 for the alert (also for contact points a
+    # wider circle added, so nobody gets the alert twice), the update's number for an update.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     state: Mapped[DeliveryState] = mapped_column(
         str_enum(DeliveryState, "delivery_state"), default=DeliveryState.QUEUED
     )

@@ -1,10 +1,11 @@
-"""The texts of SMS and email deliveries, and of the outcome message on every channel.
+"""The texts of SMS and email deliveries, and of the update and outcome messages on every channel.
 
-Alert texts were frozen on the action when it started (voice_text, sms_text); the email of an
-alert and every outcome message (afloopbericht) are composed by prompts.messages from the same
-inputs, so every participant gets the same words. Every email carries the recipient's own
-unsubscribe link: a signed link to the self-service opt-out (web/selfservice.py) that works
-without logging in and expires after UNSUBSCRIBE_DAYS.
+Alert texts were frozen on the action when it started (voice_text, sms_text), and again when an
+update changed them (actions.change); the email of an alert, every update (vervolgbericht,
+from the action's revision the delivery belongs to) and every outcome message (afloopbericht)
+are composed by prompts.messages from the same inputs, so every participant gets the same words.
+Every email carries the recipient's own unsubscribe link: a signed link to the self-service
+opt-out (web/selfservice.py) that works without logging in and expires after UNSUBSCRIBE_DAYS.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from datetime import datetime, timedelta
 
 from config.clock import Clock
 from config.settings import Settings
-from db.models import Action, Channel, Delivery, DeliveryKind
+from db.models import Action, ActionRevision, Channel, Delivery, DeliveryKind, RevisionKind
 from deliveries.message_sender import OutgoingMessage
 from prompts.callback_number import callback_number_for, sender_for
-from prompts.messages import AlertMessage, compose_alert, compose_outcome
+from prompts.messages import NO_SENDER, AlertMessage, Sender, compose_alert, compose_outcome, compose_update
+from prompts.place import area_of
 
 # Long enough for a message read days later, short enough that an old mail is not a key forever.
 UNSUBSCRIBE_DAYS = 60
@@ -89,6 +91,37 @@ def app_secret(settings: Settings) -> str:
 # --- composing per action and per recipient -------------------------------------------------
 
 
+def update_message(
+    action: Action, revision_number: int, callback_number: str, sender: Sender = NO_SENDER
+) -> AlertMessage:
+    """The update (vervolgbericht) of an action's revision, for those the alert reached before
+    it: what the revision added to the description, and its free text if it changed.
+
+    ValueError when the action has no such update revision."""
+    revision = next(
+        (r for r in action.revisions if r.number == revision_number and r.kind == RevisionKind.UPDATE), None
+    )
+    if revision is None:
+        raise ValueError(f"action {action.id} has no update {revision_number}")
+    return _update_of(action, revision, callback_number, sender)
+
+
+def _update_of(
+    action: Action, revision: ActionRevision, callback_number: str, sender: Sender
+) -> AlertMessage:
+    before, after = revision.before or {}, revision.after or {}
+    return compose_update(
+        action.incident_type.value,
+        dict(before.get("description") or {}),
+        dict(after.get("description") or {}),
+        str(after.get("free_text") or ""),
+        callback_number,
+        area=area_of(action.location_label or ""),
+        sender=sender,
+        free_text_before=str(before.get("free_text") or ""),
+    )
+
+
 class MessageComposer:
     """Composes per action once and remembers it for the rest of the wave."""
 
@@ -97,12 +130,19 @@ class MessageComposer:
         self.clock = clock
         self.callback_number = settings.callback_number
         self.secret_key = app_secret(settings) if secret_key is None else secret_key
-        self._alerts: dict[int, AlertMessage] = {}
+        # Alerts by action and its texts (an update or a moved circle changes them).
+        self._alerts: dict[tuple[int, str | None], AlertMessage] = {}
         self._outcomes: dict[int, AlertMessage] = {}
+        self._updates: dict[tuple[int, int], AlertMessage] = {}
 
-    def composed(self, action: Action, kind: DeliveryKind) -> AlertMessage:
+    def composed(self, action: Action, kind: DeliveryKind, revision: int = 0) -> AlertMessage:
         number = callback_number_for(action.control_room, self.callback_number)
         sender = sender_for(action.control_room, self.settings)
+        if kind == DeliveryKind.UPDATE:
+            key = (action.id, revision)
+            if key not in self._updates:
+                self._updates[key] = update_message(action, revision, number, sender)
+            return self._updates[key]
         if kind == DeliveryKind.OUTCOME:
             if action.id not in self._outcomes:
                 if action.outcome is None:
@@ -115,15 +155,17 @@ class MessageComposer:
                     sender=sender,
                 )
             return self._outcomes[action.id]
-        if action.id not in self._alerts:
-            self._alerts[action.id] = compose_alert(
+        alert_key = (action.id, action.sms_text)
+        if alert_key not in self._alerts:
+            self._alerts[alert_key] = compose_alert(
                 action.incident_type.value,
                 action.description or {},
                 action.free_text or "",
                 number,
+                area=area_of(action.location_label or ""),
                 sender=sender,
             )
-        return self._alerts[action.id]
+        return self._alerts[alert_key]
 
     def message(self, delivery: Delivery, action: Action | None) -> OutgoingMessage:
         """The SMS or email of a delivery; ValueError when it cannot be composed (never retried)."""
@@ -138,13 +180,13 @@ class MessageComposer:
             text = (
                 action.sms_text
                 if kind == DeliveryKind.ALERT and action.sms_text
-                else self.composed(action, kind).sms
+                else self.composed(action, kind, delivery.revision).sms
             )
             return OutgoingMessage(channel="sms", to=to, text=text, delivery_id=delivery.id)
         if channel == Channel.EMAIL:
             if delivery.participant_id is None:
                 raise ValueError(f"delivery {delivery.id} has no participant to unsubscribe")
-            composed = self.composed(action, kind)
+            composed = self.composed(action, kind, delivery.revision)
             text, html = composed.email_for(
                 unsubscribe_url(self.settings, self.secret_key, delivery.participant_id, self.clock.now())
             )
@@ -162,3 +204,9 @@ class MessageComposer:
         if action is None:
             raise ValueError("an outcome call belongs to no action")
         return self.composed(action, DeliveryKind.OUTCOME).voice
+
+    def follow_up_voice_text(self, action: Action | None, kind: DeliveryKind, revision: int = 0) -> str:
+        """The spoken outcome message or update of a follow-up call (not the alert)."""
+        if action is None:
+            raise ValueError(f"an {kind.value} call belongs to no action")
+        return self.composed(action, kind, revision).voice

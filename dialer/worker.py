@@ -85,6 +85,8 @@ from dialer.simulated_ivr import walk_alert_flow
 logger = logging.getLogger(__name__)
 
 S = DeliveryState
+# Calls that follow an alert (the outcome message, an update) run the short outcome flow.
+FOLLOW_UP_KINDS = (DeliveryKind.OUTCOME, DeliveryKind.UPDATE)
 RECONCILE_EVERY_S = 5.0
 BREAKER_POLL_S = 0.1  # how often the loop asks a down backend whether it is back
 BREAKER_HOLD_S = 1.0  # after an originate found the backend down, claim nothing for this long
@@ -692,7 +694,12 @@ class DialerWorker:
         with self.db.session() as session:
             rows = session.execute(
                 select(
-                    Delivery.id, Delivery.attempts, Delivery.target, Delivery.kind, Delivery.action_id
+                    Delivery.id,
+                    Delivery.attempts,
+                    Delivery.target,
+                    Delivery.kind,
+                    Delivery.action_id,
+                    Delivery.revision,
                 ).where(
                     Delivery.id.in_(ids),
                     Delivery.claimed_by == self.worker_id,
@@ -779,7 +786,12 @@ class DialerWorker:
                 claimed = list(
                     session.execute(
                         select(
-                            Delivery.id, Delivery.attempts, Delivery.target, Delivery.kind, Delivery.action_id
+                            Delivery.id,
+                            Delivery.attempts,
+                            Delivery.target,
+                            Delivery.kind,
+                            Delivery.action_id,
+                            Delivery.revision,
                         ).where(
                             Delivery.id.in_(ids),
                             Delivery.claimed_by == self.worker_id,
@@ -810,9 +822,9 @@ class DialerWorker:
         given_back = 0
         for index, row in enumerate(rows):
             variables = {"attempt": str(row.attempts), "action_id": str(row.action_id or "")}
-            if row.kind == DeliveryKind.OUTCOME:
+            if row.kind in FOLLOW_UP_KINDS:
                 try:
-                    variables["text"] = self._outcome_text(row.action_id)
+                    variables["text"] = self._follow_up_text(row)
                 except ValueError as exc:  # prompts refused the text: never retried
                     self.submit(
                         CallEvent(
@@ -830,7 +842,7 @@ class DialerWorker:
                 number=row.target,
                 caller_id=self.settings.caller_id,
                 timeout_s=self.settings.dialer.dial_timeout_s,
-                flow="outcome" if row.kind == DeliveryKind.OUTCOME else "alert",
+                flow="outcome" if row.kind in FOLLOW_UP_KINDS else "alert",
                 variables=variables,
             )
             try:
@@ -937,11 +949,12 @@ class DialerWorker:
         )
         return len(moved)
 
-    def _outcome_text(self, action_id: int | None) -> str:
-        """The spoken outcome message (afloopbericht), given to the backend as the call's text."""
+    def _follow_up_text(self, row) -> str:
+        """The spoken outcome message (afloopbericht) or update (vervolgbericht), given to the
+        backend as the call's text; both run the short outcome flow."""
         with self.db.session() as session:
-            action = session.get(Action, action_id) if action_id is not None else None
-            return self.composer.outcome_voice_text(action)
+            action = session.get(Action, row.action_id) if row.action_id is not None else None
+            return self.composer.follow_up_voice_text(action, DeliveryKind(row.kind), row.revision)
 
     # --- 5. messages ------------------------------------------------------------------------
 

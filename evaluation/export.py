@@ -51,6 +51,10 @@ def _rows(report: Report, table: str, tz: str) -> tuple[list[str], list[list]]:
             "meldingen",
             "eerste_melding_s",
             "direct_resultaat",
+            "vervolgberichten",
+            "vervolgbericht_ontvangers",
+            "cirkel_gewijzigd",
+            "toegevoegd_door_wijziging",
         ]
         rows = [
             [
@@ -67,6 +71,10 @@ def _rows(report: Report, table: str, tz: str) -> tuple[list[str], list[list]]:
                 a.sightings,
                 "" if a.first_sighting_s is None else f"{a.first_sighting_s:.0f}",
                 "ja" if a.direct_result else "nee",
+                a.changes.updates,
+                a.changes.update_recipients,
+                a.changes.area_changes,
+                a.changes.recipients_added,
             ]
             for a in report.actions
         ]

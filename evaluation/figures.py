@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from db.models import (
     Action,
+    ActionRevision,
     ActionStatus,
     Address,
     AddressKind,
@@ -30,6 +31,7 @@ from db.models import (
     Outcome,
     Participant,
     ParticipantStatus,
+    RevisionKind,
     Sighting,
 )
 from evaluation.aggregates import ALL_CHANNELS, Counts, action_counts
@@ -59,6 +61,25 @@ class Scope:
 
 
 @dataclass(frozen=True)
+class Changes:
+    """What changed while an action ran (actions.change): updates sent (vervolgberichten) and
+    to how many of the reached, circles widened or moved and how many that added."""
+
+    updates: int = 0
+    update_recipients: int = 0
+    area_changes: int = 0
+    recipients_added: int = 0
+
+    def __add__(self, other: Changes) -> Changes:
+        return Changes(
+            self.updates + other.updates,
+            self.update_recipients + other.update_recipients,
+            self.area_changes + other.area_changes,
+            self.recipients_added + other.recipients_added,
+        )
+
+
+@dataclass(frozen=True)
 class ActionFigures:
     id: int
     incident_type: str
@@ -70,6 +91,7 @@ class ActionFigures:
     counts: dict[tuple[str, str], Counts]
     sightings: int
     first_sighting_s: float | None
+    changes: Changes = field(default_factory=lambda: Changes())
 
     @property
     def people(self) -> Counts:
@@ -131,6 +153,10 @@ class Report:
     @property
     def sightings(self) -> int:
         return sum(a.sightings for a in self.actions)
+
+    @property
+    def changes(self) -> Changes:
+        return sum((a.changes for a in self.actions), Changes())
 
     @property
     def sightings_per_action(self) -> float | None:
@@ -225,11 +251,35 @@ def _sighting_figures(session: Session, actions: list[Action]) -> dict[int, tupl
     return figures
 
 
+def _change_figures(session: Session, actions: list[Action]) -> dict[int, Changes]:
+    ids = [a.id for a in actions]
+    found: dict[int, Changes] = {}
+    for start in range(0, len(ids), 500):
+        for action_id, kind, n, queued, added in session.execute(
+            select(
+                ActionRevision.action_id,
+                ActionRevision.kind,
+                func.count(),
+                func.sum(ActionRevision.updates_queued),
+                func.sum(ActionRevision.recipients_added),
+            )
+            .where(ActionRevision.action_id.in_(ids[start : start + 500]))
+            .group_by(ActionRevision.action_id, ActionRevision.kind)
+        ):
+            if RevisionKind(kind) is RevisionKind.UPDATE:
+                change = Changes(updates=n, update_recipients=int(queued or 0))
+            else:
+                change = Changes(area_changes=n, recipients_added=int(added or 0))
+            found[action_id] = found.get(action_id, Changes()) + change
+    return found
+
+
 def build_report(session: Session, scope: Scope) -> Report:
     selected = actions_in_scope(session, scope)
     actions = [a for a, _ in selected]
     counts = action_counts(session, [a.id for a in actions])
     sightings = _sighting_figures(session, actions)
+    changes = _change_figures(session, actions)
     rooms = dict(session.execute(select(ControlRoom.id, ControlRoom.name)).all())
 
     rows: list[ActionFigures] = []
@@ -256,6 +306,7 @@ def build_report(session: Session, scope: Scope) -> Report:
                 counts=action_count,
                 sightings=n_sightings,
                 first_sighting_s=first_s,
+                changes=changes.get(action.id, Changes()),
             )
         )
         by_type_outcome[(action.incident_type.value, outcome)] += 1

@@ -1,4 +1,5 @@
-"""The outcome call (afloopbericht by voice): everyone reached hears how the action ended.
+"""The outcome call (afloopbericht by voice): everyone reached hears how the action ended. An
+update (vervolgbericht) of a running action is the same short call with the update's text.
 
     start ─ machine ─> wait for the beep ─> the outcome message ─> hang up
           └ person ──> the outcome message ─> "press 1 to hear it again" (a few seconds)
@@ -16,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from db.models import Action, Delivery, DeliveryKind
+from deliveries.message_texts import update_message
 from ivr.alert_flow import record_menu_choice
 from ivr.flow import (
     AwaitMessageEnd,
@@ -40,8 +42,8 @@ def _delivery(env: CallEnv, ctx: Mapping) -> Delivery:
     delivery = env.session.get(Delivery, delivery_id) if isinstance(delivery_id, int) else None
     if delivery is None:
         raise FlowError(f"outcome flow: unknown delivery {delivery_id!r}")
-    if delivery.kind != DeliveryKind.OUTCOME:
-        raise FlowError(f"outcome flow: delivery {delivery.id} is not an outcome delivery")
+    if delivery.kind not in (DeliveryKind.OUTCOME, DeliveryKind.UPDATE):
+        raise FlowError(f"outcome flow: delivery {delivery.id} is not an outcome or update delivery")
     return delivery
 
 
@@ -52,10 +54,16 @@ def answered_by(env: CallEnv, ctx: Mapping) -> str:
 
 
 def outcome_text(env: CallEnv, ctx: Mapping) -> str:
-    """The spoken outcome message of the delivery's action."""
+    """The spoken outcome message (or update) of the delivery's action."""
 
     delivery = _delivery(env, ctx)
     action = env.session.get(Action, delivery.action_id) if delivery.action_id else None
+    if action is not None and delivery.kind == DeliveryKind.UPDATE:
+        number = callback_number_for(action.control_room, env.settings.callback_number)
+        try:
+            return update_message(action, delivery.revision, number).voice
+        except (PromptError, ValueError) as exc:
+            raise FlowError(f"outcome flow: action {action.id}: {exc}") from exc
     if action is None or action.outcome is None:
         raise FlowError(f"outcome flow: delivery {delivery.id} has no ended action to report")
     number = callback_number_for(action.control_room, env.settings.callback_number)

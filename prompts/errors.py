@@ -49,3 +49,7 @@ class TtsError(PromptError):
 
 class AudioError(PromptError):
     """Audio conversion failed or a recorded prompt file cannot be read."""
+
+
+class NothingChanged(InvalidDescription):
+    """An update (vervolgbericht) that says nothing the alert did not already say."""

@@ -97,6 +97,10 @@ _FEATURES = FieldSpec(
     "features", "Bijzondere kenmerken", TEXT, max_length=120, help="Bijvoorbeeld: een bril en een baard"
 )
 _TRANSPORT = FieldSpec("transport", "Vervoer", CHOICE, TRANSPORTS)
+_LAST_SEEN_PLACE = FieldSpec(
+    "last_seen_place", "Laatst gezien bij", TEXT, max_length=80, help="Bijvoorbeeld: de Markt"
+)
+_LAST_SEEN_TIME = FieldSpec("last_seen_time", "Laatst gezien om", TIME, help="Bijvoorbeeld 14:35")
 _DIRECTION = FieldSpec("direction", "Richting", TEXT, max_length=80, help="Bijvoorbeeld: het station")
 
 _FIELDS: dict[IncidentType, tuple[FieldSpec, ...]] = {
@@ -133,8 +137,8 @@ _FIELDS: dict[IncidentType, tuple[FieldSpec, ...]] = {
             max_length=100,
             help="Bijvoorbeeld: heeft dementie en kan verward zijn",
         ),
-        FieldSpec("last_seen_place", "Laatst gezien bij", TEXT, max_length=80),
-        FieldSpec("last_seen_time", "Laatst gezien om", TIME, help="Bijvoorbeeld 14:35"),
+        _LAST_SEEN_PLACE,
+        _LAST_SEEN_TIME,
     ),
     IncidentType.VEHICLE: (
         FieldSpec("vehicle_kind", "Soort voertuig", CHOICE, VEHICLE_KINDS),
@@ -146,6 +150,8 @@ _FIELDS: dict[IncidentType, tuple[FieldSpec, ...]] = {
             "features", "Bijzonderheden", TEXT, max_length=100, help="Bijvoorbeeld: schade aan de linkerkant"
         ),
         FieldSpec("occupants", "Inzittenden", TEXT, max_length=100, help="Bijvoorbeeld: twee mannen"),
+        _LAST_SEEN_PLACE,
+        _LAST_SEEN_TIME,
         _DIRECTION,
     ),
     IncidentType.OTHER: (

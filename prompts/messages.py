@@ -1,4 +1,5 @@
-"""Composition of the alert and the outcome message (afloopbericht) for every channel.
+"""Composition of the alert, the update (vervolgbericht) and the outcome message (afloopbericht)
+for every channel.
 
 Pure functions. The message is built once from the validated description as a list of
 sentences, through a *form*: the written form (web preview, e-mail) keeps digits and plates
@@ -15,7 +16,7 @@ from typing import Any
 
 from db.models import IncidentType, Outcome
 from prompts import spoken
-from prompts.errors import InvalidDescription, UnknownOutcome
+from prompts.errors import InvalidDescription, NothingChanged, UnknownOutcome
 from prompts.fields import Age, incident_type_of, parse_age, validate_description
 from prompts.grammar import place_with_article, with_articles
 from prompts.sms import sms_length, to_gsm7
@@ -293,16 +294,35 @@ def _person_sentences(kind: IncidentType, d: dict, form: WrittenForm) -> list[st
             sentences.append(f"{pronoun} heeft dringend medische hulp nodig")
         if "medical_note" in d:
             sentences.append(form.text(d["medical_note"]))
-        if "last_seen_place" in d or "last_seen_time" in d:
-            seen = f"{pronoun} is voor het laatst gezien"
-            if "last_seen_time" in d:
-                seen += f" om {form.time(d['last_seen_time'])}"
-            if "last_seen_place" in d:
-                seen += f" bij {form.text(d['last_seen_place'])}"
-            sentences.append(seen)
+        sentences.extend(_last_seen(d, pronoun, form))
         if "transport" in d:
             sentences.append(f"{pronoun} is mogelijk {_TRANSPORT[d['transport']]} onderweg")
     return sentences
+
+
+def _last_seen(d: dict, subject: str, form: WrittenForm) -> list[str]:
+    """ "Hij is voor het laatst gezien om ... bij ..."; nothing when neither is known."""
+    if "last_seen_place" not in d and "last_seen_time" not in d:
+        return []
+    seen = f"{subject} is voor het laatst gezien"
+    if "last_seen_time" in d:
+        seen += f" om {form.time(d['last_seen_time'])}"
+    if "last_seen_place" in d:
+        seen += f" bij {form.text(d['last_seen_place'])}"
+    return [seen]
+
+
+def _sms_last_seen(d: dict) -> list[tuple[int, str]]:
+    """Where and when, as one SMS part that is dropped last (priority 0)."""
+    if "last_seen_place" not in d and "last_seen_time" not in d:
+        return []
+    # Where before when, as in the whole message.
+    seen = "laatst gezien"
+    if "last_seen_place" in d:
+        seen += f" bij {d['last_seen_place']}"
+    if "last_seen_time" in d:
+        seen += f" om {d['last_seen_time']} uur"
+    return [(WHERE_PRIORITY, seen)]
 
 
 def _vehicle_noun(d: dict) -> str:
@@ -326,6 +346,7 @@ def _vehicle_sentences(d: dict, form: WrittenForm) -> list[str]:
         sentences.append(f"Opvallend: {form.text(d['features'])}")
     if "occupants" in d:
         sentences.append(f"Inzittenden: {form.text(d['occupants'])}")
+    sentences.extend(_last_seen(d, "Het voertuig", form))
     if "direction" in d:
         sentences.append(
             f"Het voertuig reed in de richting van {form.text(_direction_phrase(d['direction']))}"
@@ -408,6 +429,7 @@ def _sms_parts(kind: IncidentType, d: dict) -> tuple[str, list[tuple[int, str]]]
             parts.append((3, d["features"]))
         if "occupants" in d:
             parts.append((4, f"inzittenden: {d['occupants']}"))
+        parts.extend(_sms_last_seen(d))
         if "direction" in d:
             parts.append((1, f"richting {_direction(d['direction'])}"))
         return head, parts
@@ -446,14 +468,7 @@ def _sms_parts(kind: IncidentType, d: dict) -> tuple[str, list[tuple[int, str]]]
         parts.append((2, "heeft dringend medische hulp nodig"))
     if "medical_note" in d:
         parts.append((4, d["medical_note"]))
-    if "last_seen_place" in d or "last_seen_time" in d:
-        # Where before when, as in the whole message.
-        seen = "laatst gezien"
-        if "last_seen_place" in d:
-            seen += f" bij {d['last_seen_place']}"
-        if "last_seen_time" in d:
-            seen += f" om {d['last_seen_time']} uur"
-        parts.append((1, seen))
+    parts.extend(_sms_last_seen(d))
     move = []
     if "transport" in d:
         move.append(_TRANSPORT[d["transport"]])
@@ -464,9 +479,9 @@ def _sms_parts(kind: IncidentType, d: dict) -> tuple[str, list[tuple[int, str]]]
     return head, parts
 
 
-def _sms_text(prefix: str, head: str, parts: list[str], free: str, tail: str) -> str:
+def _sms_text(prefix: str, head: str, parts: list[str], free: str, tail: str, area: str = "") -> str:
     body = ", ".join([head, *parts])
-    text = f"{prefix}: kijk uit naar {body}."
+    text = f"{prefix}: omgeving {area}. Kijk uit naar {body}." if area else f"{prefix}: kijk uit naar {body}."
     if free:
         text += " " + _sentence(free)
     # No abbreviation a recipient must decode, also not in what the centralist typed.
@@ -481,6 +496,8 @@ def _fits(text: str, max_segments: int) -> bool:
 # (build, skin: 4 and 5), before height and hair (3): it often says what matters ("mogelijk
 # gewapend").
 FREE_TEXT_PRIORITY = 3.5
+# Where and when it was last seen is the last detail to go (the area itself is never dropped).
+WHERE_PRIORITY = 0
 
 
 def shorten_sms(
@@ -490,11 +507,13 @@ def shorten_sms(
     tail: str,
     prefix: str = "Burgernet",
     max_segments: int = MAX_SMS_SEGMENTS,
+    area: str = "",
 ) -> str:
     """Deterministic shortening: the full text if it fits `max_segments` concatenated
     segments; else drop the optional parts and the free text, highest priority number first
     (the later part first on a tie), until it fits, then take back what fits again. The head
-    (what to look for) and the tail (the call-back number, the STOP footer) are never dropped;
+    (what to look for), the area and the tail (the call-back number, the STOP footer) are
+    never dropped;
     if even they do not fit, the full text is sent in more segments: complete information
     beats a mutilated message."""
     optional: list[tuple[float, str]] = [*parts, *([(FREE_TEXT_PRIORITY, free)] if free else [])]
@@ -507,6 +526,7 @@ def shorten_sms(
             [optional[i][1] for i in kept if i != free_index],
             free if free_index in kept else "",
             tail,
+            area,
         )
 
     kept = list(range(len(optional)))
@@ -573,7 +593,7 @@ def compose_alert(
 
     head, parts = _sms_parts(kind, d)
     tail = f"Gezien? Bel gratis {callback}. {sender.sms_stop}"
-    sms = shorten_sms(head, parts, free, tail, prefix=sender.sms_prefix)
+    sms = shorten_sms(head, parts, free, tail, prefix=sender.sms_prefix, area=area)
     length = sms_length(sms)
 
     subject_noun = _description_sentences(kind, d, WRITTEN)[0][len("Wilt u uitkijken naar ") :]
@@ -683,6 +703,80 @@ def compose_outcome(
         sms_encoding=length.encoding,
         email_subject="Burgernet: "
         + ("kind gevonden" if sms_main == "het kind is gevonden" else _OUTCOME_SUBJECT[result]),
+        email_footer=_EMAIL_FOOTER.format(sender=sender.email_sender, callback=callback),
+    )
+
+
+def _changed_sentences(kind: IncidentType, before: dict, after: dict, form: WrittenForm) -> list[str]:
+    """The sentences of the new description that the old one did not say, in order."""
+    said = set(_description_sentences(kind, before, form))
+    return [s for s in _description_sentences(kind, after, form) if s not in said]
+
+
+def compose_update(
+    incident_type: str,
+    description_before: dict,
+    description: dict,
+    free_text: str,
+    callback_number: str,
+    area: str = "",
+    sender: Sender = NO_SENDER,
+    free_text_before: str = "",
+) -> AlertMessage:
+    """The update (vervolgbericht) for those the alert already reached: only what is new in
+    the description, and the free text when it changed, under a line that says it adds to
+    the alert.
+
+    Raises NothingChanged when the description says nothing new and there is no free text;
+    InvalidDescription / UnspeakableText like compose_alert."""
+    kind = incident_type_of(incident_type)
+    old = validate_description(kind, description_before or {}) if description_before else {}
+    new = validate_description(kind, description)
+    free = _clean_free_text(free_text, "free_text", FREE_TEXT_MAX)
+    if free == spoken.clean_text(free_text_before or ""):
+        free = ""
+    area = _clean_free_text(area, "area", 80)
+    callback = _check_callback_number(callback_number)
+    if not _changed_sentences(kind, old, new, WRITTEN) and not free:
+        raise NothingChanged(
+            "the update says nothing new",
+            "Het vervolgbericht zegt niets nieuws: wijzig het signalement of vul een tekst in.",
+            "free_text",
+        )
+
+    def text(form: WrittenForm) -> str:
+        opening = "Hier volgt een aanvulling van Burgernet op de eerdere oproep"
+        if area:
+            opening += f" voor de omgeving {form.text(area)}"
+        sentences = [opening, *_changed_sentences(kind, old, new, form)]
+        if free:
+            sentences.append(form.text(free))
+        sentences.append(f"Ziet u {_SEEN_SUBJECT[kind]}, bel dan gratis {form.phone(callback)}")
+        return " ".join(_sentence(s) for s in sentences if s.strip())
+
+    voice, display = text(SPOKEN), text(WRITTEN)
+    changed = _changed_sentences(kind, old, new, WRITTEN)
+    tail = f"Gezien? Bel gratis {callback}. {sender.sms_stop}"
+    where = f" (omgeving {area})" if area else ""
+    lines = [_sentence(s) for s in changed] + ([_sentence(free)] if free else [])
+    sms = ""
+    while lines:
+        sms = to_gsm7(
+            spoken.expand_abbreviations(
+                f"{sender.sms_prefix}: aanvulling op de oproep{where}. {' '.join(lines)} {tail}"
+            )
+        )
+        if _fits(sms, MAX_SMS_SEGMENTS) or len(lines) == 1:
+            break
+        lines.pop()
+    length = sms_length(sms)
+    return AlertMessage(
+        voice=voice,
+        display=display,
+        sms=sms,
+        sms_segments=length.segments,
+        sms_encoding=length.encoding,
+        email_subject="Burgernet: aanvulling op de oproep" + (f" voor {area}" if area else ""),
         email_footer=_EMAIL_FOOTER.format(sender=sender.email_sender, callback=callback),
     )
 

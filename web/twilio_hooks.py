@@ -260,7 +260,7 @@ def call_status():
 
 
 # Which voice webhook restarts a delivery's message for an answering machine.
-_MESSAGE_FLOW = {DeliveryKind.ALERT: "alert", DeliveryKind.OUTCOME: "outcome"}
+_MESSAGE_FLOW = {DeliveryKind.ALERT: "alert", DeliveryKind.OUTCOME: "outcome", DeliveryKind.UPDATE: "outcome"}
 
 
 @bp.post("/amd")

@@ -121,3 +121,21 @@ def test_cli_validates_like_the_form(runner, db, rooms, population):
     markup = start(runner, *NORMS, description='{"colour": "<b>rood</b>"}')
     assert markup.exit_code == 1 and "niet-toegestane tekens" in markup.output
     assert db.count(Action) == 0
+
+
+def test_cli_updates_and_widens_a_running_action(runner, db, rooms, population):
+    started = start(runner, *NORMS, "--channels", "voice")
+    assert started.exit_code == 0, started.output
+    action_id = json.loads(started.output.strip().splitlines()[-1])["action_id"]
+    base = ["--id", str(action_id), "--operator", "centralist"]
+    same = runner.invoke(cli, args=["action", "update", *base])
+    assert same.exit_code != 0 and "niets nieuws" in same.output
+    updated = runner.invoke(
+        cli, args=["action", "update", *base, "--free-text", "Gezien richting het station."]
+    )
+    assert updated.exit_code == 0, updated.output
+    assert json.loads(updated.output.strip().splitlines()[-1])["revision"] == 1
+    widened = runner.invoke(cli, args=["action", "area", *base, "--radius", "1500"])
+    assert widened.exit_code != 0 and "voegt niemand toe" in widened.output  # all ten already asked
+    with db.session() as s:
+        assert "Gezien richting het station" in s.get(Action, action_id).voice_text

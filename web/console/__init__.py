@@ -5,6 +5,7 @@
 - confirm: the confirmation that states the numbers, and the start (actions.start)
 - live: the live action page, its progress JSON and its server-sent events
 - sightings: the recorded sightings of an action (audio, handled)
+- changing: an update (vervolgbericht) or a changed circle of a running action (actions.change)
 - ending: the outcome message's preview and the end of an action (actions.end)
 - audit: the audit trail of the control room (supervisors)
 - training: the trainer's simulated call-back (training mode only)
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from web.console import (  # noqa: F401  (views)
     audit,
+    changing,
     confirm,
     ending,
     form,

@@ -193,7 +193,9 @@ def preview_audio():
     values, description = form_values(request.form)
     try:
         incident_type, checked, free_text = check_message_fields(values, description, settings)
-        message = compose_text(incident_type, checked, free_text, number)
+        message = compose_text(
+            incident_type, checked, free_text, number, location_label=str(values.get("location_label") or "")
+        )
         rendered = render(message.voice, settings)
     except InvalidActionRequest as invalid:
         return jsonify({"ok": False, "errors": invalid.errors}), 200

@@ -26,9 +26,11 @@ from db.models import Action, ActionStatus, Operator
 from prompts.callback_number import callback_number_for
 from prompts.errors import PromptError
 from prompts.messages import compose_alert
+from prompts.place import area_of
 from web.auth import current_operator, login_required
 from web.common import current_clock
 from web.console.blueprint import bp
+from web.console.changing import revision_history
 from web.console.common import action_or_404, duration, labels
 from web.ops import backend_unreachable
 from web.runtime import current_db, current_settings
@@ -75,6 +77,7 @@ def action_page(action_id: int):
             web=settings.web,
             outcomes=outcome_labels_for(action.incident_type.value),
             duration=duration,
+            revisions=revision_history(s, action),
         )
 
 
@@ -189,6 +192,7 @@ def _display_text(action: Action, settings: Settings) -> str:
             dict(action.description or {}),
             action.free_text or "",
             callback_number_for(action.control_room, settings.callback_number),
+            area=area_of(action.location_label or ""),
         ).display
     except PromptError:
         return action.voice_text or ""
