@@ -7,7 +7,8 @@
      └──> missed
 
 `ivr`: the caller hears the welcome and the menus. `waiting`: in the control room's call queue.
-`recording`: speaking after the beep. The ends: `connected` (a centralist took the call),
+`recording`: speaking after the beep. `ended_at` is stamped when the call is over (for a
+connected call: when the conversation ended). The ends: `connected` (a centralist took the call),
 `recorded` (a recording was kept, whole or in part) and `missed` (nobody heard the caller and
 nothing was kept: on the call-back list with the caller's number and how long they waited).
 A missed caller can still be called back from the console (`called_back_at`); that is not a
@@ -60,8 +61,8 @@ def move(sighting: Sighting, new: str, now: datetime) -> bool:
         raise LineStateError(f"sighting {sighting.id}: cannot go from {current} to {new}")
     if new == WAITING:
         sighting.queued_at = now
-    if new in ENDED:
-        sighting.ended_at = now
+    if new in (RECORDED, MISSED):
+        sighting.ended_at = now  # a connected call ends with its conversation: `close`
     if current == WAITING and sighting.wait_s is None and sighting.queued_at is not None:
         sighting.wait_s = round(max(0.0, (now - sighting.queued_at).total_seconds()), 1)
     sighting.line_state = new
@@ -97,4 +98,6 @@ def close(sighting: Sighting, now: datetime) -> str:
         if sighting.line_state == RECORDING and end == CONNECTED:
             move(sighting, RECORDED if sighting.recording_status in ("complete", "truncated") else IVR, now)
         move(sighting, end, now)
+    if sighting.ended_at is None:
+        sighting.ended_at = now
     return end

@@ -56,7 +56,7 @@ def expected_wait_minutes(session: Session, room_id: int | None, position: int, 
             Sighting.control_room_id == room_id,
             Sighting.line_state == line_states.CONNECTED,
             Sighting.wait_s.is_not(None),
-            Sighting.ended_at >= now - EXPECTED_WAIT_WINDOW,
+            Sighting.queued_at >= now - EXPECTED_WAIT_WINDOW,
         )
     )
     if average is None:
@@ -161,3 +161,23 @@ def close_stale(session: Session, now: datetime, max_wait_s: int, max_ivr_s: int
         line_states.close(sighting, now)
     session.commit()
     return len(rows)
+
+
+def note_answered(session: Session, provider: str, call_id: str, agent: str, now: datetime) -> bool:
+    """A centralist just took a waiting caller (the PBX's or Twilio's word, as it happens): the
+    row says connected from now on, with who answered and how long the caller waited. The
+    caller's flow learns it only when the conversation is over. Committed; False when no row
+    of that call waits."""
+    if not call_id:
+        return False
+    sighting = session.scalars(
+        select(Sighting)
+        .where(Sighting.provider == provider, Sighting.provider_call_id == call_id)
+        .order_by(Sighting.id)
+    ).first()
+    if sighting is None or not line_states.advance(sighting, line_states.CONNECTED, now):
+        return False
+    sighting.transferred = True
+    sighting.answered_by = (agent or "")[:120] or None
+    session.commit()
+    return True

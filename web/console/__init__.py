@@ -7,6 +7,7 @@
 - sightings: the recorded sightings of an action (audio, handled)
 - ending: the outcome message's preview and the end of an action (actions.end)
 - audit: the audit trail of the control room (supervisors)
+- callback_line: the call-back view (queue, conversations, missed callers, presence)
 
 Every page needs a logged-in operator and shows only the operator's own control room. The
 rules live in actions/; these modules translate requests and Dutch errors.
@@ -14,7 +15,16 @@ rules live in actions/; these modules translate requests and Dutch errors.
 
 from __future__ import annotations
 
-from web.console import audit, confirm, ending, form, live, overview, sightings  # noqa: F401  (views)
+from web.console import (  # noqa: F401  (views)
+    audit,
+    callback_line,
+    confirm,
+    ending,
+    form,
+    live,
+    overview,
+    sightings,
+)
 from web.console.blueprint import bp
 
 __all__ = ["bp"]
