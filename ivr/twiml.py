@@ -268,11 +268,16 @@ class TwimlRenderer:
                 verb.say(part.text, **self.say_attributes)
 
 
-def dequeue(queue: str, caller_id: str | None = None) -> str:
-    """TwiML for a centralist's phone that takes the next caller waiting in `queue`."""
+def dequeue(queue: str, answered_url: str | None = None) -> str:
+    """TwiML for a centralist's phone that takes the next caller waiting in `queue`. Twilio
+    requests `answered_url` for the caller just before the two are connected (the platform
+    notes the row connected there)."""
     response = VoiceResponse()
-    dial = Dial(caller_id=caller_id) if caller_id else Dial()
-    dial.queue(queue)
+    dial = Dial()
+    if answered_url:
+        dial.queue(queue, url=answered_url, method="POST")
+    else:
+        dial.queue(queue)
     response.append(dial)
     return str(response)
 

@@ -44,6 +44,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
+from callback_line.queue import note_answered
 from callback_line.recordings import file_recording
 from config.clock import Clock, SystemClock
 from config.logging import log_event, mask_phone
@@ -521,7 +522,20 @@ def take_next_caller(room_id: int):
         room = session.get(ControlRoom, room_id)
         if room is None or not room.callback_queue:
             abort(404)
-        return Response(dequeue(room.callback_queue), mimetype="text/xml")
+        answered = webhook_url(current_settings(), f"{WebhookPaths.PREFIX}/queue-answered")
+        return Response(dequeue(room.callback_queue, answered), mimetype="text/xml")
+
+
+@bp.post("/queue-answered")
+@signed
+def queue_answered():
+    """Twilio is about to connect a waiting caller (CallSid) to a centralist's call: the
+    caller's row says connected from now on. Nothing is played to the caller."""
+    form = request.form
+    agent = form.get("DequeingCallSid") or "twilio"
+    with current_db().session() as session:
+        note_answered(session, PROVIDER, form.get("CallSid", ""), agent, _clock().now())
+    return _twiml()
 
 
 # --- recordings -------------------------------------------------------------------------------

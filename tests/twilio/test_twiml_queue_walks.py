@@ -6,6 +6,7 @@ end as rows that say the same: connected, recorded or missed with the wait."""
 from __future__ import annotations
 
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,24 @@ def test_hangup_while_waiting_on_twilio_is_a_missed_row_with_the_wait(
 
 def test_a_centralist_takes_the_next_caller_with_dial_queue():
     assert dequeue(QUEUE).endswith("<Response><Dial><Queue>burgernet-callback</Queue></Dial></Response>")
+
+
+def test_a_centralists_phone_takes_the_caller_and_the_row_says_connected_at_once(
+    db, twilio_settings, live_app, fake_twilio, queued_wave
+):
+    call = fake_twilio.incoming_call(CALLER, OUR_NUMBER, live_app.url("/twilio/voice/callback"))
+    fake_twilio.gather_timeout(call.sid)
+    desk = fake_twilio.post_webhook(
+        live_app.url(f"/twilio/dequeue/{queued_wave.room_id}"), {"CallSid": "CA" + "d" * 32, "From": "+3170"}
+    )
+    queue = ET.fromstring(desk.text).find("Dial/Queue")
+    assert queue.text == QUEUE
+    fake_twilio.post_webhook(queue.get("url"), {"CallSid": call.sid, "DequeingCallSid": "CA" + "d" * 32})
+    with db.session() as s:
+        [row] = s.scalars(select(Sighting)).all()
+        assert (row.line_state, row.answered_by) == ("connected", "CA" + "d" * 32)
+    fake_twilio.dequeue(call.sid, 25)
+    assert fake_twilio.call(call.sid).ended
+    with db.session() as s:
+        [row] = s.scalars(select(Sighting)).all()
+    assert (row.line_state, row.wait_s, row.ended_at is not None) == ("connected", 25.0, True)
