@@ -401,10 +401,10 @@ def queue_announcement(env: CallEnv, ctx: Mapping) -> list[Speech]:
     position = queue_position(env.session, sighting)
     out = [Speech(ivr_prompt_text("callback_queue_position", env.settings, position=position))]
     minutes = expected_wait_minutes(env.session, sighting.control_room_id, position, env.clock.now())
-    if minutes is not None:
-        out.append(
-            Speech(ivr_prompt_text("callback_queue_expected_wait", env.settings, minutes=max(1, minutes)))
-        )
+    if minutes == 1:
+        out.append(Speech(ivr_prompt_text("callback_queue_expected_wait_minute", env.settings)))
+    elif minutes is not None:
+        out.append(Speech(ivr_prompt_text("callback_queue_expected_wait", env.settings, minutes=minutes)))
     return out
 
 

@@ -95,6 +95,7 @@ IVR_PROMPTS: dict[str, str] = {
     # The call queue: said on joining, and again and again while waiting.
     "callback_queue_position": "Alle centralisten zijn in gesprek. U bent nummer {position} in de wachtrij.",
     "callback_queue_expected_wait": "De verwachte wachttijd is ongeveer {minutes} minuten.",
+    "callback_queue_expected_wait_minute": "De verwachte wachttijd is ongeveer één minuut.",
     "callback_queue_hold": (
         "Blijft u aan de lijn, u wordt zo snel mogelijk geholpen. Wilt u niet wachten, druk dan 1 "
         "om uw waarneming in te spreken."

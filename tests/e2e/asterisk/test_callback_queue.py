@@ -135,7 +135,7 @@ def test_callers_queue_in_order_and_nobody_is_lost(queue_settings, queue_db, tmp
             4.0,
             {
                 "digit": "1",
-                "digit_at_ms": ms(queued_s + 3),
+                "digit_at_ms": ms(queued_s + 7),
                 "speak_after_ms": ms(record_s + 1.5),
                 "stay_ms": 1500,
             },
