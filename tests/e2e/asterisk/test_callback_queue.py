@@ -86,13 +86,12 @@ def invites(log: Path) -> list[tuple[datetime, str, str]]:
     """(time, request URI user, From user) of every INVITE a sipp -trace_msg log received."""
     text = log.read_text(errors="replace") if log.exists() else ""
     out = []
-    for block in re.split(r"\n-{20,} ", text):
-        stamp = re.match(r"(\d{4}-\d\d-\d\d\s+\d\d:\d\d:\d\d(?:\.\d+)?)", block)
-        invite = re.search(r"^INVITE sip:\+?([^@;\s]+)@", block, re.M)
-        sender = re.search(r"^From:[^<\n]*<sip:\+?([^@;>\s]+)@", block, re.M)
-        if stamp and invite and "received" in block.split("\n", 2)[0] + block[:200]:
-            when = datetime.fromisoformat(stamp.group(1).replace("  ", " "))
-            out.append((when, invite.group(1), sender.group(1) if sender else ""))
+    for block in re.finditer(r"-{20,} (\S+ \S+)\n(.*?)(?=\n-{20,} |\Z)", text, re.S):
+        stamp, body = block.groups()
+        invite = re.search(r"^INVITE sip:\+?([^@;\s]+)@", body, re.M)
+        sender = re.search(r"^From:[^<\n]*<sip:\+?([^@;>\s]+)@", body, re.M)
+        if invite and "received" in body[:80]:
+            out.append((datetime.fromisoformat(stamp), invite.group(1), sender.group(1) if sender else ""))
     return out
 
 
