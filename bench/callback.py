@@ -110,7 +110,7 @@ def _percentile(values: list[float], share: float) -> float | None:
 def run_callback_load(
     settings, db, *, callers: int, centralists: int, spread_s: float, workdir: Path
 ) -> dict:
-    numbers = [f"+316{70000000 + i:08d}" for i in range(callers)]
+    numbers = [f"+3161{i:07d}" for i in range(callers)]
     wave = seed_alert_wave(db, numbers, state=DeliveryState.COMPLETED)
     with db.transaction() as s:
         s.get(ControlRoom, wave.room_id).callback_queue = QUEUE
@@ -191,7 +191,7 @@ def run_callback_load(
 
     with db.session() as s:
         rows = s.scalars(select(Sighting)).all()
-    ended = {r.caller_number for r in rows if r.line_state in line_states.ENDED}
+    ended = {(r.caller_number or "").lstrip("+") for r in rows if r.line_state in line_states.ENDED}
     waits = [r.wait_s for r in rows if r.wait_s is not None]
     by_state = {state: sum(1 for r in rows if r.line_state == state) for state in line_states.ENDED}
     return {
@@ -200,7 +200,7 @@ def run_callback_load(
         "connected": by_state[line_states.CONNECTED],
         "recorded": by_state[line_states.RECORDED],
         "missed": by_state[line_states.MISSED],
-        "lost": sum(1 for n in numbers if n not in ended),
+        "lost": sum(1 for n in numbers if n.lstrip("+") not in ended),
         "max_wait_s": round(max(waits), 1) if waits else None,
         "p95_wait_s": _percentile(waits, 0.95),
         "max_wait_limit_s": QUEUE_MAX_WAIT_S,

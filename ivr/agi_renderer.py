@@ -21,7 +21,8 @@ what happened as an `Input`.
                         GOSUB burgernet-queue s 1; GET VARIABLE MEMBERINTERFACE, QEHOLDTIME,
                         BURGERNET_QUEUE_KEY, QUEUESTATUS   -> queue (answered: a member's
                         interface; left: key 1; timeout; unavailable; a hangup while waiting
-                        is reported with the seconds waited)
+                        is reported with the seconds waited, also when GOSUB answered
+                        normally for a caller who abandoned the queue: ABANDONED=TRUE)
     AwaitMessageEndStep EXEC WaitForSilence 1500,1,<max s>              -> done
     HangupStep          prompts, HANGUP
 
@@ -402,7 +403,10 @@ class AgiRenderer:
                 self.agi.execute("GOSUB", *QUEUE_SUBROUTINE)
         except AGIHangup:
             raise CallerHungUp(self._queue_result(joined, hung_up=True)) from None
-        return self._queue_result(joined, hung_up=False)
+        result = self._queue_result(joined, hung_up=False)
+        if result.queue_outcome is QueueOutcome.HANGUP:
+            raise CallerHungUp(result)  # the flow does not go on for a caller who is gone
+        return result
 
     def _queue_result(self, joined: float, *, hung_up: bool) -> Input:
         member = self._variable("MEMBERINTERFACE")
@@ -417,6 +421,10 @@ class AgiRenderer:
             return Input.queued(QueueOutcome.LEFT, waited, status="KEY")
         if status == "TIMEOUT":
             return Input.queued(QueueOutcome.TIMEOUT, waited, status=status)
+        # A caller who hangs up while waiting ends Queue() (ABANDONED=TRUE, no QUEUESTATUS);
+        # the GOSUB may still answer normally before Asterisk's HANGUP notice.
+        if not hung_up and (self._variable("ABANDONED") == "TRUE" or not status):
+            hung_up = self.agi.hung_up or not self.agi._channel_alive()
         if hung_up:
             return Input.queued(QueueOutcome.HANGUP, waited, status=status or "HANGUP")
         return Input.queued(QueueOutcome.UNAVAILABLE, waited, status=status or "UNKNOWN")
