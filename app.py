@@ -104,6 +104,7 @@ class BenchGroup(click.Group):
         "asterisk": ("bench.asterisk", "bench_asterisk", "a wave through the real Asterisk testbed"),
         "asterisk-originate": ("bench.asterisk", "bench_asterisk_originate", "AMI originates per second"),
         "fastagi": ("bench.fastagi", "bench_fastagi", "concurrent calls through the FastAGI server"),
+        "callback": ("bench.callback", "bench_callback", "call-back line under load: callers queue"),
         "twilio": ("bench.twilio", "bench_twilio", "signed Twilio webhooks per second"),
         "evaluation": ("bench.evaluation", "bench_evaluation", "the evaluation report"),
     }

@@ -7,4 +7,10 @@
   first, the file assessed (complete, truncated, failed) and moved into `settings.recordings_dir`
   (fsynced) after the Sighting row says where it is, before the caller hears anything more.
 - `callback_line.inbox`: the console's sightings inbox (`list_sightings`, `mark_handled`).
+- `callback_line.line_states`: where each call to the line is (ivr, waiting, recording,
+  connected, recorded, missed): one transition table, one function that moves a row.
+- `callback_line.queue`: the control room's call queue as the platform sees it (position,
+  expected wait, the console's board, calls closed when their IVR connection was lost).
+- `callback_line.desk_phones` / `callback_line.call_back`: the port to the centralists' desk
+  phones, and the console's use cases on it (call a missed caller back; presence).
 """

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     or_,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -168,6 +169,9 @@ class ControlRoom(Timestamped, Base):
     # Phone number (E.164) or SIP target that reaches the centralists on duty.
     transfer_target: Mapped[str] = mapped_column(String(200))
     callback_number: Mapped[str | None] = mapped_column(String(32))
+    # The call queue callers on the call-back number wait in (Asterisk app_queue name, Twilio
+    # queue name); null: they are put through to the transfer target directly.
+    callback_queue: Mapped[str | None] = mapped_column(String(80))
     # Local-time window without voice calls; null means the global setting applies.
     quiet_hours_start: Mapped[str | None] = mapped_column(String(5))
     quiet_hours_end: Mapped[str | None] = mapped_column(String(5))
@@ -187,6 +191,8 @@ class Operator(Timestamped, Base):
     # Direct line or SIP target of this centralist; the control room's target is the fallback.
     transfer_target: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Presence: an unavailable (busy) centralist's phone is paused in the call-back queue.
+    available: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
@@ -505,6 +511,17 @@ class Sighting(Timestamped, Base):
     # was made, e.g. the caller hung up first); `recording_error` says why when not complete.
     recording_status: Mapped[str | None] = mapped_column(String(20))
     recording_error: Mapped[str | None] = mapped_column(String(200))
+    # Where the call is on the line (callback_line.line_states): ivr | waiting | recording |
+    # connected | recorded | missed; null on rows from before the queue.
+    line_state: Mapped[str | None] = mapped_column(String(20))
+    queued_at: Mapped[datetime | None]
+    wait_s: Mapped[float | None] = mapped_column(Float)  # seconds waited in the queue
+    answered_by: Mapped[str | None] = mapped_column(String(120))  # the queue member who answered
+    ended_at: Mapped[datetime | None]
+    called_back_at: Mapped[datetime | None]
+    called_back_by_id: Mapped[int | None] = mapped_column(ForeignKey("operator.id"))
+
+    __table_args__ = (Index("ix_sighting_room_line_state", "control_room_id", "line_state"),)
 
     @classmethod
     def left_a_report(cls):

@@ -23,12 +23,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from actions.end import end_action, outcome_due_at, plan_outcome_messages
+from callback_line.queue import close_stale
 from config.clock import Clock
 from config.logging import log_event
 from config.settings import Settings
 from db.database import Database
 from db.models import Action, ActionStatus, Lease, Outcome
 from dialer.simulated_callbacks import simulated_callbacks_job
+from ivr.callback_flow import QUEUE_MAX_WAIT_S
 from participants.retention import purge
 
 logger = logging.getLogger(__name__)
@@ -125,6 +127,15 @@ def retention_purge_job(db: Database, settings: Settings, clock: Clock) -> None:
     log_event(logger, "job.retention_purge", report=repr(report))
 
 
+def stale_callback_calls_job(db: Database, settings: Settings, clock: Clock) -> None:
+    """Calls to the call-back line whose IVR connection was lost mid-call (the FastAGI server
+    restarted) end as missed callers: on the call-back list, never lost."""
+    with db.session() as session:
+        closed = close_stale(session, clock.now(), QUEUE_MAX_WAIT_S)
+    if closed:
+        log_event(logger, "job.callback_calls_closed", calls=closed)
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -138,4 +149,5 @@ JOBS = (
     Job("retention_purge", retention_purge_job, 60.0),
     # Training mode only: simulated participants phone the call-back line (a no-op otherwise).
     Job("simulated_callbacks", simulated_callbacks_job, 3.0),
+    Job("stale_callback_calls", stale_callback_calls_job, 60.0),
 )

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from callback_line.desk_phones import DeskPhones
 from config.clock import Clock, SystemClock
 from config.settings import Settings
 from db.database import Database
 from deliveries.call_backend import CallBackend
 from deliveries.message_sender import MessageSender
 from dialer.backends.asterisk import AsteriskBackend
+from dialer.backends.desk_phones import AsteriskDeskPhones, SimulatedDeskPhones, TwilioDeskPhones
 from dialer.backends.twilio import TwilioCallBackend
 from dialer.simulator import ScaledClock, SimulatedNetwork, SimulatedSender
 from dialer.worker import DialerWorker
@@ -35,6 +37,15 @@ def build_backend(settings: Settings, clock: Clock, *, call_log: Path | None = N
     if settings.phone_backend == "twilio":
         return TwilioCallBackend(settings)
     raise ValueError(f"unknown phone backend {settings.phone_backend!r}")
+
+
+def build_desk_phones(settings: Settings) -> DeskPhones:
+    """The centralists' desk phones (click-to-call, presence) on the configured backend."""
+    if settings.phone_backend == "asterisk":
+        return AsteriskDeskPhones(settings)
+    if settings.phone_backend == "twilio":
+        return TwilioDeskPhones(settings)
+    return SimulatedDeskPhones()
 
 
 def build_senders(settings: Settings) -> dict[str, MessageSender]:

@@ -15,6 +15,14 @@ what happened as an `Input`.
                         SET VARIABLE BURGERNET_TRANSFER_TIMEOUT <s>,
                         GOSUB burgernet-transfer s 1; GET VARIABLE DIALSTATUS
                                                                        -> transfer (ANSWER = answered)
+    QueueStep           prompts (a "1" stops them: left), the hold announcement published as
+                        <sounds_dir>/burgernet-queue-hold (queues.conf periodic-announce),
+                        SET VARIABLE BURGERNET_QUEUE <name>, BURGERNET_QUEUE_TIMEOUT <s>,
+                        GOSUB burgernet-queue s 1; GET VARIABLE MEMBERINTERFACE, QEHOLDTIME,
+                        BURGERNET_QUEUE_KEY, QUEUESTATUS   -> queue (answered: a member's
+                        interface; left: key 1; timeout; unavailable; a hangup while waiting
+                        is reported with the seconds waited, also when GOSUB answered
+                        normally for a caller who abandoned the queue: ABANDONED=TRUE)
     AwaitMessageEndStep EXEC WaitForSilence 1500,1,<max s>              -> done
     HangupStep          prompts, HANGUP
 
@@ -56,6 +64,8 @@ from ivr.flow import (
     Input,
     MenuStep,
     PlayStep,
+    QueueOutcome,
+    QueueStep,
     RecordStep,
     Speech,
     Step,
@@ -67,6 +77,8 @@ MESSAGE_END_SILENCE_MS = 1500
 DEAD_CHANNEL_CODE = 511  # Asterisk refuses a command on a channel that hung up
 RECORD_RATE_HZ = 8000  # RECORD FILE ... wav: 8 kHz signed linear; endpos counts samples
 RECORD_BEEP_S = 1.0  # at most this long goes to the beep before RECORD FILE writes audio
+QUEUE_SUBROUTINE = ("burgernet-queue", "s", "1")
+QUEUE_HOLD_SOUND = "burgernet-queue-hold"  # queues.conf periodic-announce names this file
 
 
 class CallerHungUp(Exception):
@@ -310,6 +322,8 @@ class AgiRenderer:
                 return self._record(step)
             if isinstance(step, TransferStep):
                 return self._transfer(step)
+            if isinstance(step, QueueStep):
+                return self._queue(step)
             if isinstance(step, AwaitMessageEndStep):
                 with self.agi.allowing(step.max_s):
                     self.agi.execute("EXEC", "WaitForSilence", f"{MESSAGE_END_SILENCE_MS},1,{step.max_s}")
@@ -374,6 +388,56 @@ class AgiRenderer:
             raise CallerHungUp(self._transfer_result()) from None
         # A channel that cannot tell how the transfer went is treated as not put through.
         return self._transfer_result() or Input.transfer(False, "UNKNOWN")
+
+    def _queue(self, step: QueueStep) -> Input:
+        if self._play(step.speech, step.leave_digit) == step.leave_digit:
+            return Input.queued(QueueOutcome.LEFT, 0.0)
+        if step.hold_speech:
+            self.sounds.fixed_name(step.hold_speech, QUEUE_HOLD_SOUND)
+        self.agi.set_variable("BURGERNET_QUEUE", step.queue)
+        self.agi.set_variable("BURGERNET_QUEUE_TIMEOUT", str(step.max_wait_s))
+        joined = time.monotonic()
+        try:
+            # GOSUB answers when the caller leaves the queue, or after the conversation.
+            with self.agi.allowing(self.agi.limits.transfer_timeout_s):
+                self.agi.execute("GOSUB", *QUEUE_SUBROUTINE)
+        except AGIHangup:
+            raise CallerHungUp(self._queue_result(joined, hung_up=True)) from None
+        result = self._queue_result(joined, hung_up=False)
+        if result.queue_outcome is QueueOutcome.HANGUP:
+            raise CallerHungUp(result)  # the flow does not go on for a caller who is gone
+        return result
+
+    def _queue_result(self, joined: float, *, hung_up: bool) -> Input:
+        member = self._variable("MEMBERINTERFACE")
+        held = self._variable("QEHOLDTIME")
+        key = self._variable("BURGERNET_QUEUE_KEY")
+        status = self._variable("QUEUESTATUS").upper()
+        waited = round(time.monotonic() - joined, 1)
+        if member:
+            wait_s = float(held) if held.isdigit() else waited
+            return Input.queued(QueueOutcome.ANSWERED, wait_s, agent=member, status=status or "ANSWERED")
+        if key:
+            return Input.queued(QueueOutcome.LEFT, waited, status="KEY")
+        if status == "TIMEOUT":
+            return Input.queued(QueueOutcome.TIMEOUT, waited, status=status)
+        # A caller who hangs up while waiting ends Queue() (ABANDONED=TRUE, no QUEUESTATUS);
+        # the GOSUB may still answer normally before Asterisk's HANGUP notice.
+        if not hung_up and (self._variable("ABANDONED") == "TRUE" or not status):
+            hung_up = self.agi.hung_up or not self.agi._channel_alive()
+        if hung_up:
+            return Input.queued(QueueOutcome.HANGUP, waited, status=status or "HANGUP")
+        return Input.queued(QueueOutcome.UNAVAILABLE, waited, status=status or "UNKNOWN")
+
+    def _variable(self, name: str) -> str:
+        """A channel variable, also on a channel that hung up (Asterisk still answers GET
+        VARIABLE there; pyst2's execute() would refuse)."""
+        try:
+            self.agi.send_command("GET VARIABLE", name)
+            _code, value = self.agi.get_result()["result"]
+        except (AGIHangup, AGIAppError, OSError, KeyError, ValueError):
+            return ""
+        return (value or "").strip()
 
     def _transfer_result(self) -> Input | None:
         # Sent directly: pyst2's execute() refuses every command once the channel hung up,

@@ -57,6 +57,23 @@ class AsteriskSounds:
             self._names[memo] = name
         return name
 
+    def fixed_name(self, speech: tuple[Speech, ...], name: str) -> str:
+        """Publish `speech` (joined) under the fixed `<sounds_dir>/<name>.sln`, for a dialplan
+        or queues.conf that names the file itself (the call queue's hold announcement).
+        Rewritten only when the audio changed."""
+        parts = [self.rendered(item).sln.read_bytes() for item in speech]
+        audio = b"".join(parts)
+        target = self.sounds_dir / f"{name}.sln"
+        with self._lock:
+            if not target.exists() or target.read_bytes() != audio:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".publish-", suffix=".sln")
+                with os.fdopen(fd, "wb") as out:
+                    out.write(audio)
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, target)
+        return str(target.with_suffix(""))
+
 
 def publish(audio: Path, sounds_dir: Path) -> str:
     """Make `audio` readable by Asterisk under `sounds_dir`; return its name without extension."""

@@ -24,6 +24,15 @@
         └ truncated / failed ─> said honestly ("only partly recorded" / "not recorded"),
                                 then put through, or "call 112" when that is not possible
 
+The control room's call queue (ControlRoom.callback_queue set): instead of the offer and the
+direct transfer, the caller joins the queue (row: waiting) and hears their position and the
+expected wait, then the hold announcement ("press 1 to record instead") while waiting
+(Asterisk app_queue, Twilio <Enqueue>). A centralist takes the call (connected; the PBX says so
+at once, `callback_line.queue.note_answered`), the caller presses 1 or waits QUEUE_MAX_WAIT_S
+(record after the beep), or nobody can take it (the "cannot be reached, record" path). Every
+call's row then ends connected, recorded or missed (with the wait) in `close_call`, the flow's
+`on_end`, whether the flow or the caller hung up (`callback_line.line_states`).
+
 State lives in the database first: every call to the line is one Sighting row from its first
 prompt on (a caller who hangs up during the welcome is a row with recording_status 'none'),
 updated as the call goes: the action chosen, the transfer's result, the recording. Before a
@@ -48,6 +57,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import select
 
+from callback_line import line_states
 from callback_line.caller import (
     Caller,
     alert_delivery,
@@ -56,6 +66,7 @@ from callback_line.caller import (
     identify_caller,
     room_for_dialed_number,
 )
+from callback_line.queue import expected_wait_minutes, queue_position, room_queue
 from callback_line.recordings import COMPLETE, FAILED, NONE, clip, file_recording, recording_space
 from config.logging import log_event
 from db.models import Action, Sighting
@@ -69,6 +80,8 @@ from ivr.flow import (
     Input,
     Menu,
     Play,
+    Queue,
+    QueueOutcome,
     Record,
     Say,
     SayFrom,
@@ -126,6 +139,7 @@ def identify(env: CallEnv, ctx: Mapping, _happened: Input | None) -> dict:
         provider=env.provider,
     )
     sighting = _row(env, update)
+    line_states.advance(sighting, line_states.IVR, env.clock.now())
     env.session.commit()  # the call is on record before the caller hears a word
     return {**update, "sighting_id": sighting.id}
 
@@ -332,10 +346,6 @@ def _raw_number(raw: str | None) -> str | None:
     return raw[:32] if any(ch.isdigit() for ch in raw) else None
 
 
-def transfer_possible(env: CallEnv, ctx: Mapping) -> str:
-    return "yes" if _target(env, ctx) else "no"
-
-
 def _target(env: CallEnv, ctx: Mapping) -> str | None:
     try:
         action = env.session.get(Action, ctx["action_id"]) if "action_id" in ctx else None
@@ -359,6 +369,112 @@ def room_known(env: CallEnv, ctx: Mapping) -> str:
     return "yes" if "room_id" in ctx and _target(env, ctx) else "no"
 
 
+def transfer_route(env: CallEnv, ctx: Mapping) -> str:
+    """queue: the control room has a call queue; direct: put through to the target; no: nobody."""
+    if _queue(env, ctx):
+        return "queue"
+    return "direct" if _target(env, ctx) else "no"
+
+
+def _queue(env: CallEnv, ctx: Mapping) -> str | None:
+    room_id = ctx.get("room_id")
+    return room_queue(env.session, room_id) if isinstance(room_id, int) else None
+
+
+def queue_name(env: CallEnv, ctx: Mapping) -> str:
+    name = _queue(env, ctx)
+    if not name:
+        raise FlowError("call-back flow: the control room has no call queue")
+    return name
+
+
+def join_queue(env: CallEnv, ctx: Mapping, _happened: Input | None) -> dict:
+    """The caller joins the queue: the row says waiting (the console lists it) from now on."""
+    sighting = _row(env, ctx)
+    line_states.advance(sighting, line_states.WAITING, env.clock.now())
+    env.session.commit()
+    log_event(
+        logger,
+        "callback.queued",
+        sighting_id=sighting.id,
+        room_id=sighting.control_room_id,
+        action_id=sighting.action_id,
+        caller=sighting.caller_number or "withheld",
+    )
+    return {"sighting_id": sighting.id}
+
+
+def queue_announcement(env: CallEnv, ctx: Mapping) -> list[Speech]:
+    """ "You are number 3 in the queue; the expected wait is about 2 minutes." """
+    sighting = _row(env, ctx)
+    position = queue_position(env.session, sighting)
+    out = [Speech(ivr_prompt_text("callback_queue_position", env.settings, position=position))]
+    minutes = expected_wait_minutes(env.session, sighting.control_room_id, position, env.clock.now())
+    if minutes == 1:
+        out.append(Speech(ivr_prompt_text("callback_queue_expected_wait_minute", env.settings)))
+    elif minutes is not None:
+        out.append(Speech(ivr_prompt_text("callback_queue_expected_wait", env.settings, minutes=minutes)))
+    return out
+
+
+def store_queue_result(env: CallEnv, ctx: Mapping, happened: Input) -> dict:
+    """How the wait ended, with how long it lasted. A caller a centralist took is put through
+    (transferred); one who gave up is left waiting here and closed as missed by `close_call`."""
+    sighting = _row(env, ctx)
+    outcome = happened.queue_outcome or QueueOutcome.UNAVAILABLE
+    now = env.clock.now()
+    if happened.wait_s is not None:
+        sighting.wait_s = round(happened.wait_s, 1)
+    sighting.transfer_result = f"queue:{outcome.value}"[:40]
+    if outcome is QueueOutcome.ANSWERED:
+        sighting.transferred = True
+        sighting.answered_by = (happened.agent or None) and happened.agent[:120]
+        line_states.advance(sighting, line_states.CONNECTED, now)
+    elif outcome is QueueOutcome.UNAVAILABLE:
+        line_states.advance(sighting, line_states.IVR, now)
+    env.session.commit()
+    log_event(
+        logger,
+        "callback.queue_result",
+        sighting_id=sighting.id,
+        action_id=sighting.action_id,
+        outcome=outcome.value,
+        wait_s=sighting.wait_s,
+        agent=sighting.answered_by or "",
+    )
+    update: dict = {"sighting_id": sighting.id}
+    if outcome in (QueueOutcome.TIMEOUT, QueueOutcome.UNAVAILABLE):
+        update["transfer_result"] = sighting.transfer_result
+    return update
+
+
+def start_recording(env: CallEnv, ctx: Mapping, _happened: Input | None) -> dict:
+    sighting = _row(env, ctx)
+    line_states.advance(sighting, line_states.RECORDING, env.clock.now())
+    env.session.commit()
+    return {"sighting_id": sighting.id}
+
+
+def close_call(env: CallEnv, ctx: Mapping, _happened: Input | None) -> dict:
+    """The call is over (the flow hung up, or the caller did): the row ends connected,
+    recorded or missed, with the wait it had. Committed before anything else happens."""
+    if "sighting_id" not in ctx and not env.provider_call_id:
+        return {}
+    sighting = _row(env, ctx)
+    end = line_states.close(sighting, env.clock.now())
+    env.session.commit()
+    log_event(
+        logger,
+        "callback.ended",
+        sighting_id=sighting.id,
+        action_id=sighting.action_id,
+        line_state=end,
+        wait_s=sighting.wait_s,
+        caller=sighting.caller_number or "withheld",
+    )
+    return {"sighting_id": sighting.id}
+
+
 HANDLERS: dict[str, Handler] = {
     "identify": identify,
     "action_count": action_count,
@@ -368,14 +484,25 @@ HANDLERS: dict[str, Handler] = {
     "action_choices": action_choices,
     "choose_action": choose_action,
     "store_sighting": store_sighting,
-    "transfer_possible": transfer_possible,
     "action_target": action_target,
     "room_known": room_known,
     "store_transfer_result": store_transfer_result,
     "check_recording_space": check_recording_space,
     "recording_space_decision": recording_space_decision,
     "recording_outcome": recording_outcome,
+    "transfer_route": transfer_route,
+    "queue_name": queue_name,
+    "join_queue": join_queue,
+    "queue_announcement": queue_announcement,
+    "store_queue_result": store_queue_result,
+    "start_recording": start_recording,
+    "close_call": close_call,
 }
+
+
+# The longest a caller waits in the queue before being offered the recording (Asterisk's
+# Queue() timeout, Twilio's wait loop): a control room under load still hears every caller.
+QUEUE_MAX_WAIT_S = 120
 
 
 def _space_check(node_id: str, record: str) -> Branch:
@@ -431,8 +558,21 @@ CALLBACK_FLOW = Flow.build(
         ),
         Branch(
             "can_transfer",
-            decide="transfer_possible",
-            branches={"yes": "transfer_or_record", "no": "check_space_unreachable"},
+            decide="transfer_route",
+            branches={"queue": "queue", "direct": "transfer_or_record", "no": "check_space_unreachable"},
+        ),
+        Queue(
+            "queue",
+            on_enter="join_queue",
+            prompts=(SayFrom("queue_announcement"), Say("callback_queue_hold")),
+            hold_prompts=(Say("callback_queue_hold"),),
+            queue="queue_name",
+            on_answered="end",
+            on_leave="check_space",
+            on_failed="check_space_unreachable",
+            max_wait_s=QUEUE_MAX_WAIT_S,
+            leave_digit="1",
+            on_result="store_queue_result",
         ),
         Menu(
             "transfer_or_record",
@@ -455,6 +595,7 @@ CALLBACK_FLOW = Flow.build(
         _space_check("check_space_unreachable", "record_unreachable"),
         Record(
             "record",
+            on_enter="start_recording",
             prompts=(Say("callback_record"),),
             on_recording="store_sighting",
             next="after_record",
@@ -464,6 +605,7 @@ CALLBACK_FLOW = Flow.build(
         ),
         Record(
             "record_unreachable",
+            on_enter="start_recording",
             prompts=(Say("callback_unreachable_record"),),
             on_recording="store_sighting",
             next="after_record",
@@ -514,4 +656,5 @@ CALLBACK_FLOW = Flow.build(
         Hangup("end"),
     ],
     handlers=HANDLERS,
+    on_end="close_call",
 )

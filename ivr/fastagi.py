@@ -14,6 +14,11 @@ What the dialplan must do (config/asterisk/extensions.conf does all of it)
 - The call-back number: `Answer()`, then `AGI(agi://<host>:<port>/callback)`. The caller is
   identified by `agi_callerid`, the control room by the dialed number (`agi_dnid`, else
   `agi_extension` when it is not `s`); with one control room configured, any number is it.
+- The call-back line's queue: `[burgernet-queue]` (Queue() run by GOSUB, see
+  ivr/agi_renderer.py) and `[burgernet-queue-answered]`, the subroutine app_queue runs on the
+  centralist's channel when they take a caller: `AGI(agi://<host>:<port>/queue_answered)` with
+  the caller's `BURGERNET_CALLER_UNIQUEID` (inherited). That script is a notice, not a flow: it
+  marks the caller's row connected and returns at once (the channel goes on to the bridge).
 - A subroutine `[burgernet-transfer]` with `s,1` that dials `${BURGERNET_TRANSFER_TARGET}` with
   timeout `${BURGERNET_TRANSFER_TIMEOUT}` and `Return()`s; the server runs it with the AGI
   command `GOSUB burgernet-transfer s 1` and then reads `DIALSTATUS`.
@@ -47,6 +52,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import socket
 import socketserver
 import threading
@@ -56,6 +62,7 @@ from typing import BinaryIO, cast
 
 from asterisk.agi import AGIException, AGIHangup
 
+from callback_line.queue import note_answered
 from config.logging import log_event
 from db.heartbeats import Heartbeat
 from ivr.agi_renderer import (
@@ -118,6 +125,18 @@ def script_name(env: Mapping[str, str]) -> str:
     return env.get("agi_network_script", "").strip("/").split("?", 1)[0]
 
 
+def queue_answered(agi: ChannelAGI, session, clock) -> None:
+    """A centralist's channel took a caller from the queue: the caller's row says connected."""
+    caller = (agi.get_variable("BURGERNET_CALLER_UNIQUEID") or "").strip()
+    member = re.sub(r"-[0-9a-fA-F]+$", "", agi.env.get("agi_channel", ""))
+    note_answered(session, "asterisk", caller, member, clock.now())
+
+
+# Scripts that only tell the platform something about another call, and return the channel to
+# the dialplan (no flow, no hangup).
+NOTICES: dict[str, Callable[[ChannelAGI, object, object], None]] = {"queue_answered": queue_answered}
+
+
 class CallRunner:
     """Runs one call on one AGI channel: the engine's loop with the AGI renderer."""
 
@@ -132,6 +151,8 @@ class CallRunner:
         """Returns how the call ended: completed, hangup or fallback."""
         name = script_name(agi.env)
         unique_id = agi.env.get("agi_uniqueid", "")
+        if name in NOTICES:
+            return self._notice(name, agi)
         with self.db.session() as session:
             state = None
             try:
@@ -205,6 +226,22 @@ class CallRunner:
                 logger.debug("fastagi error detail", exc_info=True)
                 self.send_to_fallback(agi)
                 return "fallback"
+
+    def _notice(self, name: str, agi: ChannelAGI) -> str:
+        with self.db.session() as session:
+            try:
+                NOTICES[name](agi, session, self.clock)
+                session.commit()
+            except Exception as exc:  # a notice never disturbs the call it is about
+                _rollback_quietly(session)
+                log_event(
+                    logger,
+                    "fastagi.notice_failed",
+                    level=logging.WARNING,
+                    script=name,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+        return "notice"
 
     def send_to_fallback(self, agi: ChannelAGI) -> None:
         try:

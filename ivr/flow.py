@@ -23,10 +23,21 @@ Node kinds (what a flow author writes)
 - `Transfer(prompts, target, timeout_s, on_answered, on_failed, on_result)`: put the caller
   through (Asterisk Dial / TwiML <Dial>); `target` names a handler that returns the number or
   SIP target; the renderer reports whether the far end answered.
+- `Queue(prompts, queue, hold_prompts, on_answered, on_leave, on_failed, max_wait_s,
+  leave_digit, on_result)`: wait in a call queue for the first free centralist (Asterisk
+  app_queue, Twilio `<Enqueue>`); `queue` names a handler that returns the queue's name. The
+  prompts are said once on joining, `hold_prompts` again and again while waiting. The caller
+  who presses `leave_digit`, or who waited `max_wait_s`, goes to `on_leave`; nobody to take
+  the call (no member logged in or available) goes to `on_failed`. `on_result` receives the
+  outcome and the seconds waited, also when the caller hangs up while waiting.
 - `AwaitMessageEnd(max_s, next)`: an answering machine is talking: wait for its beep.
 - `Branch(decide, branches)`: no audio; a named handler looks at the call and the database and
   returns a key of `branches`. Renderers never see a Branch.
 - `Hangup(prompts)`: play the prompts, hang up. The end of every path.
+
+A flow may name an `on_end` effect: the engine runs it once when the call ends, whether the
+flow hung up (a Hangup node is entered) or the caller did (`Engine.hangup`), so a flow can
+close its record of the call whatever happened.
 
 Every node may name an `on_enter` effect, run when the engine enters it (for example "store
 that the participant confirmed"). Prompts are `Say(key)` (a fixed IVR prompt by key, Dutch text
@@ -149,6 +160,19 @@ class Transfer(Node):
 
 
 @dataclass(frozen=True)
+class Queue(Node):
+    prompts: tuple[PromptRef, ...]
+    queue: str
+    on_answered: str
+    on_leave: str
+    on_failed: str
+    hold_prompts: tuple[PromptRef, ...] = ()
+    max_wait_s: int = 180
+    leave_digit: str = "1"
+    on_result: str | None = None
+
+
+@dataclass(frozen=True)
 class AwaitMessageEnd(Node):
     next: str
     max_s: int = 30
@@ -165,7 +189,7 @@ class Hangup(Node):
     prompts: tuple[PromptRef, ...] = ()
 
 
-AnyNode = Play | Menu | Record | Transfer | AwaitMessageEnd | Branch | Hangup
+AnyNode = Play | Menu | Record | Transfer | Queue | AwaitMessageEnd | Branch | Hangup
 
 
 # --- steps (what a renderer executes) ---------------------------------------------------
@@ -210,6 +234,15 @@ class TransferStep(Step):
 
 
 @dataclass(frozen=True)
+class QueueStep(Step):
+    speech: tuple[Speech, ...]  # said once, on joining
+    hold_speech: tuple[Speech, ...]  # said again and again while waiting
+    queue: str
+    max_wait_s: int
+    leave_digit: str
+
+
+@dataclass(frozen=True)
 class AwaitMessageEndStep(Step):
     max_s: int
 
@@ -232,6 +265,17 @@ class InputKind(str, enum.Enum):
     TIMEOUT = "timeout"  # no digit before the menu's timeout
     RECORDING = "recording"
     TRANSFER = "transfer"
+    QUEUE = "queue"
+
+
+class QueueOutcome(str, enum.Enum):
+    """How a wait in a call queue ended."""
+
+    ANSWERED = "answered"  # a centralist took the call (the conversation is over or going on)
+    LEFT = "left"  # the caller pressed the leave digit
+    TIMEOUT = "timeout"  # the maximum wait passed
+    UNAVAILABLE = "unavailable"  # nobody to take it: no member, all paused, queue full
+    HANGUP = "hangup"  # the caller hung up while waiting
 
 
 @dataclass(frozen=True)
@@ -243,6 +287,9 @@ class Input:
     answered: bool = False  # transfer: the far end answered
     status: str = ""  # transfer: the provider's status (ANSWER, BUSY, no-answer, ...)
     error: str = ""  # recording: what went wrong as the renderer saw it (a write error, ...)
+    queue_outcome: QueueOutcome | None = None  # queue: how the wait ended
+    wait_s: float | None = None  # queue: seconds the caller waited
+    agent: str = ""  # queue: who answered (Asterisk member interface, Twilio queue member)
 
     @classmethod
     def done(cls) -> Input:
@@ -265,6 +312,17 @@ class Input:
     @classmethod
     def transfer(cls, answered: bool, status: str = "") -> Input:
         return cls(InputKind.TRANSFER, answered=answered, status=status)
+
+    @classmethod
+    def queued(cls, outcome: QueueOutcome, wait_s: float | None, agent: str = "", status: str = "") -> Input:
+        return cls(
+            InputKind.QUEUE,
+            queue_outcome=outcome,
+            wait_s=wait_s,
+            agent=agent,
+            answered=outcome is QueueOutcome.ANSWERED,
+            status=status or outcome.value,
+        )
 
 
 # --- state and call environment ---------------------------------------------------------
@@ -343,15 +401,23 @@ class Flow:
     start: str
     nodes: Mapping[str, AnyNode]
     handlers: Mapping[str, Handler]
+    on_end: str | None = None
 
     @classmethod
-    def build(cls, name: str, start: str, nodes: list[AnyNode], handlers: Mapping[str, Handler]) -> Flow:
+    def build(
+        cls,
+        name: str,
+        start: str,
+        nodes: list[AnyNode],
+        handlers: Mapping[str, Handler],
+        on_end: str | None = None,
+    ) -> Flow:
         table = {}
         for node in nodes:
             if node.id in table:
                 raise FlowError(f"flow {name}: node {node.id!r} defined twice")
             table[node.id] = node
-        flow = cls(name, start, table, dict(handlers))
+        flow = cls(name, start, table, dict(handlers), on_end)
         flow.validate()
         return flow
 
@@ -359,6 +425,8 @@ class Flow:
         """Every edge leads to a node and every named handler exists."""
         if self.start not in self.nodes:
             raise FlowError(f"flow {self.name}: start node {self.start!r} missing")
+        if self.on_end and self.on_end not in self.handlers:
+            raise FlowError(f"flow {self.name}: on_end names unknown handler {self.on_end!r}")
         for node in self.nodes.values():
             for target in _edges(node):
                 if target not in self.nodes:
@@ -375,6 +443,8 @@ def _edges(node: AnyNode) -> list[str]:
         return [*node.choices.values(), node.on_exhausted]
     if isinstance(node, Transfer):
         return [node.on_answered, node.on_failed]
+    if isinstance(node, Queue):
+        return [node.on_answered, node.on_leave, node.on_failed]
     if isinstance(node, Branch):
         return list(node.branches.values())
     return []
@@ -390,6 +460,9 @@ def _handler_names(node: AnyNode) -> list[str]:
         names.append(node.on_recording)
     if isinstance(node, Transfer):
         names += [node.target, node.on_result]
+    if isinstance(node, Queue):
+        prompts = prompts + node.hold_prompts
+        names += [node.queue, node.on_result]
     if isinstance(node, Branch):
         names.append(node.decide)
     names += [p.handler for p in prompts if isinstance(p, SayFrom)]
@@ -429,21 +502,35 @@ class Engine:
             if node.on_result:
                 state = self._effect(node.on_result, state, env, happened)
             return self._goto(state, node.on_answered if happened.answered else node.on_failed, env)
+        if isinstance(node, Queue):
+            self._expect(node, happened, InputKind.QUEUE)
+            if node.on_result:
+                state = self._effect(node.on_result, state, env, happened)
+            return self._goto(state, _queue_exit(node, happened), env)
         raise FlowError(f"flow {self.flow.name}: node {node.id!r} takes no input")
 
     def hangup(self, state: FlowState, env: CallEnv, last: Input | None = None) -> None:
         """The caller hung up during the step of `state.node`; `last` is what that step still
-        produced. A recording in progress is stored (a sighting is never lost) and a transfer's
-        result is recorded; nothing else happens."""
+        produced. A recording in progress is stored (a sighting is never lost), a transfer's or a
+        queue's result is recorded, then the flow's `on_end` runs; nothing else happens."""
         node = self._node(state)
-        if last is None:
-            return
-        if isinstance(node, Record):
-            self._expect(node, last, InputKind.RECORDING)
-            self._effect(node.on_recording, state, env, last)
-        elif isinstance(node, Transfer) and node.on_result:
-            self._expect(node, last, InputKind.TRANSFER)
-            self._effect(node.on_result, state, env, last)
+        if last is not None:
+            if isinstance(node, Record):
+                self._expect(node, last, InputKind.RECORDING)
+                state = self._effect(node.on_recording, state, env, last)
+            elif isinstance(node, Transfer) and node.on_result:
+                self._expect(node, last, InputKind.TRANSFER)
+                state = self._effect(node.on_result, state, env, last)
+            elif isinstance(node, Queue) and node.on_result:
+                self._expect(node, last, InputKind.QUEUE)
+                state = self._effect(node.on_result, state, env, last)
+        if self.flow.on_end:
+            self._effect(self.flow.on_end, state, env, last)
+
+    def step_for(self, state: FlowState, env: CallEnv) -> Step:
+        """The step of `state.node` again, without running any effect: for a renderer that is
+        asked about a step in progress (Twilio's queue wait URL, every few seconds)."""
+        return self._step(self._node(state), state, env)
 
     def speech(self, refs: tuple[PromptRef, ...], state: FlowState, env: CallEnv) -> tuple[Speech, ...]:
         out: list[Speech] = []
@@ -500,6 +587,8 @@ class Engine:
                     raise FlowError(f"flow {self.flow.name}: branch {node.id!r} has no way for {key!r}")
                 state = replace(state, node=node.branches[key], tries=0)
                 continue
+            if isinstance(node, Hangup) and self.flow.on_end:
+                state = self._effect(self.flow.on_end, state, env, None)
             return Turn(self._step(node, state, env), state)
         raise FlowError(f"flow {self.flow.name}: more than {MAX_AUTOMATIC_HOPS} branches in a row")
 
@@ -522,6 +611,18 @@ class Engine:
             if not target:
                 raise FlowError(f"flow {self.flow.name}: no transfer target at {node.id!r}")
             return TransferStep(node.id, self.speech(node.prompts, state, env), target, node.timeout_s)
+        if isinstance(node, Queue):
+            name = self._handler(node.queue)(env, state.ctx)
+            if not name:
+                raise FlowError(f"flow {self.flow.name}: no queue at {node.id!r}")
+            return QueueStep(
+                node.id,
+                self.speech(node.prompts, state, env),
+                self.speech(node.hold_prompts, state, env),
+                name,
+                node.max_wait_s,
+                node.leave_digit,
+            )
         if isinstance(node, AwaitMessageEnd):
             return AwaitMessageEndStep(node.id, node.max_s)
         if isinstance(node, Hangup):
@@ -550,6 +651,15 @@ class Engine:
         state = replace(state, tries=state.tries + 1)
         extra = node.timeout_prompts if happened.kind is InputKind.TIMEOUT else node.invalid_prompts
         return Turn(self._step(node, state, env, extra), state)
+
+
+def _queue_exit(node: Queue, happened: Input) -> str:
+    outcome = happened.queue_outcome
+    if outcome is QueueOutcome.ANSWERED:
+        return node.on_answered
+    if outcome in (QueueOutcome.LEFT, QueueOutcome.TIMEOUT):
+        return node.on_leave
+    return node.on_failed
 
 
 def _prompt_text(key: str, env: CallEnv) -> str:

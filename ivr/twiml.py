@@ -16,6 +16,12 @@ Step -> TwiML:
 - RecordStep: prompts, `<Record>` with `recordingStatusCallback` (ev=record).
 - TransferStep: prompts, `<Dial action timeout>` with `<Number>` or `<Sip>` (ev=dial:
   `DialCallStatus` completed/answered -> answered, anything else -> failed).
+- QueueStep: prompts, `<Enqueue action waitUrl>queue</Enqueue>` (ev=queue: `QueueResult`
+  bridged -> answered, leave -> left, hangup -> hangup, anything else -> unavailable). The wait
+  URL (ev=wait, `render_queue_wait`) says the hold prompts inside a `<Gather>` of the leave
+  digit (ev=leave: the digit -> `<Leave/>`), and after the maximum wait (`QueueTime`) redirects
+  out of the queue with QueueResult=timeout. A centralist's phone takes the next caller with
+  `<Dial><Queue>` (`dequeue`).
 - AwaitMessageEndStep: Twilio's AMD `DetectMessageEnd` only reports a machine after its beep,
   so there is nothing left to wait for: `<Redirect>` (ev=done).
 - HangupStep: prompts, `<Hangup/>`.
@@ -38,6 +44,8 @@ from ivr.flow import (
     Input,
     MenuStep,
     PlayStep,
+    QueueOutcome,
+    QueueStep,
     RecordStep,
     Speech,
     Step,
@@ -49,13 +57,25 @@ EV_DONE = "done"
 EV_MENU = "menu"
 EV_RECORD = "record"
 EV_DIAL = "dial"
-_EVENTS = {EV_DONE, EV_MENU, EV_RECORD, EV_DIAL}
+EV_QUEUE = "queue"  # the caller left the queue (Enqueue's action, or our timeout redirect)
+EV_WAIT = "wait"  # Enqueue's wait URL: what the waiting caller hears next
+EV_LEAVE = "leave"  # the waiting caller pressed a key
+_EVENTS = {EV_DONE, EV_MENU, EV_RECORD, EV_DIAL, EV_QUEUE, EV_WAIT, EV_LEAVE}
 
 # Query parameters of ours next to FlowState's (flow, node, tries, c_*).
 OWN_PARAMS = ("ev", "n")
 
 # DialCallStatus values meaning the far end picked up.
 DIAL_ANSWERED = {"completed", "answered"}
+
+# Enqueue's QueueResult -> how the wait ended ("timeout" is ours: the wait URL's redirect).
+QUEUE_RESULTS = {
+    "bridged": QueueOutcome.ANSWERED,
+    "bridging-in-process": QueueOutcome.ANSWERED,
+    "leave": QueueOutcome.LEFT,
+    "timeout": QueueOutcome.TIMEOUT,
+    "hangup": QueueOutcome.HANGUP,
+}
 
 UrlFor = Callable[[Mapping[str, str]], str]
 
@@ -90,6 +110,11 @@ def input_from_request(ev: str, form: Mapping[str, str], recording_path: str | N
     if ev == EV_DIAL:
         status = form.get("DialCallStatus", "")
         return Input.transfer(status in DIAL_ANSWERED, status)
+    if ev == EV_QUEUE:
+        result = form.get("QueueResult", "")
+        raw_wait = form.get("QueueTime") or ""
+        wait_s = float(raw_wait) if raw_wait.isdigit() else None
+        return Input.queued(QUEUE_RESULTS.get(result, QueueOutcome.UNAVAILABLE), wait_s, status=result)
     raise TwimlRequestError(f"unknown input kind {ev!r}")
 
 
@@ -156,6 +181,17 @@ class TwimlRenderer:
             else:
                 dial.number(step.target)
             response.append(dial)
+        elif isinstance(step, QueueStep):
+            gather = Gather(
+                input="dtmf",
+                num_digits=1,
+                timeout=1,
+                action=self.url_for({**turn.state.to_params(), "ev": EV_LEAVE, "n": str(step_no)}),
+                method="POST",
+                action_on_empty_result=True,
+            )
+            self._speak(gather, step.speech)
+            response.append(gather)
         elif isinstance(step, AwaitMessageEndStep):
             response.redirect(self.next_url(turn, EV_DONE, step_no), method="POST")
         elif isinstance(step, HangupStep):
@@ -165,6 +201,64 @@ class TwimlRenderer:
             raise TwimlRequestError(f"the TwiML renderer cannot render {type(step).__name__}")
         return str(response)
 
+    def render_enqueue(self, turn: Turn, step_no: int) -> str:
+        """The caller heard the queue's prompts without pressing the leave digit: join."""
+        step = turn.step
+        if not isinstance(step, QueueStep):
+            raise TwimlRequestError("not a queue step")
+        response = VoiceResponse()
+        response.enqueue(
+            step.queue,
+            action=self.next_url(turn, EV_QUEUE, step_no),
+            method="POST",
+            wait_url=self.url_for({**turn.state.to_params(), "ev": EV_WAIT, "n": str(step_no)}),
+            wait_url_method="POST",
+        )
+        return str(response)
+
+    def render_queue_wait(self, turn: Turn, step_no: int, queue_time_s: float) -> str:
+        """Enqueue's wait URL: the hold prompts with the leave digit; after the maximum wait,
+        out of the queue (to the recording)."""
+        step = turn.step
+        if not isinstance(step, QueueStep):
+            raise TwimlRequestError("not a queue step")
+        response = VoiceResponse()
+        if queue_time_s >= step.max_wait_s:
+            url = self.url_for(
+                {**turn.state.to_params(), "ev": EV_QUEUE, "n": str(step_no + 1), "QueueResult": "timeout"}
+            )
+            response.redirect(url, method="POST")
+            return str(response)
+        gather = Gather(
+            input="dtmf",
+            num_digits=1,
+            timeout=5,
+            action=self.url_for({**turn.state.to_params(), "ev": EV_LEAVE, "n": str(step_no), "w": "1"}),
+            method="POST",
+        )
+        self._speak(gather, step.hold_speech)
+        response.append(gather)
+        return str(response)
+
+    def render_leave(self, turn: Turn, step_no: int, digits: str, waiting: bool) -> str:
+        """A key while the queue's prompts played (not in the queue yet) or while waiting."""
+        step = turn.step
+        if not isinstance(step, QueueStep):
+            raise TwimlRequestError("not a queue step")
+        left = digits == step.leave_digit
+        if waiting:
+            response = VoiceResponse()
+            if left:
+                response.leave()
+            return str(response)  # another key: back to the wait music
+        if left:
+            params = {**turn.state.to_params(), "ev": EV_QUEUE, "n": str(step_no + 1), "QueueResult": "leave"}
+            url = self.url_for(params)
+            response = VoiceResponse()
+            response.redirect(url, method="POST")
+            return str(response)
+        return self.render_enqueue(turn, step_no)
+
     def _speak(self, verb, speech: tuple[Speech, ...]) -> None:
         for part in speech:
             url = self.audio_url(part)
@@ -172,6 +266,20 @@ class TwimlRenderer:
                 verb.play(url)
             else:
                 verb.say(part.text, **self.say_attributes)
+
+
+def dequeue(queue: str, answered_url: str | None = None) -> str:
+    """TwiML for a centralist's phone that takes the next caller waiting in `queue`. Twilio
+    requests `answered_url` for the caller just before the two are connected (the platform
+    notes the row connected there)."""
+    response = VoiceResponse()
+    dial = Dial()
+    if answered_url:
+        dial.queue(queue, url=answered_url, method="POST")
+    else:
+        dial.queue(queue)
+    response.append(dial)
+    return str(response)
 
 
 def step_summary(step: Step) -> tuple:

@@ -92,6 +92,14 @@ IVR_PROMPTS: dict[str, str] = {
     "callback_unreachable_record": (
         "De meldkamer is nu niet bereikbaar. Spreek na de piep uw waarneming in."
     ),
+    # The call queue: said on joining, and again and again while waiting.
+    "callback_queue_position": "Alle centralisten zijn in gesprek. U bent nummer {position} in de wachtrij.",
+    "callback_queue_expected_wait": "De verwachte wachttijd is ongeveer {minutes} minuten.",
+    "callback_queue_expected_wait_minute": "De verwachte wachttijd is ongeveer één minuut.",
+    "callback_queue_hold": (
+        "Blijft u aan de lijn, u wordt zo snel mogelijk geholpen. Wilt u niet wachten, druk dan 1 "
+        "om uw waarneming in te spreken."
+    ),
     # When a report cannot be (all) kept (a full or broken disk): said as it is, never "vastgelegd".
     "callback_cannot_record": "Door een technische storing kan uw waarneming nu niet worden opgenomen.",
     "callback_recording_failed": "Door een technische storing is uw waarneming helaas niet opgenomen.",
@@ -108,7 +116,7 @@ IVR_PROMPTS: dict[str, str] = {
     "verification_code": ("Dit is Burgernet. Uw verificatiecode is {code}. Ik herhaal: {code}."),
 }
 
-_CALLER_FIELDS = {"code", "digit", "description"}
+_CALLER_FIELDS = {"code", "digit", "description", "position", "minutes"}
 
 
 def placeholders(key: str) -> set[str]:
@@ -128,7 +136,7 @@ def _template(key: str) -> str:
 def _spoken_value(name: str, value) -> str:
     if name == "code":
         return digits_spoken(" ".join(str(value)))
-    if name == "digit":
+    if name in ("digit", "position", "minutes"):
         return number_words(int(value))
     return to_spoken(clean_text(str(value)))
 

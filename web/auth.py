@@ -449,6 +449,7 @@ def operator_for_api_token(s: Session, token: str) -> Operator | None:
 NAVIGATION: list[tuple[str, str, Role]] = [
     ("console.index", "Acties", Role.CENTRALIST),
     ("console.new_action", "Nieuwe actie", Role.CENTRALIST),
+    ("console.callback_line_page", "Terugbellijn", Role.CENTRALIST),
     ("console.audit_log", "Logboek", Role.SUPERVISOR),
     ("evaluation.index", "Evaluatie", Role.SUPERVISOR),
     ("admin.index", "Beheer", Role.ADMIN),

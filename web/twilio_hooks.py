@@ -44,10 +44,11 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
+from callback_line.queue import note_answered
 from callback_line.recordings import file_recording
 from config.clock import Clock, SystemClock
 from config.logging import log_event, mask_phone
-from db.models import Delivery, DeliveryKind, Sighting, WebhookReceipt
+from db.models import ControlRoom, Delivery, DeliveryKind, Sighting, WebhookReceipt
 from deliveries.call_backend import CallEvent, CallEventType
 from deliveries.events import UnknownDelivery, apply_call_event
 from deliveries.message_status import UnknownMessageStatus, apply_message_status
@@ -62,9 +63,18 @@ from dialer.backends.twilio import (
     voice_url,
     webhook_url,
 )
-from ivr.flow import CallEnv, Engine, FlowError, InputKind
+from ivr.flow import CallEnv, Engine, FlowError, InputKind, QueueOutcome, Turn
 from ivr.flows import UnknownFlow, flow_named
-from ivr.twiml import EV_RECORD, TwimlRenderer, input_from_request, state_from_request
+from ivr.twiml import (
+    EV_LEAVE,
+    EV_QUEUE,
+    EV_RECORD,
+    EV_WAIT,
+    TwimlRenderer,
+    dequeue,
+    input_from_request,
+    state_from_request,
+)
 from messaging.inbound_sms import handle_inbound_sms
 from messaging.twilio_account import signed_content
 from prompts.audio import find_cached, render
@@ -437,10 +447,30 @@ def voice(flow_name: str):
                 state, ev, step_no = state_from_request(query)
                 if state.flow != flow.name:
                     abort(400)
+                audio_for = audio_subject(state.ctx.get("delivery_id"), call_sid)
+                renderer = renderer_for(settings, flow.name, audio_for)
+                if ev in (EV_WAIT, EV_LEAVE):
+                    # A caller in (or about to join) the call queue: the same step again.
+                    here = Turn(engine.step_for(state, env), state)
+                    if ev == EV_WAIT:
+                        waited = _seconds(form.get("QueueTime")) or 0.0
+                        twiml = renderer.render_queue_wait(here, step_no, waited)
+                    else:
+                        digits = (form.get("Digits") or "").strip()
+                        twiml = renderer.render_leave(here, step_no, digits, waiting=query.get("w") == "1")
+                    session.commit()
+                    return Response(twiml, mimetype="text/xml")
                 path = None
                 if ev == EV_RECORD:
                     path = _store_recording(form.get("RecordingSid", ""))
-                happened = input_from_request(ev, form, path)
+                params = form
+                if ev == EV_QUEUE and not form.get("QueueResult") and query.get("QueueResult"):
+                    params = {**form.to_dict(), "QueueResult": query["QueueResult"]}
+                happened = input_from_request(ev, params, path)
+                if happened.queue_outcome is QueueOutcome.HANGUP:
+                    engine.hangup(state, env, happened)  # the row says missed, with the wait
+                    session.commit()
+                    return _twiml()
                 if flow.name in ("alert", "outcome") and happened.kind is InputKind.DIGITS:
                     _log_digits(session, state.ctx.get("delivery_id"), call_sid, happened.digits, step_no)
                 turn = engine.resume(state, happened, env)
@@ -481,6 +511,31 @@ def voice(flow_name: str):
         call_sid=call_sid or "",
     )
     return Response(twiml, mimetype="text/xml")
+
+
+@bp.post("/dequeue/<int:room_id>")
+@signed
+def take_next_caller(room_id: int):
+    """A centralist's phone (a Twilio number or SIP domain pointed here) takes the next caller
+    waiting in the control room's call queue: `<Dial><Queue>`."""
+    with current_db().session() as session:
+        room = session.get(ControlRoom, room_id)
+        if room is None or not room.callback_queue:
+            abort(404)
+        answered = webhook_url(current_settings(), f"{WebhookPaths.PREFIX}/queue-answered")
+        return Response(dequeue(room.callback_queue, answered), mimetype="text/xml")
+
+
+@bp.post("/queue-answered")
+@signed
+def queue_answered():
+    """Twilio is about to connect a waiting caller (CallSid) to a centralist's call: the
+    caller's row says connected from now on. Nothing is played to the caller."""
+    form = request.form
+    agent = form.get("DequeingCallSid") or "twilio"
+    with current_db().session() as session:
+        note_answered(session, PROVIDER, form.get("CallSid", ""), agent, _clock().now())
+    return _twiml()
 
 
 # --- recordings -------------------------------------------------------------------------------

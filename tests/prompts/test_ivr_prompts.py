@@ -77,6 +77,8 @@ def test_spoken_forms_have_no_digits_left():
     values = {
         "verification_code": {"code": "482913"},
         "callback_action_option": {"digit": 2, "description": "de vermiste man in Delft"},
+        "callback_queue_position": {"position": 12},
+        "callback_queue_expected_wait": {"minutes": 3},
     }
     settings = Settings(_env_file=None)
     for key in IVR_PROMPTS:

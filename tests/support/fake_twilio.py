@@ -103,6 +103,9 @@ class FakeCall:
     dialed: list[str] = field(default_factory=list)
     sequence: itertools.count = field(default_factory=itertools.count)
     ended: bool = False
+    queued_in: str | None = None  # the queue an <Enqueue> put the call in
+    wait_documents: list[tuple[str, str]] = field(default_factory=list)  # the wait URL's TwiML
+    wait_gather: Pending | None = None  # a <Gather> the wait URL is running
 
 
 @dataclass
@@ -442,6 +445,10 @@ class FakeTwilio:
                 call.heard.append("play:" + (verb.text or "").strip())
             elif tag == "Pause":
                 continue
+            elif tag == "Enqueue":
+                call.queued_in = (verb.text or "").strip()
+                call.pending = Pending(verb, base_url, verbs[index + 1 :])
+                return
             elif tag in ("Gather", "Record", "Dial"):
                 if tag == "Gather":
                     for child in verb:
@@ -552,6 +559,64 @@ class FakeTwilio:
             DialCallSid=_sid("CA"),
             DialCallDuration=duration_s if status == "completed" else 0,
         )
+
+    # --- the call queue (<Enqueue>) --------------------------------------------------------------
+
+    def queue_wait(self, sid: str, queue_time_s: int) -> str:
+        """Twilio asks the wait URL what the waiting caller hears next (QueueTime seconds in):
+        a <Gather> is kept for `press_in_queue`, <Leave/> leaves, <Redirect> leaves the queue
+        for that URL. Returns the wait TwiML."""
+        call = self.calls[sid]
+        pending = self._expect(sid, "Enqueue")
+        url = urljoin(pending.base_url, pending.verb.get("waitUrl") or "")
+        params = self._call_params(
+            call, QueueTime=queue_time_s, QueuePosition=1, CurrentQueueSize=1, QueueSid=_sid("QU")
+        )
+        response = self.post_webhook(url, params)
+        call.wait_documents.append((url, response.text))
+        self._run_wait(call, response.text, url, queue_time_s)
+        return response.text
+
+    def press_in_queue(self, sid: str, digits: str, queue_time_s: int = 5) -> None:
+        call = self.calls[sid]
+        self._expect(sid, "Enqueue")
+        if call.wait_gather is None:
+            raise AssertionError("the wait URL runs no <Gather>")
+        url = urljoin(call.wait_gather.base_url, call.wait_gather.verb.get("action") or "")
+        response = self.post_webhook(url, self._call_params(call, Digits=digits))
+        call.wait_documents.append((url, response.text))
+        self._run_wait(call, response.text, url, queue_time_s)
+
+    def dequeue(self, sid: str, queue_time_s: int = 20) -> None:
+        """A centralist's <Dial><Queue> took the caller; the conversation is over."""
+        self._leave_queue(self.calls[sid], "bridged", queue_time_s)
+
+    def hangup_in_queue(self, sid: str, queue_time_s: int = 30) -> None:
+        call = self.calls[sid]
+        self._leave_queue(call, "hangup", queue_time_s)
+        self._end(call)
+
+    def _run_wait(self, call: FakeCall, twiml: str, base_url: str, queue_time_s: int) -> None:
+        call.wait_gather = None
+        verbs = list(ET.fromstring(twiml))
+        for index, verb in enumerate(verbs):
+            if verb.tag == "Leave":
+                self._leave_queue(call, "leave", queue_time_s)
+                return
+            if verb.tag == "Redirect":
+                call.queued_in = None
+                self._fetch_and_run(call, urljoin(base_url, (verb.text or "").strip()))
+                return
+            if verb.tag == "Gather":
+                call.wait_gather = Pending(verb, base_url, verbs[index + 1 :])
+                return
+
+    def _leave_queue(self, call: FakeCall, result: str, queue_time_s: int) -> None:
+        pending = self._expect(call.sid, "Enqueue")
+        call.queued_in = None
+        action = pending.verb.get("action")
+        params = {"QueueResult": result, "QueueTime": queue_time_s, "QueueSid": _sid("QU")}
+        self._fetch_and_run(call, urljoin(pending.base_url, action), **params)
 
     def hangup(self, sid: str) -> None:
         """The callee hangs up (or the platform asked for it through the REST API)."""

@@ -9,6 +9,7 @@
 - ending: the outcome message's preview and the end of an action (actions.end)
 - audit: the audit trail of the control room (supervisors)
 - training: the trainer's simulated call-back (training mode only)
+- callback_line: the call-back view (queue, conversations, missed callers, presence)
 
 Every page needs a logged-in operator and shows only the operator's own control room. The
 rules live in actions/; these modules translate requests and Dutch errors.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from web.console import (  # noqa: F401  (views)
     audit,
+    callback_line,
     changing,
     confirm,
     ending,

@@ -100,3 +100,39 @@ def waiting_caller(
         workdir,
         "caller",
     )
+
+
+def queue_caller(
+    workdir,
+    *,
+    label: str,
+    caller: str,
+    port: int,
+    media_port: int,
+    speak_after_ms: int,
+    stay_ms: int,
+    digit: str | None = None,
+    digit_at_ms: int = 0,
+) -> testbed.Sipp:
+    """One of several callers on the call-back number at once (own SIP and media ports, own
+    logs): waits without a key (`digit` None), or presses `digit` after `digit_at_ms`; speaks
+    `speak_after_ms` later and hangs up after `stay_ms` unless the PBX hangs up first."""
+    params: dict[str, object] = {
+        "caller": caller,
+        "dialed": "08000011",
+        "speak_after_ms": speak_after_ms,
+        "stay_ms": stay_ms,
+    }
+    template = "callback_waiting_caller.xml"
+    if digit is not None:
+        template = "callback_caller.xml"
+        params |= {
+            "dtmf_pcap": str(testbed.SIPP_SHARE / f"dtmf_2833_{digit}.pcap"),
+            "digit_at_ms": digit_at_ms,
+        }
+    directory = workdir / label
+    directory.mkdir(exist_ok=True)
+    scenario = testbed.render_scenario(template, directory, **params)
+    args = ["-sf", str(scenario), testbed.ASTERISK_SIP, "-m", "1", "-i", "127.0.0.1", "-p", str(port)]
+    args += ["-mi", "127.0.0.1", "-mp", str(media_port), "-t", "u1"]
+    return testbed.Sipp(args, directory, label)

@@ -1,0 +1,178 @@
+"""The call-back flow with the control room's call queue, walked twice with the same inputs:
+by the engine alone (as the FastAGI renderer drives it: Asterisk's app_queue) and by Twilio
+over TwiML (`<Enqueue>` with its wait URL). The steps match prompt for prompt, and both calls
+end as rows that say the same: connected, recorded or missed with the wait."""
+
+from __future__ import annotations
+
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "ivr"))
+
+from test_twiml_callback_walks import engine_summary, twiml_or_record
+from twilio_seed import OUR_NUMBER, seed_wave
+
+from db.models import ControlRoom, Sighting
+from ivr.callback_flow import CALLBACK_FLOW, QUEUE_MAX_WAIT_S
+from ivr.flow import CallEnv, Engine, Input, QueueOutcome, QueueStep, walk
+from ivr.twiml import dequeue
+from tests.support.fake_twilio import silence_wav
+
+CALLER = "+31612399001"
+QUEUE = "burgernet-callback"
+
+# name -> (engine inputs after the welcome and the action's name, what Twilio's caller does,
+#          the row's end)
+SCRIPTS = {
+    "answered_by_a_centralist": (
+        [Input.queued(QueueOutcome.ANSWERED, 20.0)],
+        [("wait", 10), ("dequeue", 20)],
+        "connected",
+    ),
+    "press_1_while_waiting_and_record": (
+        [Input.queued(QueueOutcome.LEFT, 5.0), "record"],
+        [("wait", 5), ("press", "1"), ("speak",)],
+        "recorded",
+    ),
+    "press_1_during_the_announcement_and_record": (
+        [Input.queued(QueueOutcome.LEFT, 0.0), "record"],
+        [("press_now", "1"), ("speak",)],
+        "recorded",
+    ),
+    "waited_the_maximum_then_record": (
+        [Input.queued(QueueOutcome.TIMEOUT, float(QUEUE_MAX_WAIT_S)), "record"],
+        [("wait", 30), ("wait", QUEUE_MAX_WAIT_S), ("speak",)],
+        "recorded",
+    ),
+}
+
+
+EXPECTED_WAIT = "De verwachte wachttijd"
+
+
+def without_expected_wait(item: tuple) -> tuple:
+    """The expected wait is said from the waits of earlier callers (the first walk's caller
+    changes it for the second): compared without it."""
+    if item[0] != "menu":
+        return item
+    return (*item[:2], tuple(t for t in item[2] if not t.startswith(EXPECTED_WAIT)), *item[3:])
+
+
+def summary(step) -> tuple:
+    """The queue's announcement is a <Gather> of the leave digit on Twilio: a menu."""
+    if isinstance(step, QueueStep):
+        return without_expected_wait(("menu", step.node, tuple(s.text for s in step.speech)))
+    return engine_summary(step)
+
+
+@pytest.fixture
+def queued_wave(db):
+    wave = seed_wave(db, [CALLER])
+    with db.transaction() as s:
+        s.get(ControlRoom, wave.room_id).callback_queue = QUEUE
+    return wave
+
+
+def engine_walk(db, clock, settings, inputs, tmp_path) -> list[tuple]:
+    resolved = []
+    for item in inputs:
+        if item == "record":
+            audio = tmp_path / f"engine-{len(resolved)}.wav"
+            audio.write_bytes(silence_wav(1.0))
+            resolved.append(Input.recording(str(audio), 1.0))
+        else:
+            resolved.append(item)
+    with db.session() as session:
+        env = CallEnv(
+            session=session,
+            clock=clock,
+            settings=settings,
+            provider="engine",
+            provider_call_id="engine-1",
+            caller_number=CALLER,
+            dialed_number=OUR_NUMBER,
+        )
+        turns = walk(Engine(CALLBACK_FLOW), env, {}, [Input.done(), Input.done(), *resolved])
+        return [summary(t.step) for t in turns]
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_queue_same_steps_on_the_engine_and_on_twilio(
+    name, db, clock, twilio_settings, live_app, fake_twilio, queued_wave, tmp_path
+):
+    inputs, actions, end = SCRIPTS[name]
+    expected = engine_walk(db, clock, twilio_settings, inputs, tmp_path)
+
+    call = fake_twilio.incoming_call(CALLER, OUR_NUMBER, live_app.url("/twilio/voice/callback"))
+    assert fake_twilio.waiting_for(call.sid) == "Gather"  # the announcement, 1 to leave
+    if actions[0][0] != "press_now":
+        fake_twilio.gather_timeout(call.sid)
+        assert fake_twilio.call(call.sid).queued_in == QUEUE
+    for action in actions:
+        if action[0] == "wait":
+            fake_twilio.queue_wait(call.sid, action[1])
+        elif action[0] == "press":
+            fake_twilio.press_in_queue(call.sid, action[1])
+        elif action[0] == "press_now":
+            fake_twilio.press(call.sid, action[1])
+        elif action[0] == "dequeue":
+            fake_twilio.dequeue(call.sid, action[1])
+        elif action[0] == "speak":
+            fake_twilio.speak(call.sid, silence_wav(1.0), duration_s=1)
+    assert fake_twilio.call(call.sid).ended
+    documents = fake_twilio.call(call.sid).documents
+    # Twilio's own moves into and out of the queue (<Enqueue>, a <Redirect> to its end) are not
+    # steps of the flow.
+    steps = [(u, doc) for u, doc in documents if "<Enqueue" not in doc and "ev=queue" not in doc]
+    seen = [without_expected_wait(twiml_or_record(u, doc)) for u, doc in steps]
+    assert seen == expected
+    waits = fake_twilio.call(call.sid).wait_documents
+    assert all("druk dan één" in doc or "Redirect" in doc or "Leave" in doc for _url, doc in waits)
+
+    with db.session() as s:
+        rows = {x.provider: x for x in s.scalars(select(Sighting))}
+    assert set(rows) == {"engine", "twilio"}
+    assert rows["engine"].line_state == rows["twilio"].line_state == end
+    assert rows["engine"].transferred == rows["twilio"].transferred == (end == "connected")
+
+
+def test_hangup_while_waiting_on_twilio_is_a_missed_row_with_the_wait(
+    db, twilio_settings, live_app, fake_twilio, queued_wave
+):
+    call = fake_twilio.incoming_call(CALLER, OUR_NUMBER, live_app.url("/twilio/voice/callback"))
+    fake_twilio.gather_timeout(call.sid)
+    fake_twilio.queue_wait(call.sid, 10)
+    fake_twilio.hangup_in_queue(call.sid, 37)
+    with db.session() as s:
+        [row] = s.scalars(select(Sighting)).all()
+    assert (row.line_state, row.caller_number, row.wait_s) == ("missed", CALLER, 37.0)
+
+
+def test_a_centralist_takes_the_next_caller_with_dial_queue():
+    assert dequeue(QUEUE).endswith("<Response><Dial><Queue>burgernet-callback</Queue></Dial></Response>")
+
+
+def test_a_centralists_phone_takes_the_caller_and_the_row_says_connected_at_once(
+    db, twilio_settings, live_app, fake_twilio, queued_wave
+):
+    call = fake_twilio.incoming_call(CALLER, OUR_NUMBER, live_app.url("/twilio/voice/callback"))
+    fake_twilio.gather_timeout(call.sid)
+    desk = fake_twilio.post_webhook(
+        live_app.url(f"/twilio/dequeue/{queued_wave.room_id}"), {"CallSid": "CA" + "d" * 32, "From": "+3170"}
+    )
+    queue = ET.fromstring(desk.text).find("Dial/Queue")
+    assert queue.text == QUEUE
+    fake_twilio.post_webhook(queue.get("url"), {"CallSid": call.sid, "DequeingCallSid": "CA" + "d" * 32})
+    with db.session() as s:
+        [row] = s.scalars(select(Sighting)).all()
+        assert (row.line_state, row.answered_by) == ("connected", "CA" + "d" * 32)
+    fake_twilio.dequeue(call.sid, 25)
+    assert fake_twilio.call(call.sid).ended
+    with db.session() as s:
+        [row] = s.scalars(select(Sighting)).all()
+    assert (row.line_state, row.wait_s, row.ended_at is not None) == ("connected", 25.0, True)
