@@ -16,7 +16,8 @@ from dialer.wiring import build_desk_phones
 from web.auth import current_operator, login_required
 from web.common import current_clock
 from web.console.blueprint import bp
-from web.console.common import duration, localtime
+from web.console.common import duration
+from web.formatting import local_text
 from web.runtime import current_db, current_settings
 
 POLL_MS = 2000
@@ -114,4 +115,4 @@ def _call(call: LineCall) -> dict:
 
 
 def _time(moment: datetime | None) -> str:
-    return localtime(moment, "%H:%M:%S")
+    return local_text(moment, "time_seconds")
