@@ -75,6 +75,8 @@ def action_page(action_id: int):
             web=settings.web,
             outcomes=OUTCOME_LABELS,
             duration=duration,
+            min_share=settings.dialer.min_share,
+            timezone=settings.timezone,
         )
 
 
