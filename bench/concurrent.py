@@ -186,7 +186,9 @@ def run_concurrent(
             report = worker.tick()
             clock.advance(step)
             network.pump(clock.now())
-            if "vehicle" in started and network.active_calls == 0 and not report.busy:
+            # Idle (nothing in flight, no event waiting to be applied): skip to the next retry.
+            settled = network.active_calls == 0 and worker.pending_events == 0 and not report.busy
+            if "vehicle" in started and settled:
                 with db.session() as session:
                     open_count = session.scalar(
                         select(func.count())
