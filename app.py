@@ -101,6 +101,7 @@ class BenchGroup(click.Group):
         "select": ("bench.select", "bench_select", "selection inside a circle vs B-tree and full scan"),
         "tts": ("bench.tts", "bench_tts", "text-to-speech of a 60-word alert, uncached and cached"),
         "dialer": ("bench.dialer", "bench_dialer", "a simulated wave: pacing efficiency"),
+        "concurrent": ("bench.concurrent", "bench_concurrent", "two actions sharing one simulated trunk"),
         "asterisk": ("bench.asterisk", "bench_asterisk", "a wave through the real Asterisk testbed"),
         "asterisk-originate": ("bench.asterisk", "bench_asterisk_originate", "AMI originates per second"),
         "fastagi": ("bench.fastagi", "bench_fastagi", "concurrent calls through the FastAGI server"),

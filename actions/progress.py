@@ -1,14 +1,19 @@
 """How far an action is: counts by state and channel, reached, answered, acknowledged, the
-retries waiting, calls per minute, and an estimate of the time left at the trunk's limits (the
-same estimate the preview shows before the start)."""
+retries waiting, calls per minute, how the trunk's lines are shared with the other running
+actions, and an estimate of the time left.
+
+The estimate: before calls flow, the trunk's limits times this action's share of them (the
+same model the preview shows before the start, with the full trunk); once calls have flowed
+for a minute, the measured rate of this action's calls; during night rest (voice calls held
+until the quiet hours end), the wait until then plus the model."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import Integer, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from actions.errors import ActionNotFound
@@ -22,9 +27,12 @@ from db.models import (
     DeliveryEvent,
     DeliveryKind,
     DeliveryState,
+    IncidentType,
     Trunk,
 )
+from deliveries.quiet_hours import held_until, quiet_window
 from deliveries.states import IN_FLIGHT, REACHED
+from deliveries.trunk_share import share_fractions
 
 S = DeliveryState
 # Assumed until an action has figures of its own.
@@ -50,14 +58,34 @@ class ActionProgress:
     outcome_by_state: dict[str, int] = field(default_factory=dict)
     # The updates (vervolgberichten) to those already reached, by state (actions.change).
     update_by_state: dict[str, int] = field(default_factory=dict)
+    # The actions sharing the trunk with this one now (TrunkShare), this one included.
+    sharing: list[TrunkShare] = field(default_factory=list)
+    share: float | None = None  # this action's share of the lines and calls per second
+    # What the estimate rests on: "measured" (the calls of the last minute), "share" (the
+    # trunk's limits times the share), "night_rest" (held until `resumes_at`, then the share).
+    estimate_basis: str = ""
+    resumes_at: datetime | None = None
 
     @property
     def queued(self) -> int:
         return self.by_state.get(S.QUEUED.value, 0)
 
 
+@dataclass(frozen=True)
+class TrunkShare:
+    """One action with voice calls on the trunk: its share and the lines it holds now."""
+
+    action_id: int
+    incident_type: str
+    kind: str  # alert, or outcome (the outcome message after the action ended)
+    own_control_room: bool
+    share: float | None  # None: nothing left waiting, its last calls are in flight
+    lines: int
+    waiting: int
+
+
 def estimate_wave_seconds(
-    recipient_count: int, channels: int, cps: float, avg_call_s: float, answer_rate: float
+    recipient_count: int, channels: float, cps: float, avg_call_s: float, answer_rate: float
 ) -> float:
     """How long a wave of voice calls takes at a trunk's limits (what the preview shows).
 
@@ -84,6 +112,67 @@ def trunk_limits(session: Session, control_room_id: int | None, settings: Settin
     if shared[0]:
         return int(shared[0]), float(shared[1])
     return settings.dialer.channels, settings.dialer.cps
+
+
+def _trunk_pool(session: Session, control_room_id: int | None) -> int | None:
+    """The control room whose own trunks carry its calls, or None for the shared trunks."""
+    if control_room_id is None:
+        return None
+    own = session.scalar(
+        select(func.count()).select_from(Trunk).where(Trunk.active, Trunk.control_room_id == control_room_id)
+    )
+    return control_room_id if own else None
+
+
+def trunk_sharing(session: Session, action: Action, settings: Settings) -> list[TrunkShare]:
+    """The actions whose voice calls share the trunks of this action's control room now, with
+    the shares the dialer gives them (deliveries.trunk_share), largest first."""
+    holding = Delivery.state.in_(IN_FLIGHT)
+    waiting = Delivery.state == S.QUEUED
+    rows = session.execute(
+        select(
+            Delivery.action_id,
+            Action.control_room_id,
+            Action.incident_type,
+            Action.status,
+            func.max(Delivery.priority),
+            func.sum(case((holding, 1), else_=0)),
+            func.sum(case((waiting, 1), else_=0)),
+        )
+        .join(Action, Action.id == Delivery.action_id)
+        .where(
+            Delivery.channel == Channel.VOICE,
+            Delivery.kind != DeliveryKind.VERIFICATION,
+            holding | waiting,
+            (Action.status == ActionStatus.RUNNING) | (Delivery.kind == DeliveryKind.OUTCOME),
+        )
+        .group_by(Delivery.action_id, Action.control_room_id, Action.incident_type, Action.status)
+    ).all()
+    pool = _trunk_pool(session, action.control_room_id)
+    pools: dict[int, int | None] = {}
+    flows = []
+    for action_id, room_id, incident, status, priority, lines, queued in rows:
+        if room_id not in pools:
+            pools[room_id] = _trunk_pool(session, room_id)
+        if pools[room_id] == pool:
+            flows.append(
+                (action_id, room_id, incident, status, priority or 0, int(lines or 0), int(queued or 0))
+            )
+    shares = share_fractions({f[0]: f[4] for f in flows if f[6] > 0}, settings.dialer.min_share)
+    listed = [
+        TrunkShare(
+            action_id=action_id,
+            incident_type=IncidentType(incident).value,
+            kind="alert" if ActionStatus(status) == ActionStatus.RUNNING else "outcome",
+            own_control_room=room_id == action.control_room_id,
+            share=round(shares[action_id], 3) if action_id in shares else None,
+            lines=lines,
+            waiting=queued,
+        )
+        for action_id, room_id, incident, status, _priority, lines, queued in flows
+    ]
+    listed.sort(key=lambda item: (-(item.share or 0.0), -item.lines, item.action_id))
+    return listed
 
 
 def action_progress(session: Session, action_id: int, clock: Clock, settings: Settings) -> ActionProgress:
@@ -154,9 +243,27 @@ def action_progress(session: Session, action_id: int, clock: Clock, settings: Se
     waiting_voice = voice.get(S.QUEUED.value, 0) + voice.get(S.HELD.value, 0)
     in_flight = sum(voice.get(s.value, 0) for s in IN_FLIGHT)
     channels, cps = trunk_limits(session, action.control_room_id, settings)
+    sharing = trunk_sharing(session, action, settings) if action.status == ActionStatus.RUNNING else []
+    share = next((item.share for item in sharing if item.action_id == action_id), None)
     left = 0.0
+    basis = ""
+    resumes_at = None
     if action.status == ActionStatus.RUNNING and (waiting_voice or in_flight):
-        left = estimate_wave_seconds(waiting_voice, channels, cps, DEFAULT_ATTEMPT_S, answered_rate)
+        part = share if share is not None else 1.0
+        left = estimate_wave_seconds(
+            waiting_voice, channels * part, cps * part, DEFAULT_ATTEMPT_S, answered_rate
+        )
+        basis = "share"
+        resumes_at = _night_rest_until(session, action, now, settings)
+        running_s = (now - action.started_at).total_seconds() if action.started_at else 0.0
+        if resumes_at is not None:
+            left += (resumes_at - now).total_seconds()
+            basis = "night_rest"
+        elif running_s >= 60 and calls_last_minute > 0:
+            # Calls flow: the queue drains at the rate measured, not at the trunk's best.
+            attempts_left = waiting_voice * (2.0 - min(max(answered_rate, 0.0), 1.0))
+            left = attempts_left / (calls_last_minute / 60.0) + DEFAULT_ATTEMPT_S
+            basis = "measured"
         left = max(left, DEFAULT_ATTEMPT_S if in_flight else 0.0)
     return ActionProgress(
         action_id=action_id,
@@ -174,4 +281,23 @@ def action_progress(session: Session, action_id: int, clock: Clock, settings: Se
         estimated_seconds_left=round(left, 1),
         outcome_by_state=dict(outcome_by_state),
         update_by_state=dict(update_by_state),
+        sharing=sharing,
+        share=share,
+        estimate_basis=basis,
+        resumes_at=resumes_at,
     )
+
+
+def _night_rest_until(session: Session, action: Action, now: datetime, settings: Settings) -> datetime | None:
+    """When this action's voice calls may go out again, if night rest holds them now."""
+    until = held_until(quiet_window(action.control_room, settings), action.urgent, now)
+    if until is not None:
+        return until
+    held = session.scalar(
+        select(func.min(Delivery.next_attempt_at)).where(
+            Delivery.action_id == action.id,
+            Delivery.channel == Channel.VOICE,
+            Delivery.state == S.HELD,
+        )
+    )
+    return held if held is not None and held > now else None

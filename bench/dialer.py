@@ -109,12 +109,14 @@ class Attempt:
     retry_delay_s: float | None  # delay before the next attempt, None if final
 
 
-def seed_population(db: Database, count: int, seed: int) -> None:
+def seed_population(
+    db: Database, count: int, seed: int, *, centre: tuple[float, float] = CENTRE, first_id: int = 1
+) -> None:
     """`count` participants at random points inside the circle, each with one verified phone."""
     rng = random.Random(seed)
-    lat0, lon0 = CENTRE
+    lat0, lon0 = centre
     participants, addresses, phones = [], [], []
-    for i in range(1, count + 1):
+    for i in range(first_id, first_id + count):
         distance = RADIUS_M * math.sqrt(rng.random())
         bearing = rng.uniform(0, 2 * math.pi)
         lat = lat0 + distance * math.cos(bearing) / 111_320

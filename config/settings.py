@@ -154,6 +154,12 @@ class DialerSettings(BaseModel):
     # counts calls per second at its own edge sees network and PBX jitter bring the calls of two
     # windows closer together: widen it a little (e.g. 1.1) to keep a margin below its limit.
     cps_window_s: float = 1.0
+    # Several running actions share a trunk by incident priority (deliveries.trunk_share); each
+    # action with calls waiting gets at least this share of the lines and of the calls per
+    # second. Use is counted over the lines held now and the calls started in the last
+    # share_window_s.
+    min_share: float = Field(default=0.2, ge=0.0, le=0.5)
+    share_window_s: float = Field(default=10.0, gt=0)
     # Transient failures (congestion, originate refused) are retried after these delays.
     failed_retry_delays_s: list[int] = [60, 300]
     machine_retry_delays_s: list[int] = [600]

@@ -2,9 +2,9 @@
 
 A trunk has a cap on concurrent calls, a calls-per-second rate (a token bucket whose capacity
 is a short burst) and optional caps per number prefix, so one local exchange is not flooded
-(Everbridge does the same per area code). Several running actions share a trunk: a higher
-incident priority goes first (a missing child before a stolen bicycle); actions of equal
-priority take turns by dial order, nearest recipient first in each, so neither starves.
+(Everbridge does the same per area code). How several running actions share a trunk (by
+incident priority, each with a minimum share) is deliveries.trunk_share; the worker gives
+`choose_calls` the candidates in that order.
 """
 
 from __future__ import annotations
@@ -56,25 +56,6 @@ class Candidate:
     priority: int
     rank: int
     target: str
-
-
-def fair_order(candidates: Iterable[Candidate]) -> list[Candidate]:
-    """Highest priority first; within one priority the actions take turns, nearest first."""
-    by_priority: dict[int, dict[int | None, list[Candidate]]] = defaultdict(lambda: defaultdict(list))
-    for candidate in candidates:
-        by_priority[candidate.priority][candidate.action_id].append(candidate)
-    ordered: list[Candidate] = []
-    for priority in sorted(by_priority, reverse=True):
-        queues = [
-            sorted(q, key=lambda c: (c.rank, c.delivery_id))
-            for _action, q in sorted(
-                by_priority[priority].items(), key=lambda item: (item[0] is None, item[0] or 0)
-            )
-        ]
-        depth = max(len(q) for q in queues)
-        for turn in range(depth):
-            ordered.extend(q[turn] for q in queues if turn < len(q))
-    return ordered
 
 
 def prefix_for(target: str, caps: Mapping[str, int]) -> str | None:

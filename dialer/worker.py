@@ -6,7 +6,8 @@ One `tick()` does, in order:
 2. hold voice calls that fall in quiet hours, release held rows whose window ended;
 3. hang up calls of ended actions, if the setting asks for it;
 4. claim as many due voice rows as free channels, the CPS token bucket and prefix caps allow,
-   fairly across running actions by priority, and originate them;
+   shared between the running actions by priority with a floor for each (deliveries.trunk_share),
+   and originate them;
 5. send due SMS and email rows through the message senders;
 6. every few seconds: reconcile calls that went silent (a dead worker's, or a lost event) as
    outcome unknown, never blindly redialled.
@@ -79,7 +80,8 @@ from deliveries.message_texts import MessageComposer
 from deliveries.quiet_hours import held_until, quiet_window
 from deliveries.retry import MESSAGE_INVALID, OUTCOME_UNKNOWN
 from deliveries.states import IN_FLIGHT, IllegalTransition, transition, transition_many
-from dialer.pacing import Candidate, TokenBucket, choose_calls, fair_order, prefix_load
+from deliveries.trunk_share import FlowUse, share_order, trunk_use
+from dialer.pacing import Candidate, TokenBucket, choose_calls, prefix_load
 from dialer.simulated_ivr import walk_alert_flow
 
 logger = logging.getLogger(__name__)
@@ -715,6 +717,53 @@ class DialerWorker:
             )
         return list(rows)
 
+    def _shared_candidates(
+        self, session: Session, trunk: Trunk, now: datetime, budget: int, caps: dict
+    ) -> list[Candidate]:
+        """The next calls, in the order the trunk's sharing gives them (deliveries.trunk_share):
+        each running action (and each ended action's outcome messages) with calls due is a
+        flow; its due rows are fetched (and locked) up to the budget, its retries first and
+        then nearest first, and the flows interleaved by their weighted shares."""
+        due_now = self.clock.now()
+        config = self.settings.dialer
+        flows = session.execute(
+            self._claimable([Channel.VOICE], due_now)
+            .with_only_columns(Delivery.action_id, func.max(Delivery.priority))
+            .group_by(Delivery.action_id)
+        ).all()
+        if not flows:
+            return []
+        fetch = budget * (4 if caps else 1)
+        by_flow: dict[int | None, list[Candidate]] = {}
+        for action_id, _priority in flows:
+            query = (
+                self._claimable([Channel.VOICE], due_now)
+                .where(Delivery.action_id.is_(None) if action_id is None else Delivery.action_id == action_id)
+                .order_by(Delivery.next_attempt_at.is_(None), Delivery.rank, Delivery.id)
+                .limit(fetch)
+            )
+            if self.db.is_postgresql:
+                query = query.with_for_update(skip_locked=True, of=Delivery)
+            rows = [
+                Candidate(d.id, d.action_id, d.priority, d.rank, d.target) for d in session.scalars(query)
+            ]
+            if rows:
+                by_flow[action_id] = rows
+        use = trunk_use(session, trunk.id, now, config.share_window_s)
+        order = share_order(
+            [
+                FlowUse(key, priority or 0, *use.get(key, (0, 0)), waiting=len(by_flow.get(key, ())))
+                for key, priority in flows
+            ],
+            sum(len(rows) for rows in by_flow.values()),
+            channels=trunk.max_channels,
+            cps=trunk.cps,
+            window_s=config.share_window_s,
+            min_share=config.min_share,
+        )
+        taken = {key: iter(rows) for key, rows in by_flow.items()}
+        return [next(taken[key]) for key in order]
+
     def place_calls(self) -> int:
         if self.backend_unavailable() is not None:
             return 0  # nothing claimed, no attempt spent; the loop polls quickly meanwhile
@@ -734,29 +783,14 @@ class DialerWorker:
             candidates: list[Candidate] = []
             caps = dict(trunk.prefix_caps or {})
             if budget > 0:
-                # Due retries first (their chain is the wave's tail), then nearest first.
-                query = (
-                    self._claimable([Channel.VOICE], self.clock.now())
-                    .order_by(
-                        Delivery.priority.desc(),
-                        Delivery.next_attempt_at.is_(None),
-                        Delivery.rank,
-                        Delivery.id,
-                    )
-                    .limit(budget * (4 if caps else 1))
-                )
-                if self.db.is_postgresql:
-                    query = query.with_for_update(skip_locked=True, of=Delivery)
-                candidates = [
-                    Candidate(d.id, d.action_id, d.priority, d.rank, d.target) for d in session.scalars(query)
-                ]
+                candidates = self._shared_candidates(session, trunk, now, budget, caps)
             if candidates:
                 load = {}
                 if caps:
                     targets = session.scalars(select(Delivery.target).where(self._holds_channel())).all()
                     load = prefix_load([t for t in targets if t], caps)
                 chosen = choose_calls(
-                    fair_order(candidates),
+                    candidates,
                     free_channels=budget,
                     tokens=budget,
                     prefix_caps=caps,

@@ -14,8 +14,8 @@ from stepped_wave import (
 )
 
 from config.settings import SimulatorSettings
-from db.models import Delivery, DeliveryState, IncidentType, Trunk
-from dialer.pacing import Candidate, TokenBucket, choose_calls, fair_order, prefix_for
+from db.models import Delivery, DeliveryState, Trunk
+from dialer.pacing import Candidate, TokenBucket, choose_calls, prefix_for
 
 S = DeliveryState
 
@@ -36,18 +36,6 @@ def test_token_bucket_refills_at_its_rate_up_to_capacity():
         bucket.take(6, 100.0)
     with pytest.raises(ValueError):
         TokenBucket.for_cps(0, 1, 0.0)
-
-
-def test_fair_order_priority_first_then_turns():
-    candidates = [
-        c(1, 1, 40, 0),
-        c(2, 1, 40, 1),
-        c(3, 2, 100, 5),
-        c(4, 2, 100, 6),
-        c(5, 3, 40, 0),
-        c(6, 3, 40, 1),
-    ]
-    assert [x.delivery_id for x in fair_order(candidates)] == [3, 4, 1, 5, 2, 6]
 
 
 def test_choose_calls_respects_channels_tokens_and_prefix_caps():
@@ -101,29 +89,3 @@ def test_prefix_caps_hold(db, room, clock, settings):
     log = dialer_log(db)
     assert peak_concurrency(log, "+3115") == 4
     assert peak_concurrency(log) > 4
-
-
-def test_higher_priority_goes_first_and_equal_priorities_take_turns(db, room, clock, settings):
-    settings.dialer.channels, settings.dialer.cps = 5, 5.0
-    with db.session() as s:
-        bicycle = make_action(s, room, incident=IncidentType.OTHER, priority=20)
-        child = make_action(s, room, incident=IncidentType.MISSING_CHILD, priority=100)
-        vehicle = make_action(s, room, incident=IncidentType.VEHICLE, priority=20)
-        make_deliveries(s, bicycle, 30, prefix="+3170")
-        make_deliveries(s, child, 30, prefix="+3115")
-        make_deliveries(s, vehicle, 30, prefix="+3171")
-        s.commit()
-        ids = {a.id: name for a, name in ((bicycle, "bicycle"), (child, "child"), (vehicle, "vehicle"))}
-    worker, network = simulated_worker(db, clock, settings, profile=FAST)
-    run_until_done(worker, network, clock, db)
-    with db.session() as s:
-        owner = dict(s.execute(select(Delivery.id, Delivery.action_id)).all())
-    first_claims = []
-    seen = set()
-    for _at, _id, delivery_id, _t, step in dialer_log(db):
-        if step > 0 and delivery_id not in seen:
-            seen.add(delivery_id)
-            first_claims.append(ids[owner[delivery_id]])
-    assert first_claims[:30] == ["child"] * 30
-    rest = first_claims[30:]
-    assert abs(rest[:20].count("bicycle") - rest[:20].count("vehicle")) <= 2

@@ -82,6 +82,9 @@ def test_night_calls_are_held_then_released_in_the_morning(db, room, settings):
         assert {d.action_id for d in held} == {night_id}
         progress = action_progress(s, night_id, clock, settings)
     assert progress.held == 10 and progress.by_channel["voice"] == {"held": 10}
+    # The estimate says the calls wait for the morning: at least the night left, and why.
+    assert progress.estimate_basis == "night_rest" and progress.resumes_at == local(7, 0, day=29)
+    assert progress.estimated_seconds_left > (local(7, 0, day=29) - clock.now()).total_seconds()
     for _ in range(100):
         clock.advance(6)
         network.pump(clock.now())

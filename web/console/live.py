@@ -78,6 +78,8 @@ def action_page(action_id: int):
             outcomes=outcome_labels_for(action.incident_type.value),
             duration=duration,
             revisions=revision_history(s, action),
+            min_share=settings.dialer.min_share,
+            timezone=settings.timezone,
         )
 
 

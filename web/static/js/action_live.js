@@ -99,6 +99,67 @@
     }
   }
 
+  // --- how the trunk's lines are shared with the other running actions -----------------------
+  var sharingBox = $("sharing");
+  var incidents = JSON.parse(sharingBox.dataset.incidents || "{}");
+  var minShare = parseFloat(sharingBox.dataset.minShare) || 0;
+  var thisAction = parseInt(sharingBox.dataset.actionId, 10);
+
+  function percent(x) { return Math.round(x * 100) + "%"; }
+
+  function localClock(iso) {
+    var d = new Date(iso);
+    try {
+      return d.toLocaleTimeString("nl-NL", { hour: "2-digit", minute: "2-digit", timeZone: sharingBox.dataset.timezone });
+    } catch (e) { return d.toLocaleTimeString("nl-NL", { hour: "2-digit", minute: "2-digit" }); }
+  }
+
+  function renderSharing(snap) {
+    var p = snap.progress, list = p.sharing || [];
+    var basis = { measured: "Schatting naar het tempo van de laatste minuut (" + p.calls_per_minute + " oproepen).",
+      share: "Schatting naar de capaciteit van de lijnen" + (list.length > 1 && p.share !== null ? " en het aandeel van deze actie (" + percent(p.share) + ")." : "."),
+      night_rest: "Nachtrust: spraakoproepen wachten tot " + (p.resumes_at ? localClock(p.resumes_at) : "het einde van de nacht") + "; de schatting telt die wachttijd mee." }[p.estimate_basis] || "";
+    $("eta-basis").textContent = snap.status === "running" ? basis : "";
+    var table = $("sharing-table"), summary = $("sharing-summary");
+    if (snap.status !== "running" || !list.length) { summary.textContent = ""; table.hidden = true; return; }
+    var others = list.filter(function (item) { return item.action_id !== thisAction; });
+    if (!others.length) {
+      summary.textContent = "Deze actie heeft alle lijnen: er belt nu geen andere actie.";
+      table.hidden = true;
+      return;
+    }
+    summary.textContent = "De lijnen worden gedeeld met " + others.length + (others.length === 1 ? " andere actie" : " andere acties") +
+      ", naar prioriteit van het incident; elke actie met oproepen in de wachtrij krijgt minstens " + percent(minShare) + ".";
+    var rows = list.map(function (item) {
+      var tr = document.createElement("tr");
+      tr.dataset.actionId = item.action_id;
+      var name = document.createElement("td");
+      if (item.action_id === thisAction) {
+        name.textContent = "Deze actie";
+        name.className = "this";
+      } else if (item.own_control_room) {
+        var a = document.createElement("a");
+        a.href = sharingBox.dataset.actionUrl.replace(/0$/, String(item.action_id));
+        a.textContent = "Actie " + item.action_id + ": " + (incidents[item.incident_type] || item.incident_type);
+        name.appendChild(a);
+      } else {
+        name.textContent = "Actie van een andere meldkamer";
+      }
+      if (item.kind === "outcome") { name.appendChild(document.createTextNode(" (afloopbericht)")); }
+      tr.appendChild(name);
+      [item.share === null ? "rondt af" : percent(item.share), item.lines, item.waiting].forEach(function (v) {
+        var td = document.createElement("td");
+        td.className = "num";
+        td.textContent = v;
+        tr.appendChild(td);
+      });
+      return tr;
+    });
+    var body = table.querySelector("tbody");
+    body.replaceChildren.apply(body, rows);
+    table.hidden = false;
+  }
+
   // --- sightings ---------------------------------------------------------------------------
   var shown = {};
   var template = $("sighting-template");
@@ -164,6 +225,7 @@
 
   function render(snap) {
     renderProgress(snap);
+    renderSharing(snap);
     renderSightings(snap.sightings);
     $("backend-banner").hidden = !snap.backend_unreachable;
   }
