@@ -130,6 +130,9 @@ def seed_population(
                 "channels": ["voice"],
                 "status": ParticipantStatus.ACTIVE,
                 "source": "import",
+                # Synthetic people, like the demo's: training mode's start-up check accepts a
+                # database of "demo-" participants only (config/checks.py).
+                "external_ref": f"demo-bench-{i}",
             }
         )
         addresses.append(
