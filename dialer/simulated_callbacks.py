@@ -65,7 +65,17 @@ from db.models import (
 )
 from dialer.simulated_sightings import sighting_text
 from ivr.callback_flow import CALLBACK_FLOW
-from ivr.flow import CallEnv, Engine, FlowError, Input, MenuStep, RecordStep, TransferStep
+from ivr.flow import (
+    CallEnv,
+    Engine,
+    FlowError,
+    Input,
+    MenuStep,
+    QueueOutcome,
+    QueueStep,
+    RecordStep,
+    TransferStep,
+)
 from prompts.audio import TELEPHONY_RATE
 from prompts.callback_number import callback_number_for
 from prompts.errors import PromptError
@@ -242,11 +252,24 @@ def _walk(
         elif isinstance(step, TransferStep):
             answered = call.transfer_answered
             happened = Input.transfer(answered, "ANSWER" if answered else "NOANSWER")
+        elif isinstance(step, QueueStep):
+            happened = _queue_input(step, call)
         else:
             happened = Input.done()
         turn = ENGINE.resume(turn.state, happened, env)
         nodes.append(turn.state.node)
     raise FlowError(f"simulated call-back {call.call_id} did not end in {MAX_TURNS} turns")
+
+
+def _queue_input(step: QueueStep, call: SimulatedCall) -> Input:
+    """How this caller's wait in the control room's call queue ends: a caller who wants the
+    centralist is taken (or waits out the maximum when nobody answers), the others press the
+    leave digit to record."""
+    if call.behaviour == Behaviour.TRANSFER:
+        if call.transfer_answered:
+            return Input.queued(QueueOutcome.ANSWERED, 5.0, agent="simulator")
+        return Input.queued(QueueOutcome.TIMEOUT, float(step.max_wait_s))
+    return Input.queued(QueueOutcome.LEFT, 3.0)
 
 
 def _menu_input(env: CallEnv, step: MenuStep, ctx: dict, call: SimulatedCall) -> Input:

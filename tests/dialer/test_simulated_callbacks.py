@@ -276,3 +276,28 @@ def test_reached_at_counts_from_when_the_participant_was_reached(db, clock, sett
         assert due_callbacks(s, clock, settings) == []
         clock.advance(timedelta(seconds=2).total_seconds())
         assert len(due_callbacks(s, clock, settings)) == 1
+
+
+def test_with_a_call_queue_the_callers_wait_in_it_and_are_taken_or_record(db, clock, settings):
+    seeded = seed_training_action(db, clock, participants=3)
+    with db.transaction() as s:
+        s.get(Action, seeded["action_id"]).control_room.callback_queue = "burgernet-haaglanden"
+    numbers = [f"+316123450{n:02d}" for n in range(3)]
+    calls = [
+        SimulatedCall("q-taken", seeded["action_id"], numbers[0], Behaviour.TRANSFER, True, "Hallo."),
+        SimulatedCall("q-nobody", seeded["action_id"], numbers[1], Behaviour.TRANSFER, False, "Ik zag hem."),
+        SimulatedCall("q-record", seeded["action_id"], numbers[2], Behaviour.RECORD, False, "Bij het station."),
+    ]
+    results = {}
+    for call in calls:
+        with db.session() as s:
+            results[call.call_id] = place_call(s, call, clock, settings)
+            s.commit()
+
+    assert all("queue" in " ".join(result.nodes) for result in results.values()), results
+    by_call = {row.provider_call_id: row for row in rows(db)}
+    taken, nobody, recorded = (by_call[c.call_id] for c in calls)
+    assert taken.line_state == "connected" and taken.recording_status == "none"
+    assert nobody.line_state == "recorded" and nobody.recording_status == "complete"
+    assert recorded.line_state == "recorded" and recorded.recording_status == "complete"
+    assert_telephone_wav(settings.recordings_dir / recorded.recording_path)
