@@ -11,7 +11,16 @@ from alert_walks import ALERT_WALKS, summary
 from ivr_seed import seed_all
 from sqlalchemy import select
 
-from db.models import AuditEvent, Delivery, DeliveryEvent, Operator, Participant, ParticipantStatus
+from db.models import (
+    AuditEvent,
+    Delivery,
+    DeliveryEvent,
+    Operator,
+    Participant,
+    ParticipantStatus,
+    PhoneKind,
+    PhoneNumber,
+)
 from ivr.alert_flow import ALERT_FLOW
 from ivr.callback_flow import CALLBACK_FLOW
 from ivr.flow import (
@@ -116,7 +125,11 @@ def test_transfer_request_and_results_are_stored(seeded, session, clock, setting
         ]
 
 
-def test_opt_out_sets_participant_status_and_audits(seeded, session, clock, settings, db):
+def test_a_confirmed_9_opts_out_the_called_number_only_and_audits(seeded, session, clock, settings, db):
+    # The participant has a second number and an email address: those stay.
+    with db.transaction() as s:
+        participant = s.get(Participant, seeded.participant_id)
+        participant.phones.append(PhoneNumber(e164="+31201234567", kind=PhoneKind.LANDLINE, verified=True))
     walk(
         ENGINE,
         env_for(session, clock, settings),
@@ -127,9 +140,13 @@ def test_opt_out_sets_participant_status_and_audits(seeded, session, clock, sett
         delivery = s.get(Delivery, seeded.delivery_id)
         assert delivery.opt_out_requested is True
         assert delivery.menu_choices == "9291"
-        assert s.get(Participant, seeded.participant_id).status is ParticipantStatus.OPTED_OUT
-        audit = s.scalars(select(AuditEvent).where(AuditEvent.event == "participant.opted_out")).one()
-        assert (audit.target_type, audit.target_id) == ("participant", seeded.participant_id)
+        participant = s.get(Participant, seeded.participant_id)
+        assert participant.status is ParticipantStatus.ACTIVE
+        verified = {p.e164: p.verified for p in participant.phones}
+        assert verified == {delivery.target: False, "+31201234567": True}
+        audit = s.scalars(select(AuditEvent).where(AuditEvent.event == "participant.phone_opted_out")).one()
+        called = next(p for p in participant.phones if p.e164 == delivery.target)
+        assert (audit.target_type, audit.target_id) == ("phone_number", called.id)
         assert audit.actor == f"participant:{seeded.participant_id}"
         assert audit.detail["delivery_id"] == seeded.delivery_id
 

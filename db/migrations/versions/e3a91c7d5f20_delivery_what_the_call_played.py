@@ -1,0 +1,65 @@
+"""The alert call's truth: what each answered call played, and who ended it
+
+- delivery.message_started_at: when the alert message began on this attempt.
+- delivery.listened_s: seconds of the message the participant heard.
+- delivery.heard: none | part | all (how much of the message was played).
+- delivery.hangup_by: participant | ivr | network.
+
+Revision ID: e3a91c7d5f20
+Revises: b5e8f1c3d702
+Create Date: 2026-11-29 04:00:00
+"""
+
+import sqlalchemy as sa
+
+from alembic import op
+from db.types import UTCDateTime
+
+revision = "e3a91c7d5f20"
+down_revision = "b5e8f1c3d702"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("delivery") as batch:
+        batch.add_column(sa.Column("message_started_at", UTCDateTime(), nullable=True))
+        batch.add_column(sa.Column("listened_s", sa.Float(), nullable=True))
+        batch.add_column(
+            sa.Column(
+                "heard",
+                sa.Enum(
+                    "none",
+                    "part",
+                    "all",
+                    name="message_heard",
+                    native_enum=False,
+                    create_constraint=True,
+                    length=24,
+                ),
+                nullable=True,
+            )
+        )
+        batch.add_column(
+            sa.Column(
+                "hangup_by",
+                sa.Enum(
+                    "participant",
+                    "ivr",
+                    "network",
+                    name="hangup_by",
+                    native_enum=False,
+                    create_constraint=True,
+                    length=24,
+                ),
+                nullable=True,
+            )
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("delivery") as batch:
+        batch.drop_column("hangup_by")
+        batch.drop_column("heard")
+        batch.drop_column("listened_s")
+        batch.drop_column("message_started_at")
