@@ -24,7 +24,8 @@ from db.models import (
     DeliveryState,
     Trunk,
 )
-from deliveries.states import IN_FLIGHT, REACHED
+from deliveries.listening import heard_the_message_sql
+from deliveries.states import IN_FLIGHT
 
 S = DeliveryState
 # Assumed until an action has figures of its own.
@@ -119,6 +120,19 @@ def action_progress(session: Session, action_id: int, clock: Clock, settings: Se
         )
         or 0
     )
+    # Got the message through (deliveries.listening); calls picked up but not heard do not count.
+    reached = (
+        session.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .where(
+                Delivery.action_id == action_id,
+                Delivery.kind != DeliveryKind.OUTCOME,
+                heard_the_message_sql(),
+            )
+        )
+        or 0
+    )
     pending_retries = (
         session.scalar(
             select(func.count())
@@ -158,7 +172,7 @@ def action_progress(session: Session, action_id: int, clock: Clock, settings: Se
         total=sum(by_state.values()),
         by_state=dict(by_state),
         by_channel={channel: dict(counts) for channel, counts in by_channel.items()},
-        reached=sum(by_state.get(s.value, 0) for s in REACHED),
+        reached=reached,
         answered=answered,
         acknowledged=acknowledged,
         in_flight=in_flight,

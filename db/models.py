@@ -562,7 +562,10 @@ class DailyAggregate(Base):
     channel: Mapped[str] = mapped_column(String(10))
     phone_kind: Mapped[str] = mapped_column(String(10), default="")
     recipients: Mapped[int] = mapped_column(Integer, default=0)
+    # Heard the message (a call played part or all of it) or got it (SMS, email).
     reached: Mapped[int] = mapped_column(Integer, default=0)
+    # Picked up by a person or handed over, heard or not (the figure "reached" was before).
+    answered: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     acknowledged: Mapped[int] = mapped_column(Integer, default=0)
 
 

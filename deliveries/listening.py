@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from db.models import Delivery, HangupBy, MessageHeard
+from sqlalchemy import ColumnElement, and_, or_
+
+from db.models import Channel, Delivery, DeliveryState, HangupBy, MessageHeard
 
 # Less than this much of the message counts as none of it (a hang-up at the first word).
 HEARD_MIN_S = 1.0
@@ -51,6 +53,18 @@ def heard_the_message(delivery: Delivery) -> bool:
     return delivery.heard in (MessageHeard.PART, MessageHeard.ALL)
 
 
+def heard_the_message_sql() -> ColumnElement[bool]:
+    """SQL: the delivery got its message through: a call that played (part of) the alert
+    message, or an SMS or email handed over. The figures' one definition of "reached"."""
+    return or_(
+        and_(Delivery.channel == Channel.VOICE, Delivery.heard.in_([MessageHeard.PART, MessageHeard.ALL])),
+        and_(
+            Delivery.channel != Channel.VOICE,
+            Delivery.state.in_([DeliveryState.SENT, DeliveryState.DELIVERED]),
+        ),
+    )
+
+
 def _seconds_since(start: datetime, now: datetime) -> float:
     return round(max(0.0, (now - start).total_seconds()), 1)
 
@@ -60,6 +74,7 @@ __all__ = [
     "HangupBy",
     "MessageHeard",
     "heard_the_message",
+    "heard_the_message_sql",
     "message_interrupted",
     "message_played_to_end",
     "message_started",

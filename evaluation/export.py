@@ -1,4 +1,7 @@
-"""CSV export of an evaluation report: one table per file, Dutch headers, ';' for Excel NL."""
+"""CSV export of an evaluation report: one table per file, Dutch headers, ';' for Excel NL.
+
+"bereikt" counts who heard the message (or got the SMS or email); "opgenomen" who picked up
+(or was sent the message), heard or not: the figure "bereikt" was before."""
 
 from __future__ import annotations
 
@@ -45,6 +48,7 @@ def _rows(report: Report, table: str) -> tuple[list[str], list[list]]:
             "beëindigd",
             "deelnemers",
             "bereikt",
+            "opgenomen",
             "bevestigd",
             "meldingen",
             "eerste_melding_s",
@@ -61,6 +65,7 @@ def _rows(report: Report, table: str) -> tuple[list[str], list[list]]:
                 a.ended_at.isoformat() if a.ended_at else "",
                 a.people.recipients,
                 a.people.reached,
+                a.people.answered,
                 a.people.acknowledged,
                 a.sightings,
                 "" if a.first_sighting_s is None else f"{a.first_sighting_s:.0f}",
@@ -74,6 +79,7 @@ def _rows(report: Report, table: str) -> tuple[list[str], list[list]]:
             "soort_nummer",
             "ontvangers",
             "bereikt",
+            "opgenomen",
             "bevestigd",
             "bereikt_aandeel",
             "bevestigd_aandeel",
@@ -84,6 +90,7 @@ def _rows(report: Report, table: str) -> tuple[list[str], list[list]]:
                 c.phone_kind,
                 c.counts.recipients,
                 c.counts.reached,
+                c.counts.answered,
                 c.counts.acknowledged,
                 _rate(c.answer_rate),
                 _rate(c.acknowledge_rate),

@@ -4,6 +4,10 @@
 - delivery.listened_s: seconds of the message the participant heard.
 - delivery.heard: none | part | all (how much of the message was played).
 - delivery.hangup_by: participant | ivr | network.
+- daily_aggregate.answered: calls picked up by a person or messages handed over, the figure
+  that was called "reached" before; "reached" now counts who heard the message.
+- Calls that ended before: those whose IVR recorded the message as heard are "all"; the rest
+  stay unknown (NULL, not counted as heard).
 
 Revision ID: e3a91c7d5f20
 Revises: b5e8f1c3d702
@@ -55,9 +59,18 @@ def upgrade() -> None:
                 nullable=True,
             )
         )
+    with op.batch_alter_table("daily_aggregate") as batch:
+        batch.add_column(sa.Column("answered", sa.Integer(), nullable=False, server_default="0"))
+    op.execute("UPDATE daily_aggregate SET answered = reached")
+    op.execute(
+        "UPDATE delivery SET heard = 'all' WHERE channel = 'voice' AND state IN ('completed', 'machine')"
+        " AND id IN (SELECT delivery_id FROM delivery_event WHERE event = 'ivr.message_heard')"
+    )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("daily_aggregate") as batch:
+        batch.drop_column("answered")
     with op.batch_alter_table("delivery") as batch:
         batch.drop_column("hangup_by")
         batch.drop_column("heard")
