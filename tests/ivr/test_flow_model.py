@@ -15,12 +15,15 @@ from db.models import (
     AuditEvent,
     Delivery,
     DeliveryEvent,
+    HangupBy,
+    MessageHeard,
     Operator,
     Participant,
     ParticipantStatus,
     PhoneKind,
     PhoneNumber,
 )
+from deliveries.states import record_event
 from ivr.alert_flow import ALERT_FLOW
 from ivr.callback_flow import CALLBACK_FLOW
 from ivr.flow import (
@@ -240,3 +243,51 @@ def test_every_fixed_prompt_has_text(flow, settings):
         assert prompt_text(key, settings).strip(), key
     # Placeholders are filled: the call-back number is spoken, never "{callback_number}".
     assert "{" not in prompt_text("transfer_failed", settings)
+
+
+# --- what the call played ------------------------------------------------------------------
+
+
+def test_a_2_in_the_middle_of_the_message_puts_through_at_once_and_counts_part(
+    seeded, session, clock, settings, db
+):
+    env = env_for(session, clock, settings)
+    turn = ENGINE.start(env, {"delivery_id": seeded.delivery_id})
+    assert turn.state.node == "alert" and turn.step.digits == {"1", "2", "3", "9"}
+    clock.advance(4.0)  # four seconds into the message
+    turn = ENGINE.resume(turn.state, Input.digit("2"), env)
+    assert turn.state.node == "transfer"
+    with db.session() as s:
+        row = s.get(Delivery, seeded.delivery_id)
+        assert (row.heard, row.listened_s, row.menu_choices) == (MessageHeard.PART, 4.0, "2")
+        assert row.transfer_requested
+
+
+def test_the_message_heard_to_its_end_counts_all_and_the_goodbye_is_the_ivrs(
+    seeded, session, clock, settings, db
+):
+    env = env_for(session, clock, settings)
+    turn = ENGINE.start(env, {"delivery_id": seeded.delivery_id})
+    clock.advance(11.0)
+    turn = ENGINE.resume(turn.state, Input.done(), env)  # the menu
+    for _ in range(3):
+        turn = ENGINE.resume(turn.state, Input.timeout(), env)
+    assert turn.state.node == "goodbye"
+    with db.session() as s:
+        row = s.get(Delivery, seeded.delivery_id)
+        assert (row.heard, row.listened_s, row.hangup_by) == (MessageHeard.ALL, 11.0, HangupBy.IVR)
+
+
+def test_a_key_pressed_during_detection_acts_when_the_flow_begins(seeded, session, clock, settings, db):
+    with db.transaction() as s:
+        row = s.get(Delivery, seeded.delivery_id)
+        record_event(s, row, "call.dtmf", clock, digits="5", attempt=row.attempts)  # no menu key
+        record_event(s, row, "call.dtmf", clock, digits="2", attempt=row.attempts)
+    # Detection said machine, but a machine presses no keys: put through at once.
+    turn = ENGINE.start(
+        env_for(session, clock, settings, answered_by="MACHINE"), {"delivery_id": seeded.delivery_id}
+    )
+    assert turn.state.node == "transfer"
+    with db.session() as s:
+        row = s.get(Delivery, seeded.delivery_id)
+        assert row.menu_choices == "2" and row.transfer_requested and row.heard is None
