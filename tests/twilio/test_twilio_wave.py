@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from twilio_seed import CENTRALIST, OUR_NUMBER, VOICE_TEXT, seed_wave
 
-from db.models import Delivery, DeliveryEvent, DeliveryState, Sighting
+from db.models import Delivery, DeliveryEvent, DeliveryState, HangupBy, MessageHeard, Sighting
 from deliveries.call_backend import CallRequest
 from deliveries.states import transition
 from dialer.backends.twilio import TwilioCallBackend
@@ -299,3 +299,41 @@ def test_an_unexpected_failure_in_a_flow_gets_the_spoken_fallback(
     call = fake_twilio.call(sid)
     assert call.ended and "storing" in call.heard[-1]
     assert "twilio.voice.failed" in caplog.text and "the database went away" in caplog.text
+
+
+def test_each_row_tells_what_the_participant_heard(db, clock, twilio_settings, live_app, fake_twilio, wave):
+    """The cases of the Asterisk end-to-end test (tests/e2e/asterisk/test_alert_truth.py), over
+    TwiML and Twilio's status callbacks."""
+    twilio_settings.dialer.busy_retry_delays_s = []
+    sids = place_calls(db, TwilioCallBackend(twilio_settings), clock, twilio_settings)
+
+    # Gone half a second after answering: answered, heard nothing.
+    fake_twilio.answer(sids[ACK])
+    clock.advance(0.5)
+    fake_twilio.hangup(sids[ACK])
+    # A 2 five seconds into the message: put through at once.
+    fake_twilio.answer(sids[TRANSFER])
+    clock.advance(5.0)
+    fake_twilio.press(sids[TRANSFER], "2")
+    assert fake_twilio.call(sids[TRANSFER]).dialed == [CENTRALIST]
+    fake_twilio.dial_result(sids[TRANSFER], "completed")
+    # Silent: the message plays out, the menu starts, then they hang up.
+    fake_twilio.answer(sids[SILENT])
+    clock.advance(9.0)
+    fake_twilio.gather_timeout(sids[SILENT])
+    assert fake_twilio.waiting_for(sids[SILENT]) == "Gather"  # the menu
+    fake_twilio.hangup(sids[SILENT])
+    # A machine takes the whole message; a busy line.
+    fake_twilio.answer(sids[MACHINE], answered_by="machine_end_beep")
+    fake_twilio.gather_timeout(sids[MACHINE])
+    fake_twilio.finish_unanswered(sids[BUSY], "busy")
+
+    rows = {n: delivery(db, wave.deliveries[n]) for n in (ACK, TRANSFER, SILENT, MACHINE, BUSY)}
+    got = {n: (r.state, r.heard, r.listened_s, r.hangup_cause, r.hangup_by) for n, r in rows.items()}
+    S = DeliveryState
+    assert got[ACK] == (S.COMPLETED, MessageHeard.NONE, 0.5, "NORMAL_CLEARING", HangupBy.PARTICIPANT)
+    assert got[TRANSFER][:3] == (S.COMPLETED, MessageHeard.PART, 5.0)
+    assert rows[TRANSFER].menu_choices == "2" and rows[TRANSFER].transfer_requested
+    assert got[SILENT] == (S.COMPLETED, MessageHeard.ALL, 9.0, "NORMAL_CLEARING", HangupBy.PARTICIPANT)
+    assert got[MACHINE][:2] == (S.MACHINE, MessageHeard.ALL)
+    assert got[BUSY] == (S.BUSY, None, None, "USER_BUSY", HangupBy.PARTICIPANT)
