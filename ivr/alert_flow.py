@@ -96,6 +96,8 @@ def early_key(env: CallEnv, ctx: Mapping, _happened: Input | None) -> dict | Non
     """The first menu key the participant pressed before the flow began (during detection),
     as the dialer stored it for this attempt; stored as a menu choice like any other."""
     delivery = _delivery(env, ctx)
+    if not env.provider_call_id:  # keys of this very call only (a walk without a call has none)
+        return None
     details = env.session.scalars(
         select(DeliveryEvent.detail)
         .where(DeliveryEvent.delivery_id == delivery.id, DeliveryEvent.event == "call.dtmf")
@@ -105,7 +107,7 @@ def early_key(env: CallEnv, ctx: Mapping, _happened: Input | None) -> dict | Non
         detail = detail or {}
         if detail.get("attempt") not in (None, delivery.attempts):
             continue
-        if env.provider_call_id and detail.get("provider_id") not in (None, env.provider_call_id):
+        if detail.get("provider_id") != env.provider_call_id:
             continue
         digit = str(detail.get("digits") or "")
         if digit in MENU_KEYS:

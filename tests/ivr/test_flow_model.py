@@ -281,12 +281,14 @@ def test_the_message_heard_to_its_end_counts_all_and_the_goodbye_is_the_ivrs(
 def test_a_key_pressed_during_detection_acts_when_the_flow_begins(seeded, session, clock, settings, db):
     with db.transaction() as s:
         row = s.get(Delivery, seeded.delivery_id)
-        record_event(s, row, "call.dtmf", clock, digits="5", attempt=row.attempts)  # no menu key
-        record_event(s, row, "call.dtmf", clock, digits="2", attempt=row.attempts)
+        call = {"attempt": row.attempts, "provider_id": "bn-1-call"}
+        record_event(s, row, "call.dtmf", clock, digits="3", attempt=row.attempts, provider_id="other")
+        record_event(s, row, "call.dtmf", clock, digits="5", **call)  # no menu key
+        record_event(s, row, "call.dtmf", clock, digits="2", **call)
     # Detection said machine, but a machine presses no keys: put through at once.
-    turn = ENGINE.start(
-        env_for(session, clock, settings, answered_by="MACHINE"), {"delivery_id": seeded.delivery_id}
-    )
+    env = env_for(session, clock, settings, answered_by="MACHINE")
+    env.provider_call_id = "bn-1-call"
+    turn = ENGINE.start(env, {"delivery_id": seeded.delivery_id})
     assert turn.state.node == "transfer"
     with db.session() as s:
         row = s.get(Delivery, seeded.delivery_id)
