@@ -27,9 +27,9 @@ from db.database import Database
 from db.models import Action, Delivery, DeliveryEvent, DeliveryState, HangupBy, MessageHeard
 from ivr.asterisk_audio import AsteriskSounds
 from ivr.flow import Speech
+from ivr.prompt_texts import prompt_text
 from tests.support import testbed
 from tests.support.asterisk_stack import (
-    DEFAULT_VOICE_TEXT,
     AsteriskStack,
     delivery_states,
     prerender_prompts,
@@ -44,6 +44,9 @@ FINAL = {S.COMPLETED, S.BUSY, S.NO_ANSWER, S.FAILED, S.MACHINE}
 PERSON_HELLO_S = 0.6  # person_hello.pcap: "hallo", then silence (AMD: a person ~0.8 s later)
 # machine_greeting.pcap: six words with pauses (5.1 s), 0.3 s, the beep (0.5 s).
 MACHINE_BEEP_ENDS_S = 6 * 0.85 + 0.3 + 0.5
+
+# Short, so the wave is short; long enough to press a key in its middle.
+VOICE_TEXT = "Burgernet. Kijk uit naar een man met een rode jas. Ziet u hem, bel dan gratis 0800-0011."
 
 PLAN = {
     "+31695000001": "hangs_up_at_once",
@@ -75,14 +78,19 @@ def wave_db(database_url):
 
 
 def test_each_row_tells_what_the_participant_heard(wave_settings, wave_db, tmp_path):
-    wave = seed_alert_wave(wave_db, list(PLAN), voice_text=DEFAULT_VOICE_TEXT)
-    prerender_prompts(wave_settings, [DEFAULT_VOICE_TEXT])
-    alert_s = AsteriskSounds(wave_settings).rendered(Speech(text=DEFAULT_VOICE_TEXT)).duration_s
+    wave = seed_alert_wave(wave_db, list(PLAN), voice_text=VOICE_TEXT)
+    prerender_prompts(wave_settings, [VOICE_TEXT])
+    sounds = AsteriskSounds(wave_settings)
+    alert_s = sounds.rendered(Speech(text=VOICE_TEXT)).duration_s
+    callback_s = sounds.rendered(
+        Speech(prompt_text("machine_callback", wave_settings), "machine_callback")
+    ).duration_s
     # The 2 falls in the middle of the message: after "hallo", AMD's verdict (0.8 s of
     # silence after it) and half the message.
     press_ms = int((PERSON_HELLO_S + 0.8 + alert_s / 2) * 1000)
-    # Listeners stay through the message and hang up during the menu.
-    stay_ms = int((3.0 + alert_s + 3.0) * 1000)
+    # The machine records until the message is left; people listen through the message and
+    # hang up during the menu.
+    stay_ms = int((MACHINE_BEEP_ENDS_S + 1.5 + alert_s + callback_s + 3.0) * 1000)
 
     with (
         testbed.phone_farm(tmp_path, dtmf_delay_ms=press_ms, hangup_after_ms=stay_ms),
