@@ -25,7 +25,16 @@ branch_labels = None
 depends_on = None
 
 
+def _sqlite_foreign_keys(on: bool) -> None:
+    """SQLite rebuilds the delivery table for a batch change; with foreign keys on, dropping
+    the old table would cascade into delivery_event."""
+    if op.get_bind().dialect.name == "sqlite":
+        with op.get_context().autocommit_block():
+            op.execute(sa.text(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}"))
+
+
 def upgrade() -> None:
+    _sqlite_foreign_keys(False)
     with op.batch_alter_table("delivery") as batch:
         batch.add_column(sa.Column("message_started_at", UTCDateTime(), nullable=True))
         batch.add_column(sa.Column("listened_s", sa.Float(), nullable=True))
@@ -66,13 +75,19 @@ def upgrade() -> None:
         "UPDATE delivery SET heard = 'all' WHERE channel = 'voice' AND state IN ('completed', 'machine')"
         " AND id IN (SELECT delivery_id FROM delivery_event WHERE event = 'ivr.message_heard')"
     )
+    _sqlite_foreign_keys(True)
 
 
 def downgrade() -> None:
+    _sqlite_foreign_keys(False)
     with op.batch_alter_table("daily_aggregate") as batch:
         batch.drop_column("answered")
     with op.batch_alter_table("delivery") as batch:
+        # The enums' check constraints first (SQLite rebuilds the table without the columns).
+        batch.drop_constraint(op.f("ck_delivery_hangup_by"), type_="check")
+        batch.drop_constraint(op.f("ck_delivery_message_heard"), type_="check")
         batch.drop_column("hangup_by")
         batch.drop_column("heard")
         batch.drop_column("listened_s")
         batch.drop_column("message_started_at")
+    _sqlite_foreign_keys(True)
