@@ -30,8 +30,9 @@ from db.models import (
     IncidentType,
     Trunk,
 )
+from deliveries.listening import heard_the_message_sql
 from deliveries.quiet_hours import held_until, quiet_window
-from deliveries.states import IN_FLIGHT, REACHED
+from deliveries.states import IN_FLIGHT
 from deliveries.trunk_share import share_fractions
 
 S = DeliveryState
@@ -214,6 +215,19 @@ def action_progress(session: Session, action_id: int, clock: Clock, settings: Se
         )
         or 0
     )
+    # Got the message through (deliveries.listening); calls picked up but not heard do not count.
+    reached = (
+        session.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .where(
+                Delivery.action_id == action_id,
+                Delivery.kind != DeliveryKind.OUTCOME,
+                heard_the_message_sql(),
+            )
+        )
+        or 0
+    )
     pending_retries = (
         session.scalar(
             select(func.count())
@@ -271,7 +285,7 @@ def action_progress(session: Session, action_id: int, clock: Clock, settings: Se
         total=sum(by_state.values()),
         by_state=dict(by_state),
         by_channel={channel: dict(counts) for channel, counts in by_channel.items()},
-        reached=sum(by_state.get(s.value, 0) for s in REACHED),
+        reached=reached,
         answered=answered,
         acknowledged=acknowledged,
         in_flight=in_flight,

@@ -97,6 +97,7 @@ def build_month(db: Database, actions: int, per_action: int, participants: int, 
         batch = []
         for action_id in range(1, actions + 1):
             for j in range(per_action):
+                state = rnd.choice(STATES)
                 batch.append(
                     dict(
                         action_id=action_id,
@@ -105,7 +106,9 @@ def build_month(db: Database, actions: int, per_action: int, participants: int, 
                         channel="voice",
                         target=f"+316{action_id:04d}{j:04d}",
                         phone_kind=rnd.choice(["mobile", "landline"]),
-                        state=rnd.choice(STATES),
+                        state=state,
+                        # an answered call heard the message (the figures count who heard it)
+                        heard="all" if state in ("completed", "machine") else None,
                         acknowledged=rnd.random() < 0.3,
                         rank=j,
                         priority=0,

@@ -133,6 +133,22 @@ class DeliveryKind(str, enum.Enum):
     VERIFICATION = "verification"
 
 
+class MessageHeard(str, enum.Enum):
+    """How much of the alert message an answered call played to the participant."""
+
+    NONE = "none"  # answered, gone before the message (or within its first second)
+    PART = "part"  # part of it: hung up, or a key acted, before its end
+    ALL = "all"  # to its end
+
+
+class HangupBy(str, enum.Enum):
+    """Who ended a call."""
+
+    PARTICIPANT = "participant"  # hung up, was busy or refused the call
+    IVR = "ivr"  # the platform: the flow's goodbye, the fallback, our dial timeout
+    NETWORK = "network"  # the PBX, the trunk or the provider (a cut, a failure)
+
+
 class DeliveryState(str, enum.Enum):
     """States of one delivery; the allowed transitions live in deliveries/states.py."""
 
@@ -466,6 +482,12 @@ class Delivery(Timestamped, Base):
     last_attempt_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # What the answered call really played (voice; this attempt): when the alert message
+    # began, how many seconds of it the participant heard, and whether none, part or all.
+    message_started_at: Mapped[datetime | None]
+    listened_s: Mapped[float | None] = mapped_column(Float)
+    heard: Mapped[MessageHeard | None] = mapped_column(str_enum(MessageHeard, "message_heard"))
+    hangup_by: Mapped[HangupBy | None] = mapped_column(str_enum(HangupBy, "hangup_by"))
 
     action: Mapped[Action | None] = relationship(back_populates="deliveries")
 
@@ -595,7 +617,10 @@ class DailyAggregate(Base):
     channel: Mapped[str] = mapped_column(String(10))
     phone_kind: Mapped[str] = mapped_column(String(10), default="")
     recipients: Mapped[int] = mapped_column(Integer, default=0)
+    # Heard the message (a call played part or all of it) or got it (SMS, email).
     reached: Mapped[int] = mapped_column(Integer, default=0)
+    # Picked up by a person or handed over, heard or not (the figure "reached" was before).
+    answered: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     acknowledged: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -10,7 +10,15 @@ An answered call that the PBX or the IVR cut (the adapter says so with hangup ca
 IVR_FALLBACK) was not "completed": unless the alert flow had already recorded that the message
 was heard (`record_message_heard`, a DeliveryEvent of this attempt), it ends FAILED with that
 cause and the retry policy retries it like any transient failure. A participant who hangs up
-on their own is still COMPLETED: they were reached.
+on their own is still COMPLETED (the call was answered); how much of the message they heard is
+on the row (`heard`, `listened_s`: deliveries.listening), and only a call that played (part
+of) the message counts as "heard the message" in the figures.
+
+The row moves to ANSWERED when the phone answers; answering-machine detection decides after:
+a MACHINE event moves it on to LEAVING_MESSAGE, a person's verdict is recorded as `call.amd`.
+Every ended call gets `hangup_by` (participant, ivr or network): the flow's own goodbye has
+set it already, an adapter may say it (`detail["hangup_by"]`), else it follows from the
+result (a cut: network; the fallback: ivr; busy: participant; no answer: our dial timeout).
 """
 
 from __future__ import annotations
@@ -34,8 +42,10 @@ from db.models import (
     DeliveryEvent,
     DeliveryKind,
     DeliveryState,
+    HangupBy,
 )
-from deliveries.call_backend import CUT_CAUSES, IVR_FALLBACK, CallEvent, CallEventType
+from deliveries.call_backend import CALL_CUT, CUT_CAUSES, IVR_FALLBACK, CallEvent, CallEventType
+from deliveries.listening import settle_on_hangup
 from deliveries.retry import retry_delay_s
 from deliveries.states import record_event, transition
 
@@ -128,6 +138,10 @@ def apply_call_event(
     elif event.type == T.ANSWERED:
         if state in (S.DIALING, S.RINGING):
             transition(session, delivery, S.ANSWERED, event="call.answered", clock=clock, **detail)
+        elif state == S.ANSWERED and (event.detail or {}).get("amd_status") is not None:
+            # Detection's verdict after the answer: a person (or not sure), recorded.
+            amd = {k: event.detail.get(k) for k in ("amd_status", "amd_cause")}
+            record_event(session, delivery, "call.amd", clock, **amd, **detail)
     elif event.type == T.MACHINE:
         if state in (S.DIALING, S.RINGING, S.ANSWERED):
             transition(session, delivery, S.LEAVING_MESSAGE, event="call.machine", clock=clock, **detail)
@@ -243,9 +257,27 @@ def cut_cause(event: CallEvent) -> str | None:
     return None
 
 
+_HANGUP_BY_RESULT = {S.BUSY: HangupBy.PARTICIPANT, S.NO_ANSWER: HangupBy.IVR, S.FAILED: HangupBy.NETWORK}
+
+
+def _note_hangup_by(delivery: Delivery, event: CallEvent, fallback: HangupBy) -> None:
+    """Who ended the call: what the flow or the adapter said, else `fallback`."""
+    cut = cut_cause(event)
+    if cut == CALL_CUT:
+        delivery.hangup_by = HangupBy.NETWORK
+    elif cut == IVR_FALLBACK:
+        delivery.hangup_by = HangupBy.IVR
+    elif delivery.hangup_by is None:
+        said = (event.detail or {}).get("hangup_by")
+        delivery.hangup_by = HangupBy(said) if said in {h.value for h in HangupBy} else fallback
+
+
 def _answered_call_ended(session, delivery, event, clock, settings, detail, **extra) -> None:
     """An answered (person) call ended: completed, or cut before the message was heard."""
     cut = cut_cause(event)
+    if delivery.kind == DeliveryKind.ALERT:  # the alert flow reports the message's progress
+        settle_on_hangup(delivery, event.at or clock.now())
+    _note_hangup_by(delivery, event, HangupBy.PARTICIPANT)
     if cut is not None and not message_heard(session, delivery):
         delivery.hangup_cause = cut
         transition(
@@ -293,6 +325,7 @@ def _ended_without_answer(session, delivery, state, event, clock, settings, deta
     if state not in (S.DIALING, S.RINGING):
         return  # already past: a late or repeated report
     delivery.hangup_cause = event.hangup_cause
+    _note_hangup_by(delivery, event, _HANGUP_BY_RESULT[result])
     transition(
         session,
         delivery,
@@ -307,6 +340,9 @@ def _ended_without_answer(session, delivery, state, event, clock, settings, deta
 
 def _message_left(session, delivery, event, clock, settings, detail, **extra) -> None:
     delivery.hangup_cause = event.hangup_cause
+    if delivery.kind == DeliveryKind.ALERT:  # the alert flow reports the message's progress
+        settle_on_hangup(delivery, event.at or clock.now())
+    _note_hangup_by(delivery, event, HangupBy.PARTICIPANT)
     transition(
         session, delivery, S.MACHINE, event="call.machine_message_left", clock=clock, **extra, **detail
     )

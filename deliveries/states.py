@@ -120,7 +120,7 @@ def _refuse(delivery_id, channel, from_state, to_state, event) -> IllegalTransit
     return error
 
 
-def _bookkeeping(to_state: DeliveryState, now) -> dict:
+def _bookkeeping(to_state: DeliveryState, now, from_state: DeliveryState | None = None) -> dict:
     """Columns that follow from entering a state."""
     values: dict = {"updated_at": now}
     if to_state in RESULT_STATES or to_state in {S.COMPLETED, S.SENT, S.DELIVERED}:
@@ -129,7 +129,8 @@ def _bookkeeping(to_state: DeliveryState, now) -> dict:
         values["answered_at"] = now
         values["answered_by"] = "human"
     if to_state == S.LEAVING_MESSAGE:
-        values["answered_at"] = now
+        if from_state != S.ANSWERED:  # answered earlier: detection decided only now
+            values["answered_at"] = now
         values["answered_by"] = "machine"
     if to_state in {
         S.COMPLETED,
@@ -151,6 +152,10 @@ def _bookkeeping(to_state: DeliveryState, now) -> dict:
         values["answered_at"] = None
         values["answered_by"] = None
         values["hangup_cause"] = None
+        values["hangup_by"] = None
+        values["message_started_at"] = None
+        values["listened_s"] = None
+        values["heard"] = None
     return values
 
 
@@ -162,7 +167,7 @@ def transition(
     if not is_allowed(Channel(delivery.channel), from_state, to_state):
         raise _refuse(delivery.id, Channel(delivery.channel), from_state, to_state, event)
     now = clock.now()
-    for column, value in _bookkeeping(to_state, now).items():
+    for column, value in _bookkeeping(to_state, now, from_state).items():
         setattr(delivery, column, value)
     delivery.state = to_state
     session.add(

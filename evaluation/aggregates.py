@@ -1,7 +1,9 @@
 """Per-action counts that outlive the deliveries they were counted from.
 
 `DailyAggregate` holds, per action, one row per (channel, phone kind) with the contact points
-that were tried (`recipients`), reached and acknowledged, plus one row with channel "all" that
+that were tried (`recipients`), reached (the person heard the message, or got the SMS or email),
+answered (picked up by a person or handed over, heard or not: the figure called "reached"
+before, kept beside it) and acknowledged, plus one row with channel "all" that
 counts distinct participants instead of contact points. Rows are written once an action has
 ended (`freeze_action`), before the retention purge or an account deletion removes or
 anonymises the deliveries; from then on the figures of that action come from these rows.
@@ -14,11 +16,20 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from db.models import Action, ActionStatus, DailyAggregate, Delivery, DeliveryKind, DeliveryState
+from db.models import (
+    Action,
+    ActionStatus,
+    Channel,
+    DailyAggregate,
+    Delivery,
+    DeliveryKind,
+    DeliveryState,
+    MessageHeard,
+)
 
 ALL_CHANNELS = "all"  # the row that counts distinct participants
 
-# A delivery reached a person: a voice call answered by a human, or a message handed over.
+# A delivery was answered by a person: a voice call a human picked up, or a message handed over.
 REACHED_STATES = frozenset(
     {DeliveryState.ANSWERED, DeliveryState.COMPLETED, DeliveryState.SENT, DeliveryState.DELIVERED}
 )
@@ -29,12 +40,14 @@ class Counts:
     recipients: int = 0
     reached: int = 0
     acknowledged: int = 0
+    answered: int = 0
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(
             self.recipients + other.recipients,
             self.reached + other.reached,
             self.acknowledged + other.acknowledged,
+            self.answered + other.answered,
         )
 
 
@@ -42,8 +55,8 @@ class Counts:
 ActionCounts = dict[tuple[str, str], Counts]
 
 
-def reached_sql():
-    """SQL: 1 when a delivery reached a person (the one definition of "reached")."""
+def answered_sql():
+    """SQL: 1 when a person picked up the call or the message was handed over (heard or not)."""
     human_completed = and_(
         Delivery.state == DeliveryState.COMPLETED,
         or_(Delivery.answered_by.is_(None), Delivery.answered_by != "machine"),
@@ -52,14 +65,30 @@ def reached_sql():
     return case((or_(human_completed, other_reached), 1), else_=0)
 
 
+def reached_sql():
+    """SQL: 1 when a delivery reached a person (the one definition of "reached"): a person
+    heard (part of) the alert message, or the SMS or email was handed over."""
+    person_heard = and_(
+        Delivery.channel == Channel.VOICE,
+        Delivery.heard.in_([MessageHeard.PART, MessageHeard.ALL]),
+        or_(Delivery.answered_by.is_(None), Delivery.answered_by != "machine"),
+    )
+    message = and_(
+        Delivery.channel != Channel.VOICE,
+        Delivery.state.in_([DeliveryState.SENT, DeliveryState.DELIVERED]),
+    )
+    return case((or_(person_heard, message), 1), else_=0)
+
+
 def live_counts(session: Session, action_ids: list[int]) -> dict[int, ActionCounts]:
     """Count the alert deliveries of actions in the database (two grouped queries per chunk)."""
     result: dict[int, ActionCounts] = {a: {} for a in action_ids}
     reached = reached_sql()
+    answered = answered_sql()
     acknowledged = case((Delivery.acknowledged.is_(True), 1), else_=0)
     for chunk in _chunks(action_ids):
         alert = and_(Delivery.action_id.in_(chunk), Delivery.kind == DeliveryKind.ALERT)
-        for action_id, channel, kind, n, r, a in session.execute(
+        for action_id, channel, kind, n, r, a, p in session.execute(
             select(
                 Delivery.action_id,
                 Delivery.channel,
@@ -67,12 +96,13 @@ def live_counts(session: Session, action_ids: list[int]) -> dict[int, ActionCoun
                 func.count(),
                 func.sum(reached),
                 func.sum(acknowledged),
+                func.sum(answered),
             )
             .where(alert)
             .group_by(Delivery.action_id, Delivery.channel, Delivery.phone_kind)
         ):
             key = (_value(channel), _value(kind) if kind is not None else "")
-            result[action_id][key] = Counts(n, int(r or 0), int(a or 0))
+            result[action_id][key] = Counts(n, int(r or 0), int(a or 0), int(p or 0))
         # An anonymised delivery (participant deleted) still counts as one person.
         person = func.coalesce(Delivery.participant_id, -Delivery.id)
         per_person = (
@@ -81,17 +111,22 @@ def live_counts(session: Session, action_ids: list[int]) -> dict[int, ActionCoun
                 person.label("person"),
                 func.max(reached).label("r"),
                 func.max(acknowledged).label("a"),
+                func.max(answered).label("p"),
             )
             .where(alert)
             .group_by(Delivery.action_id, person)
             .subquery()
         )
-        for action_id, n, r, a in session.execute(
+        for action_id, n, r, a, p in session.execute(
             select(
-                per_person.c.action_id, func.count(), func.sum(per_person.c.r), func.sum(per_person.c.a)
+                per_person.c.action_id,
+                func.count(),
+                func.sum(per_person.c.r),
+                func.sum(per_person.c.a),
+                func.sum(per_person.c.p),
             ).group_by(per_person.c.action_id)
         ):
-            result[action_id][(ALL_CHANNELS, "")] = Counts(n, int(r or 0), int(a or 0))
+            result[action_id][(ALL_CHANNELS, "")] = Counts(n, int(r or 0), int(a or 0), int(p or 0))
     return result
 
 
@@ -106,7 +141,7 @@ def frozen_counts(session: Session, action_ids: list[int]) -> dict[int, ActionCo
     for chunk in _chunks(action_ids):
         for row in session.scalars(select(DailyAggregate).where(DailyAggregate.action_id.in_(chunk))):
             result.setdefault(row.action_id, {})[(row.channel, row.phone_kind or "")] = Counts(
-                row.recipients, row.reached, row.acknowledged
+                row.recipients, row.reached, row.acknowledged, row.answered
             )
     return result
 
@@ -136,6 +171,7 @@ def freeze_action(session: Session, action: Action) -> bool:
                 phone_kind=kind,
                 recipients=c.recipients,
                 reached=c.reached,
+                answered=c.answered,
                 acknowledged=c.acknowledged,
             )
         )

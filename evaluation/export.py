@@ -1,5 +1,8 @@
 """CSV export of an evaluation report: one table per file, Dutch headers, ';' for Excel NL;
-moments in the control room's local time (config.local_time), as the pages show them."""
+moments in the control room's local time (config.local_time), as the pages show them.
+
+"bereikt" counts who heard the message (or got the SMS or email); "opgenomen" who picked up
+(or was sent the message), heard or not: the figure "bereikt" was before."""
 
 from __future__ import annotations
 
@@ -47,6 +50,7 @@ def _rows(report: Report, table: str, tz: str) -> tuple[list[str], list[list]]:
             "beëindigd",
             "deelnemers",
             "bereikt",
+            "opgenomen",
             "bevestigd",
             "meldingen",
             "eerste_melding_s",
@@ -67,6 +71,7 @@ def _rows(report: Report, table: str, tz: str) -> tuple[list[str], list[list]]:
                 format_moment(a.ended_at, tz, "export") if a.ended_at else "",
                 a.people.recipients,
                 a.people.reached,
+                a.people.answered,
                 a.people.acknowledged,
                 a.sightings,
                 "" if a.first_sighting_s is None else f"{a.first_sighting_s:.0f}",
@@ -84,6 +89,7 @@ def _rows(report: Report, table: str, tz: str) -> tuple[list[str], list[list]]:
             "soort_nummer",
             "ontvangers",
             "bereikt",
+            "opgenomen",
             "bevestigd",
             "bereikt_aandeel",
             "bevestigd_aandeel",
@@ -94,6 +100,7 @@ def _rows(report: Report, table: str, tz: str) -> tuple[list[str], list[list]]:
                 c.phone_kind,
                 c.counts.recipients,
                 c.counts.reached,
+                c.counts.answered,
                 c.counts.acknowledged,
                 _rate(c.answer_rate),
                 _rate(c.acknowledge_rate),

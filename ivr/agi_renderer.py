@@ -3,7 +3,8 @@
 It decides nothing about the flow; it plays, collects a digit, records, dials, and reports
 what happened as an `Input`.
 
-    PlayStep            STREAM FILE <sound> ""                         -> done
+    PlayStep            STREAM FILE <sound> "<keys>" (a key stops the prompt and acts
+                        at once; no keys: "")                          -> done | digits
     MenuStep            STREAM FILE <sound> "<digits>" (a key stops the prompt), then
                         WAIT FOR DIGIT <timeout ms>                    -> digits | timeout
     RecordStep          prompts, RECORD FILE <recordings_dir>/sighting-<id> wav "#" <ms> 0
@@ -314,8 +315,8 @@ class AgiRenderer:
     def execute(self, step: Step) -> Input:
         try:
             if isinstance(step, PlayStep):
-                self._play(step.speech)
-                return Input.done()
+                digit = self._play(step.speech, "".join(sorted(step.digits)))
+                return Input.digit(digit) if digit else Input.done()
             if isinstance(step, MenuStep):
                 return self._menu(step)
             if isinstance(step, RecordStep):

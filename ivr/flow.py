@@ -9,7 +9,10 @@ flow: they execute a `Step`, report what happened as an `Input`, and ask the eng
 
 Node kinds (what a flow author writes)
 --------------------------------------
-- `Play(prompts, next)`: speak/play prompts, then go to `next`.
+- `Play(prompts, next, keys, on_key)`: speak/play prompts, then go to `next`. `keys` (digit ->
+  node) makes the prompts interruptible: a key pressed while they play acts at once (the alert
+  message's "press 2 to be put through" works during the message, not only in the menu);
+  `on_key` names an effect that receives the digit first.
 - `Menu(prompts, choices, ...)`: play prompts interruptible by a digit, wait `timeout_s` for one
   digit; a digit in `choices` goes to that node. A timeout or an invalid digit replays the menu
   (after `timeout_prompts` / `invalid_prompts`) up to `retries` more times, then goes to
@@ -124,6 +127,8 @@ class Node:
 class Play(Node):
     prompts: tuple[PromptRef, ...]
     next: str
+    keys: Mapping[str, str] = field(default_factory=dict)
+    on_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +214,7 @@ class Step:
 @dataclass(frozen=True)
 class PlayStep(Step):
     speech: tuple[Speech, ...]
+    digits: frozenset[str] = frozenset()  # keys that interrupt the prompts and act at once
 
 
 @dataclass(frozen=True)
@@ -437,7 +443,9 @@ class Flow:
 
 
 def _edges(node: AnyNode) -> list[str]:
-    if isinstance(node, Play | Record | AwaitMessageEnd):
+    if isinstance(node, Play):
+        return [node.next, *node.keys.values()]
+    if isinstance(node, Record | AwaitMessageEnd):
         return [node.next]
     if isinstance(node, Menu):
         return [*node.choices.values(), node.on_exhausted]
@@ -456,6 +464,8 @@ def _handler_names(node: AnyNode) -> list[str]:
     if isinstance(node, Menu):
         prompts = prompts + node.invalid_prompts + node.timeout_prompts
         names += [node.choices_from, node.on_input]
+    if isinstance(node, Play):
+        names.append(node.on_key)
     if isinstance(node, Record):
         names.append(node.on_recording)
     if isinstance(node, Transfer):
@@ -489,6 +499,12 @@ class Engine:
     def resume(self, state: FlowState, happened: Input, env: CallEnv) -> Turn:
         """The renderer executed the step of `state.node`; here is what happened."""
         node = self._node(state)
+        if isinstance(node, Play) and happened.kind is InputKind.DIGITS:
+            if happened.digits not in node.keys:
+                raise FlowError(f"flow {self.flow.name}: play {node.id!r} takes no key {happened.digits!r}")
+            if node.on_key:
+                state = self._effect(node.on_key, state, env, happened)
+            return self._goto(state, node.keys[happened.digits], env)
         if isinstance(node, Play | AwaitMessageEnd):
             return self._goto(state, node.next, env)
         if isinstance(node, Menu):
@@ -594,7 +610,7 @@ class Engine:
 
     def _step(self, node: AnyNode, state: FlowState, env: CallEnv, extra: tuple[PromptRef, ...] = ()) -> Step:
         if isinstance(node, Play):
-            return PlayStep(node.id, self.speech(node.prompts, state, env))
+            return PlayStep(node.id, self.speech(node.prompts, state, env), frozenset(node.keys))
         if isinstance(node, Menu):
             return MenuStep(
                 node.id,

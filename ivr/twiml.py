@@ -10,7 +10,9 @@ plus two parameters of our own:
   signed request is recognisable as a replay.
 
 Step -> TwiML:
-- PlayStep: `<Say>`/`<Play>` then `<Redirect>` (ev=done).
+- PlayStep: `<Say>`/`<Play>` then `<Redirect>` (ev=done). With keys: `<Gather input="dtmf"
+  numDigits="1" timeout="1">` around the prompts (ev=menu with the key, at once), then the
+  `<Redirect>` (ev=done) that Twilio follows when no key came.
 - MenuStep: `<Gather input="dtmf" numDigits actionOnEmptyResult>` around the prompts (ev=menu:
   `Digits` given -> digits, empty -> timeout).
 - RecordStep: prompts, `<Record>` with `recordingStatusCallback` (ev=record).
@@ -64,6 +66,9 @@ _EVENTS = {EV_DONE, EV_MENU, EV_RECORD, EV_DIAL, EV_QUEUE, EV_WAIT, EV_LEAVE}
 
 # Query parameters of ours next to FlowState's (flow, node, tries, c_*).
 OWN_PARAMS = ("ev", "n")
+
+# A message that takes keys waits this long for one after its last word (Twilio's minimum).
+KEY_GRACE_S = 1
 
 # DialCallStatus values meaning the far end picked up.
 DIAL_ANSWERED = {"completed", "answered"}
@@ -145,7 +150,19 @@ class TwimlRenderer:
     def render(self, turn: Turn, step_no: int) -> str:
         step = turn.step
         response = VoiceResponse()
-        if isinstance(step, PlayStep):
+        if isinstance(step, PlayStep) and step.digits:
+            gather = Gather(
+                input="dtmf",
+                num_digits=max(len(d) for d in step.digits),
+                timeout=KEY_GRACE_S,
+                action=self.next_url(turn, EV_MENU, step_no),
+                method="POST",
+                action_on_empty_result=False,
+            )
+            self._speak(gather, step.speech)
+            response.append(gather)
+            response.redirect(self.next_url(turn, EV_DONE, step_no), method="POST")
+        elif isinstance(step, PlayStep):
             self._speak(response, step.speech)
             response.redirect(self.next_url(turn, EV_DONE, step_no), method="POST")
         elif isinstance(step, MenuStep):

@@ -174,6 +174,7 @@ def action_json(s, action: Action, *, detail: bool = False, figures=None) -> dic
         "figures": {
             "recipients": figures.recipients,
             "reached": figures.reached,
+            "answered": figures.answered,
             "acknowledged": figures.acknowledged,
             "sightings": figures.sightings,
             "first_sighting_s": figures.first_sighting_s,

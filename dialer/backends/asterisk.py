@@ -7,10 +7,16 @@ How a call is followed, without ever relying on the order of events:
 - One AMI connection receives events (call, user, dtmf, agi); `ami_connections` further
   connections, with events off, send the Originates. pyst2's `send_action` waits for each
   response, so one connection sustains a few dozen originates a second; several share the load.
-- Events map onto CallEvents: Newstate Ringing -> RINGING; the dialplan's AMD UserEvent ->
-  ANSWERED (person) or MACHINE; DTMFEnd -> DTMF; Hangup / a failed OriginateResponse ->
-  COMPLETED, BUSY, NO_ANSWER or FAILED with the Q.850 cause. Each call gets one terminal event;
-  every event carries an `event_key`, so a duplicate is recognisable downstream too.
+- Events map onto CallEvents: Newstate Ringing -> RINGING; Newstate Up -> ANSWERED at once
+  (the row is `answered` while detection still listens); the dialplan's AMD UserEvent ->
+  MACHINE, or a second ANSWERED carrying the person's verdict (`amd_status`); DTMFEnd -> DTMF
+  (the alert flow acts on a key pressed during detection); Hangup / a failed
+  OriginateResponse -> COMPLETED, BUSY, NO_ANSWER or FAILED with the Q.850 cause. An answered
+  call whose channel reports no cause (0: Asterisk ended it itself, as after the IVR's
+  HANGUP) ended normally: NORMAL_CLEARING. Who ended it goes along (`hangup_by`: the IVR
+  when its HANGUP ran last, else the participant; unanswered calls are judged by the
+  dialer). Each call gets one terminal event; every event carries an `event_key`, so a
+  duplicate is recognisable downstream too.
 - When a link drops, it is reconnected with backoff. After the event link comes back, the calls
   in flight are reconciled: those still up are listed by CoreShowChannels; for those that ended
   while we were deaf, the dialplan's hangup handler left `<cause>|<answered>|<amd>` in AstDB
@@ -166,6 +172,14 @@ def hangup_record_fallback(value: str) -> bool:
     return len(parts) > 3 and parts[3].strip() == "1"
 
 
+NORMAL_CLEARING = 16
+
+
+def _ivr_hung_up(call: CallInFlight) -> bool:
+    """Was the IVR's HANGUP the last AGI command on the channel?"""
+    return str(call.detail.get("agi", "")).strip().upper().startswith("HANGUP")
+
+
 @dataclass
 class CallInFlight:
     call_id: str
@@ -174,6 +188,7 @@ class CallInFlight:
     channel: str | None = None
     ringing: bool = False
     answered: bool = False
+    answered_sent: bool = False  # ANSWERED reported (at the answer, before detection ends)
     person_or_machine_sent: bool = False
     dtmf_count: int = 0
     confirmed: bool = True  # False while we do not know whether the Originate reached Asterisk
@@ -785,6 +800,7 @@ class AsteriskBackend:
                 self._ringing(call)
             elif state == "Up":
                 call.answered = True
+                self._answered(call)
         elif name == "UserEvent":
             kind = event.get_header("UserEvent", "")
             if kind == "BurgernetAMD":
@@ -812,8 +828,7 @@ class AsteriskBackend:
             text = event.get_header("Cause")
             cause = int(text) if text and text.isdigit() else None
             settled = call.detail.get("fallback") or call.detail.get("cut")
-            ivr_hung_up = str(call.detail.get("agi", "")).strip().upper().startswith("HANGUP")
-            if call.answered and not settled and not ivr_hung_up and call.ended_deadline is None:
+            if call.answered and not settled and not _ivr_hung_up(call) and call.ended_deadline is None:
                 # Not the IVR's own end: the participant hung up, or the PBX is going down
                 # (it hangs channels up before its Shutdown event). Decide shortly.
                 call.ended_cause = cause
@@ -842,13 +857,29 @@ class AsteriskBackend:
             call.ringing = True
         self._emit(call, CallEventType.RINGING)
 
+    def _answered(self, call: CallInFlight) -> None:
+        """The phone answered: the row is `answered` now, whatever detection says later."""
+        with self._lock:
+            if call.answered_sent:
+                return
+            call.answered_sent = True
+        self._emit(call, CallEventType.ANSWERED)
+
     def _amd_result(self, call: CallInFlight, status: str, cause: str) -> None:
         with self._lock:
             if call.person_or_machine_sent:
                 return
             call.person_or_machine_sent = True
-        kind = CallEventType.MACHINE if status.upper() == "MACHINE" else CallEventType.ANSWERED
-        self._emit(call, kind, detail={"amd_status": status, "amd_cause": cause})
+        self._answered(call)
+        if status.upper() == "MACHINE":
+            self._emit(call, CallEventType.MACHINE, detail={"amd_status": status, "amd_cause": cause})
+        else:  # the verdict on a call already answered: recorded with the row
+            self._emit(
+                call,
+                CallEventType.ANSWERED,
+                detail={"amd_status": status or "NONE", "amd_cause": cause},
+                key_suffix="amd",
+            )
 
     def _finish(self, call: CallInFlight, cause: int | None, source: str) -> None:
         if call.answered:
@@ -859,6 +890,9 @@ class AsteriskBackend:
             elif call.detail.get("cut"):  # the PBX went down under the call
                 self._emit_terminal(call, CallEventType.FAILED, CALL_CUT, cause, source)
             else:
+                if not cause:  # no cause on an answered channel Asterisk itself ended
+                    cause = NORMAL_CLEARING
+                call.detail["hangup_by"] = "ivr" if _ivr_hung_up(call) else "participant"
                 self._emit_terminal(call, CallEventType.COMPLETED, cause_name(cause), cause, source)
         else:
             kind = unanswered_outcome(cause)

@@ -318,6 +318,10 @@ _STATUS_EVENTS = {
     "canceled": CallEventType.FAILED,
 }
 
+# Twilio gives no Q.850 cause; its final statuses name one, in Asterisk's words, so the rows of
+# both providers read alike (a failed call keeps Twilio's SIP code: "sip:404").
+STATUS_CAUSES = {"completed": "NORMAL_CLEARING", "busy": "USER_BUSY", "no-answer": "NO_ANSWER"}
+
 MACHINE_ANSWERS = {"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"}
 
 
@@ -337,7 +341,7 @@ def call_event_from_status(delivery_id: int, form: dict, at: datetime) -> CallEv
     if event_type is None:
         return None
     call_sid = form.get("CallSid")
-    cause = None
+    cause = STATUS_CAUSES.get(status)
     if event_type is CallEventType.FAILED:
         cause = (
             "canceled"

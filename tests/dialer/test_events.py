@@ -8,7 +8,15 @@ import pytest
 from dialer_fixtures import make_action, make_deliveries
 from sqlalchemy import select
 
-from db.models import ActionStatus, Delivery, DeliveryEvent, DeliveryKind, DeliveryState
+from db.models import (
+    ActionStatus,
+    Delivery,
+    DeliveryEvent,
+    DeliveryKind,
+    DeliveryState,
+    HangupBy,
+    MessageHeard,
+)
 from deliveries.call_backend import CallEvent, CallEventType
 from deliveries.events import UnknownDelivery, apply_call_event, load_batch_for_update
 from deliveries.states import IllegalTransition, transition
@@ -243,3 +251,45 @@ def test_a_verification_call_is_never_retried(db, room, clock, settings, kind, c
         s.commit()
         run_attempt(s, row, kind, clock, settings, cause=cause)
         assert row.state in (S.BUSY, S.NO_ANSWER) and row.next_attempt_at is None
+
+
+def test_the_row_is_answered_at_once_and_detections_verdict_recorded_after(db, room, clock, settings):
+    with db.session() as s:
+        person, machine = make_deliveries(s, make_action(s, room), 2)
+        for row in (person, machine):
+            dialing(s, row, clock)
+            apply(s, ev(row, T.ANSWERED, key="up"), clock, settings)
+            assert row.state == S.ANSWERED
+        answered_at = machine.answered_at
+        clock.advance(2.0)
+        verdict = CallEvent(
+            person.id, T.ANSWERED, "simulator", "P1", event_key="amd", detail={"amd_status": "HUMAN"}
+        )
+        apply(s, verdict, clock, settings)
+        apply(s, ev(machine, T.MACHINE, key="amd"), clock, settings)
+        assert person.state == S.ANSWERED and machine.state == S.LEAVING_MESSAGE
+        assert machine.answered_at == answered_at  # when the phone answered, not the verdict
+        kinds = s.scalars(select(DeliveryEvent.event).where(DeliveryEvent.delivery_id == person.id)).all()
+        assert kinds[-1] == "call.amd"
+
+
+def test_an_answer_gone_before_the_message_heard_nothing_and_the_causes_say_who(db, room, clock, settings):
+    settings.dialer.busy_retry_delays_s = []
+    with db.session() as s:
+        early, busy, listener = make_deliveries(s, make_action(s, room), 3)
+        for row in (early, busy, listener):
+            dialing(s, row, clock)
+        apply(s, ev(early, T.ANSWERED), clock, settings)
+        clock.advance(0.5)
+        apply(s, ev(early, T.COMPLETED, cause="NORMAL_CLEARING"), clock, settings)
+        assert early.state == S.COMPLETED  # answered, and counted so
+        assert (early.heard, early.listened_s) == (MessageHeard.NONE, 0.0)
+        assert early.hangup_by is HangupBy.PARTICIPANT
+        apply(s, ev(busy, T.BUSY, cause="USER_BUSY"), clock, settings)
+        assert (busy.state, busy.hangup_cause, busy.hangup_by) == (S.BUSY, "USER_BUSY", HangupBy.PARTICIPANT)
+        # A listener who hung up 6 s into the message (the flow stamped its start).
+        apply(s, ev(listener, T.ANSWERED), clock, settings)
+        listener.message_started_at = clock.now()
+        clock.advance(6.0)
+        apply(s, ev(listener, T.COMPLETED, cause="NORMAL_CLEARING"), clock, settings)
+        assert (listener.heard, listener.listened_s) == (MessageHeard.PART, 6.0)

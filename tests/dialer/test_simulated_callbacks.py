@@ -286,7 +286,7 @@ def test_with_a_call_queue_the_callers_wait_in_it_and_are_taken_or_record(db, cl
     calls = [
         SimulatedCall("q-taken", seeded["action_id"], numbers[0], Behaviour.TRANSFER, True, "Hallo."),
         SimulatedCall("q-nobody", seeded["action_id"], numbers[1], Behaviour.TRANSFER, False, "Ik zag hem."),
-        SimulatedCall("q-record", seeded["action_id"], numbers[2], Behaviour.RECORD, False, "Bij het station."),
+        SimulatedCall("q-record", seeded["action_id"], numbers[2], Behaviour.RECORD, False, "Bij de kerk."),
     ]
     results = {}
     for call in calls:

@@ -24,6 +24,7 @@ from db.models import (
     DeliveryState,
     GeocodeStatus,
     IncidentType,
+    MessageHeard,
     Outcome,
     Participant,
     PhoneKind,
@@ -37,7 +38,9 @@ from participants.selfservice import delete_account
 NOV = datetime(2026, 11, 1, tzinfo=UTC)
 DEC = datetime(2026, 12, 1, tzinfo=UTC)
 TOWNS = {"Delft": (52.0116, 4.3571), "Rijswijk": (52.0363, 4.3250)}
-REACHED = {"answered", "completed", "sent", "delivered"}
+# Picked up by a person or handed over ("answered"); "reached" also needs the message heard.
+ANSWERED = {"answered", "completed", "sent", "delivered"}
+HEARD = [None, MessageHeard.NONE, MessageHeard.PART, MessageHeard.ALL]
 VOICE_END = ["completed", "completed", "completed", "busy", "no_answer", "machine", "failed"]
 TEXT_END = ["delivered", "delivered", "sent", "failed"]
 
@@ -45,6 +48,7 @@ TEXT_END = ["delivered", "delivered", "sent", "failed"]
 def simulate(db, seed=8):
     rnd = random.Random(seed)
     calls = random.Random(seed + 1)  # how call-back calls ended, apart from the main stream
+    listened = random.Random(seed + 2)  # how much of the message each answered call heard
     truth = {"actions": [], "deliveries": [], "sightings": [], "people": []}
     with db.transaction() as s:
         rooms = [
@@ -130,7 +134,14 @@ def simulate(db, seed=8):
                     contacts.append((Channel.EMAIL, None, p.email))
                 for channel, kind, target in contacts:
                     state = rnd.choice(VOICE_END if channel is Channel.VOICE else TEXT_END)
-                    ack = state in REACHED and rnd.random() < 0.4
+                    ack = state in ANSWERED and rnd.random() < 0.4
+                    # An answered call heard none, part or all of the message (or, from before
+                    # this was recorded, unknown); a machine that took the message is no person.
+                    heard = listened.choice(HEARD) if state in ("completed", "machine") else None
+                    if channel is Channel.VOICE:
+                        reached = state == "completed" and heard in (MessageHeard.PART, MessageHeard.ALL)
+                    else:
+                        reached = state in ANSWERED
                     d = Delivery(
                         action_id=action.id,
                         participant_id=p.id,
@@ -140,7 +151,8 @@ def simulate(db, seed=8):
                         target=target,
                         state=DeliveryState(state),
                         acknowledged=ack,
-                        answered_by="human" if state == "completed" else None,
+                        answered_by={"completed": "human", "machine": "machine"}.get(state),
+                        heard=heard,
                         created_at=started,
                     )
                     s.add(d)
@@ -151,6 +163,7 @@ def simulate(db, seed=8):
                             "channel": channel.value,
                             "kind": kind.value if kind else "",
                             "state": state,
+                            "reached": reached,
                             "ack": ack,
                         }
                     )
@@ -201,18 +214,20 @@ def recount(truth, start, end, room=None, town=None, training=False):
         and (training or not a["training"])
     ]
     ids = {a["id"] for a in actions}
-    per_channel = defaultdict(lambda: [0, 0, 0])
-    people = defaultdict(lambda: [False, False])
+    per_channel = defaultdict(lambda: [0, 0, 0, 0])
+    people = defaultdict(lambda: [False, False, False])
     for d in truth["deliveries"]:
         if d["action"] not in ids:
             continue
         row = per_channel[(d["channel"], d["kind"])]
         row[0] += 1
-        row[1] += d["state"] in REACHED
+        row[1] += d["reached"]
         row[2] += d["ack"]
+        row[3] += d["state"] in ANSWERED
         flags = people[(d["action"], d["person"])]
-        flags[0] |= d["state"] in REACHED
+        flags[0] |= d["reached"]
         flags[1] |= d["ack"]
+        flags[2] |= d["state"] in ANSWERED
     sightings = [x for x in truth["sightings"] if x["action"] in ids]
     firsts = []
     for a in actions:
@@ -225,7 +240,12 @@ def recount(truth, start, end, room=None, town=None, training=False):
         "actions": len(actions),
         "by_type_outcome": dict(Counter((a["type"], a["outcome"]) for a in actions)),
         "channels": {k: tuple(v) for k, v in per_channel.items()},
-        "people": (len(people), sum(r for r, _ in people.values()), sum(k for _, k in people.values())),
+        "people": (
+            len(people),
+            sum(r for r, _, _ in people.values()),
+            sum(k for _, k, _ in people.values()),
+            sum(a for _, _, a in people.values()),
+        ),
         "sightings": len(sightings),
         "first_median": statistics.median(firsts) if firsts else None,
         "direct_share": len(direct) / len(ended) if ended else None,
@@ -237,10 +257,20 @@ def figures(report):
         "actions": report.action_count,
         "by_type_outcome": report.by_type_outcome,
         "channels": {
-            (c.channel, c.phone_kind): (c.counts.recipients, c.counts.reached, c.counts.acknowledged)
+            (c.channel, c.phone_kind): (
+                c.counts.recipients,
+                c.counts.reached,
+                c.counts.acknowledged,
+                c.counts.answered,
+            )
             for c in report.channels
         },
-        "people": (report.people.recipients, report.people.reached, report.people.acknowledged),
+        "people": (
+            report.people.recipients,
+            report.people.reached,
+            report.people.acknowledged,
+            report.people.answered,
+        ),
         "sightings": report.sightings,
         "first_median": report.first_sighting_median_s,
         "direct_share": report.direct_result_share,

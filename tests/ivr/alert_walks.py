@@ -32,11 +32,14 @@ def summary(step: Step) -> tuple:
     if isinstance(step, HangupStep):
         return ("hangup", step.node, speech)
     assert isinstance(step, PlayStep)
+    if step.digits:  # the keys act while it plays
+        return ("play", step.node, speech, "".join(sorted(step.digits)))
     return ("play", step.node, speech)
 
 
 MENU = ("menu", "menu", ("alert_menu",), "1239")
-ALERT = ("play", "alert", (VOICE_TEXT,))
+ALERT = ("play", "alert", (VOICE_TEXT,), "1239")
+MACHINE_MESSAGE = ("play", "machine_message", (VOICE_TEXT, "machine_callback"), "1239")
 CONFIRM = ("menu", "opt_out_confirm", ("opt_out_confirm",), "#*0123456789")
 TRANSFER = ("transfer", "transfer", ("transfer",), "PJSIP/centralist")
 
@@ -48,7 +51,7 @@ ALERT_WALKS = {
         [
             ALERT,
             MENU,
-            ("play", "repeat", ("repeat", VOICE_TEXT)),
+            ("play", "repeat", ("repeat", VOICE_TEXT), "1239"),
             MENU,
             ("hangup", "acknowledged", ("confirm_thanks", "goodbye")),
         ],
@@ -58,9 +61,37 @@ ALERT_WALKS = {
         [Input.done(), Input.done()],
         [
             ("await_message_end", "machine_wait"),
-            ("play", "machine_message", (VOICE_TEXT, "machine_callback")),
-            ("hangup", "end", ()),
+            MACHINE_MESSAGE,
+            ("hangup", "machine_end", ()),
         ],
+    ),
+    # Keys act at once while the message plays: no waiting for the menu.
+    "key_2_during_the_message_puts_through_at_once": (
+        "human",
+        [Input.digit("2"), Input.transfer(True, "ANSWER")],
+        [ALERT, TRANSFER, ("hangup", "end", ())],
+    ),
+    "key_3_during_the_message_confirms": (
+        "human",
+        [Input.digit("3")],
+        [ALERT, ("hangup", "acknowledged", ("confirm_thanks", "goodbye"))],
+    ),
+    "key_1_during_the_repeat_starts_it_again": (
+        "human",
+        [Input.done(), Input.digit("1"), Input.digit("1"), Input.done(), Input.digit("3")],
+        [
+            ALERT,
+            MENU,
+            ("play", "repeat", ("repeat", VOICE_TEXT), "1239"),
+            ("play", "repeat", ("repeat", VOICE_TEXT), "1239"),
+            MENU,
+            ("hangup", "acknowledged", ("confirm_thanks", "goodbye")),
+        ],
+    ),
+    "person_taken_for_a_machine_presses_2": (
+        "machine_end_beep",
+        [Input.done(), Input.digit("2"), Input.transfer(True, "ANSWER")],
+        [("await_message_end", "machine_wait"), MACHINE_MESSAGE, TRANSFER, ("hangup", "end", ())],
     ),
     "transfer_fails_then_succeeds": (
         "human",

@@ -49,8 +49,9 @@ def test_alert_call_repeat_then_confirm(server, seeded, db, agi_settings):
     for name in played:
         assert Path(name).parent == sounds / "burgernet-cache"
         assert Path(name + ".sln").stat().st_size > 1000
-    menu = [c for c in commands if c.startswith("STREAM FILE") and '"1239"' in c]
-    assert len(menu) == 2
+    # The alert, the menu, the repeat (two prompts) and the menu again all take the menu keys.
+    with_keys = [c for c in commands if c.startswith("STREAM FILE") and '"1239"' in c]
+    assert len(with_keys) == 5
     with db.session() as s:
         delivery = s.get(Delivery, seeded.delivery_id)
         assert (delivery.menu_choices, delivery.acknowledged) == ("13", True)
@@ -69,16 +70,21 @@ def test_alert_to_answering_machine_waits_for_the_beep(server, seeded, db):
     assert not call.sent("WAIT FOR DIGIT")
 
 
-def test_alert_key_during_the_menu_prompt_opts_out(server, seeded, db):
+def test_alert_key_during_the_menu_prompt_opts_out_the_number(server, seeded, db):
     call = channel(
-        server, "alert", variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)}, barge_in=["9", "1"]
+        server,
+        "alert",
+        variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)},
+        barge_in=[None, "9", "1"],  # the alert heard out; 9 in the menu prompt, 1 to confirm
     )
     call.run()
     assert wait_for_outcomes(server, 1) == {"completed": 1}
     assert not call.sent("WAIT FOR DIGIT")
     with db.session() as s:
         assert s.get(Delivery, seeded.delivery_id).opt_out_requested is True
-        assert s.get(Participant, seeded.participant_id).status is ParticipantStatus.OPTED_OUT
+        participant = s.get(Participant, seeded.participant_id)
+        assert participant.status is ParticipantStatus.ACTIVE  # the called number only
+        assert [p.verified for p in participant.phones] == [False]
 
 
 def test_callback_caller_presses_1_and_records_before_the_thanks(server, seeded, db, agi_settings):
@@ -308,7 +314,15 @@ def test_hangup_during_a_menu_is_a_normal_end(how, hangup_line, server, seeded, 
     )
     if how == "during_menu_prompt":  # the alert plays; the caller hangs up in the menu prompt
         call.hang_up_at = None
-        call.on_command = lambda c: setattr(call, "hang_up_at", "STREAM FILE") if '"1239"' in c else None
+        with_keys: list[str] = []  # the alert takes the menu keys too: the second is the menu
+
+        def in_the_menu_prompt(command: str) -> None:
+            if '"1239"' in command:
+                with_keys.append(command)
+                if len(with_keys) == 2:
+                    call.hang_up_at = "STREAM FILE"
+
+        call.on_command = in_the_menu_prompt
     with caplog.at_level("INFO", logger="ivr.fastagi"):
         commands = call.run()
         assert wait_for_outcomes(server, 1) == {"hangup": 1}

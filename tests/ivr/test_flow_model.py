@@ -11,7 +11,19 @@ from alert_walks import ALERT_WALKS, summary
 from ivr_seed import seed_all
 from sqlalchemy import select
 
-from db.models import AuditEvent, Delivery, DeliveryEvent, Operator, Participant, ParticipantStatus
+from db.models import (
+    AuditEvent,
+    Delivery,
+    DeliveryEvent,
+    HangupBy,
+    MessageHeard,
+    Operator,
+    Participant,
+    ParticipantStatus,
+    PhoneKind,
+    PhoneNumber,
+)
+from deliveries.states import record_event
 from ivr.alert_flow import ALERT_FLOW
 from ivr.callback_flow import CALLBACK_FLOW
 from ivr.flow import (
@@ -116,7 +128,11 @@ def test_transfer_request_and_results_are_stored(seeded, session, clock, setting
         ]
 
 
-def test_opt_out_sets_participant_status_and_audits(seeded, session, clock, settings, db):
+def test_a_confirmed_9_opts_out_the_called_number_only_and_audits(seeded, session, clock, settings, db):
+    # The participant has a second number and an email address: those stay.
+    with db.transaction() as s:
+        participant = s.get(Participant, seeded.participant_id)
+        participant.phones.append(PhoneNumber(e164="+31201234567", kind=PhoneKind.LANDLINE, verified=True))
     walk(
         ENGINE,
         env_for(session, clock, settings),
@@ -127,9 +143,13 @@ def test_opt_out_sets_participant_status_and_audits(seeded, session, clock, sett
         delivery = s.get(Delivery, seeded.delivery_id)
         assert delivery.opt_out_requested is True
         assert delivery.menu_choices == "9291"
-        assert s.get(Participant, seeded.participant_id).status is ParticipantStatus.OPTED_OUT
-        audit = s.scalars(select(AuditEvent).where(AuditEvent.event == "participant.opted_out")).one()
-        assert (audit.target_type, audit.target_id) == ("participant", seeded.participant_id)
+        participant = s.get(Participant, seeded.participant_id)
+        assert participant.status is ParticipantStatus.ACTIVE
+        verified = {p.e164: p.verified for p in participant.phones}
+        assert verified == {delivery.target: False, "+31201234567": True}
+        audit = s.scalars(select(AuditEvent).where(AuditEvent.event == "participant.phone_opted_out")).one()
+        called = next(p for p in participant.phones if p.e164 == delivery.target)
+        assert (audit.target_type, audit.target_id) == ("phone_number", called.id)
         assert audit.actor == f"participant:{seeded.participant_id}"
         assert audit.detail["delivery_id"] == seeded.delivery_id
 
@@ -223,3 +243,53 @@ def test_every_fixed_prompt_has_text(flow, settings):
         assert prompt_text(key, settings).strip(), key
     # Placeholders are filled: the call-back number is spoken, never "{callback_number}".
     assert "{" not in prompt_text("transfer_failed", settings)
+
+
+# --- what the call played ------------------------------------------------------------------
+
+
+def test_a_2_in_the_middle_of_the_message_puts_through_at_once_and_counts_part(
+    seeded, session, clock, settings, db
+):
+    env = env_for(session, clock, settings)
+    turn = ENGINE.start(env, {"delivery_id": seeded.delivery_id})
+    assert turn.state.node == "alert" and turn.step.digits == {"1", "2", "3", "9"}
+    clock.advance(4.0)  # four seconds into the message
+    turn = ENGINE.resume(turn.state, Input.digit("2"), env)
+    assert turn.state.node == "transfer"
+    with db.session() as s:
+        row = s.get(Delivery, seeded.delivery_id)
+        assert (row.heard, row.listened_s, row.menu_choices) == (MessageHeard.PART, 4.0, "2")
+        assert row.transfer_requested
+
+
+def test_the_message_heard_to_its_end_counts_all_and_the_goodbye_is_the_ivrs(
+    seeded, session, clock, settings, db
+):
+    env = env_for(session, clock, settings)
+    turn = ENGINE.start(env, {"delivery_id": seeded.delivery_id})
+    clock.advance(11.0)
+    turn = ENGINE.resume(turn.state, Input.done(), env)  # the menu
+    for _ in range(3):
+        turn = ENGINE.resume(turn.state, Input.timeout(), env)
+    assert turn.state.node == "goodbye"
+    with db.session() as s:
+        row = s.get(Delivery, seeded.delivery_id)
+        assert (row.heard, row.listened_s, row.hangup_by) == (MessageHeard.ALL, 11.0, HangupBy.IVR)
+
+
+def test_a_key_pressed_during_detection_acts_when_the_flow_begins(seeded, session, clock, settings, db):
+    with db.transaction() as s:
+        row = s.get(Delivery, seeded.delivery_id)
+        call = {"attempt": row.attempts, "provider_id": "bn-1-call"}
+        record_event(s, row, "call.dtmf", clock, digits="3", attempt=row.attempts, provider_id="other")
+        record_event(s, row, "call.dtmf", clock, digits="5", **call)  # no menu key
+        record_event(s, row, "call.dtmf", clock, digits="2", **call)
+    # Detection said machine, but a machine presses no keys: put through at once.
+    env = env_for(session, clock, settings, answered_by="MACHINE")
+    env.provider_call_id = "bn-1-call"
+    turn = ENGINE.start(env, {"delivery_id": seeded.delivery_id})
+    assert turn.state.node == "transfer"
+    with db.session() as s:
+        row = s.get(Delivery, seeded.delivery_id)
+        assert row.menu_choices == "2" and row.transfer_requested and row.heard is None

@@ -183,3 +183,27 @@ def test_stopping_reports_the_calls_held_for_the_grace(backend):
     assert ends(backend) == []
     backend.stop()
     assert ends(backend) == [(T.COMPLETED, "NORMAL_CLEARING")]
+
+
+def test_answered_at_once_the_verdict_after_and_the_ivrs_end_is_normal_clearing(backend):
+    links_up(backend)
+    call = CallInFlight(CALL_ID, 5, 0.0, attempt=1)
+    backend._calls[CALL_ID] = call
+    backend._handle(Ev("Newstate", Uniqueid=CALL_ID, ChannelStateDesc="Up", Channel="PJSIP/trunk-1"))
+    assert [e.type for e in backend.events] == [T.ANSWERED]  # before detection has decided
+    backend._handle(Ev("UserEvent", Uniqueid=CALL_ID, UserEvent="BurgernetAMD", Status="HUMAN", Cause="X"))
+    verdict = backend.events[-1]
+    assert (verdict.type, verdict.detail["amd_status"]) == (T.ANSWERED, "HUMAN")
+    assert verdict.event_key != backend.events[0].event_key
+    backend._handle(Ev("AGIExecStart", Uniqueid=CALL_ID, Command="HANGUP"))
+    backend._handle(Ev("Hangup", Uniqueid=CALL_ID, Cause="0"))  # Asterisk ended it itself
+    end = backend.events[-1]
+    assert (end.type, end.hangup_cause, end.detail["hangup_by"]) == (T.COMPLETED, "NORMAL_CLEARING", "ivr")
+
+
+def test_a_machine_after_the_answer(backend):
+    links_up(backend)
+    backend._calls[CALL_ID] = CallInFlight(CALL_ID, 5, 0.0, attempt=1)
+    backend._handle(Ev("Newstate", Uniqueid=CALL_ID, ChannelStateDesc="Up", Channel="PJSIP/trunk-1"))
+    backend._handle(Ev("UserEvent", Uniqueid=CALL_ID, UserEvent="BurgernetAMD", Status="MACHINE", Cause="X"))
+    assert [e.type for e in backend.events] == [T.ANSWERED, T.MACHINE]

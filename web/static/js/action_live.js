@@ -54,6 +54,7 @@
     var p = snap.progress, f = snap.figures;
     $("f-recipients").textContent = p.total;
     $("f-reached").textContent = p.reached;
+    $("f-answered").textContent = f.answered;
     $("f-acknowledged").textContent = p.acknowledged;
     $("f-cpm").textContent = p.calls_per_minute;
     $("f-eta").textContent = snap.status === "running" ? formatDuration(p.estimated_seconds_left) : "—";

@@ -86,6 +86,16 @@ def person_hello() -> list[int]:
     return tone(0.6, 220) + silence(3.0)
 
 
+def person_greeting() -> list[int]:
+    """ "Goedemiddag, met Jan de Vries" (five words, 1.7 s of speech), then listening in
+    silence: a person, which Asterisk's default AMD settings (2 words, 1.5 s) call a machine."""
+    words = [(0.7, 0.35), (0.2, 0.08), (0.3, 0.08), (0.12, 0.08), (0.4, 0.0)]
+    samples: list[int] = []
+    for i, (spoken, pause) in enumerate(words):
+        samples += tone(spoken, 200 + 15 * i) + silence(pause)
+    return samples + silence(4.0)
+
+
 def machine_greeting() -> list[int]:
     """Five seconds of words with short pauses, a beep, then silence: detected as a machine."""
     words: list[int] = []
@@ -97,6 +107,7 @@ def machine_greeting() -> list[int]:
 if __name__ == "__main__":
     write_rtp_pcap(HERE / "person_hello.pcap", person_hello())
     write_rtp_pcap(HERE / "machine_greeting.pcap", machine_greeting())
+    write_rtp_pcap(HERE / "person_greeting.pcap", person_greeting())
     # A caller who stopped talking: lets Asterisk's silence detection end a recording.
     write_rtp_pcap(HERE / "silence_10s.pcap", silence(10.0))
-    print("written: person_hello.pcap, machine_greeting.pcap, silence_10s.pcap in", HERE)
+    print("written: person_hello, machine_greeting, person_greeting, silence_10s (.pcap) in", HERE)
