@@ -55,9 +55,13 @@ from ivr.flow import (
     Play,
     Say,
     SayFrom,
+    Speech,
     Transfer,
 )
+from ivr.prompt_texts import prompt_text
 from ivr.routing import transfer_target_for_action
+from prompts.callback_number import callback_number_for, same_number
+from prompts.ivr_prompts import ivr_prompt_text
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +119,21 @@ def early_key(env: CallEnv, ctx: Mapping, _happened: Input | None) -> dict | Non
             log_event(logger, "ivr.alert.early_key", delivery_id=delivery.id, digit=digit)
             return {"early_key": digit}
     return None
+
+
+def _naming_the_room_number(key: str):
+    """A fixed prompt that names the call-back number, with the number of the action's control
+    room (as the alert text itself does): the fixed prompt (rendered ahead of time) when that
+    is the platform's number, else the same words with the room's number."""
+
+    def speech(env: CallEnv, ctx: Mapping) -> tuple[Speech, ...]:
+        room = _action(env, _delivery(env, ctx)).control_room
+        number = callback_number_for(room, env.settings.callback_number)
+        if same_number(number, env.settings.callback_number):
+            return (Speech(prompt_text(key, env.settings), key),)
+        return (Speech(ivr_prompt_text(key, env.settings, callback_number=number)),)
+
+    return speech
 
 
 def alert_text(env: CallEnv, ctx: Mapping) -> str:
@@ -277,6 +296,9 @@ HANDLERS: dict[str, Handler] = {
     "key_during_message": key_during_message,
     "ivr_hangs_up": ivr_hangs_up,
     "alert_text": alert_text,
+    "confirm_thanks_text": _naming_the_room_number("confirm_thanks"),
+    "transfer_failed_text": _naming_the_room_number("transfer_failed"),
+    "machine_callback_text": _naming_the_room_number("machine_callback"),
     "record_menu_choice": record_menu_choice,
     "acknowledge": acknowledge,
     "request_transfer": request_transfer,
@@ -311,7 +333,7 @@ ALERT_FLOW = Flow.build(
         Play(
             "machine_message",
             on_enter="start_message",
-            prompts=(SayFrom("alert_text"), Say("machine_callback")),
+            prompts=(SayFrom("alert_text"), SayFrom("machine_callback_text")),
             next="machine_end",
             keys=MENU_KEYS,
             on_key="key_during_message",
@@ -353,8 +375,12 @@ ALERT_FLOW = Flow.build(
             timeout_s=30,
             on_result="record_transfer_result",
         ),
-        Play("transfer_failed", prompts=(Say("transfer_failed"),), next="menu"),
-        Hangup("acknowledged", on_enter="acknowledge", prompts=(Say("confirm_thanks"), Say("goodbye"))),
+        Play("transfer_failed", prompts=(SayFrom("transfer_failed_text"),), next="menu"),
+        Hangup(
+            "acknowledged",
+            on_enter="acknowledge",
+            prompts=(SayFrom("confirm_thanks_text"), Say("goodbye")),
+        ),
         Menu(
             "opt_out_confirm",
             prompts=(Say("opt_out_confirm"),),

@@ -20,6 +20,19 @@ def callback_number_for(room: ControlRoom | None, default: str) -> str:
     return default
 
 
+def same_number(a: str, b: str) -> bool:
+    """Whether two ways of writing a number are the same Dutch number ("+318000011",
+    "0800-0011", "0031 800 0011")."""
+
+    def canonical(number: str) -> str:
+        digits = "".join(ch for ch in number if ch.isdigit())
+        if digits.startswith("00"):
+            return digits[2:]
+        return "31" + digits[1:] if digits.startswith("0") else digits
+
+    return canonical(a) == canonical(b)
+
+
 def stop_number(settings: Settings) -> str:
     """The number a participant texts STOP to: the number the platform sends its SMS from
     (twilio.messaging_from, else twilio.from_number), whose inbound texts reach

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from prompts.audio import RenderedPrompt, render, render_recording
 from prompts.errors import PromptError, UnknownPrompt
-from prompts.spoken import clean_text, digits_spoken, number_words, to_spoken
+from prompts.spoken import clean_text, digits_spoken, number_words, phone_spoken, to_spoken
 from prompts.tts import TtsEngine
 
 IVR_PROMPTS: dict[str, str] = {
@@ -141,8 +141,12 @@ def _spoken_value(name: str, value) -> str:
     return to_spoken(clean_text(str(value)))
 
 
-def ivr_prompt_text(key: str, settings, spoken: bool = True, **values) -> str:
-    """The prompt's text with placeholders filled; spoken form (digits as words) by default."""
+def ivr_prompt_text(
+    key: str, settings, spoken: bool = True, *, callback_number: str | None = None, **values
+) -> str:
+    """The prompt's text with placeholders filled; spoken form (digits as words) by default.
+    `callback_number` is the action's control room's number (prompts.callback_number); the
+    global `settings.callback_number` when not given."""
     template = _template(key)
     needed = placeholders(key)
     missing = needed - {"callback_number"} - set(values)
@@ -157,10 +161,10 @@ def ivr_prompt_text(key: str, settings, spoken: bool = True, **values) -> str:
             "De gesproken tekst klopt niet.",
         )
     filled = dict(values)
-    filled["callback_number"] = settings.callback_number
+    filled["callback_number"] = callback_number or settings.callback_number
     if spoken:
         filled = {
-            name: _spoken_value(name, value) if name in _CALLER_FIELDS else digits_spoken(value)
+            name: _spoken_value(name, value) if name in _CALLER_FIELDS else phone_spoken(value)
             for name, value in filled.items()
         }
         return to_spoken(template.format(**filled))

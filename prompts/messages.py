@@ -140,7 +140,7 @@ class SpokenForm(WrittenForm):
         return spoken.plate_spoken(plate)
 
     def phone(self, number: str) -> str:
-        return spoken.digits_spoken(number)
+        return spoken.phone_spoken(number)
 
     def text(self, text: str) -> str:
         return spoken.to_spoken(text)

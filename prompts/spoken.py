@@ -160,6 +160,15 @@ def digits_spoken(number: str) -> str:
     return ", ".join(spoken)
 
 
+def phone_spoken(number: str) -> str:
+    """A phone number as a Dutch caller dials it: "+318000011" -> "nul acht nul nul nul nul één
+    één" (a Dutch number in international form is said nationally), otherwise digits_spoken."""
+    compact = re.sub(r"[\s\-/.]", "", number.strip())
+    if compact.startswith("+31"):
+        return digits_spoken("0" + compact[3:])
+    return digits_spoken(number)
+
+
 def time_spoken(hours: int, minutes: int) -> str:
     """14:35 -> "veertien uur vijfendertig"; 9:00 -> "negen uur"."""
     if not (0 <= hours <= 23 and 0 <= minutes <= 59):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from prompts.callback_number import same_number
 from prompts.errors import UnspeakableText
 from prompts.spoken import (
     clean_text,
@@ -11,6 +12,7 @@ from prompts.spoken import (
     height_spoken,
     number_words,
     ordinal_words,
+    phone_spoken,
     plate_groups,
     plate_spoken,
     time_spoken,
@@ -180,3 +182,16 @@ def test_unspeakable_text_is_refused_with_a_clear_message(text, problem, dutch):
 
 def test_accented_latin_names_are_speakable():
     assert clean_text("Zoë Müller-Ørsted") == "Zoë Müller-Ørsted"
+
+
+def test_a_dutch_number_in_international_form_is_said_as_a_caller_dials_it():
+    assert phone_spoken("+318000011") == "nul acht nul nul nul nul één één"
+    assert phone_spoken("+31 85 123 4567") == "nul acht vijf één twee drie vier vijf zes zeven"
+    assert phone_spoken("0800-0011") == digits_spoken("0800-0011")
+    assert phone_spoken("+32 2 123 45 67").startswith("plus drie twee")  # a foreign number stays
+
+
+def test_the_same_number_written_two_ways_is_one_number():
+    assert same_number("+318000011", "0800-0011")
+    assert same_number("0031 800 0011", "0800-0011")
+    assert not same_number("+318000012", "0800-0011")

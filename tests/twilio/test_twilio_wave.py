@@ -15,6 +15,7 @@ from deliveries.call_backend import CallRequest
 from deliveries.states import transition
 from dialer.backends.twilio import TwilioCallBackend
 from ivr.prompt_texts import prompt_text
+from prompts.ivr_prompts import ivr_prompt_text
 from tests.support.fake_twilio import silence_wav
 
 ACK, BUSY, SILENT, MACHINE, TRANSFER = (f"+3161234560{i}" for i in range(1, 6))
@@ -90,7 +91,11 @@ def test_a_whole_wave(db, clock, twilio_settings, live_app, fake_twilio, wave, s
     call = fake_twilio.call(ack)
     assert call.ended
     assert call.heard.count("say:" + VOICE_TEXT) == 2
-    assert said("confirm_thanks") in call.heard
+    # The thanks names the number of the action's control room (OUR_NUMBER), as the alert
+    # text does, not the platform's global number.
+    thanks = "say:" + ivr_prompt_text("confirm_thanks", twilio_settings, callback_number=OUR_NUMBER)
+    assert thanks in call.heard and "nul acht vijf één twee" in thanks
+    assert said("confirm_thanks") not in call.heard
     row = delivery(db, wave.deliveries[ACK])
     assert (row.state, row.acknowledged, row.menu_choices) == (DeliveryState.COMPLETED, True, "13")
     assert row.provider_id == ack and row.answered_by == "human"
