@@ -7,7 +7,16 @@ import re
 
 from sqlalchemy import insert
 
-from db.models import Action, ActionStatus, Channel, Delivery, DeliveryState, IncidentType, Sighting
+from db.models import (
+    Action,
+    ActionStatus,
+    Channel,
+    Delivery,
+    DeliveryState,
+    IncidentType,
+    MessageHeard,
+    Sighting,
+)
 
 S = DeliveryState
 
@@ -39,6 +48,7 @@ def _running(s, room_id, incident, priority, queued, clock, **extra) -> int:
                 "rank": i,
                 "priority": priority,
                 "state": S.QUEUED if i < queued else S.COMPLETED,
+                "heard": None if i < queued else MessageHeard.ALL,  # reached: heard the message
             }
             for i in range(queued + 5)
         ],
