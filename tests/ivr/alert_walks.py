@@ -38,7 +38,7 @@ def summary(step: Step) -> tuple:
 MENU = ("menu", "menu", ("alert_menu",), "1239")
 ALERT = ("play", "alert", (VOICE_TEXT,))
 CONFIRM = ("menu", "opt_out_confirm", ("opt_out_confirm",), "#*0123456789")
-TRANSFER = ("transfer", "transfer", ("transfer",), "PJSIP/centralist")
+TRANSFER = ("transfer", "transfer", ("transfer",), "+31703456701")
 
 # name -> (answered_by, [inputs], [expected step summaries, one more than inputs])
 ALERT_WALKS = {
