@@ -273,6 +273,13 @@ def test_a_call_over_its_absolute_timeout_is_hung_up_by_the_pbx(phones, ami_sett
     [end] = terminal[4242]
     assert end.type in (T.COMPLETED, T.FAILED), end
     assert T.ANSWERED in event_log.types(4242) or T.MACHINE in event_log.types(4242)
+    # Every leg of the call is in the PBX's CDR under the delivery id (accountcode).
+    cdr = CHROOT_LOGS / "cdr-csv" / "Master.csv"
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not (cdr.exists() and '"4242"' in cdr.read_text(errors="replace")):
+        time.sleep(0.2)
+    legs = [line for line in cdr.read_text(errors="replace").splitlines() if line.startswith('"4242"')]
+    assert len(legs) >= 2, legs  # the answered side and the trunk leg
     wait_until_no_channels()
 
 
@@ -309,4 +316,26 @@ def test_a_fastagi_session_that_is_not_the_deliverys_call_is_refused(
         assert participant.status != ParticipantStatus.OPTED_OUT
         events = s.scalars(select(DeliveryEvent.event).where(DeliveryEvent.delivery_id == delivery_id)).all()
         assert not [e for e in events if "opt" in e], events
+    wait_until_no_channels()
+
+
+def test_the_trunk_limit_counts_every_leg_and_refuses_beyond_it(phones, ami_settings, event_log):
+    """With room for one call on the trunk, a second alert call is refused by the dialplan
+    (congestion: the dialer tries it again later), never placed."""
+    wait_until_no_channels()
+    testbed.asterisk_cli("dialplan set global BURGERNET_TRUNK_MAX_CALLS 1")
+    backend = AsteriskBackend(ami_settings, caller_id=CALLER_ID)
+    backend.start(event_log)
+    try:
+        backend.originate(CallRequest(4401, "+31692004401", CALLER_ID, timeout_s=4))  # rings, no answer
+        time.sleep(0.5)
+        backend.originate(CallRequest(4402, "+31692004402", CALLER_ID, timeout_s=4))
+        terminal = event_log.wait_terminal([4401, 4402], timeout_s=20)
+    finally:
+        backend.stop()
+        testbed.asterisk_cli("dialplan set global BURGERNET_TRUNK_MAX_CALLS 5000")
+    assert terminal[4401][0].type == T.NO_ANSWER, terminal[4401]
+    refused = terminal[4402][0]
+    assert (refused.type, refused.detail["q850"]) == (T.FAILED, 34), refused
+    assert T.RINGING not in event_log.types(4402)
     wait_until_no_channels()
