@@ -44,6 +44,7 @@ KIND_LABELS = {
 
 ENDPOINT_PREFIX = "PJSIP/"
 ENDPOINT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+DUTCH_E164 = re.compile(r"\+31[1-9][0-9]{8}")
 SIP_URI = re.compile(r"sip:[A-Za-z0-9._+-]{1,64}@[A-Za-z0-9.-]{1,190}(:[0-9]{1,5})?")
 REFUSED_NUMBER_TYPES = {
     PhoneNumberType.PREMIUM_RATE: "een betaalnummer",
@@ -115,17 +116,20 @@ def _dutch_number(raw: str) -> str:
         raise InvalidTransferTarget(
             f"not a phone number: {raw!r}", "Dit is geen geldig telefoonnummer."
         ) from exc
-    if number.country_code != 31 or not phonenumbers.is_valid_number(number):
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # The dialplan's rule too: +31 and nine digits, not +310... (numbers a plan has not handed
+    # out yet, such as the testbed's 069..., are still numbers).
+    if number.country_code != 31 or not DUTCH_E164.fullmatch(e164):
         raise InvalidTransferTarget(
-            f"not a valid Dutch number: {raw!r}",
-            "Doorverbinden kan alleen naar een geldig Nederlands telefoonnummer.",
+            f"not a Dutch number: {raw!r}",
+            "Doorverbinden kan alleen naar een Nederlands telefoonnummer (+31 en negen cijfers).",
         )
     refused = REFUSED_NUMBER_TYPES.get(phonenumbers.number_type(number))
     if refused:
         raise InvalidTransferTarget(
             f"refused number type: {raw!r}", f"Dit is {refused}; dat is niet toegestaan."
         )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164
 
 
 def check_usable(target: TransferTarget, backend: str) -> TransferTarget:
