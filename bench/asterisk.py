@@ -213,7 +213,7 @@ def bench_settings(settings, *, channels: int, cps: float, connections: int, sha
             # Every live call is a FastAGI session: a cap below the trunk's channels refuses
             # the calls above it (dialplan fallback, the call is cut and retried).
             "fastagi_max_sessions": max(settings.asterisk.fastagi_max_sessions, channels + 50),
-            "dial_template": "PJSIP/{number}@trunk",
+            "dial_template": "Local/{number}@burgernet-out",
             "sounds_dir": str(share / "sounds"),
             "recordings_dir": str(share / "recordings"),
         }

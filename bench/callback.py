@@ -43,7 +43,7 @@ from tests.support import testbed
 from tests.support.asterisk_stack import AsteriskStack, prerender_prompts, seed_alert_wave
 
 QUEUE = "burgernet-callback"
-DESKS = ("PJSIP/centralist", "PJSIP/centralist2", "PJSIP/centralist3")
+DESKS = ("PJSIP/burgernet-centralist", "PJSIP/burgernet-centralist2", "PJSIP/burgernet-centralist3")
 DESK_PORTS = (testbed.CENTRALIST_PORT, testbed.CENTRALIST_PORT + 1, testbed.CENTRALIST_PORT + 2)
 
 

@@ -51,7 +51,10 @@ VOICE_TEXT = (
 def _seed(db: Database, alert_calls: int) -> list[int]:
     with db.transaction() as s:
         room = ControlRoom(
-            name="Bench", region="Bench", transfer_target="PJSIP/centralist", callback_number="+318000011"
+            name="Bench",
+            region="Bench",
+            transfer_target="PJSIP/burgernet-centralist",
+            callback_number="+318000011",
         )
         s.add(room)
         s.flush()
@@ -75,7 +78,13 @@ def _seed(db: Database, alert_calls: int) -> list[int]:
         ]
         s.add_all(deliveries)
         s.flush()
+        for delivery in deliveries:  # the call id the dialer stores, which the peer's channel carries
+            delivery.provider, delivery.provider_id = "asterisk", bench_call_id(delivery.id)
         return [d.id for d in deliveries]
+
+
+def bench_call_id(delivery_id: int) -> str:
+    return f"bn-{delivery_id}-benchpeers"
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -162,7 +171,7 @@ def bench_fastagi(
                     host,
                     port,
                     "alert",
-                    f"a.{n}",
+                    bench_call_id(delivery_id),
                     keys=["3"],
                     prompt_s=prompt_ms / 1000,
                     variables={"BURGERNET_DELIVERY_ID": str(delivery_id), "BURGERNET_AMD": "HUMAN"},

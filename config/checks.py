@@ -78,6 +78,8 @@ def check_configuration(settings: Settings, role: str, engine: Any | None = None
     problems += _cookies(settings)
     if settings.phone_backend == "asterisk" and role in ASTERISK_DIR_ROLES:
         problems += _asterisk_dirs(settings, writable=role in ASTERISK_DIR_WRITERS)
+    if settings.phone_backend == "asterisk" and not settings.training_mode:
+        problems += _asterisk_links(settings)
     if settings.training_mode and engine is not None:
         problems += _training_database(engine)
     return problems
@@ -123,6 +125,39 @@ def _secrets(settings: Settings) -> list[Problem]:
         )
     if settings.smtp.username and settings.smtp.password.lower() in KNOWN_DEFAULT_SECRETS:
         problems.append(Problem("BURGERNET_SMTP__PASSWORD", "an SMTP user with an empty or default password"))
+    return problems
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _asterisk_links(settings: Settings) -> list[Problem]:
+    """AMI carries the AMI secret and every call's events: in the clear only on this host.
+    The FastAGI server must not take calls from anywhere."""
+    problems = []
+    asterisk = settings.asterisk
+    if not _is_loopback(asterisk.ami_host) and not asterisk.ami_tls:
+        problems.append(
+            Problem(
+                "BURGERNET_ASTERISK__AMI_TLS",
+                f"AMI to another host ({asterisk.ami_host}) without TLS: enable tlsenable in Asterisk's "
+                "manager.conf and set ami_tls (and ami_port to its TLS port, usually 5039)",
+            )
+        )
+    for peer in asterisk.fastagi_allowed_peers:
+        if ipaddress.ip_network(peer, strict=False).prefixlen == 0:
+            problems.append(
+                Problem(
+                    "BURGERNET_ASTERISK__FASTAGI_ALLOWED_PEERS",
+                    f"{peer} lets anyone run calls on the FastAGI server; list the PBXs' addresses",
+                )
+            )
     return problems
 
 

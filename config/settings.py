@@ -8,12 +8,13 @@ network in training mode, so nothing real is ever called by accident.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -27,8 +28,19 @@ class AsteriskSettings(BaseModel):
     ami_username: str = "burgernet"
     ami_secret: str = "burgernet"
     ami_connections: int = 2
+    # AMI over TLS (Asterisk's manager.conf tlsenable, port 5039): required when the PBX is not
+    # on this host (config.checks refuses a plain AMI link to another host). The CA file checks
+    # the PBX's certificate; empty = the system's CAs.
+    ami_tls: bool = False
+    ami_tls_ca_file: str = ""
     fastagi_host: str = "127.0.0.1"
     fastagi_port: int = 4573
+    # Who may connect to the FastAGI server: addresses or networks (CIDR) of the PBXs. Anyone
+    # else is refused before a word is read (fastagi.refused_peer).
+    fastagi_allowed_peers: list[str] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
+    # How long the server waits for the dialer to store a call's id before refusing the call
+    # (the dialer stores it right after the originate batch; the phone may answer sooner).
+    fastagi_call_id_wait_s: float = Field(default=5.0, ge=0)
     # FastAGI limits (ivr/fastagi.py). A peer must send its agi_* headers within
     # header_timeout and answer each command within command_timeout (plus the step's own
     # length for RECORD FILE and WaitForSilence; a transfer's GOSUB answers only when the
@@ -41,13 +53,24 @@ class AsteriskSettings(BaseModel):
     fastagi_max_line_bytes: int = Field(default=8192, ge=256)
     fastagi_max_header_lines: int = Field(default=200, ge=20)
     fastagi_max_sessions: int = Field(default=400, ge=1)
-    # Dial string template for participants; {number} is the E.164 number without '+'.
-    dial_template: str = "PJSIP/{number}@trunk"
+    # Dial string template for participants; {number} is the E.164 number without '+'. Through
+    # the dialplan's [burgernet-out], which counts and limits the trunk's calls.
+    dial_template: str = "Local/{number}@burgernet-out"
     originate_context: str = "burgernet-alert"
     fallback_context: str = "burgernet-fallback"
     # Directory where Asterisk reads prompts and writes recordings (as Asterisk sees it).
     sounds_dir: str = "/var/lib/burgernet/sounds"
     recordings_dir: str = "/var/lib/burgernet/recordings"
+    # PJSIP endpoints a caller may be put through to (a transfer target `PJSIP/<name>`); the
+    # same list as BURGERNET_TRANSFER_ENDPOINTS in the dialplan, which checks it again.
+    transfer_endpoints: list[str] = Field(default_factory=lambda: ["burgernet-centralist"])
+
+    @field_validator("fastagi_allowed_peers")
+    @classmethod
+    def _networks(cls, peers: list[str]) -> list[str]:
+        for peer in peers:
+            ipaddress.ip_network(peer.strip(), strict=False)  # a ValueError names the bad one
+        return [peer.strip() for peer in peers]
 
 
 class TwilioSettings(BaseModel):

@@ -447,7 +447,9 @@ class DialerWorker:
     # --- 6. reconcile -----------------------------------------------------------------------
 
     def reconcile(self) -> int:
-        """Calls without news for too long end as 'outcome unknown' (never redialled)."""
+        """Calls without news for too long end as 'outcome unknown' (never redialled); a voice
+        call's channel is hung up too, so a call the platform no longer follows does not hold
+        the trunk."""
         now = self.clock.now()
         dial_deadline = now - timedelta(
             seconds=self.settings.dialer.dial_timeout_s + self.settings.dialer.reconcile_grace_s
@@ -463,14 +465,28 @@ class DialerWorker:
             and_(Delivery.state == S.SENDING, Delivery.last_attempt_at < message_deadline),
         )
         count = 0
+        to_hang_up: list[tuple[int, str]] = []
         with self.db.session() as session:
             query = select(Delivery).where(stale).limit(500)
             if self.db.is_postgresql:
                 query = query.with_for_update(skip_locked=True)
             for delivery in session.scalars(query):
+                if delivery.channel == Channel.VOICE and delivery.provider_id:
+                    to_hang_up.append((delivery.id, delivery.provider_id))
                 self._reconcile_one(session, delivery)
                 count += 1
             session.commit()
+        for delivery_id, provider_id in to_hang_up:
+            try:
+                self.backend.hangup(delivery_id, provider_id)
+            except Exception as exc:  # the row is settled; a channel left up ends by the PBX's timeout
+                log_event(
+                    logger,
+                    "dialer.stale_hangup_failed",
+                    logging.WARNING,
+                    delivery_id=delivery_id,
+                    error=repr(exc),
+                )
         if count:
             log_event(logger, "dialer.reconciled", logging.WARNING, worker=self.worker_id, deliveries=count)
         return count
@@ -855,7 +871,13 @@ class DialerWorker:
         provider_ids: dict[int, str] = {}
         given_back = 0
         for index, row in enumerate(rows):
-            variables = {"attempt": str(row.attempts), "action_id": str(row.action_id or "")}
+            variables = {
+                "attempt": str(row.attempts),
+                "action_id": str(row.action_id or ""),
+                # The PBX hangs the call up after this long (TIMEOUT(absolute)), as reconcile
+                # would declare it stale.
+                "max_call_s": str(self.settings.dialer.max_call_s),
+            }
             if row.kind in FOLLOW_UP_KINDS:
                 try:
                     variables["text"] = self._follow_up_text(row)

@@ -34,8 +34,11 @@ with CHANNEL STATUS: a dead channel is a hangup (a normal end), a live one an er
 A "511 Command Not Permitted on a dead channel" answer (the caller hung up between two
 commands, say while a menu's prompt ended) is a hangup too.
 
-A transfer target with a '/' is an Asterisk dial string already (PJSIP/centralist); a phone
-number is dialled through `settings.asterisk.dial_template`.
+A transfer target is checked (callback_line.transfer_targets) before the dialplan sees it: an
+allow-listed endpoint (`PJSIP/burgernet-centralist`) or a Dutch E.164 number goes into
+BURGERNET_TRANSFER_TARGET, and [burgernet-transfer] checks it again (FILTER, the endpoint
+allow-list) and sends a number out through [burgernet-out]. Anything else (a SIP URI, which only
+Twilio dials, or free text) is not dialled: the transfer fails with status REFUSED.
 
 The channel reads its socket through `SocketLines`: every answer has a deadline (the headers
 `header_timeout_s`, each command `command_timeout_s`, plus the step's own length for RECORD
@@ -46,6 +49,7 @@ breaks either is `PeerMisbehaves`, and the server closes its socket.
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
 import time
@@ -58,6 +62,8 @@ from typing import TextIO
 
 from asterisk.agi import AGI, AGIAppError, AGIException, AGIHangup, AGISIGHUPHangup, AGIUnknownError
 
+from callback_line.transfer_targets import InvalidTransferTarget, check_usable, parse_transfer_target
+from config.logging import log_event
 from ivr.asterisk_audio import AsteriskSounds
 from ivr.flow import (
     AwaitMessageEndStep,
@@ -80,6 +86,8 @@ RECORD_RATE_HZ = 8000  # RECORD FILE ... wav: 8 kHz signed linear; endpos counts
 RECORD_BEEP_S = 1.0  # at most this long goes to the beep before RECORD FILE writes audio
 QUEUE_SUBROUTINE = ("burgernet-queue", "s", "1")
 QUEUE_HOLD_SOUND = "burgernet-queue-hold"  # queues.conf periodic-announce names this file
+
+logger = logging.getLogger(__name__)
 
 
 class CallerHungUp(Exception):
@@ -376,8 +384,14 @@ class AgiRenderer:
         return Input.recording(path, _at_least(_recorded_s_from(result), started, step))
 
     def _transfer(self, step: TransferStep) -> Input:
+        try:
+            target = parse_transfer_target(step.target, endpoints=self.settings.asterisk.transfer_endpoints)
+            check_usable(target, "asterisk")
+        except InvalidTransferTarget as exc:
+            log_event(logger, "fastagi.transfer_target_refused", level=logging.WARNING, error=str(exc))
+            return Input.transfer(False, "REFUSED")
         self._play(step.speech)
-        self.agi.set_variable("BURGERNET_TRANSFER_TARGET", self.dial_string(step.target))
+        self.agi.set_variable("BURGERNET_TRANSFER_TARGET", target.value)
         self.agi.set_variable("BURGERNET_TRANSFER_TIMEOUT", str(step.timeout_s))
         try:
             # GOSUB answers when the subroutine returns: after the whole conversation.
@@ -450,8 +464,3 @@ class AgiRenderer:
             return None
         status = (status or "").strip().upper()
         return Input.transfer(status == "ANSWER", status or "UNKNOWN")
-
-    def dial_string(self, target: str) -> str:
-        if "/" in target:
-            return target
-        return self.settings.asterisk.dial_template.format(number=target.lstrip("+"))

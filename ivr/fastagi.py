@@ -42,6 +42,16 @@ refused at once and logged (`fastagi.refused`); a peer that does not send its he
 during it) and its socket closed, so idle or abusive connections hold neither a thread nor
 memory for long.
 
+Who may talk to it (settings `asterisk.fastagi_allowed_peers`, `fastagi_call_id_wait_s`): a
+connection from an address outside the allow-list is closed before a word is read
+(`fastagi.refused_peer`). A call that names a delivery (alert, outcome, verification) runs only
+when its channel's `agi_uniqueid` is the call id the dialer stored for that delivery
+(`Delivery.provider_id`, `bn-<delivery id>-<ten random letters>`): anyone else who reaches the
+port cannot claim a delivery, press 9 and opt its participant out. The dialer stores the id
+right after its originate batch, so the server waits up to `fastagi_call_id_wait_s` for it;
+a call still without a match is refused (`fastagi.refused_call`) and sent to the fallback,
+before the flow has any effect.
+
 Faults: a database error inside a flow (the connection cut, the server restarting) sends that
 call to the fallback and is logged; it never ends the server or another call. `ivr serve`
 beats a heartbeat (`db.heartbeats`, role `ivr`) every few seconds with the calls in progress
@@ -51,20 +61,24 @@ beats a heartbeat (`db.heartbeats`, role `ivr`) every few seconds with the calls
 from __future__ import annotations
 
 import io
+import ipaddress
 import logging
 import re
 import socket
 import socketserver
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import BinaryIO, cast
 
 from asterisk.agi import AGIException, AGIHangup
+from sqlalchemy import select
 
 from callback_line.queue import note_answered
 from config.logging import log_event
 from db.heartbeats import Heartbeat
+from db.models import Delivery
 from ivr.agi_renderer import (
     AgiRenderer,
     CallerHungUp,
@@ -83,6 +97,27 @@ logger = logging.getLogger(__name__)
 
 class UnknownScript(FlowError):
     pass
+
+
+class CallNotOurs(FlowError):
+    """The channel's uniqueid is not the call id stored for the delivery it names."""
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def allowed_networks(peers: list[str]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(peer, strict=False) for peer in peers)
+
+
+def peer_allowed(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in networks)
 
 
 @dataclass(frozen=True)
@@ -171,7 +206,11 @@ class CallRunner:
                     answered_by=start.answered_by(agi),
                 )
                 renderer = AgiRenderer(agi, self.sounds, self.settings)
-                turn = engine.start(env, start.context(agi))
+                context = start.context(agi)
+                delivery_id = context.get("delivery_id")
+                if isinstance(delivery_id, int):
+                    self.check_call_id(session, delivery_id, unique_id)
+                turn = engine.start(env, context)
                 state = turn.state
                 log_event(logger, "fastagi.call", script=name, uniqueid=unique_id, node=state.node)
                 while True:
@@ -208,6 +247,18 @@ class CallRunner:
                     error=f"{type(exc).__name__}: {exc}",
                 )
                 return "dropped"
+            except CallNotOurs as exc:
+                _rollback_quietly(session)
+                log_event(
+                    logger,
+                    "fastagi.refused_call",
+                    level=logging.WARNING,
+                    script=name,
+                    uniqueid=unique_id,
+                    error=str(exc),
+                )
+                self.send_to_fallback(agi)
+                return "refused"
             except AGIHangup:  # hung up before the flow began (reading channel variables)
                 _rollback_quietly(session)
                 log_event(logger, "fastagi.hangup", script=name, uniqueid=unique_id, node="")
@@ -242,6 +293,22 @@ class CallRunner:
                     error=f"{type(exc).__name__}: {exc}",
                 )
         return "notice"
+
+    def check_call_id(self, session, delivery_id: int, unique_id: str) -> None:
+        """Raise CallNotOurs unless `unique_id` is the call id stored for the delivery; waits
+        up to `fastagi_call_id_wait_s` while the dialer has not stored one yet."""
+        deadline = time.monotonic() + self.settings.asterisk.fastagi_call_id_wait_s
+        while True:
+            stored = session.scalar(select(Delivery.provider_id).where(Delivery.id == delivery_id))
+            session.rollback()  # the next look must see the dialer's commit; hold no connection
+            if stored is not None or time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)
+        if not unique_id or stored != unique_id:
+            raise CallNotOurs(
+                f"delivery {delivery_id}: channel {unique_id!r} is not its call "
+                f"({'none stored' if stored is None else 'another call id stored'})"
+            )
 
     def send_to_fallback(self, agi: ChannelAGI) -> None:
         try:
@@ -326,8 +393,12 @@ class FastAgiServer(socketserver.ThreadingTCPServer):
         runner: CallRunner,
         limits: ChannelLimits | None = None,
         max_sessions: int = 400,
+        allowed_peers: list[str] | None = None,
     ):
         self.runner = runner
+        # Loopback only unless told otherwise (settings asterisk.fastagi_allowed_peers).
+        self.allowed = allowed_networks(allowed_peers or ["127.0.0.1/32", "::1/128"])
+        self.refused_peers = 0
         self.limits = limits or ChannelLimits()
         self.max_sessions = max_sessions
         self.sessions = 0  # open connections, calls or not yet
@@ -337,6 +408,15 @@ class FastAgiServer(socketserver.ThreadingTCPServer):
         self.max_active_calls = 0
         self._lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def verify_request(self, request, client_address) -> bool:
+        """Only the PBXs on the allow-list may connect; anyone else is closed at once."""
+        if peer_allowed(client_address[0], self.allowed):
+            return True
+        with self._lock:
+            self.refused_peers += 1
+        log_event(logger, "fastagi.refused_peer", level=logging.WARNING, peer=client_address[0])
+        return False
 
     def process_request(self, request, client_address) -> None:
         """Start the connection's thread, or refuse it when `max_sessions` are open."""
@@ -392,6 +472,7 @@ class FastAgiServer(socketserver.ThreadingTCPServer):
                 "active_calls": self.active_calls,
                 "sessions": self.sessions,
                 "refused": self.refused,
+                "refused_peers": self.refused_peers,
                 "outcomes": dict(self.outcomes),
             }
 
@@ -465,4 +546,5 @@ def build_server(
         runner,
         ChannelLimits.from_settings(settings.asterisk),
         settings.asterisk.fastagi_max_sessions,
+        settings.asterisk.fastagi_allowed_peers,
     )

@@ -16,8 +16,11 @@ Step -> TwiML:
 - MenuStep: `<Gather input="dtmf" numDigits actionOnEmptyResult>` around the prompts (ev=menu:
   `Digits` given -> digits, empty -> timeout).
 - RecordStep: prompts, `<Record>` with `recordingStatusCallback` (ev=record).
-- TransferStep: prompts, `<Dial action timeout>` with `<Number>` or `<Sip>` (ev=dial:
-  `DialCallStatus` completed/answered -> answered, anything else -> failed).
+- TransferStep: prompts, `<Dial action timeout>` with `<Number>` for a Dutch E.164 number or
+  `<Sip>` for a SIP URI (callback_line.transfer_targets; ev=dial: `DialCallStatus`
+  completed/answered -> answered, anything else -> failed). A target Twilio cannot dial (a PBX
+  endpoint, free text) is not put in a `<Dial>`: a `<Redirect>` (ev=dial, no status) reports
+  the transfer as failed at once.
 - QueueStep: prompts, `<Enqueue action waitUrl>queue</Enqueue>` (ev=queue: `QueueResult`
   bridged -> answered, leave -> left, hangup -> hangup, anything else -> unavailable). The wait
   URL (ev=wait, `render_queue_wait`) says the hold prompts inside a `<Gather>` of the leave
@@ -34,10 +37,18 @@ into the engine's `Input`, and `render` turns the engine's `Step` into TwiML.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
+from callback_line.transfer_targets import (
+    InvalidTransferTarget,
+    TargetKind,
+    check_usable,
+    parse_transfer_target,
+)
+from config.logging import log_event
 from ivr.flow import (
     AwaitMessageEndStep,
     FlowError,
@@ -54,6 +65,8 @@ from ivr.flow import (
     TransferStep,
     Turn,
 )
+
+logger = logging.getLogger(__name__)
 
 EV_DONE = "done"
 EV_MENU = "menu"
@@ -191,12 +204,18 @@ class TwimlRenderer:
                 recording_status_callback_method="POST",
             )
         elif isinstance(step, TransferStep):
+            try:
+                target = check_usable(parse_transfer_target(step.target, endpoints=()), "twilio")
+            except InvalidTransferTarget as exc:
+                log_event(logger, "twiml.transfer_target_refused", level=logging.WARNING, error=str(exc))
+                response.redirect(self.next_url(turn, EV_DIAL, step_no), method="POST")
+                return str(response)
             self._speak(response, step.speech)
             dial = Dial(action=self.next_url(turn, EV_DIAL, step_no), method="POST", timeout=step.timeout_s)
-            if step.target.startswith("sip:"):
-                dial.sip(step.target)
+            if target.kind is TargetKind.SIP_URI:
+                dial.sip(target.value)
             else:
-                dial.number(step.target)
+                dial.number(target.value)
             response.append(dial)
         elif isinstance(step, QueueStep):
             gather = Gather(

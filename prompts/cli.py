@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import click
@@ -47,15 +49,43 @@ def say(text: str, output: Path, web: bool) -> None:
 
 @prompts_group.command("render-ivr")
 def render_ivr() -> None:
-    """Render every fixed IVR prompt (recorded replacements win) into the audio cache."""
+    """Render every fixed IVR prompt (recorded replacements win) into the audio cache, and
+    ship the dialplan's fallback apology (`technical_error`) as
+    `<asterisk.sounds_dir>/burgernet-fallback.wav`, which [burgernet-fallback] plays when the
+    IVR cannot be reached: without it a failed call would hang up in silence."""
     settings = current_settings()
     try:
         for key in static_prompt_keys():
             rendered = ivr_prompt_audio(key, settings)
             source = "opname" if recording_path(key, settings).exists() else "tts"
             click.echo(f"{key:28} {source:6} {rendered.duration_s:6.2f} s  {rendered.asterisk_name}")
-    except PromptError as error:
+        fallback = ivr_prompt_audio(FALLBACK_PROMPT, settings)
+        target = Path(settings.asterisk.sounds_dir) / FALLBACK_FILE
+        _install(fallback.wav_8k, target)
+        click.echo(f"{'dialplan fallback':28} {'':6} {fallback.duration_s:6.2f} s  {target.with_suffix('')}")
+    except (PromptError, OSError) as error:
+        if isinstance(error, OSError):
+            raise click.ClickException(f"cannot write the fallback prompt: {error}") from None
         raise _fail(error) from None
+
+
+# The dialplan's [burgernet-fallback] plays ${BURGERNET_SOUNDS}/burgernet-fallback.
+FALLBACK_PROMPT = "technical_error"
+FALLBACK_FILE = "burgernet-fallback.wav"
+
+
+def _install(source: Path, target: Path) -> None:
+    """Copy `source` to `target` atomically, readable by Asterisk."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".install-", suffix=target.suffix)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 @prompts_group.command("compose")

@@ -17,6 +17,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import func, or_, select
 from werkzeug.security import generate_password_hash
 
+from callback_line.transfer_targets import InvalidTransferTarget, check_usable, parse_transfer_target
 from config.clock import utcnow
 from config.logging import mask_phone
 from config.settings import Settings
@@ -262,7 +263,7 @@ def create_operator():
                 password_hash=generate_password_hash(password),
                 role=_role(form.get("role")),
                 control_room_id=_room_id(s, form.get("control_room_id")),
-                transfer_target=(form.get("transfer_target") or "").strip()[:200] or None,
+                transfer_target=_transfer_target(form.get("transfer_target"), required=False),
                 active=True,
             )
             s.add(operator)
@@ -299,7 +300,9 @@ def update_operator(operator_id: int):
                 end_sessions(operator)
             operator.active = active
             operator.control_room_id = _room_id(s, form.get("control_room_id"))
-            operator.transfer_target = (form.get("transfer_target") or "").strip()[:200] or None
+            target = _transfer_target(form.get("transfer_target"), required=False)
+            target_changed = target != operator.transfer_target
+            operator.transfer_target = target
             password = form.get("password") or ""
             if password:
                 if len(password) < MIN_PASSWORD:
@@ -317,12 +320,31 @@ def update_operator(operator_id: int):
                 role=role.value,
                 active=active,
                 password_reset=bool(password),
+                **({"transfer_target": target or ""} if target_changed else {}),
             )
             name = operator.username
     except AdminError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.operators"))
     return _done(f"Gebruiker {name} is bijgewerkt.", "admin.operators")
+
+
+def _transfer_target(raw: str | None, *, required: bool) -> str | None:
+    """A transfer target as typed, checked and in its canonical form (callback_line.
+    transfer_targets): an allow-listed PBX endpoint, a SIP URI or a Dutch number, and one the
+    configured phone backend can dial. Free text never reaches a dial string."""
+    text = (raw or "").strip()[:200]
+    if not text:
+        if required:
+            raise AdminError("Vul het doorverbindnummer, SIP-adres of toestel van de centralisten in.")
+        return None
+    settings = current_settings()
+    try:
+        target = parse_transfer_target(text, endpoints=settings.asterisk.transfer_endpoints)
+        check_usable(target, settings.phone_backend)
+    except InvalidTransferTarget as exc:
+        raise AdminError(f"Doorverbinden: {exc.dutch}") from exc
+    return target.value
 
 
 # control rooms
@@ -332,9 +354,7 @@ def _room_fields(form) -> dict:
     name = " ".join((form.get("name") or "").split())[:120]
     if not name:
         raise AdminError("Vul de naam van de meldkamer in.")
-    target = (form.get("transfer_target") or "").strip()[:200]
-    if not target:
-        raise AdminError("Vul het doorverbindnummer of SIP-adres van de centralisten in.")
+    target = _transfer_target(form.get("transfer_target"), required=True)
     start, end = (form.get("quiet_start") or "").strip(), (form.get("quiet_end") or "").strip()
     if bool(start) != bool(end) or any(v and not HHMM.fullmatch(v) for v in (start, end)):
         raise AdminError("Nachtrust: vul begin en einde als uu:mm in, of laat beide leeg.")
@@ -385,6 +405,7 @@ def save_room(room_id: int | None):
                 target_type="control_room",
                 target_id=room.id,
                 created=room_id is None,
+                transfer_target=room.transfer_target,
             )
     except AdminError as exc:
         flash(str(exc), "error")

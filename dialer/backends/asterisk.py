@@ -20,7 +20,15 @@ How a call is followed, without ever relying on the order of events:
 - When a link drops, it is reconnected with backoff. After the event link comes back, the calls
   in flight are reconciled: those still up are listed by CoreShowChannels; for those that ended
   while we were deaf, the dialplan's hangup handler left `<cause>|<answered>|<amd>` in AstDB
-  (family burgernet-calls), which we read and delete. Nothing is lost, nothing counted twice.
+  (families burgernet-calls-0..5, one per hour, which the dialplan empties itself: the AMI user
+  cannot write AstDB), which we read. Nothing is lost, nothing counted twice.
+
+What the PBX enforces (config/asterisk/): calls go out as `Local/<number>@burgernet-out`
+(setting `dial_template`), where the dialplan counts every leg on the trunk and refuses calls
+beyond its limit; the answered side runs `originate_context` with `TIMEOUT(absolute)` from
+BURGERNET_MAX_CALL_S; the Originate's Account (the CDR's accountcode) is the delivery id. The
+AMI user may originate, hang up and read (no `system`): the events it receives are limited by
+manager.conf's eventfilter to the platform's calls, and the link can run over TLS (`ami_tls`).
 
 Availability (the dialer's circuit breaker asks `unavailable_reason()` before each batch):
 - "geen AMI-verbinding" while the event link or every originate link is down; the links are
@@ -40,12 +48,14 @@ from __future__ import annotations
 import itertools
 import logging
 import queue
+import re
 import secrets
 import socket
+import ssl
 import string
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from asterisk.manager import Manager, ManagerException, ManagerMsg, ManagerSocketException
@@ -68,9 +78,11 @@ logger = logging.getLogger(__name__)
 
 PROVIDER = "asterisk"
 CALL_ID_PREFIX = "bn-"
-DB_FAMILY = "burgernet-calls"
+DB_FAMILY = "burgernet-calls"  # + "-<hour since 1970 mod DB_BUCKETS>" (burgernet-hangup)
+DB_BUCKETS = 6
+CALL_ID = re.compile(r"bn-(\d+)-[a-z]{10}")
 HANGUP_HANDLER = "burgernet-hangup,s,1"  # commas escaped by ami_variable()
-EVENT_CLASSES = "call,user,dtmf,agi,system"
+EVENT_CLASSES = "call,user,dtmf,agi,system"  # manager.conf's eventfilter narrows them further
 NO_LINK = "geen AMI-verbinding"
 SHUTTING_DOWN = "Asterisk wordt afgesloten/herstart"
 REFUSED_PROBE_S = 2.0  # after an Originate refused for a shutdown, try again this much later
@@ -78,7 +90,6 @@ REFUSED_PROBE_S = 2.0  # after an Originate refused for a shutdown, try again th
 # an answered call that ends without the IVR's own HANGUP is held this long, in case the PBX is
 # going down under it. A call the IVR ended is reported at once.
 SHUTDOWN_GRACE_S = 2.0
-PURGE_AFTER_S = 10.0  # a hangup record is deleted this long after its call ended
 
 # Q.850 causes Asterisk reports on Hangup.
 CAUSE_BUSY = {17}
@@ -136,11 +147,17 @@ def call_id_for(delivery_id: int) -> str:
 
 
 def delivery_id_from(call_id: str) -> int | None:
-    """`bn-42-a1b2c3d4e5` -> 42; None for channels that are not ours."""
-    if not call_id.startswith(CALL_ID_PREFIX):
-        return None
-    head = call_id[len(CALL_ID_PREFIX) :].split("-", 1)[0]
-    return int(head) if head.isdigit() else None
+    """`bn-42-abcdefghij` -> 42; None for channels that are not ours (the trunk side of a
+    Local channel, `bn-42-abcdefghij;2`, is not the call either)."""
+    match = CALL_ID.fullmatch(call_id)
+    return int(match.group(1)) if match else None
+
+
+def hangup_record_families(epoch_s: float) -> list[str]:
+    """The AstDB families the dialplan's hangup handler may have written a record to, the
+    current hour's first (burgernet-calls-<hour since 1970 mod 6>)."""
+    hour = int(epoch_s // 3600)
+    return [f"{DB_FAMILY}-{(hour - back) % DB_BUCKETS}" for back in range(DB_BUCKETS)]
 
 
 def cause_name(cause: int | None) -> str:
@@ -206,16 +223,20 @@ class BufferedManager(Manager):
     """pyst2's Manager reads its socket unbuffered, one recv() per byte: too slow for a wave's
     event stream. Same connect(), with a buffered socket file."""
 
+    tls: ssl.SSLContext | None = None  # AMI over TLS when set (settings ami_tls)
+
     def connect(self, host, port=5038):
         if self._connected.is_set():
             raise ManagerException("Already connected to manager")
         try:
             raw = socket.create_connection((host, int(port)), timeout=10)
+            if self.tls is not None:
+                raw = self.tls.wrap_socket(raw, server_hostname=host)
             raw.settimeout(None)
             self._sock = raw.makefile(mode="rwb", buffering=65536)
             raw.close()  # the file keeps the socket open
         except OSError as exc:
-            raise ManagerSocketException(exc.errno, exc.strerror) from exc
+            raise ManagerSocketException(exc.errno, exc.strerror or str(exc)) from exc
         self._connected.set()
         self._running.set()
         self.message_thread.start()
@@ -223,11 +244,11 @@ class BufferedManager(Manager):
         return self._response_queue.get()
 
 
-# The events the platform needs; everything else stays in Asterisk.
-EVENT_FILTER = (
-    "Event: (OriginateResponse|Newstate|Hangup|UserEvent|DTMFEnd|AGIExecStart|AGIExecEnd"
-    "|CoreShowChannel|CoreShowChannelsComplete|DBGetResponse|DBGetComplete|Shutdown)"
-)
+def tls_context(settings: AsteriskSettings) -> ssl.SSLContext | None:
+    """The TLS context of the AMI links (settings ami_tls, ami_tls_ca_file), or None."""
+    if not settings.ami_tls:
+        return None
+    return ssl.create_default_context(cafile=settings.ami_tls_ca_file or None)
 
 
 class AmiLink:
@@ -244,6 +265,7 @@ class AmiLink:
 
     def connect(self) -> None:
         manager = BufferedManager()
+        manager.tls = tls_context(self.settings)
         try:
             manager.connect(self.settings.ami_host, self.settings.ami_port)
             response = manager.send_action(
@@ -254,8 +276,6 @@ class AmiLink:
                     "Events": self.events,
                 }
             )
-            if response.get_header("Response") == "Success" and self.events != "off":
-                manager.send_action({"Action": "Filter", "Operation": "Add", "Filter": EVENT_FILTER})
         except ManagerException as exc:
             _close_quietly(manager)
             raise AmiError(f"AMI {self.settings.ami_host}:{self.settings.ami_port}: {exc}") from exc
@@ -324,7 +344,6 @@ class AsteriskBackend:
         # Off by default: several platform processes may share one PBX.
         self.adopt_foreign_calls = adopt_foreign_calls
         self.hangup_wait_s = hangup_wait_s
-        self._to_purge: deque[tuple[float, str]] = deque()  # (when, call id) of ended calls
         self._sink: EventSink | None = None
         self._lock = threading.RLock()
         self._calls: dict[str, CallInFlight] = {}
@@ -380,7 +399,8 @@ class AsteriskBackend:
             # Overrides the dialplan's global, so the settings decide where the IVR runs.
             "BURGERNET_FASTAGI": f"{self.settings.fastagi_host}:{self.settings.fastagi_port}",
             "CHANNEL(hangup_handler_push)": HANGUP_HANDLER,
-            # The dialer's extras (attempt, action_id) as BURGERNET_ATTEMPT, BURGERNET_ACTION_ID.
+            # The dialer's extras become BURGERNET_ATTEMPT, BURGERNET_ACTION_ID and
+            # BURGERNET_MAX_CALL_S (the dialplan's TIMEOUT(absolute)).
             **{f"BURGERNET_{key.upper()}": value for key, value in request.variables.items()},
         }
         number = request.number.lstrip("+")
@@ -394,6 +414,8 @@ class AsteriskBackend:
             "Priority": "1",
             "Timeout": str(int(request.timeout_s * 1000)),
             "CallerID": f'"Burgernet" <{request.caller_id or self.caller_id}>',
+            # The CDR's accountcode, inherited by every leg of the call: the delivery.
+            "Account": str(request.delivery_id),
             "Async": "true",
             "Variable": [ami_variable(k, v) for k, v in variables.items()],
         }
@@ -435,14 +457,21 @@ class AsteriskBackend:
         return call_id
 
     def hangup(self, delivery_id: int, provider_id: str | None) -> None:
+        """Hang the call up. A call this process does not follow (placed before a restart,
+        or declared stale by the dialer) is looked up among the PBX's channels by its id."""
         with self._lock:
             call = self._calls.get(provider_id or "")
             channel = call.channel if call else None
-        if channel is None:
-            log_event(logger, "asterisk.hangup_unknown_call", delivery_id=delivery_id, call_id=provider_id)
-            return
         try:
+            if channel is None and provider_id and CALL_ID.fullmatch(provider_id):
+                channel = self._channel_of(provider_id)
+            if channel is None:
+                log_event(
+                    logger, "asterisk.hangup_unknown_call", delivery_id=delivery_id, call_id=provider_id
+                )
+                return
             self._event_link.send({"Action": "Hangup", "Channel": channel, "Cause": "16"})
+            log_event(logger, "asterisk.hangup", delivery_id=delivery_id, call_id=provider_id)
         except (AmiError, ManagerException) as exc:
             log_event(
                 logger,
@@ -457,8 +486,6 @@ class AsteriskBackend:
         if self._supervisor is not None:
             self._supervisor.join(timeout=5)
         self._settle_ended_calls(float("inf"))  # calls held for the shutdown grace end now
-        if self._event_link.connected:  # best effort: the hangup records of ended calls
-            self._purge_hangup_records(float("inf"), batch=len(self._to_purge))
         for link in [self._event_link, *self._originate_links]:
             link.close()
         log_event(logger, "asterisk.stopped")
@@ -533,7 +560,6 @@ class AsteriskBackend:
                 recheck_at = self._reconcile_safely()
             self._settle_failed_originates(now)
             self._settle_ended_calls(now)
-            self._purge_hangup_records(now)
 
     def _all_links_up(self) -> bool:
         return all(link.connected for link in [self._event_link, *self._originate_links])
@@ -613,23 +639,6 @@ class AsteriskBackend:
             )
             self._emit_terminal(call, kind, why, None, source="originate_response")
 
-    def _purge_hangup_records(self, now: float, batch: int = 100) -> None:
-        """The hangup handler writes one AstDB record per call; it is only needed while the
-        call may still need reconciling. Records of calls that ended a while ago (the handler
-        may write just after the Hangup event) are deleted, ours only: other platform processes
-        may share the PBX."""
-        due: list[str] = []
-        with self._lock:
-            while self._to_purge and len(due) < batch and self._to_purge[0][0] <= now:
-                due.append(self._to_purge.popleft()[1])
-        for call_id in due:
-            try:
-                self._db_del(call_id)
-            except (AmiError, ManagerException):
-                with self._lock:  # link down: try again later
-                    self._to_purge.append((now + PURGE_AFTER_S, call_id))
-                return
-
     def _reconcile_safely(self) -> float | None:
         try:
             return self.reconcile()
@@ -681,7 +690,6 @@ class AsteriskBackend:
                     if amd:
                         self._amd_result(call, amd, "reconciled")
                 self._finish(call, cause, source="reconciled")
-                self._db_del(call.call_id)
                 self.reconciled += 1
             elif self.clock.monotonic() - call.originated_at < self.unknown_call_grace_s:
                 recheck = True  # the Originate may still be on its way to a channel
@@ -690,6 +698,16 @@ class AsteriskBackend:
                 self.reconciled += 1
         log_event(logger, "asterisk.reconciled", calls=len(calls), up=len(up))
         return time.monotonic() + 1.0 if recheck else None
+
+    def _channel_of(self, call_id: str) -> str | None:
+        """The channel name of a call still up on the PBX, by its Uniqueid."""
+        channels = self._list_action(
+            {"Action": "CoreShowChannels"}, "CoreShowChannel", "CoreShowChannelsComplete"
+        )
+        for ev in channels:
+            if ev.get_header("Uniqueid", ev.get_header("UniqueID")) == call_id:
+                return ev.get_header("Channel") or None
+        return None
 
     def _list_action(self, action: dict, item_event: str, complete_event: str) -> list:
         action_id = f"bn-list-{secrets.token_hex(6)}"
@@ -716,13 +734,21 @@ class AsteriskBackend:
                 self._collectors.pop(action_id, None)
 
     def _db_get(self, call_id: str) -> str | None:
+        """The hangup record of `call_id`, from whichever hour's family holds it."""
+        for family in hangup_record_families(self.clock.now().timestamp()):
+            value = self._db_get_one(family, call_id)
+            if value is not None:
+                return value
+        return None
+
+    def _db_get_one(self, family: str, call_id: str) -> str | None:
         action_id = f"bn-db-{secrets.token_hex(6)}"
         inbox: queue.Queue = queue.Queue()
         with self._lock:
             self._collectors[action_id] = inbox
         try:
             response = self._event_link.send(
-                {"Action": "DBGet", "Family": DB_FAMILY, "Key": call_id, "ActionID": action_id}
+                {"Action": "DBGet", "Family": family, "Key": call_id, "ActionID": action_id}
             )
             if response.get_header("Response") != "Success":
                 return None
@@ -748,9 +774,6 @@ class AsteriskBackend:
         if response.get_header("Response") != "Success":
             return None
         return (response.get_header("Value") or "").strip() or None
-
-    def _db_del(self, call_id: str) -> None:
-        self._event_link.send({"Action": "DBDel", "Family": DB_FAMILY, "Key": call_id})
 
     # ---- events ----------------------------------------------------------------------------
 
@@ -837,7 +860,7 @@ class AsteriskBackend:
             self._finish(call, cause, source="hangup")
 
     def _call(self, call_id: str) -> CallInFlight | None:
-        if not call_id.startswith(CALL_ID_PREFIX):
+        if CALL_ID.fullmatch(call_id) is None:  # not ours, or the trunk side of a Local channel
             return None
         with self._lock:
             call = self._calls.get(call_id)
@@ -906,7 +929,6 @@ class AsteriskBackend:
                 return
             self._calls.pop(call.call_id, None)
             self._finished[call.call_id] = None
-            self._to_purge.append((time.monotonic() + PURGE_AFTER_S, call.call_id))
             while len(self._finished) > 50_000:
                 self._finished.popitem(last=False)
         self._emit(call, kind, hangup_cause=why, detail={"q850": cause, "source": source, **call.detail})

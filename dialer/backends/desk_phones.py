@@ -2,8 +2,9 @@
 
 Asterisk: click-to-call is one AMI Originate to the centralist's desk (Channel = the desk's dial
 target) into the dialplan context `burgernet-call-back`, which dials the caller through the
-trunk once the desk answered (BURGERNET_CALL_BACK_DIAL). Presence is `QueuePause` of the desk's
-interface in the control room's queue. Each request uses its own short AMI connection: the
+trunk once the desk answered (BURGERNET_CALL_BACK_DIAL). Presence is a pause of the desk's
+interface in the control room's queue, done by the dialplan ([burgernet-presence]) on an
+Originate, as the AMI user has no `agent` right. Each request uses its own short AMI connection: the
 console asks rarely, and a web worker keeps no link open.
 
 Twilio: a call to the desk (a number or sip: URI) whose TwiML dials the caller; presence is kept
@@ -27,6 +28,7 @@ from messaging.twilio_account import rest_client, to_e164
 logger = logging.getLogger(__name__)
 
 CALL_BACK_CONTEXT = "burgernet-call-back"
+PRESENCE_CONTEXT = "burgernet-presence"
 DESK_RING_S = 30
 
 
@@ -75,13 +77,23 @@ class AsteriskDeskPhones:
         return action_id
 
     def set_presence(self, desk: str, queue: str, available: bool, reason: str) -> None:
+        # Through the dialplan ([burgernet-presence]): the platform's AMI user may originate but
+        # has no `agent` right for QueuePause (least privilege, config/asterisk/README.md).
         self._send(
             {
-                "Action": "QueuePause",
-                "Interface": desk,
-                "Queue": queue,
-                "Paused": "false" if available else "true",
-                "Reason": reason[:60],
+                "Action": "Originate",
+                "ActionID": f"bn-presence-{'unpause' if available else 'pause'}",
+                "Channel": f"Local/{'unpause' if available else 'pause'}@{PRESENCE_CONTEXT}/n",
+                "Application": "NoOp",
+                "Data": "Burgernet presence",
+                "Timeout": "5000",
+                # Synchronous: the dialplan answers once the member is paused, so Success means done.
+                "Async": "false",
+                "Variable": [
+                    ami_variable("BURGERNET_PRESENCE_QUEUE", queue),
+                    ami_variable("BURGERNET_PRESENCE_INTERFACE", desk),
+                    ami_variable("BURGERNET_PRESENCE_REASON", reason[:60]),
+                ],
             }
         )
         log_event(logger, "desk.presence", desk=desk, queue=queue, available=available)

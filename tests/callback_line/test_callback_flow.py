@@ -112,7 +112,7 @@ def test_participant_who_waits_is_put_through_and_the_call_back_is_a_sighting_ro
         )
     assert turns[2].step.node == "transfer_or_record"
     transfer = turns[3].step
-    assert isinstance(transfer, TransferStep) and transfer.target == "PJSIP/centralist"
+    assert isinstance(transfer, TransferStep) and transfer.target == "+31703456701"
     assert transfer.speech == ()  # the menu already said "U wordt nu doorverbonden"
     assert isinstance(turns[4].step, HangupStep) and turns[4].step.node == "end"
     [sighting] = sightings(db)
@@ -200,7 +200,7 @@ def test_stranger_chooses_between_running_actions(seeded, db, clock, settings, t
     assert turns[2].step.speech[0].key == "invalid" and turns[2].state.tries == 1
     assert turns[3].step.node == "transfer_or_record"
     # No operator started the newer action: the control room's line takes the call.
-    assert turns[4].step.target == "PJSIP/meldkamer"
+    assert turns[4].step.target == "+31703456700"
     assert isinstance(turns[5].step, RecordStep) and turns[6].step.node == "thanks"
     [sighting] = sightings(db)
     assert sighting.action_id == newer_id
@@ -236,7 +236,7 @@ def test_no_action_offers_the_control_room_and_records_when_it_is_busy(seeded, d
         )
     assert turns[1].step.node == "offer_room"
     assert [sp.key for sp in turns[1].step.speech] == ["callback_no_action", "callback_offer_control_room"]
-    assert turns[2].step.target == "PJSIP/meldkamer"
+    assert turns[2].step.target == "+31703456700"
     assert turns[3].step.node == "record_unreachable" and turns[4].step.node == "thanks"
     [sighting] = sightings(db)
     assert (sighting.action_id, sighting.control_room_id) == (None, seeded.room_id)

@@ -219,3 +219,17 @@ def test_every_long_running_command_refuses_a_bad_configuration_before_it_starts
     assert result.exit_code == 1
     assert "refusing to start" in result.output
     assert "BURGERNET_ASTERISK__AMI_SECRET" in result.output
+
+
+def test_ami_to_another_host_needs_tls_and_fastagi_is_not_open_to_all(tmp_path):
+    base = production(tmp_path, "asterisk").asterisk
+    remote = base.model_copy(update={"ami_host": "10.20.30.40"})
+    problems = check_configuration(production(tmp_path, "asterisk", asterisk=remote.model_dump()), "dialer")
+    assert settings_named(problems) == ["BURGERNET_ASTERISK__AMI_TLS"]
+    over_tls = remote.model_copy(update={"ami_tls": True, "ami_port": 5039})
+    assert (
+        check_configuration(production(tmp_path, "asterisk", asterisk=over_tls.model_dump()), "dialer") == []
+    )
+    open_agi = base.model_copy(update={"fastagi_allowed_peers": ["10.20.30.40", "0.0.0.0/0"]})
+    problems = check_configuration(production(tmp_path, "asterisk", asterisk=open_agi.model_dump()), "ivr")
+    assert settings_named(problems) == ["BURGERNET_ASTERISK__FASTAGI_ALLOWED_PEERS"]

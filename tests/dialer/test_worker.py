@@ -36,12 +36,15 @@ S = DeliveryState
 
 def test_silent_calls_are_reconciled_never_redialled(db, room, clock, settings):
     worker, network = simulated_worker(db, clock, settings)
+    hung_up: list[tuple[int, str | None]] = []
+    network.hangup = lambda delivery_id, provider_id: hung_up.append((delivery_id, provider_id))
     with db.session() as s:
         action = make_action(s, room)
         dialing, ringing, answered, fresh, machine = make_deliveries(s, action, 5)
         (message,) = make_deliveries(s, action, 1, channel=Channel.SMS, prefix="+3161")
         for row in (dialing, ringing, answered, fresh, machine, message):
             row.attempts, row.last_attempt_at, row.claimed_by = 1, clock.now(), "dead-worker"
+            row.provider_id = f"call-{row.target}"
         for row in (dialing, ringing, answered, fresh, machine):
             transition(s, row, S.DIALING, event="dialer.claimed", clock=clock)
         transition(s, ringing, S.RINGING, event="call.ringing", clock=clock)
@@ -61,6 +64,8 @@ def test_silent_calls_are_reconciled_never_redialled(db, room, clock, settings):
     assert [r.state for r in rows] == [S.FAILED, S.FAILED, S.COMPLETED, S.DIALING, S.MACHINE, S.FAILED]
     assert all(r.hangup_cause == OUTCOME_UNKNOWN for r in rows if r.state != S.DIALING)
     assert all(r.attempts == 1 for r in rows)
+    # The stale calls' channels are hung up too (not the message, not the fresh call).
+    assert sorted(hung_up) == sorted((r.id, r.provider_id) for r in rows if r.id not in (ids[3], ids[5]))
     worker.tick()
     assert network.originated == 0  # nothing redialled
 

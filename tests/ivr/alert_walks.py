@@ -41,7 +41,7 @@ MENU = ("menu", "menu", ("alert_menu",), "1239")
 ALERT = ("play", "alert", (VOICE_TEXT,), "1239")
 MACHINE_MESSAGE = ("play", "machine_message", (VOICE_TEXT, "machine_callback"), "1239")
 CONFIRM = ("menu", "opt_out_confirm", ("opt_out_confirm",), "#*0123456789")
-TRANSFER = ("transfer", "transfer", ("transfer",), "PJSIP/centralist")
+TRANSFER = ("transfer", "transfer", ("transfer",), "+31703456701")
 
 # name -> (answered_by, [inputs], [expected step summaries, one more than inputs])
 ALERT_WALKS = {

@@ -19,6 +19,12 @@ from pathlib import Path
 from audio_files import write_wav
 
 
+def fake_call_id(delivery_id: int) -> str:
+    """The call id a test stores for a delivery (Delivery.provider_id) and its channel carries
+    (agi_uniqueid): the FastAGI server runs a delivery's call only when the two match."""
+    return f"bn-{delivery_id}-fakechanne"
+
+
 @dataclass
 class FakeChannel:
     host: str
@@ -27,7 +33,9 @@ class FakeChannel:
     variables: dict[str, str] = field(default_factory=dict)
     callerid: str = "0612345678"
     dnid: str = "08000011"
-    uniqueid: str = "1764338400.42"
+    # Empty: the call id stored for the delivery in BURGERNET_DELIVERY_ID (fake_call_id), as
+    # the real dialer's Originate sets it; else an inbound call's Asterisk id.
+    uniqueid: str = ""
     # Keys pressed, one per WAIT FOR DIGIT ("" = let it time out).
     presses: list[str] = field(default_factory=list)
     # Keys pressed while a prompt plays (STREAM FILE with escape digits), one per such prompt;
@@ -48,6 +56,11 @@ class FakeChannel:
     _notice_due: bool = False
     # Called with each command before it is answered (to look at the database mid-call).
     on_command: Callable[[str], None] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.uniqueid:
+            delivery_id = self.variables.get("BURGERNET_DELIVERY_ID", "")
+            self.uniqueid = fake_call_id(int(delivery_id)) if delivery_id.isdigit() else "1764338400.42"
 
     def run(self, timeout: float = 20.0) -> list[str]:
         with socket.create_connection((self.host, self.port), timeout=timeout) as sock:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from fake_asterisk import fake_call_id
+
 from db.models import (
     Action,
     ActionStatus,
@@ -45,7 +47,7 @@ def seed_room(
     session,
     name: str = "Meldkamer Haaglanden",
     callback_number: str | None = "+318000011",
-    transfer_target: str = "PJSIP/meldkamer",
+    transfer_target: str = "+31703456700",
 ) -> ControlRoom:
     room = ControlRoom(
         name=name, region="Haaglanden", transfer_target=transfer_target, callback_number=callback_number
@@ -84,7 +86,7 @@ def seed_action(
     return action
 
 
-def seed_all(db, *, operator_target: str | None = "PJSIP/centralist") -> Seeded:
+def seed_all(db, *, operator_target: str | None = "+31703456701") -> Seeded:
     with db.transaction() as s:
         room = seed_room(s)
         operator = Operator(
@@ -123,4 +125,5 @@ def seed_all(db, *, operator_target: str | None = "PJSIP/centralist") -> Seeded:
         )
         s.add(delivery)
         s.flush()
+        delivery.provider, delivery.provider_id = "asterisk", fake_call_id(delivery.id)
         return Seeded(room.id, operator.id, participant.id, action.id, delivery.id)

@@ -122,7 +122,7 @@ def test_callback_caller_who_waits_is_put_through(server, seeded, db):
     commands = call.run()
     assert wait_for_outcomes(server, 1) == {"completed": 1}
     assert call.sent("WAIT FOR DIGIT 4000")
-    assert call.sent('SET VARIABLE "BURGERNET_TRANSFER_TARGET" "PJSIP/centralist"')
+    assert call.sent('SET VARIABLE "BURGERNET_TRANSFER_TARGET" "+31703456701"')
     assert call.sent("GOSUB burgernet-transfer s 1")
     assert commands[-2:] == ["GET VARIABLE DIALSTATUS", "HANGUP"]
     assert not call.sent("RECORD FILE")
@@ -228,7 +228,6 @@ def test_concurrent_calls_each_get_their_own_session(server, seeded, db):
         channel(
             server,
             "alert",
-            uniqueid=f"1.{n}",
             variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)},
             presses=["1", "3"],
         )
@@ -272,7 +271,6 @@ def test_calls_hold_no_database_connection_while_audio_plays(seeded, database_ur
             channel(
                 srv,
                 "alert",
-                uniqueid=f"3.{n}",
                 prompt_seconds=0.3,
                 presses=["3"],
                 variables={"BURGERNET_DELIVERY_ID": str(seeded.delivery_id)},

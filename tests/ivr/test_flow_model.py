@@ -184,7 +184,7 @@ def test_transfer_falls_back_to_the_control_room(seeded, session, clock, setting
         {"delivery_id": seeded.delivery_id},
         [Input.done(), Input.digit("2"), Input.transfer(True, "ANSWER")],
     )
-    assert turns[2].step.target == "PJSIP/meldkamer"
+    assert turns[2].step.target == "+31703456700"
 
 
 def test_unknown_delivery_is_a_flow_error(db, session, clock, settings):

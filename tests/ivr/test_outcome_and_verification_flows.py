@@ -4,7 +4,7 @@ through the FastAGI server over TCP with the test playing Asterisk."""
 from __future__ import annotations
 
 import pytest
-from fake_asterisk import FakeChannel
+from fake_asterisk import FakeChannel, fake_call_id
 from ivr_seed import PARTICIPANT_NUMBER, seed_all
 from test_fastagi import wait_for_outcomes
 
@@ -40,6 +40,7 @@ def seed_outcome_call(db, *, outcome: Outcome | None = Outcome.ARRESTED, note: s
         )
         s.add(delivery)
         s.flush()
+        delivery.provider, delivery.provider_id = "asterisk", fake_call_id(delivery.id)
         text = (
             compose_outcome(outcome.value, action.incident_type.value, "+318000011", note).voice
             if outcome
@@ -188,11 +189,32 @@ def test_fastagi_outcome_call_to_a_machine(server, db):
     assert not call.sent("WAIT FOR DIGIT")
 
 
+def seed_verification_call(db) -> str:
+    """A verification call the courier placed (its call id stored); its delivery id."""
+    with db.transaction() as s:
+        delivery = Delivery(
+            kind=DeliveryKind.VERIFICATION,
+            channel=Channel.VOICE,
+            target=PARTICIPANT_NUMBER,
+            phone_kind=PhoneKind.MOBILE,
+            state=DeliveryState.ANSWERED,
+        )
+        s.add(delivery)
+        s.flush()
+        delivery.provider, delivery.provider_id = "asterisk", fake_call_id(delivery.id)
+        return str(delivery.id)
+
+
 def test_fastagi_routes_verification_calls_and_speaks_each_digit(server, db, agi_settings):
+    delivery_id = seed_verification_call(db)
     call = channel(
         server,
         "verification",
-        variables={"BURGERNET_DELIVERY_ID": "7", "BURGERNET_AMD": "HUMAN", "BURGERNET_CODE": "4 8 2 0 1 4"},
+        variables={
+            "BURGERNET_DELIVERY_ID": delivery_id,
+            "BURGERNET_AMD": "HUMAN",
+            "BURGERNET_CODE": "4 8 2 0 1 4",
+        },
     )
     commands = call.run()
     assert wait_for_outcomes(server, 1) == {"completed": 1}
@@ -207,10 +229,11 @@ def test_fastagi_routes_verification_calls_and_speaks_each_digit(server, db, agi
 
 @pytest.mark.parametrize(
     "variables",
-    [{"BURGERNET_DELIVERY_ID": "7"}, {"BURGERNET_DELIVERY_ID": "7", "BURGERNET_CODE": "12"}],
+    [{}, {"BURGERNET_CODE": "12"}],
     ids=["no_code", "short_code"],
 )
-def test_fastagi_verification_without_a_code_falls_back(variables, server):
+def test_fastagi_verification_without_a_code_falls_back(variables, server, db):
+    variables = {"BURGERNET_DELIVERY_ID": seed_verification_call(db), **variables}
     call = channel(server, "verification", variables=variables)
     commands = call.run()
     assert wait_for_outcomes(server, 1) == {"fallback": 1}

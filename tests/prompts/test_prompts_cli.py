@@ -20,6 +20,7 @@ def runner(tmp_path):
         instance_path=tmp_path / "instance",
         database_url=f"sqlite:///{tmp_path / 'cli.sqlite3'}",
         secret_key="test",
+        asterisk={"sounds_dir": str(tmp_path / "sounds")},
     )
     app = create_app(settings)
     yield cli_runner(app)
@@ -46,12 +47,17 @@ def test_say_refuses_unspeakable_text_with_exit_status(runner, tmp_path):
     assert not out.exists()
 
 
-def test_render_ivr_renders_every_fixed_prompt(runner):
+def test_render_ivr_renders_every_fixed_prompt_and_ships_the_dialplan_fallback(runner, tmp_path):
     result = runner.invoke(cli, ["prompts", "render-ivr"])
     assert result.exit_code == 0, result.output
-    lines = result.output.strip().splitlines()
+    *lines, fallback = result.output.strip().splitlines()
     assert [line.split()[0] for line in lines] == static_prompt_keys()
     assert all(line.split()[1] == "tts" for line in lines)
+    # [burgernet-fallback] plays ${BURGERNET_SOUNDS}/burgernet-fallback: never dead air.
+    assert fallback.startswith("dialplan fallback")
+    with wave.open(str(tmp_path / "sounds" / "burgernet-fallback.wav")) as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (8000, 1, 2)
+        assert wav.getnframes() > 8000
 
 
 def test_compose_prints_every_channel(runner):

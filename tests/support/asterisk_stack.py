@@ -101,7 +101,7 @@ def seed_alert_wave(
     numbers: list[str],
     *,
     voice_text: str = DEFAULT_VOICE_TEXT,
-    transfer_target: str = "PJSIP/centralist",
+    transfer_target: str = "PJSIP/burgernet-centralist",
     callback_number: str = "08000011",
     clock: Clock | None = None,
     state: DeliveryState = DeliveryState.QUEUED,
@@ -178,7 +178,7 @@ def seed_registry(
     *,
     lat: float = 52.0116,
     lon: float = 4.3571,
-    transfer_target: str = "PJSIP/centralist",
+    transfer_target: str = "PJSIP/burgernet-centralist",
     callback_number: str = "08000011",
 ) -> SeededRegistry:
     """A control room with a centralist and one verified voice participant per number, each at

@@ -54,6 +54,28 @@ def _valid_e164(number: str) -> bool:
         return False
 
 
+DIAL_REFUSED_NUMBER = 13223  # Dial: Invalid phone number format
+DIAL_REFUSED_SIP = 13224  # Dial: Invalid SIP URI (Twilio wants sip:user@host)
+
+
+def dial_refusal(verb: ET.Element) -> tuple[int, str] | None:
+    """Why Twilio would refuse this <Dial>, or None: a <Number> must be an E.164 number and a
+    <Sip> a sip: URI; a PBX dial string such as PJSIP/centralist is neither."""
+    nouns = list(verb)
+    if not nouns:  # a number as the Dial's own text
+        text = (verb.text or "").strip()
+        return None if _valid_e164(text) else (DIAL_REFUSED_NUMBER, text)
+    for noun in nouns:
+        text = (noun.text or "").strip()
+        if noun.tag == "Number" and not _valid_e164(text):
+            return (DIAL_REFUSED_NUMBER, text)
+        if noun.tag == "Sip" and not (text.startswith(("sip:", "sips:")) and "@" in text):
+            return (DIAL_REFUSED_SIP, text)
+        if noun.tag not in ("Number", "Sip", "Client", "Conference", "Queue"):
+            return (DIAL_REFUSED_NUMBER, noun.tag)
+    return None
+
+
 def silence_wav(seconds: float = 1.0, tone: bool = True) -> bytes:
     """A small 8 kHz mono WAV (a 440 Hz tone unless told otherwise) standing in for speech."""
     import math
@@ -101,6 +123,8 @@ class FakeCall:
     documents: list[tuple[str, str]] = field(default_factory=list)  # (url, TwiML) fetched
     pending: Pending | None = None
     dialed: list[str] = field(default_factory=list)
+    # Twilio's error codes for verbs it refused, as its debugger would list them.
+    errors: list[tuple[int, str]] = field(default_factory=list)
     sequence: itertools.count = field(default_factory=itertools.count)
     ended: bool = False
     queued_in: str | None = None  # the queue an <Enqueue> put the call in
@@ -456,6 +480,14 @@ class FakeTwilio:
                             ("say:" if child.tag == "Say" else "play:") + (child.text or "").strip()
                         )
                 if tag == "Dial":
+                    refusal = dial_refusal(verb)
+                    if refusal is not None:  # Twilio ends the Dial at once, status failed
+                        call.errors.append(refusal)
+                        action = verb.get("action")
+                        if action is None:
+                            continue
+                        self._fetch_and_run(call, urljoin(base_url, action), DialCallStatus="failed")
+                        return
                     call.dialed.append("".join(verb.itertext()).strip())
                 call.pending = Pending(verb, base_url, verbs[index + 1 :])
                 return

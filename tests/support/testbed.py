@@ -279,8 +279,11 @@ def callback_caller(
     speak_after_ms: int = 6000,
     stay_ms: int = 20_000,
     port: int = 5090,
+    local_ip: str = "127.0.0.1",
 ) -> Sipp:
-    """One call to the call-back number that presses `digit`, speaks and hangs up (sipp -m 1)."""
+    """One call to the call-back number that presses `digit`, speaks and hangs up (sipp -m 1).
+    From 127.0.0.1 the call comes in on the platform's trunk; from 127.0.0.4 on the testbed
+    PBX's own trunk (`pbx-provider`, context `from-pstn`)."""
     scenario = render_scenario(
         "callback_caller.xml",
         workdir,
@@ -299,11 +302,11 @@ def callback_caller(
             "-m",
             "1",
             "-i",
-            "127.0.0.1",
+            local_ip,
             "-p",
             str(port),
             "-mi",
-            "127.0.0.1",
+            local_ip,
             "-mp",
             "6200",
             "-t",

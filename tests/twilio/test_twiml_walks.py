@@ -96,3 +96,32 @@ def test_twiml_does_the_engine_walk(name, db, twilio_settings, live_app, fake_tw
     assert call.ended
     seen = [twiml_summary(url, document) for url, document in call.documents]
     assert seen == [reference_summary(s, twilio_settings) for s in expected]
+
+
+def test_fake_twilio_refuses_a_dial_the_real_one_refuses():
+    from tests.support.fake_twilio import DIAL_REFUSED_NUMBER, DIAL_REFUSED_SIP, dial_refusal
+
+    def dial(inner: str):
+        return ET.fromstring(f"<Dial>{inner}</Dial>")
+
+    assert dial_refusal(dial("<Number>PJSIP/burgernet-centralist</Number>"))[0] == DIAL_REFUSED_NUMBER
+    assert dial_refusal(dial("<Sip>burgernet-centralist</Sip>"))[0] == DIAL_REFUSED_SIP
+    assert dial_refusal(dial("<Number>+31703456701</Number>")) is None
+    assert dial_refusal(dial("<Sip>sip:meldkamer@sip.example.nl</Sip>")) is None
+
+
+def test_a_pbx_endpoint_target_is_not_dialled_on_twilio(db, twilio_settings, live_app, fake_twilio):
+    """Twilio cannot reach PJSIP/...: the transfer fails at once (no <Dial>), the caller hears
+    so and gets the menu again."""
+    seeded = seed_all(db, operator_target="PJSIP/burgernet-centralist")
+    twilio_settings.twilio.async_amd = False
+    sid = TwilioCallBackend(twilio_settings).originate(
+        CallRequest(seeded.delivery_id, "+31612345678", twilio_settings.caller_id, 30)
+    )
+    fake_twilio.calls[sid].status_callback = None
+    fake_twilio.answer(sid, answered_by="human")
+    fake_twilio.press(sid, "2")
+    call = fake_twilio.call(sid)
+    assert call.dialed == [] and call.errors == []
+    kinds = [twiml_summary(url, document)[:2] for url, document in call.documents]
+    assert ("transfer_failed" in {node for _kind, node in kinds}) and kinds[-1][0] == "menu", kinds

@@ -9,6 +9,7 @@ from dialer.backends.asterisk import (
     call_id_for,
     cause_name,
     delivery_id_from,
+    hangup_record_families,
     parse_hangup_record,
     unanswered_outcome,
 )
@@ -26,6 +27,14 @@ def test_call_id_names_its_delivery_and_is_unique():
 def test_foreign_channels_are_not_ours():
     assert delivery_id_from("1795836707.42") is None
     assert delivery_id_from("bn-x-abc") is None
+    # The trunk side of the Local channel the dialer originates is not the call itself.
+    assert delivery_id_from("bn-42-abcdefghij;2") is None
+
+
+def test_hangup_records_are_looked_up_in_the_dialplans_hourly_families():
+    hour = 3600 * 492_000  # hour 492000 since 1970: family 492000 % 6 == 0
+    assert hangup_record_families(hour + 10) == [f"burgernet-calls-{n}" for n in (0, 5, 4, 3, 2, 1)]
+    assert hangup_record_families(hour + 3600)[0] == "burgernet-calls-1"
 
 
 def test_unanswered_causes():

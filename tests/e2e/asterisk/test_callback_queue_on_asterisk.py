@@ -43,7 +43,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.asterisk, pytest.mark.filterwarnings(
 
 SHARE = Path("/var/lib/burgernet")
 QUEUE = "burgernet-callback"
-OTHER_DESKS = ("PJSIP/centralist2", "PJSIP/centralist3")
+OTHER_DESKS = ("PJSIP/burgernet-centralist2", "PJSIP/burgernet-centralist3")
 
 
 @pytest.fixture
@@ -197,7 +197,7 @@ def test_callers_queue_in_order_and_nobody_is_lost(queue_settings, queue_db, tmp
     for number in ("+31611000001", "+31611000002", None):
         row = rows[number]
         assert row.line_state == line_states.CONNECTED, (number, row.line_state, row.transfer_result)
-        assert row.transferred and row.answered_by == "PJSIP/centralist"
+        assert row.transferred and row.answered_by == "PJSIP/burgernet-centralist"
         assert row.wait_s is not None and row.action_id == wave.action_id
     assert rows[None].participant_id is None  # withheld: not identified, still on record
     assert rows["+31611000002"].wait_s > rows["+31611000001"].wait_s

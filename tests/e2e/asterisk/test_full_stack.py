@@ -194,7 +194,7 @@ def callback_seconds(settings, db, action_id: int) -> dict[str, float]:
     return seconds
 
 
-def seed_callback_caller(db, caller: str, *, transfer_target: str = "PJSIP/centralist"):
+def seed_callback_caller(db, caller: str, *, transfer_target: str = "PJSIP/burgernet-centralist"):
     """The caller was alerted for one running action; another action runs that they were not
     alerted for (so the flow must pick theirs, not the newest)."""
     clock = SystemClock()
@@ -344,9 +344,11 @@ def test_an_ivr_error_sends_the_call_to_the_fallback_not_dead_air(stack_settings
         testbed.phone_farm(tmp_path, hangup_after_ms=30_000),
         AsteriskStack(stack_settings, stack_db) as stack,
     ):
-        stack.backend.originate(
+        call_id = stack.backend.originate(
             CallRequest(delivery_id, "+31690000777", "0343529850", timeout_s=5, variables={"attempt": "1"})
         )
+        with stack_db.transaction() as s:  # as the dialer does: the IVR runs only its own call
+            s.get(Delivery, delivery_id).provider_id = call_id
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
             if delivery_states_by_id(stack_db, delivery_id) not in (S.DIALING, S.RINGING, S.ANSWERED):
