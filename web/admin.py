@@ -350,6 +350,12 @@ def _transfer_target(raw: str | None, *, required: bool) -> str | None:
 # control rooms
 
 
+# What a message speaks and prints as the call-back number (prompts.messages checks the same).
+CALLBACK_NUMBER = re.compile(r"\+?\d[\d -]{2,18}\d")
+# A queue name as app_queue and the dialplan's FILTER accept it.
+QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
+
+
 def _room_fields(form) -> dict:
     name = " ".join((form.get("name") or "").split())[:120]
     if not name:
@@ -358,11 +364,21 @@ def _room_fields(form) -> dict:
     start, end = (form.get("quiet_start") or "").strip(), (form.get("quiet_end") or "").strip()
     if bool(start) != bool(end) or any(v and not HHMM.fullmatch(v) for v in (start, end)):
         raise AdminError("Nachtrust: vul begin en einde als uu:mm in, of laat beide leeg.")
+    callback_number = " ".join((form.get("callback_number") or "").split())
+    if callback_number and not CALLBACK_NUMBER.fullmatch(callback_number):
+        raise AdminError("Terugbelnummer: vul een telefoonnummer in, zoals 0800-0011 of +318000011.")
+    queue = (form.get("callback_queue") or "").strip()
+    if queue and not QUEUE_NAME.fullmatch(queue):
+        raise AdminError(
+            "Wachtrij terugbellijn: alleen letters, cijfers, '-' en '_' (de naam van de wachtrij in "
+            "burgernet_queues.conf), of leeg voor direct doorverbinden."
+        )
     return {
         "name": name,
         "region": " ".join((form.get("region") or "").split())[:120],
         "transfer_target": target,
-        "callback_number": (form.get("callback_number") or "").strip()[:32] or None,
+        "callback_number": callback_number or None,
+        "callback_queue": queue or None,
         "quiet_hours_start": start or None,
         "quiet_hours_end": end or None,
     }

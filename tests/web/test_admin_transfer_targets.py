@@ -123,3 +123,32 @@ def test_admin_pages_refuse_a_hostile_target_and_keep_the_old_one(app, staff, db
         assert s.get(Operator, staff.centralist_id).transfer_target == "+31612345678"
         changes = s.scalars(select(AuditEvent).where(AuditEvent.event == "admin.operator_changed")).all()
         assert [c.detail.get("transfer_target") for c in changes] == ["+31612345678"]
+
+
+def test_a_room_gets_its_call_queue_and_call_back_number_checked_like_its_target(app, staff, db):
+    client, token = as_admin(app)
+    room_url = f"/beheer/meldkamers/{staff.control_room_id}"
+    form = {"csrf_token": token, "name": "Meldkamer Haaglanden", "transfer_target": "+31703456789"}
+
+    def room() -> ControlRoom:
+        with db.session() as s:
+            return s.get(ControlRoom, staff.control_room_id)
+
+    saved = client.post(
+        room_url, data={**form, "callback_number": "0800-0011", "callback_queue": "bn-haaglanden"}
+    )
+    assert saved.status_code == 302
+    assert (room().callback_queue, room().callback_number) == ("bn-haaglanden", "0800-0011")
+    # A queue name that would carry Queue() options, and a number that is no number: refused.
+    for extra, message in (
+        ({"callback_queue": "bn,1,,,b(burgernet-fallback^s^1)"}, "Wachtrij terugbellijn"),
+        ({"callback_number": "bel ons gerust"}, "Terugbelnummer"),
+    ):
+        page = client.post(
+            room_url, data={**form, "callback_number": "0800-0011", **extra}, follow_redirects=True
+        )
+        assert message in page.get_data(as_text=True)
+        assert (room().callback_queue, room().callback_number) == ("bn-haaglanden", "0800-0011")
+    # Empty: callers are put through directly again.
+    client.post(room_url, data={**form, "callback_number": "", "callback_queue": ""})
+    assert (room().callback_queue, room().callback_number) == (None, None)
