@@ -2,7 +2,7 @@
 
 Run it with `burgernet ivr serve` (host/port from settings `asterisk.fastagi_host/port`).
 
-What the dialplan must do (config/asterisk/extensions.conf does all of it)
+What the dialplan must do (config/asterisk/burgernet_extensions.conf does all of it)
 ---------------------------------------------------------------------------
 - Alert calls (originated by the dialer with the channel variable `BURGERNET_DELIVERY_ID`):
   optionally `AMD()` and `Set(BURGERNET_AMD=${AMDSTATUS})` (MACHINE -> the machine path:

@@ -74,12 +74,13 @@ def test_callers_wait_in_order_hear_their_position_and_a_connected_call_says_who
 
         # The PBX says at once who took the first caller (its flow hears it after the talk).
         clock.advance(2)
-        assert note_answered(s, "test", "c1", "PJSIP/centralist", clock.now())
+        assert note_answered(s, "test", "c1", "PJSIP/burgernet-centralist", clock.now())
         listed = board(s, seeded.room_id, clock.now())
-        assert [(c.answered_by, c.wait_s) for c in listed.talking] == [("PJSIP/centralist", 7.0)]
+        assert [(c.answered_by, c.wait_s) for c in listed.talking] == [("PJSIP/burgernet-centralist", 7.0)]
         assert [c.caller_number for c in listed.waiting] == ["+31687654321"]
         env1 = env_for(s, clock, settings, call_id="c1")
-        done = ENGINE.resume(first.state, Input.queued(QueueOutcome.ANSWERED, 7.0, "PJSIP/centralist"), env1)
+        answered = Input.queued(QueueOutcome.ANSWERED, 7.0, "PJSIP/burgernet-centralist")
+        done = ENGINE.resume(first.state, answered, env1)
         assert isinstance(done.step, HangupStep)
         assert board(s, seeded.room_id, clock.now()).talking == []
         # The next caller hears an expected wait from the waits of answered callers.

@@ -29,7 +29,7 @@ INSTALLED_BIN = "/opt/burgernet/bin/"
 VENV_BIN = Path(sys.executable).parent
 SERVICES = sorted(UNITS.glob("*.service"))
 SETTING = re.compile(r"\bBURGERNET_[A-Z0-9_]*[A-Z0-9]\b")
-# Variables of the Asterisk dialplan (config/asterisk/extensions.conf), not platform settings.
+# Variables of the Asterisk dialplan (config/asterisk/burgernet_extensions.conf), not platform settings.
 DIALPLAN_VARIABLES = {"BURGERNET_FASTAGI", "BURGERNET_SOUNDS", "BURGERNET_FALLBACK"}
 ROLE_OF_UNIT = {
     "burgernet-web.service": "web",

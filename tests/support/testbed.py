@@ -23,7 +23,7 @@ from config.settings import PROJECT_ROOT
 TESTBED_SCRIPT = PROJECT_ROOT / "scripts" / "asterisk-testbed"
 SCENARIOS_DIR = PROJECT_ROOT / "tests" / "e2e" / "asterisk" / "scenarios"
 SIPP_SHARE = Path("/usr/share/sip-tester")
-PHONES_PORT = 5070  # the trunk's contact in config/asterisk/pjsip.conf
+PHONES_PORT = 5070  # the trunk's contact in config/asterisk/burgernet_pjsip.conf
 CENTRALIST_PORT = 5080  # the centralist endpoint's contact
 ASTERISK_SIP = "127.0.0.1:5060"
 # An AMI user with a non-default secret (config/asterisk/testbed/manager_users.conf), for the

@@ -38,7 +38,7 @@ def seed_calls(db, staff, clock) -> dict[str, int]:
                 control_room_id=staff.control_room_id,
                 caller_number="+31611110002",
                 line_state="connected",
-                answered_by="PJSIP/centralist",
+                answered_by="PJSIP/burgernet-centralist",
                 wait_s=12.0,
                 received_at=now,
             ),
@@ -73,7 +73,7 @@ def test_the_board_shows_the_own_rooms_waiting_talking_and_missed_callers(logged
     board = client.get("/terugbellen/board.json").get_json()
     assert [c["caller"] for c in board["waiting"]] == ["+31611110001"]
     assert [(c["caller"], c["answered_by"]) for c in board["talking"]] == [
-        ("+31611110002", "PJSIP/centralist")
+        ("+31611110002", "PJSIP/burgernet-centralist")
     ]
     missed = {c["caller"]: c for c in board["missed"]}  # newest first; these came at once
     assert set(missed) == {"+31611110003", "afgeschermd nummer"}

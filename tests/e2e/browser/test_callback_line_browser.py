@@ -95,9 +95,9 @@ def test_the_call_back_view_follows_the_queue_live(page, live_app):
 
     # The PBX says a centralist took the first caller: talking, no longer waiting.
     with live_app.db.session() as s:
-        note_answered(s, "asterisk", "call-1", "PJSIP/centralist", SystemClock().now())
+        note_answered(s, "asterisk", "call-1", "PJSIP/burgernet-centralist", SystemClock().now())
     talking = wait_for_rows(page, "talking-table", 1)
-    assert "+31612340001" in talking[0] and "PJSIP/centralist" in talking[0]
+    assert "+31612340001" in talking[0] and "PJSIP/burgernet-centralist" in talking[0]
     wait_for_rows(page, "waiting-table", 1)
 
     # The second caller gives up: missed, with a call-back button.
