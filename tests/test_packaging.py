@@ -34,7 +34,7 @@ POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
 PYPROJECT = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
 # Benchmarks that drive the test suite's rigs (the Asterisk testbed, the fake AGI peer) run from a
 # checkout only; the wheel ships them, but they import `tests.support`, which it does not.
-NEEDS_CHECKOUT = {"bench.asterisk", "bench.fastagi"}
+NEEDS_CHECKOUT = {"bench.asterisk", "bench.callback", "bench.fastagi"}
 # Building and installing the wheel takes about 15 s: the end-to-end marker (`-m "not e2e"` skips it).
 slow = pytest.mark.e2e
 

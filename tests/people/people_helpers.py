@@ -15,6 +15,7 @@ from db.models import (
     DeliveryKind,
     DeliveryState,
     IncidentType,
+    MessageHeard,
     Outcome,
     PhoneKind,
 )
@@ -123,6 +124,8 @@ def delivery(
         state=state,
         acknowledged=acknowledged,
         answered_by="human",
+        # A completed call played the whole message (reached = heard it, deliveries.listening).
+        heard=MessageHeard.ALL if state is DeliveryState.COMPLETED and channel is Channel.VOICE else None,
         provider="simulator",
         provider_id=f"sim-{id(object())}",
     )
