@@ -33,7 +33,7 @@ from actions.request import (
     parse_float,
 )
 from actions.supervisor import confirming_supervisor, needs_supervisor
-from actions.wave import insert_deliveries, new_contact_points, plan_wave
+from actions.wave import insert_deliveries, new_contact_points, plan_wave, reached_contact_rows
 from config.clock import Clock
 from config.logging import log_event
 from config.settings import Settings
@@ -199,25 +199,7 @@ def send_update(
         after={"description": new_description, "free_text": new_free},
         recipients_total=total,
     )
-    reached = session.execute(
-        select(
-            Delivery.participant_id,
-            Delivery.channel,
-            Delivery.target,
-            Delivery.phone_kind,
-            Delivery.distance_m,
-            Delivery.rank,
-        )
-        .where(
-            Delivery.action_id == action.id,
-            Delivery.kind == DeliveryKind.ALERT,
-            Delivery.state.in_(REACHED - {S.OPTED_OUT}),
-            Delivery.target.is_not(None),
-            Delivery.opt_out_requested.is_(False),
-        )
-        .order_by(Delivery.rank)
-    ).all()
-    rows = [tuple(row) for row in reached]
+    rows = reached_contact_rows(session, action.id)
     if rows:
         insert_deliveries(
             session,

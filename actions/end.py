@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from actions.errors import ActionError, InvalidActionRequest
 from actions.request import OUTCOME_LABELS, check_outcome_fits, clean_text
-from actions.wave import insert_deliveries
+from actions.wave import insert_deliveries, reached_contact_rows
 from config.clock import Clock
 from config.logging import log_event
 from config.settings import Settings
@@ -27,7 +27,7 @@ from db.models import (
     Operator,
     Outcome,
 )
-from deliveries.states import REACHED, transition_many
+from deliveries.states import transition_many
 
 logger = logging.getLogger(__name__)
 
@@ -132,28 +132,7 @@ def plan_outcome_messages(session: Session, action: Action, clock: Clock, settin
     if action.status != ActionStatus.ENDED or action.outcome_sent_at is not None:
         return 0
     now = clock.now()
-    reached = session.execute(
-        select(
-            Delivery.participant_id,
-            Delivery.channel,
-            Delivery.target,
-            Delivery.phone_kind,
-            Delivery.distance_m,
-            Delivery.rank,
-        )
-        .where(
-            Delivery.action_id == action.id,
-            Delivery.kind == DeliveryKind.ALERT,
-            Delivery.state.in_(REACHED - {S.OPTED_OUT}),
-            Delivery.target.is_not(None),
-            Delivery.opt_out_requested.is_(False),
-        )
-        .order_by(Delivery.rank)
-    ).all()
-    rows = [
-        (row.participant_id, row.channel, row.target, row.phone_kind, row.distance_m, row.rank)
-        for row in reached
-    ]
+    rows = reached_contact_rows(session, action.id)
     if rows:
         insert_deliveries(
             session,

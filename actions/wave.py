@@ -27,7 +27,7 @@ from db.models import (
     PhoneKind,
 )
 from deliveries.quiet_hours import held_until, quiet_window
-from deliveries.states import transition_many
+from deliveries.states import REACHED, transition_many
 from participants.selection import select_recipients
 from prompts.callback_number import callback_number_for, sender_for
 from prompts.messages import compose_alert
@@ -194,6 +194,31 @@ _DEFAULTS = {
     "attempts": 0,
     "revision": 0,
 }
+
+
+def reached_contact_rows(session: Session, action_id: int) -> list[tuple]:
+    """The contact points an action's alert reached, as `insert_deliveries` rows, nearest
+    first: whom an outcome message or an update goes to. Those who opted out during the
+    alert are left out."""
+    reached = session.execute(
+        select(
+            Delivery.participant_id,
+            Delivery.channel,
+            Delivery.target,
+            Delivery.phone_kind,
+            Delivery.distance_m,
+            Delivery.rank,
+        )
+        .where(
+            Delivery.action_id == action_id,
+            Delivery.kind == DeliveryKind.ALERT,
+            Delivery.state.in_(REACHED - {DeliveryState.OPTED_OUT}),
+            Delivery.target.is_not(None),
+            Delivery.opt_out_requested.is_(False),
+        )
+        .order_by(Delivery.rank)
+    ).all()
+    return [tuple(row) for row in reached]
 
 
 def insert_deliveries(session: Session, common: dict, rows: list[tuple]) -> None:
