@@ -51,6 +51,7 @@ from bench.dialer import (
     attempts_of,
     independent_bound,
     lower_bound,
+    open_work,
     seed_population,
 )
 from config.clock import FakeClock
@@ -66,7 +67,6 @@ from db.models import (
     IncidentType,
     Trunk,
 )
-from deliveries.states import IN_PROGRESS
 from dialer.simulator import SimulatedNetwork
 from dialer.worker import DialerWorker
 
@@ -237,17 +237,7 @@ def run_concurrent(
             # Idle (nothing in flight, no event waiting to be applied): skip to the next retry.
             settled = network.active_calls == 0 and worker.pending_events == 0 and not report.busy
             if "vehicle" in started and settled:
-                with db.session() as session:
-                    open_count = session.scalar(
-                        select(func.count())
-                        .select_from(Delivery)
-                        .where(Delivery.state.in_([S.QUEUED, S.HELD, *IN_PROGRESS]))
-                    )
-                    next_due = session.scalar(
-                        select(func.min(Delivery.next_attempt_at)).where(
-                            Delivery.state.in_([S.QUEUED, S.HELD])
-                        )
-                    )
+                open_count, next_due = open_work(db)
                 if not open_count:
                     break
                 if next_due is not None and next_due > clock.now():

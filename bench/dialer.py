@@ -109,6 +109,21 @@ class Attempt:
     retry_delay_s: float | None  # delay before the next attempt, None if final
 
 
+def open_work(db: Database) -> tuple[int, datetime | None]:
+    """How many deliveries are still to be called or in flight, and when the next queued or
+    held one is due: a time-compressed bench skips its idle polls up to that moment."""
+    with db.session() as session:
+        open_count = session.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .where(Delivery.state.in_([S.QUEUED, S.HELD, *IN_PROGRESS]))
+        )
+        next_due = session.scalar(
+            select(func.min(Delivery.next_attempt_at)).where(Delivery.state.in_([S.QUEUED, S.HELD]))
+        )
+    return open_count or 0, next_due
+
+
 def seed_population(
     db: Database, count: int, seed: int, *, centre: tuple[float, float] = CENTRE, first_id: int = 1
 ) -> None:
@@ -387,20 +402,7 @@ def run_bench(
             network.pump(clock.now())
             report = worker.tick()
             if network.active_calls == 0 and not report.busy:
-                with db.session() as session:
-                    open_count = (
-                        session.scalar(
-                            select(func.count())
-                            .select_from(Delivery)
-                            .where(Delivery.state.in_([S.QUEUED, S.HELD, *IN_PROGRESS]))
-                        )
-                        or 0
-                    )
-                    next_due = session.scalar(
-                        select(func.min(Delivery.next_attempt_at)).where(
-                            Delivery.state.in_([S.QUEUED, S.HELD])
-                        )
-                    )
+                open_count, next_due = open_work(db)
                 if not open_count:
                     break
                 if next_due is not None and next_due > clock.now():
