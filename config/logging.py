@@ -15,21 +15,30 @@ from datetime import UTC, datetime
 
 from config.settings import get_settings
 
-_PHONE = re.compile(r"\+?\d[\d\s-]{7,}\d")
+# A phone number: 9 to 15 digits (E.164's most), optionally after "+", with single spaces or
+# dashes between digits. Not a run of digits inside a longer one, a decimal or an Asterisk
+# uniqueid ("1732860000.123"), a clock time, or a date ("2026-11-29 07:12"): masking those
+# made logs lose their timestamps and call ids.
+_PHONE = re.compile(r"(?<![\d.\-])(?!\d{4}-\d{2}-\d{2})\+?\d(?:[ -]?\d){8,14}(?!\d|[.:]\d)")
 
 
 def mask_phone(number: str | None) -> str:
-    """+31612345678 -> +316****5678: enough to tell numbers apart, not enough to call one."""
+    """+31612345678 -> +316****5678, 0612345678 -> 06****5678: enough to tell numbers apart,
+    not enough to call one. At least four digits stay hidden, whatever the format: the
+    national prefix shows one digit less than the international one, so a number shows the
+    same digits either way."""
     if not number:
         return ""
-    digits = number.strip()
-    if len(digits) <= 6:
-        return "*" * len(digits)
-    return digits[:4] + "****" + digits[-4:]
+    text = number.strip()
+    if len(text) <= 6:
+        return "*" * len(text)
+    head = 4 if text.startswith("+") else 2
+    tail = max(0, min(4, len(text) - head - 4))
+    return text[:head] + "****" + (text[-tail:] if tail else "")
 
 
 def mask_phones_in(text: str) -> str:
-    return _PHONE.sub(lambda m: mask_phone(re.sub(r"[\s-]", "", m.group(0))), text)
+    return _PHONE.sub(lambda m: mask_phone(re.sub(r"[ -]", "", m.group(0))), text)
 
 
 def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **fields) -> None:

@@ -59,3 +59,23 @@ def test_a_field_named_like_a_reserved_key_does_not_overwrite_it():
     assert entry["event"] == "x.y" and entry["ts"] != "yesterday" and "exc" not in entry
     assert entry["field_ts"] == "yesterday" and entry["field_exc"] == "none"
     assert entry["field_message"] == "hi"
+
+
+def test_times_dates_and_call_ids_stay_readable_while_every_number_format_is_masked():
+    from datetime import UTC, datetime
+
+    from config.logging import mask_phone
+
+    logger, lines = _capture(logging.Formatter("%(message)s"))
+    at = datetime(2026, 11, 29, 7, 12, 51, 123456, tzinfo=UTC)
+    log_event(logger, "call.ended", at=at, uniqueid="1732860000.123", due="2026-11-29T07:30:00", took_s=12.5)
+    assert lines == [
+        'call.ended at="2026-11-29 07:12:51.123456+00:00" uniqueid=1732860000.123'
+        " due=2026-11-29T07:30:00 took_s=12.5"
+    ]
+    # The same number shows the same digits in each format, and at least four stay hidden.
+    for written in ("+31612345678", "0612345678", "06-12345678", "06 1234 5678", "0031612345678"):
+        log_event(logger, "sms.sent", to=written, channel=f"Local/{written}@burgernet-out")
+        assert "1234" not in lines[-1] and "5678" in lines[-1], lines[-1]
+    assert mask_phone("0612345678") == "06****5678" and mask_phone("+31612345678") == "+316****5678"
+    assert mask_phone("+3161234") == "+316****"
