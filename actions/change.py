@@ -301,7 +301,7 @@ def preview_area(
     before = (action.lat, action.lon, action.radius_m)
     action.lat, action.lon, action.radius_m = lat, lon, radius_m
     try:
-        added = len(new_contact_points(session, action, now))
+        added = len(new_contact_points(session, action, now, settings.timezone))
     finally:
         action.lat, action.lon, action.radius_m = before
     total = _alert_contact_points(session, action) + added

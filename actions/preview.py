@@ -83,7 +83,13 @@ def preview_action(
         request.location_label,
     )
     recipients = select_recipients(
-        session, request.lat, request.lon, request.radius_m, at, channels=request.channels
+        session,
+        request.lat,
+        request.lon,
+        request.radius_m,
+        at,
+        channels=request.channels,
+        timezone=settings.timezone,
     )
     by_channel = count_by_channel(recipients)
     counts = {channel: by_channel.get(channel, 0) for channel in request.channels}

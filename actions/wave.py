@@ -103,7 +103,7 @@ def plan_wave(session: Session, action: Action, clock: Clock, settings: Settings
     """
 
     now = clock.now()
-    rows = new_contact_points(session, action, now)
+    rows = new_contact_points(session, action, now, settings.timezone)
     if rows:
         insert_deliveries(
             session,
@@ -146,12 +146,19 @@ def plan_wave(session: Session, action: Action, clock: Clock, settings: Settings
     return len(rows)
 
 
-def new_contact_points(session: Session, action: Action, now) -> list[tuple]:
+def new_contact_points(session: Session, action: Action, now, timezone: str) -> list[tuple]:
     """The contact points in the action's circle that have no alert yet, nearest first, as
     rows of the VARYING columns. A participant already planned (through any contact point,
-    e.g. from the circle before it moved) is not added again: nobody gets the alert twice."""
+    e.g. from the circle before it moved) is not added again: nobody gets the alert twice.
+    Address time windows are read in `timezone` (settings.timezone)."""
     recipients = select_recipients(
-        session, action.lat, action.lon, action.radius_m, now, channels=action.channels or None
+        session,
+        action.lat,
+        action.lon,
+        action.radius_m,
+        now,
+        channels=action.channels or None,
+        timezone=timezone,
     )
     existing: set[tuple[str, str | None]] = set()
     planned_participants: set[int] = set()

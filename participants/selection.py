@@ -19,8 +19,9 @@ Rules, in one place:
 - Opted-out participants are never selected; a participant whose `paused_until` lies after
   `at` is skipped; status "paused" without an end date is skipped.
 - An address with a weekly window (days bitmask Monday=1 ... Sunday=64, minutes of the local
-  day in Europe/Amsterdam) counts only inside it; a window whose end is before its start runs
-  past midnight and belongs to the day it starts.
+  day in the platform's time zone, `settings.timezone`, passed as `timezone`) counts only
+  inside it; a window whose end is before its start runs past midnight and belongs to the day
+  it starts.
 - One (channel, target) pair, one delivery: the nearest occurrence is kept, so a household
   sharing a landline gets one call, and a participant with home and work in the circle is
   contacted once per target. A mobile number chosen for both voice and sms gets a call and a
@@ -48,7 +49,7 @@ from db.types import UTCDateTime
 from participants.spatial_index import CELLS_PER_DEGREE, GRID_TABLE, contact_columns
 
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG)
-LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
+DEFAULT_TIMEZONE = "Europe/Amsterdam"  # settings.timezone's default
 MAX_RADIUS_M = 500_000.0
 
 _CHANNEL_RANK = {Channel.VOICE: 0, Channel.SMS: 1, Channel.EMAIL: 2}
@@ -180,6 +181,7 @@ def recipients_from_rows(
     radius_m: float,
     at: datetime,
     channels: Iterable[str] | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> list[Recipient]:
     """Turn candidate rows into the ordered, de-duplicated recipients (pure; see module doc)."""
     _check_request(lat, lon, radius_m, at)
@@ -187,7 +189,7 @@ def recipients_from_rows(
     want_voice = Channel.VOICE in wanted
     want_sms = Channel.SMS in wanted
     want_email = Channel.EMAIL in wanted
-    local = at.astimezone(LOCAL_TZ)
+    local = at.astimezone(ZoneInfo(timezone))
     windows: dict[tuple, bool] = {}
 
     # haversine_m, inlined: this loop runs once per address of every wave (its tests compare).
@@ -382,12 +384,14 @@ def select_recipients(
     radius_m: float,
     at: datetime,
     channels: Iterable[str] | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> list[Recipient]:
-    """Every reachable contact point inside the circle at moment `at`, nearest first."""
+    """Every reachable contact point inside the circle at moment `at`, nearest first;
+    address time windows are read in `timezone` (the platform's, settings.timezone)."""
     _check_request(lat, lon, radius_m, at)
     with _cyclic_gc_paused():
         rows = candidate_rows(session, lat, lon, radius_m, at)
-        return recipients_from_rows(rows, lat, lon, radius_m, at, channels)
+        return recipients_from_rows(rows, lat, lon, radius_m, at, channels, timezone)
 
 
 @contextmanager

@@ -284,6 +284,52 @@ def test_work_address_counts_only_inside_its_time_window(db):
     assert ids(local(2026, 11, 24, 23, 0)) == set()  # Tuesday night: no shift
 
 
+def test_time_windows_are_read_in_the_platforms_time_zone(db, settings):
+    """A platform serving the Caribbean Netherlands (settings.timezone America/Curacao) reads a
+    work address's 08:00-18:00 in Curacao time, when choosing and when planning the wave."""
+    from actions.wave import plan_wave
+    from config.clock import FakeClock
+    from db.models import Action, ActionStatus, ControlRoom, Delivery, IncidentType
+
+    with db.transaction() as session:
+        worker = add_participant(
+            session,
+            None,
+            phones=[("+31612000020", PhoneKind.MOBILE, True)],
+            work=offset(*DELFT, 100, 0),
+            work_window=(WEEKDAYS, 8 * 60, 18 * 60),
+        )
+    curacao = "America/Curacao"  # UTC-4 all year
+    afternoon_there = datetime(2026, 11, 25, 14, 0, tzinfo=ZoneInfo(curacao)).astimezone(UTC)
+    with db.session() as session:
+        here = select_recipients(session, *DELFT, 500, afternoon_there)  # 19:00 in Amsterdam
+        there = select_recipients(session, *DELFT, 500, afternoon_there, timezone=curacao)
+    assert here == [] and [r.participant_id for r in there] == [worker.id]
+
+    clock = FakeClock(afternoon_there)
+    with db.transaction() as session:
+        room = ControlRoom(name="Caribisch Nederland", region="Bonaire", transfer_target="+5997178000")
+        session.add(room)
+        session.flush()
+        action = Action(
+            control_room_id=room.id,
+            incident_type=IncidentType.SUSPECT,
+            lat=DELFT[0],
+            lon=DELFT[1],
+            radius_m=500,
+            channels=[],
+            status=ActionStatus.RUNNING,
+            description={"clothing": "rode jas"},
+            free_text="",
+        )
+        session.add(action)
+    with db.session() as session:  # plan_wave commits itself
+        action = session.scalars(select(Action).where(Action.control_room_id == room.id)).one()
+        planned = plan_wave(session, action, clock, settings.model_copy(update={"timezone": curacao}))
+        targets = session.scalars(select(Delivery.target).where(Delivery.action_id == action.id)).all()
+    assert planned == 1 and targets == ["+31612000020"]
+
+
 def test_opted_out_and_paused_participants_are_left_out(db):
     phone = iter(f"+3161200{n:04d}" for n in range(100))
     at = WEDNESDAY_AFTERNOON
