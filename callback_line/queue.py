@@ -4,7 +4,9 @@ The PBX (Asterisk app_queue) or Twilio (`<Enqueue>`) holds the callers; the rows
 (`line_state` waiting, since `queued_at`), who talks to whom (connected, `answered_by`) and who
 gave up (missed, with `wait_s`). `board()` is what the console's call-back view shows;
 `close_stale()` ends rows a call can no longer update (the FastAGI server restarted mid-call):
-they are missed callers, so nobody drops off the call-back list.
+they are missed callers, so nobody drops off the call-back list. `close_hung_up()` ends a
+call's open rows when the provider reports the call over (a Twilio caller who hung up during a
+prompt, when no flow step hears of it).
 """
 
 from __future__ import annotations
@@ -161,6 +163,27 @@ def close_stale(session: Session, now: datetime, max_wait_s: int, max_ivr_s: int
         line_states.close(sighting, now)
     session.commit()
     return len(rows)
+
+
+def close_hung_up(session: Session, provider: str, call_id: str, now: datetime) -> list[Sighting]:
+    """The provider says this call to the call-back line is over (Twilio's status callback of
+    the number): the rows still in the menus or in the queue end now (missed, or connected if
+    a centralist took the call), instead of when `close_stale` finds them. A row that is
+    recording is left to the recording's own callback, which files what the caller said.
+    Idempotent; committed; returns the rows it ended."""
+    if not call_id:
+        return []
+    rows = session.scalars(
+        select(Sighting).where(
+            Sighting.provider == provider,
+            Sighting.provider_call_id == call_id,
+            Sighting.line_state.in_((line_states.IVR, line_states.WAITING)),
+        )
+    ).all()
+    for sighting in rows:
+        line_states.close(sighting, now)
+    session.commit()
+    return list(rows)
 
 
 def note_answered(session: Session, provider: str, call_id: str, agent: str, now: datetime) -> bool:

@@ -12,6 +12,8 @@ Paths (dialer/backends/twilio.py `WebhookPaths`):
   /twilio/amd?delivery=N             the asynchronous answering-machine verdict
   /twilio/voice/<flow>               one step of a call flow (ivr/twiml.py); an inbound call
                                      to the call-back number starts at /twilio/voice/callback
+  /twilio/callback-status            the call-back number's calls ending (a caller who hung up
+                                     during a prompt: their row ends at once, missed)
   /twilio/recording                  a recording is ready: fetch it with authentication
   /twilio/message-status?delivery=N  SMS delivery reports
   /twilio/sms                        text messages to our number (STOP, sign-up keyword)
@@ -21,8 +23,9 @@ Paths (dialer/backends/twilio.py `WebhookPaths`):
                                      (web.audio_links); not served on other backends
 
 Setting up a Twilio number: Voice "A call comes in" -> POST
-{public_base_url}/twilio/voice/callback (the call-back line); Messaging "A message comes in"
--> POST {public_base_url}/twilio/sms. Outgoing calls and messages name their own callbacks.
+{public_base_url}/twilio/voice/callback (the call-back line) and "Call status changes" -> POST
+{public_base_url}/twilio/callback-status; Messaging "A message comes in" -> POST
+{public_base_url}/twilio/sms. Outgoing calls and messages name their own callbacks.
 Settings: BURGERNET_TWILIO__ACCOUNT_SID, __AUTH_TOKEN, __FROM_NUMBER (caller id, E.164 or
 national), __MESSAGING_FROM (number or Messaging Service SID), __PUBLIC_BASE_URL, __CPS.
 """
@@ -44,7 +47,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
-from callback_line.queue import note_answered
+from callback_line.queue import close_hung_up, note_answered
 from callback_line.recordings import file_recording
 from config.clock import Clock, SystemClock
 from config.logging import log_event, mask_phone
@@ -266,6 +269,35 @@ def call_status():
         abort(400)
     if event is not None:
         _apply(event)
+    return _twiml()
+
+
+# Twilio's final statuses of a call (its status callback's CallStatus).
+_CALL_OVER = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+
+@bp.post("/callback-status")
+@signed
+def callback_line_status():
+    """The call-back number's status callback (configured on the number; for an incoming call
+    Twilio posts when it ends). A caller who hung up during a prompt or in the queue has no
+    flow step left to say so: their row ends now, as a missed caller on the call-back list,
+    not 15 minutes later."""
+    if request.form.get("CallStatus", "") not in _CALL_OVER:
+        return _twiml()
+    call_sid = request.form.get("CallSid", "")
+    with current_db().session() as session:
+        for sighting in close_hung_up(session, PROVIDER, call_sid, _clock().now()):
+            log_event(
+                log,
+                "callback.ended",
+                sighting_id=sighting.id,
+                action_id=sighting.action_id,
+                line_state=sighting.line_state,
+                wait_s=sighting.wait_s,
+                caller=sighting.caller_number or "withheld",
+                by="status_callback",
+            )
     return _twiml()
 
 

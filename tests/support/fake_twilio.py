@@ -437,8 +437,18 @@ class FakeTwilio:
             params = self._call_params(call, AnsweredBy=answered_by, MachineDetectionDuration=2100)
             self.post_webhook(call.amd_callback, params)
 
-    def incoming_call(self, from_: str, to: str, voice_url: str) -> FakeCall:
-        call = FakeCall(sid=_sid("CA"), to=to, from_=from_, direction="inbound", url=voice_url)
+    def incoming_call(self, from_: str, to: str, voice_url: str, status_url: str | None = None) -> FakeCall:
+        """A call to our number; `status_url` is the number's "Call status changes" webhook
+        (for an incoming call Twilio posts only when it ends)."""
+        call = FakeCall(
+            sid=_sid("CA"),
+            to=to,
+            from_=from_,
+            direction="inbound",
+            url=voice_url,
+            status_callback=status_url,
+            status_events=["completed"],
+        )
         call.status = "ringing"
         with self.lock:
             self.calls[call.sid] = call

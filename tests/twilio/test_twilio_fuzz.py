@@ -34,6 +34,7 @@ WEBHOOKS = {
     "amd": ("/twilio/amd", {"CallSid": sid, "AnsweredBy": text, "CallStatus": text}),
     "voice": ("/twilio/voice/alert", {"CallSid": sid, "Digits": text, "AnsweredBy": text}),
     "callback": ("/twilio/voice/callback", {"CallSid": sid, "Digits": text, "From": text}),
+    "callback-status": ("/twilio/callback-status", {"CallSid": sid, "CallStatus": text, "From": text}),
     "recording": (
         "/twilio/recording",
         {"CallSid": sid, "RecordingSid": sid, "RecordingStatus": text, "RecordingDuration": text},

@@ -90,6 +90,7 @@ ENDPOINTS = {
     "call-status": ("/twilio/call-status?delivery={d}", {}),
     "amd": ("/twilio/amd?delivery={d}", {"AnsweredBy": "human", "CallStatus": "in-progress"}),
     "voice": ("/twilio/voice/callback", {"CallStatus": "in-progress", "Direction": "inbound"}),
+    "callback-status": ("/twilio/callback-status", {"CallStatus": "completed", "Direction": "inbound"}),
     "recording": ("/twilio/recording", {"RecordingStatus": "in-progress", "RecordingSid": "RE" + "1" * 32}),
     "message-status": ("/twilio/message-status?delivery={d}", {"MessageStatus": "sent"}),
     "sms": ("/twilio/sms", {"Body": "Wat is dit?", "MessageSid": "SM" + "2" * 32}),

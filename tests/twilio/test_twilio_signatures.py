@@ -42,6 +42,7 @@ ENDPOINTS = [
     "/twilio/call-status?delivery=1",
     "/twilio/amd?delivery=1",
     "/twilio/voice/callback",
+    "/twilio/callback-status",
     "/twilio/recording",
     "/twilio/message-status?delivery=1",
     "/twilio/sms",

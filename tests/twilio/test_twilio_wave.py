@@ -211,6 +211,20 @@ def test_the_callback_line_puts_the_caller_through_and_records_when_nobody_answe
     assert len(fetches) == 1 and fetches[0][1].endswith(f"/Recordings/{recording_sid}.wav")
 
 
+def test_a_callback_caller_who_hangs_up_in_the_menu_is_on_the_call_back_list_at_once(
+    db, clock, twilio_settings, live_app, fake_twilio, wave
+):
+    call = fake_twilio.incoming_call(
+        ACK, OUR_NUMBER, live_app.url("/twilio/voice/callback"), live_app.url("/twilio/callback-status")
+    )
+    assert fake_twilio.waiting_for(call.sid) == "Gather"  # put through, or press 1 to record
+    fake_twilio.hangup(call.sid)
+    with db.session() as s:
+        sighting = s.scalars(select(Sighting)).one()
+        assert (sighting.line_state, sighting.caller_number) == ("missed", ACK)
+        assert sighting.ended_at == clock.now() and sighting.participant_id == wave.participants[ACK]
+
+
 def test_a_callback_caller_who_presses_1_records_without_being_put_through(
     db, clock, twilio_settings, live_app, fake_twilio, wave, said
 ):

@@ -153,6 +153,40 @@ def test_hangup_while_waiting_on_twilio_is_a_missed_row_with_the_wait(
     assert (row.line_state, row.caller_number, row.wait_s) == ("missed", CALLER, 37.0)
 
 
+@pytest.mark.parametrize("number_reports_status", [True, False])
+def test_a_caller_who_hangs_up_during_the_queue_announcement_is_missed_at_once_when_the_number_reports_it(
+    db, twilio_settings, live_app, fake_twilio, queued_wave, number_reports_status
+):
+    """No flow step hears a hang-up during a <Gather> (here the queue's announcement, before
+    <Enqueue>): only the number's status callback says the call is over. With it the row ends
+    missed at once (on the call-back list, with the wait); without it the row stays waiting
+    until the stale job closes it."""
+    status_url = live_app.url("/twilio/callback-status") if number_reports_status else None
+    call = fake_twilio.incoming_call(CALLER, OUR_NUMBER, live_app.url("/twilio/voice/callback"), status_url)
+    assert fake_twilio.waiting_for(call.sid) == "Gather"
+    fake_twilio.hangup(call.sid)
+    with db.session() as s:
+        [row] = s.scalars(select(Sighting)).all()
+    if number_reports_status:
+        assert (row.line_state, row.caller_number) == ("missed", CALLER)
+        assert row.ended_at is not None and row.wait_s is not None
+    else:
+        assert (row.line_state, row.ended_at) == ("waiting", None)
+
+
+def test_the_status_of_a_call_that_ended_itself_changes_nothing(
+    db, twilio_settings, live_app, fake_twilio, queued_wave
+):
+    status_url = live_app.url("/twilio/callback-status")
+    call = fake_twilio.incoming_call(CALLER, OUR_NUMBER, live_app.url("/twilio/voice/callback"), status_url)
+    fake_twilio.press(call.sid, "1")
+    fake_twilio.speak(call.sid, silence_wav(1.0), duration_s=1)
+    assert fake_twilio.call(call.sid).ended  # the flow hung up; the status callback followed
+    with db.session() as s:
+        [row] = s.scalars(select(Sighting)).all()
+    assert row.line_state == "recorded" and row.recording_path
+
+
 def test_a_centralist_takes_the_next_caller_with_dial_queue():
     assert dequeue(QUEUE).endswith("<Response><Dial><Queue>burgernet-callback</Queue></Dial></Response>")
 
