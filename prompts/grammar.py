@@ -50,7 +50,8 @@ _DETERMINERS = {
 _PREPOSITIONS = {"met", "zonder", "van", "uit", "op", "in", "onder", "over", "aan", "bij", "tot"}
 _MASS_ENDINGS = ("kleding", "kleren", "haar", "make-up", "textiel", "leer", "geld", "sieraden")
 _PLURAL_WORDS = {"jeans", "shorts", "kleren", "gympen", "gympies", "sokken", "schoenen"}
-_PLURAL_ENDINGS = ("ers", "ies", "ys", "'s")
+# Plural endings; "-jes" is a plural diminutive (laarsjes, sokjes, schoentjes).
+_PLURAL_ENDINGS = ("ers", "ies", "ys", "'s", "jes")
 # Singular nouns that look plural or like an adjective by their ending.
 _SINGULAR_WORDS = {"blouse", "hoodie", "cape", "beanie", "onesie", "deken", "keten", "teen", "ketting"}
 
@@ -69,7 +70,9 @@ def _is_lone_adjective(phrase: str) -> bool:
     words = phrase.lower().split()
     if len(words) == 2 and words[0] in _DETERMINERS:
         words = words[1:]
-    return len(words) == 1 and words[0].endswith("e") and words[0] not in _SINGULAR_WORDS
+    word = words[0] if len(words) == 1 else ""
+    # A diminutive ("petje", "jasje", "truitje") is a noun, not an adjective like "rode".
+    return word.endswith("e") and not word.endswith("je") and word not in _SINGULAR_WORDS
 
 
 def _needs_article(phrase: str) -> bool:

@@ -34,6 +34,13 @@ CALLBACK = "0800-0011"
         ("twee tassen", "twee tassen"),
         ("zwarte handschoenen", "zwarte handschoenen"),
         ("zijn rode pet", "zijn rode pet"),
+        # Diminutives: "-je" is one thing, "-jes" several.
+        ("gele laarsjes", "gele laarsjes"),
+        ("roze winterjas, gele laarsjes", "een roze winterjas, gele laarsjes"),
+        ("rood petje", "een rood petje"),
+        ("petje", "een petje"),
+        ("blauw jasje en witte sokjes", "een blauw jasje en witte sokjes"),
+        ("rokje of broekje", "een rokje of een broekje"),
     ],
 )
 def test_articles_for_noun_phrases(typed, phrase):
