@@ -1,10 +1,11 @@
-"""JSON API for the control-room system: start, read and end actions (docs/api.md).
+"""JSON API for the control-room system: start, read, change and end actions (docs/api.md).
 
 Authentication is a bearer token per operator (`Authorization: Bearer bn_...`), never the
 session cookie, so the blueprint is exempt from CSRF. The rules are the actions package's, the
 same functions the console and the CLI call, with the same Dutch messages. Starting takes two
 calls, like the console: create (the answer states the numbers) and start with the number
-confirmed (actions.start.start_action).
+confirmed (actions.start.start_action); changing the circle likewise (preview, then the
+change with the number of added contact points confirmed, actions.change).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from actions.change import change_area, checked_area, preview_area, send_update
 from actions.drafts import save_draft
 from actions.end import checked_outcome, end_action
 from actions.errors import (
@@ -35,7 +37,7 @@ from actions.start import start_action
 from callback_line.inbox import list_sightings
 from config.logging import mask_phone
 from db.audit import record_audit
-from db.models import Action, ActionStatus, Operator
+from db.models import Action, ActionRevision, ActionStatus, Operator
 from web.auth import operator_for_api_token
 from web.common import client_ip, current_clock
 from web.csrf import exempt_blueprint
@@ -192,6 +194,7 @@ def action_json(s, action: Action, *, detail: bool = False, figures=None) -> dic
         }
         data["voice_text"] = action.voice_text
         data["sms_text"] = action.sms_text
+        data["revisions"] = [revision_json(r) for r in action.revisions]
         data["sightings"] = [
             {
                 "id": item.id,
@@ -206,6 +209,21 @@ def action_json(s, action: Action, *, detail: bool = False, figures=None) -> dic
             for item in list_sightings(s, action.id)
         ]
     return data
+
+
+def revision_json(revision: ActionRevision) -> dict:
+    """One change of a running action: what changed, when, and whom it reached."""
+    return {
+        "number": revision.number,
+        "kind": revision.kind.value,
+        "at": revision.at.isoformat(),
+        "after": {k: v for k, v in (revision.after or {}).items() if k not in ("voice_text", "sms_text")},
+        "updates_queued": revision.updates_queued,
+        "pending_with_new_text": revision.pending_with_new_text,
+        "recipients_added": revision.recipients_added,
+        "recipients_total": revision.recipients_total,
+        "supervisor_confirmed": revision.supervisor_confirmed_by_id is not None,
+    }
 
 
 def _own_action(s, action_id: int) -> Action:
@@ -331,3 +349,157 @@ def api_end(action_id: int):
             s.rollback()
             raise ApiError(409, error.user_message) from error
         return jsonify({"action": action_json(s, s.get(Action, action_id), detail=True)})
+
+
+def _change_refused(error: Exception) -> ApiError:
+    """The change's refusal as the API answers it (the session was rolled back)."""
+    if isinstance(error, SupervisorRequired):
+        return ApiError(
+            403,
+            error.user_message + " Laat een supervisor de wijziging in de console bevestigen, "
+            "of gebruik het token van een supervisor.",
+        )
+    if isinstance(error, InvalidActionRequest):
+        return ApiError(422, "De wijziging is niet geldig.", error.errors)
+    assert isinstance(error, ActionError)
+    return ApiError(409, error.user_message)
+
+
+@bp.post("/actions/<int:action_id>/update")
+@token_required
+def api_update(action_id: int):
+    """An update (vervolgbericht): a new description and/or free text; what is not given stays."""
+    body = _json_body()
+    description = body.get("description")
+    free_text = body.get("free_text")
+    if description is not None and not isinstance(description, dict):
+        raise ApiError(422, "description moet een object zijn.", {"description": "Ongeldig signalement."})
+    if free_text is not None and not isinstance(free_text, str):
+        raise ApiError(422, "free_text moet tekst zijn.", {"free_text": "Ongeldige tekst."})
+    with current_db().session() as s:
+        action = _own_action(s, action_id)
+        structured = (
+            dict(action.description or {})
+            if description is None
+            else {
+                str(k): ("on" if v is True else v)
+                for k, v in description.items()
+                if v not in (None, "", False)
+            }
+        )
+        try:
+            revision = send_update(
+                s,
+                action,
+                g.api_operator,
+                structured,
+                action.free_text or "" if free_text is None else free_text,
+                current_clock(),
+                current_settings(),
+                ip=client_ip(),
+            )
+        except (ActionError, InvalidActionRequest) as error:
+            s.rollback()
+            raise _change_refused(error) from error
+        return jsonify(
+            {
+                "revision": revision_json(revision),
+                "action": action_json(s, s.get(Action, action_id), detail=True),
+            }
+        )
+
+
+def _area_from_json(s, action: Action, body: dict) -> tuple[float, float, int, str]:
+    """The changed circle: `location` (lat/lon or postcode + house_number, as when creating) and
+    `radius_m`; what is not given stays as it is."""
+    location = body.get("location") or {}
+    if not isinstance(location, dict):
+        raise ApiError(422, "location moet een object zijn.", {"location": "Ongeldige locatie."})
+    lat, lon = location.get("lat", action.lat), location.get("lon", action.lon)
+    label = location.get("label", action.location_label or "")
+    if "lat" not in location and location.get("postcode"):
+        if parse_int(location.get("house_number"), minimum=1, maximum=MAX_HOUSE_NUMBER) is None:
+            raise ApiError(422, "De wijziging is niet geldig.", {"location": HOUSE_NUMBER_MESSAGE})
+        try:
+            point = locate_address(
+                s,
+                current_settings(),
+                str(location.get("postcode", "")),
+                str(location.get("house_number", "")),
+                str(location.get("addition", "")),
+            )
+        except InvalidActionRequest as invalid:
+            raise ApiError(422, "De wijziging is niet geldig.", invalid.errors) from invalid
+        lat, lon, label = point.lat, point.lon, location.get("label") or point.label
+    try:
+        return checked_area(lat, lon, body.get("radius_m", action.radius_m), label)
+    except InvalidActionRequest as invalid:
+        raise ApiError(422, "De wijziging is niet geldig.", invalid.errors) from invalid
+
+
+@bp.post("/actions/<int:action_id>/area/preview")
+@token_required
+def api_area_preview(action_id: int):
+    """How many contact points a wider or moved circle adds (nothing is saved)."""
+    body = _json_body()
+    with current_db().session() as s:
+        action = _own_action(s, action_id)
+        lat, lon, radius, label = _area_from_json(s, action, body)
+        try:
+            result = preview_area(
+                s, action, lat, lon, radius, label, current_clock().now(), current_settings()
+            )
+        except ActionError as error:
+            raise _change_refused(error) from error
+        finally:
+            s.rollback()
+        return jsonify(
+            {
+                "added": result.added,
+                "total": result.total,
+                "needs_supervisor": result.needs_supervisor,
+                "location": {"lat": result.lat, "lon": result.lon, "label": result.location_label},
+                "radius_m": result.radius_m,
+            }
+        )
+
+
+@bp.post("/actions/<int:action_id>/area")
+@token_required
+def api_area(action_id: int):
+    """Widen the circle or move its point, with `expected_added` (the preview's `added`)
+    confirmed; only contact points not asked before are added."""
+    body = _json_body()
+    expected = body.get("expected_added")
+    if not isinstance(expected, int) or isinstance(expected, bool):
+        raise ApiError(
+            422,
+            "expected_added (het bevestigde aantal nieuwe ontvangers) ontbreekt.",
+            {"expected_added": "Geef het aantal uit het voorbeeld mee."},
+        )
+    with current_db().session() as s:
+        action = _own_action(s, action_id)
+        lat, lon, radius, label = _area_from_json(s, action, body)
+        try:
+            revision = change_area(
+                s,
+                action,
+                g.api_operator,
+                lat,
+                lon,
+                radius,
+                label,
+                current_clock(),
+                current_settings(),
+                expected_added=expected,
+                ip=client_ip(),
+            )
+        except (ActionError, InvalidActionRequest) as error:
+            s.rollback()
+            raise _change_refused(error) from error
+        return jsonify(
+            {
+                "revision": revision_json(revision),
+                "action": action_json(s, s.get(Action, action_id), detail=True),
+            }
+        )

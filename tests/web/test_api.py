@@ -107,3 +107,66 @@ def test_oversized_action_via_api_needs_a_supervisor(api, settings):
 def test_post_without_csrf_is_fine_for_the_api_but_not_for_the_console(api, client):
     assert api("POST", "/api/v1/preview", BODY).status_code == 200
     assert client.post("/actions/preview", data={}).status_code in (400, 401)
+
+
+def _running(api, radius_m: int) -> tuple[int, int]:
+    body = api("POST", "/api/v1/actions", {**BODY, "radius_m": radius_m}).get_json()
+    action_id, total = body["action"]["id"], body["preview"]["total"]
+    started = api("POST", f"/api/v1/actions/{action_id}/start", {"expected_total": total})
+    assert started.status_code == 200, started.get_json()
+    return action_id, total
+
+
+def test_a_running_action_is_updated_and_widened_through_the_api(api, db):
+    action_id, total = _running(api, 500)
+    update = {"description": {**BODY["description"], "features": "deuk in de achterklep"}}
+    updated = api("POST", f"/api/v1/actions/{action_id}/update", update)
+    assert updated.status_code == 200, updated.get_json()
+    revision = updated.get_json()["revision"]
+    # Nobody was reached yet: no short updates, every pending delivery carries the new text.
+    assert (revision["number"], revision["kind"]) == (1, "update")
+    assert (revision["updates_queued"], revision["pending_with_new_text"]) == (0, total)
+    assert "deuk in de achterklep" in updated.get_json()["action"]["voice_text"]
+    refused = api("POST", f"/api/v1/actions/{action_id}/update", {"description": {"make": "<b>"}})
+    assert refused.status_code == 422 and "d_make" in refused.get_json()["errors"]
+    assert api("POST", f"/api/v1/actions/{action_id}/update", {"description": "rood"}).status_code == 422
+
+    wider = {"radius_m": 1500}
+    preview = api("POST", f"/api/v1/actions/{action_id}/area/preview", wider).get_json()
+    assert preview["added"] > 0 and preview["total"] == total + preview["added"]
+    assert api("POST", f"/api/v1/actions/{action_id}/area", wider).status_code == 422  # not confirmed
+    stale = api(
+        "POST", f"/api/v1/actions/{action_id}/area", {**wider, "expected_added": preview["added"] + 1}
+    )
+    assert stale.status_code == 409
+    assert (
+        api("POST", f"/api/v1/actions/{action_id}/area", {"radius_m": 10, "expected_added": 1}).status_code
+        == 422
+    )
+    changed = api("POST", f"/api/v1/actions/{action_id}/area", {**wider, "expected_added": preview["added"]})
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json()["revision"]["recipients_added"] == preview["added"]
+    # The same circle again adds nobody: refused, nothing planned twice.
+    again = api("POST", f"/api/v1/actions/{action_id}/area", {**wider, "expected_added": 0})
+    assert again.status_code == 409
+
+    read = api("GET", f"/api/v1/actions/{action_id}").get_json()["action"]
+    assert [(r["number"], r["kind"]) for r in read["revisions"]] == [(1, "update"), (2, "area")]
+    assert read["radius_m"] == 1500 and read["figures"]["recipients"] == total + preview["added"]
+    with db.session() as s:
+        events = list(s.scalars(select(AuditEvent.event)))
+    assert events.count("action.updated") == 1 and events.count("action.area_changed") == 1
+
+    api("POST", f"/api/v1/actions/{action_id}/end", {"outcome": "vehicle_found"})
+    assert api("POST", f"/api/v1/actions/{action_id}/update", update).status_code == 409
+
+
+def test_widening_beyond_the_limits_through_the_api_needs_a_supervisor(api, settings):
+    action_id, _total = _running(api, 500)
+    settings.max_radius_without_supervisor_m = 1000
+    preview = api("POST", f"/api/v1/actions/{action_id}/area/preview", {"radius_m": 1500}).get_json()
+    assert preview["needs_supervisor"] is True
+    response = api(
+        "POST", f"/api/v1/actions/{action_id}/area", {"radius_m": 1500, "expected_added": preview["added"]}
+    )
+    assert response.status_code == 403 and "supervisor" in response.get_json()["error"]

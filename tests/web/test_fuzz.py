@@ -293,6 +293,10 @@ API = [
     ("POST", "/api/v1/actions/{draft}/start"),
     ("POST", "/api/v1/actions/{id}/start"),
     ("POST", "/api/v1/actions/{id}/end"),
+    ("POST", "/api/v1/actions/{running}/update"),
+    ("POST", "/api/v1/actions/{running}/area/preview"),
+    ("POST", "/api/v1/actions/{running}/area"),
+    ("POST", "/api/v1/actions/{id}/area"),
 ]
 
 
@@ -311,6 +315,7 @@ def test_api_with_generated_json(world, method, path):
             optional={
                 **{key: json_values for key in API_BODY},
                 "expected_total": json_values,
+                "expected_added": json_values,
                 "outcome": json_values,
                 "note": json_values,
             },
