@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     or_,
     true,
 )
@@ -188,6 +189,11 @@ class ControlRoom(Timestamped, Base):
     # The call queue callers on the call-back number wait in (Asterisk app_queue name, Twilio
     # queue name); null: they are put through to the transfer target directly.
     callback_queue: Mapped[str | None] = mapped_column(String(80))
+    # With a queue: a caller about an action rings its own centralist's desk first (when that
+    # centralist is available and not talking to another caller), then joins the queue.
+    callback_own_centralist_first: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     # Local-time window without voice calls; null means the global setting applies.
     quiet_hours_start: Mapped[str | None] = mapped_column(String(5))
     quiet_hours_end: Mapped[str | None] = mapped_column(String(5))

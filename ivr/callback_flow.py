@@ -25,7 +25,10 @@
                                 then put through, or "call 112" when that is not possible
 
 The control room's call queue (ControlRoom.callback_queue set): instead of the offer and the
-direct transfer, the caller joins the queue (row: waiting) and hears their position and the
+direct transfer, the caller joins the queue (when the room rings the action's own centralist
+first, `callback_own_centralist_first`, and that centralist is available and not talking to
+another caller, their desk rings OWN_CENTRALIST_RING_S first: answered, the conversation; not,
+the queue) (row: waiting) and hears their position and the
 expected wait, then the hold announcement ("press 1 to record instead") while waiting
 (Asterisk app_queue, Twilio <Enqueue>). A centralist takes the call (connected; the PBX says so
 at once, `callback_line.queue.note_answered`), the caller presses 1 or waits QUEUE_MAX_WAIT_S
@@ -69,7 +72,7 @@ from callback_line.caller import (
 from callback_line.queue import expected_wait_minutes, queue_position, room_queue
 from callback_line.recordings import COMPLETE, FAILED, NONE, clip, file_recording, recording_space
 from config.logging import log_event
-from db.models import Action, Sighting
+from db.models import Action, ControlRoom, Operator, Sighting
 from ivr.flow import (
     Branch,
     CallEnv,
@@ -381,6 +384,71 @@ def _queue(env: CallEnv, ctx: Mapping) -> str | None:
     return room_queue(env.session, room_id) if isinstance(room_id, int) else None
 
 
+def _own_centralist(env: CallEnv, ctx: Mapping) -> Operator | None:
+    """The centralist who started the chosen action, when the room rings them first and they
+    can take a call now: active, available (presence), with a desk of their own, and not
+    talking to another caller of the line (the queue's connected rows say so)."""
+    room = env.session.get(ControlRoom, ctx["room_id"]) if isinstance(ctx.get("room_id"), int) else None
+    action = env.session.get(Action, ctx["action_id"]) if "action_id" in ctx else None
+    if (
+        room is None
+        or not room.callback_own_centralist_first
+        or action is None
+        or action.started_by_id is None
+    ):
+        return None
+    operator = env.session.get(Operator, action.started_by_id)
+    if operator is None or not operator.active or not operator.available or not operator.transfer_target:
+        return None
+    talking = env.session.scalar(
+        select(Sighting.id).where(
+            Sighting.line_state == line_states.CONNECTED,
+            Sighting.ended_at.is_(None),
+            Sighting.answered_by == operator.transfer_target,
+        )
+    )
+    return None if talking is not None else operator
+
+
+def own_centralist_route(env: CallEnv, ctx: Mapping) -> str:
+    """own: ring the action's own centralist first; queue: straight into the room's queue."""
+    return "own" if _own_centralist(env, ctx) is not None else "queue"
+
+
+def own_centralist_target(env: CallEnv, ctx: Mapping) -> str:
+    operator = _own_centralist(env, ctx)
+    if operator is None or not operator.transfer_target:
+        raise FlowError("call-back flow: the action's centralist cannot take the call")
+    return operator.transfer_target
+
+
+def store_own_centralist_result(env: CallEnv, ctx: Mapping, happened: Input) -> dict:
+    """The own centralist answered (the row says connected, to them) or not: then the caller
+    joins the queue, and the unanswered ring is only remembered on the row."""
+    sighting = _row(env, ctx)
+    status = "answered" if happened.answered else (happened.status or "failed")[:34]
+    sighting.transfer_result = f"own:{status}"
+    if happened.answered:
+        action = env.session.get(Action, ctx["action_id"])
+        operator = (
+            env.session.get(Operator, action.started_by_id) if action and action.started_by_id else None
+        )
+        sighting.transferred = True
+        desk = operator.transfer_target if operator is not None else None
+        sighting.answered_by = desk[:120] if desk else None
+        line_states.advance(sighting, line_states.CONNECTED, env.clock.now())
+    env.session.commit()
+    log_event(
+        logger,
+        "callback.own_centralist",
+        sighting_id=sighting.id,
+        action_id=sighting.action_id,
+        answered=bool(happened.answered),
+        transfer_result=status,
+    )
+    return {"sighting_id": sighting.id}
+
+
 def queue_name(env: CallEnv, ctx: Mapping) -> str:
     name = _queue(env, ctx)
     if not name:
@@ -495,6 +563,9 @@ HANDLERS: dict[str, Handler] = {
     "join_queue": join_queue,
     "queue_announcement": queue_announcement,
     "store_queue_result": store_queue_result,
+    "own_centralist_route": own_centralist_route,
+    "own_centralist_target": own_centralist_target,
+    "store_own_centralist_result": store_own_centralist_result,
     "start_recording": start_recording,
     "close_call": close_call,
 }
@@ -503,6 +574,9 @@ HANDLERS: dict[str, Handler] = {
 # The longest a caller waits in the queue before being offered the recording (Asterisk's
 # Queue() timeout, Twilio's wait loop): a control room under load still hears every caller.
 QUEUE_MAX_WAIT_S = 120
+# How long the action's own centralist's desk rings before the caller joins the queue
+# (ControlRoom.callback_own_centralist_first).
+OWN_CENTRALIST_RING_S = 15
 
 
 def _space_check(node_id: str, record: str) -> Branch:
@@ -559,7 +633,19 @@ CALLBACK_FLOW = Flow.build(
         Branch(
             "can_transfer",
             decide="transfer_route",
-            branches={"queue": "queue", "direct": "transfer_or_record", "no": "check_space_unreachable"},
+            branches={"queue": "own_first", "direct": "transfer_or_record", "no": "check_space_unreachable"},
+        ),
+        Branch(
+            "own_first", decide="own_centralist_route", branches={"own": "own_centralist", "queue": "queue"}
+        ),
+        Transfer(
+            "own_centralist",
+            prompts=(Say("callback_transfer"),),
+            target="own_centralist_target",
+            on_answered="end",
+            on_failed="queue",
+            timeout_s=OWN_CENTRALIST_RING_S,
+            on_result="store_own_centralist_result",
         ),
         Queue(
             "queue",

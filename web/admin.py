@@ -35,6 +35,7 @@ from db.models import (
     Sighting,
     Trunk,
 )
+from ivr.callback_flow import OWN_CENTRALIST_RING_S
 from web.auth import ROLE_LABELS, current_operator, end_sessions, login_required
 from web.common import client_ip
 from web.ops import backend_reason, backend_unreachable, degraded_reason, readiness
@@ -379,6 +380,7 @@ def _room_fields(form) -> dict:
         "transfer_target": target,
         "callback_number": callback_number or None,
         "callback_queue": queue or None,
+        "callback_own_centralist_first": bool(queue) and form.get("callback_own_centralist_first") == "on",
         "quiet_hours_start": start or None,
         "quiet_hours_end": end or None,
     }
@@ -389,7 +391,7 @@ def _room_fields(form) -> dict:
 def rooms():
     with current_db().session() as s:
         rows = s.scalars(select(ControlRoom).order_by(ControlRoom.name)).all()
-    return render_template("admin/rooms.html", rooms=rows)
+    return render_template("admin/rooms.html", rooms=rows, own_ring_s=OWN_CENTRALIST_RING_S)
 
 
 def _save_named(s, model, row_id: int | None, fields: dict, clash_message: str):

@@ -15,10 +15,10 @@ from sqlalchemy import select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "ivr"))
 
 from test_twiml_callback_walks import engine_summary, twiml_or_record
-from twilio_seed import OUR_NUMBER, seed_wave
+from twilio_seed import CENTRALIST, OUR_NUMBER, seed_wave
 
-from db.models import ControlRoom, Sighting
-from ivr.callback_flow import CALLBACK_FLOW, QUEUE_MAX_WAIT_S
+from db.models import ControlRoom, Operator, Sighting
+from ivr.callback_flow import CALLBACK_FLOW, OWN_CENTRALIST_RING_S, QUEUE_MAX_WAIT_S
 from ivr.flow import CallEnv, Engine, Input, QueueOutcome, QueueStep, walk
 from ivr.twiml import dequeue
 from tests.support.fake_twilio import silence_wav
@@ -210,3 +210,83 @@ def test_a_centralists_phone_takes_the_caller_and_the_row_says_connected_at_once
     with db.session() as s:
         [row] = s.scalars(select(Sighting)).all()
     assert (row.line_state, row.wait_s, row.ended_at is not None) == ("connected", 25.0, True)
+
+
+# --- the action's own centralist first (ControlRoom.callback_own_centralist_first) --------------
+
+
+@pytest.fixture
+def own_first_wave(queued_wave, db):
+    with db.transaction() as s:
+        s.get(ControlRoom, queued_wave.room_id).callback_own_centralist_first = True
+    return queued_wave
+
+
+def _twilio_dial(document: str) -> tuple[str, str] | None:
+    dial = ET.fromstring(document).find("Dial")
+    if dial is None:
+        return None
+    return "".join(dial.itertext()).strip(), dial.get("timeout", "")
+
+
+@pytest.mark.parametrize("answers", [True, False])
+def test_the_actions_own_centralist_rings_first_then_the_queue_on_the_engine_and_on_twilio(
+    answers, db, clock, twilio_settings, live_app, fake_twilio, own_first_wave, tmp_path
+):
+    engine_inputs = [Input.transfer(answers, "answered" if answers else "no-answer")]
+    if not answers:
+        engine_inputs.append(Input.queued(QueueOutcome.ANSWERED, 20.0))
+    expected = engine_walk(db, clock, twilio_settings, engine_inputs, tmp_path)
+    assert expected[2][:2] == ("transfer", "own_centralist") and expected[2][3] == CENTRALIST
+    assert [step[:2] for step in expected[3:]] == ([] if answers else [("menu", "queue")]) + [
+        ("hangup", None)
+    ]
+
+    call = fake_twilio.incoming_call(CALLER, OUR_NUMBER, live_app.url("/twilio/voice/callback"))
+    assert fake_twilio.waiting_for(call.sid) == "Dial"
+    assert _twilio_dial(call.documents[-1][1]) == (CENTRALIST, str(OWN_CENTRALIST_RING_S))
+    assert fake_twilio.call(call.sid).dialed == [CENTRALIST]
+    if answers:
+        fake_twilio.dial_result(call.sid, "completed")
+    else:
+        fake_twilio.dial_result(call.sid, "no-answer")
+        assert fake_twilio.waiting_for(call.sid) == "Gather"  # the queue's announcement
+        fake_twilio.gather_timeout(call.sid)
+        assert fake_twilio.call(call.sid).queued_in == QUEUE
+        fake_twilio.dequeue(call.sid, 20)
+    assert fake_twilio.call(call.sid).ended
+    steps = [(u, doc) for u, doc in fake_twilio.call(call.sid).documents if "<Enqueue" not in doc]
+    seen = [without_expected_wait(twiml_or_record(u, doc)) for u, doc in steps if "ev=queue" not in doc]
+    assert seen == [without_expected_wait(step) for step in expected]
+
+    with db.session() as s:
+        rows = {x.provider: x for x in s.scalars(select(Sighting))}
+    for row in rows.values():
+        assert row.line_state == "connected" and row.transferred
+        if answers:
+            assert (row.transfer_result, row.answered_by) == ("own:answered", CENTRALIST)
+        else:
+            assert row.transfer_result == "queue:answered"
+
+
+@pytest.mark.parametrize("why", ["room_does_not", "unavailable", "talking"])
+def test_callers_go_straight_into_the_queue_when_the_own_centralist_cannot_take_them(
+    why, db, clock, twilio_settings, own_first_wave, tmp_path
+):
+    with db.transaction() as s:
+        if why == "room_does_not":
+            s.get(ControlRoom, own_first_wave.room_id).callback_own_centralist_first = False
+        elif why == "unavailable":
+            s.scalars(select(Operator)).one().available = False
+        else:  # already talking to a caller the queue gave them
+            s.add(
+                Sighting(
+                    control_room_id=own_first_wave.room_id,
+                    caller_number="+31612399002",
+                    received_at=clock.now(),
+                    line_state="connected",
+                    answered_by=CENTRALIST,
+                )
+            )
+    steps = engine_walk(db, clock, twilio_settings, [Input.queued(QueueOutcome.ANSWERED, 5.0)], tmp_path)
+    assert [step[:2] for step in steps[2:]] == [("menu", "queue"), ("hangup", None)]

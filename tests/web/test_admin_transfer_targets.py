@@ -152,3 +152,27 @@ def test_a_room_gets_its_call_queue_and_call_back_number_checked_like_its_target
     # Empty: callers are put through directly again.
     client.post(room_url, data={**form, "callback_number": "", "callback_queue": ""})
     assert (room().callback_queue, room().callback_number) == (None, None)
+
+
+def test_a_room_with_a_queue_can_ring_the_actions_own_centralist_first(app, staff, db):
+    client, token = as_admin(app)
+    room_url = f"/beheer/meldkamers/{staff.control_room_id}"
+    form = {"csrf_token": token, "name": "Meldkamer Haaglanden", "transfer_target": "+31703456789"}
+
+    def own_first() -> bool:
+        with db.session() as s:
+            return s.get(ControlRoom, staff.control_room_id).callback_own_centralist_first
+
+    assert own_first() is False
+    page = client.get("/beheer/meldkamers").get_data(as_text=True)
+    assert "Bellers eerst naar de eigen centralist van de actie" in page
+    client.post(
+        room_url, data={**form, "callback_queue": "bn-haaglanden", "callback_own_centralist_first": "on"}
+    )
+    assert own_first() is True
+    assert 'name="callback_own_centralist_first" checked' in client.get("/beheer/meldkamers").get_data(
+        as_text=True
+    )
+    # Without a queue there is nothing to fall back to: the setting goes with it.
+    client.post(room_url, data={**form, "callback_queue": "", "callback_own_centralist_first": "on"})
+    assert own_first() is False
