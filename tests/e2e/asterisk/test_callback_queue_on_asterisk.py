@@ -216,3 +216,58 @@ def test_callers_queue_in_order_and_nobody_is_lost(queue_settings, queue_db, tmp
     assert desk_leg and desk_leg[0][0] < callee[0][0], (desk_invites, callee)
     with db.session() as s:
         assert s.get(Sighting, gave_up.id).called_back_by_id == wave.operator_id
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_the_actions_own_centralist_rings_first_and_an_unreachable_desk_falls_back_to_the_queue(
+    queue_settings, queue_db, tmp_path
+):
+    """A room that rings the action's own centralist first: the first caller is put through to
+    the desk of the centralist who started the action (not through the queue); when that desk
+    cannot be reached (a desk the dialplan does not allow), the next caller joins the queue."""
+    settings, db = queue_settings, queue_db
+    wave = seed_alert_wave(db, ["+31611000011", "+31611000012"], state=DeliveryState.COMPLETED)
+    with db.transaction() as s:
+        room = s.get(ControlRoom, wave.room_id)
+        room.callback_queue, room.callback_own_centralist_first = QUEUE, True
+    prerender_prompts(settings, [])
+    desks = AsteriskDeskPhones(settings)
+    for desk in OTHER_DESKS:
+        desks.set_presence(desk, QUEUE, False, "e2e")
+    try:
+        with (
+            testbed.centralist_phone(tmp_path, hangup_after_ms=4_000),
+            AsteriskStack(settings, db) as stack,
+        ):
+            asterisk = settings.asterisk
+            testbed.point_inbound_calls_at(f"{asterisk.fastagi_host}:{asterisk.fastagi_port}")
+            for n, caller in enumerate(("31611000011", "31611000012")):
+                if n == 1:  # the action's centralist now sits at a desk the PBX will not dial
+                    with db.transaction() as s:
+                        s.get(Operator, wave.operator_id).transfer_target = OTHER_DESKS[0]
+                call = queue_caller(
+                    tmp_path,
+                    label=f"own-{n}",
+                    caller=caller,
+                    port=5091 + n,
+                    media_port=6300 + 20 * n,
+                    speak_after_ms=60_000,
+                    stay_ms=90_000,
+                ).start()
+                try:
+                    call.wait(timeout_s=90)
+                finally:
+                    call.stop()
+                wait_for(lambda: stack.server.active_calls == 0, 20, "the IVR to finish the call")
+    finally:
+        for desk in OTHER_DESKS:
+            desks.set_presence(desk, QUEUE, True, "e2e")
+
+    with db.session() as s:
+        rows = {r.caller_number: r for r in s.scalars(select(Sighting).order_by(Sighting.id))}
+    direct, queued = rows["+31611000011"], rows["+31611000012"]
+    assert (direct.line_state, direct.transfer_result) == (line_states.CONNECTED, "own:answered")
+    assert direct.answered_by == "PJSIP/burgernet-centralist" and direct.queued_at is None
+    assert (queued.line_state, queued.transfer_result) == (line_states.CONNECTED, "queue:answered")
+    assert queued.queued_at is not None and queued.answered_by == "PJSIP/burgernet-centralist"
+    assert len(invites(tmp_path / "centralist.messages.log")) == 2
