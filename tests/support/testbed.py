@@ -32,6 +32,13 @@ PRODUCTION_AMI_USER = "burgernet-production"
 PRODUCTION_AMI_SECRET = "testbed-production-ami-secret-7c1e5b0a"
 
 
+# The self-signed certificate of the testbed AMI's TLS port (scripts/asterisk-testbed tls_keys).
+AMI_TLS_CERT = (
+    Path(os.environ.get("BURGERNET_TESTBED_CHROOT") or PROJECT_ROOT / ".cache" / "asterisk-chroot")
+    / "etc/asterisk/keys/ami-testbed.crt"
+)
+
+
 class TestbedError(RuntimeError):
     """The testbed could not be built, started or used."""
 
@@ -52,6 +59,11 @@ class TestbedInstance:
     @property
     def ami_port(self) -> int:
         return 5038 + self.offset
+
+    @property
+    def ami_tls_port(self) -> int:
+        """AMI over TLS (config/asterisk/testbed/manager.conf), certificate AMI_TLS_CERT."""
+        return 5039 + self.offset
 
     @property
     def sip_port(self) -> int:

@@ -20,7 +20,7 @@ from config.clock import SystemClock
 from db.models import Delivery, DeliveryEvent, Participant, ParticipantStatus
 from deliveries.call_backend import CallEventType as T
 from deliveries.call_backend import CallRequest
-from dialer.backends.asterisk import AsteriskBackend
+from dialer.backends.asterisk import AmiError, AmiLink, AsteriskBackend
 from ivr.fastagi import build_server
 from tests.support import testbed
 from tests.support.asterisk_stack import seed_alert_wave
@@ -338,4 +338,44 @@ def test_the_trunk_limit_counts_every_leg_and_refuses_beyond_it(phones, ami_sett
     refused = terminal[4402][0]
     assert (refused.type, refused.detail["q850"]) == (T.FAILED, 34), refused
     assert T.RINGING not in event_log.types(4402)
+    wait_until_no_channels()
+
+
+def test_the_ami_link_runs_over_tls_and_trusts_only_the_pbxs_certificate(phones, ami_settings, event_log):
+    """A platform on another host reaches the AMI over TLS (manager.conf tlsenable, settings
+    ami_tls): the calls and their events go through it; a client that does not trust the PBX's
+    certificate is refused; the TLS port says nothing in the clear."""
+    wait_until_no_channels()
+    tls = ami_settings.model_copy(
+        update={
+            "ami_port": testbed.TestbedInstance(1).ami_tls_port,
+            "ami_tls": True,
+            "ami_tls_ca_file": str(testbed.AMI_TLS_CERT),
+        }
+    )
+    with socket.create_connection(("127.0.0.1", tls.ami_port), timeout=5) as plain:
+        plain.settimeout(2)
+        try:
+            greeting = plain.recv(200)
+        except TimeoutError:
+            greeting = b""
+    assert b"Asterisk Call Manager" not in greeting, greeting
+
+    untrusted = AmiLink(tls.model_copy(update={"ami_tls_ca_file": ""}), "untrusted", "off")
+    with pytest.raises(AmiError, match="(?i)certificate"):
+        untrusted.connect()
+
+    agi = SilentFastAgi()
+    backend = AsteriskBackend(tls.model_copy(update={"fastagi_port": agi.port}), caller_id=CALLER_ID)
+    backend.start(event_log)
+    try:
+        backend.originate(
+            CallRequest(4343, "+31690004343", CALLER_ID, timeout_s=5, variables={"max_call_s": "6"})
+        )
+        terminal = event_log.wait_terminal([4343], timeout_s=25)
+    finally:
+        backend.stop()
+    assert agi.connected.is_set()
+    assert T.ANSWERED in event_log.types(4343) or T.MACHINE in event_log.types(4343), event_log.types(4343)
+    assert terminal[4343], terminal
     wait_until_no_channels()
