@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from actions.errors import ActionError
@@ -23,6 +23,7 @@ from db.models import (
     Delivery,
     DeliveryKind,
     DeliveryState,
+    MessageHeard,
     Operator,
     PhoneKind,
 )
@@ -206,7 +207,10 @@ _DEFAULTS = {
 def reached_contact_rows(session: Session, action_id: int) -> list[tuple]:
     """The contact points an action's alert reached, as `insert_deliveries` rows, nearest
     first: whom an outcome message or an update goes to. Those who opted out during the
-    alert are left out."""
+    alert are left out, and so are calls answered and ended before any of the message was
+    heard (MessageHeard.NONE) without a key that answered it: an update or an outcome of an
+    alert they never heard would only confuse. A call whose hearing is not known (in
+    progress, or made before it was recorded) still counts, as does one acknowledged."""
     reached = session.execute(
         select(
             Delivery.participant_id,
@@ -222,6 +226,9 @@ def reached_contact_rows(session: Session, action_id: int) -> list[tuple]:
             Delivery.state.in_(REACHED - {DeliveryState.OPTED_OUT}),
             Delivery.target.is_not(None),
             Delivery.opt_out_requested.is_(False),
+            or_(
+                Delivery.heard.is_(None), Delivery.heard != MessageHeard.NONE, Delivery.acknowledged.is_(True)
+            ),
         )
         .order_by(Delivery.rank)
     ).all()

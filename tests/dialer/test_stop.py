@@ -19,6 +19,7 @@ from db.models import (
     DeliveryEvent,
     DeliveryKind,
     DeliveryState,
+    MessageHeard,
 )
 from deliveries.states import IN_FLIGHT
 from dialer.jobs import end_stale_actions, send_due_outcome_messages
@@ -35,7 +36,7 @@ def states(db, kind=DeliveryKind.ALERT):
         )
 
 
-def start_wave(db, room, clock, settings, n=40):
+def start_wave(db, room, clock, settings, n=40, simulate_ivr=False):
     settings.dialer.channels, settings.dialer.cps = 6, 6.0
     with db.session() as s:
         action = make_action(s, room, clock=clock)
@@ -43,7 +44,7 @@ def start_wave(db, room, clock, settings, n=40):
         make_deliveries(s, action, 3, channel=Channel.SMS, prefix="+3161")
         s.commit()
         action_id = action.id
-    worker, network = simulated_worker(db, clock, settings)
+    worker, network = simulated_worker(db, clock, settings, simulate_ivr=simulate_ivr)
     for _ in range(30):  # 6 seconds into the wave: some calls answered, some ringing
         worker.tick()
         clock.advance(0.2)
@@ -114,7 +115,8 @@ def test_unknown_outcome_is_refused(db, room, clock, settings):
 
 def test_outcome_message_goes_to_everyone_reached_after_the_delay(db, room, clock, settings):
     settings.dialer.outcome_delay_s = 600
-    action_id, worker, network = start_wave(db, room, clock, settings, n=12)
+    # The participants' side of the calls runs (the simulated IVR): the calls say what was heard.
+    action_id, worker, network = start_wave(db, room, clock, settings, n=12, simulate_ivr=True)
     run_until_done(
         worker,
         network,
@@ -125,13 +127,16 @@ def test_outcome_message_goes_to_everyone_reached_after_the_delay(db, room, cloc
     end(db, action_id, clock, settings, outcome="found")
     with db.session() as s:
         assert send_due_outcome_messages(s, clock, settings) == 0  # not yet
-        reached = s.scalars(
-            select(Delivery.target).where(
+        answered = s.scalars(
+            select(Delivery).where(
                 Delivery.kind == DeliveryKind.ALERT,
                 Delivery.state.in_([S.COMPLETED, S.MACHINE, S.SENT]),
                 Delivery.opt_out_requested.is_(False),
             )
         ).all()
+        # Who answered and hung up before the message heard no alert: no outcome message.
+        heard_nothing = [d.target for d in answered if d.heard is MessageHeard.NONE]
+        reached = [d.target for d in answered if d.heard is not MessageHeard.NONE]
     clock.advance(600)
     with db.session() as s:
         assert send_due_outcome_messages(s, clock, settings) == len(reached) > 0
@@ -140,6 +145,7 @@ def test_outcome_message_goes_to_everyone_reached_after_the_delay(db, room, cloc
             select(Delivery.target).where(Delivery.kind == DeliveryKind.OUTCOME)
         ).all()
     assert sorted(outcome_targets) == sorted(reached)
+    assert not set(heard_nothing) & set(outcome_targets)
     run_until_done(worker, network, clock, db)
     done = states(db, DeliveryKind.OUTCOME)
     assert done.get(S.SENT, 0) == 3
