@@ -130,21 +130,35 @@ def values_from_json(body: dict) -> tuple[dict, dict]:
         "norms": {name: norms.get(name) is True for name in NORMS},
     }
     if (values["lat"] is None or values["lon"] is None) and location.get("postcode"):
-        if parse_int(location.get("house_number"), minimum=1, maximum=MAX_HOUSE_NUMBER) is None:
-            raise InvalidActionRequest({"location": HOUSE_NUMBER_MESSAGE})
-        with current_db().session() as s:
-            point = locate_address(
-                s,
-                settings,
-                str(location.get("postcode", "")),
-                str(location.get("house_number", "")),
-                str(location.get("addition", "")),
-            )
+        point = _geocoded(location)
         values["lat"], values["lon"] = point.lat, point.lon
         values["location_label"] = values["location_label"] or point.label
     return values, {
         str(k): ("on" if v is True else v) for k, v in description.items() if v not in (None, "", False)
     }
+
+
+def _geocoded(location: dict):
+    """The point of `location`'s postcode + house_number (+ addition), looked up like the
+    console's address search; InvalidActionRequest (field `location`) when it cannot be."""
+    if parse_int(location.get("house_number"), minimum=1, maximum=MAX_HOUSE_NUMBER) is None:
+        raise InvalidActionRequest({"location": HOUSE_NUMBER_MESSAGE})
+    with current_db().session() as s:
+        return locate_address(
+            s,
+            current_settings(),
+            str(location.get("postcode", "")),
+            str(location.get("house_number", "")),
+            str(location.get("addition", "")),
+        )
+
+
+def _confirmed_count(body: dict, key: str, what: str) -> int:
+    """The number of recipients the caller confirms (`expected_total`, `expected_added`)."""
+    value = body.get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ApiError(422, f"{key} ({what}) ontbreekt.", {key: "Geef het aantal uit het voorbeeld mee."})
+    return value
 
 
 def _validated(body: dict, *, require_norms: bool = True):
@@ -261,14 +275,7 @@ def api_create():
 @bp.post("/actions/<int:action_id>/start")
 @token_required
 def api_start(action_id: int):
-    body = _json_body()
-    expected = body.get("expected_total")
-    if not isinstance(expected, int) or isinstance(expected, bool):
-        raise ApiError(
-            422,
-            "expected_total (het bevestigde aantal ontvangers) ontbreekt.",
-            {"expected_total": "Geef het aantal uit het voorbeeld mee."},
-        )
+    expected = _confirmed_count(_json_body(), "expected_total", "het bevestigde aantal ontvangers")
     with current_db().session() as s:
         action = _own_action(s, action_id)
         try:
@@ -409,7 +416,7 @@ def api_update(action_id: int):
         )
 
 
-def _area_from_json(s, action: Action, body: dict) -> tuple[float, float, int, str]:
+def _area_from_json(action: Action, body: dict) -> tuple[float, float, int, str]:
     """The changed circle: `location` (lat/lon or postcode + house_number, as when creating) and
     `radius_m`; what is not given stays as it is."""
     location = body.get("location") or {}
@@ -417,21 +424,10 @@ def _area_from_json(s, action: Action, body: dict) -> tuple[float, float, int, s
         raise ApiError(422, "location moet een object zijn.", {"location": "Ongeldige locatie."})
     lat, lon = location.get("lat", action.lat), location.get("lon", action.lon)
     label = location.get("label", action.location_label or "")
-    if "lat" not in location and location.get("postcode"):
-        if parse_int(location.get("house_number"), minimum=1, maximum=MAX_HOUSE_NUMBER) is None:
-            raise ApiError(422, "De wijziging is niet geldig.", {"location": HOUSE_NUMBER_MESSAGE})
-        try:
-            point = locate_address(
-                s,
-                current_settings(),
-                str(location.get("postcode", "")),
-                str(location.get("house_number", "")),
-                str(location.get("addition", "")),
-            )
-        except InvalidActionRequest as invalid:
-            raise ApiError(422, "De wijziging is niet geldig.", invalid.errors) from invalid
-        lat, lon, label = point.lat, point.lon, location.get("label") or point.label
     try:
+        if "lat" not in location and location.get("postcode"):
+            point = _geocoded(location)
+            lat, lon, label = point.lat, point.lon, location.get("label") or point.label
         return checked_area(lat, lon, body.get("radius_m", action.radius_m), label)
     except InvalidActionRequest as invalid:
         raise ApiError(422, "De wijziging is niet geldig.", invalid.errors) from invalid
@@ -444,7 +440,7 @@ def api_area_preview(action_id: int):
     body = _json_body()
     with current_db().session() as s:
         action = _own_action(s, action_id)
-        lat, lon, radius, label = _area_from_json(s, action, body)
+        lat, lon, radius, label = _area_from_json(action, body)
         try:
             result = preview_area(
                 s, action, lat, lon, radius, label, current_clock().now(), current_settings()
@@ -470,16 +466,10 @@ def api_area(action_id: int):
     """Widen the circle or move its point, with `expected_added` (the preview's `added`)
     confirmed; only contact points not asked before are added."""
     body = _json_body()
-    expected = body.get("expected_added")
-    if not isinstance(expected, int) or isinstance(expected, bool):
-        raise ApiError(
-            422,
-            "expected_added (het bevestigde aantal nieuwe ontvangers) ontbreekt.",
-            {"expected_added": "Geef het aantal uit het voorbeeld mee."},
-        )
+    expected = _confirmed_count(body, "expected_added", "het bevestigde aantal nieuwe ontvangers")
     with current_db().session() as s:
         action = _own_action(s, action_id)
-        lat, lon, radius, label = _area_from_json(s, action, body)
+        lat, lon, radius, label = _area_from_json(action, body)
         try:
             revision = change_area(
                 s,
