@@ -141,19 +141,29 @@ def _item(row, now: datetime) -> LineCall:
     )
 
 
-def close_stale(session: Session, now: datetime, max_wait_s: int, max_ivr_s: int = 900) -> int:
+def close_stale(
+    session: Session, now: datetime, max_wait_s: int, max_ivr_s: int = 900, max_talk_s: int = 3600
+) -> int:
     """End the rows of calls that can no longer end themselves: waiting longer than the queue's
-    maximum (plus a minute), or in the menus or recording for longer than `max_ivr_s`. Their
-    FastAGI connection was lost (a restart mid-call). They become missed callers. Returns how
-    many rows were closed (committed)."""
+    maximum (plus a minute), in the menus or recording for longer than `max_ivr_s`, or "in
+    conversation" for longer than `max_talk_s`. Their FastAGI connection was lost (a restart
+    mid-call). The first become missed callers; a conversation keeps "connected" and gets its
+    end, so it leaves the console's list of who is talking. Returns how many rows were closed
+    (committed)."""
     waiting_before = now - timedelta(seconds=max_wait_s + 60)
     open_before = now - timedelta(seconds=max_ivr_s)
+    talking_before = now - timedelta(seconds=max_talk_s)
     rows = session.scalars(
         select(Sighting).where(
             ((Sighting.line_state == line_states.WAITING) & (Sighting.queued_at < waiting_before))
             | (
                 Sighting.line_state.in_((line_states.IVR, line_states.RECORDING))
                 & (Sighting.received_at < open_before)
+            )
+            | (
+                (Sighting.line_state == line_states.CONNECTED)
+                & Sighting.ended_at.is_(None)
+                & (Sighting.received_at < talking_before)
             )
         )
     ).all()
@@ -168,16 +178,18 @@ def close_stale(session: Session, now: datetime, max_wait_s: int, max_ivr_s: int
 def close_hung_up(session: Session, provider: str, call_id: str, now: datetime) -> list[Sighting]:
     """The provider says this call to the call-back line is over (Twilio's status callback of
     the number): the rows still in the menus or in the queue end now (missed, or connected if
-    a centralist took the call), instead of when `close_stale` finds them. A row that is
-    recording is left to the recording's own callback, which files what the caller said.
-    Idempotent; committed; returns the rows it ended."""
+    a centralist took the call), and a conversation gets its end, instead of when
+    `close_stale` finds them. A row that is recording is left to the recording's own
+    callback, which files what the caller said. Idempotent; committed; returns the rows it
+    ended."""
     if not call_id:
         return []
     rows = session.scalars(
         select(Sighting).where(
             Sighting.provider == provider,
             Sighting.provider_call_id == call_id,
-            Sighting.line_state.in_((line_states.IVR, line_states.WAITING)),
+            Sighting.line_state.in_((line_states.IVR, line_states.WAITING))
+            | ((Sighting.line_state == line_states.CONNECTED) & Sighting.ended_at.is_(None)),
         )
     ).all()
     for sighting in rows:

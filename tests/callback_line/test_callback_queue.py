@@ -142,6 +142,22 @@ def test_calls_whose_ivr_was_lost_are_closed_as_missed(seeded, db, clock, settin
     assert rows(db)[0].wait_s >= QUEUE_MAX_WAIT_S
 
 
+def test_a_conversation_whose_ivr_was_lost_leaves_the_talking_list_after_an_hour(seeded, db, clock, settings):
+    with db.session() as s:
+        to_queue(env_for(s, clock, settings, call_id="lost-talking"))
+        assert note_answered(s, "test", "lost-talking", "PJSIP/burgernet-centralist", clock.now())
+        room_id = rows(db)[0].control_room_id
+        assert [c.caller_number for c in board(s, room_id, clock.now()).talking] == [PARTICIPANT_NUMBER]
+        clock.advance(QUEUE_MAX_WAIT_S + 61)
+        assert close_stale(s, clock.now(), QUEUE_MAX_WAIT_S) == 0  # talking is no waiting
+        clock.advance(3600)
+        assert close_stale(s, clock.now(), QUEUE_MAX_WAIT_S) == 1
+        assert board(s, room_id, clock.now()).talking == []
+    [row] = rows(db)
+    assert (row.line_state, row.answered_by) == ("connected", "PJSIP/burgernet-centralist")
+    assert row.ended_at is not None
+
+
 def test_the_transition_table_refuses_going_back_from_an_end():
     now = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
     row = Sighting(id=1, line_state="connected")

@@ -187,6 +187,30 @@ def test_the_status_of_a_call_that_ended_itself_changes_nothing(
     assert row.line_state == "recorded" and row.recording_path
 
 
+def test_a_conversation_whose_end_twilio_never_sent_to_the_flow_is_ended_by_the_numbers_status(
+    db, twilio_settings, live_app, fake_twilio, queued_wave
+):
+    """A centralist took the caller (the queue-answered webhook) but the <Enqueue> action that
+    would end the flow never came: the number's status callback ends the conversation, so it
+    leaves the console's list of who is talking."""
+    call = fake_twilio.incoming_call(
+        CALLER, OUR_NUMBER, live_app.url("/twilio/voice/callback"), live_app.url("/twilio/callback-status")
+    )
+    fake_twilio.gather_timeout(call.sid)
+    fake_twilio.post_webhook(
+        live_app.url("/twilio/queue-answered"), {"CallSid": call.sid, "DequeingCallSid": "CA" + "d" * 32}
+    )
+    with db.session() as s:
+        [row] = s.scalars(select(Sighting)).all()
+    assert (row.line_state, row.ended_at) == ("connected", None)
+    fake_twilio.post_webhook(
+        live_app.url("/twilio/callback-status"), fake_twilio._call_params(call, CallStatus="completed")
+    )
+    with db.session() as s:
+        [row] = s.scalars(select(Sighting)).all()
+    assert row.line_state == "connected" and row.ended_at is not None
+
+
 def test_a_centralist_takes_the_next_caller_with_dial_queue():
     assert dequeue(QUEUE).endswith("<Response><Dial><Queue>burgernet-callback</Queue></Dial></Response>")
 
