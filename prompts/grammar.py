@@ -71,8 +71,10 @@ def _is_lone_adjective(phrase: str) -> bool:
     if len(words) == 2 and words[0] in _DETERMINERS:
         words = words[1:]
     word = words[0] if len(words) == 1 else ""
-    # A diminutive ("petje", "jasje", "truitje") is a noun, not an adjective like "rode".
-    return word.endswith("e") and not word.endswith("je") and word not in _SINGULAR_WORDS
+    # A diminutive ("petje", "jasje", "truitje") is a noun, not an adjective like "rode";
+    # "oranje" is the colour.
+    diminutive = word.endswith("je") and word != "oranje"
+    return word.endswith("e") and not diminutive and word not in _SINGULAR_WORDS
 
 
 def _needs_article(phrase: str) -> bool:

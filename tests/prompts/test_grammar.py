@@ -41,6 +41,8 @@ CALLBACK = "0800-0011"
         ("petje", "een petje"),
         ("blauw jasje en witte sokjes", "een blauw jasje en witte sokjes"),
         ("rokje of broekje", "een rokje of een broekje"),
+        ("oranje en blauwe jas", "een oranje en blauwe jas"),  # a colour, not a diminutive
+        ("oranje hesje", "een oranje hesje"),
     ],
 )
 def test_articles_for_noun_phrases(typed, phrase):
