@@ -90,7 +90,13 @@ def final_state(sighting: Sighting) -> str:
 
 
 def close(sighting: Sighting, now: datetime) -> str:
-    """The call is over: move the row to the end its facts say (connected, recorded, missed)."""
+    """The call is over: move the row to the end its facts say (connected, recorded, missed).
+
+    One correction of an end: a row the provider's status closed as missed while its transfer
+    was still being reported (Twilio's status callback can come before the <Dial> action) is
+    connected once the transfer says it was answered."""
+    if sighting.line_state == MISSED and sighting.transferred:
+        sighting.line_state = CONNECTED
     end = final_state(sighting)
     if sighting.line_state is None:
         sighting.line_state = IVR

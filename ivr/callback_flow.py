@@ -25,16 +25,16 @@
                                 then put through, or "call 112" when that is not possible
 
 The control room's call queue (ControlRoom.callback_queue set): instead of the offer and the
-direct transfer, the caller joins the queue (when the room rings the action's own centralist
-first, `callback_own_centralist_first`, and that centralist is available and not talking to
-another caller, their desk rings OWN_CENTRALIST_RING_S first: answered, the conversation; not,
-the queue) (row: waiting) and hears their position and the
+direct transfer, the caller joins the queue (row: waiting) and hears their position and the
 expected wait, then the hold announcement ("press 1 to record instead") while waiting
 (Asterisk app_queue, Twilio <Enqueue>). A centralist takes the call (connected; the PBX says so
 at once, `callback_line.queue.note_answered`), the caller presses 1 or waits QUEUE_MAX_WAIT_S
 (record after the beep), or nobody can take it (the "cannot be reached, record" path). Every
 call's row then ends connected, recorded or missed (with the wait) in `close_call`, the flow's
-`on_end`, whether the flow or the caller hung up (`callback_line.line_states`).
+`on_end`, whether the flow or the caller hung up (`callback_line.line_states`). A room that
+rings the action's own centralist first (`callback_own_centralist_first`) puts a caller about
+an action through to the desk of the centralist who started it, for OWN_CENTRALIST_RING_S,
+before the queue, when that centralist is available and not talking to another caller.
 
 State lives in the database first: every call to the line is one Sighting row from its first
 prompt on (a caller who hangs up during the welcome is a row with recording_status 'none'),

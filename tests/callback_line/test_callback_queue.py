@@ -158,6 +158,30 @@ def test_a_conversation_whose_ivr_was_lost_leaves_the_talking_list_after_an_hour
     assert row.ended_at is not None
 
 
+def test_a_transfer_answered_after_the_provider_said_the_call_was_over_is_connected(
+    seeded, db, clock, settings
+):
+    """Twilio's status callback may come before the <Dial> action of a transfer: the row is
+    closed as missed first, then the transfer's answer makes it connected."""
+    from callback_line.queue import close_hung_up
+
+    with db.transaction() as s:
+        for room in s.scalars(select(ControlRoom)):
+            room.callback_queue = None  # put through directly
+    with db.session() as s:
+        env = env_for(s, clock, settings, call_id="CA-race")
+        turn = ENGINE.start(env)
+        turn = ENGINE.resume(turn.state, Input.done(), env)  # the welcome
+        turn = ENGINE.resume(turn.state, Input.done(), env)  # the one action
+        turn = ENGINE.resume(turn.state, Input.timeout(), env)  # no 1: put through
+        assert type(turn.step).__name__ == "TransferStep"
+        assert [r.line_state for r in close_hung_up(s, "test", "CA-race", clock.now())] == ["missed"]
+        turn = ENGINE.resume(turn.state, Input.transfer(True, "completed"), env)
+        assert turn.step.final
+    [row] = rows(db)
+    assert (row.line_state, row.transferred) == ("connected", True)
+
+
 def test_the_transition_table_refuses_going_back_from_an_end():
     now = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
     row = Sighting(id=1, line_state="connected")
