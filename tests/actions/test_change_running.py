@@ -28,6 +28,7 @@ from db.models import (
 from deliveries.message_texts import MessageComposer
 from ivr.flow import CallEnv, Engine, Input, walk
 from ivr.outcome_flow import OUTCOME_FLOW
+from web.console.changing import revision_history
 
 CONFIRMED = {"urgent_recent": True, "clear_description": True, "family_consent": True}
 DESCRIPTION = {"gender": "male", "age": "7", "clothing": "een blauwe jas"}
@@ -116,6 +117,10 @@ def test_an_update_reaches_the_reached_and_gives_the_rest_the_new_text(
         assert figures(s, action).recipients == population // 2  # the updates are no new recipients
         audit = s.scalars(select(AuditEvent).where(AuditEvent.event == "action.updated")).one()
         assert audit.operator_id == rooms.centralist_id and audit.detail["updates_queued"] == 2
+        # The live page's history says how far the update got.
+        [line] = revision_history(s, action)
+        assert line["progress"] == "0 van 2 bereikt, 2 onderweg"
+        assert line["text"] == f" door {centralist.display_name}: " + line["result"] + "."
 
         # A second update reaches the same people again; one that says nothing new is refused.
         second = send_update(
@@ -139,6 +144,7 @@ def test_an_update_reaches_the_reached_and_gives_the_rest_the_new_text(
             )
         )
         assert states == {DeliveryState.CANCELLED}
+        assert revision_history(s, action)[0]["progress"] == "0 van 2 bereikt, 2 geannuleerd"
 
 
 def test_a_moved_and_widened_circle_adds_only_new_participants(db, rooms, population, clock, settings):

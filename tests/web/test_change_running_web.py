@@ -55,7 +55,8 @@ def test_changes_need_csrf_and_an_oversized_circle_a_supervisor(console, db, set
     assert confirmed.status_code == 302
     assert post(client, f"/actions/{action_id}/update", token, update).status_code == 422  # supervisor again
     live = client.get(f"/actions/{action_id}").get_data(as_text=True)
-    assert "Straal vergroot</strong> door Centralist (bevestigd door Supervisor)" in live
+    line = 'Straal vergroot</strong><span class="r-text"> door Centralist (bevestigd door Supervisor)'
+    assert line in live
     with db.session() as s:
         events = [e.event for e in s.query(AuditEvent).order_by(AuditEvent.id)]
     assert "action.area_changed" in events and "action.updated" not in events

@@ -13,7 +13,8 @@ from actions.change import AreaPreview, change_area, checked_area, preview_area,
 from actions.errors import ActionError, InvalidActionRequest
 from actions.request import field_specs
 from actions.supervisor import is_supervisor, needs_supervisor
-from db.models import Action, ActionStatus, Delivery, DeliveryKind, Operator
+from db.models import Action, ActionStatus, Delivery, DeliveryKind, DeliveryState, Operator
+from deliveries.states import IN_PROGRESS, REACHED
 from web.action_form import form_values
 from web.auth import current_operator, login_required
 from web.common import client_ip, current_clock
@@ -216,8 +217,39 @@ def area_change(action_id: int):
     return redirect(url_for("console.action_page", action_id=action_id) + "#wijzigingen")
 
 
+def _update_progress(s, action: Action) -> dict[int, str]:
+    """Per update (revision number): how far its short updates got, in Dutch ("3 van 10
+    bereikt", with what is still under way or was cancelled when the action ended)."""
+    counts: dict[int, dict[str, int]] = {}
+    for revision, state in s.execute(
+        select(Delivery.revision, Delivery.state).where(
+            Delivery.action_id == action.id, Delivery.kind == DeliveryKind.UPDATE
+        )
+    ):
+        c = counts.setdefault(revision, {"total": 0, "reached": 0, "open": 0, "cancelled": 0})
+        c["total"] += 1
+        if state in REACHED:
+            c["reached"] += 1
+        elif state == DeliveryState.CANCELLED:
+            c["cancelled"] += 1
+        elif state in IN_PROGRESS or state in (DeliveryState.QUEUED, DeliveryState.HELD):
+            c["open"] += 1
+    out = {}
+    for revision, c in counts.items():
+        text = f"{c['reached']} van {c['total']} bereikt"
+        if c["open"]:
+            text += f", {c['open']} onderweg"
+        if c["cancelled"]:
+            text += f", {c['cancelled']} geannuleerd"
+        out[revision] = text
+    return out
+
+
 def revision_history(s, action: Action) -> list[dict]:
-    """The live page's history of changes, oldest first, in Dutch."""
+    """The live page's history of changes, oldest first, in Dutch; each line also as `text`
+    (after its bold head) and, for an update, its `progress`, so the page's script can
+    write a change made meanwhile, and the updates' progress, as the template does."""
+    progress = _update_progress(s, action)
     revisions = list(action.revisions)
     ids = {r.operator_id for r in revisions} | {r.supervisor_confirmed_by_id for r in revisions}
     names = {
@@ -243,14 +275,20 @@ def revision_history(s, action: Action) -> list[dict]:
                 + (f", {after.get('location_label')}" if moved and after.get("location_label") else "")
                 + f"; {r.recipients_added} nieuwe contactpunten, {r.recipients_total} in totaal"
             )
+        by = names.get(r.operator_id or 0, "")
+        supervisor = names.get(r.supervisor_confirmed_by_id or 0, "")
         history.append(
             {
                 "number": r.number,
                 "at": r.at,
                 "what": what,
                 "result": result,
-                "by": names.get(r.operator_id or 0, ""),
-                "supervisor": names.get(r.supervisor_confirmed_by_id or 0, ""),
+                "by": by,
+                "supervisor": supervisor,
+                "text": (f" door {by}" if by else "")
+                + (f" (bevestigd door {supervisor})" if supervisor else "")
+                + f": {result}.",
+                "progress": progress.get(r.number, "") if r.kind.value == "update" else "",
             }
         )
     return history

@@ -179,6 +179,16 @@ def live_snapshot(s: Session, action: Action, settings: Settings) -> dict:
         "progress": _plain(progress),
         "figures": _plain(figures(s, action)),
         "sightings": sightings,
+        "revisions": [
+            {
+                "number": r["number"],
+                "at": r["at"].isoformat(),
+                "what": r["what"],
+                "text": r["text"],
+                "progress": r["progress"],
+            }
+            for r in revision_history(s, action)
+        ],
         # Every dialer of the backend says it cannot hand calls over: "centrale niet bereikbaar".
         "backend_unreachable": backend_unreachable(
             recent(current_db(), within_s=120), settings.phone_backend

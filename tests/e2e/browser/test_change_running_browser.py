@@ -116,6 +116,10 @@ def test_update_and_widen_a_running_action(page, live_app):
 
     updates = wait_until(page, update_sms, what="the update SMS")
     assert {m.to for m in updates} == reached_sms
+    # The live page follows the updates without a reload.
+    n = len(reached_sms)
+    progress = f'li[data-revision="1"] .r-progress:has-text("{n} van {n} bereikt")'
+    page.wait_for_selector(progress, timeout=20_000)
     assert all("deuk in de linkerportier" in m.text and "richting het station" in m.text for m in updates)
     assert all("12-ABC-3" not in m.text for m in updates)  # only what is new
     with live_app.db.session() as s:

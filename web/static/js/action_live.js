@@ -224,10 +224,37 @@
     }).catch(function () { button.disabled = false; form.submit(); });
   }
 
+  // --- changes (vervolgberichten, cirkels) ------------------------------------------------------
+  // A change made meanwhile (by someone else) is added; an update's progress is kept current.
+  function renderRevisions(list) {
+    var history = $("revision-history");
+    if (!history || !list) { return; }
+    list.forEach(function (r) {
+      var item = history.querySelector('li[data-revision="' + r.number + '"]');
+      if (!item) {
+        item = document.createElement("li");
+        item.dataset.revision = r.number;
+        var head = document.createElement("strong");
+        head.textContent = formatTime(r.at) + " — " + r.what;
+        var text = document.createElement("span");
+        text.className = "r-text";
+        text.textContent = r.text;
+        var progress = document.createElement("span");
+        progress.className = "r-progress muted";
+        item.append(head, text, " ", progress);
+        history.appendChild(item);
+      }
+      item.querySelector(".r-progress").textContent = r.progress ? "(" + r.progress + ")" : "";
+    });
+    history.hidden = list.length === 0;
+    $("no-revisions").hidden = list.length > 0;
+  }
+
   function render(snap) {
     renderProgress(snap);
     renderSharing(snap);
     renderSightings(snap.sightings);
+    renderRevisions(snap.revisions);
     $("backend-banner").hidden = !snap.backend_unreachable;
   }
 
