@@ -224,7 +224,8 @@ def test_the_actions_own_centralist_rings_first_and_an_unreachable_desk_falls_ba
 ):
     """A room that rings the action's own centralist first: the first caller is put through to
     the desk of the centralist who started the action (not through the queue); when that desk
-    cannot be reached (a desk the dialplan does not allow), the next caller joins the queue."""
+    cannot be dialled (an endpoint outside the allowed transfer endpoints: the transfer is
+    refused before Dial), the next caller joins the queue."""
     settings, db = queue_settings, queue_db
     wave = seed_alert_wave(db, ["+31611000011", "+31611000012"], state=DeliveryState.COMPLETED)
     with db.transaction() as s:
@@ -242,7 +243,7 @@ def test_the_actions_own_centralist_rings_first_and_an_unreachable_desk_falls_ba
             asterisk = settings.asterisk
             testbed.point_inbound_calls_at(f"{asterisk.fastagi_host}:{asterisk.fastagi_port}")
             for n, caller in enumerate(("31611000011", "31611000012")):
-                if n == 1:  # the action's centralist now sits at a desk the PBX will not dial
+                if n == 1:  # the action's centralist now sits at a desk that may not be dialled
                     with db.transaction() as s:
                         s.get(Operator, wave.operator_id).transfer_target = OTHER_DESKS[0]
                 call = queue_caller(
