@@ -133,9 +133,12 @@ def values_from_json(body: dict) -> tuple[dict, dict]:
         point = _geocoded(location)
         values["lat"], values["lon"] = point.lat, point.lon
         values["location_label"] = values["location_label"] or point.label
-    return values, {
-        str(k): ("on" if v is True else v) for k, v in description.items() if v not in (None, "", False)
-    }
+    return values, description_values(description)
+
+
+def description_values(description: dict) -> dict:
+    """The API's description object as the form's values: flags `true` -> "on", empty left out."""
+    return {str(k): ("on" if v is True else v) for k, v in description.items() if v not in (None, "", False)}
 
 
 def _geocoded(location: dict):
@@ -386,13 +389,7 @@ def api_update(action_id: int):
     with current_db().session() as s:
         action = _own_action(s, action_id)
         structured = (
-            dict(action.description or {})
-            if description is None
-            else {
-                str(k): ("on" if v is True else v)
-                for k, v in description.items()
-                if v not in (None, "", False)
-            }
+            dict(action.description or {}) if description is None else description_values(description)
         )
         try:
             revision = send_update(
