@@ -13,6 +13,7 @@ from browser_support import login, screenshot
 from seed_console import MARKT
 from sqlalchemy import select
 
+from actions.change import send_update
 from actions.drafts import save_draft
 from actions.request import ActionRequest
 from actions.start import start_action
@@ -158,5 +159,15 @@ def test_update_and_widen_a_running_action(page, live_app):
     assert page.inner_text("#fig-updates").strip() == "1"
     assert page.inner_text("#fig-area-changes").strip() == "1"
     assert f"{added} ontvangers erbij" in page.inner_text("#key-figures")
+    # A change made elsewhere (the API, a colleague) appears on an open live page by itself.
+    page.context.clear_cookies()
+    login(page, live_app, "centralist")
+    page.goto(live_app.url(f"/actions/{action_id}"))
+    with live_app.db.session() as s:
+        colleague = s.scalars(select(Operator).where(Operator.role == Role.SUPERVISOR)).first()
+        action = s.get(Action, action_id)
+        description = dict(action.description or {}) | {"features": "een deuk en een kras"}
+        send_update(s, action, colleague, description, "", SystemClock(), live_app.settings)
+    page.wait_for_selector('li[data-revision="3"]:has-text("Vervolgbericht")', timeout=20_000)
     # The one refused submission (422, nothing new) is the only error the browser saw.
     assert [e for e in page.console_errors if "422" not in e] == []
