@@ -131,8 +131,9 @@ def action_events_stream(action_id: int):
                 if ended_ticks > 3:
                     return
             if time.monotonic() + interval >= deadline:
-                yield "event: reconnect\ndata: {}\n\n"  # a planned end: the browser reconnects
-                return
+                if snapshot["status"] != ActionStatus.ENDED.value:
+                    yield "event: reconnect\ndata: {}\n\n"  # a planned end: the browser reconnects
+                return  # an ended action: nothing to come back for, however slow the ticks were
             time.sleep(interval)
 
     response = Response(stream_with_context(events()), mimetype="text/event-stream")
