@@ -11,6 +11,7 @@ prompt, when no flow step hears of it).
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +20,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from callback_line import line_states
+from config.logging import log_event
 from db.models import Action, ControlRoom, Participant, Sighting
+
+logger = logging.getLogger(__name__)
 
 # How far back the average wait of answered callers counts for the expected wait.
 EXPECTED_WAIT_WINDOW = timedelta(minutes=30)
@@ -180,8 +184,8 @@ def close_hung_up(session: Session, provider: str, call_id: str, now: datetime) 
     the number): the rows still in the menus or in the queue end now (missed, or connected if
     a centralist took the call), and a conversation gets its end, instead of when
     `close_stale` finds them. A row that is recording is left to the recording's own
-    callback, which files what the caller said. Idempotent; committed; returns the rows it
-    ended."""
+    callback, which files what the caller said. Idempotent; committed and logged; returns the
+    rows it ended."""
     if not call_id:
         return []
     rows = session.scalars(
@@ -195,7 +199,24 @@ def close_hung_up(session: Session, provider: str, call_id: str, now: datetime) 
     for sighting in rows:
         line_states.close(sighting, now)
     session.commit()
+    for sighting in rows:
+        log_ended(sighting, by="provider_status")
     return list(rows)
+
+
+def log_ended(sighting: Sighting, by: str) -> None:
+    """The one log line of a call to the line that is over: how it ended and how long it
+    waited; `by` says who knew (the flow, or the provider's status of the call)."""
+    log_event(
+        logger,
+        "callback.ended",
+        sighting_id=sighting.id,
+        action_id=sighting.action_id,
+        line_state=sighting.line_state,
+        wait_s=sighting.wait_s,
+        caller=sighting.caller_number or "withheld",
+        by=by,
+    )
 
 
 def note_answered(session: Session, provider: str, call_id: str, agent: str, now: datetime) -> bool:

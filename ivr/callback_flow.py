@@ -69,7 +69,7 @@ from callback_line.caller import (
     identify_caller,
     room_for_dialed_number,
 )
-from callback_line.queue import expected_wait_minutes, queue_position, room_queue
+from callback_line.queue import expected_wait_minutes, log_ended, queue_position, room_queue
 from callback_line.recordings import COMPLETE, FAILED, NONE, clip, file_recording, recording_space
 from config.logging import log_event
 from db.models import Action, ControlRoom, Operator, Sighting
@@ -529,17 +529,9 @@ def close_call(env: CallEnv, ctx: Mapping, _happened: Input | None) -> dict:
     if "sighting_id" not in ctx and not env.provider_call_id:
         return {}
     sighting = _row(env, ctx)
-    end = line_states.close(sighting, env.clock.now())
+    line_states.close(sighting, env.clock.now())
     env.session.commit()
-    log_event(
-        logger,
-        "callback.ended",
-        sighting_id=sighting.id,
-        action_id=sighting.action_id,
-        line_state=end,
-        wait_s=sighting.wait_s,
-        caller=sighting.caller_number or "withheld",
-    )
+    log_ended(sighting, by="flow")
     return {"sighting_id": sighting.id}
 
 

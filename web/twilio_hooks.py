@@ -287,17 +287,7 @@ def callback_line_status():
         return _twiml()
     call_sid = request.form.get("CallSid", "")
     with current_db().session() as session:
-        for sighting in close_hung_up(session, PROVIDER, call_sid, _clock().now()):
-            log_event(
-                log,
-                "callback.ended",
-                sighting_id=sighting.id,
-                action_id=sighting.action_id,
-                line_state=sighting.line_state,
-                wait_s=sighting.wait_s,
-                caller=sighting.caller_number or "withheld",
-                by="status_callback",
-            )
+        close_hung_up(session, PROVIDER, call_sid, _clock().now())
     return _twiml()
 
 
