@@ -11,6 +11,7 @@ change with the number of added contact points confirmed, actions.change).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
@@ -375,6 +376,17 @@ def _change_refused(error: Exception) -> ApiError:
     return ApiError(409, error.user_message)
 
 
+def _changed(s, action: Action, change: Callable[[], ActionRevision]):
+    """Run one change of a running action (actions.change): the new revision and the action,
+    or the refusal as the API answers it, with nothing changed."""
+    try:
+        revision = change()
+    except (ActionError, InvalidActionRequest) as error:
+        s.rollback()
+        raise _change_refused(error) from error
+    return jsonify({"revision": revision_json(revision), "action": action_json(s, action, detail=True)})
+
+
 @bp.post("/actions/<int:action_id>/update")
 @token_required
 def api_update(action_id: int):
@@ -391,8 +403,10 @@ def api_update(action_id: int):
         structured = (
             dict(action.description or {}) if description is None else description_values(description)
         )
-        try:
-            revision = send_update(
+        return _changed(
+            s,
+            action,
+            lambda: send_update(
                 s,
                 action,
                 g.api_operator,
@@ -401,15 +415,7 @@ def api_update(action_id: int):
                 current_clock(),
                 current_settings(),
                 ip=client_ip(),
-            )
-        except (ActionError, InvalidActionRequest) as error:
-            s.rollback()
-            raise _change_refused(error) from error
-        return jsonify(
-            {
-                "revision": revision_json(revision),
-                "action": action_json(s, s.get(Action, action_id), detail=True),
-            }
+            ),
         )
 
 
@@ -467,8 +473,10 @@ def api_area(action_id: int):
     with current_db().session() as s:
         action = _own_action(s, action_id)
         lat, lon, radius, label = _area_from_json(action, body)
-        try:
-            revision = change_area(
+        return _changed(
+            s,
+            action,
+            lambda: change_area(
                 s,
                 action,
                 g.api_operator,
@@ -480,13 +488,5 @@ def api_area(action_id: int):
                 current_settings(),
                 expected_added=expected,
                 ip=client_ip(),
-            )
-        except (ActionError, InvalidActionRequest) as error:
-            s.rollback()
-            raise _change_refused(error) from error
-        return jsonify(
-            {
-                "revision": revision_json(revision),
-                "action": action_json(s, s.get(Action, action_id), detail=True),
-            }
+            ),
         )
